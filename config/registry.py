@@ -1,0 +1,426 @@
+"""The park registry: park → tenants → buildings → floors → devices, loaded from YAML.
+
+A registry file describes one park. Loading validates the structure (pydantic, frozen models) and
+the references between entries (a device's parent meter, tenant, building and floor must exist),
+and reports *every* problem with its file and line, so an operator fixes a file in one pass.
+
+Device kinds are a closed set; each kind declares the fields its payloads carry, the physical
+quantity of each field and the unit the device reports by default. A device may override units
+(``units: {power: W}``) and set a register ``multiplier`` (CT/PT ratio) that scales its energy
+and power fields.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from config.errors import Problem, RegistryError
+
+__all__ = [
+    "KINDS",
+    "Building",
+    "Device",
+    "DeviceKind",
+    "FieldSpec",
+    "Floor",
+    "Park",
+    "ParkRegistry",
+    "Quantity",
+    "Registry",
+    "Role",
+    "Tenant",
+    "demo_registry_path",
+    "load_registry",
+]
+
+_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+
+
+class Quantity(StrEnum):
+    """Physical quantities a field can carry; each has one canonical unit (see ``ingest.units``)."""
+
+    ENERGY = "energy"  # canonical kWh
+    POWER = "power"  # canonical kW
+    VOLUME = "volume"  # canonical m3
+    FLOW = "flow"  # canonical m3/h
+    TEMPERATURE = "temperature"  # canonical degC
+    RATIO = "ratio"  # canonical percent
+    CONCENTRATION = "concentration"  # canonical ug/m3
+    PPM = "ppm"  # canonical ppm
+
+
+class DeviceKind(StrEnum):
+    """What a device is."""
+
+    ELECTRICITY_METER = "electricity_meter"
+    PV_INVERTER = "pv_inverter"
+    BATTERY = "battery"
+    EV_CHARGER = "ev_charger"
+    GAS_METER = "gas_meter"
+    ENV_SENSOR = "env_sensor"
+
+
+class Role(StrEnum):
+    """Where a device sits in the park's energy flow."""
+
+    GRID_CONNECTION = "grid_connection"  # the utility meter at the park's point of connection
+    FEEDER = "feeder"  # a building or plant main meter under the grid connection
+    LOAD = "load"  # a tenant / floor / process sub-meter
+    PV = "pv"
+    STORAGE = "storage"
+    EV_CHARGING = "ev_charging"
+    GAS = "gas"
+    ENVIRONMENT = "environment"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """A payload field of a device kind: its quantity, default unit, and whether it is a register."""
+
+    quantity: Quantity
+    default_unit: str
+    cumulative: bool = False
+    scaled: bool = False  # multiplied by the device's register multiplier
+
+
+KINDS: Mapping[DeviceKind, Mapping[str, FieldSpec]] = {
+    DeviceKind.ELECTRICITY_METER: {
+        "energy": FieldSpec(Quantity.ENERGY, "kWh", cumulative=True, scaled=True),
+        "power": FieldSpec(Quantity.POWER, "kW", scaled=True),
+    },
+    DeviceKind.PV_INVERTER: {
+        "energy": FieldSpec(Quantity.ENERGY, "kWh", cumulative=True, scaled=True),
+        "power": FieldSpec(Quantity.POWER, "kW", scaled=True),
+    },
+    DeviceKind.BATTERY: {
+        "charge_energy": FieldSpec(Quantity.ENERGY, "kWh", cumulative=True, scaled=True),
+        "discharge_energy": FieldSpec(Quantity.ENERGY, "kWh", cumulative=True, scaled=True),
+        # positive while discharging into the park, negative while charging
+        "power": FieldSpec(Quantity.POWER, "kW", scaled=True),
+        "soc": FieldSpec(Quantity.RATIO, "%"),
+    },
+    DeviceKind.EV_CHARGER: {
+        "energy": FieldSpec(Quantity.ENERGY, "kWh", cumulative=True, scaled=True),
+        "power": FieldSpec(Quantity.POWER, "kW", scaled=True),
+    },
+    DeviceKind.GAS_METER: {
+        "volume": FieldSpec(Quantity.VOLUME, "m3", cumulative=True, scaled=True),
+        "flow": FieldSpec(Quantity.FLOW, "m3/h", scaled=True),
+    },
+    DeviceKind.ENV_SENSOR: {
+        "temperature": FieldSpec(Quantity.TEMPERATURE, "degC"),
+        "humidity": FieldSpec(Quantity.RATIO, "%"),
+        "pm25": FieldSpec(Quantity.CONCENTRATION, "ug/m3"),
+        "co2": FieldSpec(Quantity.PPM, "ppm"),
+    },
+}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Park(_Frozen):
+    """The park itself."""
+
+    id: str = Field(pattern=_ID_PATTERN)
+    name: str = Field(min_length=1)
+    timezone: str = "Asia/Shanghai"
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    grid_region: str = Field(min_length=1, description="e.g. central_china")
+    province: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+
+class Tenant(_Frozen):
+    """An enterprise renting space in the park."""
+
+    id: str = Field(pattern=_ID_PATTERN)
+    name: str = Field(min_length=1)
+    sector: str | None = None
+
+
+class Floor(_Frozen):
+    """A floor of a building, optionally let to one tenant."""
+
+    number: int
+    tenant: str | None = None
+    area_m2: float | None = Field(default=None, gt=0)
+
+
+class Building(_Frozen):
+    """A building with its floors."""
+
+    id: str = Field(pattern=_ID_PATTERN)
+    name: str = Field(min_length=1)
+    floors: tuple[Floor, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_floors(self) -> Building:
+        numbers = [f.number for f in self.floors]
+        if len(numbers) != len(set(numbers)):
+            raise ValueError(f"building {self.id!r} lists a floor number twice")
+        return self
+
+
+class Device(_Frozen):
+    """A meter, inverter, battery, charger or sensor that publishes telemetry."""
+
+    id: str = Field(pattern=_ID_PATTERN)
+    kind: DeviceKind
+    role: Role
+    name: str | None = None
+    parent: str | None = Field(default=None, description="id of the meter this one is under")
+    tenant: str | None = None
+    building: str | None = None
+    floor: int | None = None
+    units: dict[str, str] = Field(default_factory=dict, description="field -> unit overrides")
+    multiplier: float = Field(default=1.0, gt=0, description="register multiplier (CT x PT)")
+    capacity_kw: float | None = Field(default=None, gt=0)
+    capacity_kwh: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _units_name_known_fields(self) -> Device:
+        unknown = sorted(set(self.units) - set(KINDS[self.kind]))
+        if unknown:
+            raise ValueError(
+                f"units given for fields a {self.kind.value} does not have: {', '.join(unknown)}"
+            )
+        return self
+
+    @property
+    def fields(self) -> Mapping[str, FieldSpec]:
+        """The fields this device's payloads carry."""
+        return KINDS[self.kind]
+
+    def unit_of(self, field: str) -> str:
+        """The unit this device reports ``field`` in."""
+        return self.units.get(field, KINDS[self.kind][field].default_unit)
+
+
+class ParkRegistry(_Frozen):
+    """One park with everything in it, cross-checked."""
+
+    park: Park
+    tenants: tuple[Tenant, ...] = ()
+    buildings: tuple[Building, ...] = ()
+    devices: tuple[Device, ...] = ()
+
+    @property
+    def id(self) -> str:
+        """The park's id."""
+        return self.park.id
+
+    def device(self, device_id: str) -> Device | None:
+        """The device with this id, or None."""
+        return self._device_index().get(device_id)
+
+    def _device_index(self) -> dict[str, Device]:
+        index: dict[str, Device] | None = self.__dict__.get("_index")
+        if index is None:
+            index = {d.id: d for d in self.devices}
+            object.__setattr__(self, "_index", index)  # cache on a frozen model
+        return index
+
+
+@dataclass(frozen=True)
+class Registry:
+    """All parks this deployment knows, by id, and the files they came from."""
+
+    parks: Mapping[str, ParkRegistry]
+    sources: Mapping[str, Path]
+
+    def park(self, park_id: str) -> ParkRegistry | None:
+        """The park with this id, or None."""
+        return self.parks.get(park_id)
+
+    def device(self, park_id: str, device_id: str) -> Device | None:
+        """The device ``device_id`` of park ``park_id``, or None."""
+        park = self.parks.get(park_id)
+        return park.device(device_id) if park else None
+
+
+def demo_registry_path() -> Path:
+    """Path of the demo park shipped with the package (a Wuhan high-tech park)."""
+    return Path(str(resources.files("config") / "parks" / "demo.yaml"))
+
+
+def load_registry(path: Path | None = None) -> Registry:
+    """Load and validate a registry file, or every ``*.yaml`` in a folder.
+
+    Raises :class:`RegistryError` listing every problem found, each with file and line.
+    """
+    path = path or demo_registry_path()
+    if path.is_dir():
+        files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
+        if not files:
+            raise RegistryError([Problem(str(path), 0, "no *.yaml registry files in this folder")])
+    elif path.exists():
+        files = [path]
+    else:
+        raise RegistryError([Problem(str(path), 0, "registry file not found")])
+
+    problems: list[Problem] = []
+    parks: dict[str, ParkRegistry] = {}
+    sources: dict[str, Path] = {}
+    for file in files:
+        park, park_problems = _load_park_file(file)
+        problems.extend(park_problems)
+        if park is None:
+            continue
+        if park.id in parks:
+            problems.append(
+                Problem(str(file), 1, f"park id {park.id!r} already defined in {sources[park.id]}")
+            )
+            continue
+        parks[park.id] = park
+        sources[park.id] = file
+    if problems:
+        raise RegistryError(problems)
+    return Registry(parks=parks, sources=sources)
+
+
+# -- loading with line numbers ----------------------------------------------------------------
+
+_Loc = tuple[str | int, ...]
+
+
+def _load_park_file(file: Path) -> tuple[ParkRegistry | None, list[Problem]]:
+    name = str(file)
+    try:
+        text = file.read_text(encoding="utf-8")
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except OSError as exc:
+        return None, [Problem(name, 0, f"cannot read: {exc.strerror or exc}")]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 0
+        return None, [Problem(name, line, f"not valid YAML: {getattr(exc, 'problem', exc)}")]
+    if node is None:
+        return None, [Problem(name, 1, "file is empty")]
+    if not isinstance(data, dict):
+        return None, [Problem(name, 1, "a registry file must be a mapping with a 'park' key")]
+    lines: dict[_Loc, int] = {}
+    _record_lines(node, (), lines)
+    try:
+        park = ParkRegistry.model_validate(data)
+    except ValidationError as exc:
+        return None, [
+            Problem(name, _line_for(tuple(err["loc"]), lines), _describe(err)) for err in exc.errors()
+        ]
+    problems = [Problem(name, _line_for(loc, lines), msg) for loc, msg in _cross_check(park)]
+    return (park if not problems else None), problems
+
+
+def _record_lines(node: yaml.Node, loc: _Loc, lines: dict[_Loc, int]) -> None:
+    """Map each location (keys and indexes from the root) to its 1-based line."""
+    lines[loc] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = loc + (key_node.value,)
+            _record_lines(value_node, key, lines)
+            lines[key] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _record_lines(item, (*loc, i), lines)
+
+
+def _line_for(loc: _Loc, lines: Mapping[_Loc, int]) -> int:
+    for cut in range(len(loc), -1, -1):
+        line = lines.get(loc[:cut])
+        if line is not None:
+            return line
+    return 1
+
+
+def _describe(err: Mapping[str, Any]) -> str:
+    where = ".".join(str(p) for p in err["loc"])
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    return f"{where}: {msg}" if where else msg
+
+
+def _cross_check(reg: ParkRegistry) -> Iterable[tuple[_Loc, str]]:
+    """References between entries: every problem as (location, message)."""
+    tenants = {t.id for t in reg.tenants}
+    buildings = {b.id: b for b in reg.buildings}
+    yield from _duplicates("tenants", [t.id for t in reg.tenants])
+    yield from _duplicates("buildings", [b.id for b in reg.buildings])
+    yield from _duplicates("devices", [d.id for d in reg.devices])
+    for bi, building in enumerate(reg.buildings):
+        for fi, floor in enumerate(building.floors):
+            if floor.tenant is not None and floor.tenant not in tenants:
+                loc: _Loc = ("buildings", bi, "floors", fi, "tenant")
+                yield loc, f"floor {floor.number} names unknown tenant {floor.tenant!r}"
+    devices = {d.id: d for d in reg.devices}
+    for di, dev in enumerate(reg.devices):
+        at: _Loc = ("devices", di)
+        if dev.parent is not None:
+            parent = devices.get(dev.parent)
+            if parent is None:
+                yield (*at, "parent"), f"device {dev.id!r}: unknown parent meter {dev.parent!r}"
+            elif parent.kind is not DeviceKind.ELECTRICITY_METER and parent.kind is not (
+                DeviceKind.GAS_METER
+            ):
+                yield (*at, "parent"), f"device {dev.id!r}: parent {dev.parent!r} is not a meter"
+        if dev.tenant is not None and dev.tenant not in tenants:
+            yield (*at, "tenant"), f"device {dev.id!r}: unknown tenant {dev.tenant!r}"
+        if dev.building is not None and dev.building not in buildings:
+            yield (*at, "building"), f"device {dev.id!r}: unknown building {dev.building!r}"
+        if dev.floor is not None:
+            if dev.building is None:
+                yield (*at, "floor"), f"device {dev.id!r}: a floor needs a building"
+            elif dev.building in buildings and dev.floor not in {
+                f.number for f in buildings[dev.building].floors
+            }:
+                yield (
+                    (*at, "floor"),
+                    f"device {dev.id!r}: building {dev.building!r} has no floor {dev.floor}",
+                )
+    yield from _parent_cycles(reg.devices)
+    grid = [d.id for d in reg.devices if d.role is Role.GRID_CONNECTION]
+    if reg.devices and not grid:
+        yield ("devices",), "no device has role grid_connection (the park's utility meter)"
+
+
+def _duplicates(section: str, ids: list[str]) -> Iterable[tuple[_Loc, str]]:
+    seen: set[str] = set()
+    for i, ident in enumerate(ids):
+        if ident in seen:
+            yield (section, i, "id"), f"{section[:-1]} id {ident!r} is used twice"
+        seen.add(ident)
+
+
+def _parent_cycles(devices: tuple[Device, ...]) -> Iterable[tuple[_Loc, str]]:
+    parent = {d.id: d.parent for d in devices}
+    for i, dev in enumerate(devices):
+        seen = {dev.id}
+        cur = parent.get(dev.id)
+        while cur is not None and cur in parent:
+            if cur in seen:
+                yield ("devices", i, "parent"), f"device {dev.id!r}: parent meters form a loop"
+                break
+            seen.add(cur)
+            cur = parent[cur]

@@ -1,0 +1,80 @@
+"""Settings: the one place that reads the environment (prefix ``SMARTPARK_``, optional ``.env``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from config.errors import ConfigError
+
+__all__ = ["DEFAULT_TOPIC_TEMPLATE", "MqttUrl", "Settings", "get_settings", "parse_mqtt_url"]
+
+DEFAULT_TOPIC_TEMPLATE = "parks/{park}/devices/{device}/telemetry"
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "smartpark"
+
+
+class Settings(BaseSettings):
+    """Everything an operator sets, from ``SMARTPARK_*`` variables.
+
+    ``store_url`` empty means the embedded store under ``data_dir``; ``registry`` is a YAML file or
+    a folder of them (default: the demo park shipped in the package).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SMARTPARK_", env_file=".env", extra="ignore")
+
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    store_url: str = ""
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    registry: Path | None = None
+    topic_template: str = DEFAULT_TOPIC_TEMPLATE
+    client_id: str = "smartpark-collector"
+    max_clock_skew_s: float = 300.0
+    max_payload_bytes: int = 1_048_576
+    batch_size: int = 5000
+    batch_interval_s: float = 0.5
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Build the settings once per process (tests call ``get_settings.cache_clear()``)."""
+    return Settings()
+
+
+class MqttUrl(BaseModel):
+    """A parsed ``mqtt://[user:pass@]host:port`` URL."""
+
+    model_config = {"frozen": True}
+
+    host: str
+    port: int
+    username: str | None = None
+    password: SecretStr | None = None
+    tls: bool = False
+
+
+def parse_mqtt_url(url: str) -> MqttUrl:
+    """Parse ``mqtt://`` (port 1883 by default) or ``mqtts://`` (8883) into its parts."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts"):
+        raise ConfigError(f"broker URL must start with mqtt:// or mqtts://, got {url!r}")
+    if not parts.hostname:
+        raise ConfigError(f"broker URL has no host: {url!r}")
+    tls = parts.scheme == "mqtts"
+    try:
+        port = parts.port or (8883 if tls else 1883)
+    except ValueError as exc:
+        raise ConfigError(f"broker URL has an invalid port: {url!r}") from exc
+    return MqttUrl(
+        host=parts.hostname,
+        port=port,
+        username=unquote(parts.username) if parts.username else None,
+        password=SecretStr(unquote(parts.password)) if parts.password else None,
+        tls=tls,
+    )

@@ -1,0 +1,139 @@
+"""The time-series contract every store adapter fulfils.
+
+A :class:`Point` is what InfluxDB calls a point: a measurement, tags (at least ``park`` and
+``device``), numeric fields and a timestamp in nanoseconds since the epoch (UTC). A point's
+identity is (measurement, tags, time): writing the same identity again overwrites the fields it
+names and never adds a second point, so replays after a crash are harmless.
+
+The contract is synchronous: the collector writes from its own thread and the API runs handlers
+in a thread pool, so neither needs an event loop to talk to the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+__all__ = [
+    "AGGREGATES",
+    "TELEMETRY",
+    "Aggregate",
+    "LatestReading",
+    "Point",
+    "QuarantineRecord",
+    "SeriesQuery",
+    "SeriesRow",
+    "Store",
+]
+
+TELEMETRY = "telemetry"
+"""Measurement of the raw readings, as the collector received and normalised them."""
+
+Aggregate = Literal["mean", "min", "max", "last", "first", "sum", "count"]
+AGGREGATES: tuple[Aggregate, ...] = ("mean", "min", "max", "last", "first", "sum", "count")
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One reading: ``fields`` are numbers in canonical units, ``time_ns`` the device's time."""
+
+    measurement: str
+    tags: Mapping[str, str]
+    fields: Mapping[str, float]
+    time_ns: int
+
+    def __post_init__(self) -> None:
+        if "park" not in self.tags or "device" not in self.tags:
+            raise ValueError("a point needs the tags 'park' and 'device'")
+        if not self.fields:
+            raise ValueError("a point needs at least one field")
+
+
+@dataclass(frozen=True, slots=True)
+class LatestReading:
+    """The most recent point of one device: its time and the fields written at that time."""
+
+    device: str
+    time_ns: int
+    fields: Mapping[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesQuery:
+    """One field of one device over ``[start_ns, end_ns)``, optionally aggregated per ``every_s``.
+
+    Buckets are aligned to the epoch (as InfluxQL's ``GROUP BY time()`` does) and empty buckets are
+    left out.
+    """
+
+    park: str
+    device: str
+    field: str
+    start_ns: int
+    end_ns: int
+    every_s: int | None = None
+    aggregate: Aggregate = "mean"
+    measurement: str = TELEMETRY
+    limit: int = 100_000
+
+    def __post_init__(self) -> None:
+        if self.end_ns <= self.start_ns:
+            raise ValueError("end must be after start")
+        if self.every_s is not None and self.every_s <= 0:
+            raise ValueError("every must be a positive number of seconds")
+        if self.aggregate not in AGGREGATES:
+            raise ValueError(f"aggregate must be one of {', '.join(AGGREGATES)}")
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesRow:
+    """One value of a series: the bucket start (or the point's time) and the value."""
+
+    time_ns: int
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineRecord:
+    """Input kept aside: why, where it came from, and an excerpt of what it was."""
+
+    received_ns: int
+    reason: str
+    detail: str
+    topic: str
+    excerpt: str
+    park: str = ""
+    device: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What the collector, the analytics service and the API need from a time-series store."""
+
+    def write(self, points: Sequence[Point]) -> None:
+        """Store points durably; idempotent per (measurement, tags, time). Raises StoreError."""
+
+    def latest(self, park: str, *, measurement: str = TELEMETRY) -> list[LatestReading]:
+        """The most recent point of every device of ``park`` (ordered by device id)."""
+
+    def series(self, query: SeriesQuery) -> list[SeriesRow]:
+        """Raw or aggregated values of one field, in time order."""
+
+    def count(
+        self, park: str, *, device: str | None = None, measurement: str = TELEMETRY
+    ) -> int:
+        """Number of stored points (distinct identities) of a park, or of one device."""
+
+    def write_quarantine(self, records: Sequence[QuarantineRecord]) -> None:
+        """Keep bad input aside with its reason."""
+
+    def quarantined(self, *, park: str | None = None, limit: int = 1000) -> list[QuarantineRecord]:
+        """The most recent quarantined records, newest first."""
+
+    def ping(self) -> bool:
+        """True when the store answers."""
+
+    def close(self) -> None:
+        """Release connections and files."""

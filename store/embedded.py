@@ -1,0 +1,233 @@
+"""The embedded store: SQLite in one file, for zero set-up (the demo, a laptop, a small park).
+
+Same contract and the same idempotence as InfluxDB: a point's identity is (measurement, tags,
+time), each field is one row keyed by that identity, and a rewrite replaces the row. A second
+table keeps the newest value of every field so ``latest`` never scans history. SQLite runs in WAL
+mode, so ``smartpark collect`` and ``smartpark serve`` can share one file from two processes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from config.errors import StoreQueryError, StoreUnavailableError
+from store.base import (
+    TELEMETRY,
+    LatestReading,
+    Point,
+    QuarantineRecord,
+    SeriesQuery,
+    SeriesRow,
+)
+
+__all__ = ["EmbeddedStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS points (
+    measurement TEXT NOT NULL,
+    park TEXT NOT NULL,
+    device TEXT NOT NULL,
+    tags TEXT NOT NULL,          -- the other tags, canonical JSON ('' when none)
+    field TEXT NOT NULL,
+    time_ns INTEGER NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (measurement, park, device, tags, field, time_ns)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS latest (
+    measurement TEXT NOT NULL,
+    park TEXT NOT NULL,
+    device TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    field TEXT NOT NULL,
+    time_ns INTEGER NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (measurement, park, device, tags, field)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS quarantine (
+    received_ns INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    excerpt TEXT NOT NULL,
+    park TEXT NOT NULL,
+    device TEXT NOT NULL,
+    extra TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS quarantine_by_time ON quarantine (received_ns);
+"""
+
+# SQLite aggregate for each contract aggregate; first/last are handled with window-free subqueries
+_SQL_AGG = {"mean": "AVG", "min": "MIN", "max": "MAX", "sum": "SUM", "count": "COUNT"}
+
+
+class EmbeddedStore:
+    """SQLite-backed store at ``path`` (created with its folder if missing)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False, timeout=30.0)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")  # a write returns only once it is durable
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreUnavailableError(f"cannot open embedded store {path}: {exc}") from exc
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"EmbeddedStore({str(self.path)!r})"
+
+    @staticmethod
+    def _other_tags(point: Point) -> str:
+        extra = {k: v for k, v in point.tags.items() if k not in ("park", "device") and v}
+        return orjson.dumps(extra, option=orjson.OPT_SORT_KEYS).decode() if extra else ""
+
+    def write(self, points: Sequence[Point]) -> None:
+        """Write points in one transaction; a rewrite of an identity replaces its fields."""
+        rows = [
+            (p.measurement, p.tags["park"], p.tags["device"], self._other_tags(p), k, p.time_ns, v)
+            for p in points
+            for k, v in p.fields.items()
+        ]
+        if not rows:
+            return
+        with self._lock:
+            try:
+                with self._db:
+                    self._db.executemany(
+                        "INSERT OR REPLACE INTO points VALUES (?, ?, ?, ?, ?, ?, ?)", rows
+                    )
+                    self._db.executemany(
+                        "INSERT INTO latest VALUES (?, ?, ?, ?, ?, ?, ?) "
+                        "ON CONFLICT DO UPDATE SET time_ns = excluded.time_ns, "
+                        "value = excluded.value WHERE excluded.time_ns >= latest.time_ns",
+                        rows,
+                    )
+            except sqlite3.OperationalError as exc:
+                raise StoreUnavailableError(f"embedded store write failed: {exc}") from exc
+            except sqlite3.Error as exc:
+                raise StoreQueryError(f"embedded store refused the write: {exc}") from exc
+
+    def _query(self, sql: str, args: Sequence[object]) -> list[Any]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreUnavailableError(f"embedded store query failed: {exc}") from exc
+
+    def latest(self, park: str, *, measurement: str = TELEMETRY) -> list[LatestReading]:
+        """The newest point of each device: the fields written at that device's newest time."""
+        rows = self._query(
+            "SELECT device, field, time_ns, value FROM latest WHERE measurement = ? AND park = ? "
+            "ORDER BY device",
+            (measurement, park),
+        )
+        newest: dict[str, int] = {}
+        for device, _field, time_ns, _value in rows:
+            newest[device] = max(newest.get(device, 0), time_ns)
+        fields: dict[str, dict[str, float]] = {d: {} for d in newest}
+        for device, field, time_ns, value in rows:
+            if time_ns == newest[device]:
+                fields[device][field] = float(value)
+        return [LatestReading(d, newest[d], fields[d]) for d in sorted(newest)]
+
+    def series(self, query: SeriesQuery) -> list[SeriesRow]:
+        """Raw values, or one aggregate per epoch-aligned bucket of ``every_s`` seconds."""
+        where = (
+            "measurement = ? AND park = ? AND device = ? AND field = ? "
+            "AND time_ns >= ? AND time_ns < ?"
+        )
+        args: list[object] = [
+            query.measurement, query.park, query.device, query.field, query.start_ns, query.end_ns
+        ]
+        if query.every_s is None:
+            sql = f"SELECT time_ns, value FROM points WHERE {where} ORDER BY time_ns LIMIT ?"
+        else:
+            every_ns = query.every_s * 1_000_000_000
+            bucket = f"(time_ns - (time_ns % {every_ns}))"
+            if query.aggregate in ("first", "last"):
+                pick = "MIN" if query.aggregate == "first" else "MAX"
+                # SQLite returns the bare column from the row that holds MIN/MAX
+                sql = (
+                    f"SELECT {bucket} AS b, value, {pick}(time_ns) FROM points WHERE {where} "
+                    "GROUP BY b ORDER BY b LIMIT ?"
+                )
+            else:
+                agg = _SQL_AGG[query.aggregate]
+                sql = (
+                    f"SELECT {bucket} AS b, {agg}(value) FROM points WHERE {where} "
+                    "GROUP BY b ORDER BY b LIMIT ?"
+                )
+        args.append(query.limit)
+        return [SeriesRow(int(r[0]), float(r[1])) for r in self._query(sql, args)]
+
+    def count(
+        self, park: str, *, device: str | None = None, measurement: str = TELEMETRY
+    ) -> int:
+        """Distinct point identities of a park (or one device)."""
+        sql = (
+            "SELECT COUNT(*) FROM (SELECT DISTINCT device, tags, time_ns FROM points "
+            "WHERE measurement = ? AND park = ?"
+        )
+        args: list[object] = [measurement, park]
+        if device is not None:
+            sql += " AND device = ?"
+            args.append(device)
+        rows = self._query(sql + ")", args)
+        return int(rows[0][0])
+
+    def write_quarantine(self, records: Sequence[QuarantineRecord]) -> None:
+        """Append quarantined input."""
+        rows = [
+            (
+                r.received_ns, r.reason, r.detail, r.topic, r.excerpt, r.park, r.device,
+                orjson.dumps(dict(r.extra)).decode(),
+            )
+            for r in records
+        ]
+        with self._lock:
+            try:
+                with self._db:
+                    self._db.executemany(
+                        "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
+                    )
+            except sqlite3.Error as exc:
+                raise StoreUnavailableError(f"embedded store quarantine write failed: {exc}") from exc
+
+    def quarantined(self, *, park: str | None = None, limit: int = 1000) -> list[QuarantineRecord]:
+        """Newest quarantined records first."""
+        sql = "SELECT * FROM quarantine"
+        args: list[object] = []
+        if park is not None:
+            sql += " WHERE park = ?"
+            args.append(park)
+        sql += " ORDER BY received_ns DESC LIMIT ?"
+        args.append(limit)
+        return [
+            QuarantineRecord(
+                received_ns=int(r[0]), reason=r[1], detail=r[2], topic=r[3],
+                excerpt=r[4], park=r[5], device=r[6],
+                extra=orjson.loads(r[7]),
+            )
+            for r in self._query(sql, args)
+        ]
+
+    def ping(self) -> bool:
+        """True while the database file answers."""
+        try:
+            self._query("SELECT 1", ())
+        except StoreUnavailableError:
+            return False
+        return True
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
