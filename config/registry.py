@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from config.errors import Problem, RegistryError
+from config.units import Quantity, UnknownUnitError, converter
 
 __all__ = [
     "KINDS",
@@ -43,19 +44,6 @@ __all__ = [
 ]
 
 _ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
-
-
-class Quantity(StrEnum):
-    """Physical quantities a field can carry; each has one canonical unit (see ``ingest.units``)."""
-
-    ENERGY = "energy"  # canonical kWh
-    POWER = "power"  # canonical kW
-    VOLUME = "volume"  # canonical m3
-    FLOW = "flow"  # canonical m3/h
-    TEMPERATURE = "temperature"  # canonical degC
-    RATIO = "ratio"  # canonical percent
-    CONCENTRATION = "concentration"  # canonical ug/m3
-    PPM = "ppm"  # canonical ppm
 
 
 class DeviceKind(StrEnum):
@@ -84,7 +72,7 @@ class Role(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class FieldSpec:
-    """A payload field of a device kind: its quantity, default unit, and whether it is a register."""
+    """A payload field of a device kind: its quantity, default unit, whether it is a register."""
 
     quantity: Quantity
     default_unit: str
@@ -198,12 +186,18 @@ class Device(_Frozen):
     capacity_kwh: float | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
-    def _units_name_known_fields(self) -> Device:
-        unknown = sorted(set(self.units) - set(KINDS[self.kind]))
+    def _units_are_known(self) -> Device:
+        fields = KINDS[self.kind]
+        unknown = sorted(set(self.units) - set(fields))
         if unknown:
             raise ValueError(
                 f"units given for fields a {self.kind.value} does not have: {', '.join(unknown)}"
             )
+        for name, unit in self.units.items():
+            try:
+                converter(fields[name].quantity, unit)
+            except UnknownUnitError as exc:
+                raise ValueError(f"field {name!r}: {exc}") from exc
         return self
 
     @property
@@ -329,7 +323,8 @@ def _load_park_file(file: Path) -> tuple[ParkRegistry | None, list[Problem]]:
         park = ParkRegistry.model_validate(data)
     except ValidationError as exc:
         return None, [
-            Problem(name, _line_for(tuple(err["loc"]), lines), _describe(err)) for err in exc.errors()
+            Problem(name, _line_for(tuple(err["loc"]), lines), _describe(err))
+            for err in exc.errors()
         ]
     problems = [Problem(name, _line_for(loc, lines), msg) for loc, msg in _cross_check(park)]
     return (park if not problems else None), problems
@@ -340,7 +335,7 @@ def _record_lines(node: yaml.Node, loc: _Loc, lines: dict[_Loc, int]) -> None:
     lines[loc] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
-            key = loc + (key_node.value,)
+            key = (*loc, key_node.value)
             _record_lines(value_node, key, lines)
             lines[key] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
@@ -359,6 +354,11 @@ def _line_for(loc: _Loc, lines: Mapping[_Loc, int]) -> int:
 def _describe(err: Mapping[str, Any]) -> str:
     where = ".".join(str(p) for p in err["loc"])
     msg = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "string_pattern_mismatch":
+        msg = (
+            f"{err['input']!r} is not a valid id: use lowercase letters, digits, '.', '_' or '-' "
+            "(at most 64, starting with a letter or digit)"
+        )
     return f"{where}: {msg}" if where else msg
 
 

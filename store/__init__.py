@@ -53,10 +53,13 @@ def open_store(url: str, *, data_dir: Path) -> Store:
     if url.startswith("sqlite://"):
         path = url.removeprefix("sqlite://")
         if not path:
-            raise ConfigError("sqlite:// needs a path, e.g. sqlite:///var/lib/smartpark/store.sqlite3")
+            raise ConfigError(
+                "sqlite:// needs a path, e.g. sqlite:///var/lib/smartpark/store.sqlite3"
+            )
         return EmbeddedStore(Path(path))
     if url.startswith(("influxdb://", "influxdbs://")):
         return InfluxStore(url)
+    scheme = url.split("://", maxsplit=1)[0]
     raise ConfigError(
-        f"store URL must start with influxdb://, influxdbs:// or sqlite://, got {url.split('://')[0]!r}"
+        f"store URL must start with influxdb://, influxdbs:// or sqlite://, not {scheme!r}"
     )

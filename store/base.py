@@ -11,6 +11,7 @@ in a thread pool, so neither needs an event loop to talk to the store.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
@@ -48,6 +49,14 @@ class Point:
             raise ValueError("a point needs the tags 'park' and 'device'")
         if not self.fields:
             raise ValueError("a point needs at least one field")
+        # what InfluxDB's line protocol cannot carry intact, refused for every store alike
+        if "\\" in self.measurement:
+            raise ValueError(f"measurement names cannot contain a backslash: {self.measurement!r}")
+        for name, value in self.fields.items():
+            if name == "time" or "\\" in name:
+                raise ValueError(f"invalid field name {name!r} (no 'time', no backslash)")
+            if not math.isfinite(value):
+                raise ValueError(f"field {name!r} is {value!r}; only finite numbers are stored")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,9 +130,7 @@ class Store(Protocol):
     def series(self, query: SeriesQuery) -> list[SeriesRow]:
         """Raw or aggregated values of one field, in time order."""
 
-    def count(
-        self, park: str, *, device: str | None = None, measurement: str = TELEMETRY
-    ) -> int:
+    def count(self, park: str, *, device: str | None = None, measurement: str = TELEMETRY) -> int:
         """Number of stored points (distinct identities) of a park, or of one device."""
 
     def write_quarantine(self, records: Sequence[QuarantineRecord]) -> None:

@@ -8,6 +8,7 @@ mode, so ``smartpark collect`` and ``smartpark serve`` can share one file from t
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -98,6 +99,10 @@ class EmbeddedStore:
         ]
         if not rows:
             return
+        for row in rows:
+            # as InfluxDB's line protocol does: SQLite would store inf, and NaN as NULL
+            if not math.isfinite(row[6]):
+                raise ValueError(f"a field value must be finite, got {row[6]!r} for {row[4]!r}")
         with self._lock:
             try:
                 with self._db:
@@ -131,7 +136,7 @@ class EmbeddedStore:
         )
         newest: dict[str, int] = {}
         for device, _field, time_ns, _value in rows:
-            newest[device] = max(newest.get(device, 0), time_ns)
+            newest[device] = max(newest.get(device, time_ns), time_ns)
         fields: dict[str, dict[str, float]] = {d: {} for d in newest}
         for device, field, time_ns, value in rows:
             if time_ns == newest[device]:
@@ -145,13 +150,19 @@ class EmbeddedStore:
             "AND time_ns >= ? AND time_ns < ?"
         )
         args: list[object] = [
-            query.measurement, query.park, query.device, query.field, query.start_ns, query.end_ns
+            query.measurement,
+            query.park,
+            query.device,
+            query.field,
+            query.start_ns,
+            query.end_ns,
         ]
         if query.every_s is None:
             sql = f"SELECT time_ns, value FROM points WHERE {where} ORDER BY time_ns LIMIT ?"
         else:
             every_ns = query.every_s * 1_000_000_000
-            bucket = f"(time_ns - (time_ns % {every_ns}))"
+            # floor to the bucket, also before 1970 (SQLite's % keeps the dividend's sign)
+            bucket = f"(time_ns - (((time_ns % {every_ns}) + {every_ns}) % {every_ns}))"
             if query.aggregate in ("first", "last"):
                 pick = "MIN" if query.aggregate == "first" else "MAX"
                 # SQLite returns the bare column from the row that holds MIN/MAX
@@ -168,9 +179,7 @@ class EmbeddedStore:
         args.append(query.limit)
         return [SeriesRow(int(r[0]), float(r[1])) for r in self._query(sql, args)]
 
-    def count(
-        self, park: str, *, device: str | None = None, measurement: str = TELEMETRY
-    ) -> int:
+    def count(self, park: str, *, device: str | None = None, measurement: str = TELEMETRY) -> int:
         """Distinct point identities of a park (or one device)."""
         sql = (
             "SELECT COUNT(*) FROM (SELECT DISTINCT device, tags, time_ns FROM points "
@@ -187,7 +196,13 @@ class EmbeddedStore:
         """Append quarantined input."""
         rows = [
             (
-                r.received_ns, r.reason, r.detail, r.topic, r.excerpt, r.park, r.device,
+                r.received_ns,
+                r.reason,
+                r.detail,
+                r.topic,
+                r.excerpt,
+                r.park,
+                r.device,
                 orjson.dumps(dict(r.extra)).decode(),
             )
             for r in records
@@ -199,7 +214,9 @@ class EmbeddedStore:
                         "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
                     )
             except sqlite3.Error as exc:
-                raise StoreUnavailableError(f"embedded store quarantine write failed: {exc}") from exc
+                raise StoreUnavailableError(
+                    f"embedded store quarantine write failed: {exc}"
+                ) from exc
 
     def quarantined(self, *, park: str | None = None, limit: int = 1000) -> list[QuarantineRecord]:
         """Newest quarantined records first."""
@@ -212,8 +229,13 @@ class EmbeddedStore:
         args.append(limit)
         return [
             QuarantineRecord(
-                received_ns=int(r[0]), reason=r[1], detail=r[2], topic=r[3],
-                excerpt=r[4], park=r[5], device=r[6],
+                received_ns=int(r[0]),
+                reason=r[1],
+                detail=r[2],
+                topic=r[3],
+                excerpt=r[4],
+                park=r[5],
+                device=r[6],
                 extra=orjson.loads(r[7]),
             )
             for r in self._query(sql, args)

@@ -1,0 +1,388 @@
+"""The InfluxDB adapter: line protocol to ``/write``, InfluxQL to ``/query``, over one HTTP client.
+
+These two endpoints are the API every InfluxDB shares: 1.x natively, 2.x and 3.x through their v1
+compatibility API (authenticated with a token). Every statement is built with
+:func:`~store.lineproto.quote_ident` and :func:`~store.lineproto.quote_string`, so no park, device
+or field name can change what a statement means.
+
+Errors are mapped once, here: a refused connection, a timeout, HTTP 5xx/408/429 or an answer that is
+not InfluxDB's JSON → :class:`~config.errors.StoreUnavailableError` (retry later); any other 4xx
+or an error inside a statement's result → :class:`~config.errors.StoreQueryError` with InfluxDB's
+own message (retrying the same request will not help). Nothing is retried here: the collector's
+spool owns retries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import httpx
+import orjson
+
+from config.errors import ConfigError, StoreQueryError, StoreUnavailableError
+from store.base import (
+    TELEMETRY,
+    LatestReading,
+    Point,
+    QuarantineRecord,
+    SeriesQuery,
+    SeriesRow,
+)
+from store.lineproto import encode_points, encode_string_fields, quote_ident, quote_string
+
+__all__ = ["QUARANTINE", "InfluxStore"]
+
+QUARANTINE = "quarantine"
+"""Measurement of quarantined input: tags park/device/reason, string fields, time = received."""
+
+DEFAULT_PORT = 8086
+WRITE_BATCH_POINTS = 5_000
+"""Points per ``/write`` request; InfluxDB's advice, and the batch size calibrated in
+``shared/research/perf-calibration.md`` §3."""
+
+# InfluxDB's representable time range [ns] (models.MinNanoTime / MaxNanoTime in 1.x)
+_MIN_TIME_NS = -9_223_372_036_854_775_806
+_MAX_TIME_NS = 9_223_372_036_854_775_806
+
+# The alias under which `count` selects the device tag as a field; a field of this name would be
+# counted instead, so it is one no real field will have.
+_IDENTITY_ALIAS = "__smartpark_identity"
+_QUARANTINE_FIELDS = ("detail", "topic", "excerpt", "extra")
+_QUARANTINE_DUP_TAG = "dup"
+_TRANSIENT_STATUS = frozenset({408, 425, 429})
+_ERROR_TEXT_MAX = 500
+
+
+class InfluxStore:
+    """Store on an InfluxDB server, reached over HTTP(S).
+
+    ``url`` is ``influxdb://[user:password@]host[:port]/database`` (``influxdbs://`` for HTTPS,
+    port 8086 by default) with an optional ``?token=...`` for InfluxDB 2.x/3.x, sent as
+    ``Authorization: Token ...``; user and password are sent as HTTP basic auth. ``timeout_s`` [s]
+    bounds connecting and each read or write of a request. The database is created on first use
+    when the server allows it (``CREATE DATABASE`` is idempotent; 2.x/3.x refuse it, and there the
+    bucket and its DBRP mapping must exist already).
+
+    Thread-safe: one keep-alive connection pool shared by all threads.
+    """
+
+    def __init__(self, url: str, *, timeout_s: float = 10.0) -> None:
+        base_url, database, headers, auth = _parse_url(url)
+        self.database = database
+        self._base_url = base_url
+        self._client = httpx.Client(
+            base_url=base_url,
+            headers=headers,
+            auth=auth,
+            timeout=httpx.Timeout(timeout_s),
+        )
+        self._database_ready = False
+
+    def __repr__(self) -> str:
+        # never the token or the password
+        return f"InfluxStore({self._base_url!r}, database={self.database!r})"
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def write(self, points: Sequence[Point]) -> None:
+        """Write points in batches of :data:`WRITE_BATCH_POINTS`; a rewrite replaces fields.
+
+        Raises ``ValueError`` for a point line protocol cannot carry (NaN, infinity, a newline or
+        a trailing backslash in a name) before anything is sent.
+        """
+        bodies = [
+            encode_points(points[i : i + WRITE_BATCH_POINTS])
+            for i in range(0, len(points), WRITE_BATCH_POINTS)
+        ]
+        for body in bodies:
+            self._write_body(body)
+
+    def write_quarantine(self, records: Sequence[QuarantineRecord]) -> None:
+        """Keep records in the ``quarantine`` measurement, time = ``received_ns``.
+
+        Park, device and reason are tags; a newline in them becomes a space and a trailing
+        backslash is dropped, because line protocol cannot carry either (the excerpt keeps the
+        exact input). Records of one call that share tags and time get a ``dup`` tag so that none
+        overwrites another; written again, the same records overwrite themselves.
+        """
+        lines: list[str] = []
+        seen: dict[tuple[str, str, str, int], int] = {}
+        for record in records:
+            tags = {
+                "park": _tag_value(record.park),
+                "device": _tag_value(record.device),
+                "reason": _tag_value(record.reason),
+            }
+            key = (tags["park"], tags["device"], tags["reason"], record.received_ns)
+            dup = seen.get(key, 0)
+            seen[key] = dup + 1
+            if dup:
+                tags[_QUARANTINE_DUP_TAG] = str(dup)
+            fields = {
+                "detail": record.detail,
+                "topic": record.topic,
+                "excerpt": record.excerpt,
+                "extra": orjson.dumps(dict(record.extra)).decode(),
+            }
+            lines.append(encode_string_fields(QUARANTINE, tags, fields, record.received_ns))
+        for i in range(0, len(lines), WRITE_BATCH_POINTS):
+            self._write_body("\n".join(lines[i : i + WRITE_BATCH_POINTS]).encode("utf-8"))
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def latest(self, park: str, *, measurement: str = TELEMETRY) -> list[LatestReading]:
+        """The newest point of each device of ``park``: its time [ns] and the fields it carries."""
+        statement = (
+            f"SELECT *::field FROM {quote_ident(measurement)} "
+            f"WHERE {quote_ident('park')} = {quote_string(park)} "
+            f"GROUP BY {quote_ident('device')} ORDER BY time DESC LIMIT 1"
+        )
+        readings = []
+        for series in self._select(statement):
+            device = str((series.get("tags") or {}).get("device") or "")
+            for row in _rows(series):
+                fields = {
+                    k: float(v)
+                    for k, v in row.items()
+                    if k != "time" and isinstance(v, int | float)
+                }
+                readings.append(LatestReading(device, int(row["time"]), fields))
+        return sorted(readings, key=lambda r: r.device)
+
+    def series(self, query: SeriesQuery) -> list[SeriesRow]:
+        """Raw values in time order, or one aggregate per epoch-aligned ``every_s`` bucket.
+
+        Times are nanoseconds: a point's own time, or the start of its bucket. Empty buckets are
+        left out (``fill(none)``).
+        """
+        field = f"{quote_ident(query.field)}::field"
+        where = (
+            f"WHERE {quote_ident('park')} = {quote_string(query.park)} "
+            f"AND {quote_ident('device')} = {quote_string(query.device)} "
+            f"AND time >= {max(query.start_ns, _MIN_TIME_NS)} "
+            f"AND time < {min(query.end_ns, _MAX_TIME_NS + 1)}"
+        )
+        source = f"FROM {quote_ident(query.measurement)} {where}"
+        if query.every_s is None:
+            statement = f"SELECT {field} {source} ORDER BY time ASC LIMIT {int(query.limit)}"
+        else:
+            # the aggregate name is checked against AGGREGATES by SeriesQuery, never user text
+            statement = (
+                f"SELECT {query.aggregate}({field}) {source} "
+                f"GROUP BY time({int(query.every_s)}s) fill(none) "
+                f"ORDER BY time ASC LIMIT {int(query.limit)}"
+            )
+        result = []
+        for series in self._select(statement):
+            for values in series.get("values") or []:
+                if values[1] is not None:
+                    result.append(SeriesRow(int(values[0]), float(values[1])))
+        return result
+
+    def count(self, park: str, *, device: str | None = None, measurement: str = TELEMETRY) -> int:
+        """Distinct point identities (series, time) of a park, or of one device.
+
+        ``count(*)`` counts each field on its own, which over-counts points whose fields differ.
+        Instead an inner query yields one row per point (a row exists when any field does) and
+        carries the device tag as a field, which the outer query counts.
+        """
+        where = f"WHERE {quote_ident('park')} = {quote_string(park)}"
+        if device is not None:
+            where += f" AND {quote_ident('device')} = {quote_string(device)}"
+        alias = quote_ident(_IDENTITY_ALIAS)
+        statement = (
+            f"SELECT count({alias}) FROM (SELECT *::field, {quote_ident('device')}::tag AS {alias} "
+            f"FROM {quote_ident(measurement)} {where})"
+        )
+        total = 0
+        for series in self._select(statement):
+            for values in series.get("values") or []:
+                total += int(values[1] or 0)
+        return total
+
+    def quarantined(self, *, park: str | None = None, limit: int = 1000) -> list[QuarantineRecord]:
+        """Quarantined records, newest first; only those of ``park`` when given."""
+        statement = f"SELECT * FROM {quote_ident(QUARANTINE)}"
+        if park is not None:
+            statement += f" WHERE {quote_ident('park')} = {quote_string(_tag_value(park))}"
+        statement += f" ORDER BY time DESC LIMIT {int(limit)}"
+        records = []
+        for series in self._select(statement):
+            for row in _rows(series):
+                text = {k: str(row.get(k) or "") for k in ("park", "device", "reason")}
+                text.update({k: str(row.get(k) or "") for k in _QUARANTINE_FIELDS})
+                extra = orjson.loads(text["extra"]) if text["extra"] else {}
+                records.append(
+                    QuarantineRecord(
+                        received_ns=int(row["time"]),
+                        reason=text["reason"],
+                        detail=text["detail"],
+                        topic=text["topic"],
+                        excerpt=text["excerpt"],
+                        park=text["park"],
+                        device=text["device"],
+                        extra={str(k): str(v) for k, v in extra.items()},
+                    )
+                )
+        return records
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def ping(self) -> bool:
+        """True when the server answers ``/ping`` with a success status."""
+        try:
+            return self._client.get("/ping").is_success
+        except httpx.HTTPError:
+            return False
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+    # --- HTTP ---------------------------------------------------------------------------------
+
+    def _ensure_database(self) -> None:
+        if self._database_ready:
+            return
+        # refused on 2.x/3.x or without admin rights: then the real request says what is wrong
+        with contextlib.suppress(StoreQueryError):
+            self._request(
+                "POST", "/query", params={"q": f"CREATE DATABASE {quote_ident(self.database)}"}
+            )
+        self._database_ready = True
+
+    def _write_body(self, body: bytes) -> None:
+        if not body:
+            return
+        self._ensure_database()
+        self._request(
+            "POST",
+            "/write",
+            params={"db": self.database, "precision": "ns"},
+            content=body,
+            headers={"Content-Type": "text/plain; charset=utf-8"},
+        )
+
+    def _select(self, statement: str) -> Iterator[Mapping[str, Any]]:
+        """The series of one read-only statement (``epoch=ns`` times)."""
+        self._ensure_database()
+        response = self._request(
+            "GET", "/query", params={"db": self.database, "q": statement, "epoch": "ns"}
+        )
+        body = _json(response)
+        for result in body.get("results") or []:
+            if "error" in result:
+                raise StoreQueryError(f"InfluxDB refused {statement!r}: {result['error']}")
+            for series in result.get("series") or []:
+                if series.get("partial"):
+                    raise StoreQueryError(
+                        "InfluxDB truncated the result (its [http] max-row-limit); "
+                        f"raise the limit or query a shorter range: {statement!r}"
+                    )
+                yield series
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str],
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        try:
+            response = self._client.request(
+                method, path, params=params, content=content, headers=headers
+            )
+        except httpx.TimeoutException as exc:
+            raise StoreUnavailableError(f"InfluxDB at {self._base_url} timed out: {exc}") from exc
+        except httpx.HTTPError as exc:
+            raise StoreUnavailableError(
+                f"InfluxDB at {self._base_url} cannot be reached: {exc}"
+            ) from exc
+        status = response.status_code
+        if status >= 500 or status in _TRANSIENT_STATUS:
+            raise StoreUnavailableError(
+                f"InfluxDB at {self._base_url} answered {status}: {_error_text(response)}"
+            )
+        if status >= 400:
+            raise StoreQueryError(
+                f"InfluxDB refused {method} {path} ({status}): {_error_text(response)}"
+            )
+        return response
+
+
+def _parse_url(url: str) -> tuple[str, str, dict[str, str], tuple[str, str] | None]:
+    """``influxdb[s]://[user:pass@]host[:port]/db[?token=T]`` → base URL, db, headers, auth."""
+    parts = urlsplit(url)
+    schemes = {"influxdb": "http", "influxdbs": "https"}
+    if parts.scheme not in schemes:
+        raise ConfigError(
+            f"InfluxDB URL must start with influxdb:// or influxdbs://, got {parts.scheme!r}"
+        )
+    try:
+        host, port = parts.hostname, parts.port or DEFAULT_PORT
+    except ValueError as exc:
+        raise ConfigError(f"InfluxDB URL has an invalid port: {exc}") from exc
+    if not host:
+        raise ConfigError("InfluxDB URL needs a host, e.g. influxdb://127.0.0.1:8086/smartpark")
+    database = unquote(parts.path.removeprefix("/"))
+    if not database:
+        raise ConfigError("InfluxDB URL needs a database, e.g. influxdb://127.0.0.1:8086/smartpark")
+    query = parse_qs(parts.query, keep_blank_values=True)
+    unknown = set(query) - {"token"}
+    if unknown:
+        raise ConfigError(f"InfluxDB URL: unknown parameter(s) {', '.join(sorted(unknown))}")
+    headers: dict[str, str] = {}
+    auth: tuple[str, str] | None = None
+    if "token" in query:
+        headers["Authorization"] = f"Token {query['token'][-1]}"
+    if parts.username is not None:
+        if headers:
+            raise ConfigError("InfluxDB URL: give either user:password or a token, not both")
+        auth = (unquote(parts.username), unquote(parts.password or ""))
+    netloc = f"[{host}]" if ":" in host else host
+    return f"{schemes[parts.scheme]}://{netloc}:{port}", database, headers, auth
+
+
+def _tag_value(text: str) -> str:
+    """``text`` as line protocol can carry it in a tag: no newline, no trailing backslash."""
+    return text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ").rstrip("\\")
+
+
+def _rows(series: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    columns = series.get("columns") or []
+    for values in series.get("values") or []:
+        yield dict(zip(columns, values, strict=True))
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError as exc:
+        raise StoreUnavailableError(
+            f"InfluxDB answered something that is not JSON: {response.text[:_ERROR_TEXT_MAX]!r}"
+        ) from exc
+    if not isinstance(body, dict):
+        raise StoreUnavailableError(
+            f"InfluxDB answered unexpected JSON: {str(body)[:_ERROR_TEXT_MAX]}"
+        )
+    if "error" in body:
+        raise StoreQueryError(f"InfluxDB: {body['error']}")
+    return body
+
+
+def _error_text(response: httpx.Response) -> str:
+    """InfluxDB's own message (``{"error": ...}``, or the plain body), kept short."""
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return response.text[:_ERROR_TEXT_MAX]
+    if isinstance(body, dict):
+        message = body.get("error") or body.get("message")
+        if message:
+            return str(message)[:_ERROR_TEXT_MAX]
+    return response.text[:_ERROR_TEXT_MAX]

@@ -11,7 +11,6 @@ Newlines cannot be escaped at all in line protocol, so identifiers containing th
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 
 from store.base import Point
@@ -60,16 +59,15 @@ def string_field(value: str) -> str:
     return '"' + value.translate(_STRING_FIELD) + '"'
 
 
-def _format_float(value: float) -> str:
-    if not math.isfinite(value):
-        raise ValueError(f"line protocol cannot carry {value!r}")
-    return repr(float(value))
-
-
 def encode_point(point: Point) -> str:
-    """One point as a line of line protocol, time in nanoseconds; tags sorted (InfluxDB's advice)."""
+    """One point as one line, time in nanoseconds, tags sorted (as InfluxDB advises).
+
+    Field values need no check here: :class:`Point` only holds finite numbers.
+    """
     tags = "".join(f",{escape_tag(k)}={escape_tag(v)}" for k, v in sorted(point.tags.items()) if v)
-    fields = ",".join(f"{escape_tag(k)}={_format_float(v)}" for k, v in point.fields.items())
+    fields = ",".join(
+        f"{escape_tag(k)}={float(v)!r}" for k, v in point.fields.items()
+    )  # finite: Point
     return f"{escape_measurement(point.measurement)}{tags} {fields} {point.time_ns}"
 
 

@@ -1,0 +1,154 @@
+"""The HTTP service: JSON API under ``/api/v1``, ``/healthz``, OpenAPI docs, the live dashboard.
+
+:func:`create_app` builds the app. ``smartpark serve`` lets it open the store and load the registry
+from settings at start-up (and close the store at shutdown); ``smartpark demo`` and the tests hand
+it a store and a registry they own.
+
+The docs at ``/docs`` (Swagger UI) and ``/redoc`` load their scripts and styles from the app
+itself (the assets ship in the ``fastapi-offline`` package), never from a CDN, so they work on a
+park's network without internet access. Every error is JSON shaped as :class:`ErrorOut`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import ExitStack, asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.routes import health, parks, quarantine
+from api.routes.health import package_version
+from api.schemas import ErrorOut
+from config.errors import StoreQueryError, StoreUnavailableError
+from config.registry import Registry, load_registry
+from config.settings import Settings, get_settings
+from store import open_store
+from store.base import Store
+
+__all__ = ["STATIC_DIR", "create_app"]
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+_RETRY_AFTER_S = "5"  # a store outage is usually a restart; ask clients to come back soon
+
+_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    422: "invalid_request",
+    502: "store_query_failed",
+    503: "store_unavailable",
+}
+
+_DESCRIPTION = """\
+Energy of an industrial park, live: the registry of parks and devices, the newest reading of
+every device, and server-side aggregated time series of any stored field.
+
+Values are canonical units named in the field (`power_kw`, `energy_kwh`, `soc_pct`, ...).
+Times go out as ISO-8601 UTC **and** epoch milliseconds; they come in as either
+(ISO-8601 must carry an offset). Errors are JSON: `{"code", "message", "errors"}`.
+"""
+
+
+def create_app(
+    *,
+    settings: Settings | None = None,
+    store: Store | None = None,
+    registry: Registry | None = None,
+) -> FastAPI:
+    """Build the app.
+
+    A ``store`` or ``registry`` passed in is used as is and stays the caller's to close; whatever
+    is not passed is built from ``settings`` (default :func:`get_settings`) when the app starts,
+    and the store so opened is closed when it stops.
+    """
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        with ExitStack() as owned:
+            if registry is None:
+                app.state.registry = load_registry(settings.registry)
+            if store is None:
+                opened = open_store(settings.store_url, data_dir=settings.data_dir)
+                owned.callback(opened.close)
+                app.state.store = opened
+            yield
+
+    app = FastAPIOffline(
+        title="smartpark",
+        version=package_version(),
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+        # Swagger UI would otherwise offer to send the schema to validator.swagger.io
+        swagger_ui_parameters={"validatorUrl": None},
+        responses={
+            404: {"model": ErrorOut, "description": "Unknown park or device"},
+            422: {"model": ErrorOut, "description": "Invalid parameters"},
+            503: {"model": ErrorOut, "description": "The store cannot be reached"},
+        },
+    )
+    app.state.settings = settings
+    if store is not None:
+        app.state.store = store
+    if registry is not None:
+        app.state.registry = registry
+
+    app.include_router(health.router)
+    app.include_router(parks.router)
+    app.include_router(quarantine.router)
+    _add_error_handlers(app)
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def dashboard() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    return app
+
+
+def _error(
+    status: int, message: str, errors: list[dict[str, object]] | None = None
+) -> JSONResponse:
+    body = ErrorOut(code=_CODES.get(status, "error"), message=message, errors=errors)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        response = _error(exc.status_code, str(exc.detail))
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors: list[dict[str, object]] = []
+        sentences: list[str] = []
+        for err in exc.errors():
+            loc = [str(part) for part in err.get("loc", ())]
+            msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+            errors.append({"loc": loc, "msg": msg, "type": str(err.get("type", ""))})
+            # ("query", "start") reads as "start"
+            sentences.append(f"{'.'.join(loc[1:]) or 'request'}: {msg}")
+        return _error(422, "; ".join(sentences) or "invalid request", errors)
+
+    @app.exception_handler(StoreUnavailableError)
+    async def store_unavailable(_: Request, exc: StoreUnavailableError) -> JSONResponse:
+        response = _error(503, f"the store is unavailable: {exc}")
+        response.headers["Retry-After"] = _RETRY_AFTER_S
+        return response
+
+    @app.exception_handler(StoreQueryError)
+    async def store_refused(_: Request, exc: StoreQueryError) -> JSONResponse:
+        # Parameters are validated before the store is asked, so a refusal is the upstream's
+        # failure, not the client's: 502, not 400.
+        return _error(502, f"the store refused the query: {exc}")

@@ -1,0 +1,219 @@
+"""What the API sends: response models, one per kind of answer.
+
+Every instant goes out twice, as an ISO-8601 UTC string (``...Z``, millisecond precision) and as
+integer milliseconds since the epoch (``*_ms``), so a browser and a script both read it without
+parsing. Values are canonical units; the unit is in the field name (``power_kw``) or given beside
+the value. Non-finite numbers (which JSON cannot carry) go out as ``null``.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from store.base import Aggregate
+
+__all__ = [
+    "BuildingOut",
+    "DeviceOut",
+    "ErrorOut",
+    "FieldOut",
+    "FloorOut",
+    "HealthOut",
+    "LatestOut",
+    "ParkDetailOut",
+    "ParkOut",
+    "QuarantineListOut",
+    "QuarantineOut",
+    "ReadingOut",
+    "SeriesOut",
+    "SeriesPointOut",
+    "TenantOut",
+    "finite_or_none",
+    "iso_from_ns",
+    "ms_from_ns",
+]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def ms_from_ns(time_ns: int) -> int:
+    """Epoch milliseconds (floored) from epoch nanoseconds."""
+    return time_ns // 1_000_000
+
+
+def iso_from_ns(time_ns: int) -> str:
+    """ISO-8601 UTC with milliseconds and a ``Z``, e.g. ``2025-06-01T04:00:00.000Z``."""
+    when = _EPOCH + timedelta(milliseconds=ms_from_ns(time_ns))
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def finite_or_none(value: float) -> float | None:
+    """The value, or None when it is NaN or infinite."""
+    return value if math.isfinite(value) else None
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ErrorOut(_Out):
+    """Every error the API returns: a stable code, a sentence for people, and details if any."""
+
+    code: str = Field(examples=["not_found"])
+    message: str = Field(examples=["unknown park 'nowhere'"])
+    errors: list[dict[str, object]] | None = Field(
+        default=None, description="Per-parameter problems (validation errors only)."
+    )
+
+
+class HealthOut(_Out):
+    """Liveness and whether the store answers."""
+
+    status: Literal["ok", "degraded"]
+    store: Literal["ok", "unavailable"]
+    parks: int = Field(description="Number of parks in the registry.")
+    version: str
+
+
+class ParkOut(_Out):
+    """A park and how much it contains."""
+
+    id: str
+    name: str
+    timezone: str = Field(description="IANA zone of the park's local calendar.")
+    latitude: float
+    longitude: float
+    grid_region: str
+    province: str | None
+    tenants: int
+    buildings: int
+    devices: int
+
+
+class TenantOut(_Out):
+    """An enterprise in the park."""
+
+    id: str
+    name: str
+    sector: str | None
+
+
+class FloorOut(_Out):
+    """A floor and who rents it."""
+
+    number: int
+    tenant: str | None
+    area_m2: float | None
+
+
+class BuildingOut(_Out):
+    """A building and its floors."""
+
+    id: str
+    name: str
+    floors: list[FloorOut]
+
+
+class ParkDetailOut(_Out):
+    """A park with its tenants and buildings (devices have their own endpoint)."""
+
+    park: ParkOut
+    tenants: list[TenantOut]
+    buildings: list[BuildingOut]
+
+
+class FieldOut(_Out):
+    """A field as stored: its name (with the unit suffix), quantity and canonical unit."""
+
+    name: str = Field(examples=["power_kw"])
+    quantity: str = Field(examples=["power"])
+    unit: str = Field(examples=["kW"])
+    cumulative: bool = Field(description="True for registers (energy, volume) that only grow.")
+
+
+class DeviceOut(_Out):
+    """A device of the registry and the fields it stores."""
+
+    id: str
+    kind: str
+    role: str
+    name: str | None
+    parent: str | None
+    tenant: str | None
+    building: str | None
+    floor: int | None
+    capacity_kw: float | None
+    capacity_kwh: float | None
+    fields: list[FieldOut]
+
+
+class ReadingOut(_Out):
+    """The newest reading of one device."""
+
+    device: str
+    kind: str | None = Field(description="None when the device is not in the registry.")
+    role: str | None
+    time: str = Field(examples=["2025-06-01T04:00:00.000Z"])
+    time_ms: int
+    age_s: float = Field(description="Seconds between the reading and the server's clock.")
+    stale: bool = Field(description="True when the reading is older than `stale_after_s`.")
+    fields: dict[str, float | None] = Field(examples=[{"power_kw": 412.5, "energy_kwh": 91234.2}])
+
+
+class LatestOut(_Out):
+    """The newest reading of every device of a park that has reported."""
+
+    park: str
+    server_time: str
+    server_time_ms: int
+    stale_after_s: float
+    readings: list[ReadingOut]
+
+
+class SeriesPointOut(_Out):
+    """One value: a raw reading's time, or the start of an aggregation bucket."""
+
+    time: str
+    time_ms: int
+    value: float | None
+
+
+class SeriesOut(_Out):
+    """One field of one device over ``[start, end)``."""
+
+    park: str
+    device: str
+    field: str
+    unit: str | None
+    start: str
+    start_ms: int
+    end: str
+    end_ms: int
+    every_s: int | None = Field(description="Bucket width; None for raw readings.")
+    agg: Aggregate | None = Field(description="Aggregate per bucket; None for raw readings.")
+    points: list[SeriesPointOut]
+
+
+class QuarantineOut(_Out):
+    """A piece of input the collector kept aside, and why."""
+
+    received: str
+    received_ms: int
+    reason: str
+    detail: str
+    topic: str
+    excerpt: str
+    park: str
+    device: str
+
+
+class QuarantineListOut(_Out):
+    """The newest quarantined records, newest first."""
+
+    park: str | None
+    limit: int
+    records: list[QuarantineOut]

@@ -1,0 +1,211 @@
+"""The ``smartpark`` command: the composition root wiring config, store, ingest, api, simulators."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+import threading
+from datetime import datetime
+from pathlib import Path
+
+from config.errors import ConfigError, RegistryError, SmartParkError
+from config.settings import get_settings
+
+__all__ = ["main"]
+
+log = logging.getLogger("smartpark")
+
+
+def _parse_time_ns(text: str) -> int:
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {text!r}") from exc
+    if parsed.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"give a UTC offset, e.g. {text}+08:00")
+    return int(parsed.timestamp()) * 10**9 + parsed.microsecond * 1000
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    from smartpark import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="smartpark",
+        description="Energy and carbon monitoring for industrial parks.",
+    )
+    parser.add_argument("--version", action="version", version=f"smartpark {__version__}")
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="run a whole park on this machine (nothing to install)")
+    demo.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    demo.add_argument("--host", default="127.0.0.1", help="HTTP address (default 127.0.0.1)")
+    demo.add_argument(
+        "--data-dir", type=Path, help="keep the demo's data here (default: temporary)"
+    )
+    demo.add_argument("--registry", type=Path, help="park registry (default: the demo park)")
+    demo.add_argument("--interval", type=float, default=2.0, help="seconds between readings")
+
+    collect = sub.add_parser("collect", help="MQTT → store collector (settings from SMARTPARK_*)")
+    collect.add_argument("--share", metavar="GROUP", help="subscribe via $share/GROUP/...")
+
+    sim = sub.add_parser("simulate", help="publish a simulated park to an MQTT broker")
+    sim.add_argument("--park", help="park id (default: the registry's first park)")
+    sim.add_argument("--mqtt-url", help="broker (default: SMARTPARK_MQTT_URL)")
+    sim.add_argument("--interval", type=float, default=5.0, help="simulated seconds per reading")
+    sim.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="simulated seconds per real second; 0 = as fast as possible",
+    )
+    sim.add_argument("--start", type=_parse_time_ns, help="simulated start, ISO-8601 with offset")
+    sim.add_argument("--ticks", type=int, help="stop after this many readings per device")
+    sim.add_argument("--seed", type=int, default=0)
+
+    serve = sub.add_parser("serve", help="API and dashboard (settings from SMARTPARK_*)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1")
+
+    check = sub.add_parser("check-config", help="validate a park registry (file or folder)")
+    check.add_argument("path", nargs="?", type=Path, help="default: SMARTPARK_REGISTRY or the demo")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    args = _build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    try:
+        return int(_COMMANDS[args.command](args) or 0)
+    except RegistryError as exc:
+        print(f"registry has {len(exc.problems)} problem(s):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except SmartParkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from smartpark.demo import run_demo
+
+    asyncio.run(
+        run_demo(
+            host=args.host,
+            port=args.port,
+            data_dir=args.data_dir,
+            registry_path=args.registry,
+            interval_s=args.interval,
+        )
+    )
+    return 0
+
+
+def _collect(args: argparse.Namespace) -> int:
+    from config.registry import load_registry
+    from ingest.collector import Collector
+    from store import open_store
+
+    settings = get_settings()
+    registry = load_registry(settings.registry)
+    store = open_store(settings.store_url, data_dir=settings.data_dir)
+    collector = Collector(settings=settings, registry=registry, store=store, share_group=args.share)
+    stopped = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopped.set())
+    collector.start()
+    log.info("collecting into %r; SIGINT/SIGTERM flushes and stops", store)
+    stopped.wait()
+    log.info("stopping: writing what was received")
+    collector.stop()
+    store.close()
+    s = collector.stats
+    log.info(
+        "stopped: %d messages, %d readings stored, %d quarantined",
+        s.messages_received,
+        s.readings_stored,
+        s.readings_quarantined,
+    )
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from config.registry import load_registry
+    from simulators.publisher import simulate
+
+    settings = get_settings()
+    registry = load_registry(settings.registry)
+    park_id = args.park or next(iter(registry.parks))
+    park = registry.park(park_id)
+    if park is None:
+        raise ConfigError(
+            f"no park {park_id!r} in the registry; known: {', '.join(registry.parks)}"
+        )
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        result = await simulate(
+            park,
+            args.mqtt_url or settings.mqtt_url,
+            interval_s=args.interval,
+            speed=args.speed,
+            start_ns=args.start,
+            ticks=args.ticks,
+            seed=args.seed,
+            topic_template=settings.topic_template,
+            stop=stop,
+        )
+        log.info("published %d messages in %d ticks", result.messages, result.ticks)
+
+    asyncio.run(run())
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.main import create_app
+
+    uvicorn.run(create_app(settings=get_settings()), host=args.host, port=args.port)
+    return 0
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    from config.registry import load_registry
+
+    path = args.path or get_settings().registry
+    registry = load_registry(path)
+    for park_id, park in registry.parks.items():
+        print(
+            f"{registry.sources[park_id]}: park {park_id!r} OK — {len(park.tenants)} tenants, "
+            f"{len(park.buildings)} buildings, {len(park.devices)} devices"
+        )
+    return 0
+
+
+_COMMANDS = {
+    "demo": _demo,
+    "collect": _collect,
+    "simulate": _simulate,
+    "serve": _serve,
+    "check-config": _check_config,
+}

@@ -1,0 +1,249 @@
+"""The dashboard in a real browser: the app under uvicorn on a loopback port, a thread writing
+changing power readings into the store, and Debian's headless Chromium driven by Playwright.
+
+Checks that the page shows a device's power and then shows a new value without a reload, greys a
+stale device, asks no host but the app for anything, and that /docs renders offline too.
+Screenshots go to ``test-artifacts/`` for people to look at.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, expect, sync_playwright
+
+from api.main import create_app
+from config.registry import Role, demo_registry_path, load_registry
+from config.settings import Settings
+from store.base import TELEMETRY, Point
+from store.embedded import EmbeddedStore
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PARK = "wuhan-demo"
+WRITE_EVERY_S = 0.5
+STALE_DEVICE = "ev-08"  # last reported five minutes ago
+SILENT_DEVICE = "tower-a-f24"  # never reports
+
+
+@dataclass
+class LiveApp:
+    url: str
+    store: EmbeddedStore
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop_server(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+        assert not self.thread.is_alive(), "uvicorn did not stop within 15 s"
+
+
+def require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    message = f"{CHROMIUM} not found (apt-get install chromium)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def power_kw(device: str, role: Role, t: float, capacity_kw: float | None) -> float:
+    """A plausible, ever-changing power value per device (kW) at time ``t`` (s)."""
+    phase = (sum(map(ord, device)) % 97) / 97 * 2 * math.pi
+    wobble = math.sin(t * 1.3 + phase)
+    match role:
+        case Role.GRID_CONNECTION:
+            return 1450.0 + 60.0 * wobble
+        case Role.FEEDER:
+            return 420.0 + 40.0 * wobble
+        case Role.LOAD:
+            return 35.0 + 25.0 * (0.5 + 0.5 * math.sin(phase * 3)) + 4.0 * wobble
+        case Role.PV:
+            return (capacity_kw or 300.0) * (0.62 + 0.03 * wobble)
+        case Role.STORAGE:
+            return -95.0 + 8.0 * wobble  # charging
+        case Role.EV_CHARGING:
+            cap = capacity_kw or 7.0
+            return 0.0 if phase < 2.0 else cap * (0.7 + 0.2 * wobble)
+        case _:
+            return 0.0
+
+
+def sensor_fields(role: Role, t: float) -> dict[str, float]:
+    if role is Role.GAS:
+        return {"flow_m3_per_h": 42.0 + math.sin(t), "volume_m3": 81_234.0 + t / 100}
+    return {
+        "temperature_degc": 27.5 + 0.2 * math.sin(t),
+        "humidity_pct": 64.0,
+        "pm25_ug_per_m3": 31.0,
+        "co2_ppm": 540.0,
+    }
+
+
+def readings_at(t: float) -> list[Point]:
+    park = load_registry(demo_registry_path()).parks[PARK]
+    time_ns = int(t * 1e9)
+    points = []
+    for dev in park.devices:
+        if dev.id in (STALE_DEVICE, SILENT_DEVICE):
+            continue
+        if dev.role in (Role.GAS, Role.ENVIRONMENT):
+            fields = sensor_fields(dev.role, t)
+        else:
+            fields = {"power_kw": round(power_kw(dev.id, dev.role, t, dev.capacity_kw), 3)}
+            if dev.role is Role.STORAGE:
+                fields["soc_pct"] = 63.0 + math.sin(t / 10)
+        points.append(Point(TELEMETRY, {"park": PARK, "device": dev.id}, fields, time_ns))
+    return points
+
+
+@pytest.fixture
+def live_app(tmp_path: Path) -> Iterator[LiveApp]:
+    store = EmbeddedStore(tmp_path / "dashboard.sqlite3")
+    five_minutes_ago = time.time_ns() - 300 * 1_000_000_000
+    stale = Point(
+        TELEMETRY, {"park": PARK, "device": STALE_DEVICE}, {"power_kw": 6.4}, five_minutes_ago
+    )
+    store.write([stale])
+    store.write(readings_at(time.time()))
+
+    stop = threading.Event()
+
+    def keep_writing() -> None:
+        while not stop.wait(WRITE_EVERY_S):
+            store.write(readings_at(time.time()))
+
+    writer = threading.Thread(target=keep_writing, name="dashboard-writer", daemon=True)
+    writer.start()
+
+    app = create_app(
+        settings=Settings(_env_file=None, data_dir=tmp_path),
+        store=store,
+        registry=load_registry(demo_registry_path()),
+    )
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none")
+    )
+    serving = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    serving.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert serving.is_alive(), "uvicorn stopped during start-up"
+        assert time.monotonic() < deadline, "uvicorn did not start within 15 s"
+        time.sleep(0.05)
+    try:
+        yield LiveApp(f"http://127.0.0.1:{port}", store, server, serving)
+    finally:
+        server.should_exit = True
+        serving.join(timeout=15)
+        stop.set()
+        writer.join(timeout=5)
+        sock.close()
+        store.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    require_chromium()
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+def only_local(urls: list[str]) -> list[str]:
+    """The URLs that went anywhere but the app on 127.0.0.1 (data: URLs stay in the page)."""
+    return [u for u in urls if urlsplit(u).scheme != "data" and urlsplit(u).hostname != "127.0.0.1"]
+
+
+def test_dashboard_shows_live_power_without_reload(live_app: LiveApp, browser: Browser) -> None:
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    requested: list[str] = []
+    page_errors: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    page.on("console", lambda m: page_errors.append(m.text) if m.type == "error" else None)
+
+    page.goto(f"{live_app.url}/")
+    expect(page.locator("#park-name")).to_have_text("Optics Valley Demo Park (Wuhan)")
+    grid_value = page.locator('[data-device="grid-main"] .dev-value')
+    expect(grid_value).to_have_text(re.compile(r"^1,[0-9]{3}\.[0-9] kW$"), timeout=10_000)
+    page.evaluate("window.__notReloaded = true")
+    first = grid_value.text_content()
+
+    # the writer changes grid-main every 0.5 s and the page polls every 2 s
+    page.wait_for_function(
+        "([selector, before]) => document.querySelector(selector).textContent !== before",
+        arg=['[data-device="grid-main"] .dev-value', first],
+        timeout=10_000,
+    )
+    assert page.evaluate("window.__notReloaded === true"), "the page reloaded"
+    assert grid_value.text_content() != first
+
+    expect(page.locator("#tile-grid .num")).not_to_have_text("—")
+    expect(page.locator("#tile-storage .tile-sub")).to_contain_text("charging · SoC")
+    expect(page.locator(f'[data-device="{STALE_DEVICE}"]')).to_have_class("dev stale")
+    expect(page.locator(f'[data-device="{STALE_DEVICE}"] .dev-age')).to_contain_text("stale")
+    expect(page.locator(f'[data-device="{SILENT_DEVICE}"]')).to_have_class("dev stale no-data")
+    expect(page.locator('[data-device="pv-plant-1-a"]')).to_have_class("dev")
+    expect(page.locator("#status-text")).to_have_text("Live")
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    assert requested, "the page made no requests"
+    assert only_local(requested) == []
+    assert page_errors == []
+
+    # when the server goes away the page says so, keeps the last values, and keeps trying
+    live_app.stop_server()
+    expect(page.locator("#status-text")).to_have_text("Offline · retrying", timeout=10_000)
+    expect(page.locator("#error")).to_contain_text("Cannot reach the server", timeout=10_000)
+    expect(grid_value).to_have_text(re.compile(r"kW$"))
+    assert page.evaluate("window.__notReloaded === true")
+    page.close()
+
+
+def test_docs_render_offline(live_app: LiveApp, browser: Browser) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+
+    page.goto(f"{live_app.url}/docs")
+    expect(page.locator(".opblock-summary-path").first).to_be_visible(timeout=15_000)
+    paths = page.locator(".opblock-summary-path").all_text_contents()
+    assert any("/api/v1/parks/{park}/series" in p.replace("\u200b", "") for p in paths), paths
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "docs.png"))
+    page.close()
+
+    assert only_local(requested) == []

@@ -1,0 +1,411 @@
+"""One contract, two adapters: every test here runs on the embedded store and on a real influxd."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from config.errors import StoreQueryError, StoreUnavailableError
+from store import (
+    TELEMETRY,
+    InfluxStore,
+    LatestReading,
+    Point,
+    QuarantineRecord,
+    SeriesQuery,
+    SeriesRow,
+    Store,
+)
+from tests.services import free_port
+
+S = 1_000_000_000  # ns per second
+# 2023-11-14T22:13:00Z: a whole minute, so 60 s buckets start here
+T0 = 28_333_333 * 60 * S
+PARK = "p1"
+
+
+_FIXTURES = {"embedded": "embedded_store", "influxdb": "influx_store"}
+
+
+@pytest.fixture(params=["embedded", pytest.param("influxdb", marks=pytest.mark.influxdb)])
+def store(request: pytest.FixtureRequest) -> Store:
+    return request.getfixturevalue(_FIXTURES[request.param])
+
+
+def pt(device: str, time_ns: int, park: str = PARK, measurement: str = TELEMETRY, **fields: float):
+    return Point(measurement, {"park": park, "device": device}, fields, time_ns)
+
+
+def values(store: Store, device: str, field: str, *, park: str = PARK, **kw) -> list[SeriesRow]:
+    start = kw.pop("start_ns", T0 - 3600 * S)
+    end = kw.pop("end_ns", T0 + 3600 * S)
+    return store.series(SeriesQuery(park, device, field, start, end, **kw))
+
+
+def test_adapters_fulfil_the_protocol(store):
+    assert isinstance(store, Store)
+
+
+# --- writing and reading back -----------------------------------------------------------------
+
+EXACT_FLOATS = [
+    1 / 3,
+    0.1 + 0.2,
+    -273.15,
+    0.0,
+    1e-300,
+    1.7976931348623157e308,
+    123_456_789.123_456_789,
+    2.0**53 + 2,
+    -5e-324,
+]
+
+
+def test_values_and_ns_timestamps_come_back_exactly(store):
+    times = [T0 + i * S + 123_456_789 + i for i in range(len(EXACT_FLOATS))]
+    store.write([pt("m1", t, x=v) for t, v in zip(times, EXACT_FLOATS, strict=True)])
+
+    got = values(store, "m1", "x")
+
+    assert [r.time_ns for r in got] == times
+    assert [r.value for r in got] == EXACT_FLOATS  # bit-exact, not approximately
+    assert all(isinstance(r.time_ns, int) and isinstance(r.value, float) for r in got)
+
+
+def test_rewriting_a_point_replaces_it(store):
+    for value in (1.0, 2.0, 3.0):
+        store.write([pt("m1", T0, kw=value)])
+
+    assert store.count(PARK) == 1
+    assert values(store, "m1", "kw") == [SeriesRow(T0, 3.0)]
+
+
+def test_fields_written_separately_at_one_identity_merge(store):
+    store.write([pt("m1", T0, kw=1.0)])
+    store.write([pt("m1", T0, kwh=10.0)])
+
+    assert store.count(PARK) == 1
+    assert store.latest(PARK) == [LatestReading("m1", T0, {"kw": 1.0, "kwh": 10.0})]
+
+
+def test_empty_write_is_a_no_op(store):
+    store.write([])
+    assert store.count(PARK) == 0
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_non_finite_values_are_refused_before_anything_is_written(store, bad):
+    with pytest.raises(ValueError, match=r"nan|inf"):
+        store.write([pt("m1", T0, kw=1.0), pt("m1", T0 + S, kw=bad)])
+    assert store.count(PARK) == 0
+
+
+# --- latest -----------------------------------------------------------------------------------
+
+
+def test_latest_gives_the_newest_point_of_each_device_in_device_order(store):
+    store.write(
+        [
+            pt("m2", T0, kw=1.0, kwh=5.0),
+            pt("m2", T0 + 10 * S, kw=2.0),  # newest of m2 carries kw only
+            pt("m1", T0 + 20 * S, v=230.0, a=1.5),
+            pt("m1", T0 + 5 * S, v=229.0, hz=50.0),  # older, written later
+            pt("m3", T0 + 1, kw=7.0),
+            pt("m9", T0 + 30 * S, park="other", kw=9.0),
+        ]
+    )
+
+    assert store.latest(PARK) == [
+        LatestReading("m1", T0 + 20 * S, {"v": 230.0, "a": 1.5}),
+        LatestReading("m2", T0 + 10 * S, {"kw": 2.0}),
+        LatestReading("m3", T0 + 1, {"kw": 7.0}),
+    ]
+    assert store.latest("other") == [LatestReading("m9", T0 + 30 * S, {"kw": 9.0})]
+    assert store.latest("nowhere") == []
+
+
+def test_latest_reads_the_measurement_asked_for(store):
+    store.write([pt("m1", T0, kw=1.0), pt("m1", T0 + S, measurement="ledger", kwh=4.0)])
+
+    assert store.latest(PARK) == [LatestReading("m1", T0, {"kw": 1.0})]
+    assert store.latest(PARK, measurement="ledger") == [LatestReading("m1", T0 + S, {"kwh": 4.0})]
+
+
+# --- series -----------------------------------------------------------------------------------
+
+
+def test_raw_series_is_time_ordered_within_start_inclusive_end_exclusive(store):
+    times = [T0 + 30 * S, T0, T0 + 10 * S, T0 + 20 * S, T0 - 1]  # written out of order
+    store.write([pt("m1", t, kw=float(i)) for i, t in enumerate(times)])
+    store.write([pt("m2", T0 + 5 * S, kw=99.0), pt("m1", T0 + 15 * S, kwh=99.0)])
+
+    got = values(store, "m1", "kw", start_ns=T0, end_ns=T0 + 30 * S)
+
+    assert got == [SeriesRow(T0, 1.0), SeriesRow(T0 + 10 * S, 2.0), SeriesRow(T0 + 20 * S, 3.0)]
+
+
+def test_raw_series_honours_the_limit_from_the_start(store):
+    store.write([pt("m1", T0 + i * S, kw=float(i)) for i in range(10)])
+
+    assert [r.value for r in values(store, "m1", "kw", limit=3)] == [0.0, 1.0, 2.0]
+
+
+def test_series_of_an_unknown_device_or_field_is_empty(store):
+    store.write([pt("m1", T0, kw=1.0)])
+
+    assert values(store, "m2", "kw") == []
+    assert values(store, "m1", "nope") == []
+    assert values(store, "m1", "kw", every_s=60) != []
+    assert values(store, "m1", "nope", every_s=60) == []
+
+
+# minute buckets: [T0, T0+60s) holds 3 points, [T0+60s, +120s) none, [T0+120s, +180s) 2 points
+BUCKETED = [(0, 4.0), (15, 1.0), (59, 7.0), (125, 10.0), (179, -2.0)]
+EXPECTED = {
+    "mean": [4.0, 4.0],
+    "min": [1.0, -2.0],
+    "max": [7.0, 10.0],
+    "sum": [12.0, 8.0],
+    "count": [3.0, 2.0],
+    "first": [4.0, 10.0],
+    "last": [7.0, -2.0],
+}
+
+
+@pytest.mark.parametrize("aggregate", sorted(EXPECTED))
+def test_aggregates_per_epoch_aligned_bucket_leave_empty_buckets_out(store, aggregate):
+    # written newest first so that first/last cannot rely on insertion order
+    store.write([pt("m1", T0 + s * S, kw=v) for s, v in reversed(BUCKETED)])
+    store.write([pt("m1", T0 + 240 * S, kw=1000.0)])  # at the end bound: excluded
+
+    got = values(
+        store, "m1", "kw", start_ns=T0, end_ns=T0 + 240 * S, every_s=60, aggregate=aggregate
+    )
+
+    assert got == [
+        SeriesRow(T0, EXPECTED[aggregate][0]),
+        SeriesRow(T0 + 120 * S, EXPECTED[aggregate][1]),
+    ]
+
+
+def test_buckets_align_to_the_epoch_not_to_the_start_of_the_query(store):
+    store.write([pt("m1", T0 + s * S, kw=float(s)) for s in (20, 50, 70)])
+
+    got = values(store, "m1", "kw", start_ns=T0 + 30 * S, end_ns=T0 + 120 * S, every_s=60)
+
+    # the first bucket is labelled with its epoch-aligned start, and holds only points in range
+    assert got == [SeriesRow(T0, 50.0), SeriesRow(T0 + 60 * S, 70.0)]
+
+
+def test_buckets_before_1970_are_aligned_too(store):
+    store.write([pt("m1", t, kw=v) for t, v in ((-90 * S, 1.0), (-30 * S, 3.0), (-1, 5.0))])
+
+    got = values(store, "m1", "kw", start_ns=-120 * S, end_ns=0, every_s=60, aggregate="sum")
+
+    assert got == [SeriesRow(-120 * S, 1.0), SeriesRow(-60 * S, 8.0)]
+    assert store.latest(PARK) == [LatestReading("m1", -1, {"kw": 5.0})]
+
+
+# --- count ------------------------------------------------------------------------------------
+
+
+def test_count_is_distinct_points_per_park_and_device(store):
+    store.write(
+        [
+            pt("m1", T0, kw=1.0),
+            pt("m1", T0 + S, kwh=2.0),  # different fields: counting one field would miss it
+            pt("m1", T0 + 2 * S, kw=3.0, kwh=4.0),
+            pt("m2", T0, v=230.0),
+            pt("m3", T0, park="other", v=1.0),
+        ]
+    )
+    store.write([pt("m1", T0, kw=1.5)])  # a replay: no new point
+
+    assert store.count(PARK) == 4
+    assert store.count(PARK, device="m1") == 3
+    assert store.count(PARK, device="m2") == 1
+    assert store.count(PARK, device="nope") == 0
+    assert store.count("other") == 1
+    assert store.count("nowhere") == 0
+    assert store.count(PARK, measurement="ledger") == 0
+
+
+# --- quarantine -------------------------------------------------------------------------------
+
+
+def q(received_ns: int, park: str = PARK, **kw: object) -> QuarantineRecord:
+    defaults: dict[str, object] = {
+        "reason": "bad_json",
+        "detail": "Expecting value: line 1 column 1",
+        "topic": f"parks/{park}/devices/m1/telemetry",
+        "excerpt": "{not json",
+        "park": park,
+        "device": "m1",
+    }
+    return QuarantineRecord(received_ns=received_ns, **{**defaults, **kw})  # type: ignore[arg-type]
+
+
+def test_quarantine_round_trips_newest_first(store):
+    records = [
+        q(T0, excerpt='line one\nline "two" with \\ and \'', extra={"qos": "1", "é": "ü\n"}),
+        q(T0 + 2 * S, reason="unknown_device", device="ghost", detail=""),
+        q(T0 + S, park="", device="", topic="junk/topic", reason="bad_topic"),
+    ]
+    store.write_quarantine(records)
+
+    assert store.quarantined() == [records[1], records[2], records[0]]
+    assert store.quarantined(limit=1) == [records[1]]
+
+
+def test_quarantine_filters_by_park(store):
+    mine, theirs, parkless = q(T0), q(T0 + S, park="other"), q(T0 + 2 * S, park="")
+    store.write_quarantine([mine, theirs, parkless])
+
+    assert store.quarantined(park=PARK) == [mine]
+    assert store.quarantined(park="other") == [theirs]
+    assert store.quarantined(park="") == [parkless]
+    assert store.quarantined(park="nowhere") == []
+
+
+def test_quarantine_keeps_records_that_share_a_time(store):
+    # one bad gateway batch: several records with the same receive time
+    records = [q(T0, detail=f"reading {i}") for i in range(3)]
+    store.write_quarantine(records)
+
+    assert sorted(r.detail for r in store.quarantined()) == ["reading 0", "reading 1", "reading 2"]
+
+
+# --- awkward names and injection ----------------------------------------------------------------
+
+AWKWARD = [
+    "a,b",
+    "a b",
+    "it's",
+    'say "hi"',
+    "x=y",
+    "back\\slash",
+    "\\'",
+    '\\"',
+    "ünï €😀",
+    "a\\,b",
+    "a\\ b",
+    "a\\=b",
+]
+# InfluxDB 1.6 cannot carry a field key with a backslash before ',', ' ', '=' or '"' (see below)
+LOSSY_FIELDS = ("a\\,b", "a\\ b", "a\\=b", '\\"')
+AWKWARD_FIELDS = [n for n in AWKWARD if "\\" not in n]  # Point refuses backslashes in field names
+
+
+@pytest.mark.parametrize("name", AWKWARD)
+def test_awkward_park_and_device_names_round_trip(store, name):
+    store.write([pt(name, T0, park=name, kw=1.0), pt("plain", T0, park=name, kw=2.0)])
+
+    expected = [LatestReading(name, T0, {"kw": 1.0}), LatestReading("plain", T0, {"kw": 2.0})]
+    assert store.latest(name) == sorted(expected, key=lambda r: r.device)
+    assert values(store, name, "kw", park=name) == [SeriesRow(T0, 1.0)]
+    assert store.count(name, device=name) == 1
+
+
+@pytest.mark.parametrize("name", AWKWARD_FIELDS)
+def test_awkward_field_names_round_trip(store, name):
+    store.write([pt("m1", T0, **{name: 1.0, "plain": 2.0})])
+
+    assert store.latest(PARK) == [LatestReading("m1", T0, {name: 1.0, "plain": 2.0})]
+    assert values(store, "m1", name) == [SeriesRow(T0, 1.0)]
+    assert values(store, "m1", name, every_s=60, aggregate="max") == [SeriesRow(T0, 1.0)]
+
+
+@pytest.mark.parametrize("name", [*LOSSY_FIELDS, "time", "a\\b"])
+def test_field_names_line_protocol_cannot_carry_are_refused_by_point(name):
+    # InfluxDB 1.6 refuses, or reads back changed, a field key with a backslash before a
+    # separator, and drops a field named "time": refused up front, for every store alike
+    with pytest.raises(ValueError, match="invalid field name"):
+        pt("m1", T0, **{name: 1.0})
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_values_are_refused_by_point(value):
+    with pytest.raises(ValueError, match="only finite numbers"):
+        pt("m1", T0, kw=value)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "x' OR '1'='1",
+        "m1' OR \"device\" =~ /.*/ OR 'a'='b",
+        "x\\' OR 1=1 --",
+        'x" FROM "telemetry"; DROP DATABASE "x',
+        "m1\\",
+    ],
+)
+def test_hostile_names_match_nothing_else(store, hostile):
+    store.write(
+        [pt("m1", T0, kw=1.0), pt("m2", T0 + S, kw=2.0), pt("m3", T0, park="other", kw=3.0)]
+    )
+
+    assert store.latest(hostile) == []
+    assert store.count(hostile) == 0
+    assert store.count(PARK, device=hostile) == 0
+    assert values(store, hostile, "kw") == []
+    assert values(store, "m1", hostile) == []
+    assert values(store, "m1", hostile, every_s=60) == []
+    assert store.quarantined(park=hostile) == []
+    assert store.count(PARK) == 2  # and nothing was dropped
+
+
+def test_awkward_measurement_name(store):
+    measurement = 'my "measure", v1'
+    store.write([pt("m1", T0, measurement=measurement, kw=1.0)])
+
+    assert store.latest(PARK, measurement=measurement) == [LatestReading("m1", T0, {"kw": 1.0})]
+    assert store.latest(PARK) == []
+    query = SeriesQuery(PARK, "m1", "kw", T0, T0 + S, measurement=measurement)
+    assert store.series(query) == [SeriesRow(T0, 1.0)]
+    assert store.count(PARK, measurement=measurement) == 1
+
+
+# --- health and failures ------------------------------------------------------------------------
+
+
+def test_ping(store):
+    assert store.ping() is True
+
+
+def test_unreachable_influxdb_raises_unavailable():
+    dead = InfluxStore(f"influxdb://127.0.0.1:{free_port()}/nothing", timeout_s=1.0)
+    try:
+        assert dead.ping() is False
+        calls = [
+            lambda: dead.write([pt("m1", T0, kw=1.0)]),
+            lambda: dead.latest(PARK),
+            lambda: dead.series(SeriesQuery(PARK, "m1", "kw", T0, T0 + S)),
+            lambda: dead.count(PARK),
+            lambda: dead.write_quarantine([q(T0)]),
+            dead.quarantined,
+        ]
+        for call in calls:
+            with pytest.raises(StoreUnavailableError) as info:
+                call()
+            assert isinstance(info.value.__cause__, Exception)  # raised from the httpx error
+    finally:
+        dead.close()
+
+
+@pytest.mark.influxdb
+def test_influxdb_refusing_a_write_raises_query_error_with_its_message(influx_store):
+    influx_store.write_quarantine([q(T0)])  # `detail` is a string field there
+
+    with pytest.raises(StoreQueryError, match="field type conflict"):
+        influx_store.write([pt("m1", T0, measurement="quarantine", detail=1.0)])
+
+
+@pytest.mark.influxdb
+def test_influxdb_creates_its_database_on_first_use(influxd, influx_store):
+    assert influx_store.count(PARK) == 0  # a read first: the database did not exist
+    influx_store.write([pt("m1", T0, kw=1.0)])
+    shown = influxd.show_databases()
+
+    assert influx_store.database in shown
+    assert influx_store.count(PARK) == 1
