@@ -72,43 +72,64 @@ class Role(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class FieldSpec:
-    """A payload field of a device kind: its quantity, default unit, whether it is a register."""
+    """A payload field of a device kind: its quantity, default unit, whether it is a register,
+    and the range of plausible values in the quantity's canonical unit (wider values are refused
+    as implausible; a device narrows or widens it with ``limits``)."""
 
     quantity: Quantity
     default_unit: str
     cumulative: bool = False
     scaled: bool = False  # multiplied by the device's register multiplier
+    plausible: tuple[float, float] = (-1e9, 1e9)
+
+
+_REGISTER = (0.0, 1e12)  # kWh or m3: a register never goes negative
+_POWER = (-1e6, 1e6)  # kW: 1 GW either way is beyond any park connection
+_PERCENT = (0.0, 100.0)
+_CAPACITY_MARGIN = 1.5  # |power| may exceed the rated capacity by this factor (surges, ratings)
 
 
 KINDS: Mapping[DeviceKind, Mapping[str, FieldSpec]] = {
     DeviceKind.ELECTRICITY_METER: {
-        "energy": FieldSpec(Quantity.ENERGY, "kWh", cumulative=True, scaled=True),
-        "power": FieldSpec(Quantity.POWER, "kW", scaled=True),
+        "energy": FieldSpec(
+            Quantity.ENERGY, "kWh", cumulative=True, scaled=True, plausible=_REGISTER
+        ),
+        "power": FieldSpec(Quantity.POWER, "kW", scaled=True, plausible=_POWER),
     },
     DeviceKind.PV_INVERTER: {
-        "energy": FieldSpec(Quantity.ENERGY, "kWh", cumulative=True, scaled=True),
-        "power": FieldSpec(Quantity.POWER, "kW", scaled=True),
+        "energy": FieldSpec(
+            Quantity.ENERGY, "kWh", cumulative=True, scaled=True, plausible=_REGISTER
+        ),
+        "power": FieldSpec(Quantity.POWER, "kW", scaled=True, plausible=_POWER),
     },
     DeviceKind.BATTERY: {
-        "charge_energy": FieldSpec(Quantity.ENERGY, "kWh", cumulative=True, scaled=True),
-        "discharge_energy": FieldSpec(Quantity.ENERGY, "kWh", cumulative=True, scaled=True),
+        "charge_energy": FieldSpec(
+            Quantity.ENERGY, "kWh", cumulative=True, scaled=True, plausible=_REGISTER
+        ),
+        "discharge_energy": FieldSpec(
+            Quantity.ENERGY, "kWh", cumulative=True, scaled=True, plausible=_REGISTER
+        ),
         # positive while discharging into the park, negative while charging
-        "power": FieldSpec(Quantity.POWER, "kW", scaled=True),
-        "soc": FieldSpec(Quantity.RATIO, "%"),
+        "power": FieldSpec(Quantity.POWER, "kW", scaled=True, plausible=_POWER),
+        "soc": FieldSpec(Quantity.RATIO, "%", plausible=_PERCENT),
     },
     DeviceKind.EV_CHARGER: {
-        "energy": FieldSpec(Quantity.ENERGY, "kWh", cumulative=True, scaled=True),
-        "power": FieldSpec(Quantity.POWER, "kW", scaled=True),
+        "energy": FieldSpec(
+            Quantity.ENERGY, "kWh", cumulative=True, scaled=True, plausible=_REGISTER
+        ),
+        "power": FieldSpec(Quantity.POWER, "kW", scaled=True, plausible=_POWER),
     },
     DeviceKind.GAS_METER: {
-        "volume": FieldSpec(Quantity.VOLUME, "m3", cumulative=True, scaled=True),
-        "flow": FieldSpec(Quantity.FLOW, "m3/h", scaled=True),
+        "volume": FieldSpec(
+            Quantity.VOLUME, "m3", cumulative=True, scaled=True, plausible=_REGISTER
+        ),
+        "flow": FieldSpec(Quantity.FLOW, "m3/h", scaled=True, plausible=(0.0, 1e6)),
     },
     DeviceKind.ENV_SENSOR: {
-        "temperature": FieldSpec(Quantity.TEMPERATURE, "degC"),
-        "humidity": FieldSpec(Quantity.RATIO, "%"),
-        "pm25": FieldSpec(Quantity.CONCENTRATION, "ug/m3"),
-        "co2": FieldSpec(Quantity.PPM, "ppm"),
+        "temperature": FieldSpec(Quantity.TEMPERATURE, "degC", plausible=(-60.0, 100.0)),
+        "humidity": FieldSpec(Quantity.RATIO, "%", plausible=_PERCENT),
+        "pm25": FieldSpec(Quantity.CONCENTRATION, "ug/m3", plausible=(0.0, 5000.0)),
+        "co2": FieldSpec(Quantity.PPM, "ppm", plausible=(0.0, 50000.0)),
     },
 }
 
@@ -184,6 +205,10 @@ class Device(_Frozen):
     multiplier: float = Field(default=1.0, gt=0, description="register multiplier (CT x PT)")
     capacity_kw: float | None = Field(default=None, gt=0)
     capacity_kwh: float | None = Field(default=None, gt=0)
+    limits: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description="field -> (min, max) plausible values, in the field's canonical unit",
+    )
 
     @model_validator(mode="after")
     def _units_are_known(self) -> Device:
@@ -198,6 +223,13 @@ class Device(_Frozen):
                 converter(fields[name].quantity, unit)
             except UnknownUnitError as exc:
                 raise ValueError(f"field {name!r}: {exc}") from exc
+        for name, (low, high) in self.limits.items():
+            if name not in fields:
+                raise ValueError(
+                    f"limits given for a field a {self.kind.value} does not have: {name}"
+                )
+            if low >= high:
+                raise ValueError(f"limits of {name!r}: min must be below max")
         return self
 
     @property
@@ -208,6 +240,20 @@ class Device(_Frozen):
     def unit_of(self, field: str) -> str:
         """The unit this device reports ``field`` in."""
         return self.units.get(field, KINDS[self.kind][field].default_unit)
+
+    def plausible(self, field: str) -> tuple[float, float]:
+        """The (min, max) a value of ``field`` may take, in its canonical unit.
+
+        The device's own ``limits`` win; otherwise a rated ``capacity_kw`` bounds power at
+        ±1.5 × capacity; otherwise the kind's defaults apply.
+        """
+        if field in self.limits:
+            return self.limits[field]
+        spec = KINDS[self.kind][field]
+        if spec.quantity is Quantity.POWER and self.capacity_kw is not None:
+            bound = _CAPACITY_MARGIN * self.capacity_kw
+            return (-bound, bound)
+        return spec.plausible
 
 
 class ParkRegistry(_Frozen):

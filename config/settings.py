@@ -39,6 +39,16 @@ class Settings(BaseSettings):
     max_payload_bytes: int = 1_048_576
     batch_size: int = 5000
     batch_interval_s: float = 0.5
+    spool_dir: Path | None = None  # default: <data_dir>/spool
+    spool_max_bytes: int = 1 << 30
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9180  # Prometheus /metrics of `smartpark collect`; 0 turns it off
+    keepalive_s: int = 60
+
+    @property
+    def spool_path(self) -> Path:
+        """Folder of the collector's on-disk spool."""
+        return self.spool_dir if self.spool_dir is not None else self.data_dir / "spool"
 
 
 @lru_cache(maxsize=1)

@@ -1,13 +1,24 @@
-"""The collector: MQTT → decode → validate → store, acknowledging only what the store accepted.
+"""The collector: MQTT → decode → validate → store, acknowledging only what is durable.
+
+Delivery guarantees (each is proven by a test against real Mosquitto and InfluxDB):
+
+- **Acknowledge only what is durable.** A QoS 1 message is acknowledged after every reading in it
+  is accepted by the store, or written and fsynced to the local spool. Acknowledgements go out in
+  the order the messages arrived.
+- **Persistent session.** A fixed client id and ``clean_session=False``: the broker keeps messages
+  while the collector is down and resends what was never acknowledged.
+- **Spool.** While the store is unreachable, batches go to a bounded on-disk spool
+  (:mod:`ingest.spool`) and replay in order when it is back; new batches queue behind them so
+  order is kept. When the spool is full the collector stops acknowledging (the broker holds the
+  rest) and raises the ``spool_full`` alarm; nothing is dropped.
+- **Idempotent replays.** A reading's identity is its series and device timestamp, so a message
+  redelivered after a crash overwrites itself.
 
 Threads and who owns what:
 
 - paho's network thread (``loop_start``) only appends each message to a queue, so it never blocks
   and never misses a keepalive, however slow the store is;
-- the writer thread takes messages in arrival order, decodes them, writes the good readings and
-  the quarantined ones to the store in batches, and only then sends the PUBACKs, in arrival order.
-  A message whose batch could not be written is never acknowledged: with a persistent session
-  (fixed client id, ``clean_session=False``) the broker keeps it and sends it again.
+- the writer thread owns the decoder, the spool and the store writes, and sends the PUBACKs.
 
 Why paho and not aiomqtt here: paho 2.x lets us acknowledge manually, after the write; aiomqtt
 acknowledges on receipt, so a crash loses what was in memory. paho is also the faster receive path
@@ -24,32 +35,39 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
+from prometheus_client import start_http_server
 
-from config.errors import BrokerError, StoreQueryError, StoreUnavailableError
+from config.errors import StoreQueryError, StoreUnavailableError
 from config.registry import Registry
 from config.settings import Settings, parse_mqtt_url
 from ingest.decode import Decoder
+from ingest.metrics import CollectorMetrics
+from ingest.spool import Spool, SpoolFullError
 from store.base import Point, QuarantineRecord, Store
 
 __all__ = ["Collector", "CollectorStats"]
 
 log = logging.getLogger("smartpark.collector")
 
-KEEPALIVE_S = 60  # generous: a PINGRESP can queue behind a large backlog (calibration §5)
+_BACKOFF_MIN_S = 0.5
+_BACKOFF_MAX_S = 30.0
+_DRAIN_BUDGET_S = 1.0  # spool replay per loop turn, so new messages keep being spooled and acked
 
 
 @dataclass
 class CollectorStats:
-    """Counters since start (read by tests, the CLI and later by /metrics)."""
+    """Counters since start, for the CLI, the demo and tests (Prometheus has the same)."""
 
     messages_received: int = 0
     messages_acked: int = 0
     readings_stored: int = 0
+    readings_spooled: int = 0
     readings_quarantined: int = 0
     quarantined_by_reason: Counter[str] = field(default_factory=Counter)
     store_failures: int = 0
@@ -87,17 +105,23 @@ class Collector:
             max_payload_bytes=settings.max_payload_bytes,
         )
         self.stats = CollectorStats()
+        self.metrics = CollectorMetrics()
+        self.spool = Spool(settings.spool_path, max_bytes=settings.spool_max_bytes)
         self._clock_ns = clock_ns
         self._inbox: queue.SimpleQueue[_Message] = queue.SimpleQueue()
         self._stopping = threading.Event()
         self._writer = threading.Thread(target=self._write_loop, name="collector-writer")
         self._generation = 0  # bumped on every (re)connect; acks of older generations are void
         self._last_quarantine_ns = 0
+        self._store_down_since: float | None = None
+        self._retry_at = 0.0  # monotonic time of the next store attempt while it is down
+        self._backoff_s = _BACKOFF_MIN_S
+        self._spool_full = False
+        self._metrics_server: Any = None
 
         subscription = self.decoder.template.subscription
         self.subscription = f"$share/{share_group}/{subscription}" if share_group else subscription
-        url = parse_mqtt_url(settings.mqtt_url)
-        self._url = url
+        self._url = parse_mqtt_url(settings.mqtt_url)
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=settings.client_id,
@@ -105,43 +129,65 @@ class Collector:
             protocol=mqtt.MQTTv311,
             manual_ack=True,
         )
-        if url.username:
-            self._client.username_pw_set(
-                url.username, url.password.get_secret_value() if url.password else None
-            )
-        if url.tls:
+        if self._url.username:
+            password = self._url.password.get_secret_value() if self._url.password else None
+            self._client.username_pw_set(self._url.username, password)
+        if self._url.tls:
             self._client.tls_set()
-        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=int(_BACKOFF_MAX_S))
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._update_spool_metrics()
+        self.metrics.store_up.set(1)
+
+    @property
+    def spool_full(self) -> bool:
+        """True while the spool is full and messages are left unacknowledged (the alarm)."""
+        return self._spool_full
 
     # -- lifecycle ------------------------------------------------------------------------------
 
     def start(self, *, connect_timeout_s: float = 10.0) -> None:
-        """Connect to the broker and start receiving; raises BrokerError if it cannot connect."""
-        try:
-            self._client.connect(self._url.host, self._url.port, keepalive=KEEPALIVE_S)
-        except OSError as exc:
-            raise BrokerError(
-                f"cannot reach MQTT broker at {self._url.host}:{self._url.port}: {exc}"
-            ) from exc
+        """Start receiving; waits up to ``connect_timeout_s`` for the broker, then keeps trying."""
+        if self.settings.metrics_port:
+            self._metrics_server, _ = start_http_server(
+                self.settings.metrics_port,
+                addr=self.settings.metrics_host,
+                registry=self.metrics.registry,
+            )
+            log.info(
+                "metrics on http://%s:%d/metrics",
+                self.settings.metrics_host,
+                self.settings.metrics_port,
+            )
+        if len(self.spool):
+            log.warning(
+                "spool holds %d readings from before; replaying them first", self.spool.readings
+            )
+        self._client.connect_async(self._url.host, self._url.port, self.settings.keepalive_s)
         self._client.loop_start()
         self._writer.start()
         deadline = time.monotonic() + connect_timeout_s
         while not self.stats.connected and time.monotonic() < deadline:
             time.sleep(0.02)
         if not self.stats.connected:
-            self.stop()
-            raise BrokerError(f"MQTT broker at {self._url.host}:{self._url.port} did not accept us")
+            log.warning(
+                "broker %s:%d not reachable yet; retrying in the background",
+                self._url.host,
+                self._url.port,
+            )
 
     def stop(self, *, timeout_s: float = 10.0) -> None:
-        """Write and acknowledge what was received, then disconnect (bounded by ``timeout_s``)."""
+        """Make what was received durable and acknowledge it, then disconnect."""
         self._stopping.set()
         if self._writer.is_alive():
             self._writer.join(timeout_s)
         self._client.disconnect()
         self._client.loop_stop()
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
+            self._metrics_server.server_close()
 
     # -- paho callbacks (network thread: keep them short) ---------------------------------------
 
@@ -159,6 +205,7 @@ class Collector:
         self._generation += 1
         client.subscribe(self.subscription, qos=1)
         self.stats.connected = True
+        self.metrics.broker_connected.set(1)
         log.info(
             "connected to %s:%d, subscribed to %s (session present: %s)",
             self._url.host,
@@ -176,7 +223,12 @@ class Collector:
         properties: Properties | None,
     ) -> None:
         self.stats.connected = False
+        self.metrics.broker_connected.set(0)
         if not self._stopping.is_set():
+            # jitter the first retry so a fleet of collectors does not reconnect in lock step
+            client.reconnect_delay_set(
+                min_delay=random.choice((1, 2)), max_delay=int(_BACKOFF_MAX_S)
+            )
             log.warning("disconnected from broker (%s); reconnecting", reason)
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
@@ -189,22 +241,25 @@ class Collector:
 
     # -- writer thread --------------------------------------------------------------------------
 
-    def _take_batch(self) -> list[_Message]:
+    def _take_batch(self, wait_s: float) -> list[_Message]:
         batch: list[_Message] = []
-        deadline = time.monotonic() + self.settings.batch_interval_s
+        deadline = time.monotonic() + wait_s
         while len(batch) < self.settings.batch_size:
             timeout = deadline - time.monotonic()
-            if timeout <= 0:
-                break
             try:
-                batch.append(self._inbox.get(timeout=timeout))
+                batch.append(
+                    self._inbox.get(timeout=timeout) if timeout > 0 else self._inbox.get_nowait()
+                )
             except queue.Empty:
                 break
         return batch
 
     def _write_loop(self) -> None:
         while True:
-            batch = self._take_batch()
+            if len(self.spool):
+                self._drain_spool()
+            wait = self.settings.batch_interval_s if not len(self.spool) else 0.1
+            batch = self._take_batch(wait)
             if batch:
                 self._handle(batch)
             elif self._stopping.is_set():
@@ -213,45 +268,114 @@ class Collector:
     def _handle(self, batch: list[_Message]) -> None:
         points: list[Point] = []
         rejected: list[QuarantineRecord] = []
+        first_ts: list[int] = []
         for message in batch:
             decoded = self.decoder.decode(message.topic, message.payload, message.received_ns)
-            points.extend(decoded.points)
+            if decoded.points:
+                points.extend(decoded.points)
+                first_ts.append(decoded.points[0].time_ns)
             rejected.extend(decoded.rejected)
-        stored = self._store_points(points, rejected)
-        if stored is None:
-            return  # stopping while the store is down: leave the batch unacknowledged
+        self.metrics.messages_received.inc(len(batch))
+        self.metrics.readings_received.inc(len(points))
         rejected = self._unique_times(rejected)
-        if rejected and not self._durably(lambda: self.store.write_quarantine(rejected)):
-            return
-        for record in rejected:
-            self.stats.quarantined_by_reason[record.reason] += 1
-        self.stats.readings_stored += stored
-        self.stats.readings_quarantined += len(rejected)
+        if not self._make_durable(points, rejected):
+            return  # stopping with nowhere to put the batch: the broker keeps it
+        now_ns = self._clock_ns()
+        for ts in first_ts:
+            self.metrics.lag_seconds.observe(max(0.0, (now_ns - ts) / 1e9))
         generation = self._generation
         for message in batch:
             if message.qos > 0 and message.generation == generation:
                 self._client.ack(message.mid, message.qos)
                 self.stats.messages_acked += 1
 
-    def _store_points(self, points: list[Point], rejected: list[QuarantineRecord]) -> int | None:
-        """Write points; a batch the store refuses is retried point by point and the points it
-        still refuses are added to ``rejected``. Returns how many were stored, None if stopping."""
-        if not points:
-            return 0
-        try:
-            if self._durably(lambda: self.store.write(points)):
-                return len(points)
-            return None
-        except StoreQueryError as exc:
-            log.error("store refused a batch of %d readings (%s); isolating", len(points), exc)
-        stored = 0
+    def _make_durable(self, points: list[Point], rejected: list[QuarantineRecord]) -> bool:
+        """Store the batch, or spool it; False only when stopping with neither possible."""
+        while True:
+            if not len(self.spool) and time.monotonic() >= self._retry_at:
+                try:
+                    self._write_to_store(points, rejected)
+                except StoreUnavailableError as exc:
+                    self._store_failed(exc)
+                else:
+                    self._clear_spool_full()
+                    return True
+            try:
+                self.spool.append(points, rejected)
+            except SpoolFullError as exc:
+                if not self._spool_full:
+                    log.error("ALARM spool full, no longer acknowledging: %s", exc)
+                    self._spool_full = True
+                    self.metrics.spool_full.set(1)
+                if self._stopping.is_set():
+                    return False
+                self._stopping.wait(1.0)
+                self._drain_spool()
+                continue
+            self._clear_spool_full()
+            self.stats.readings_spooled += len(points)
+            self._update_spool_metrics()
+            return True
+
+    def _clear_spool_full(self) -> None:
+        if self._spool_full:
+            log.info("spool has room again; acknowledging resumed")
+            self._spool_full = False
+            self.metrics.spool_full.set(0)
+
+    def _drain_spool(self) -> None:
+        """Replay spooled batches, oldest first, for up to ``_DRAIN_BUDGET_S``."""
+        deadline = time.monotonic() + _DRAIN_BUDGET_S
+        while len(self.spool) and time.monotonic() < deadline:
+            if time.monotonic() < self._retry_at:
+                return
+            batch = self.spool.peek()
+            if batch is None:
+                return
+            try:
+                self._write_to_store(batch.points, batch.quarantine)
+            except StoreUnavailableError as exc:
+                self._store_failed(exc)
+                return
+            self.spool.pop(batch.sequence)
+            self._update_spool_metrics()
+            if not len(self.spool):
+                log.info("spool drained")
+
+    def _write_to_store(self, points: list[Point], quarantine: list[QuarantineRecord]) -> None:
+        """Write a batch; raises StoreUnavailableError; points the store refuses are quarantined."""
+        refused: list[QuarantineRecord] = []
+        if points:
+            started = time.perf_counter()
+            try:
+                self.store.write(points)
+            except StoreQueryError as exc:
+                log.error("store refused a batch of %d readings (%s); isolating", len(points), exc)
+                refused = self._isolate_refused(points)
+            self.metrics.write_seconds.observe(time.perf_counter() - started)
+        records = quarantine + self._unique_times(refused)
+        if records:
+            try:
+                self.store.write_quarantine(records)
+            except StoreQueryError:
+                # should not happen (quarantine tags are sanitised); the log keeps them instead
+                log.exception("store refused quarantine records: %r", records)
+        self._store_ok()
+        stored = len(points) - len(refused)
+        self.stats.readings_stored += stored
+        self.metrics.readings_stored.inc(stored)
+        for record in records:
+            self.stats.quarantined_by_reason[record.reason] += 1
+            self.metrics.readings_quarantined.labels(record.reason).inc()
+        self.stats.readings_quarantined += len(records)
+
+    def _isolate_refused(self, points: list[Point]) -> list[QuarantineRecord]:
+        refused = []
         for point in points:
             try:
-                if not self._durably(lambda p=point: self.store.write([p])):  # type: ignore[misc]
-                    return None
-                stored += 1
+                self.store.write([point])
             except StoreQueryError as exc:
-                rejected.append(
+                refused.append(
                     QuarantineRecord(
                         received_ns=self._clock_ns(),
                         reason="store_rejected",
@@ -262,7 +386,33 @@ class Collector:
                         device=point.tags["device"],
                     )
                 )
-        return stored
+        return refused
+
+    def _store_failed(self, exc: StoreUnavailableError) -> None:
+        self.stats.store_failures += 1
+        self.metrics.store_up.set(0)
+        if self._store_down_since is None:
+            self._store_down_since = time.monotonic()
+            log.error("store unavailable (%s); spooling to %s", exc, self.spool.folder)
+        self._retry_at = time.monotonic() + self._backoff_s * random.uniform(0.5, 1.5)
+        self._backoff_s = min(self._backoff_s * 2, _BACKOFF_MAX_S)
+
+    def _store_ok(self) -> None:
+        if self._store_down_since is not None:
+            log.info(
+                "store is back after %.1f s; replaying %d spooled readings",
+                time.monotonic() - self._store_down_since,
+                self.spool.readings,
+            )
+            self._store_down_since = None
+        self.metrics.store_up.set(1)
+        self._backoff_s = _BACKOFF_MIN_S
+        self._retry_at = 0.0
+
+    def _update_spool_metrics(self) -> None:
+        self.metrics.spool_readings.set(self.spool.readings)
+        self.metrics.spool_bytes.set(self.spool.bytes)
+        self.metrics.spool_oldest_age.set(self.spool.oldest_age_s())
 
     def _unique_times(self, records: list[QuarantineRecord]) -> list[QuarantineRecord]:
         """Quarantine records are keyed by time in InfluxDB; make every record's time unique."""
@@ -272,23 +422,3 @@ class Collector:
             self._last_quarantine_ns = t
             out.append(r if t == r.received_ns else replace(r, received_ns=t))
         return out
-
-    def _durably(self, write: Callable[[], None]) -> bool:
-        """Run a store write until it succeeds; False only when stopping while the store is down."""
-        delay = 0.5
-        failing = False
-        while True:
-            try:
-                write()
-            except StoreUnavailableError as exc:
-                self.stats.store_failures += 1
-                if not failing:
-                    log.error("store unavailable (%s); holding messages unacknowledged", exc)
-                    failing = True
-                if self._stopping.wait(delay * random.uniform(0.5, 1.5)):
-                    return False
-                delay = min(delay * 2, 30.0)
-                continue
-            if failing:
-                log.info("store is back; writing resumed")
-            return True

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -46,6 +46,7 @@ class Reason(StrEnum):
     BAD_VALUE = "bad_value"
     NO_FIELDS = "no_fields"
     EMPTY_BATCH = "empty_batch"
+    IMPLAUSIBLE = "implausible"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +96,11 @@ class Decoded:
     rejected: list[QuarantineRecord] = field(default_factory=list)
 
 
-_Conversion = tuple[str, Callable[[float], float]]
+class _Conversion(NamedTuple):
+    stored_name: str
+    to_canonical: Callable[[float], float]
+    low: float
+    high: float
 
 
 class Decoder:
@@ -120,13 +125,14 @@ class Decoder:
         conv = self._conversions.get(key)
         if conv is None:
             conv = {
-                name: (
+                name: _Conversion(
                     stored_field_name(name, spec.quantity),
                     converter(
                         spec.quantity,
                         device.unit_of(name),
                         scale=device.multiplier if spec.scaled else 1.0,
                     ),
+                    *device.plausible(name),
                 )
                 for name, spec in device.fields.items()
             }
@@ -264,10 +270,16 @@ class Decoder:
                 return _Bad(
                     Reason.BAD_VALUE, f"field {name!r} is {type(value).__name__}, not a number"
                 )
-            number = conv[1](float(value))
+            number = conv.to_canonical(float(value))
             if not math.isfinite(number):
                 return _Bad(Reason.BAD_VALUE, f"field {name!r} is not a finite number")
-            fields[conv[0]] = number
+            if not conv.low <= number <= conv.high:
+                return _Bad(
+                    Reason.IMPLAUSIBLE,
+                    f"{conv.stored_name} = {number:g} is outside the plausible range "
+                    f"[{conv.low:g}, {conv.high:g}]",
+                )
+            fields[conv.stored_name] = number
         if not fields:
             return _Bad(Reason.NO_FIELDS, "reading has a ts but no fields")
         return time_ns, fields

@@ -99,6 +99,7 @@ async def run_demo(
             data_dir=data_dir,
             client_id="smartpark-demo-collector",
             batch_interval_s=0.25,
+            metrics_port=0,
         )
         broker = await _start_broker(broker_port)
         collector = Collector(settings=settings, registry=registry, store=store)

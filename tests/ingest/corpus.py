@@ -18,6 +18,7 @@ class Case:
     payload: bytes
     stored: int
     reasons: list[str]
+    via_broker: bool = True
 
 
 def load_cases(now_ms: int) -> list[Case]:
@@ -31,5 +32,14 @@ def load_cases(now_ms: int) -> list[Case]:
             .replace("NOW", str(now_ms))
             .replace("ISO", iso.isoformat())
         )
-        cases.append(Case(raw["name"], raw["topic"], text.encode(), raw["stored"], raw["reasons"]))
+        cases.append(
+            Case(
+                raw["name"],
+                raw["topic"],
+                text.encode(),
+                raw["stored"],
+                raw["reasons"],
+                raw.get("via_broker", True),
+            )
+        )
     return cases

@@ -1,0 +1,127 @@
+"""The collector in-process against a real Mosquitto, with a store that can be switched off.
+
+The store is the embedded one behind a switch (a fake is fine here: the real-InfluxDB outage is
+proven in tests/e2e/test_reliability.py); the broker is real.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+
+import orjson
+import pytest
+
+from config.errors import StoreUnavailableError
+from config.registry import load_registry
+from config.settings import Settings
+from ingest.collector import Collector
+from store import EmbeddedStore, Point, QuarantineRecord
+from tests.e2e.helpers import publish_all, wait_for
+from tests.services import MosquittoService
+
+pytestmark = [pytest.mark.mosquitto]
+
+TOPIC = "parks/wuhan-demo/devices/{}/telemetry"
+
+
+class SwitchableStore(EmbeddedStore):
+    """The embedded store, made unavailable while ``down`` is True."""
+
+    down = False
+
+    def write(self, points: Sequence[Point]) -> None:
+        if self.down:
+            raise StoreUnavailableError("switched off by the test")
+        super().write(points)
+
+    def write_quarantine(self, records: Sequence[QuarantineRecord]) -> None:
+        if self.down:
+            raise StoreUnavailableError("switched off by the test")
+        super().write_quarantine(records)
+
+
+@pytest.fixture
+def rig(mosquitto: MosquittoService, tmp_path) -> Iterator[tuple[Collector, SwitchableStore]]:
+    store = SwitchableStore(tmp_path / "store.sqlite3")
+    settings = Settings(
+        mqtt_url=mosquitto.url,
+        data_dir=tmp_path,
+        client_id=f"test-{tmp_path.name}",
+        batch_interval_s=0.05,
+        metrics_port=0,
+        spool_max_bytes=200_000,
+    )
+    collector = Collector(settings=settings, registry=load_registry(), store=store)
+    collector.start()
+    yield collector, store
+    collector.stop(timeout_s=5)
+    store.close()
+
+
+def readings(n: int, device: str = "tower-a-f01", t0_ms: int | None = None):
+    t0_ms = t0_ms or time.time_ns() // 1_000_000 - 100_000
+    return [
+        (TOPIC.format(device), orjson.dumps({"ts": t0_ms + i, "power": float(i)})) for i in range(n)
+    ]
+
+
+def test_outage_spools_acks_and_replays_in_order(rig, mosquitto):
+    collector, store = rig
+    store.down = True
+    publish_all(mosquitto.port, readings(300))
+    wait_for(lambda: collector.stats.messages_acked == 300, timeout_s=15, what="acks while down")
+    assert collector.spool.readings == 300
+    assert store.count("wuhan-demo") == 0
+    store.down = False
+    wait_for(lambda: store.count("wuhan-demo") == 300, timeout_s=30, what="the replay")
+    wait_for(lambda: len(collector.spool) == 0, timeout_s=5, what="an empty spool")
+    assert collector.metrics.registry.get_sample_value("smartpark_collector_spool_readings") == 0
+
+
+def test_full_spool_stops_acknowledging_and_loses_nothing(rig, mosquitto):
+    collector, store = rig
+    store.down = True
+    publish_all(mosquitto.port, readings(3000, device="tower-a-f02"))
+    wait_for(lambda: collector.spool_full, timeout_s=15, what="the spool-full alarm")
+    acked = collector.stats.messages_acked
+    time.sleep(1.0)
+    assert collector.stats.messages_acked == acked < 3000  # nothing more acknowledged
+    store.down = False
+    wait_for(
+        lambda: store.count("wuhan-demo", device="tower-a-f02") == 3000,
+        timeout_s=60,
+        what="every reading once the store is back",
+    )
+    wait_for(lambda: collector.stats.messages_acked == 3000, timeout_s=10, what="all acks")
+    assert not collector.spool_full
+
+
+def test_spool_survives_a_restart(mosquitto, tmp_path):
+    store = SwitchableStore(tmp_path / "store.sqlite3")
+    store.down = True
+    settings = Settings(
+        mqtt_url=mosquitto.url,
+        data_dir=tmp_path,
+        client_id=f"r-{tmp_path.name}",
+        batch_interval_s=0.05,
+        metrics_port=0,
+    )
+    first = Collector(settings=settings, registry=load_registry(), store=store)
+    first.start()
+    publish_all(mosquitto.port, readings(50, device="tower-a-f03"))
+    wait_for(lambda: first.stats.messages_acked == 50, timeout_s=15, what="spooled acks")
+    first.stop(timeout_s=5)
+    store.down = False
+    second = Collector(settings=settings, registry=load_registry(), store=store)
+    assert second.spool.readings == 50
+    second.start()
+    try:
+        wait_for(
+            lambda: store.count("wuhan-demo", device="tower-a-f03") == 50,
+            timeout_s=15,
+            what="the replay after restart",
+        )
+    finally:
+        second.stop(timeout_s=5)
+        store.close()
