@@ -57,6 +57,7 @@ log = logging.getLogger("smartpark.collector")
 
 _BACKOFF_MIN_S = 0.5
 _BACKOFF_MAX_S = 30.0
+_LINGER_GAP_S = 0.005  # a batch closes when no message arrived for this long
 _DRAIN_BUDGET_S = 1.0  # spool replay per loop turn, so new messages keep being spooled and acked
 
 
@@ -242,14 +243,30 @@ class Collector:
     # -- writer thread --------------------------------------------------------------------------
 
     def _take_batch(self, wait_s: float) -> list[_Message]:
-        batch: list[_Message] = []
-        deadline = time.monotonic() + wait_s
+        """Wait up to ``wait_s`` for a first message, then take what keeps arriving.
+
+        The batch closes at ``batch_size``, ``batch_interval_s`` after its first message, or as
+        soon as no message arrives for ``_LINGER_GAP_S``. The last rule matters: the broker sends
+        at most ``max_inflight_messages`` unacknowledged messages, so waiting for a full batch
+        would stall a window that can never fill.
+        """
+        try:
+            first = self._inbox.get(timeout=wait_s) if wait_s > 0 else self._inbox.get_nowait()
+        except queue.Empty:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + self.settings.batch_interval_s
         while len(batch) < self.settings.batch_size:
-            timeout = deadline - time.monotonic()
             try:
-                batch.append(
-                    self._inbox.get(timeout=timeout) if timeout > 0 else self._inbox.get_nowait()
-                )
+                batch.append(self._inbox.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            gap = min(_LINGER_GAP_S, deadline - time.monotonic())
+            if gap <= 0:
+                break
+            try:
+                batch.append(self._inbox.get(timeout=gap))
             except queue.Empty:
                 break
         return batch

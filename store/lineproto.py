@@ -59,16 +59,43 @@ def string_field(value: str) -> str:
     return '"' + value.translate(_STRING_FIELD) + '"'
 
 
+# Escaped series prefixes and field keys, cached: a park has few series and fewer field names, so
+# escaping them again for every point is wasted work on the ingest hot path.
+_CACHE_LIMIT = 200_000
+_series_cache: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+_field_key_cache: dict[str, str] = {}
+
+
+def _series(measurement: str, tags: Mapping[str, str]) -> str:
+    key = (measurement, tuple(tags.items()))
+    prefix = _series_cache.get(key)
+    if prefix is None:
+        pairs = sorted(tags.items())
+        tag_part = "".join(f",{escape_tag(k)}={escape_tag(v)}" for k, v in pairs if v)
+        prefix = f"{escape_measurement(measurement)}{tag_part} "
+        if len(_series_cache) >= _CACHE_LIMIT:
+            _series_cache.clear()
+        _series_cache[key] = prefix
+    return prefix
+
+
+def _field_key(name: str) -> str:
+    escaped = _field_key_cache.get(name)
+    if escaped is None:
+        escaped = escape_tag(name)
+        if len(_field_key_cache) >= _CACHE_LIMIT:
+            _field_key_cache.clear()
+        _field_key_cache[name] = escaped
+    return escaped
+
+
 def encode_point(point: Point) -> str:
     """One point as one line, time in nanoseconds, tags sorted (as InfluxDB advises).
 
     Field values need no check here: :class:`Point` only holds finite numbers.
     """
-    tags = "".join(f",{escape_tag(k)}={escape_tag(v)}" for k, v in sorted(point.tags.items()) if v)
-    fields = ",".join(
-        f"{escape_tag(k)}={float(v)!r}" for k, v in point.fields.items()
-    )  # finite: Point
-    return f"{escape_measurement(point.measurement)}{tags} {fields} {point.time_ns}"
+    fields = ",".join([f"{_field_key(k)}={float(v)!r}" for k, v in point.fields.items()])
+    return f"{_series(point.measurement, point.tags)}{fields} {point.time_ns}"
 
 
 def encode_points(points: Iterable[Point]) -> bytes:
