@@ -122,3 +122,20 @@ def test_check_config_command_prints_file_and_line(tmp_path, capsys):
     assert f"{bad}:16: device 'f1': unknown parent meter 'nowhere'" in err
     assert main(["check-config", str(write(tmp_path, GOOD, "ok.yaml"))]) == 0
     assert "park 'p1' OK" in capsys.readouterr().out
+
+
+def test_plausible_ranges_defaults_capacity_and_device_limits(tmp_path):
+    text = GOOD.replace(
+        "role: grid_connection}",
+        "role: grid_connection, capacity_kw: 1000, limits: {energy: [0, 5.0e6]}}",
+    ).replace("floor: 1, tenant: t1}\n", "floor: 1, tenant: t1, limits: {power: [-5, 80]}}\n")
+    reg = load_registry(write(tmp_path, text))
+    grid, floor = reg.device("p1", "grid"), reg.device("p1", "f1")
+    assert grid is not None
+    assert floor is not None
+    assert grid.plausible("power") == (-1500.0, 1500.0)  # 1.5 x rated capacity
+    assert grid.plausible("energy") == (0.0, 5.0e6)  # the device's own limit
+    assert floor.plausible("power") == (-5.0, 80.0)
+    assert floor.plausible("energy") == (0.0, 1e12)  # the kind's default: never negative
+    bad = GOOD.replace("role: grid_connection}", "role: grid_connection, limits: {power: [5, 1]}}")
+    assert any("min must be below max" in m for _, m in problems(write(tmp_path, bad, "b.yaml")))

@@ -108,3 +108,19 @@ def test_decoder_never_raises_and_accounts_for_everything(decoder, doc, raw):
         for point in out.points:
             assert set(point.fields) <= {"energy_kwh", "power_kw"}
         assert out.points or out.rejected  # nothing vanishes without a reason
+
+
+def test_implausible_values_are_refused_with_the_range(decoder):
+    out = decoder.decode(
+        "parks/wuhan-demo/devices/ev-01/telemetry",  # rated 60 kW: limit 90 kW
+        orjson.dumps({"ts": NOW_MS, "power": 95.0}),
+        NOW_MS * 1_000_000,
+    )
+    assert [r.reason for r in out.rejected] == [Reason.IMPLAUSIBLE]
+    assert "power_kw = 95 is outside the plausible range [-90, 90]" in out.rejected[0].detail
+    ok = decoder.decode(
+        "parks/wuhan-demo/devices/ev-01/telemetry",
+        orjson.dumps({"ts": NOW_MS, "power": 89.0}),
+        NOW_MS * 1_000_000,
+    )
+    assert len(ok.points) == 1
