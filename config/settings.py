@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9180  # Prometheus /metrics of `smartpark collect`; 0 turns it off
     keepalive_s: int = 60
+    inbox_max_messages: int = 20_000  # received, not yet decoded; beyond it the broker holds them
 
     @property
     def spool_path(self) -> Path:

@@ -109,9 +109,9 @@ class _JsonFormatter(logging.Formatter):
         import orjson
 
         entry = {
-            "time": datetime.fromtimestamp(record.created).astimezone().isoformat(
-                timespec="milliseconds"
-            ),
+            "time": datetime.fromtimestamp(record.created)
+            .astimezone()
+            .isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -130,6 +130,8 @@ def _configure_logging(level: str, fmt: str) -> None:
             logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
         )
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    # httpx logs every request at INFO: one line per store write is noise, not a state change
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _demo(args: argparse.Namespace) -> int:
