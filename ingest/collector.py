@@ -59,7 +59,8 @@ __all__ = ["Collector", "CollectorStats"]
 log = logging.getLogger("smartpark.collector")
 
 _BACKOFF_MIN_S = 0.5
-_BACKOFF_MAX_S = 30.0
+_BACKOFF_MAX_S = 30.0  # broker reconnects
+_STORE_RETRY_MAX_S = 5.0  # a store retry costs one failed request: keep recovery prompt
 _LINGER_GAP_S = 0.005  # a batch closes when no message arrived for this long
 _DRAIN_BUDGET_S = 1.0  # spool replay per loop turn, so new messages keep being spooled and acked
 
@@ -232,6 +233,11 @@ class Collector:
         client.subscribe(self.subscription, qos=1)
         self.stats.connected = True
         self.metrics.broker_connected.set(1)
+        if self._generation > 1 and not flags.session_present:
+            log.warning(
+                "the broker no longer had our session: messages it queued for us while we "
+                "were away are gone (broker restarted without persistence?)"
+            )
         log.info(
             "connected to %s:%d, subscribed to %s (session present: %s)",
             self._url.host,
@@ -258,6 +264,10 @@ class Collector:
             log.warning("disconnected from broker (%s); reconnecting", reason)
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        if self._stopping.is_set():
+            # stopping: take nothing new. Never acknowledged, the message stays in our session
+            # and the broker sends it again on the next start; what came before is flushed.
+            return
         self.stats.messages_received += 1
         while self._inbox.qsize() >= self.settings.inbox_max_messages:
             # back-pressure: stop reading the socket so the backlog waits at the broker
@@ -444,7 +454,7 @@ class Collector:
             self._store_down_since = time.monotonic()
             log.error("store unavailable (%s); spooling to %s", exc, self.spool.folder)
         self._retry_at = time.monotonic() + self._backoff_s * random.uniform(0.5, 1.5)
-        self._backoff_s = min(self._backoff_s * 2, _BACKOFF_MAX_S)
+        self._backoff_s = min(self._backoff_s * 2, _STORE_RETRY_MAX_S)
 
     def _store_ok(self) -> None:
         if self._store_down_since is not None:

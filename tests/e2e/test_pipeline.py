@@ -20,7 +20,7 @@ from api.main import create_app
 from config.registry import load_registry
 from config.settings import Settings
 from store import InfluxStore
-from tests.e2e.helpers import SmartparkProcess, publish_all, wait_for
+from tests.e2e.helpers import SmartparkProcess, forget_session, publish_all, wait_for
 from tests.ingest.corpus import load_cases
 from tests.services import InfluxService, MosquittoService
 
@@ -62,6 +62,7 @@ def pipeline(mosquitto: MosquittoService, influxd: InfluxService, tmp_path) -> I
         store.close()
     finally:
         collector.kill()
+        forget_session(mosquitto.port, env["SMARTPARK_CLIENT_ID"])  # or it queues later tests' data
         influxd.drop_database(database)
 
 

@@ -17,7 +17,7 @@ from config.registry import load_registry
 from config.settings import Settings
 from ingest.collector import Collector
 from store import EmbeddedStore, Point, QuarantineRecord
-from tests.e2e.helpers import publish_all, wait_for
+from tests.e2e.helpers import forget_session, publish_all, wait_for
 from tests.services import MosquittoService
 
 pytestmark = [pytest.mark.mosquitto]
@@ -57,6 +57,7 @@ def rig(mosquitto: MosquittoService, tmp_path) -> Iterator[tuple[Collector, Swit
     yield collector, store
     collector.stop(timeout_s=5)
     store.close()
+    forget_session(mosquitto.port, settings.client_id)
 
 
 def readings(n: int, device: str = "tower-a-f01", t0_ms: int | None = None):
@@ -125,3 +126,4 @@ def test_spool_survives_a_restart(mosquitto, tmp_path):
     finally:
         second.stop(timeout_s=5)
         store.close()
+        forget_session(mosquitto.port, settings.client_id)
