@@ -1,0 +1,294 @@
+"""Effective-dated factor and tariff tables shipped as data in ``config/data/``.
+
+Every constant a standard defines — emission factors, standard-coal coefficients, TOU schedules —
+lives in a YAML table with its value, unit, source, data year, evidence grade and the dates it
+applies to (``valid_from`` inclusive, ``valid_to`` exclusive, ``null`` = until superseded). This
+module loads those tables into frozen objects and looks entries up by key, region and date; the
+caller passes the values into the pure functions of ``analytics/``.
+
+Published values are never edited: a new year's factor is a new entry, so historical reports stay
+reproducible. Overlapping windows for one key and region are refused when the table loads.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from config.errors import ConfigError
+
+__all__ = [
+    "TOU_PERIOD_ORDER",
+    "Evidence",
+    "Factor",
+    "FactorError",
+    "FactorNotFoundError",
+    "FactorTable",
+    "TouSchedule",
+    "TouSeason",
+    "TouTariffTable",
+    "coal_equivalents",
+    "emission_factors",
+    "load_factor_table",
+    "load_tou_tariffs",
+    "tou_tariffs",
+]
+
+Evidence = Literal["P", "S", "U"]
+TouPeriodName = Literal["critical", "peak", "flat", "valley"]
+# Column order of TOU tables; the same as ``analytics.tariff.TouPeriod`` (a test checks it).
+TOU_PERIOD_ORDER: tuple[TouPeriodName, ...] = ("critical", "peak", "flat", "valley")
+
+
+class FactorError(ConfigError):
+    """A factor or tariff table is invalid."""
+
+
+class FactorNotFoundError(ConfigError, LookupError):
+    """No table entry applies to the key, region and date asked for."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _check_window(valid_from: date, valid_to: date | None, what: str) -> None:
+    if valid_to is not None and valid_to <= valid_from:
+        raise ValueError(f"{what}: valid_to {valid_to} is not after valid_from {valid_from}")
+
+
+def _overlaps(a: tuple[date, date | None], b: tuple[date, date | None]) -> bool:
+    a_end, b_end = a[1] or date.max, b[1] or date.max
+    return a[0] < b_end and b[0] < a_end
+
+
+def _applies(valid_from: date, valid_to: date | None, on: date) -> bool:
+    return valid_from <= on and (valid_to is None or on < valid_to)
+
+
+class Factor(_Frozen):
+    """One value of a table: ``value`` in ``unit``, for ``region``, applying on
+    ``[valid_from, valid_to)``; ``year`` is the data year it describes."""
+
+    key: str
+    region: str
+    value: float
+    unit: str
+    year: int
+    valid_from: date
+    valid_to: date | None = None
+    source: str = Field(min_length=1)
+    evidence: Evidence
+
+    @model_validator(mode="after")
+    def _window(self) -> Factor:
+        _check_window(self.valid_from, self.valid_to, f"{self.key}/{self.region}")
+        return self
+
+
+class FactorTable(_Frozen):
+    """A table of effective-dated factors."""
+
+    table: str
+    entries: tuple[Factor, ...]
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> FactorTable:
+        seen: dict[tuple[str, str], list[Factor]] = {}
+        for f in self.entries:
+            for g in seen.setdefault((f.key, f.region), []):
+                if _overlaps((f.valid_from, f.valid_to), (g.valid_from, g.valid_to)):
+                    raise ValueError(
+                        f"{f.key}/{f.region}: windows of years {g.year} and {f.year} overlap"
+                    )
+            seen[(f.key, f.region)].append(f)
+        return self
+
+    def lookup(self, key: str, region: str, on: date) -> Factor:
+        """The entry for ``key`` and ``region`` that applies on ``on``.
+
+        Raises
+        ------
+        FactorNotFoundError
+            If none applies.
+        """
+        for f in self.entries:
+            if f.key == key and f.region == region and _applies(f.valid_from, f.valid_to, on):
+                return f
+        raise FactorNotFoundError(f"{self.table}: no {key!r} for region {region!r} on {on}")
+
+    def for_year(self, key: str, region: str, year: int) -> Factor:
+        """The entry for ``key`` and ``region`` describing data ``year``."""
+        for f in self.entries:
+            if f.key == key and f.region == region and f.year == year:
+                return f
+        raise FactorNotFoundError(f"{self.table}: no {key!r} for region {region!r} in {year}")
+
+    def keys(self) -> frozenset[tuple[str, str]]:
+        """The (key, region) pairs in the table."""
+        return frozenset((f.key, f.region) for f in self.entries)
+
+
+class TouSeason(_Frozen):
+    """The months sharing one TOU period layout and one set of price ratios."""
+
+    name: str
+    months: tuple[int, ...]
+    periods: dict[TouPeriodName, tuple[tuple[int, int], ...]]
+    ratios: dict[TouPeriodName, float]
+
+    @model_validator(mode="after")
+    def _cover(self) -> TouSeason:
+        if any(not 1 <= m <= 12 for m in self.months):
+            raise ValueError(f"season {self.name}: months must be 1-12")
+        hours = [0] * 24
+        for name, spans in self.periods.items():
+            for start, end in spans:
+                if not 0 <= start < end <= 24:
+                    raise ValueError(f"season {self.name}: bad {name} range [{start}, {end})")
+                for h in range(start, end):
+                    hours[h] += 1
+        if hours != [1] * 24:
+            raise ValueError(f"season {self.name}: periods must cover every hour exactly once")
+        if set(self.ratios) != set(TOU_PERIOD_ORDER):
+            raise ValueError(f"season {self.name}: ratios needed for {TOU_PERIOD_ORDER}")
+        return self
+
+    def hour_periods(self) -> tuple[int, ...]:
+        """Index into :data:`TOU_PERIOD_ORDER` of the period of each hour 0-23."""
+        out = [0] * 24
+        for name, spans in self.periods.items():
+            for start, end in spans:
+                out[start:end] = [TOU_PERIOD_ORDER.index(name)] * (end - start)
+        return tuple(out)
+
+
+class TouSchedule(_Frozen):
+    """A TOU schedule for a region, applying on ``[valid_from, valid_to)``."""
+
+    name: str
+    region: str
+    valid_from: date
+    valid_to: date | None = None
+    year: int
+    evidence: Evidence
+    source: str = Field(min_length=1)
+    seasons: tuple[TouSeason, ...]
+
+    @model_validator(mode="after")
+    def _months(self) -> TouSchedule:
+        _check_window(self.valid_from, self.valid_to, self.name)
+        months = sorted(m for s in self.seasons for m in s.months)
+        if months != list(range(1, 13)):
+            raise ValueError(f"{self.name}: every month must be in exactly one season")
+        return self
+
+    def _season(self, month: int) -> TouSeason:
+        return next(s for s in self.seasons if month in s.months)
+
+    def period_by_month_hour(self) -> tuple[tuple[int, ...], ...]:
+        """12 × 24 table of period indices (rows = months 1-12), for ``analytics.tariff``."""
+        return tuple(self._season(m).hour_periods() for m in range(1, 13))
+
+    def ratio_by_month_period(self) -> tuple[tuple[float, ...], ...]:
+        """12 × 4 table of price ratios to the flat price, columns in :data:`TOU_PERIOD_ORDER`."""
+        return tuple(
+            tuple(self._season(m).ratios[p] for p in TOU_PERIOD_ORDER) for m in range(1, 13)
+        )
+
+
+class TouTariffTable(_Frozen):
+    """Effective-dated TOU schedules."""
+
+    table: str
+    schedules: tuple[TouSchedule, ...]
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> TouTariffTable:
+        for i, a in enumerate(self.schedules):
+            for b in self.schedules[i + 1 :]:
+                if a.region == b.region and _overlaps(
+                    (a.valid_from, a.valid_to), (b.valid_from, b.valid_to)
+                ):
+                    raise ValueError(f"schedules {a.name} and {b.name} overlap")
+        return self
+
+    def lookup(self, region: str, on: date) -> TouSchedule:
+        """The schedule of ``region`` in force on ``on``."""
+        for s in self.schedules:
+            if s.region == region and _applies(s.valid_from, s.valid_to, on):
+                return s
+        raise FactorNotFoundError(f"{self.table}: no TOU schedule for {region!r} on {on}")
+
+
+def _read(path: Path | None, name: str) -> tuple[object, str]:
+    try:
+        if path is None:
+            text = resources.files("config").joinpath("data", name).read_text(encoding="utf-8")
+            where = f"config/data/{name}"
+        else:
+            text = path.read_text(encoding="utf-8")
+            where = str(path)
+        return yaml.safe_load(text), where
+    except (OSError, yaml.YAMLError) as exc:
+        raise FactorError(f"cannot read {path or name}: {exc}") from exc
+
+
+def _errors(where: str, exc: ValidationError) -> FactorError:
+    lines: Iterable[str] = (
+        f"{where}: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+    )
+    return FactorError("\n".join(lines))
+
+
+def load_factor_table(
+    path: Path | None = None, *, name: str = "emission_factors.yaml"
+) -> FactorTable:
+    """Load a factor table from ``path``, or the shipped ``config/data/<name>``.
+
+    Raises
+    ------
+    FactorError
+        If the file cannot be read or is invalid.
+    """
+    data, where = _read(path, name)
+    try:
+        return FactorTable.model_validate(data)
+    except ValidationError as exc:
+        raise _errors(where, exc) from exc
+
+
+def load_tou_tariffs(
+    path: Path | None = None, *, name: str = "tariffs_hubei.yaml"
+) -> TouTariffTable:
+    """Load TOU schedules from ``path``, or the shipped ``config/data/<name>``."""
+    data, where = _read(path, name)
+    try:
+        return TouTariffTable.model_validate(data)
+    except ValidationError as exc:
+        raise _errors(where, exc) from exc
+
+
+@functools.cache
+def emission_factors() -> FactorTable:
+    """The shipped emission-factor table (loaded once)."""
+    return load_factor_table(name="emission_factors.yaml")
+
+
+@functools.cache
+def coal_equivalents() -> FactorTable:
+    """The shipped standard-coal coefficient table (loaded once)."""
+    return load_factor_table(name="coal_equivalents.yaml")
+
+
+@functools.cache
+def tou_tariffs() -> TouTariffTable:
+    """The shipped TOU schedules (loaded once)."""
+    return load_tou_tariffs(name="tariffs_hubei.yaml")

@@ -1,0 +1,305 @@
+"""Counters → interval energy: known values, data-quality cases, and ledger properties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose, assert_array_equal
+
+from analytics.intervals import (
+    IntervalLedger,
+    IssueCode,
+    Quality,
+    Replacement,
+    intervals_from_register,
+)
+
+S = 1_000_000_000  # ns per second
+MIN = 60 * S
+Q = 900 * S  # one 15-min interval
+M, RC, RO, MR, IP, ES, MI = (
+    Quality.MEASURED,
+    Quality.RESET_CORRECTED,
+    Quality.ROLLOVER_CORRECTED,
+    Quality.METER_REPLACED,
+    Quality.INTERPOLATED,
+    Quality.ESTIMATED,
+    Quality.MISSING,
+)
+
+
+def steady(minutes: int = 60, kw: float = 6.0, start_kwh: float = 0.0):
+    """A 6 kW load read every minute: 0.1 kWh per reading (6 kW × 1/60 h)."""
+    t = np.arange(minutes + 1, dtype=np.int64) * MIN
+    return t, start_kwh + np.arange(minutes + 1) * kw / 60
+
+
+def codes(ledger: IntervalLedger) -> set[IssueCode]:
+    return {i.code for i in ledger.issues}
+
+
+# --- known values -------------------------------------------------------------------------------
+
+
+def test_steady_load_gives_measured_quarter_hours():
+    t, v = steady()
+    ledger = intervals_from_register(t, v)
+    # 6 kW × 0.25 h = 1.5 kWh per quarter hour, four quarter hours in the hour.
+    assert_allclose(ledger.energy, [1.5, 1.5, 1.5, 1.5], rtol=1e-12)
+    assert_array_equal(ledger.quality, [M] * 4)
+    assert_array_equal(ledger.start_ns, [0, Q, 2 * Q, 3 * Q])
+    assert ledger.interval_s == 900
+    assert ledger.issues == ()
+
+
+def test_gap_is_spread_over_its_intervals_not_lumped():
+    # 4 kWh between two readings one hour apart: 4 kWh × (900 s / 3600 s) = 1 kWh per interval.
+    ledger = intervals_from_register([0, 3600 * S], [10.0, 14.0])
+    assert_allclose(ledger.energy, [1.0, 1.0, 1.0, 1.0])
+    assert_array_equal(ledger.quality, [IP] * 4)
+    assert codes(ledger) == {IssueCode.GAP}
+
+
+def test_gap_spread_by_time_across_unaligned_readings():
+    # Readings at 00:10 (0 kWh) and 00:40 (3 kWh): 0.1 kWh/min. Interval 00:00 gets 5 min
+    # (0.5 kWh, partly covered → estimated), 00:15 gets 15 min (1.5), 00:30 gets 10 min (1.0).
+    ledger = intervals_from_register([10 * MIN, 40 * MIN], [0.0, 3.0])
+    assert_allclose(ledger.energy, [0.5, 1.5, 1.0])
+    assert_array_equal(ledger.quality, [ES, IP, ES])
+
+
+def test_dip_to_zero_on_reconnect_is_a_glitch_not_a_reset():
+    t, v = steady()
+    v[30] = 0.0  # gateway reports 0 while reconnecting (HA frontend #29595)
+    ledger = intervals_from_register(t, v)
+    assert_allclose(ledger.energy, [1.5] * 4)
+    assert_array_equal(ledger.quality, [M] * 4)
+    assert codes(ledger) == {IssueCode.SPIKE}
+
+
+def test_upward_spike_is_rejected():
+    t, v = steady()
+    v[10] = 1e6
+    ledger = intervals_from_register(t, v)
+    assert_allclose(ledger.energy, [1.5] * 4)
+    assert codes(ledger) == {IssueCode.SPIKE}
+
+
+def test_reset_credits_only_what_was_counted_since_zero():
+    t, v = steady()
+    # The register restarts from zero between minute 29 (2.9 kWh) and minute 30, and reads
+    # 0.05 kWh at minute 30 (it was reset half-way through the minute).
+    v[30:] = v[30:] - 3.0 + 0.05
+    ledger = intervals_from_register(t, v)
+    # Step 29→30 is credited 0.05 kWh instead of 0.1: interval 2 (minutes 30–45) is unaffected,
+    # interval 1 (minutes 15–30) holds 1.5 − 0.1 + 0.05 = 1.45 kWh.
+    assert_allclose(ledger.energy, [1.5, 1.45, 1.5, 1.5])
+    assert_array_equal(ledger.quality, [M, RC, M, M])
+    assert codes(ledger) == {IssueCode.RESET}
+    assert ledger.total() < 6.0
+
+
+def test_rollover_of_a_six_digit_register():
+    # 99,999.5 kWh then 0.5 kWh on a register that wraps at 100,000:
+    # energy = 100,000 − 99,999.5 + 0.5 = 1.0 kWh.
+    ledger = intervals_from_register(
+        [0, 5 * MIN, 10 * MIN, 15 * MIN], [99_998.5, 99_999.0, 99_999.5, 0.5], rollover_at=1e5
+    )
+    assert_allclose(ledger.energy, [2.0])
+    assert_array_equal(ledger.quality, [RO])
+    assert codes(ledger) == {IssueCode.ROLLOVER}
+
+
+def test_meter_replacement_with_known_final_and_initial_values():
+    # Old meter read 1,000.0 at 00:00 and 1,000.4 at removal; the new one was installed at 00:10
+    # reading 5.0 and reads 5.6 at 00:15. Energy = (1,000.4 − 1,000.0) + (5.6 − 5.0) = 1.0 kWh.
+    ledger = intervals_from_register(
+        [0, 15 * MIN],
+        [1000.0, 5.6],
+        replacements=[Replacement(10 * MIN, old_final=1000.4, new_initial=5.0)],
+    )
+    assert_allclose(ledger.energy, [1.0])
+    assert_array_equal(ledger.quality, [MR])
+    assert codes(ledger) == {IssueCode.METER_REPLACED}
+
+
+def test_meter_replacement_starting_above_old_value_is_not_counted_as_energy():
+    # A new meter calibrated to start at 50,000 (ioBroker.statistics #264): without the
+    # replacement the jump would be 49,000 kWh of phantom energy.
+    ledger = intervals_from_register(
+        [0, 5 * MIN, 10 * MIN, 15 * MIN],
+        [1000.0, 1000.5, 50_000.2, 50_000.7],
+        replacements=[Replacement(10 * MIN, new_initial=50_000.0)],
+    )
+    # 0.5 (old) + (50,000.2 − 50,000.0) + 0.5 (new) = 1.2 kWh.
+    assert_allclose(ledger.energy, [1.2])
+    assert_array_equal(ledger.quality, [MR])
+
+
+def test_implausible_step_is_missing_not_counted():
+    # 100 kWh in 5 minutes is 1,200 kW, above the meter's 50 kW: the step's energy is unknown.
+    t = np.array([0, 5, 10, 15, 20, 25, 30], dtype=np.int64) * MIN
+    v = np.array([0.0, 1.0, 2.0, 3.0, 103.0, 104.0, 105.0])
+    ledger = intervals_from_register(t, v, max_rate_per_h=50.0, max_glitch_readings=0)
+    # Interval 0: 3 kWh measured. Interval 1: steps 15→20 unknown, 20→25 and 25→30 1 kWh each:
+    # 2 kWh over 10 of 15 min → estimated.
+    assert_allclose(ledger.energy, [3.0, 2.0])
+    assert_array_equal(ledger.quality, [M, ES])
+    assert IssueCode.IMPLAUSIBLE_STEP in codes(ledger)
+
+
+def test_invalid_readings_are_rejected_with_codes():
+    t, v = steady(15)
+    v = v.copy()
+    v[3] = np.nan
+    v[5] = -1.0
+    ledger = intervals_from_register(t, v)
+    assert_allclose(ledger.energy, [1.5])
+    assert {IssueCode.NON_FINITE, IssueCode.IMPLAUSIBLE_VALUE} <= codes(ledger)
+
+
+def test_conflicting_duplicates_keep_the_lowest_value():
+    ledger = intervals_from_register([0, 15 * MIN, 15 * MIN], [0.0, 1.5, 1.7])
+    assert_allclose(ledger.energy, [1.5])
+    assert IssueCode.CONFLICTING_DUPLICATE in codes(ledger)
+
+
+def test_out_of_order_and_duplicates_are_reported():
+    t, v = steady(15)
+    ledger = intervals_from_register(np.r_[t[::-1], t[:3]], np.r_[v[::-1], v[:3]])
+    assert_allclose(ledger.energy, [1.5])
+    assert {IssueCode.OUT_OF_ORDER, IssueCode.DUPLICATE} <= codes(ledger)
+
+
+def test_range_outside_readings_is_missing():
+    t, v = steady()
+    ledger = intervals_from_register(t, v, start_ns=-Q, end_ns=5 * Q)
+    assert np.isnan(ledger.energy[[0, 5]]).all()
+    assert_array_equal(ledger.quality, [MI, M, M, M, M, MI])
+
+
+def test_origin_shifts_the_grid():
+    t, v = steady()
+    ledger = intervals_from_register(t, v, interval_s=1800, origin_ns=5 * MIN)
+    # Grid 23:35, 00:05, 00:35: 0.5, 3.0 and 2.5 kWh (5, 30 and 25 minutes of 0.1 kWh/min).
+    assert_array_equal(ledger.start_ns, [-25 * MIN, 5 * MIN, 35 * MIN])
+    assert_allclose(ledger.energy, [0.5, 3.0, 2.5])
+    assert_array_equal(ledger.quality, [ES, M, ES])
+
+
+def test_too_few_readings_is_an_issue_not_an_error():
+    ledger = intervals_from_register([0], [1.0], start_ns=0, end_ns=Q)
+    assert_array_equal(ledger.quality, [MI])
+    assert codes(ledger) == {IssueCode.INSUFFICIENT_DATA}
+    empty = intervals_from_register([], [])
+    assert empty.energy.size == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"time_ns": [0, 1], "value": [1.0]}, "readings"),
+        ({"time_ns": [0], "value": [1.0], "interval_s": 0}, "positive"),
+        ({"time_ns": [0], "value": [1.0], "start_ns": 7}, "boundary"),
+        ({"time_ns": [0], "value": [1.0], "rollover_at": 0.0}, "rollover_at"),
+    ],
+)
+def test_caller_errors_raise(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        intervals_from_register(**kwargs)
+
+
+def test_ledger_arrays_are_read_only():
+    ledger = intervals_from_register(*steady())
+    with pytest.raises(ValueError, match="read-only"):
+        ledger.energy[0] = 0.0
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+increments = st.lists(st.floats(0.0, 5.0, allow_nan=False), min_size=1, max_size=40)
+steps_s = st.integers(10, 1800)
+
+
+@st.composite
+def register(draw: st.DrawFn, *, resets: bool = False):
+    """A register's readings and the true energy it counted."""
+    inc = np.array(draw(increments))
+    dt = np.array(draw(st.lists(steps_s, min_size=inc.size, max_size=inc.size)))
+    t = np.concatenate(([0], np.cumsum(dt))).astype(np.int64) * S + draw(st.integers(0, 10**6)) * S
+    start = draw(st.floats(0.0, 1e5))
+    v = start + np.concatenate(([0.0], np.cumsum(inc)))
+    if resets:
+        # Reset just before some readings: the register then holds what it counted since zero,
+        # a random part of the step's increment.
+        for k in draw(st.lists(st.integers(1, inc.size), max_size=3, unique=True)):
+            since = draw(st.floats(0.0, 1.0)) * inc[k - 1]
+            v[k:] = v[k:] - v[k] + since
+    return t, v, float(inc.sum())
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=register(resets=True), perm=st.randoms(use_true_random=False))
+def test_reordering_or_duplicating_never_changes_the_ledger(data, perm):
+    t, v, _ = data
+    base = intervals_from_register(t, v)
+    idx = list(range(t.size)) * 2
+    perm.shuffle(idx)
+    shuffled = intervals_from_register(t[idx], v[idx])
+    assert_array_equal(shuffled.start_ns, base.start_ns)
+    assert_array_equal(shuffled.energy, base.energy)  # NaN compares equal here
+    assert_array_equal(shuffled.quality, base.quality)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    t=st.lists(st.integers(0, 10**5), min_size=0, max_size=40),
+    v=st.lists(st.floats(-10.0, 1e4) | st.just(float("nan")), min_size=40, max_size=40),
+)
+def test_energy_is_never_negative_whatever_the_input(t, v):
+    ledger = intervals_from_register(np.array(t, dtype=np.int64) * S, v[: len(t)])
+    known = ledger.energy[~np.isnan(ledger.energy)]
+    assert (known >= 0).all()
+    assert (np.isnan(ledger.energy) == (ledger.quality == MI)).all()
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=register(resets=True))
+def test_resets_never_create_energy(data):
+    t, v, true_kwh = data
+    assert intervals_from_register(t, v).total() <= true_kwh + 1e-6 * max(1.0, true_kwh)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    inc=st.lists(st.floats(1.0, 2.0), min_size=2, max_size=60),
+    start=st.floats(0.0, 999.0),
+)
+def test_rollovers_are_exact_and_never_create_energy(inc, start):
+    # Readings every minute of a register wrapping at 1,000, increments 1–2 per minute.
+    t = np.arange(len(inc) + 1, dtype=np.int64) * MIN
+    true = np.concatenate(([0.0], np.cumsum(inc)))
+    ledger = intervals_from_register(t, (start + true) % 1000.0, rollover_at=1000.0)
+    assert_allclose(ledger.total(), true[-1], rtol=1e-9, atol=1e-6)
+    wrapped = int((start + true[-1]) // 1000)
+    assert (IssueCode.ROLLOVER in codes(ledger)) == (wrapped > 0)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    n_intervals=st.integers(2, 96),
+    energy=st.floats(0.0, 1e4),
+    lead=st.integers(1, 899),
+)
+def test_gaps_are_spread_in_proportion_to_time(n_intervals, energy, lead):
+    # Two readings `lead` s into an interval and n intervals later: every interval fully inside
+    # the gap gets energy × 900 / gap, none gets the lot.
+    t0 = lead * S
+    t1 = t0 + n_intervals * Q
+    ledger = intervals_from_register([t0, t1], [0.0, energy])
+    inside = ledger.energy[1:-1]
+    assert_allclose(inside, energy / n_intervals, rtol=1e-9, atol=1e-9)
+    assert_allclose(ledger.total(), energy, rtol=1e-9, atol=1e-9)
+    assert (ledger.quality[1:-1] == IP).all()
