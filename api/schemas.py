@@ -217,3 +217,48 @@ class QuarantineListOut(_Out):
     park: str | None
     limit: int
     records: list[QuarantineOut]
+
+
+class LedgerIntervalOut(_Out):
+    """Energy of one interval and how it was obtained."""
+
+    start: str
+    start_ms: int
+    energy: float | None = Field(description="Energy in the field's unit; null where missing.")
+    quality: str = Field(
+        examples=["measured"],
+        description="measured, rollover_corrected, reset_corrected, meter_replaced, "
+        "interpolated, estimated or missing",
+    )
+
+
+class LedgerIssueOut(_Out):
+    """A data-quality finding behind the ledger (a reset, a gap, a spike …)."""
+
+    code: str
+    message: str
+
+
+class LedgerFieldOut(_Out):
+    """The interval ledger of one register of a device."""
+
+    field: str = Field(examples=["energy_kwh"])
+    unit: str = Field(examples=["kWh"])
+    total: float = Field(description="Sum of the known intervals.")
+    completeness_pct: float = Field(description="Share of intervals with quality measured.")
+    quality_counts: dict[str, int]
+    intervals: list[LedgerIntervalOut]
+    issues: list[LedgerIssueOut]
+
+
+class LedgerOut(_Out):
+    """Interval energy of a device with quality codes."""
+
+    park: str
+    device: str
+    interval_s: int
+    start: str
+    start_ms: int
+    end: str
+    end_ms: int
+    fields: list[LedgerFieldOut]

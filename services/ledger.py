@@ -1,0 +1,95 @@
+"""Interval energy of a device, from the register readings in the store.
+
+For every cumulative field of a device (``energy_kwh``, ``volume_m3`` …) the raw register
+readings over the range, plus a day either side to anchor its first and last intervals, go
+through :func:`analytics.intervals.intervals_from_register`. The device's rated power, when the
+registry has it, bounds the plausible rate of its energy registers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from analytics.intervals import DEFAULT_INTERVAL_S, IntervalLedger, intervals_from_register
+from config.errors import StoreQueryError
+from config.registry import Device
+from config.units import CANONICAL_UNIT, Quantity, stored_field_name
+from store.base import SeriesQuery, Store
+
+__all__ = ["LOOKBACK_S", "MAX_READINGS", "FieldLedger", "device_ledger"]
+
+LOOKBACK_S = 86_400
+"""Readings this far either side of the range anchor its first and last intervals. [s]"""
+
+MAX_READINGS = 1_000_000
+"""Most register readings one ledger computation reads; beyond it, ask for a shorter range."""
+
+_CAPACITY_MARGIN = 1.5  # as the registry's plausible power: rated capacity x 1.5
+
+
+@dataclass(frozen=True, slots=True)
+class FieldLedger:
+    """The interval ledger of one register of a device."""
+
+    field: str  # stored name, e.g. energy_kwh
+    unit: str  # canonical unit of the energy, e.g. kWh
+    ledger: IntervalLedger
+
+
+def device_ledger(
+    store: Store,
+    park_id: str,
+    device: Device,
+    *,
+    start_ns: int,
+    end_ns: int,
+    interval_s: int = DEFAULT_INTERVAL_S,
+) -> list[FieldLedger]:
+    """Energy per interval of every register of ``device`` that has readings, over
+    ``[start_ns, end_ns)`` [ns].
+
+    Intervals of ``interval_s`` seconds [s] are aligned to the epoch. Raises
+    :class:`~config.errors.StoreQueryError` when the range holds more than ``MAX_READINGS``
+    readings.
+    """
+    out = []
+    lookback_ns = LOOKBACK_S * 1_000_000_000
+    step_ns = interval_s * 1_000_000_000
+    first_ns = start_ns - start_ns % step_ns  # whole intervals: start rounds down, end up
+    last_ns = -(-end_ns // step_ns) * step_ns
+    for name, spec in device.fields.items():
+        if not spec.cumulative:
+            continue
+        field = stored_field_name(name, spec.quantity)
+        rows = store.series(
+            SeriesQuery(
+                park_id,
+                device.id,
+                field,
+                start_ns - lookback_ns,
+                end_ns + lookback_ns,
+                limit=MAX_READINGS + 1,
+            )
+        )
+        if not rows:
+            continue  # a register this meter does not report (e.g. export on an import meter)
+        if len(rows) > MAX_READINGS:
+            raise StoreQueryError(
+                f"more than {MAX_READINGS} readings of {device.id}.{field} around this range; "
+                "ask for a shorter range"
+            )
+        max_rate = None
+        if spec.quantity is Quantity.ENERGY and device.capacity_kw is not None:
+            max_rate = _CAPACITY_MARGIN * device.capacity_kw  # kWh per hour
+        ledger = intervals_from_register(
+            np.array([r.time_ns for r in rows], dtype=np.int64),
+            np.array([r.value for r in rows], dtype=np.float64),
+            interval_s=interval_s,
+            start_ns=first_ns,
+            end_ns=last_ns,
+            max_rate_per_h=max_rate,
+        )
+        out.append(FieldLedger(field, CANONICAL_UNIT[spec.quantity], ledger))
+    return out
