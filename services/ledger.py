@@ -8,17 +8,28 @@ registry has it, bounds the plausible rate of its energy registers.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from analytics.intervals import DEFAULT_INTERVAL_S, IntervalLedger, intervals_from_register
 from config.errors import StoreQueryError
-from config.registry import Device
+from config.registry import Device, ParkRegistry
 from config.units import CANONICAL_UNIT, Quantity, stored_field_name
-from store.base import SeriesQuery, Store
+from store.base import Point, SeriesQuery, Store
 
-__all__ = ["LOOKBACK_S", "MAX_READINGS", "FieldLedger", "device_ledger"]
+__all__ = [
+    "LEDGER",
+    "LOOKBACK_S",
+    "MAX_READINGS",
+    "FieldLedger",
+    "RebuildResult",
+    "device_ledger",
+    "ledger_points",
+    "rebuild_ledger",
+]
 
 LOOKBACK_S = 86_400
 """Readings this far either side of the range anchor its first and last intervals. [s]"""
@@ -93,3 +104,71 @@ def device_ledger(
         )
         out.append(FieldLedger(field, CANONICAL_UNIT[spec.quantity], ledger))
     return out
+
+
+LEDGER = "ledger"
+"""Measurement of the stored ledger: tags park, device, register; fields energy, quality."""
+
+
+@dataclass(frozen=True, slots=True)
+class RebuildResult:
+    """What a ledger rebuild wrote."""
+
+    devices: int
+    registers: int
+    intervals: int
+    missing: int
+
+
+def ledger_points(park_id: str, device_id: str, result: FieldLedger) -> list[Point]:
+    """A register's ledger as points of the ``ledger`` measurement, one per interval.
+
+    ``energy`` is in the register's canonical unit; a missing interval carries only ``quality``.
+    Rewriting an interval replaces it, so a rebuild is idempotent.
+    """
+    tags = {"park": park_id, "device": device_id, "register": result.field}
+    led = result.ledger
+    points = []
+    for start, energy, quality in zip(
+        led.start_ns.tolist(), led.energy.tolist(), led.quality.tolist(), strict=True
+    ):
+        fields = {"quality": float(quality)}
+        if not math.isnan(energy):
+            fields["energy"] = energy
+        points.append(Point(LEDGER, tags, fields, start))
+    return points
+
+
+def rebuild_ledger(
+    store: Store,
+    park: ParkRegistry,
+    *,
+    start_ns: int,
+    end_ns: int,
+    interval_s: int = DEFAULT_INTERVAL_S,
+    devices: Sequence[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> RebuildResult:
+    """Recompute and store the ledger of a park (or of some devices) over ``[start_ns, end_ns)``.
+
+    ``progress(done, total)`` is called after each device. Returns what was written.
+    """
+    chosen = [
+        d
+        for d in park.devices
+        if any(spec.cumulative for spec in d.fields.values())
+        and (devices is None or d.id in devices)
+    ]
+    registers = intervals = missing = 0
+    for done, device in enumerate(chosen, 1):
+        for result in device_ledger(
+            store, park.id, device, start_ns=start_ns, end_ns=end_ns, interval_s=interval_s
+        ):
+            points = ledger_points(park.id, device.id, result)
+            store.write(points)
+            registers += 1
+            intervals += len(points)
+            missing += int(np.count_nonzero(np.isnan(result.ledger.energy)))
+        if progress is not None:
+            progress(done, len(chosen))
+    return RebuildResult(len(chosen), registers, intervals, missing)

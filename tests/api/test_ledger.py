@@ -82,3 +82,27 @@ async def test_ledger_endpoint(store, tmp_path):
             params={"device": "tower-a-f03", "start": 0, "end": T0 // 10**6, "interval": 60},
         )
         assert too_many.status_code == 422
+
+
+def test_rebuild_stores_the_ledger_idempotently(store):
+    from services.ledger import LEDGER, rebuild_ledger
+    from store import SeriesQuery
+
+    register(store, "tower-a-f04", [(T0 + i * MIN, 100.0 + 3.0 * i) for i in range(0, 31)])
+    calls: list[tuple[int, int]] = []
+    for _ in range(2):  # twice: the second run overwrites the first
+        result = rebuild_ledger(
+            store,
+            PARK,
+            start_ns=T0,
+            end_ns=T0 + 30 * MIN,
+            devices=["tower-a-f04", "grid-main"],
+            progress=lambda done, total: calls.append((done, total)),
+        )
+    assert (result.devices, result.registers, result.intervals) == (2, 1, 2)  # grid has no data
+    assert calls[-1] == (2, 2)
+    rows = store.series(
+        SeriesQuery("wuhan-demo", "tower-a-f04", "energy", T0, T0 + 30 * MIN, measurement=LEDGER)
+    )
+    assert [(r.time_ns, r.value) for r in rows] == [(T0, 45.0), (T0 + 15 * MIN, 45.0)]
+    assert store.count("wuhan-demo", device="tower-a-f04", measurement=LEDGER) == 2
