@@ -17,12 +17,19 @@ from pydantic import BaseModel, ConfigDict, Field
 from store.base import Aggregate
 
 __all__ = [
+    "AccountingProfileOut",
     "BuildingOut",
     "DeviceOut",
+    "EnergyFigureOut",
+    "EnergyOut",
+    "EnergyPeriodOut",
     "ErrorOut",
+    "FactorOut",
     "FieldOut",
     "FloorOut",
     "HealthOut",
+    "IndicatorOut",
+    "IndicatorsOut",
     "LatestOut",
     "ParkDetailOut",
     "ParkOut",
@@ -262,3 +269,98 @@ class LedgerOut(_Out):
     end: str
     end_ms: int
     fields: list[LedgerFieldOut]
+
+
+# -- energy balances and indicators -------------------------------------------------------------
+
+
+class EnergyPeriodOut(_Out):
+    """A figure over one local period."""
+
+    label: str = Field(examples=["2026-03-14"], description="Local period.")
+    start: str
+    start_ms: int
+    end: str
+    end_ms: int
+    value: float | None = Field(description="Sum of the known intervals; null when none is known.")
+    completeness_pct: float = Field(description="Share of intervals with every input measured.")
+    coverage_pct: float = Field(description="Share of intervals with every input known.")
+
+
+class EnergyFigureOut(_Out):
+    """One line of a balance: grid import, PV, load, gas … by period."""
+
+    name: str = Field(examples=["grid_import_kwh"])
+    unit: str = Field(examples=["kWh"])
+    devices: list[str] = Field(description="The meters this figure is computed from.")
+    note: str | None
+    total: float | None = Field(description="Over the whole range; null when nothing is known.")
+    completeness_pct: float
+    periods: list[EnergyPeriodOut]
+
+
+class EnergyOut(_Out):
+    """Energy balance of a scope by local period."""
+
+    park: str
+    scope: str = Field(examples=["park", "building:tower-a", "floor:tower-a/3", "tenant:t01"])
+    every: Literal["hour", "day", "month", "year"]
+    timezone: str
+    interval_s: int
+    start: str
+    start_ms: int
+    end: str
+    end_ms: int
+    figures: list[EnergyFigureOut]
+
+
+class FactorOut(_Out):
+    """A factor an indicator used, with its provenance."""
+
+    name: str = Field(examples=["grid_average"])
+    value: float
+    unit: str
+    source: str
+    year: int = Field(description="Data year the factor describes.")
+    region: str
+    evidence: str = Field(description="P primary, S second-hand, U unverified.")
+
+
+class IndicatorOut(_Out):
+    """One indicator; ``value`` is null when it cannot be computed, and ``reason`` says why."""
+
+    name: str = Field(examples=["tco2_per_tce"])
+    value: float | None
+    unit: str
+    completeness_pct: float | None
+    reason: str | None
+    note: str | None
+    factors: list[FactorOut]
+    detail: dict[str, float | None]
+
+
+class AccountingProfileOut(_Out):
+    """The accounting choices the indicators were computed with."""
+
+    method: str
+    gas_is_clean: bool
+    purchased_heat: bool
+    gec_count: float
+    green_contract_kwh: float
+    flat_price_cny_per_kwh: float | None
+    regions: list[str] = Field(description="Factor regions tried, most specific first.")
+
+
+class IndicatorsOut(_Out):
+    """Every indicator of a park for one local day, month or year."""
+
+    park: str
+    period: str = Field(examples=["2026-03"])
+    kind: Literal["hour", "day", "month", "year"]
+    timezone: str
+    start: str
+    start_ms: int
+    end: str
+    end_ms: int
+    profile: AccountingProfileOut
+    indicators: list[IndicatorOut]

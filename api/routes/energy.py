@@ -1,0 +1,230 @@
+"""Energy balances and indicators of a park: ``GET /api/v1/parks/{park}/energy`` and
+``GET /api/v1/parks/{park}/indicators``."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+
+from analytics.calendar import local_period_edges
+from analytics.intervals import DEFAULT_INTERVAL_S
+from api.deps import ParkDep, StoreDep
+from api.params import InstantNs
+from api.schemas import (
+    AccountingProfileOut,
+    EnergyFigureOut,
+    EnergyOut,
+    EnergyPeriodOut,
+    FactorOut,
+    IndicatorOut,
+    IndicatorsOut,
+    finite_or_none,
+    iso_from_ns,
+    ms_from_ns,
+)
+from services.energy import ScopeError, UnknownScopeError, energy_balance, parse_scope
+from services.indicators import PeriodError, Profile, park_indicators
+
+__all__ = ["MAX_RANGE_DAYS", "router"]
+
+router = APIRouter(prefix="/api/v1/parks", tags=["energy"])
+
+MAX_RANGE_DAYS = 367
+"""Longest range one request computes from raw registers (a leap year and a DST day)."""
+
+_NS_PER_DAY = 86_400 * 1_000_000_000
+_MAX_PERIODS = 10_000  # as MAX_POINTS of the series endpoint
+
+Every = Literal["hour", "day", "month", "year"]
+
+
+@router.get(
+    "/{park}/energy",
+    summary="Energy balance by local period and scope",
+    responses={404: {"description": "Unknown park or scope"}},
+)
+def energy(
+    park: ParkDep,
+    store: StoreDep,
+    *,
+    start: Annotated[
+        InstantNs | None,
+        Query(description="Start; rounded down to its local period. Default: the current one."),
+    ] = None,
+    end: Annotated[
+        InstantNs | None, Query(description="End; rounded up to a local period edge. Default now.")
+    ] = None,
+    every: Annotated[Every, Query(description="Local calendar period.")] = "day",
+    scope: Annotated[
+        str,
+        Query(description="park, building:<id>, floor:<building>/<n>, tenant:<id> or device:<id>."),
+    ] = "park",
+) -> EnergyOut:
+    """Grid import/export, PV, battery, EV charging, load, gas and unmetered use (park), or the
+    highest meters of each kind in a building, floor, tenant or device — summed by local hour,
+    day, month or year, every figure with its completeness."""
+    try:
+        chosen = parse_scope(scope)
+    except ScopeError as exc:
+        raise HTTPException(422, str(exc)) from None
+    tz = park.park.timezone
+    end_ns = end if end is not None else time.time_ns()
+    start_ns = start if start is not None else end_ns - 1
+    if end_ns <= start_ns:
+        raise HTTPException(422, "end must be after start")
+    if end_ns - start_ns > MAX_RANGE_DAYS * _NS_PER_DAY:
+        raise HTTPException(422, f"range longer than {MAX_RANGE_DAYS} days; ask for less")
+    edges, _ = local_period_edges(start_ns, end_ns, tz, every)
+    if len(edges) - 1 > _MAX_PERIODS:
+        raise HTTPException(422, f"more than {_MAX_PERIODS} periods; use a longer every")
+    first_ns, last_ns = int(edges[0]), int(edges[-1])
+    try:
+        balance = energy_balance(
+            store, park, chosen, start_ns=first_ns, end_ns=last_ns, interval_s=DEFAULT_INTERVAL_S
+        )
+    except UnknownScopeError as exc:
+        raise HTTPException(404, str(exc.args[0])) from None
+    figures = []
+    for fig in balance.figures:
+        rolled = fig.rollup(balance.start_ns, balance.interval_s, tz, every)
+        periods = [
+            EnergyPeriodOut(
+                label=label,
+                start=iso_from_ns(int(s)),
+                start_ms=ms_from_ns(int(s)),
+                end=iso_from_ns(int(e)),
+                end_ms=ms_from_ns(int(e)),
+                value=float(v) if cov > 0 else None,
+                completeness_pct=float(c),
+                coverage_pct=float(cov),
+            )
+            for label, s, e, v, c, cov in zip(
+                rolled.label,
+                rolled.start_ns,
+                rolled.end_ns,
+                rolled.energy,
+                rolled.completeness_pct,
+                rolled.coverage_pct,
+                strict=True,
+            )
+        ]
+        figures.append(
+            EnergyFigureOut(
+                name=fig.name,
+                unit=fig.unit,
+                devices=list(fig.devices),
+                note=fig.note,
+                total=finite_or_none(fig.total()),
+                completeness_pct=fig.completeness_pct(),
+                periods=periods,
+            )
+        )
+    return EnergyOut(
+        park=park.id,
+        scope=str(chosen),
+        every=every,
+        timezone=tz,
+        interval_s=balance.interval_s,
+        start=iso_from_ns(first_ns),
+        start_ms=ms_from_ns(first_ns),
+        end=iso_from_ns(last_ns),
+        end_ms=ms_from_ns(last_ns),
+        figures=figures,
+    )
+
+
+@router.get("/{park}/indicators", summary="Energy, carbon and microgrid indicators of a period")
+def indicators(
+    park: ParkDep,
+    store: StoreDep,
+    *,
+    period: Annotated[
+        str,
+        Query(description="Local year `2026`, month `2026-03` or day `2026-03-14`."),
+    ],
+    method: Annotated[
+        Literal["equivalent_value", "coal_consumption"],
+        Query(description="Electricity to tce (GB/T 2589): equivalent value or coal consumption."),
+    ] = "equivalent_value",
+    gas_is_clean: Annotated[
+        bool, Query(description="Count natural gas as clean energy in the clean-energy share.")
+    ] = False,
+    purchased_heat: Annotated[
+        bool,
+        Query(description="Heat meters measure heat bought from outside (count it in tce, CO2)."),
+    ] = False,
+    gec_count: Annotated[
+        float, Query(ge=0, description="Green certificates retired for the period (1 = 1 MWh).")
+    ] = 0.0,
+    green_contract_kwh: Annotated[
+        float, Query(ge=0, description="Green power settled under contracts for the period.")
+    ] = 0.0,
+    flat_price_cny_per_kwh: Annotated[
+        float | None,
+        Query(gt=0, description="Flat energy price the TOU ratios multiply [CNY/kWh]."),
+    ] = None,
+) -> IndicatorsOut:
+    """Comprehensive energy (tce), Scope 1, Scope 2 location- and market-based, tCO2/tce, clean
+    and renewable shares, PV self-consumption, self-sufficiency, renewable penetration, peak demand
+    and load factor, battery cycles and efficiency, PV yield and TOU cost — each with its unit,
+    completeness and the factors it used; null with a reason when it cannot be computed."""
+    profile = Profile(
+        method=method,
+        gas_is_clean=gas_is_clean,
+        purchased_heat=purchased_heat,
+        gec_count=gec_count,
+        green_contract_kwh=green_contract_kwh,
+        flat_price_cny_per_kwh=flat_price_cny_per_kwh,
+    )
+    try:
+        report = park_indicators(store, park, period, profile)
+    except PeriodError as exc:
+        raise HTTPException(422, str(exc)) from None
+    when = report.period
+    return IndicatorsOut(
+        park=report.park,
+        period=when.label,
+        kind=when.kind,
+        timezone=report.tz,
+        start=iso_from_ns(when.start_ns),
+        start_ms=ms_from_ns(when.start_ns),
+        end=iso_from_ns(when.end_ns),
+        end_ms=ms_from_ns(when.end_ns),
+        profile=AccountingProfileOut(
+            method=profile.method,
+            gas_is_clean=profile.gas_is_clean,
+            purchased_heat=profile.purchased_heat,
+            gec_count=profile.gec_count,
+            green_contract_kwh=profile.green_contract_kwh,
+            flat_price_cny_per_kwh=profile.flat_price_cny_per_kwh,
+            regions=list(report.regions),
+        ),
+        indicators=[
+            IndicatorOut(
+                name=i.name,
+                value=None if i.value is None else finite_or_none(float(i.value)),
+                unit=i.unit,
+                completeness_pct=i.completeness_pct,
+                reason=i.reason,
+                note=i.note,
+                factors=[
+                    FactorOut(
+                        name=f.name,
+                        value=f.value,
+                        unit=f.unit,
+                        source=f.source,
+                        year=f.year,
+                        region=f.region,
+                        evidence=f.evidence,
+                    )
+                    for f in i.factors
+                ],
+                detail={
+                    k: None if v is None else finite_or_none(float(v)) for k, v in i.detail.items()
+                },
+            )
+            for i in report.indicators
+        ],
+    )
