@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -31,6 +31,7 @@ __all__ = [
     "Building",
     "Device",
     "DeviceKind",
+    "DispatchPolicy",
     "FieldSpec",
     "Floor",
     "Park",
@@ -39,6 +40,7 @@ __all__ = [
     "Registry",
     "Role",
     "Tenant",
+    "TenantProfile",
     "demo_registry_path",
     "load_registry",
 ]
@@ -55,6 +57,10 @@ class DeviceKind(StrEnum):
     EV_CHARGER = "ev_charger"
     GAS_METER = "gas_meter"
     ENV_SENSOR = "env_sensor"
+    HEAT_METER = (
+        "heat_meter"  # heat or cooling energy delivered (district heat, steam, chilled water)
+    )
+    WATER_METER = "water_meter"
 
 
 class Role(StrEnum):
@@ -68,6 +74,15 @@ class Role(StrEnum):
     EV_CHARGING = "ev_charging"
     GAS = "gas"
     ENVIRONMENT = "environment"
+    HEAT = "heat"
+    WATER = "water"
+
+
+TenantProfile = Literal["fab_24x7", "assembly_2shift", "office", "data_room"]
+"""How a tenant uses energy through the day and week (the simulator's load shape)."""
+
+DispatchPolicy = Literal["self_consumption", "peak_shaving", "tou_arbitrage"]
+"""How a battery is dispatched (the simulator's controller)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +110,10 @@ KINDS: Mapping[DeviceKind, Mapping[str, FieldSpec]] = {
             Quantity.ENERGY, "kWh", cumulative=True, scaled=True, plausible=_REGISTER
         ),
         "power": FieldSpec(Quantity.POWER, "kW", scaled=True, plausible=_POWER),
+        # a bidirectional meter's export register (energy counts import only)
+        "export_energy": FieldSpec(
+            Quantity.ENERGY, "kWh", cumulative=True, scaled=True, plausible=_REGISTER
+        ),
     },
     DeviceKind.PV_INVERTER: {
         "energy": FieldSpec(
@@ -131,6 +150,18 @@ KINDS: Mapping[DeviceKind, Mapping[str, FieldSpec]] = {
         "pm25": FieldSpec(Quantity.CONCENTRATION, "ug/m3", plausible=(0.0, 5000.0)),
         "co2": FieldSpec(Quantity.PPM, "ppm", plausible=(0.0, 50000.0)),
     },
+    DeviceKind.HEAT_METER: {
+        "energy": FieldSpec(
+            Quantity.ENERGY, "kWh", cumulative=True, scaled=True, plausible=_REGISTER
+        ),
+        "power": FieldSpec(Quantity.POWER, "kW", scaled=True, plausible=(0.0, 1e6)),
+    },
+    DeviceKind.WATER_METER: {
+        "volume": FieldSpec(
+            Quantity.VOLUME, "m3", cumulative=True, scaled=True, plausible=_REGISTER
+        ),
+        "flow": FieldSpec(Quantity.FLOW, "m3/h", scaled=True, plausible=(0.0, 1e6)),
+    },
 }
 
 
@@ -165,6 +196,9 @@ class Tenant(_Frozen):
     id: str = Field(pattern=_ID_PATTERN)
     name: str = Field(min_length=1)
     sector: str | None = None
+    profile: TenantProfile | None = Field(
+        default=None, description="load shape: fab_24x7, assembly_2shift, office or data_room"
+    )
 
 
 class Floor(_Frozen):
@@ -208,6 +242,21 @@ class Device(_Frozen):
     limits: dict[str, tuple[float, float]] = Field(
         default_factory=dict,
         description="field -> (min, max) plausible values, in the field's canonical unit",
+    )
+    register_width: int | None = Field(
+        default=None, ge=3, le=15, description="digits of the register display: it rolls over"
+    )
+    tilt_deg: float | None = Field(default=None, ge=0, le=90, description="PV module tilt")
+    azimuth_deg: float | None = Field(
+        default=None, ge=0, lt=360, description="PV module azimuth, clockwise from north"
+    )
+    dispatch: DispatchPolicy | None = Field(default=None, description="battery controller")
+    round_trip_efficiency: float | None = Field(default=None, gt=0, le=1)
+    peak_limit_kw: float | None = Field(
+        default=None, gt=0, description="peak shaving: keep the park's import below this"
+    )
+    loss_fraction: float | None = Field(
+        default=None, ge=0, lt=0.5, description="losses between this meter and its sub-meters"
     )
 
     @model_validator(mode="after")
@@ -427,9 +476,7 @@ def _cross_check(reg: ParkRegistry) -> Iterable[tuple[_Loc, str]]:
             parent = devices.get(dev.parent)
             if parent is None:
                 yield (*at, "parent"), f"device {dev.id!r}: unknown parent meter {dev.parent!r}"
-            elif parent.kind is not DeviceKind.ELECTRICITY_METER and parent.kind is not (
-                DeviceKind.GAS_METER
-            ):
+            elif parent.kind not in _METER_KINDS:
                 yield (*at, "parent"), f"device {dev.id!r}: parent {dev.parent!r} is not a meter"
         if dev.tenant is not None and dev.tenant not in tenants:
             yield (*at, "tenant"), f"device {dev.id!r}: unknown tenant {dev.tenant!r}"
@@ -449,6 +496,16 @@ def _cross_check(reg: ParkRegistry) -> Iterable[tuple[_Loc, str]]:
     grid = [d.id for d in reg.devices if d.role is Role.GRID_CONNECTION]
     if reg.devices and not grid:
         yield ("devices",), "no device has role grid_connection (the park's utility meter)"
+
+
+_METER_KINDS = frozenset(
+    {
+        DeviceKind.ELECTRICITY_METER,
+        DeviceKind.GAS_METER,
+        DeviceKind.HEAT_METER,
+        DeviceKind.WATER_METER,
+    }
+)
 
 
 def _duplicates(section: str, ids: list[str]) -> Iterable[tuple[_Loc, str]]:

@@ -1,37 +1,132 @@
-"""A seeded park model driven by the registry: every device's readings at each tick.
+"""A seeded, vectorised park model driven by the registry: every device's readings at each tick.
 
-Deliberately simple for now (a later issue makes it realistic), but physically consistent:
+State lives in numpy arrays over all devices, so a tick of 10,000 devices costs milliseconds.
+Each tick covers the interval ``(t − interval, t]`` and holds power constant over it, so every
+cumulative register advances by exactly power × interval and the reading's instantaneous power
+agrees with its register.
 
-- leaf load meters follow a daily working-hours shape with autocorrelated noise;
-- PV follows the sun's daily arc (zero at night) scaled to each inverter's capacity;
-- the battery charges around midday and discharges in the evening within its limits;
-- EV chargers run sessions during the day;
-- a meter with sub-meters reads the sum of its children (PV and battery discharge reduce it) plus
-  1 % losses, so the grid connection equals loads − PV − battery discharge + battery charge;
-- every cumulative register advances by exactly power × interval, so registers and instantaneous
-  power agree.
+- **Loads** (electricity meters without sub-meters) follow their tenant's profile
+  (``fab_24x7``, ``assembly_2shift``, ``office``, ``data_room``) by hour and day type — Chinese
+  working days, weekends and public holidays, adjusted working days included — plus HVAC that
+  follows the outdoor temperature, times AR(1) noise.
+- **PV** from the sun's position and clear-sky irradiance at the park's coordinates, each
+  inverter's tilt, azimuth and rating, cloudiness, and temperature derating (:mod:`.solar`).
+- **Batteries** dispatched by policy (PV self-consumption, peak shaving, TOU arbitrage on the
+  Hubei tariff periods) within power, state-of-charge and round-trip efficiency limits.
+- **EV chargers** run sessions whose arrivals depend on hour and day type.
+- **Gas, heat and water meters** follow process demand and the outdoor temperature.
+- **A meter with sub-meters** reads the sum of its children plus its ``loss_fraction`` (default
+  ``LOSS_FRACTION``) of the flow through it (distribution losses), per carrier. So the grid
+  connection reads loads − PV + battery charge − battery discharge + EV + losses, exactly.
+- **Electricity meters are bidirectional**: ``energy`` counts import, ``export_energy`` export,
+  and ``power`` is signed (negative while exporting).
 
-Values are produced in canonical units (kW, kWh, m3 …) and converted to each device's declared
-units and register multiplier when the payload is built.
+Values are computed in canonical units (kW, kWh, m3 …) and converted to each device's declared
+units, register multiplier and register width when the payload is built.
 """
 
 from __future__ import annotations
 
 import math
 import zoneinfo
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
+import numpy.typing as npt
 
 from config.registry import Device, DeviceKind, ParkRegistry
 from config.units import UNITS
+from simulators import solar
+from simulators.climate import Weather
+from simulators.workdays import DayType, day_type
 
-__all__ = ["LOSS_FRACTION", "ParkModel", "Reading"]
+__all__ = [
+    "DEFAULT_AZIMUTH_DEG",
+    "DEFAULT_TILT_DEG",
+    "LOSS_FRACTION",
+    "PROFILES",
+    "ParkModel",
+    "Reading",
+    "Tick",
+]
 
-LOSS_FRACTION = 0.01  # distribution losses between a parent meter and its children [-]
-_HOURS_PER_NS = 1 / 3.6e12
+Array = npt.NDArray[np.float64]
+
+LOSS_FRACTION = 0.01  # default distribution losses between a parent meter and its children [-]
+NOISE_TAU_S = 1800.0  # [s] correlation time of load noise
+NOISE_SD = 0.06  # [-] relative standard deviation of load noise
+SOC_MIN, SOC_MAX = 0.10, 0.95  # [-] battery operating window
+DEFAULT_ROUND_TRIP = 0.90  # [-] LFP AC-AC (domain-standards §7.3: 85-90 %)
+EV_SESSION_MEDIAN_KWH = 18.0  # [kWh] lognormal median of energy per session
+EV_CHARGE_FACTOR = 0.95
+DEFAULT_TILT_DEG = 20.0  # [deg] near the annual optimum at Wuhan's latitude (≈ 30.5° N)
+DEFAULT_AZIMUTH_DEG = 180.0  # [deg] due south  # [-] share of the charger's rating a car draws
+
+PROFILES = ("fab_24x7", "assembly_2shift", "office", "data_room")
+
+# Load shapes: fraction of peak load at each hour 0..24 (the last repeats hour 0) for a working
+# day and a day off; a holiday runs as a day off at HOLIDAY_FACTOR. Illustrative, from the usual
+# shapes of the four tenant types.
+_H = np.arange(25.0)
+
+
+def _shape(
+    night: float, day: float, start: float, end: float, breaks: Sequence[float] = ()
+) -> Array:
+    ramp = np.clip(np.minimum(_H - start + 1.0, end - _H), 0.0, 1.0)
+    out = night + (day - night) * ramp
+    for b in breaks:
+        out[int(b)] -= 0.15 * (day - night)
+    out[24] = out[0]
+    return out
+
+
+_SHAPES = np.stack(
+    [
+        np.stack([_shape(0.88, 0.95, 0, 24), _shape(0.85, 0.9, 0, 24)]),  # fab: round the clock
+        np.stack([_shape(0.25, 0.92, 8, 24, (12, 18)), _shape(0.2, 0.3, 8, 18)]),  # 2 shifts
+        np.stack([_shape(0.2, 0.85, 8, 18, (12,)), _shape(0.15, 0.2, 9, 17)]),  # office
+        np.stack([_shape(0.95, 0.97, 8, 18), _shape(0.95, 0.95, 8, 18)]),  # data room
+    ]
+)
+_HVAC_SHARE = np.array([0.25, 0.2, 0.35, 0.3])  # [-] HVAC share of peak load by profile
+_HVAC_FOLLOWS_OCCUPANCY = np.array([False, True, True, False])
+_PEAK_KW_PER_M2 = np.array([0.15, 0.08, 0.05, 0.5])  # [kW/m2] peak electric intensity
+_WATER_M3_PER_H = np.array([8.0, 2.0, 0.6, 0.3])  # [m3/h] peak water flow per tenant meter
+HOLIDAY_FACTOR = 0.9  # [-] a public holiday runs a little below an ordinary day off
+
+# EV arrivals per charger and hour on a working day [1/h]; days off × EV_OFF_DAY_FACTOR
+_EV_ARRIVALS = np.array(
+    [0.01, 0.01, 0.01, 0.01, 0.01, 0.02, 0.05, 0.2, 0.35, 0.25, 0.1, 0.08,
+     0.15, 0.12, 0.08, 0.06, 0.05, 0.08, 0.12, 0.1, 0.06, 0.04, 0.02, 0.01]
+)  # fmt: skip
+EV_OFF_DAY_FACTOR = 0.45
+
+# Hubei C&I time-of-use periods (domain-standards §10): 0 valley, 1 flat, 2 peak, 3 critical
+_TOU = np.array([1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 2, 2, 3, 3, 2, 2, 2, 2])
+_TOU_JUL_AUG = np.array([1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 2, 2, 2, 2, 3, 3, 2, 2])
+
+_ELECTRIC = frozenset(
+    {
+        DeviceKind.ELECTRICITY_METER,
+        DeviceKind.PV_INVERTER,
+        DeviceKind.BATTERY,
+        DeviceKind.EV_CHARGER,
+    }
+)
+
+
+def carrier_of(kind: DeviceKind) -> str:
+    """The energy carrier a device kind measures."""
+    if kind in _ELECTRIC:
+        return "electricity"
+    return {
+        DeviceKind.GAS_METER: "gas",
+        DeviceKind.HEAT_METER: "heat",
+        DeviceKind.WATER_METER: "water",
+    }.get(kind, "none")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +142,53 @@ class Reading:
         return {"ts": self.time_ms, **self.values}
 
 
-@dataclass
-class _State:
-    registers: dict[str, float] = field(default_factory=dict)  # canonical units
-    noise: float = 0.0
-    soc_kwh: float = 0.0
-    session_left_kwh: float = 0.0
+@dataclass(frozen=True)
+class _Group:
+    """The devices of one kind: positions, ids, fields and their unit conversion."""
+
+    kind: DeviceKind
+    index: npt.NDArray[np.intp]
+    ids: list[str]
+    fields: tuple[str, ...]
+    divisor: Mapping[str, Array]  # canonical → device units (unit factor × multiplier)
+    modulus: Mapping[str, Array]  # register width in device units (inf: no rollover)
+
+
+@dataclass(frozen=True)
+class Tick:
+    """One interval's state: exact canonical values of every device and the interval's energy.
+
+    ``values[field]`` holds the reported quantity of every device that has ``field`` (canonical
+    units, before multiplier and rollover); ``delta[register]`` the exact increment of each
+    register over the interval; ``loss`` the distribution losses attributed to each parent meter
+    [kWh, or m3 for water/gas].
+    """
+
+    time_ns: int
+    interval_s: float
+    day_type: DayType
+    outdoor_c: float
+    values: Mapping[str, Array]
+    delta: Mapping[str, Array]
+    loss: Array
+    groups: Sequence[_Group]
+
+    def readings(self) -> list[Reading]:
+        """Every device's reading, in registry order."""
+        time_ms = self.time_ns // 1_000_000
+        n = len(self.loss)
+        out: list[Reading | None] = [None] * n
+        for g in self.groups:
+            cols = []
+            for f in g.fields:
+                v = self.values[f][g.index] / g.divisor[f]
+                if f in g.modulus:
+                    v = np.mod(v, g.modulus[f])
+                cols.append(np.round(v, 6).tolist())
+            fields = g.fields
+            for pos, dev_id, *vals in zip(g.index.tolist(), g.ids, *cols, strict=True):
+                out[pos] = Reading(dev_id, time_ms, dict(zip(fields, vals, strict=True)))
+        return [r for r in out if r is not None]
 
 
 class ParkModel:
@@ -62,157 +198,315 @@ class ParkModel:
         self.park = park
         self.rng = np.random.default_rng(seed)
         self.zone = zoneinfo.ZoneInfo(park.park.timezone)
-        self.children: dict[str, list[Device]] = {}
-        for dev in park.devices:
-            if dev.parent is not None:
-                self.children.setdefault(dev.parent, []).append(dev)
-        self.state: dict[str, _State] = {}
-        self.base_kw: dict[str, float] = {}
-        for dev in park.devices:
-            st = _State()
-            for name, spec in dev.fields.items():
-                if spec.cumulative:
-                    st.registers[name] = float(self.rng.uniform(1e4, 5e5))
-            if dev.kind is DeviceKind.BATTERY:
-                st.soc_kwh = 0.5 * (dev.capacity_kwh or 200.0)
-            self.state[dev.id] = st
-            self.base_kw[dev.id] = float(self.rng.uniform(40.0, 140.0))
-        # a parent's power depends on its children: evaluate leaves first
-        self._order = sorted(park.devices, key=self._depth, reverse=True)
+        self.weather = Weather(self.rng)
+        self._topology()
+        self._parameters()
+        self.groups = self._groups()
 
-    def _depth(self, dev: Device) -> int:
-        depth, cur = 0, dev.parent
-        while cur is not None:
+    def _topology(self) -> None:
+        """Which device is what, and the meter trees by carrier."""
+        devices = self.park.devices
+        self.n = n = len(devices)
+        self.position = {d.id: i for i, d in enumerate(devices)}
+        self.kind = [d.kind for d in devices]
+
+        def where(pred: object) -> npt.NDArray[np.intp]:
+            return np.array([i for i, d in enumerate(devices) if pred(d)], dtype=np.intp)  # type: ignore[operator]
+
+        # parent/child edges within one carrier; a parent is never a leaf load
+        self.parent = np.full(n, -1, dtype=np.intp)
+        for i, d in enumerate(devices):
+            if d.parent is not None:
+                p = self.position[d.parent]
+                if carrier_of(devices[p].kind) == carrier_of(d.kind):
+                    self.parent[i] = p
+        has_children = np.zeros(n, dtype=bool)
+        has_children[self.parent[self.parent >= 0]] = True
+        self.has_children = has_children
+        depth = np.array([self._depth(i) for i in range(n)])
+        # (children, parents) per level, deepest first
+        self.levels: list[tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]] = []
+        for level in range(int(depth.max(initial=0)), 0, -1):
+            kids = np.flatnonzero((depth == level) & (self.parent >= 0))
+            if kids.size:
+                self.levels.append((kids, self.parent[kids]))
+
+        self.loads = where(lambda d: d.kind is DeviceKind.ELECTRICITY_METER)
+        self.loads = self.loads[~has_children[self.loads]]
+        self.pv = where(lambda d: d.kind is DeviceKind.PV_INVERTER)
+        self.batt = where(lambda d: d.kind is DeviceKind.BATTERY)
+        self.ev = where(lambda d: d.kind is DeviceKind.EV_CHARGER)
+        self.gas = where(lambda d: d.kind is DeviceKind.GAS_METER)
+        self.heat = where(lambda d: d.kind is DeviceKind.HEAT_METER)
+        self.water = where(lambda d: d.kind is DeviceKind.WATER_METER)
+        self.env = where(lambda d: d.kind is DeviceKind.ENV_SENSOR)
+        self.electric = where(lambda d: d.kind in _ELECTRIC)
+        self.electric_meters = where(lambda d: d.kind is DeviceKind.ELECTRICITY_METER)
+        self.outdoor = np.array([devices[i].building is None for i in self.env], dtype=bool)
+
+    def _parameters(self) -> None:
+        """Per-device ratings and seeded parameters, and the initial state."""
+        park, devices, n = self.park, self.park.devices, self.n
+        tenants = {t.id: t for t in park.tenants}
+        areas = {(b.id, f.number): f.area_m2 for b in park.buildings for f in b.floors if f.area_m2}
+        profile = np.zeros(n, dtype=np.intp)
+        base = self.rng.uniform(40.0, 140.0, n)  # [kW] peak load where no floor area is known
+        for i, d in enumerate(devices):
+            tenant = tenants.get(d.tenant) if d.tenant else None
+            name = tenant.profile if tenant and tenant.profile else "office"
+            profile[i] = PROFILES.index(name)
+            area = areas.get((d.building, d.floor)) if d.building and d.floor else None
+            if area is not None:
+                base[i] = area * _PEAK_KW_PER_M2[profile[i]] * self.rng.uniform(0.8, 1.2)
+        self.profile = profile
+        self.base_kw = base
+        self.gas_base = self.rng.uniform(20.0, 60.0, n)  # [m3/h] process gas
+        self.heat_base = self.rng.uniform(200.0, 600.0, n)  # [kW] heating/cooling at 10 K lift
+        self.water_base = _WATER_M3_PER_H[profile] * self.rng.uniform(0.7, 1.3, n)
+        self.capacity_kw = np.array(
+            [d.capacity_kw or _default_capacity(d.kind) for d in devices], dtype=np.float64
+        )
+        self.capacity_kwh = np.array([d.capacity_kwh or 200.0 for d in devices])
+        self.tilt = np.array(
+            [d.tilt_deg if d.tilt_deg is not None else DEFAULT_TILT_DEG for d in devices]
+        )
+        self.azimuth = np.array(
+            [d.azimuth_deg if d.azimuth_deg is not None else DEFAULT_AZIMUTH_DEG for d in devices]
+        )
+        self.eta = np.sqrt(
+            np.array([d.round_trip_efficiency or DEFAULT_ROUND_TRIP for d in devices])
+        )  # one-way
+        self.policy = np.array(
+            [_POLICIES.index(d.dispatch or "self_consumption") for d in devices], dtype=np.intp
+        )
+        load_peak = float(base[self.loads].sum()) if self.loads.size else 0.0
+        self.loss_fraction = np.array(
+            [LOSS_FRACTION if d.loss_fraction is None else d.loss_fraction for d in devices]
+        )
+        self.peak_limit_kw = np.array([d.peak_limit_kw or 0.8 * load_peak for d in devices])
+
+        self.noise = self.rng.normal(0.0, NOISE_SD, n)
+        self.soc_kwh = 0.5 * self.capacity_kwh
+        self.session_kwh = np.zeros(n)
+        registers = ("energy", "export_energy", "charge_energy", "discharge_energy", "volume")
+        self.reg = {r: self.rng.uniform(1e4, 5e5, n) for r in registers}
+        self.reg["export_energy"][:] = self.rng.uniform(0.0, 1e3, n)
+
+    def _depth(self, i: int) -> int:
+        depth, cur = 0, int(self.parent[i])
+        while cur >= 0:
             depth += 1
-            parent = self.park.device(cur)
-            cur = parent.parent if parent else None
+            cur = int(self.parent[cur])
         return depth
+
+    def _groups(self) -> list[_Group]:
+        groups = []
+        for kind in DeviceKind:
+            devs = [(i, d) for i, d in enumerate(self.park.devices) if d.kind is kind]
+            if not devs:
+                continue
+            fields = tuple(devs[0][1].fields)
+            divisor: dict[str, Array] = {}
+            modulus: dict[str, Array] = {}
+            for f in fields:
+                divisor[f] = np.array([_divisor(d, f) for _, d in devs])
+                if devs[0][1].fields[f].cumulative:
+                    modulus[f] = np.array(
+                        [10.0**d.register_width if d.register_width else np.inf for _, d in devs]
+                    )
+            groups.append(
+                _Group(
+                    kind,
+                    np.array([i for i, _ in devs], dtype=np.intp),
+                    [d.id for _, d in devs],
+                    fields,
+                    divisor,
+                    modulus,
+                )
+            )
+        return groups
 
     def step(self, time_ns: int, interval_s: float) -> list[Reading]:
         """Readings of every device at ``time_ns`` after ``interval_s`` seconds [s] of operation."""
-        local = datetime.fromtimestamp(time_ns / 1e9, self.zone)
+        return self.advance(time_ns, interval_s).readings()
+
+    def advance(self, time_ns: int, interval_s: float) -> Tick:
+        """Advance the park over the interval ending at ``time_ns`` [ns] and return its state."""
+        n, rng = self.n, self.rng
+        dt_h = interval_s / 3600.0
+        mid_s = time_ns / 1e9 - interval_s / 2  # the interval's mid-point drives the physics
+        local = datetime.fromtimestamp(mid_s, self.zone)
         hour = local.hour + local.minute / 60 + local.second / 3600
-        workday = local.weekday() < 5
-        power: dict[str, float] = {}  # kW, sign: contribution to the parent's import
-        readings: dict[str, Reading] = {}
-        time_ms = time_ns // 1_000_000
-        for dev in self._order:
-            st = self.state[dev.id]
-            values = self._device_values(
-                dev, st=st, hour=hour, workday=workday, interval_s=interval_s, power=power
+        dtype, _known = day_type(local.date())
+        off = 0 if dtype is DayType.WORKDAY else 1
+        self.weather.step(local.month, local.day, hour, interval_s)
+        t_out = self.weather.temperature_c()
+        phi = math.exp(-interval_s / NOISE_TAU_S)
+        self.noise = phi * self.noise + NOISE_SD * math.sqrt(1 - phi * phi) * rng.normal(size=n)
+
+        h0 = int(hour)
+        frac = hour - h0
+        shape = _SHAPES[:, off, h0] * (1 - frac) + _SHAPES[:, off, h0 + 1] * frac  # per profile
+        if dtype is DayType.HOLIDAY:
+            shape = shape * HOLIDAY_FACTOR
+        occupancy = shape[self.profile]  # per device [-]
+        hvac_lift = max(0.0, t_out - 24.0) / 10.0 + max(0.0, 12.0 - t_out) / 12.0
+        hvac = _HVAC_SHARE[self.profile] * hvac_lift
+        hvac = np.where(_HVAC_FOLLOWS_OCCUPANCY[self.profile], hvac * occupancy, hvac)
+
+        net = np.zeros(n)  # [kW] contribution to the parent's import
+        power = np.zeros(n)  # [kW] (or m3/h as flow) reported instantaneous value
+        ld = self.loads
+        p_load = (
+            self.base_kw[ld] * np.maximum(occupancy[ld] + hvac[ld], 0.05) * (1 + self.noise[ld])
+        )
+        net[ld] = np.maximum(p_load, 0.0)
+
+        if self.pv.size:
+            self._pv(mid_s, t_out, power, net)
+        if self.ev.size:
+            self._ev(h0, off, dt_h, power, net)
+
+        # batteries: positive = discharging into the park
+        if self.batt.size:
+            power[self.batt] = p_b = self._dispatch(
+                float(net[self.electric].sum()), local.month, h0, dt_h
             )
-            readings[dev.id] = Reading(dev.id, time_ms, _to_device_units(dev, values))
-        return [readings[d.id] for d in self.park.devices]
+            net[self.batt] = -p_b
 
-    def _device_values(
-        self,
-        dev: Device,
-        *,
-        st: _State,
-        hour: float,
-        workday: bool,
-        interval_s: float,
-        power: dict[str, float],
-    ) -> dict[str, float]:
-        dt_h = interval_s / 3600
-        st.noise = 0.9 * st.noise + float(self.rng.normal(0, 0.03))  # AR(1), autocorrelated
-        kind = dev.kind
-        if kind is DeviceKind.ENV_SENSOR:
-            return self._environment(dev, hour)
-        if kind is DeviceKind.GAS_METER:
-            flow = max(0.0, (45.0 if 6 <= hour < 22 else 12.0) * (1 + st.noise))  # m3/h
-            st.registers["volume"] += flow * dt_h
-            return {"volume": st.registers["volume"], "flow": flow}
-        if kind is DeviceKind.PV_INVERTER:
-            sun = max(0.0, math.sin(math.pi * (hour - 6.0) / 12.0)) if 6 <= hour <= 18 else 0.0
-            p = (dev.capacity_kw or 100.0) * 0.78 * sun * max(0.0, 1 + 2 * st.noise)
-            st.registers["energy"] += p * dt_h
-            power[dev.id] = -p
-            return {"energy": st.registers["energy"], "power": p}
-        if kind is DeviceKind.BATTERY:
-            return self._battery(dev, st, hour, dt_h, power)
-        if kind is DeviceKind.EV_CHARGER:
-            return self._ev(dev, st, hour, dt_h, power)
-        # electricity meter: sum of its children, or a load profile if it has none
-        children = self.children.get(dev.id, [])
-        if children:
-            p = sum(power.get(c.id, 0.0) for c in children if c.kind is not DeviceKind.GAS_METER)
-            p = p * (1 + LOSS_FRACTION) if p > 0 else p
-        else:
-            occupied = workday and 8 <= hour < 19
-            shape = 1.0 if occupied else 0.35
-            p = self.base_kw[dev.id] * shape * (1 + st.noise)
-        imported = max(p, 0.0)  # the register counts import only; export is not modelled yet
-        st.registers["energy"] += imported * dt_h
-        power[dev.id] = p
-        return {"energy": st.registers["energy"], "power": imported}
+        # aggregate sub-meters into parents, carrier by carrier, deepest first
+        power[ld] = net[ld]
+        loss = np.zeros(n)
+        self._utilities(occupancy, t_out, hvac_lift, net)
+        for kids, parents in self.levels:
+            sums = np.bincount(parents, weights=net[kids], minlength=n)
+            at = np.unique(parents)
+            loss[at] = self.loss_fraction[at] * np.abs(sums[at])
+            net[at] = sums[at] + loss[at]
+        electric_meters = self.electric_meters
+        power[electric_meters] = net[electric_meters]
+        for idx in (self.gas, self.heat, self.water):
+            power[idx] = net[idx]
 
-    def _battery(
-        self, dev: Device, st: _State, hour: float, dt_h: float, power: dict[str, float]
-    ) -> dict[str, float]:
-        cap_kwh = dev.capacity_kwh or 200.0
-        limit_kw = dev.capacity_kw or 100.0
-        if 10 <= hour < 14 and st.soc_kwh < 0.9 * cap_kwh:
-            p = -min(0.6 * limit_kw, (0.9 * cap_kwh - st.soc_kwh) / dt_h)  # charging
-        elif 18 <= hour < 22 and st.soc_kwh > 0.1 * cap_kwh:
-            p = min(0.8 * limit_kw, (st.soc_kwh - 0.1 * cap_kwh) / dt_h)  # discharging
-        else:
-            p = 0.0
-        efficiency = 0.95  # one-way [-]
-        if p < 0:
-            st.registers["charge_energy"] += -p * dt_h
-            st.soc_kwh += -p * dt_h * efficiency
-        else:
-            st.registers["discharge_energy"] += p * dt_h
-            st.soc_kwh -= p * dt_h / efficiency
-        power[dev.id] = -p
-        return {
-            "charge_energy": st.registers["charge_energy"],
-            "discharge_energy": st.registers["discharge_energy"],
-            "power": p,
-            "soc": 100.0 * st.soc_kwh / cap_kwh,
-        }
+        delta = self._registers(net, power, dt_h)
+        values: dict[str, Array] = {r: v.copy() for r, v in self.reg.items()}
+        values["power"] = values["flow"] = power
+        values["soc"] = 100.0 * self.soc_kwh / self.capacity_kwh
+        values.update(self._environment(t_out, hour, local.month, occupancy))
+        return Tick(time_ns, interval_s, dtype, t_out, values, delta, loss * dt_h, self.groups)
 
-    def _ev(
-        self, dev: Device, st: _State, hour: float, dt_h: float, power: dict[str, float]
-    ) -> dict[str, float]:
-        rated = dev.capacity_kw or 7.0
-        if st.session_left_kwh <= 0 and 7 <= hour < 21:
-            arrivals_per_h = 0.4
-            if self.rng.random() < arrivals_per_h * dt_h:
-                st.session_left_kwh = float(self.rng.uniform(10.0, 50.0))
-        p = 0.0
-        if st.session_left_kwh > 0:
-            p = min(0.92 * rated, st.session_left_kwh / dt_h)
-            st.session_left_kwh -= p * dt_h
-        st.registers["energy"] += p * dt_h
-        power[dev.id] = p
-        return {"energy": st.registers["energy"], "power": p}
+    def _utilities(self, occupancy: Array, t_out: float, hvac_lift: float, net: Array) -> None:
+        """Gas [m3/h], heat [kW] and water [m3/h] of the leaf meters."""
+        gas_flow = self.gas_base * (occupancy + max(0.0, 15.0 - t_out) / 10.0) * (1 + self.noise)
+        heat_kw = self.heat_base * hvac_lift * occupancy * (1 + self.noise)
+        water_flow = self.water_base * occupancy * (1 + self.noise)
+        for idx, src in ((self.gas, gas_flow), (self.heat, heat_kw), (self.water, water_flow)):
+            leaf = idx[~self.has_children[idx]]
+            net[leaf] = np.maximum(src[leaf], 0.0)
 
-    def _environment(self, dev: Device, hour: float) -> dict[str, float]:
-        daily = math.sin(math.pi * (hour - 9.0) / 12.0)
-        noise = float(self.rng.normal(0, 0.2))
-        if dev.building is None:  # outdoors: a Wuhan late-autumn day
-            return {
-                "temperature": 12.0 + 4.0 * daily + noise,
-                "humidity": 72.0 - 10.0 * daily + noise,
-                "pm25": 48.0 + 8.0 * math.cos(math.pi * hour / 12.0) + noise,
-                "co2": 420.0 + noise,
-            }
-        occupied = 8 <= hour < 19
-        return {
-            "temperature": 23.0 + 0.8 * daily + noise,
-            "humidity": 55.0 + noise,
-            "pm25": 18.0 + noise,
-            "co2": (750.0 if occupied else 460.0) + 10 * noise,
-        }
+    def _pv(self, mid_s: float, t_out: float, power: Array, net: Array) -> None:
+        pv = self.pv
+        site = self.park.park
+        zen, az, doy = solar.solar_position(np.array([mid_s]), site.latitude, site.longitude)
+        ghi = solar.clear_sky_ghi(zen) * self.weather.clearness()
+        poa = solar.plane_of_array(
+            ghi, zen, az, doy, tilt_deg=self.tilt[pv], surface_azimuth_deg=self.azimuth[pv]
+        )
+        p_pv = solar.pv_ac_power_kw(poa, t_out, self.capacity_kw[pv])
+        power[pv] = p_pv
+        net[pv] = -p_pv
+
+    def _ev(self, hour: int, off: int, dt_h: float, power: Array, net: Array) -> None:
+        """Sessions start at idle chargers by the hour's arrival rate and run until served."""
+        ev, rng = self.ev, self.rng
+        rate = _EV_ARRIVALS[hour] * (1.0 if off == 0 else EV_OFF_DAY_FACTOR)
+        idle = self.session_kwh[ev] <= 1e-9
+        arrive = idle & (rng.random(ev.size) < min(1.0, rate * dt_h))
+        energy = np.minimum(rng.lognormal(math.log(EV_SESSION_MEDIAN_KWH), 0.5, ev.size), 90.0)
+        self.session_kwh[ev] = np.where(arrive, energy, self.session_kwh[ev])
+        p_ev = np.minimum(EV_CHARGE_FACTOR * self.capacity_kw[ev], self.session_kwh[ev] / dt_h)
+        self.session_kwh[ev] -= p_ev * dt_h
+        power[ev] = p_ev
+        net[ev] = p_ev
+
+    def _registers(self, net: Array, power: Array, dt_h: float) -> dict[str, Array]:
+        """Advance every register by exactly power × interval; the increments."""
+        n = self.n
+        delta = {r: np.zeros(n) for r in self.reg}
+        em = self.electric_meters
+        delta["energy"][em] = np.maximum(net[em], 0.0) * dt_h
+        delta["export_energy"][em] = np.maximum(-net[em], 0.0) * dt_h
+        for idx in (self.pv, self.ev, self.heat):
+            delta["energy"][idx] = power[idx] * dt_h
+        delta["volume"][self.gas] = power[self.gas] * dt_h
+        delta["volume"][self.water] = power[self.water] * dt_h
+        b = self.batt
+        delta["charge_energy"][b] = np.maximum(-power[b], 0.0) * dt_h
+        delta["discharge_energy"][b] = np.maximum(power[b], 0.0) * dt_h
+        self.soc_kwh[b] += (
+            delta["charge_energy"][b] * self.eta[b] - delta["discharge_energy"][b] / self.eta[b]
+        )
+        for r, d in delta.items():
+            self.reg[r] += d
+        return delta
+
+    def _dispatch(self, site_kw: float, month: int, hour: int, dt_h: float) -> Array:
+        """Battery power [kW] by policy, positive discharging; never exports battery energy."""
+        b = self.batt
+        cap = self.capacity_kw[b]
+        share = cap / cap.sum()
+        site = site_kw * share  # each battery answers for its share of the park's net load
+        tou = (_TOU_JUL_AUG if month in (7, 8) else _TOU)[hour]
+        self_use = np.clip(site, -cap, cap)
+        over = site - self.peak_limit_kw[b] * share
+        shave = np.where(over > 0, over, np.where(tou == 0, -0.5 * cap, 0.0))
+        arbitrage = {0: -cap, 1: np.zeros_like(cap), 2: np.maximum(site, 0.0), 3: cap}[int(tou)]
+        want = np.choose(self.policy[b], [self_use, shave, arbitrage])
+        want = np.minimum(want, np.maximum(site, 0.0))  # discharge covers park load, no export
+        usable = np.maximum(self.soc_kwh[b] - SOC_MIN * self.capacity_kwh[b], 0.0)
+        room = np.maximum(SOC_MAX * self.capacity_kwh[b] - self.soc_kwh[b], 0.0)
+        p_out: Array = np.clip(
+            want,
+            -np.minimum(cap, room / (self.eta[b] * dt_h)),
+            np.minimum(cap, usable * self.eta[b] / dt_h),
+        )
+        return p_out
+
+    def _environment(
+        self, t_out: float, hour: float, month: int, occupancy: Array
+    ) -> dict[str, Array]:
+        n, e = self.n, self.env
+        temp, hum, pm25, co2 = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+        if not e.size:
+            return {"temperature": temp, "humidity": hum, "pm25": pm25, "co2": co2}
+        outdoor = self.outdoor
+        jitter = self.noise[e]
+        winter = month in (11, 12, 1, 2, 3)
+        pm_out = (65.0 if winter else 30.0) * (1 + 2 * jitter) + 8 * math.cos(math.pi * hour / 12)
+        setpoint = 21.0 if t_out < 16 else 25.0 if t_out > 26 else t_out
+        temp[e] = np.where(
+            outdoor, t_out + 2 * jitter, setpoint + 0.05 * (t_out - setpoint) + jitter
+        )
+        hum[e] = np.clip(
+            np.where(outdoor, 78.0 - 2.0 * (t_out - 17.0) + 20 * jitter, 52.0 + 10 * jitter), 5, 100
+        )
+        pm25[e] = np.maximum(np.where(outdoor, pm_out, 0.4 * pm_out), 1.0)
+        co2[e] = np.where(outdoor, 420.0 + 20 * jitter, 450.0 + 500.0 * occupancy[e] + 50 * jitter)
+        return {"temperature": temp, "humidity": hum, "pm25": pm25, "co2": co2}
 
 
-def _to_device_units(dev: Device, canonical: Mapping[str, float]) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for name, value in canonical.items():
-        spec = dev.fields[name]
-        factor = UNITS[spec.quantity].get(dev.unit_of(name), 1.0)
-        scale = dev.multiplier if spec.scaled else 1.0
-        out[name] = round(value / (factor * scale), 6)
-    return out
+_POLICIES = ("self_consumption", "peak_shaving", "tou_arbitrage")
+
+
+def _default_capacity(kind: DeviceKind) -> float:
+    return {
+        DeviceKind.PV_INVERTER: 100.0,
+        DeviceKind.BATTERY: 100.0,
+        DeviceKind.EV_CHARGER: 7.0,
+    }.get(kind, 1e5)
+
+
+def _divisor(dev: Device, field: str) -> float:
+    spec = dev.fields[field]
+    factor = UNITS[spec.quantity].get(dev.unit_of(field), 1.0)
+    return factor * (dev.multiplier if spec.scaled else 1.0)

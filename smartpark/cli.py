@@ -72,7 +72,29 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--start", type=_parse_time_ns, help="simulated start, ISO-8601 with offset")
     sim.add_argument("--ticks", type=int, help="stop after this many readings per device")
-    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument(
+        "--end",
+        type=_parse_time_ns,
+        help="backfill: stop at this simulated time (exclusive); with --start and --speed 0",
+    )
+    sim.add_argument("--seed", type=int, default=0, help="same seed, same bytes")
+    sim.add_argument("--registry", type=Path, help="park registry (default: SMARTPARK_REGISTRY)")
+    sim.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        metavar="N",
+        help='send each device\'s readings N at a time as {"readings": [...]} (gateway upload)',
+    )
+    sim.add_argument("--faults", type=Path, metavar="PROFILE", help="fault profile (YAML)")
+    sim.add_argument("--truth", type=Path, metavar="FILE", help="write the ground truth (CSV)")
+    sim.add_argument(
+        "--generate-park",
+        type=int,
+        metavar="N",
+        help="write a registry YAML for a synthetic park of N devices (to --output) and exit",
+    )
+    sim.add_argument("--output", type=Path, help="file for --generate-park (default: stdout)")
 
     serve = sub.add_parser("serve", help="API and dashboard (settings from SMARTPARK_*)")
     serve.add_argument("--port", type=int, default=8000)
@@ -179,16 +201,35 @@ def _collect(args: argparse.Namespace) -> int:
 
 def _simulate(args: argparse.Namespace) -> int:
     from config.registry import load_registry
-    from simulators.publisher import simulate
+    from simulators.faults import load_fault_profile
+    from simulators.publisher import Progress, simulate
 
+    if args.generate_park is not None:
+        import yaml
+
+        from simulators.generate import generate_park
+
+        text = yaml.safe_dump(generate_park(args.generate_park), sort_keys=False, width=120)
+        if args.output is None:
+            sys.stdout.write(text)
+        else:
+            args.output.write_text(text, encoding="utf-8")
+            log.info("wrote a park of %d devices to %s", args.generate_park, args.output)
+        return 0
+    if args.end is not None and args.start is None:
+        raise ConfigError("--end needs --start")
+    if args.batch < 1:
+        raise ConfigError("--batch must be at least 1")
     settings = get_settings()
-    registry = load_registry(settings.registry)
+    registry = load_registry(args.registry or settings.registry)
     park_id = args.park or next(iter(registry.parks))
     park = registry.park(park_id)
     if park is None:
         raise ConfigError(
             f"no park {park_id!r} in the registry; known: {', '.join(registry.parks)}"
         )
+    faults = load_fault_profile(args.faults) if args.faults is not None else None
+    progress = Progress(args.start, args.end) if args.end is not None else None
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -201,12 +242,23 @@ def _simulate(args: argparse.Namespace) -> int:
             interval_s=args.interval,
             speed=args.speed,
             start_ns=args.start,
+            end_ns=args.end,
             ticks=args.ticks,
             seed=args.seed,
             topic_template=settings.topic_template,
             stop=stop,
+            faults=faults,
+            truth_path=args.truth,
+            batch=args.batch,
+            progress=progress,
         )
-        log.info("published %d messages in %d ticks", result.messages, result.ticks)
+        log.info(
+            "published %d readings in %d messages over %d ticks; %d faults injected",
+            result.readings,
+            result.messages,
+            result.ticks,
+            result.faults,
+        )
 
     asyncio.run(run())
     return 0

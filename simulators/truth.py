@@ -1,0 +1,199 @@
+"""Ground truth: the exact energy of every device and scope per interval, and every fault.
+
+One CSV file, one row per value (columns in :data:`COLUMNS`, format in ``docs/simulator.md``):
+
+- ``record=energy, scope=device``: the exact increment of each register of a device over the
+  interval ending at ``time_ms`` (canonical units, before multiplier, rollover or faults), and
+  ``quantity=loss`` for a parent meter's distribution losses;
+- ``record=energy, scope=park|building|floor|tenant``: totals by carrier — ``electricity`` (what
+  the end uses consumed: leaf load meters and EV chargers), ``gas``, ``heat``, ``water``; and for
+  the park also ``grid_import``, ``grid_export``, ``pv``, ``battery_charge``,
+  ``battery_discharge`` and ``loss``;
+- ``record=fault``: one row per injected fault, with the device, the reading's time and a detail.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Self
+
+import numpy as np
+import numpy.typing as npt
+
+from config.registry import DeviceKind, ParkRegistry, Role
+from simulators.park import ParkModel, Tick
+
+__all__ = ["COLUMNS", "FaultRecord", "TruthWriter"]
+
+COLUMNS = ("record", "time_ms", "interval_s", "scope", "id", "quantity", "value", "unit", "detail")
+
+_UNIT = {"electricity": "kWh", "gas": "m3", "heat": "kWh", "water": "m3"}
+_REGISTER_UNIT = {
+    "energy": "kWh",
+    "export_energy": "kWh",
+    "charge_energy": "kWh",
+    "discharge_energy": "kWh",
+    "volume": "m3",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FaultRecord:
+    """One injected fault: what, when (the affected reading's device time) and where."""
+
+    kind: str
+    time_ms: int
+    device: str
+    detail: str = ""
+    value: float = 1.0
+
+
+@dataclass(frozen=True)
+class _Scope:
+    scope: str
+    ids: list[str]
+    member: npt.NDArray[np.intp]  # per device: index into ids, or -1
+
+
+class TruthWriter:
+    """Write a park's ground truth as it is simulated; use as a context manager."""
+
+    def __init__(self, path: Path, model: ParkModel) -> None:
+        self.path = path
+        self.model = model
+        park = model.park
+        self._file: IO[str] = path.open("w", newline="", encoding="utf-8")
+        self._csv = csv.writer(self._file)
+        self._csv.writerow(COLUMNS)
+        self._carrier = self._consumers(park, model)
+        self._scopes = self._build_scopes(park)
+        self._mask = {}
+        for carrier, idx in self._carrier.items():
+            if idx.size:
+                mask = np.zeros(model.n, dtype=bool)
+                mask[idx] = True
+                self._mask[carrier] = mask
+        self._grid = np.array(
+            [i for i, d in enumerate(park.devices) if d.role is Role.GRID_CONNECTION],
+            dtype=np.intp,
+        )
+        self._registers = [
+            (i, d.id, [f for f, spec in d.fields.items() if spec.cumulative])
+            for i, d in enumerate(park.devices)
+        ]
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Flush and close the file."""
+        self._file.close()
+
+    @staticmethod
+    def _consumers(park: ParkRegistry, model: ParkModel) -> dict[str, npt.NDArray[np.intp]]:
+        """Per carrier, the devices whose energy is end use (leaves of their meter tree)."""
+        out: dict[str, npt.NDArray[np.intp]] = {}
+        leaf = ~model.has_children
+        for carrier, kinds in (
+            ("electricity", {DeviceKind.ELECTRICITY_METER, DeviceKind.EV_CHARGER}),
+            ("gas", {DeviceKind.GAS_METER}),
+            ("heat", {DeviceKind.HEAT_METER}),
+            ("water", {DeviceKind.WATER_METER}),
+        ):
+            out[carrier] = np.array(
+                [i for i, d in enumerate(park.devices) if d.kind in kinds and leaf[i]],
+                dtype=np.intp,
+            )
+        return out
+
+    @staticmethod
+    def _build_scopes(park: ParkRegistry) -> list[_Scope]:
+        floor_tenant = {(b.id, f.number): f.tenant for b in park.buildings for f in b.floors}
+        keys: dict[str, list[str | None]] = {"park": [], "building": [], "floor": [], "tenant": []}
+        for d in park.devices:
+            keys["park"].append(park.id)
+            keys["building"].append(d.building)
+            keys["floor"].append(f"{d.building}/{d.floor}" if d.building and d.floor else None)
+            tenant = d.tenant
+            if tenant is None and d.building is not None and d.floor is not None:
+                tenant = floor_tenant.get((d.building, d.floor))
+            keys["tenant"].append(tenant)
+        scopes = []
+        for scope, values in keys.items():
+            ids = sorted({v for v in values if v is not None})
+            index = {v: k for k, v in enumerate(ids)}
+            member = np.array([index[v] if v is not None else -1 for v in values], dtype=np.intp)
+            scopes.append(_Scope(scope, ids, member))
+        return scopes
+
+    def write_tick(self, tick: Tick) -> None:
+        """The exact energy of every device and scope over ``tick``'s interval."""
+        t, dt = tick.time_ns // 1_000_000, tick.interval_s
+        rows: list[tuple[object, ...]] = []
+        delta = {f: v.tolist() for f, v in tick.delta.items()}
+        loss = tick.loss.tolist()
+        for i, dev_id, registers in self._registers:
+            for f in registers:
+                rows.append(
+                    ("energy", t, dt, "device", dev_id, f, delta[f][i], _REGISTER_UNIT[f], "")
+                )
+            if loss[i]:
+                unit = (
+                    "m3"
+                    if self.model.kind[i] in (DeviceKind.GAS_METER, DeviceKind.WATER_METER)
+                    else "kWh"
+                )
+                rows.append(("energy", t, dt, "device", dev_id, "loss", loss[i], unit, ""))
+        for scope in self._scopes:
+            valid = scope.member >= 0
+            for carrier, mask in self._mask.items():
+                energy = np.where(mask, self._carrier_delta(tick, carrier), 0.0)
+                sums = np.bincount(
+                    scope.member[valid], weights=energy[valid], minlength=len(scope.ids)
+                ).tolist()
+                has = np.bincount(scope.member[valid & mask], minlength=len(scope.ids))
+                for k in np.flatnonzero(has).tolist():
+                    rows.append(
+                        (
+                            "energy",
+                            t,
+                            dt,
+                            scope.scope,
+                            scope.ids[k],
+                            carrier,
+                            sums[k],
+                            _UNIT[carrier],
+                            "",
+                        )
+                    )
+        park_id = self.model.park.id
+        m = self.model
+        electric_loss = float(tick.loss[m.electric].sum())
+        for quantity, value in (
+            ("grid_import", float(tick.delta["energy"][self._grid].sum())),
+            ("grid_export", float(tick.delta["export_energy"][self._grid].sum())),
+            ("pv", float(tick.delta["energy"][m.pv].sum())),
+            ("battery_charge", float(tick.delta["charge_energy"][m.batt].sum())),
+            ("battery_discharge", float(tick.delta["discharge_energy"][m.batt].sum())),
+            ("loss", electric_loss),
+        ):
+            rows.append(("energy", t, dt, "park", park_id, quantity, value, "kWh", ""))
+        self._csv.writerows(rows)
+
+    def _carrier_delta(self, tick: Tick, carrier: str) -> npt.NDArray[np.float64]:
+        if carrier in ("gas", "water"):
+            return tick.delta["volume"]
+        return tick.delta["energy"]
+
+    def write_faults(self, faults: Iterable[FaultRecord]) -> None:
+        """One row per injected fault."""
+        self._csv.writerows(
+            ("fault", f.time_ms, "", "device", f.device, f.kind, f.value, "", f.detail)
+            for f in faults
+        )
