@@ -100,6 +100,15 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--host", default="127.0.0.1")
 
+    ledger = sub.add_parser("ledger", help="the interval ledger (settings from SMARTPARK_*)")
+    ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True, metavar="ACTION")
+    rebuild = ledger_sub.add_parser("rebuild", help="recompute and store the ledger of a window")
+    rebuild.add_argument("--park", required=True, help="park id")
+    rebuild.add_argument("--start", required=True, type=_parse_time_ns, help="ISO-8601 with offset")
+    rebuild.add_argument("--end", required=True, type=_parse_time_ns, help="ISO-8601 with offset")
+    rebuild.add_argument("--interval", type=int, default=900, help="interval length [s] (900)")
+    rebuild.add_argument("--device", action="append", help="only this device (repeatable)")
+
     check = sub.add_parser("check-config", help="validate a park registry (file or folder)")
     check.add_argument("path", nargs="?", type=Path, help="default: SMARTPARK_REGISTRY or the demo")
     return parser
@@ -286,10 +295,48 @@ def _check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ledger(args: argparse.Namespace) -> int:
+    from config.registry import load_registry
+    from services.ledger import rebuild_ledger
+    from smartpark.progress import ProgressBar
+    from store import open_store
+
+    settings = get_settings()
+    registry = load_registry(settings.registry)
+    park = registry.park(args.park)
+    if park is None:
+        raise ConfigError(
+            f"no park {args.park!r} in the registry; known: {', '.join(registry.parks)}"
+        )
+    if args.end <= args.start:
+        raise ConfigError("--end must be after --start")
+    if args.interval <= 0:
+        raise ConfigError("--interval must be a positive number of seconds")
+    store = open_store(settings.store_url, data_dir=settings.data_dir)
+    try:
+        result = rebuild_ledger(
+            store,
+            park,
+            start_ns=args.start,
+            end_ns=args.end,
+            interval_s=args.interval,
+            devices=args.device,
+            progress=ProgressBar(len(park.devices), "ledger rebuild"),
+        )
+    finally:
+        store.close()
+    print(
+        f"ledger of park {park.id!r}: {result.devices} devices, {result.registers} registers, "
+        f"{result.intervals} intervals written ({result.missing} missing)"
+    )
+    return 0
+
+
 _COMMANDS = {
     "demo": _demo,
     "collect": _collect,
     "simulate": _simulate,
     "serve": _serve,
     "check-config": _check_config,
+    "ledger": _ledger,
 }

@@ -30,3 +30,70 @@ def test_bad_store_url_is_a_clear_configuration_error(monkeypatch, capsys, tmp_p
     finally:
         get_settings.cache_clear()
     assert "store URL must start with influxdb://" in capsys.readouterr().err
+
+
+def test_ledger_rebuild_command_writes_the_ledger(monkeypatch, capsys, tmp_path):
+    from config.settings import get_settings
+    from store import TELEMETRY, EmbeddedStore, Point, SeriesQuery
+
+    t0 = 1_767_196_800 * 10**9  # 2026-01-01T00:00+08:00
+    store = EmbeddedStore(tmp_path / "store.sqlite3")
+    store.write(
+        [
+            Point(
+                TELEMETRY,
+                {"park": "wuhan-demo", "device": "tower-a-f05"},
+                {"energy_kwh": 50.0 + 0.5 * i},
+                t0 + i * 60 * 10**9,
+            )
+            for i in range(61)
+        ]
+    )
+    store.close()
+    monkeypatch.setenv("SMARTPARK_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("SMARTPARK_STORE_URL", raising=False)
+    get_settings.cache_clear()
+    try:
+        code = main(
+            [
+                "ledger",
+                "rebuild",
+                "--park",
+                "wuhan-demo",
+                "--start",
+                "2026-01-01T00:00:00+08:00",
+                "--end",
+                "2026-01-01T01:00:00+08:00",
+            ]
+        )
+    finally:
+        get_settings.cache_clear()
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "ledger rebuild:" in captured.err  # progress lines (not a terminal here)
+    assert "1 registers, 4 intervals written (0 missing)" in captured.out
+    store = EmbeddedStore(tmp_path / "store.sqlite3")
+    rows = store.series(
+        SeriesQuery(
+            "wuhan-demo", "tower-a-f05", "energy", t0, t0 + 3600 * 10**9, measurement="ledger"
+        )
+    )
+    store.close()
+    assert [r.value for r in rows] == [7.5, 7.5, 7.5, 7.5]  # 0.5 kWh/min x 15 min
+
+
+def test_ledger_rebuild_refuses_an_unknown_park(capsys):
+    code = main(
+        [
+            "ledger",
+            "rebuild",
+            "--park",
+            "atlantis",
+            "--start",
+            "2026-01-01T00:00:00+08:00",
+            "--end",
+            "2026-01-02T00:00:00+08:00",
+        ]
+    )
+    assert code == 2
+    assert "no park 'atlantis'" in capsys.readouterr().err
