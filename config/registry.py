@@ -61,6 +61,7 @@ class DeviceKind(StrEnum):
         "heat_meter"  # heat or cooling energy delivered (district heat, steam, chilled water)
     )
     WATER_METER = "water_meter"
+    PRODUCTION_COUNTER = "production_counter"  # units of product a tenant has made
 
 
 class Role(StrEnum):
@@ -76,6 +77,7 @@ class Role(StrEnum):
     ENVIRONMENT = "environment"
     HEAT = "heat"
     WATER = "water"
+    PRODUCTION = "production"  # counts product, not energy: outside every energy balance
 
 
 TenantProfile = Literal["fab_24x7", "assembly_2shift", "office", "data_room"]
@@ -98,7 +100,7 @@ class FieldSpec:
     plausible: tuple[float, float] = (-1e9, 1e9)
 
 
-_REGISTER = (0.0, 1e12)  # kWh or m3: a register never goes negative
+_REGISTER = (0.0, 1e12)  # kWh, m3 or units: a register never goes negative
 _POWER = (-1e6, 1e6)  # kW: 1 GW either way is beyond any park connection
 _PERCENT = (0.0, 100.0)
 _CAPACITY_MARGIN = 1.5  # |power| may exceed the rated capacity by this factor (surges, ratings)
@@ -161,6 +163,10 @@ KINDS: Mapping[DeviceKind, Mapping[str, FieldSpec]] = {
             Quantity.VOLUME, "m3", cumulative=True, scaled=True, plausible=_REGISTER
         ),
         "flow": FieldSpec(Quantity.FLOW, "m3/h", scaled=True, plausible=(0.0, 1e6)),
+    },
+    DeviceKind.PRODUCTION_COUNTER: {
+        # not scaled: the register multiplier is a CT x PT ratio, meaningless for a count
+        "produced": FieldSpec(Quantity.COUNT, "units", cumulative=True, plausible=_REGISTER),
     },
 }
 
@@ -478,6 +484,9 @@ def _cross_check(reg: ParkRegistry) -> Iterable[tuple[_Loc, str]]:
                 yield (*at, "parent"), f"device {dev.id!r}: unknown parent meter {dev.parent!r}"
             elif parent.kind not in _METER_KINDS:
                 yield (*at, "parent"), f"device {dev.id!r}: parent {dev.parent!r} is not a meter"
+        if dev.kind is DeviceKind.PRODUCTION_COUNTER and dev.tenant is None:
+            # energy per unit of product is a tenant's figure: a count of nobody's product is noise
+            yield (*at, "tenant"), f"device {dev.id!r}: a production_counter must name a tenant"
         if dev.tenant is not None and dev.tenant not in tenants:
             yield (*at, "tenant"), f"device {dev.id!r}: unknown tenant {dev.tenant!r}"
         if dev.building is not None and dev.building not in buildings:

@@ -35,6 +35,7 @@ class Quantity(StrEnum):
     RATIO = "ratio"
     CONCENTRATION = "concentration"
     PPM = "ppm"
+    COUNT = "count"  # discrete things made: a production counter's register
 
 
 class UnknownUnitError(ValueError):
@@ -50,6 +51,7 @@ CANONICAL_UNIT: Mapping[Quantity, str] = {
     Quantity.RATIO: "%",
     Quantity.CONCENTRATION: "ug/m3",
     Quantity.PPM: "ppm",
+    Quantity.COUNT: "units",
 }
 
 CANONICAL_SUFFIX: Mapping[Quantity, str] = {
@@ -61,6 +63,7 @@ CANONICAL_SUFFIX: Mapping[Quantity, str] = {
     Quantity.RATIO: "pct",
     Quantity.CONCENTRATION: "ug_per_m3",
     Quantity.PPM: "ppm",
+    Quantity.COUNT: "units",
 }
 
 # unit -> factor to the canonical unit (value_canonical = value * factor)
@@ -81,6 +84,7 @@ UNITS: Mapping[Quantity, Mapping[str, float]] = {
     Quantity.RATIO: {"%": 1.0, "1": 100.0},
     Quantity.CONCENTRATION: {"ug/m3": 1.0, "mg/m3": 1e3},
     Quantity.PPM: {"ppm": 1.0, "ppb": 1e-3},
+    Quantity.COUNT: {"units": 1.0, "kunits": 1000.0},
 }
 
 _AFFINE_TEMPERATURE: Mapping[str, Callable[[float], float]] = {

@@ -361,6 +361,16 @@ def _role_figures(park: ParkRegistry, devices: Sequence[Device], regs: _Register
     for role, members in roles.items():
         top = top_meters(park, members)
         fields = sorted({f for d in top for f in _registers_of(d)})
+        if role == "production":
+            # units of different tenants are different products: never add them together
+            tenants = sorted({d.tenant or "" for d in top})
+            for tenant in tenants:
+                own = [d for d in top if (d.tenant or "") == tenant]
+                suffix = f":{tenant}" if len(tenants) > 1 else ""
+                figures.extend(
+                    _sum_figure(_figure_name(role, f) + suffix, f, own, regs) for f in fields
+                )
+            continue
         figures.extend(_sum_figure(_figure_name(role, f), f, top, regs) for f in fields)
     return figures
 

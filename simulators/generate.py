@@ -1,8 +1,9 @@
 """Generate a registry for a synthetic park of N devices (for scale tests and benchmarks).
 
 The park mixes high-rise factories (one tenant and one meter per floor), rooftop PV, batteries,
-EV charging banks, and gas, heat, water and environment meters in roughly the proportions of a
-Wuhan high-tech park; device ids are stable for a given N.
+EV charging banks, gas, heat, water and environment meters, and one production counter per
+building, in roughly the proportions of a Wuhan high-tech park; device ids are stable for a
+given N.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ _PROFILES: tuple[TenantProfile, ...] = (
     "assembly_2shift",
     "data_room",
 )
+_MAKES_PRODUCT = frozenset({"assembly_2shift", "fab_24x7"})
 
 
 def generate_park(devices: int, *, park_id: str = "generated") -> dict[str, Any]:
@@ -38,14 +40,17 @@ def generate_park(devices: int, *, park_id: str = "generated") -> dict[str, Any]
         b += 1
         bid = f"b{b:03d}"
         floors = []
+        maker: tuple[int, str] | None = None  # the building's first floor that makes product
         block: list[dict[str, Any]] = [
             {"id": f"{bid}-main", "kind": "electricity_meter", "role": "feeder",
              "parent": "grid-main", "building": bid},
         ]  # fmt: skip
         for f in range(1, FLOORS_PER_BUILDING + 1):
             tid = f"{bid}-t{f:02d}"
-            tenants.append({"id": tid, "name": f"Tenant {bid} floor {f}",
-                            "profile": _PROFILES[(b + f) % len(_PROFILES)]})  # fmt: skip
+            profile = _PROFILES[(b + f) % len(_PROFILES)]
+            tenants.append({"id": tid, "name": f"Tenant {bid} floor {f}", "profile": profile})
+            if maker is None and profile in _MAKES_PRODUCT:
+                maker = (f, tid)
             floors.append({"number": f, "tenant": tid, "area_m2": 1500})
             block.append(
                 {"id": f"{bid}-f{f:02d}", "kind": "electricity_meter", "role": "load",
@@ -60,6 +65,9 @@ def generate_park(devices: int, *, park_id: str = "generated") -> dict[str, Any]
             {"id": f"{bid}-heat", "kind": "heat_meter", "role": "heat", "building": bid},
             {"id": f"{bid}-gas", "kind": "gas_meter", "role": "gas", "building": bid},
         ]  # fmt: skip
+        if maker is not None:
+            block.append({"id": f"{bid}-prod", "kind": "production_counter", "role": "production",
+                          "building": bid, "floor": maker[0], "tenant": maker[1]})  # fmt: skip
         if b % 5 == 1:
             block.append({"id": f"{bid}-bess", "kind": "battery", "role": "storage",
                           "parent": "grid-main", "capacity_kw": 500, "capacity_kwh": 1000,

@@ -15,6 +15,9 @@ agrees with its register.
   Hubei tariff periods) within power, state-of-charge and round-trip efficiency limits.
 - **EV chargers** run sessions whose arrivals depend on hour and day type.
 - **Gas, heat and water meters** follow process demand and the outdoor temperature.
+- **Production counters** count whole units of product, at a rate set by their tenant's peak
+  load and profile and shaped by its working time (zero outside an assembly plant's shifts),
+  drawn as Poisson counts per interval. They are outside every energy balance.
 - **A meter with sub-meters** reads the sum of its children plus its ``loss_fraction`` (default
   ``LOSS_FRACTION``) of the flow through it (distribution losses), per carrier. So the grid
   connection reads loads − PV + battery charge − battery discharge + EV + losses, exactly.
@@ -37,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from config.registry import Device, DeviceKind, ParkRegistry
-from config.units import UNITS
+from config.units import UNITS, Quantity
 from simulators import solar
 from simulators.climate import Weather
 from simulators.workdays import DayType, day_type
@@ -97,6 +100,22 @@ _PEAK_KW_PER_M2 = np.array([0.15, 0.08, 0.05, 0.5])  # [kW/m2] peak electric int
 _WATER_M3_PER_H = np.array([8.0, 2.0, 0.6, 0.3])  # [m3/h] peak water flow per tenant meter
 HOLIDAY_FACTOR = 0.9  # [-] a public holiday runs a little below an ordinary day off
 
+# Production: share of the rated output rate at each hour, by profile and day type, on the same
+# working window as the load shapes. A fab runs round the clock, every day; an assembly plant
+# makes nothing outside its two shifts (08-24, output dips in the 12:00 and 18:00 breaks) and
+# nothing on days off, when only a skeleton crew is in; offices and data rooms make no product.
+_PRODUCTION_SHAPES = np.stack(
+    [
+        np.stack([_shape(1.0, 1.0, 0, 24), _shape(1.0, 1.0, 0, 24)]),  # fab
+        np.stack([_shape(0.0, 1.0, 8, 24, (12, 18)), np.zeros(25)]),  # 2 shifts
+        np.zeros((2, 25)),  # office
+        np.zeros((2, 25)),  # data room
+    ]
+)
+# [units/kWh] rated output per kW of the tenant's peak load and hour (illustrative: what makes
+# energy per unit land near 0.5 kWh/unit for packaged chips and 2 kWh/unit for assembled goods)
+_UNITS_PER_KWH_PEAK = np.array([2.0, 0.5, 0.0, 0.0])
+
 # EV arrivals per charger and hour on a working day [1/h]; days off × EV_OFF_DAY_FACTOR
 _EV_ARRIVALS = np.array(
     [0.01, 0.01, 0.01, 0.01, 0.01, 0.02, 0.05, 0.2, 0.35, 0.25, 0.1, 0.08,
@@ -152,6 +171,7 @@ class _Group:
     fields: tuple[str, ...]
     divisor: Mapping[str, Array]  # canonical → device units (unit factor × multiplier)
     modulus: Mapping[str, Array]  # register width in device units (inf: no rollover)
+    integer: frozenset[str] = frozenset()  # counts: published as JSON integers when whole
 
 
 @dataclass(frozen=True)
@@ -184,7 +204,10 @@ class Tick:
                 v = self.values[f][g.index] / g.divisor[f]
                 if f in g.modulus:
                     v = np.mod(v, g.modulus[f])
-                cols.append(np.round(v, 6).tolist())
+                col = np.round(v, 6).tolist()
+                if f in g.integer:
+                    col = [int(x) if x.is_integer() else x for x in col]
+                cols.append(col)
             fields = g.fields
             for pos, dev_id, *vals in zip(g.index.tolist(), g.ids, *cols, strict=True):
                 out[pos] = Reading(dev_id, time_ms, dict(zip(fields, vals, strict=True)))
@@ -239,6 +262,7 @@ class ParkModel:
         self.gas = where(lambda d: d.kind is DeviceKind.GAS_METER)
         self.heat = where(lambda d: d.kind is DeviceKind.HEAT_METER)
         self.water = where(lambda d: d.kind is DeviceKind.WATER_METER)
+        self.prod = where(lambda d: d.kind is DeviceKind.PRODUCTION_COUNTER)
         self.env = where(lambda d: d.kind is DeviceKind.ENV_SENSOR)
         self.electric = where(lambda d: d.kind in _ELECTRIC)
         self.electric_meters = where(lambda d: d.kind is DeviceKind.ELECTRICITY_METER)
@@ -291,6 +315,13 @@ class ParkModel:
         registers = ("energy", "export_energy", "charge_energy", "discharge_energy", "volume")
         self.reg = {r: self.rng.uniform(1e4, 5e5, n) for r in registers}
         self.reg["export_energy"][:] = self.rng.uniform(0.0, 1e3, n)
+        # a count register holds whole units; drawn only where there are counters, so parks
+        # without them keep the random stream they always had
+        self.reg["produced"] = np.zeros(n)
+        if self.prod.size:
+            self.reg["produced"][self.prod] = np.floor(self.rng.uniform(1e4, 5e5, self.prod.size))
+        # [units/h] rated output: the counter's own peak load (its floor's area, else seeded)
+        self.units_per_h = base * _UNITS_PER_KWH_PEAK[profile]
 
     def _depth(self, i: int) -> int:
         depth, cur = 0, int(self.parent[i])
@@ -322,6 +353,7 @@ class ParkModel:
                     fields,
                     divisor,
                     modulus,
+                    frozenset(f for f in fields if devs[0][1].fields[f].quantity is Quantity.COUNT),
                 )
             )
         return groups
@@ -389,6 +421,8 @@ class ParkModel:
             power[idx] = net[idx]
 
         delta = self._registers(net, power, dt_h)
+        if self.prod.size:
+            delta["produced"][self.prod] = self._production(h0, frac, off, dtype, dt_h)
         values: dict[str, Array] = {r: v.copy() for r, v in self.reg.items()}
         values["power"] = values["flow"] = power
         values["soc"] = 100.0 * self.soc_kwh / self.capacity_kwh
@@ -403,6 +437,19 @@ class ParkModel:
         for idx, src in ((self.gas, gas_flow), (self.heat, heat_kw), (self.water, water_flow)):
             leaf = idx[~self.has_children[idx]]
             net[leaf] = np.maximum(src[leaf], 0.0)
+
+    def _production(self, h0: int, frac: float, off: int, dtype: DayType, dt_h: float) -> Array:
+        """Whole units made over the interval by each counter; advances its register."""
+        p = self.prod
+        shape = (
+            _PRODUCTION_SHAPES[:, off, h0] * (1 - frac) + _PRODUCTION_SHAPES[:, off, h0 + 1] * frac
+        )
+        if dtype is DayType.HOLIDAY:
+            shape = shape * HOLIDAY_FACTOR
+        expected = self.units_per_h[p] * shape[self.profile[p]] * dt_h
+        made: Array = self.rng.poisson(expected).astype(np.float64)
+        self.reg["produced"][p] += made
+        return made
 
     def _pv(self, mid_s: float, t_out: float, power: Array, net: Array) -> None:
         pv = self.pv

@@ -9,6 +9,8 @@ One CSV file, one row per value (columns in :data:`COLUMNS`, format in ``docs/si
   the end uses consumed: leaf load meters and EV chargers), ``gas``, ``heat``, ``water``; and for
   the park also ``grid_import``, ``grid_export``, ``pv``, ``battery_charge``,
   ``battery_discharge`` and ``loss``;
+- ``record=energy, scope=tenant, quantity=units``: the whole units of product the tenant's
+  production counters counted over the interval — not energy, and in no energy balance;
 - ``record=fault``: one row per injected fault, with the device, the reading's time and a detail.
 """
 
@@ -30,13 +32,17 @@ __all__ = ["COLUMNS", "FaultRecord", "TruthWriter"]
 
 COLUMNS = ("record", "time_ms", "interval_s", "scope", "id", "quantity", "value", "unit", "detail")
 
-_UNIT = {"electricity": "kWh", "gas": "m3", "heat": "kWh", "water": "m3"}
+_UNIT = {"electricity": "kWh", "gas": "m3", "heat": "kWh", "water": "m3", "units": "units"}
+# totals summed only over these scopes: one tenant's units are one product, a building's or the
+# park's would add chips to fibre
+_SCOPES_OF = {"units": frozenset({"tenant"})}
 _REGISTER_UNIT = {
     "energy": "kWh",
     "export_energy": "kWh",
     "charge_energy": "kWh",
     "discharge_energy": "kWh",
     "volume": "m3",
+    "produced": "units",
 }
 
 
@@ -97,7 +103,8 @@ class TruthWriter:
 
     @staticmethod
     def _consumers(park: ParkRegistry, model: ParkModel) -> dict[str, npt.NDArray[np.intp]]:
-        """Per carrier, the devices whose energy is end use (leaves of their meter tree)."""
+        """Per carrier, the devices whose energy is end use (leaves of their meter tree); for
+        ``units``, the production counters."""
         out: dict[str, npt.NDArray[np.intp]] = {}
         leaf = ~model.has_children
         for carrier, kinds in (
@@ -105,6 +112,7 @@ class TruthWriter:
             ("gas", {DeviceKind.GAS_METER}),
             ("heat", {DeviceKind.HEAT_METER}),
             ("water", {DeviceKind.WATER_METER}),
+            ("units", {DeviceKind.PRODUCTION_COUNTER}),
         ):
             out[carrier] = np.array(
                 [i for i, d in enumerate(park.devices) if d.kind in kinds and leaf[i]],
@@ -153,6 +161,8 @@ class TruthWriter:
         for scope in self._scopes:
             valid = scope.member >= 0
             for carrier, mask in self._mask.items():
+                if scope.scope not in _SCOPES_OF.get(carrier, {scope.scope}):
+                    continue
                 energy = np.where(mask, self._carrier_delta(tick, carrier), 0.0)
                 sums = np.bincount(
                     scope.member[valid], weights=energy[valid], minlength=len(scope.ids)
@@ -189,6 +199,8 @@ class TruthWriter:
     def _carrier_delta(self, tick: Tick, carrier: str) -> npt.NDArray[np.float64]:
         if carrier in ("gas", "water"):
             return tick.delta["volume"]
+        if carrier == "units":
+            return tick.delta["produced"]
         return tick.delta["energy"]
 
     def write_faults(self, faults: Iterable[FaultRecord]) -> None:

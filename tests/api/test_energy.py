@@ -73,7 +73,8 @@ def park_day(store):
     grid 1000 kWh; PV 200 + 120 + 80 = 400 kWh; battery charge 100, discharge 90 kWh;
     tower-a-main 300 kWh over 24 floors of 12 kWh (288); plant-1 400, plant-2 300 kWh;
     ev-bank 200 kWh over 8 chargers of 24 kWh (192); gas 50 m3; heat 500 kWh;
-    water-main 30 m3 with water-plant-1 (under it) 10 m3.
+    water-main 30 m3 with water-plant-1 (under it) 10 m3; the four production counters 960
+    units each.
     """
     write(store, "grid-main", "energy_kwh", GRID)
     write(store, "pv-plant-1-a", "energy_kwh", daily(200))
@@ -93,6 +94,8 @@ def park_day(store):
     write(store, "heat-tower-a", "energy_kwh", daily(500))
     write(store, "water-main", "volume_m3", daily(30))
     write(store, "water-plant-1", "volume_m3", daily(10))
+    for counter in ("prod-chipcore", "prod-lumina", "prod-tower-a-f04", "prod-tower-a-f05"):
+        write(store, counter, "produced_units", 10.0)
     return store
 
 
@@ -435,3 +438,23 @@ def test_a_day_of_the_demo_park_answers_fast(store):
     # measured 0.6-0.7 s on a developer machine (most of it reading registers from SQLite);
     # the bound leaves room for slow CI runners
     assert elapsed < 1.5, f"{elapsed:.2f} s for a day's indicators of the demo park"
+
+
+def test_production_units_are_never_added_across_tenants(park_day):
+    # each of the 4 counters makes 10 units per 15 min: 960 a day, per tenant, never summed
+    bal = energy_balance(park_day, PARK, Scope("park"), start_ns=T0, end_ns=T0 + N * Q)
+    production = {f.name: f for f in bal.figures if f.name.startswith("production_")}
+    assert set(production) == {
+        "production_produced_units:chipcore",
+        "production_produced_units:lumina",
+        "production_produced_units:t04",
+        "production_produced_units:t05",
+    }
+    for figure in production.values():
+        assert figure.total() == pytest.approx(960.0)
+        assert figure.unit == "units"
+    tenant = energy_balance(
+        park_day, PARK, Scope("tenant", "chipcore"), start_ns=T0, end_ns=T0 + N * Q
+    )
+    own = [f for f in tenant.figures if f.name.startswith("production_")]
+    assert [f.name for f in own] == ["production_produced_units"]  # one tenant: no suffix

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from config.errors import RegistryError
-from config.registry import DeviceKind, Role, load_registry
+from config.registry import DeviceKind, Quantity, Role, load_registry
+from config.units import CANONICAL_UNIT, converter, stored_field_name
 from smartpark.cli import main
 
 GOOD = """\
@@ -139,3 +140,29 @@ def test_plausible_ranges_defaults_capacity_and_device_limits(tmp_path):
     assert floor.plausible("energy") == (0.0, 1e12)  # the kind's default: never negative
     bad = GOOD.replace("role: grid_connection}", "role: grid_connection, limits: {power: [5, 1]}}")
     assert any("min must be below max" in m for _, m in problems(write(tmp_path, bad, "b.yaml")))
+
+
+def test_production_counter_needs_a_tenant_and_is_no_parent(tmp_path):
+    counter = "  - {id: made, kind: production_counter, role: production, building: b1, floor: 1}\n"
+    assert problems(write(tmp_path, GOOD + counter)) == [
+        (17, "device 'made': a production_counter must name a tenant")
+    ]
+    reg = load_registry(write(tmp_path, GOOD + counter.replace("floor: 1}", "tenant: t1}")))
+    made = reg.device("p1", "made")
+    assert made is not None
+    spec = made.fields["produced"]
+    assert (spec.quantity, spec.default_unit, spec.cumulative) == (Quantity.COUNT, "units", True)
+    assert made.plausible("produced") == (0.0, 1e12)
+    under = (
+        GOOD
+        + counter.replace("floor: 1}", "tenant: t1}")
+        + ("  - {id: sub, kind: electricity_meter, role: load, parent: made}\n")
+    )
+    assert (18, "device 'sub': parent 'made' is not a meter") in problems(write(tmp_path, under))
+
+
+def test_count_units_convert_to_units():
+    assert converter(Quantity.COUNT, "kunits")(2.5) == 2500.0
+    assert converter(Quantity.COUNT, "units")(7) == 7
+    assert stored_field_name("produced", Quantity.COUNT) == "produced_units"
+    assert CANONICAL_UNIT[Quantity.COUNT] == "units"

@@ -124,3 +124,18 @@ def test_implausible_values_are_refused_with_the_range(decoder):
         NOW_MS * 1_000_000,
     )
     assert len(ok.points) == 1
+
+
+def test_production_counter_payloads_are_stored_as_units(decoder):
+    topic = "parks/wuhan-demo/devices/prod-chipcore/telemetry"
+    out = decoder.decode(
+        topic, orjson.dumps({"ts": NOW_MS, "produced": 191_631}), NOW_MS * 1_000_000
+    )
+    assert not out.rejected
+    (point,) = out.points
+    assert point.fields == {"produced_units": 191_631.0}
+    assert point.tags == {"park": "wuhan-demo", "device": "prod-chipcore"}
+    negative = decoder.decode(
+        topic, orjson.dumps({"ts": NOW_MS, "produced": -1}), NOW_MS * 1_000_000
+    )
+    assert [r.reason for r in negative.rejected] == [Reason.IMPLAUSIBLE]
