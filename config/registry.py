@@ -103,6 +103,9 @@ class FieldSpec:
 _REGISTER = (0.0, 1e12)  # kWh, m3 or units: a register never goes negative
 _POWER = (-1e6, 1e6)  # kW: 1 GW either way is beyond any park connection
 _PERCENT = (0.0, 100.0)
+_VOLTAGE = (0.0, 1e6)  # V: up to a 1 MV transmission connection
+_CURRENT = (0.0, 1e6)  # A
+_POWER_FACTOR = (0.0, 1.0)  # [-] |cos φ|: the sign of power says the direction
 _CAPACITY_MARGIN = 1.5  # |power| may exceed the rated capacity by this factor (surges, ratings)
 
 
@@ -116,6 +119,12 @@ KINDS: Mapping[DeviceKind, Mapping[str, FieldSpec]] = {
         "export_energy": FieldSpec(
             Quantity.ENERGY, "kWh", cumulative=True, scaled=True, plausible=_REGISTER
         ),
+        # instantaneous electrical quantities, optional in a payload; three-phase:
+        # power [kW] = √3 · voltage [V] · current [A] · pf / 1000. Not scaled: a meter reports
+        # them on the primary side (the register multiplier applies to energy and power only)
+        "voltage": FieldSpec(Quantity.VOLTAGE, "V", plausible=_VOLTAGE),  # line-to-line
+        "current": FieldSpec(Quantity.CURRENT, "A", plausible=_CURRENT),  # per phase
+        "pf": FieldSpec(Quantity.POWER_FACTOR, "1", plausible=_POWER_FACTOR),
     },
     DeviceKind.PV_INVERTER: {
         "energy": FieldSpec(
@@ -263,6 +272,9 @@ class Device(_Frozen):
     )
     loss_fraction: float | None = Field(
         default=None, ge=0, lt=0.5, description="losses between this meter and its sub-meters"
+    )
+    voltage_v: float = Field(
+        default=400.0, gt=0, description="nominal line-to-line voltage [V] of a meter's supply"
     )
 
     @model_validator(mode="after")

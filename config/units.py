@@ -2,7 +2,8 @@
 
 The registry declares the unit each device reports a field in; the collector converts every value
 to the canonical unit of its quantity and stores it under a name that carries that unit
-(``energy`` in Wh → ``energy_kwh``). Nothing downstream converts units again.
+(``energy`` in Wh → ``energy_kwh``; a dimensionless power factor ``pf`` keeps its name).
+Nothing downstream converts units again.
 
 Conversions are exact SI ratios (1 kWh = 3.6 MJ; 1 L = 0.001 m3) except temperature, which is
 affine.
@@ -36,6 +37,9 @@ class Quantity(StrEnum):
     CONCENTRATION = "concentration"
     PPM = "ppm"
     COUNT = "count"  # discrete things made: a production counter's register
+    VOLTAGE = "voltage"  # an electricity meter's line-to-line voltage
+    CURRENT = "current"  # an electricity meter's phase current
+    POWER_FACTOR = "power_factor"  # dimensionless: stored without a unit suffix
 
 
 class UnknownUnitError(ValueError):
@@ -52,6 +56,9 @@ CANONICAL_UNIT: Mapping[Quantity, str] = {
     Quantity.CONCENTRATION: "ug/m3",
     Quantity.PPM: "ppm",
     Quantity.COUNT: "units",
+    Quantity.VOLTAGE: "V",
+    Quantity.CURRENT: "A",
+    Quantity.POWER_FACTOR: "1",
 }
 
 CANONICAL_SUFFIX: Mapping[Quantity, str] = {
@@ -64,6 +71,9 @@ CANONICAL_SUFFIX: Mapping[Quantity, str] = {
     Quantity.CONCENTRATION: "ug_per_m3",
     Quantity.PPM: "ppm",
     Quantity.COUNT: "units",
+    Quantity.VOLTAGE: "v",
+    Quantity.CURRENT: "a",
+    Quantity.POWER_FACTOR: "",  # a pure number has no unit to name: ``pf`` is stored as ``pf``
 }
 
 # unit -> factor to the canonical unit (value_canonical = value * factor)
@@ -85,6 +95,9 @@ UNITS: Mapping[Quantity, Mapping[str, float]] = {
     Quantity.CONCENTRATION: {"ug/m3": 1.0, "mg/m3": 1e3},
     Quantity.PPM: {"ppm": 1.0, "ppb": 1e-3},
     Quantity.COUNT: {"units": 1.0, "kunits": 1000.0},
+    Quantity.VOLTAGE: {"V": 1.0, "kV": 1e3},
+    Quantity.CURRENT: {"A": 1.0, "kA": 1e3},
+    Quantity.POWER_FACTOR: {"1": 1.0, "%": 0.01},
 }
 
 _AFFINE_TEMPERATURE: Mapping[str, Callable[[float], float]] = {
@@ -117,5 +130,9 @@ def converter(quantity: Quantity, unit: str, *, scale: float = 1.0) -> Callable[
 
 
 def stored_field_name(field: str, quantity: Quantity) -> str:
-    """The name a field is stored under: the payload name plus its canonical unit suffix."""
-    return f"{field}_{CANONICAL_SUFFIX[quantity]}"
+    """The name a field is stored under: the payload name plus its canonical unit suffix.
+
+    A dimensionless quantity (power factor) has no suffix: ``pf`` is stored as ``pf``.
+    """
+    suffix = CANONICAL_SUFFIX[quantity]
+    return f"{field}_{suffix}" if suffix else field

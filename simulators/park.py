@@ -23,6 +23,11 @@ agrees with its register.
   connection reads loads − PV + battery charge − battery discharge + EV + losses, exactly.
 - **Electricity meters are bidirectional**: ``energy`` counts import, ``export_energy`` export,
   and ``power`` is signed (negative while exporting).
+- **Electricity meters also report** line-to-line ``voltage`` (the meter's nominal ``voltage_v``
+  times 1 + noise, sd ``VOLTAGE_SD`` clipped at 4 sd), power factor ``pf`` (by tenant profile,
+  0.85–0.98) and phase ``current`` = |P| · 1000 / (√3 · U · pf), so the three-phase identity
+  P [kW] = √3 · U [V] · I [A] · pf / 1000 holds for every reading. Their noise comes from a
+  stream of its own, so adding them left every other quantity's random draws as they were.
 
 Values are computed in canonical units (kW, kWh, m3 …) and converted to each device's declared
 units, register multiplier and register width when the payload is built.
@@ -66,6 +71,10 @@ EV_SESSION_MEDIAN_KWH = 18.0  # [kWh] lognormal median of energy per session
 EV_CHARGE_FACTOR = 0.95
 DEFAULT_TILT_DEG = 20.0  # [deg] near the annual optimum at Wuhan's latitude (≈ 30.5° N)
 DEFAULT_AZIMUTH_DEG = 180.0  # [deg] due south  # [-] share of the charger's rating a car draws
+VOLTAGE_SD = 0.005  # [-] relative standard deviation of a meter's voltage about its nominal
+PF_SD = 0.01  # [-] standard deviation of the power factor about its profile's typical value
+PF_RANGE = (0.85, 0.98)  # [-] the power factor a simulated meter reports
+_SQRT3 = math.sqrt(3.0)
 
 PROFILES = ("fab_24x7", "assembly_2shift", "office", "data_room")
 
@@ -98,6 +107,9 @@ _HVAC_SHARE = np.array([0.25, 0.2, 0.35, 0.3])  # [-] HVAC share of peak load by
 _HVAC_FOLLOWS_OCCUPANCY = np.array([False, True, True, False])
 _PEAK_KW_PER_M2 = np.array([0.15, 0.08, 0.05, 0.5])  # [kW/m2] peak electric intensity
 _WATER_M3_PER_H = np.array([8.0, 2.0, 0.6, 0.3])  # [m3/h] peak water flow per tenant meter
+# typical power factor by profile: motors and compressors in a fab and on assembly lines pull it
+# down; offices and data rooms (power-factor-corrected supplies) run close to unity
+_POWER_FACTOR = np.array([0.90, 0.87, 0.95, 0.97])
 HOLIDAY_FACTOR = 0.9  # [-] a public holiday runs a little below an ordinary day off
 
 # Production: share of the rated output rate at each hour, by profile and day type, on the same
@@ -220,6 +232,8 @@ class ParkModel:
     def __init__(self, park: ParkRegistry, *, seed: int = 0) -> None:
         self.park = park
         self.rng = np.random.default_rng(seed)
+        # voltage and power factor noise: a stream of its own, so the main stream is unchanged
+        self.grid_rng = np.random.default_rng([seed, 1])
         self.zone = zoneinfo.ZoneInfo(park.park.timezone)
         self.weather = Weather(self.rng)
         self._topology()
@@ -322,6 +336,7 @@ class ParkModel:
             self.reg["produced"][self.prod] = np.floor(self.rng.uniform(1e4, 5e5, self.prod.size))
         # [units/h] rated output: the counter's own peak load (its floor's area, else seeded)
         self.units_per_h = base * _UNITS_PER_KWH_PEAK[profile]
+        self.voltage_nominal = np.array([d.voltage_v for d in devices])  # [V] line-to-line
 
     def _depth(self, i: int) -> int:
         depth, cur = 0, int(self.parent[i])
@@ -426,8 +441,31 @@ class ParkModel:
         values: dict[str, Array] = {r: v.copy() for r, v in self.reg.items()}
         values["power"] = values["flow"] = power
         values["soc"] = 100.0 * self.soc_kwh / self.capacity_kwh
-        values.update(self._environment(t_out, hour, local.month, occupancy))
+        values.update(
+            self._environment(t_out, hour, local.month, occupancy) | self._electrical(power)
+        )
         return Tick(time_ns, interval_s, dtype, t_out, values, delta, loss * dt_h, self.groups)
+
+    def _electrical(self, power: Array) -> dict[str, Array]:
+        """Voltage [V], power factor [-] and current [A] of every electricity meter.
+
+        Voltage and power factor are rounded to the 6 decimals a reading carries before the
+        current is derived from them, so P = √3 · U · I · pf / 1000 holds for the published
+        values too, to the rounding of current and power.
+        """
+        n, em = self.n, self.electric_meters
+        voltage, current, pf = np.zeros(n), np.zeros(n), np.zeros(n)
+        if not em.size:
+            return {"voltage": voltage, "current": current, "pf": pf}
+        noise_v = self.grid_rng.normal(0.0, VOLTAGE_SD, em.size)
+        noise_pf = self.grid_rng.normal(0.0, PF_SD, em.size)
+        u = self.voltage_nominal[em] * (1.0 + np.clip(noise_v, -4 * VOLTAGE_SD, 4 * VOLTAGE_SD))
+        voltage[em] = u = np.round(u, 6)
+        pf[em] = cos_phi = np.round(
+            np.clip(_POWER_FACTOR[self.profile[em]] + noise_pf, *PF_RANGE), 6
+        )
+        current[em] = np.abs(power[em]) * 1000.0 / (_SQRT3 * u * cos_phi)
+        return {"voltage": voltage, "current": current, "pf": pf}
 
     def _utilities(self, occupancy: Array, t_out: float, hvac_lift: float, net: Array) -> None:
         """Gas [m3/h], heat [kW] and water [m3/h] of the leaf meters."""
