@@ -45,6 +45,14 @@ class Settings(BaseSettings):
     metrics_port: int = 9180  # Prometheus /metrics of `smartpark collect`; 0 turns it off
     keepalive_s: int = 60
     inbox_max_messages: int = 20_000  # received, not yet decoded; beyond it the broker holds them
+    ledger_follow: bool = True  # `smartpark collect` keeps the stored ledger current
+    ledger_interval_s: int = 900  # interval of the stored ledger [s]
+    ledger_poll_s: float = 5.0  # how often the ledger follower looks for new data [s]
+
+    @property
+    def ledger_cursor_path(self) -> Path:
+        """File of the ledger follower's cursor (see services/follow.py)."""
+        return self.data_dir / "ledger-cursor.json"
 
     @property
     def spool_path(self) -> Path:

@@ -52,7 +52,8 @@ from config.settings import Settings, parse_mqtt_url
 from ingest.decode import Decoded, Decoder
 from ingest.metrics import CollectorMetrics
 from ingest.spool import Spool, SpoolFullError
-from store.base import Point, QuarantineRecord, Store
+from services.follow import touched_marks
+from store.base import TELEMETRY, Point, QuarantineRecord, Store
 
 __all__ = ["Collector", "CollectorStats"]
 
@@ -126,6 +127,13 @@ class Collector:
             max_skew_s=settings.max_clock_skew_s,
             max_payload_bytes=settings.max_payload_bytes,
         )
+        # devices with cumulative registers: their batches leave touched marks for the ledger
+        self._ledgered = {
+            (park.id, d.id)
+            for park in registry.parks.values()
+            for d in park.devices
+            if any(spec.cumulative for spec in d.fields.values())
+        }
         self.stats = CollectorStats()
         self.metrics = CollectorMetrics()
         self.spool = Spool(settings.spool_path, max_bytes=settings.spool_max_bytes)
@@ -407,10 +415,12 @@ class Collector:
         if points:
             started = time.perf_counter()
             try:
-                self.store.write(points)
+                # the marks go in the same write: durable exactly when the readings are
+                self.store.write(points + self._marks(points))
             except StoreQueryError as exc:
                 log.error("store refused a batch of %d readings (%s); isolating", len(points), exc)
-                refused = self._isolate_refused(points)
+                refused, accepted = self._isolate_refused(points)
+                self.store.write(self._marks(accepted))
             self.metrics.write_seconds.observe(time.perf_counter() - started)
         records = quarantine + self._unique_times(refused)
         if records:
@@ -428,11 +438,25 @@ class Collector:
             self.metrics.readings_quarantined.labels(record.reason).inc()
         self.stats.readings_quarantined += len(records)
 
-    def _isolate_refused(self, points: list[Point]) -> list[QuarantineRecord]:
+    def _marks(self, points: list[Point]) -> list[Point]:
+        """Touched marks of a batch, for the ledger follower (services/follow.py)."""
+        if not self.settings.ledger_follow:
+            return []
+        return touched_marks(
+            (p for p in points if p.measurement == TELEMETRY),
+            now_ns=self._clock_ns(),
+            source=self.settings.client_id,
+            devices=lambda park, device: (park, device) in self._ledgered,
+        )
+
+    def _isolate_refused(self, points: list[Point]) -> tuple[list[QuarantineRecord], list[Point]]:
+        """Write the points one by one: the records of those refused, and those accepted."""
         refused = []
+        accepted = []
         for point in points:
             try:
                 self.store.write([point])
+                accepted.append(point)
             except StoreQueryError as exc:
                 refused.append(
                     QuarantineRecord(
@@ -445,7 +469,7 @@ class Collector:
                         device=point.tags["device"],
                     )
                 )
-        return refused
+        return refused, accepted
 
     def _store_failed(self, exc: StoreUnavailableError) -> None:
         self.stats.store_failures += 1

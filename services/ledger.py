@@ -13,22 +13,25 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
-from analytics.intervals import DEFAULT_INTERVAL_S, IntervalLedger, intervals_from_register
+from analytics.intervals import DEFAULT_INTERVAL_S, IntervalLedger, Quality, intervals_from_register
 from config.errors import StoreQueryError
 from config.registry import Device, ParkRegistry
 from config.units import CANONICAL_UNIT, Quantity, stored_field_name
-from store.base import Point, SeriesQuery, Store
+from store.base import Point, SeriesQuery, SeriesRow, Store
 
 __all__ = [
     "LEDGER",
     "LOOKBACK_S",
     "MAX_READINGS",
+    "QUALITY_SUFFIX",
     "FieldLedger",
     "RebuildResult",
     "device_ledger",
     "ledger_points",
     "rebuild_ledger",
+    "stored_ledger",
 ]
 
 LOOKBACK_S = 86_400
@@ -57,16 +60,17 @@ def device_ledger(
     start_ns: int,
     end_ns: int,
     interval_s: int = DEFAULT_INTERVAL_S,
+    lookback_s: int = LOOKBACK_S,
 ) -> list[FieldLedger]:
     """Energy per interval of every register of ``device`` that has readings, over
     ``[start_ns, end_ns)`` [ns].
 
-    Intervals of ``interval_s`` seconds [s] are aligned to the epoch. Raises
-    :class:`~config.errors.StoreQueryError` when the range holds more than ``MAX_READINGS``
-    readings.
+    Intervals of ``interval_s`` seconds [s] are aligned to the epoch; readings ``lookback_s``
+    [s] either side anchor the first and last. Raises :class:`~config.errors.StoreQueryError`
+    when the range holds more than ``MAX_READINGS`` readings.
     """
     out = []
-    lookback_ns = LOOKBACK_S * 1_000_000_000
+    lookback_ns = lookback_s * 1_000_000_000
     step_ns = interval_s * 1_000_000_000
     first_ns = start_ns - start_ns % step_ns  # whole intervals: start rounds down, end up
     last_ns = -(-end_ns // step_ns) * step_ns
@@ -107,7 +111,10 @@ def device_ledger(
 
 
 LEDGER = "ledger"
-"""Measurement of the stored ledger: tags park, device, register; fields energy, quality."""
+"""Measurement of the stored ledger: tags park, device; per register two fields, its energy
+(e.g. ``energy_kwh``, in the register's canonical unit) and ``<register>_quality``."""
+
+QUALITY_SUFFIX = "_quality"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,23 +127,92 @@ class RebuildResult:
     missing: int
 
 
-def ledger_points(park_id: str, device_id: str, result: FieldLedger) -> list[Point]:
-    """A register's ledger as points of the ``ledger`` measurement, one per interval.
+def ledger_points(
+    park_id: str, device_id: str, result: FieldLedger, *, only: NDArray[np.bool_] | None = None
+) -> list[Point]:
+    """A register's ledger as points of the ``ledger`` measurement, one per interval (or per
+    interval where ``only`` is true).
 
-    ``energy`` is in the register's canonical unit; a missing interval carries only ``quality``.
-    Rewriting an interval replaces it, so a rebuild is idempotent.
+    A missing interval carries only its quality. Rewriting an interval replaces it, so a rebuild
+    is idempotent.
     """
-    tags = {"park": park_id, "device": device_id, "register": result.field}
+    tags = {"park": park_id, "device": device_id}
+    quality_field = result.field + QUALITY_SUFFIX
     led = result.ledger
+    keep = np.ones(led.start_ns.size, dtype=bool) if only is None else only
     points = []
     for start, energy, quality in zip(
-        led.start_ns.tolist(), led.energy.tolist(), led.quality.tolist(), strict=True
+        led.start_ns[keep].tolist(),
+        led.energy[keep].tolist(),
+        led.quality[keep].tolist(),
+        strict=True,
     ):
-        fields = {"quality": float(quality)}
+        fields = {quality_field: float(quality)}
         if not math.isnan(energy):
-            fields["energy"] = energy
+            fields[result.field] = energy
         points.append(Point(LEDGER, tags, fields, start))
     return points
+
+
+def stored_ledger(
+    store: Store,
+    park_id: str,
+    device: Device,
+    *,
+    start_ns: int,
+    end_ns: int,
+    interval_s: int = DEFAULT_INTERVAL_S,
+) -> list[FieldLedger]:
+    """The stored ledger of every register of ``device`` over ``[start_ns, end_ns)`` [ns], as
+    :func:`device_ledger` would compute it (same signature, a :data:`services.energy.LedgerFn`).
+
+    Intervals never stored are missing; the stored intervals must be of ``interval_s`` [s].
+    """
+    step_ns = interval_s * 1_000_000_000
+    first_ns = start_ns - start_ns % step_ns
+    last_ns = -(-end_ns // step_ns) * step_ns
+    grid = np.arange(first_ns, last_ns, step_ns, dtype=np.int64)
+    out = []
+    for name, spec in device.fields.items():
+        if not spec.cumulative:
+            continue
+        field = stored_field_name(name, spec.quantity)
+
+        def read(f: str) -> list[SeriesRow]:
+            return store.series(
+                SeriesQuery(
+                    park_id,
+                    device.id,
+                    f,
+                    first_ns,
+                    last_ns,
+                    measurement=LEDGER,
+                    limit=grid.size + 1,
+                )
+            )
+
+        qualities = read(field + QUALITY_SUFFIX)
+        if not qualities:
+            continue
+        energy = np.full(grid.size, np.nan)
+        quality = np.full(grid.size, int(Quality.MISSING), dtype=np.int8)
+        for row in qualities:
+            offset = row.time_ns - first_ns
+            if offset % step_ns == 0:
+                quality[offset // step_ns] = int(row.value)
+        for row in read(field):
+            offset = row.time_ns - first_ns
+            if offset % step_ns == 0:
+                energy[offset // step_ns] = row.value
+        energy[quality == Quality.MISSING] = np.nan
+        out.append(
+            FieldLedger(
+                field,
+                CANONICAL_UNIT[spec.quantity],
+                IntervalLedger(grid, energy, quality, interval_s, ()),
+            )
+        )
+    return out
 
 
 def rebuild_ledger(

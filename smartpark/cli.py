@@ -10,9 +10,14 @@ import sys
 import threading
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from config.errors import ConfigError, RegistryError, SmartParkError
-from config.settings import get_settings
+from config.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from config.registry import Registry
+    from services.follow import LedgerFollower
 
 __all__ = ["main"]
 
@@ -189,14 +194,20 @@ def _collect(args: argparse.Namespace) -> int:
     registry = load_registry(settings.registry)
     store = open_store(settings.store_url, data_dir=settings.data_dir)
     collector = Collector(settings=settings, registry=registry, store=store, share_group=args.share)
+    follower = _ledger_follower(settings, registry)
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
     collector.start()
+    if follower is not None:
+        follower.start(poll_s=settings.ledger_poll_s)
     log.info("collecting into %r; SIGINT/SIGTERM flushes and stops", store)
     stopped.wait()
     log.info("stopping: writing what was received")
     collector.stop()
+    if follower is not None:
+        follower.stop()
+        follower.store.close()
     store.close()
     s = collector.stats
     log.info(
@@ -206,6 +217,22 @@ def _collect(args: argparse.Namespace) -> int:
         s.readings_quarantined,
     )
     return 0
+
+
+def _ledger_follower(settings: Settings, registry: Registry) -> LedgerFollower | None:
+    """The ledger follower of ``smartpark collect``, on its own store connection, or None when
+    ``SMARTPARK_LEDGER_FOLLOW`` is false."""
+    from services.follow import LedgerFollower
+    from store import open_store
+
+    if not settings.ledger_follow:
+        return None
+    return LedgerFollower(
+        open_store(settings.store_url, data_dir=settings.data_dir),
+        registry,
+        interval_s=settings.ledger_interval_s,
+        cursor_path=settings.ledger_cursor_path,
+    )
 
 
 def _simulate(args: argparse.Namespace) -> int:

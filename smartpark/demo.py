@@ -24,6 +24,7 @@ from config.errors import ConfigError
 from config.registry import load_registry
 from config.settings import Settings
 from ingest.collector import Collector
+from services.follow import LedgerFollower
 from simulators.publisher import simulate
 from store import EmbeddedStore
 
@@ -104,6 +105,15 @@ async def run_demo(
         broker = await _start_broker(broker_port)
         collector = Collector(settings=settings, registry=registry, store=store)
         await asyncio.to_thread(collector.start)
+        follower = LedgerFollower(
+            EmbeddedStore(data_dir / "store.sqlite3"),
+            registry,
+            interval_s=settings.ledger_interval_s,
+            cursor_path=settings.ledger_cursor_path,
+        )
+        stack.callback(follower.store.close)
+        follower.start(poll_s=settings.ledger_poll_s)
+        stack.callback(follower.stop)
         stop = asyncio.Event()
         server = _Server(
             uvicorn.Config(

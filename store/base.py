@@ -19,6 +19,7 @@ from typing import Literal, Protocol, runtime_checkable
 __all__ = [
     "AGGREGATES",
     "TELEMETRY",
+    "TOUCHED",
     "Aggregate",
     "LatestReading",
     "Point",
@@ -30,6 +31,11 @@ __all__ = [
 
 TELEMETRY = "telemetry"
 """Measurement of the raw readings, as the collector received and normalised them."""
+
+TOUCHED = "touched"
+"""Measurement of the collector's touched marks: per stored batch and device, the device times it
+covered (fields ``first_ms``, ``last_ms``), stamped with the time of the write (see
+:mod:`services.follow`)."""
 
 Aggregate = Literal["mean", "min", "max", "last", "first", "sum", "count"]
 AGGREGATES: tuple[Aggregate, ...] = ("mean", "min", "max", "last", "first", "sum", "count")
@@ -72,6 +78,7 @@ class LatestReading:
 class SeriesQuery:
     """One field of one device over ``[start_ns, end_ns)``, optionally aggregated per ``every_s``.
 
+    Rows come oldest first, or newest first with ``descending``; ``limit`` counts from that end.
     Buckets are aligned to the epoch (as InfluxQL's ``GROUP BY time()`` does) and empty buckets are
     left out.
     """
@@ -85,6 +92,7 @@ class SeriesQuery:
     aggregate: Aggregate = "mean"
     measurement: str = TELEMETRY
     limit: int = 100_000
+    descending: bool = False  # newest first: with limit=1, the last value before end_ns
 
     def __post_init__(self) -> None:
         if self.end_ns <= self.start_ns:
@@ -129,6 +137,13 @@ class Store(Protocol):
 
     def series(self, query: SeriesQuery) -> list[SeriesRow]:
         """Raw or aggregated values of one field, in time order."""
+
+    def scan(
+        self, park: str, *, measurement: str, start_ns: int, end_ns: int, limit: int = 100_000
+    ) -> list[LatestReading]:
+        """Every point of ``measurement`` in ``park`` over ``[start_ns, end_ns)``, oldest first
+        (then by device), at most ``limit`` (which of several points sharing the limit's
+        time make the cut is up to the store): its device, time [ns] and fields."""
 
     def count(self, park: str, *, device: str | None = None, measurement: str = TELEMETRY) -> int:
         """Number of stored points (distinct identities) of a park, or of one device."""

@@ -158,7 +158,10 @@ class EmbeddedStore:
             query.end_ns,
         ]
         if query.every_s is None:
-            sql = f"SELECT time_ns, value FROM points WHERE {where} ORDER BY time_ns LIMIT ?"
+            order = "DESC" if query.descending else "ASC"
+            sql = (
+                f"SELECT time_ns, value FROM points WHERE {where} ORDER BY time_ns {order} LIMIT ?"
+            )
         else:
             every_ns = query.every_s * 1_000_000_000
             # floor to the bucket, also before 1970 (SQLite's % keeps the dividend's sign)
@@ -168,16 +171,35 @@ class EmbeddedStore:
                 # SQLite returns the bare column from the row that holds MIN/MAX
                 sql = (
                     f"SELECT {bucket} AS b, value, {pick}(time_ns) FROM points WHERE {where} "
-                    "GROUP BY b ORDER BY b LIMIT ?"
+                    f"GROUP BY b ORDER BY b {'DESC' if query.descending else 'ASC'} LIMIT ?"
                 )
             else:
                 agg = _SQL_AGG[query.aggregate]
                 sql = (
                     f"SELECT {bucket} AS b, {agg}(value) FROM points WHERE {where} "
-                    "GROUP BY b ORDER BY b LIMIT ?"
+                    f"GROUP BY b ORDER BY b {'DESC' if query.descending else 'ASC'} LIMIT ?"
                 )
         args.append(query.limit)
         return [SeriesRow(int(r[0]), float(r[1])) for r in self._query(sql, args)]
+
+    def scan(
+        self, park: str, *, measurement: str, start_ns: int, end_ns: int, limit: int = 100_000
+    ) -> list[LatestReading]:
+        """Every point of ``measurement`` in ``park`` over ``[start_ns, end_ns)``, oldest first
+        (then by device and other tags), at most ``limit``."""
+        rows = self._query(
+            "SELECT time_ns, device, tags, field, value FROM points "
+            "WHERE measurement = ? AND park = ? AND time_ns >= ? AND time_ns < ? "
+            "ORDER BY time_ns, device, tags",
+            (measurement, park, start_ns, end_ns),
+        )
+        points: dict[tuple[int, str, str], dict[str, float]] = {}
+        for time_ns, device, tags, field, value in rows:
+            key = (int(time_ns), str(device), str(tags))
+            if key not in points and len(points) == limit:
+                break
+            points.setdefault(key, {})[str(field)] = float(value)
+        return [LatestReading(d, t, f) for (t, d, _), f in points.items()]
 
     def count(self, park: str, *, device: str | None = None, measurement: str = TELEMETRY) -> int:
         """Distinct point identities of a park (or one device)."""

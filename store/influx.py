@@ -166,14 +166,15 @@ class InfluxStore:
             f"AND time < {min(query.end_ns, _MAX_TIME_NS + 1)}"
         )
         source = f"FROM {quote_ident(query.measurement)} {where}"
+        order = "DESC" if query.descending else "ASC"
         if query.every_s is None:
-            statement = f"SELECT {field} {source} ORDER BY time ASC LIMIT {int(query.limit)}"
+            statement = f"SELECT {field} {source} ORDER BY time {order} LIMIT {int(query.limit)}"
         else:
             # the aggregate name is checked against AGGREGATES by SeriesQuery, never user text
             statement = (
                 f"SELECT {query.aggregate}({field}) {source} "
                 f"GROUP BY time({int(query.every_s)}s) fill(none) "
-                f"ORDER BY time ASC LIMIT {int(query.limit)}"
+                f"ORDER BY time {order} LIMIT {int(query.limit)}"
             )
         result = []
         for series in self._select(statement):
@@ -181,6 +182,33 @@ class InfluxStore:
                 if values[1] is not None:
                     result.append(SeriesRow(int(values[0]), float(values[1])))
         return result
+
+    def scan(
+        self, park: str, *, measurement: str, start_ns: int, end_ns: int, limit: int = 100_000
+    ) -> list[LatestReading]:
+        """Every point of ``measurement`` in ``park`` over ``[start_ns, end_ns)``, oldest first
+        (then by device), at most ``limit`` (which of several points sharing the limit's
+        time make the cut is up to the store): one query, every series merged in time order."""
+        statement = (
+            f"SELECT * FROM {quote_ident(measurement)} "
+            f"WHERE {quote_ident('park')} = {quote_string(park)} "
+            f"AND time >= {max(start_ns, _MIN_TIME_NS)} AND time < {min(end_ns, _MAX_TIME_NS + 1)} "
+            f"ORDER BY time ASC LIMIT {int(limit)}"
+        )
+        out = []
+        for series in self._select(statement):
+            for row in _rows(series):
+                fields = {
+                    k: float(v)
+                    for k, v in row.items()
+                    if k != "time" and isinstance(v, int | float) and not isinstance(v, bool)
+                }
+                if fields:
+                    out.append(
+                        LatestReading(str(row.get("device") or ""), int(row["time"]), fields)
+                    )
+        out.sort(key=lambda p: (p.time_ns, p.device))
+        return out
 
     def count(self, park: str, *, device: str | None = None, measurement: str = TELEMETRY) -> int:
         """Distinct point identities (series, time) of a park, or of one device.

@@ -102,7 +102,20 @@ def test_rebuild_stores_the_ledger_idempotently(store):
     assert (result.devices, result.registers, result.intervals) == (2, 1, 2)  # grid has no data
     assert calls[-1] == (2, 2)
     rows = store.series(
-        SeriesQuery("wuhan-demo", "tower-a-f04", "energy", T0, T0 + 30 * MIN, measurement=LEDGER)
+        SeriesQuery(
+            "wuhan-demo", "tower-a-f04", "energy_kwh", T0, T0 + 30 * MIN, measurement=LEDGER
+        )
     )
     assert [(r.time_ns, r.value) for r in rows] == [(T0, 45.0), (T0 + 15 * MIN, 45.0)]
     assert store.count("wuhan-demo", device="tower-a-f04", measurement=LEDGER) == 2
+    # read back as a ledger, it is what was computed
+    from services.ledger import device_ledger, stored_ledger
+
+    device = PARK.device("tower-a-f04")
+    window = {"start_ns": T0 - 15 * MIN, "end_ns": T0 + 45 * MIN}
+    (stored,) = stored_ledger(store, "wuhan-demo", device, **window)
+    (computed,) = device_ledger(store, "wuhan-demo", device, **window)
+    assert stored.field == "energy_kwh"
+    assert stored.ledger.start_ns.tolist() == computed.ledger.start_ns.tolist()
+    assert stored.ledger.energy.tolist()[1:3] == [45.0, 45.0]
+    assert stored.ledger.quality.tolist() == [6, 0, 0, 6]  # outside the rebuild: never stored

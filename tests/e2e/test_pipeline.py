@@ -12,13 +12,16 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import orjson
 import pytest
 from fastapi.testclient import TestClient
 
+from analytics.intervals import Quality
 from api.main import create_app
 from config.registry import load_registry
 from config.settings import Settings
+from services.ledger import device_ledger, stored_ledger
 from store import InfluxStore
 from tests.e2e.helpers import SmartparkProcess, forget_session, publish_all, wait_for
 from tests.ingest.corpus import load_cases
@@ -47,6 +50,7 @@ def pipeline(mosquitto: MosquittoService, influxd: InfluxService, tmp_path) -> I
         "SMARTPARK_CLIENT_ID": f"collector-{database}",
         "SMARTPARK_DATA_DIR": str(tmp_path / "data"),
         "SMARTPARK_BATCH_INTERVAL_S": "0.2",
+        "SMARTPARK_LEDGER_POLL_S": "0.2",
     }
     collector = SmartparkProcess(["collect"], env=env, log_path=tmp_path / "collect.log")
     try:
@@ -132,6 +136,56 @@ def test_readings_come_back_through_the_api_intact(pipeline):
 
     assert collector.interrupt(timeout_s=10) == 0
     assert "Traceback" not in collector.output()
+
+
+def test_the_stored_ledger_follows_the_stream_and_late_data(pipeline):
+    """The collector's ledger follower keeps the `ledger` series equal to a fresh computation,
+    also after a late reading lands in a gap (it rewrites exactly that gap)."""
+    store = pipeline.store
+    park = load_registry().parks[PARK]
+    device = park.device("tower-a-f03")
+    assert device is not None
+    step_ms = 15 * 60_000
+    t0_ms = (time.time_ns() // 1_000_000 - 4 * 3_600_000) // step_ms * step_ms
+    # a reading a minute for an hour, then nothing for an hour, then another half hour
+    minutes = [*range(0, 61), *range(120, 151)]
+    publish_all(
+        pipeline.mqtt_port,
+        [
+            (TOPIC.format(device.id), orjson.dumps({"ts": t0_ms + m * 60_000, "energy": 2.0 * m}))
+            for m in minutes
+        ],
+    )
+    window = {"start_ns": t0_ms * 10**6, "end_ns": (t0_ms + 150 * 60_000) * 10**6}
+
+    def ledgers_agree() -> bool:
+        stored = stored_ledger(store, PARK, device, **window)
+        fresh = device_ledger(store, PARK, device, **window)
+        return (
+            len(stored) == len(fresh) == 1
+            and stored[0].ledger.quality.tolist() == fresh[0].ledger.quality.tolist()
+            and np.allclose(stored[0].ledger.energy, fresh[0].ledger.energy, equal_nan=True)
+        )
+
+    wait_for(ledgers_agree, timeout_s=30, what="the stored ledger to follow the stream")
+    (gap,) = stored_ledger(store, PARK, device, **window)
+    assert gap.ledger.energy[4:8].tolist() == [30.0] * 4  # 01:00-02:00 spread over the gap
+    assert set(gap.ledger.quality[4:8].tolist()) == {int(Quality.INTERPOLATED)}
+
+    # a late reading at 01:30 says the first half of the gap used 100 kWh, the second 20
+    publish_all(
+        pipeline.mqtt_port,
+        [(TOPIC.format(device.id), orjson.dumps({"ts": t0_ms + 90 * 60_000, "energy": 220.0}))],
+    )
+    wait_for(
+        lambda: stored_ledger(store, PARK, device, **window)[0].ledger.energy[4] == 50.0,
+        timeout_s=30,
+        what="the late reading to reach the stored ledger",
+    )
+    wait_for(ledgers_agree, timeout_s=30, what="the stored ledger to agree again")
+    (after,) = stored_ledger(store, PARK, device, **window)
+    assert after.ledger.energy[4:8].tolist() == [50.0, 50.0, 10.0, 10.0]
+    assert after.ledger.energy.tolist()[:4] == gap.ledger.energy.tolist()[:4]  # untouched
 
 
 def test_bad_payloads_are_kept_aside_and_good_ones_stored(pipeline):

@@ -75,7 +75,7 @@ def test_ledger_rebuild_command_writes_the_ledger(monkeypatch, capsys, tmp_path)
     store = EmbeddedStore(tmp_path / "store.sqlite3")
     rows = store.series(
         SeriesQuery(
-            "wuhan-demo", "tower-a-f05", "energy", t0, t0 + 3600 * 10**9, measurement="ledger"
+            "wuhan-demo", "tower-a-f05", "energy_kwh", t0, t0 + 3600 * 10**9, measurement="ledger"
         )
     )
     store.close()

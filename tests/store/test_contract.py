@@ -151,6 +151,43 @@ def test_raw_series_honours_the_limit_from_the_start(store):
     assert [r.value for r in values(store, "m1", "kw", limit=3)] == [0.0, 1.0, 2.0]
 
 
+def test_descending_series_gives_the_newest_first_and_limits_from_the_end(store):
+    store.write([pt("m1", T0 + i * S, kw=float(i)) for i in range(10)])
+
+    newest = values(store, "m1", "kw", end_ns=T0 + 5 * S, descending=True, limit=2)
+
+    assert newest == [SeriesRow(T0 + 4 * S, 4.0), SeriesRow(T0 + 3 * S, 3.0)]
+    buckets = values(store, "m1", "kw", every_s=5, aggregate="sum", descending=True)
+    assert buckets == [SeriesRow(T0 + 5 * S, 35.0), SeriesRow(T0, 10.0)]
+
+
+# --- scan -------------------------------------------------------------------------------------
+
+
+def test_scan_gives_every_point_of_a_measurement_in_time_order_across_devices(store):
+    store.write(
+        [
+            pt("m2", T0 + 2 * S, measurement="marks", a=2.0, b=20.0),
+            pt("m1", T0 + 2 * S, measurement="marks", a=1.0),
+            pt("m1", T0, measurement="marks", a=0.5),
+            pt("m1", T0 + 9 * S, measurement="marks", a=9.0),  # at the end: excluded
+            pt("m1", T0 + S, a=7.0),  # another measurement
+            pt("m3", T0 + S, park="other", measurement="marks", a=3.0),  # another park
+        ]
+    )
+
+    got = store.scan(PARK, measurement="marks", start_ns=T0, end_ns=T0 + 9 * S)
+
+    assert got == [
+        LatestReading("m1", T0, {"a": 0.5}),
+        LatestReading("m1", T0 + 2 * S, {"a": 1.0}),
+        LatestReading("m2", T0 + 2 * S, {"a": 2.0, "b": 20.0}),
+    ]
+    limited = store.scan(PARK, measurement="marks", start_ns=T0, end_ns=T0 + 9 * S, limit=1)
+    assert limited == [LatestReading("m1", T0, {"a": 0.5})]
+    assert store.scan("nowhere", measurement="marks", start_ns=T0, end_ns=T0 + S) == []
+
+
 def test_series_of_an_unknown_device_or_field_is_empty(store):
     store.write([pt("m1", T0, kw=1.0)])
 

@@ -1,0 +1,336 @@
+"""Keep the stored ledger current as data arrives, recomputing exactly the intervals it touches.
+
+How it knows what arrived: with every batch it stores, the collector writes one *touched mark*
+per device (measurement :data:`store.base.TOUCHED`, tags park + device + collector, fields
+``first_ms`` and ``last_ms``: the device times the batch covered), in the same store write as the
+readings, stamped with the wall-clock time of the write. A mark is durable exactly when its
+readings are, so a crash can lose neither one without the other.
+
+What it recomputes: a reading at time t changes the intervals from the one holding the reading
+before it to the one holding the reading after it (energy between two readings is spread over
+the intervals between them). For each device with marks, the follower looks up those
+neighbouring readings, recomputes the ledger with a little context either side (the second
+neighbours and ``context_s`` more, so spikes and resets near the edges are judged as a full
+rebuild judges them), and writes only the touched intervals. A live stream therefore rewrites the
+newest interval or two; a late reading rewrites the gap it fills; a correction (the same
+timestamp written again) rewrites the intervals around it.
+
+Cursor: marks are read by their stamp, from the cursor minus ``settle_s`` (a write's stamp
+precedes its completion by up to the store's timeout) to now; marks already handled in that
+overlap are remembered and skipped. The cursor per park is kept in a small JSON file, written
+atomically; without one the follower starts from the beginning (idempotent, just slower). Two
+followers on the same store (``--share`` collectors) do the same work twice, harmlessly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from analytics.intervals import DEFAULT_INTERVAL_S
+from config.errors import StoreError, StoreUnavailableError
+from config.registry import Device, ParkRegistry, Registry
+from config.units import stored_field_name
+from services.ledger import LOOKBACK_S, device_ledger, ledger_points
+from store.base import TOUCHED, LatestReading, Point, SeriesQuery, Store
+
+__all__ = ["FollowStep", "LedgerFollower", "merge_ranges", "touched_marks"]
+
+log = logging.getLogger("smartpark.ledger")
+
+_NS_PER_MS = 1_000_000
+_CHUNK_S = 7 * 86_400  # one recomputation covers at most this much device time
+_SCAN_LIMIT = 50_000  # marks read per park and step
+
+
+def touched_marks(
+    points: Iterable[Point], *, now_ns: int, source: str, devices: Callable[[str, str], bool]
+) -> list[Point]:
+    """One touched mark per (park, device) of ``points`` for which ``devices(park, device)`` is
+    true: the first and last device time of its points [ms, floor and ceiling], stamped
+    ``now_ns`` [ns] and tagged with the writer ``source``."""
+    spans: dict[tuple[str, str], list[int]] = {}
+    for p in points:
+        key = (p.tags["park"], p.tags["device"])
+        span = spans.get(key)
+        if span is None:
+            if not devices(*key):
+                continue
+            spans[key] = [p.time_ns, p.time_ns]
+        else:
+            span[0] = min(span[0], p.time_ns)
+            span[1] = max(span[1], p.time_ns)
+    return [
+        Point(
+            TOUCHED,
+            {"park": park, "device": device, "collector": source},
+            {"first_ms": float(lo // _NS_PER_MS), "last_ms": float(-(-hi // _NS_PER_MS))},
+            now_ns,
+        )
+        for (park, device), (lo, hi) in spans.items()
+    ]
+
+
+def merge_ranges(ranges: Iterable[tuple[int, int]], *, gap: int = 0) -> list[tuple[int, int]]:
+    """Sorted, merged closed ranges ``[lo, hi]``; ranges less than ``gap`` apart are joined."""
+    out: list[list[int]] = []
+    for lo, hi in sorted(ranges):
+        if out and lo <= out[-1][1] + gap:
+            out[-1][1] = max(out[-1][1], hi)
+        else:
+            out.append([lo, hi])
+    return [(lo, hi) for lo, hi in out]
+
+
+@dataclass(frozen=True, slots=True)
+class FollowStep:
+    """What one pass did: marks read, devices recomputed, intervals written."""
+
+    marks: int
+    devices: int
+    intervals: int
+    caught_up: bool
+
+
+class LedgerFollower:
+    """Reads touched marks and rewrites the touched intervals of the stored ledger.
+
+    ``interval_s`` [s] is the ledger's interval; ``settle_s`` [s] how far back each pass re-reads
+    marks (at least the store's write timeout); ``context_s`` [s] readings beyond the neighbours
+    that the recomputation sees; ``cursor_path`` where the cursor survives restarts (None: in
+    memory only).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        registry: Registry,
+        *,
+        interval_s: int = DEFAULT_INTERVAL_S,
+        settle_s: float = 30.0,
+        context_s: int = 3_600,
+        cursor_path: Path | None = None,
+        clock_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.interval_s = interval_s
+        self.settle_ns = int(settle_s * 1e9)
+        self.context_s = context_s
+        self.cursor_path = cursor_path
+        self._clock_ns = clock_ns
+        self._cursor: dict[str, int] = self._load_cursor()
+        self._seen: dict[str, set[tuple[str, int, float, float]]] = defaultdict(set)
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.intervals_written = 0
+
+    # -- one pass --------------------------------------------------------------------------------
+
+    def step(self) -> FollowStep:
+        """One pass over every park's new marks."""
+        marks = devices = intervals = 0
+        caught_up = True
+        for park in self.registry.parks.values():
+            m, d, i, done = self._step_park(park)
+            marks, devices, intervals = marks + m, devices + d, intervals + i
+            caught_up = caught_up and done
+        self._save_cursor()
+        self.intervals_written += intervals
+        return FollowStep(marks, devices, intervals, caught_up)
+
+    def catch_up(self, *, timeout_s: float = 60.0) -> FollowStep:
+        """Pass until every mark up to now is handled (or ``timeout_s`` [s] passed)."""
+        deadline = time.monotonic() + timeout_s
+        total = FollowStep(0, 0, 0, False)
+        while time.monotonic() < deadline:
+            s = self.step()
+            total = FollowStep(
+                total.marks + s.marks,
+                total.devices + s.devices,
+                total.intervals + s.intervals,
+                s.caught_up,
+            )
+            if s.caught_up:
+                break
+        return total
+
+    def _step_park(self, park: ParkRegistry) -> tuple[int, int, int, bool]:
+        now = self._clock_ns()
+        cursor = self._cursor.get(park.id, 0)
+        rows = self.store.scan(
+            park.id,
+            measurement=TOUCHED,
+            start_ns=max(0, cursor - self.settle_ns),
+            end_ns=now + 1,
+            limit=_SCAN_LIMIT,
+        )
+        caught_up = len(rows) < _SCAN_LIMIT
+        if not caught_up:  # the marks of the last stamp may be cut: leave them for next time
+            last = rows[-1].time_ns
+            rows = [r for r in rows if r.time_ns < last] or rows
+        seen = self._seen[park.id]
+        fresh = [r for r in rows if _identity(r) not in seen]
+        ranges: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for r in fresh:
+            first, last_ms = r.fields.get("first_ms"), r.fields.get("last_ms")
+            if first is None or last_ms is None:
+                continue
+            ranges[r.device].append((int(first) * _NS_PER_MS, int(last_ms) * _NS_PER_MS))
+        intervals = devices = 0
+        for device_id, spans in ranges.items():
+            device = park.device(device_id)
+            if device is None or not _registers(device):
+                continue
+            devices += 1
+            step_ns = self.interval_s * 1_000_000_000
+            for lo, hi in merge_ranges(spans, gap=step_ns):
+                for chunk_lo in range(lo, hi + 1, _CHUNK_S * 1_000_000_000):
+                    chunk_hi = min(hi, chunk_lo + _CHUNK_S * 1_000_000_000 - 1)
+                    intervals += self._recompute(park.id, device, chunk_lo, chunk_hi)
+        new_cursor = rows[-1].time_ns if not caught_up and rows else max(cursor, now)
+        seen.update(_identity(r) for r in fresh)
+        horizon = new_cursor - self.settle_ns
+        self._seen[park.id] = {k for k in seen if k[1] >= horizon}
+        self._cursor[park.id] = new_cursor
+        return len(fresh), devices, intervals, caught_up
+
+    def _recompute(self, park_id: str, device: Device, first_ns: int, last_ns: int) -> int:
+        """Rewrite the intervals readings in ``[first_ns, last_ns]`` touch; returns how many."""
+        step_ns = self.interval_s * 1_000_000_000
+        write_lo, write_hi = first_ns, last_ns
+        context_lo, context_hi = first_ns, last_ns
+        for field in _registers(device):
+            before = self._neighbours(park_id, device.id, field, first_ns, before=True)
+            after = self._neighbours(park_id, device.id, field, last_ns, before=False)
+            if before:
+                write_lo = min(write_lo, before[0])
+                context_lo = min(context_lo, before[-1])
+            if after:
+                write_hi = max(write_hi, after[0])
+                context_hi = max(context_hi, after[-1])
+        # the intervals that overlap (reading before, reading after): energy between two
+        # readings is spread over exactly those
+        lo = write_lo - write_lo % step_ns
+        hi = -(-write_hi // step_ns) * step_ns
+        if hi == lo:
+            hi += step_ns  # a lone reading on an interval edge: the interval it opens
+        results = device_ledger(
+            self.store,
+            park_id,
+            device,
+            start_ns=min(lo, context_lo),
+            end_ns=max(hi, context_hi + 1),
+            interval_s=self.interval_s,
+            lookback_s=self.context_s,
+        )
+        points: list[Point] = []
+        for result in results:
+            starts = result.ledger.start_ns
+            points.extend(
+                ledger_points(park_id, device.id, result, only=(starts >= lo) & (starts < hi))
+            )
+        if points:
+            self.store.write(points)
+        return len(points)
+
+    def _neighbours(
+        self, park_id: str, device_id: str, field: str, t_ns: int, *, before: bool
+    ) -> list[int]:
+        """Times [ns] of the two readings nearest before (or after) ``t_ns``, nearest first."""
+        window = LOOKBACK_S * 1_000_000_000
+        query = (
+            SeriesQuery(park_id, device_id, field, t_ns - window, t_ns, limit=2, descending=True)
+            if before
+            else SeriesQuery(park_id, device_id, field, t_ns + 1, t_ns + window, limit=2)
+        )
+        return [row.time_ns for row in self.store.series(query)]
+
+    # -- the thread ------------------------------------------------------------------------------
+
+    def start(self, *, poll_s: float = 5.0) -> None:
+        """Follow in a background thread, one pass every ``poll_s`` [s]."""
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._run, args=(poll_s,), name="ledger-follower", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, *, timeout_s: float = 10.0) -> None:
+        """Finish the current pass and stop."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def _run(self, poll_s: float) -> None:
+        backoff = poll_s
+        while not self._stop.is_set():
+            try:
+                result = self.step()
+            except StoreUnavailableError as exc:
+                log.warning("ledger follower: store unavailable (%s); retrying", exc)
+                backoff = min(60.0, backoff * 2)
+            except StoreError:
+                log.exception("ledger follower: a pass failed; retrying")
+                backoff = min(60.0, backoff * 2)
+            else:
+                backoff = poll_s
+                if result.intervals:
+                    log.debug(
+                        "ledger: %d marks, %d devices, %d intervals rewritten",
+                        result.marks,
+                        result.devices,
+                        result.intervals,
+                    )
+                if not result.caught_up:
+                    continue  # more marks waiting: no pause
+            self._stop.wait(backoff)
+
+    # -- the cursor file -------------------------------------------------------------------------
+
+    def _load_cursor(self) -> dict[str, int]:
+        if self.cursor_path is None or not self.cursor_path.exists():
+            return {}
+        try:
+            data = json.loads(self.cursor_path.read_text(encoding="utf-8"))
+            return {str(k): int(v) for k, v in data.items()}
+        except (OSError, ValueError, AttributeError) as exc:
+            log.warning("ledger cursor %s unreadable (%s); starting over", self.cursor_path, exc)
+            return {}
+
+    def _save_cursor(self) -> None:
+        if self.cursor_path is None:
+            return
+        self.cursor_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.cursor_path.with_suffix(".tmp")
+        with tmp.open("w", encoding="utf-8") as f:
+            json.dump(self._cursor, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.cursor_path)
+
+
+def _registers(device: Device) -> list[str]:
+    """Stored names of the device's cumulative registers (the ones with a ledger)."""
+    return [
+        stored_field_name(name, spec.quantity)
+        for name, spec in device.fields.items()
+        if spec.cumulative
+    ]
+
+
+def _identity(row: LatestReading) -> tuple[str, int, float, float]:
+    return (
+        row.device,
+        row.time_ns,
+        row.fields.get("first_ms", -1.0),
+        row.fields.get("last_ms", -1.0),
+    )
