@@ -347,14 +347,17 @@ class AccountingProfileOut(_Out):
     purchased_heat: bool
     gec_count: float
     green_contract_kwh: float
-    flat_price_cny_per_kwh: float | None
+    flat_price_cny_per_kwh: float | None = Field(
+        description="The request's flat price [CNY/kWh]; null = the park tariff's (see factors)."
+    )
     regions: list[str] = Field(description="Factor regions tried, most specific first.")
 
 
 class IndicatorsOut(_Out):
-    """Every indicator of a park for one local day, month or year."""
+    """Every indicator of a park, or of a building, floor or tenant, for one local period."""
 
     park: str
+    scope: str = Field(examples=["park", "building:tower-a", "floor:tower-a/3", "tenant:t01"])
     period: str = Field(examples=["2026-03"])
     kind: Literal["hour", "day", "month", "year"]
     timezone: str

@@ -39,6 +39,7 @@ __all__ = [
     "Quantity",
     "Registry",
     "Role",
+    "Tariff",
     "Tenant",
     "TenantProfile",
     "demo_registry_path",
@@ -184,6 +185,45 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+DemandBasis = Literal["max_demand", "capacity"]
+"""How the two-part tariff's demand charge is billed: on the month's highest 15-minute average
+power (需量) or on the contracted transformer capacity (容量)."""
+
+
+class Tariff(_Frozen):
+    """The park's electricity tariff at its grid connection: what the TOU ratios multiply and the
+    demand (two-part, 两部制) charge. Every figure carries its source, year and evidence grade.
+
+    ``flat_price_cny_per_kwh`` [CNY/kWh] the flat-period energy price the TOU ratios of the
+    province's schedule multiply; ``demand_charge_cny_per_kw_month`` [CNY/(kW·month)], or
+    [CNY/(kVA·month)] on the capacity basis; ``demand_basis`` ``max_demand`` (the month's highest
+    15-minute average power) or ``capacity`` (``contracted_kw``, billed whatever the load);
+    ``contracted_kw`` [kW or kVA] the contracted capacity, required on the capacity basis.
+    """
+
+    flat_price_cny_per_kwh: float = Field(gt=0, le=10, description="CNY/kWh")
+    demand_charge_cny_per_kw_month: float | None = Field(
+        default=None, ge=0, le=1000, description="CNY/(kW·month); null = single-part tariff"
+    )
+    demand_basis: DemandBasis = "max_demand"
+    contracted_kw: float | None = Field(default=None, gt=0, description="kW (kVA), capacity basis")
+    source: str = Field(min_length=1, description="where the prices come from")
+    year: int = Field(ge=2000, le=2100, description="year the prices apply to")
+    evidence: Literal["P", "S", "U"] = Field(
+        default="U", description="P primary, S second-hand, U unverified or example value"
+    )
+
+    @model_validator(mode="after")
+    def _basis_needs_capacity(self) -> Tariff:
+        if self.demand_basis == "capacity" and self.contracted_kw is None:
+            raise ValueError(
+                "tariff: demand_basis capacity bills the contracted capacity: set contracted_kw"
+            )
+        if self.demand_basis == "capacity" and self.demand_charge_cny_per_kw_month is None:
+            raise ValueError("tariff: demand_basis capacity needs demand_charge_cny_per_kw_month")
+        return self
+
+
 class Park(_Frozen):
     """The park itself."""
 
@@ -194,6 +234,9 @@ class Park(_Frozen):
     longitude: float = Field(ge=-180, le=180)
     grid_region: str = Field(min_length=1, description="e.g. central_china")
     province: str | None = None
+    tariff: Tariff | None = Field(
+        default=None, description="electricity tariff at the grid connection (cost indicators)"
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -1,12 +1,14 @@
-"""Park indicators for one local day, month or year: energy (tce), carbon, shares, microgrid,
-battery, PV and time-of-use cost, each with its unit, completeness and the factors it used.
+"""Indicators of a park — or of a building, floor or tenant of it — for one local day, month or
+year: energy (tce), carbon, shares, intensities, microgrid, battery, PV and electricity cost
+(time-of-use energy and demand charges), each with its unit, completeness and the factors and
+prices it used.
 
-The inputs are the park's energy balance (:func:`services.energy.energy_balance`) over the
+The inputs are the scope's energy balance (:func:`services.energy.energy_balance`) over the
 period; the factors come from the effective-dated tables of :mod:`config.factors`, the grid
-factor of the park's province when the table has one, else of its grid region, else national.
-An indicator that cannot be computed (no data, no factor, a zero denominator) is ``None`` with a
-reason, never a made-up number. See docs/analytics.md, "Energy balances and indicators".
-"""
+factor of the park's province when the table has one, else of its grid region, else national;
+prices from the park's ``tariff`` in the registry. An indicator that cannot be computed (no data,
+no factor, a zero denominator, a park-level indicator asked of a part of the park) is ``None``
+with a reason, never a made-up number. See docs/analytics.md, "Energy balances and indicators"."""
 
 from __future__ import annotations
 
@@ -18,11 +20,12 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
+from numpy.typing import NDArray
 
 from analytics import carbon, energy, microgrid, tariff
 from analytics.calendar import Period
 from analytics.energy import ElectricityMethod
-from analytics.intervals import DEFAULT_INTERVAL_S
+from analytics.intervals import DEFAULT_INTERVAL_S, Quality
 from config.factors import (
     TOU_PERIOD_ORDER,
     Factor,
@@ -47,6 +50,7 @@ __all__ = [
     "factor_regions",
     "local_period",
     "park_indicators",
+    "scope_indicators",
 ]
 
 # ISO 3166-2:CN province codes, as the factor tables name provinces (CN-HB = Hubei).
@@ -139,7 +143,9 @@ class Profile:
     ``gas_is_clean``: whether natural gas counts as clean energy; ``purchased_heat``: whether the
     heat meters measure heat bought from outside the park (then it counts in tce and Scope 2);
     ``gec_count`` green certificates retired and ``green_contract_kwh`` green power settled for the
-    period; ``flat_price_cny_per_kwh`` the flat energy price the TOU ratios multiply.
+    period (retired for the scope asked for: a park's instruments are never split to its
+    tenants); ``flat_price_cny_per_kwh`` [CNY/kWh] the flat energy price the TOU ratios
+    multiply, overriding the park tariff's in the registry.
     """
 
     method: ElectricityMethod = "equivalent_value"
@@ -183,7 +189,8 @@ class Indicator:
 
 @dataclass(frozen=True, slots=True)
 class IndicatorReport:
-    """Every indicator of a park for one local period."""
+    """Every indicator of a park, or of a building, floor or tenant of it (``scope``, as
+    :func:`services.energy.parse_scope` writes it), for one local period."""
 
     park: str
     period: LocalPeriod
@@ -191,6 +198,7 @@ class IndicatorReport:
     regions: tuple[str, ...]
     profile: Profile
     indicators: tuple[Indicator, ...]
+    scope: str = "park"
 
 
 _GEC = FactorUsed(
@@ -215,17 +223,31 @@ def _lookup(table: FactorTable, key: str, regions: Sequence[str], on: date) -> F
 
 @dataclass(frozen=True, slots=True)
 class _Flow:
-    """A figure's total over the period; ``kwh`` None when the park meters it but no interval is
-    known; ``metered`` False when the park has no such meter (then the flow is 0)."""
+    """A flow's total over the period [its unit]; ``kwh`` None when the scope meters it but no
+    interval is known (``why`` may then say why); ``metered`` False when the scope has no such
+    meter (then the flow is 0)."""
 
     kwh: float | None
     completeness: float
     metered: bool
     series: Series
+    why: str | None = None
 
 
 def _finite(x: float) -> float | None:
     return x if math.isfinite(x) else None
+
+
+def _completeness(series: Series) -> float:
+    q = series.quality
+    return 100.0 * float(np.count_nonzero(q == int(Quality.MEASURED))) / q.size if q.size else 0.0
+
+
+def _flow_of(series: Series, why: str) -> _Flow:
+    """The total of a derived series; ``why`` is the reason given when no interval is known."""
+    known = bool(np.isfinite(series.energy).any())
+    total = float(np.nansum(series.energy)) if known else None
+    return _Flow(total, _completeness(series), True, series, None if known else why)
 
 
 class _Inputs:
@@ -245,6 +267,194 @@ def _min(*values: float) -> float:
     return min(values) if values else 100.0
 
 
+@dataclass(frozen=True, slots=True)
+class _Basis:
+    """The flows the indicator formulas take, for the park or a part of it.
+
+    ``elec`` electricity consumed [kWh] (the tce basis); ``grid`` grid-supplied electricity [kWh]
+    (Scope 2); ``pv_self`` on-site PV consumed [kWh]; ``billed`` the electricity the tariff prices
+    [kWh per interval]; ``gas`` [m3]; ``heat`` [kWh]; ``production`` units of product (None with
+    ``production_why`` when none can be used); ``area_m2`` floor area [m²] (None with
+    ``area_why``); ``detail`` the allocation figures, shown with Scope 2.
+    """
+
+    scope: Scope
+    elec: _Flow
+    grid: _Flow
+    pv_self: _Flow
+    billed: _Flow
+    gas: _Flow
+    heat: _Flow
+    elec_note: str
+    grid_note: str
+    production: _Flow | None
+    production_why: str | None
+    area_m2: float | None
+    area_why: str | None
+    detail: dict[str, float | None] = field(default_factory=dict)
+
+
+def _production(bal: Balance) -> tuple[_Flow | None, str | None]:
+    """Units of product of the scope: one tenant's counters only (units never add up across
+    tenants, whose products differ)."""
+    figs = [f for f in bal.figures if f.name.startswith("production_")]
+    if not figs:
+        return None, f"no production counter in {bal.scope}"
+    if len(figs) > 1:
+        return None, (
+            f"{bal.scope} holds the production counters of {len(figs)} tenants, whose products "
+            "differ: ask per tenant"
+        )
+    (fig,) = figs
+    total = _finite(fig.total())
+    if total is None:
+        return None, "no production data in this period"
+    return _Flow(total, fig.completeness_pct(), True, fig.series), None
+
+
+def _floor_area(park: ParkRegistry, scope: Scope) -> tuple[float | None, str | None]:
+    """Floor area [m²] of the scope: its floors' ``area_m2`` (a tenant: the floors it rents)."""
+    floors = [
+        (b.id, f)
+        for b in park.buildings
+        for f in b.floors
+        if scope.kind == "park"
+        or (scope.kind == "building" and b.id == scope.id)
+        or (scope.kind == "floor" and b.id == scope.id and f.number == scope.floor)
+        or (scope.kind == "tenant" and f.tenant == scope.id)
+    ]
+    if not floors:
+        return None, f"{scope} has no floor in the registry"
+    unknown = [f"{b}/{f.number}" for b, f in floors if f.area_m2 is None]
+    if unknown:
+        return None, f"no area_m2 in the registry for floor(s) {', '.join(unknown)}"
+    return sum(f.area_m2 or 0.0 for _, f in floors), None
+
+
+def _park_basis(bal: Balance, park: ParkRegistry) -> _Basis:
+    inp = _Inputs(bal)
+    imp, exp, pv = (
+        inp.flow("grid_import_kwh"),
+        inp.flow("grid_export_kwh"),
+        inp.flow("pv_generation_kwh"),
+    )
+    elec = _flow_of(
+        combine([(1.0, imp.series), (-1.0, exp.series), (1.0, pv.series)], inp.n),
+        "no interval with the grid import, export and PV meters all known",
+    )
+    production, production_why = _production(bal)
+    area, area_why = _floor_area(park, bal.scope)
+    return _Basis(
+        bal.scope,
+        elec=elec,
+        grid=imp,
+        pv_self=inp.flow("pv_self_consumption_kwh"),
+        billed=imp,
+        gas=inp.flow("gas_m3"),
+        heat=inp.flow("heat_kwh"),
+        elec_note="electricity = import − export + PV",
+        grid_note="grid import × the average grid factor of the most specific region published",
+        production=production,
+        production_why=production_why,
+        area_m2=area,
+        area_why=area_why,
+    )
+
+
+def _scope_basis(bal: Balance, supply: Balance, park: ParkRegistry) -> _Basis:
+    """A building, floor or tenant: its metered consumption, and its pro-rata share of the park's
+    grid import and on-site PV (the park's supply over the period, ``supply``)."""
+    inp, sup = _Inputs(bal), _Inputs(supply)
+    metered = inp.flow("electricity_kwh")
+    elec = (
+        metered
+        if metered.metered
+        else _Flow(
+            None,
+            0.0,
+            True,
+            Series.missing(inp.n),
+            f"no electricity consumption meter in {bal.scope}",
+        )
+    )
+    imp, load, pv = (
+        sup.flow("grid_import_kwh"),
+        sup.flow("load_kwh"),
+        sup.flow("pv_self_consumption_kwh"),
+    )
+    share = pv_share = None
+    if imp.kwh is not None and load.kwh is not None and pv.kwh is not None and load.kwh > 0:
+        share, pv_share = imp.kwh / load.kwh, pv.kwh / load.kwh
+    sup_completeness = _min(imp.completeness, load.completeness, pv.completeness)
+
+    def allocated(fraction: float | None) -> _Flow:
+        completeness = _min(elec.completeness, sup_completeness)
+        if elec.kwh is None:
+            return _Flow(None, completeness, True, elec.series, elec.why)
+        if fraction is None:
+            why = "no park supply data (grid import, PV, battery) to split grid from on-site power"
+            return _Flow(None, completeness, True, elec.series, why)
+        series = Series(elec.series.energy * fraction, elec.series.quality)
+        return _Flow(elec.kwh * fraction, completeness, True, series)
+
+    production, production_why = _production(bal)
+    area, area_why = _floor_area(park, bal.scope)
+    return _Basis(
+        bal.scope,
+        elec=elec,
+        grid=allocated(share),
+        pv_self=allocated(pv_share),
+        billed=elec,
+        gas=inp.flow("gas_m3"),
+        heat=inp.flow("heat_kwh"),
+        elec_note="electricity = the scope's highest consumption meters",
+        grid_note=(
+            "the scope's electricity × park grid import / park load (its pro-rata share of the "
+            "park's grid power; on-site PV and battery are park assets) × the average grid factor"
+        ),
+        production=production,
+        production_why=production_why,
+        area_m2=area,
+        area_why=area_why,
+        detail={
+            "park_grid_share": share,
+            "park_pv_share": pv_share,
+            "park_grid_import_kwh": imp.kwh,
+            "park_load_kwh": load.kwh,
+        },
+    )
+
+
+_SUPPLY_ROLES = frozenset({"grid_connection", "pv", "storage"})
+
+
+def _supply_balance(
+    store: Store,
+    park: ParkRegistry,
+    when: LocalPeriod,
+    *,
+    interval_s: int,
+    ledger: LedgerFn,
+) -> Balance:
+    """The park balance of the supply meters only (grid, PV, battery): the park's import, PV
+    self-consumption and load, without reading every consumption meter of the park."""
+    supply = ParkRegistry.model_construct(
+        park=park.park,
+        tenants=park.tenants,
+        buildings=park.buildings,
+        devices=tuple(d for d in park.devices if d.role.value in _SUPPLY_ROLES),
+    )
+    return energy_balance(
+        store,
+        supply,
+        Scope("park"),
+        start_ns=when.start_ns,
+        end_ns=when.end_ns,
+        interval_s=interval_s,
+        ledger=ledger,
+    )
+
+
 def park_indicators(
     store: Store,
     park: ParkRegistry,
@@ -256,6 +466,36 @@ def park_indicators(
 ) -> IndicatorReport:
     """Every indicator of ``park`` for the local ``period`` (``YYYY``, ``YYYY-MM``,
     ``YYYY-MM-DD``). Raises :class:`PeriodError` for a bad period."""
+    return scope_indicators(
+        store, park, period, profile, scope=Scope("park"), interval_s=interval_s, ledger=ledger
+    )
+
+
+def scope_indicators(
+    store: Store,
+    park: ParkRegistry,
+    period: str,
+    profile: Profile | None = None,
+    *,
+    scope: Scope,
+    interval_s: int = DEFAULT_INTERVAL_S,
+    ledger: LedgerFn = device_ledger,
+) -> IndicatorReport:
+    """The indicators of ``scope`` (park, building, floor or tenant) of ``park`` for the local
+    ``period``, with the formulas of the park (see docs/analytics.md, "Indicators per scope").
+
+    A building, floor or tenant takes its highest consumption meters, its own gas and heat
+    meters, a pro-rata share of the park's grid import and on-site PV (park import / park load
+    and PV self-consumed / park load over the period), its floor area and, for one tenant, its
+    production counters; the instruments of ``profile`` (GEC, contracts) are those retired for
+    this scope, never a split of the park's. Park-level indicators (PV, battery, self-
+    sufficiency) are None with a reason for a part of the park.
+
+    Raises :class:`PeriodError` for a bad period, :class:`ValueError` for a device scope and
+    :class:`~services.energy.UnknownScopeError` for a scope the park does not have.
+    """
+    if scope.kind == "device":
+        raise ValueError("indicators cover the park, a building, a floor or a tenant, not a device")
     profile = profile or Profile()
     tz = park.park.timezone
     when = local_period(period, tz)
@@ -263,20 +503,37 @@ def park_indicators(
     bal = energy_balance(
         store,
         park,
-        Scope("park"),
+        scope,
         start_ns=when.start_ns,
         end_ns=when.end_ns,
         interval_s=interval_s,
         ledger=ledger,
     )
+    if scope.kind == "park":
+        basis = _park_basis(bal, park)
+        park_bal: Balance | None = bal
+    else:
+        supply = _supply_balance(store, park, when, interval_s=interval_s, ledger=ledger)
+        basis = _scope_basis(bal, supply, park)
+        park_bal = None
     out = _compute(
-        bal, park=park, when=when, regions=regions, profile=profile, tz=tz, interval_s=interval_s
+        basis,
+        bal.start_ns,
+        park_bal,
+        park=park,
+        when=when,
+        regions=regions,
+        profile=profile,
+        tz=tz,
+        interval_s=interval_s,
     )
-    return IndicatorReport(park.id, when, tz, regions, profile, tuple(out))
+    return IndicatorReport(park.id, when, tz, regions, profile, tuple(out), str(scope))
 
 
 def _compute(  # noqa: PLR0915  one flat sequence of indicators reads best
-    bal: Balance,
+    basis: _Basis,
+    start_ns: NDArray[np.int64],
+    park_bal: Balance | None,
     *,
     park: ParkRegistry,
     when: LocalPeriod,
@@ -285,23 +542,18 @@ def _compute(  # noqa: PLR0915  one flat sequence of indicators reads best
     tz: str,
     interval_s: int,
 ) -> list[Indicator]:
-    inp = _Inputs(bal)
     on = when.first_day
     coal, ef = coal_equivalents(), emission_factors()
-    imp = inp.flow("grid_import_kwh")
-    exp = inp.flow("grid_export_kwh")
-    pv = inp.flow("pv_generation_kwh")
-    pv_self = inp.flow("pv_self_consumption_kwh")
-    charge = inp.flow("battery_charge_kwh")
-    discharge = inp.flow("battery_discharge_kwh")
-    gas = inp.flow("gas_m3")
-    heat = inp.flow("heat_kwh")
-    load = inp.flow("load_kwh")
+    elec, grid, pv_self, gas, heat = basis.elec, basis.grid, basis.pv_self, basis.gas, basis.heat
     out: list[Indicator] = []
 
     def missing(*flows: tuple[str, _Flow]) -> str | None:
-        absent = [name for name, f in flows if f.kwh is None]
-        return f"no data from the {', '.join(absent)} meters in this period" if absent else None
+        absent = [
+            f.why or f"no data from the {name} meters in this period"
+            for name, f in flows
+            if f.kwh is None
+        ]
+        return "; ".join(dict.fromkeys(absent)) or None
 
     # --- comprehensive energy consumption (GB/T 2589-2020) ---------------------------------
     key_e = (
@@ -312,24 +564,19 @@ def _compute(  # noqa: PLR0915  one flat sequence of indicators reads best
     k_e = _lookup(coal, key_e, regions, on)
     k_gas = _lookup(coal, "natural_gas", regions, on)
     k_heat = _lookup(coal, "heat", regions, on)
-    elec = combine([(1.0, imp.series), (-1.0, exp.series), (1.0, pv.series)], inp.n)
-    elec_kwh = float(np.nansum(elec.energy)) if np.isfinite(elec.energy).any() else None
     heat_counts = profile.purchased_heat and heat.metered
-    tce_inputs = [("grid import", imp), ("PV", pv), ("gas", gas)]
+    tce_inputs = [("electricity", elec), ("gas", gas)]
     if heat_counts:
         tce_inputs.append(("heat", heat))
     tce_completeness = _min(*(f.completeness for _, f in tce_inputs))
     tce: float | None = None
     tce_by: dict[str, float] = {}
-    why = missing(*tce_inputs) or (
-        None if elec_kwh is not None else "no interval with all electricity meters known"
-    )
+    why = missing(*tce_inputs)
     if why is None:
         if k_e is None or (gas.metered and k_gas is None) or (heat_counts and k_heat is None):
             why = f"no standard-coal coefficient for {on} in {regions}"
         else:
-            assert elec_kwh is not None
-            tce_by["electricity"] = float(energy.tce_from_quantity(elec_kwh, k_e.value))
+            tce_by["electricity"] = float(energy.tce_from_quantity(elec.kwh or 0.0, k_e.value))
             tce_by["natural_gas"] = (
                 float(energy.tce_from_natural_gas_m3(gas.kwh or 0.0, kgce_per_m3=k_gas.value))
                 if k_gas is not None
@@ -345,6 +592,11 @@ def _compute(  # noqa: PLR0915  one flat sequence of indicators reads best
         for f in (k_e, k_gas if gas.metered else None, k_heat if heat_counts else None)
         if f is not None
     )
+    carriers: dict[str, float | None] = {"electricity_kwh": elec.kwh}
+    if gas.metered:
+        carriers["natural_gas_m3"] = gas.kwh
+    if heat.metered:
+        carriers["heat_kwh"] = heat.kwh
     out.append(
         Indicator(
             "comprehensive_energy_tce",
@@ -353,9 +605,9 @@ def _compute(  # noqa: PLR0915  one flat sequence of indicators reads best
             tce_completeness,
             factors_tce,
             why,
-            f"electricity = import − export + PV at the {profile.method.replace('_', ' ')}; "
+            f"{basis.elec_note} at the {profile.method.replace('_', ' ')}; "
             + ("purchased heat included" if heat_counts else "heat meters not counted (internal)"),
-            {**tce_by, "electricity_kwh": elec_kwh},
+            {**tce_by, **carriers},
         )
     )
 
@@ -379,7 +631,7 @@ def _compute(  # noqa: PLR0915  one flat sequence of indicators reads best
             gas.completeness,
             s1_factors,
             why1,
-            None if gas.metered else "the park has no fuel meters: no metered Scope 1",
+            None if gas.metered else f"no fuel meter in {basis.scope}: no metered Scope 1",
         )
     )
 
@@ -395,15 +647,16 @@ def _compute(  # noqa: PLR0915  one flat sequence of indicators reads best
         else:
             heat_tco2 = float(carbon.heat_tco2(heat.kwh or 0.0, ef_heat.value))
             heat_factors = (FactorUsed.of(ef_heat),)
-    s2_completeness = _min(imp.completeness, *((heat.completeness,) if heat_counts else ()))
+    s2_completeness = _min(grid.completeness, *((heat.completeness,) if heat_counts else ()))
     s2_loc: float | None = None
-    why2 = missing(("grid import", imp)) or why_heat
+    why2 = missing(("grid import", grid)) or why_heat
     if why2 is None:
         if ef_grid is None:
             why2 = f"no grid emission factor for {on} in {regions}"
         else:
-            s2_loc = float(carbon.scope2_location_tco2(imp.kwh or 0.0, ef_grid.value)) + heat_tco2
+            s2_loc = float(carbon.scope2_location_tco2(grid.kwh or 0.0, ef_grid.value)) + heat_tco2
     loc_factors = ((FactorUsed.of(ef_grid),) if ef_grid else ()) + heat_factors
+    s2_detail: dict[str, float | None] = {"grid_kwh": grid.kwh, **basis.detail}
     out.append(
         Indicator(
             "scope2_location_tco2",
@@ -412,18 +665,18 @@ def _compute(  # noqa: PLR0915  one flat sequence of indicators reads best
             s2_completeness,
             loc_factors,
             why2,
-            "grid import × the average grid factor of the most specific region published",
-            {"purchased_heat_tco2": heat_tco2} if heat_counts else {},
+            basis.grid_note,
+            {**s2_detail, **({"purchased_heat_tco2": heat_tco2} if heat_counts else {})},
         )
     )
     market: carbon.MarketBasedScope2 | None = None
-    why_m = missing(("grid import", imp)) or why_heat
+    why_m = missing(("grid import", grid)) or why_heat
     if why_m is None:
         if ef_resid is None:
             why_m = f"no residual-mix (excl. market-traded non-fossil) factor for {on}"
         else:
             market = carbon.scope2_market_based(
-                imp.kwh or 0.0,
+                max(grid.kwh or 0.0, 0.0),
                 residual_ef_kgco2_per_kwh=ef_resid.value,
                 gec_count=profile.gec_count,
                 green_contract_kwh=profile.green_contract_kwh,
@@ -438,7 +691,8 @@ def _compute(  # noqa: PLR0915  one flat sequence of indicators reads best
             s2_completeness,
             mkt_factors,
             why_m,
-            "(import − certified green kWh) × residual-mix proxy (GHG Protocol Scope 2)",
+            "(grid kWh − certified green kWh retired for this scope) × residual-mix proxy "
+            "(GHG Protocol Scope 2)",
             {
                 "green_kwh": market.green_kwh,
                 "residual_kwh": market.residual_kwh,
@@ -473,6 +727,7 @@ def _compute(  # noqa: PLR0915  one flat sequence of indicators reads best
 
     # --- clean and renewable shares ----------------------------------------------------------
     green_kwh = market.green_kwh if market is not None else None
+    elec_kwh = elec.kwh
     re_kwh = (
         min((pv_self.kwh or 0.0) + green_kwh, elec_kwh)
         if green_kwh is not None and elec_kwh is not None and pv_self.kwh is not None
@@ -500,18 +755,19 @@ def _compute(  # noqa: PLR0915  one flat sequence of indicators reads best
         )
     share_factors = factors_tce + ((_GEC,) if profile.gec_count else ())
     zero = "no energy consumed"
+    pv_words = "on-site PV used" if basis.scope.kind == "park" else "its share of on-site PV"
     for name, value, note in (
         (
             "clean_energy_share",
             clean_share,
-            "tce basis; clean = on-site PV used + certified green power"
+            f"tce basis; clean = {pv_words} + certified green power"
             + (" + natural gas" if profile.gas_is_clean else " (natural gas not counted as clean)"),
         ),
-        ("renewable_share", re_share, "tce basis: (PV self-consumed + certified green) / total"),
+        ("renewable_share", re_share, f"tce basis: ({pv_words} + certified green) / total"),
         (
             "renewable_electricity_share",
             re_elec_share,
-            "(PV self-consumed + certified green kWh) / (import − export + PV)",
+            f"({pv_words} + certified green kWh) / electricity",
         ),
     ):
         out.append(
@@ -526,7 +782,163 @@ def _compute(  # noqa: PLR0915  one flat sequence of indicators reads best
             )
         )
 
-    # --- microgrid ------------------------------------------------------------------------------
+    # --- intensities per floor area and per unit of product ----------------------------------
+    total_loc = scope1 + s2_loc if scope1 is not None and s2_loc is not None else None
+    total_mkt = scope1 + s2_mkt if scope1 is not None and s2_mkt is not None else None
+    carbon_why = why1 or why2
+    area = basis.area_m2
+    per_m2: float | None = None
+    area_reason = carbon_why or basis.area_why
+    if area_reason is None and total_loc is not None and area is not None:
+        per_m2 = _finite(carbon.kgco2_per_m2(total_loc, area))
+    out.append(
+        Indicator(
+            "kgco2_per_m2",
+            per_m2,
+            "kgCO2/m2",
+            _min(gas.completeness, s2_completeness),
+            s1_factors + loc_factors,
+            area_reason,
+            "1000 × (Scope 1 + Scope 2 location-based) / floor area (registry area_m2)",
+            {
+                "area_m2": area,
+                "kgco2_per_m2_market": _finite(carbon.kgco2_per_m2(total_mkt, area))
+                if total_mkt is not None and area is not None
+                else None,
+                "kwh_per_m2": elec.kwh / area if elec.kwh is not None and area else None,
+            },
+        )
+    )
+    prod = basis.production
+    units = prod.kwh if prod is not None else None
+    prod_completeness = prod.completeness if prod is not None else None
+    per_unit: float | None = None
+    unit_reason = basis.production_why or carbon_why
+    if unit_reason is None and total_loc is not None and units is not None:
+        per_unit = _finite(carbon.tco2_per_unit(total_loc, units))
+        unit_reason = None if per_unit is not None else "no unit produced in this period"
+    out.append(
+        Indicator(
+            "tco2_per_unit",
+            per_unit,
+            "tCO2/unit",
+            _min(carbon_completeness, prod_completeness or 0.0) if prod is not None else None,
+            s1_factors + loc_factors,
+            unit_reason,
+            "(Scope 1 + Scope 2 location-based) / units produced (GB/T 36132 unit-product carbon)",
+            {
+                "units": units,
+                "tco2_per_unit_market": _finite(carbon.tco2_per_unit(total_mkt, units))
+                if total_mkt is not None and units is not None
+                else None,
+            },
+        )
+    )
+    kgce: float | None = None
+    kgce_reason = basis.production_why or why
+    if kgce_reason is None and tce is not None and units is not None:
+        kgce = _finite(_KG_PER_T * tce / units) if units > 0 else None
+        kgce_reason = None if kgce is not None else "no unit produced in this period"
+    out.append(
+        Indicator(
+            "kgce_per_unit",
+            kgce,
+            "kgce/unit",
+            _min(tce_completeness, prod_completeness or 0.0) if prod is not None else None,
+            factors_tce,
+            kgce_reason,
+            "1000 × comprehensive energy [tce] / units produced (unit-product energy)",
+            {"units": units},
+        )
+    )
+
+    # --- microgrid, battery and PV (park) and the scope's own demand ---------------------------
+    out.extend(_microgrid(basis, park_bal, park=park, green_kwh=green_kwh, interval_s=interval_s))
+
+    # --- electricity cost --------------------------------------------------------------------
+    out.extend(
+        _costs(
+            basis,
+            start_ns,
+            park=park,
+            when=when,
+            regions=regions,
+            profile=profile,
+            tz=tz,
+            interval_s=interval_s,
+        )
+    )
+    return out
+
+
+_PARK_ONLY = (
+    ("pv_self_consumption_rate", "fraction"),
+    ("self_sufficiency_rate", "fraction"),
+    ("renewable_penetration", "fraction"),
+    ("battery_equivalent_full_cycles", "cycles"),
+    ("battery_round_trip_efficiency", "fraction"),
+    ("pv_specific_yield_kwh_per_kw", "kWh/kW"),
+)
+
+
+def _microgrid(
+    basis: _Basis,
+    bal: Balance | None,
+    *,
+    park: ParkRegistry,
+    green_kwh: float | None,
+    interval_s: int,
+) -> list[Indicator]:
+    """PV, self-sufficiency, battery indicators of the park (None with a reason for a part of
+    the park), and the peak demand and load factor of the electricity the tariff bills."""
+    billed = basis.billed
+    known = billed.kwh is not None and bool(np.isfinite(billed.series.energy).any())
+    what = "grid import" if bal is not None else "metered electricity"
+    demand = [
+        Indicator(
+            "peak_demand_kw",
+            _finite(microgrid.peak_demand_kw(billed.series.energy, interval_s)) if known else None,
+            "kW",
+            billed.completeness,
+            (),
+            None if known else (billed.why or f"no {what} data in this period"),
+            f"highest {interval_s // 60}-minute average {what}",
+        )
+    ]
+    lf = _finite(microgrid.load_factor(billed.series.energy)) if known else None
+    demand.append(
+        Indicator(
+            "load_factor",
+            lf,
+            "fraction",
+            billed.completeness,
+            (),
+            None if lf is not None else f"no {what} data (or none above 0) in this period",
+            f"mean / peak interval {what}",
+        )
+    )
+    if bal is None:
+        reason = (
+            f"a park-level indicator: the park's PV, battery and grid connection are not split "
+            f"to {basis.scope}"
+        )
+        park_only = [Indicator(n, None, u, None, (), reason) for n, u in _PARK_ONLY]
+        return park_only[:3] + demand + park_only[3:]
+    return _park_microgrid(bal, park=park, green_kwh=green_kwh, demand=demand)
+
+
+def _park_microgrid(
+    bal: Balance, *, park: ParkRegistry, green_kwh: float | None, demand: list[Indicator]
+) -> list[Indicator]:
+    inp = _Inputs(bal)
+    exp = inp.flow("grid_export_kwh")
+    pv = inp.flow("pv_generation_kwh")
+    pv_self = inp.flow("pv_self_consumption_kwh")
+    charge = inp.flow("battery_charge_kwh")
+    discharge = inp.flow("battery_discharge_kwh")
+    load = inp.flow("load_kwh")
+    out: list[Indicator] = []
+
     def ratio(
         name: str,
         *,
@@ -587,30 +999,7 @@ def _compute(  # noqa: PLR0915  one flat sequence of indicators reads best
             note="(PV self-consumed + certified green kWh) / load",
         )
     )
-    known_imp = np.isfinite(imp.series.energy).any()
-    out.append(
-        Indicator(
-            "peak_demand_kw",
-            _finite(microgrid.peak_demand_kw(imp.series.energy, interval_s)) if known_imp else None,
-            "kW",
-            imp.completeness,
-            (),
-            None if known_imp else "no grid import data in this period",
-            f"highest {interval_s // 60}-minute average grid import",
-        )
-    )
-    lf = _finite(microgrid.load_factor(imp.series.energy)) if known_imp else None
-    out.append(
-        Indicator(
-            "load_factor",
-            lf,
-            "fraction",
-            imp.completeness,
-            (),
-            None if lf is not None else "no grid import data (or none above 0) in this period",
-            "mean / peak interval grid import",
-        )
-    )
+    out.extend(demand)
 
     # --- battery and PV ---------------------------------------------------------------------
     storage = [d for d in park.devices if d.role.value == "storage"]
@@ -679,15 +1068,88 @@ def _compute(  # noqa: PLR0915  one flat sequence of indicators reads best
                 {"rated_kw": rated_kw},
             )
         )
-
-    # --- time-of-use cost of grid import ------------------------------------------------------
-    out.append(_tou(bal, imp, regions=regions, on=on, tz=tz, profile=profile))
     return out
 
 
+def _months(when: LocalPeriod) -> list[int]:
+    """The local months (1-12) the period covers."""
+    return list(range(1, 13)) if when.kind == "year" else [when.first_day.month]
+
+
+def _price(
+    park: ParkRegistry, profile: Profile, when: LocalPeriod, region: str
+) -> FactorUsed | None:
+    """The flat energy price [CNY/kWh]: the request's, else the registry tariff's, else None."""
+    if profile.flat_price_cny_per_kwh is not None:
+        return FactorUsed(
+            "flat_price_cny_per_kwh",
+            profile.flat_price_cny_per_kwh,
+            "CNY/kWh",
+            "request parameter flat_price_cny_per_kwh",
+            when.first_day.year,
+            region,
+            "U",
+        )
+    t = park.park.tariff
+    if t is None:
+        return None
+    return FactorUsed(
+        "flat_price_cny_per_kwh", t.flat_price_cny_per_kwh, "CNY/kWh", t.source, t.year, region,
+        t.evidence,
+    )  # fmt: skip
+
+
+def _costs(
+    basis: _Basis,
+    start_ns: NDArray[np.int64],
+    *,
+    park: ParkRegistry,
+    when: LocalPeriod,
+    regions: Sequence[str],
+    profile: Profile,
+    tz: str,
+    interval_s: int,
+) -> list[Indicator]:
+    """TOU energy cost, demand charge and their sum, of the electricity the tariff bills: the
+    park's grid import, or a scope's metered consumption (re-billed at the park's tariff)."""
+    tou = _tou(basis, start_ns, park=park, when=when, regions=regions, profile=profile, tz=tz)
+    dc, owed = _demand(
+        basis, start_ns, park=park, when=when, regions=regions, tz=tz, ivl=interval_s
+    )
+    total: float | None = None
+    reason = tou.reason or (dc.reason if owed else None)
+    if reason is None and tou.value is not None:
+        total = tou.value + (dc.value or 0.0)
+    return [
+        tou,
+        dc,
+        Indicator(
+            "electricity_cost_cny",
+            total,
+            "CNY",
+            _min(*(c for c in (tou.completeness_pct, dc.completeness_pct) if c is not None)),
+            tou.factors + tuple(f for f in dc.factors if f not in tou.factors),
+            reason,
+            "TOU energy cost + demand charge"
+            + ("" if dc.value is not None else f" (no demand charge: {dc.reason})"),
+            {"energy_cny": tou.value, "demand_cny": dc.value},
+        ),
+    ]
+
+
 def _tou(
-    bal: Balance, imp: _Flow, *, regions: Sequence[str], on: date, tz: str, profile: Profile
+    basis: _Basis,
+    start_ns: NDArray[np.int64],
+    *,
+    park: ParkRegistry,
+    when: LocalPeriod,
+    regions: Sequence[str],
+    profile: Profile,
+    tz: str,
 ) -> Indicator:
+    on = when.first_day
+    billed = basis.billed
+    what = "grid import" if basis.scope.kind == "park" else "metered electricity"
     schedule = None
     for region in regions:
         try:
@@ -703,35 +1165,126 @@ def _tou(
         schedule.name, 1.0, "ratio to the flat price", schedule.source, schedule.year,
         schedule.region, schedule.evidence,
     )  # fmt: skip
-    if imp.kwh is None:
-        return Indicator(
-            "tou_energy_cost_cny", None, "CNY", imp.completeness, (used,), "no grid import data"
-        )
+    flat = _price(park, profile, when, regions[0])
+    factors = (used,) if flat is None else (flat, used)
+    if billed.kwh is None:
+        why = billed.why or f"no {what} data"
+        return Indicator("tou_energy_cost_cny", None, "CNY", billed.completeness, factors, why)
     ratios = np.asarray(schedule.ratio_by_month_period(), dtype=np.float64)
+    price = flat.value if flat is not None else 1.0
     cost = tariff.tou_cost(
-        bal.start_ns,
-        imp.series.energy,
+        start_ns,
+        billed.series.energy,
         period_by_month_hour=np.asarray(schedule.period_by_month_hour()),
-        price_cny_per_kwh=tariff.prices_from_ratios(1.0, ratios),
+        price_cny_per_kwh=tariff.prices_from_ratios(price, ratios),
         tz=tz,
     )
-    weighted = cost.total_cny()  # at a flat price of 1: kWh weighted by the period ratios
-    detail: dict[str, float | None] = {
-        f"{p}_kwh": float(e)
-        for p, e in zip(TOU_PERIOD_ORDER, cost.energy_kwh_by_period, strict=True)
-    }
-    detail["ratio_weighted_kwh"] = weighted
-    price = profile.flat_price_cny_per_kwh
+    detail: dict[str, float | None] = {}
+    for i, p in enumerate(TOU_PERIOD_ORDER):
+        detail[f"{p}_kwh"] = float(cost.energy_kwh_by_period[i])
+        detail[f"{p}_cny"] = float(cost.cost_cny_by_period[i]) if flat is not None else None
+    detail["ratio_weighted_kwh"] = cost.total_cny() / price
+    detail["flat_price_cny_per_kwh"] = flat.value if flat is not None else None
+    seasons = {s.name: s for s in schedule.seasons if set(s.months) & set(_months(when))}
+    for name, season in seasons.items():
+        for p in TOU_PERIOD_ORDER:
+            detail[f"{name}:{p}_price_cny_per_kwh"] = (
+                price * season.ratios[p] if flat is not None else None
+            )
     return Indicator(
         "tou_energy_cost_cny",
-        weighted * price if price is not None else None,
+        cost.total_cny() if flat is not None else None,
         "CNY",
-        imp.completeness,
-        (used,),
+        billed.completeness,
+        factors,
         None
-        if price is not None
-        else "no flat energy price configured: pass flat_price_cny_per_kwh "
-        "(cost = flat price × ratio_weighted_kwh)",
-        "grid import priced by local month and hour; energy charge only (no demand charge)",
+        if flat is not None
+        else "no flat energy price: set the park's tariff in the registry or pass "
+        "flat_price_cny_per_kwh (cost = flat price × ratio_weighted_kwh)",
+        f"{what} of each interval × flat price × TOU ratio of its local month and hour; "
+        "energy charge only",
         detail,
     )
+
+
+def _demand(
+    basis: _Basis,
+    start_ns: NDArray[np.int64],
+    *,
+    park: ParkRegistry,
+    when: LocalPeriod,
+    regions: Sequence[str],
+    tz: str,
+    ivl: int,
+) -> tuple[Indicator, bool]:
+    """Demand charge of the period [CNY]: each local month's highest ``ivl``-average power of the
+    billed electricity [kW] × the price [CNY/(kW·month)], or the contracted capacity × price.
+
+    Returns the indicator and whether a demand charge is owed for this scope and period: False
+    when none applies (none configured, a day, a capacity charge asked of a part of the park),
+    then the total cost is the energy cost alone.
+    """
+    name, unit = "demand_charge_cny", "CNY"
+    t = park.park.tariff
+    billed = basis.billed
+    if t is None or t.demand_charge_cny_per_kw_month is None:
+        why = "no demand charge configured (no park tariff in the registry, or a single-part one)"
+        return Indicator(name, None, unit, None, (), why), False
+    price = t.demand_charge_cny_per_kw_month
+    factor = FactorUsed(
+        "demand_charge_cny_per_kw_month", price,
+        "CNY/(kW·month)" if t.demand_basis == "max_demand" else "CNY/(kVA·month)",
+        t.source, t.year, regions[0], t.evidence,
+    )  # fmt: skip
+    months = len(_months(when))
+    if t.demand_basis == "capacity":
+        note = "contracted capacity × price per month (capacity basis)"
+        if basis.scope.kind != "park":
+            why = (
+                "capacity basis: the charge is on the park's contracted capacity, not on "
+                f"{basis.scope}'s own demand, and is not allocated"
+            )
+            return Indicator(name, None, unit, None, (factor,), why, note), False
+        if when.kind == "day":
+            why = "a demand charge is billed per month: ask for a month or a year"
+            return Indicator(name, None, unit, None, (factor,), why, note), False
+        kw = t.contracted_kw or 0.0
+        return Indicator(
+            name, kw * price * months, unit, 100.0, (factor,), None, note,
+            {"contracted_kw": kw, "price_cny_per_kw_month": price, "months": float(months)},
+        ), True  # fmt: skip
+    what = "grid import" if basis.scope.kind == "park" else "metered electricity"
+    note = f"highest {ivl // 60}-minute average {what} of each local month × price"
+    if billed.kwh is None:
+        why = billed.why or f"no {what} data"
+        return Indicator(name, None, unit, billed.completeness, (factor,), why, note), True
+    charge = tariff.demand_charge(
+        start_ns, billed.series.energy, interval_s=ivl, price_cny_per_kw_month=price, tz=tz
+    )
+    detail: dict[str, float | None] = {"price_cny_per_kw_month": price}
+    for label, kw in zip(charge.month, charge.max_demand_kw, strict=True):
+        detail[f"max_demand_kw:{label}"] = _finite(float(kw))
+    if when.kind == "day":
+        why = "a demand charge is billed per month: ask for a month or a year"
+        return Indicator(name, None, unit, billed.completeness, (factor,), why, note, detail), False
+    unknown = [m for m, c in zip(charge.month, charge.charge_cny, strict=True) if np.isnan(c)]
+    if unknown:
+        why = f"no {what} data in {', '.join(unknown)}"
+        return Indicator(name, None, unit, billed.completeness, (factor,), why, note, detail), True
+    for label, c in zip(charge.month, charge.charge_cny, strict=True):
+        detail[f"charge_cny:{label}"] = float(c)
+    return Indicator(
+        name,
+        float(np.sum(charge.charge_cny)),
+        unit,
+        billed.completeness,
+        (factor,),
+        None,
+        note
+        + (
+            " (a lower bound: some intervals are missing)"
+            if np.isnan(billed.series.energy).any()
+            else ""
+        ),
+        detail,
+    ), True

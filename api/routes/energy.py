@@ -25,7 +25,7 @@ from api.schemas import (
     ms_from_ns,
 )
 from services.energy import ScopeError, UnknownScopeError, energy_balance, parse_scope
-from services.indicators import PeriodError, Profile, park_indicators
+from services.indicators import PeriodError, Profile, scope_indicators
 
 __all__ = ["MAX_RANGE_DAYS", "router"]
 
@@ -135,7 +135,11 @@ def energy(
     )
 
 
-@router.get("/{park}/indicators", summary="Energy, carbon and microgrid indicators of a period")
+@router.get(
+    "/{park}/indicators",
+    summary="Energy, carbon, cost and microgrid indicators of a period and scope",
+    responses={404: {"description": "Unknown park or scope"}},
+)
 def indicators(
     park: ParkDep,
     store: StoreDep,
@@ -163,13 +167,36 @@ def indicators(
     ] = 0.0,
     flat_price_cny_per_kwh: Annotated[
         float | None,
-        Query(gt=0, description="Flat energy price the TOU ratios multiply [CNY/kWh]."),
+        Query(
+            gt=0,
+            description="Flat energy price the TOU ratios multiply [CNY/kWh]; default: the "
+            "park tariff's in the registry.",
+        ),
     ] = None,
+    scope: Annotated[
+        str,
+        Query(
+            description="park, building:<id>, floor:<building>/<n> or tenant:<id>; GEC and "
+            "contracts are those retired for this scope."
+        ),
+    ] = "park",
 ) -> IndicatorsOut:
     """Comprehensive energy (tce), Scope 1, Scope 2 location- and market-based, tCO2/tce, clean
-    and renewable shares, PV self-consumption, self-sufficiency, renewable penetration, peak demand
-    and load factor, battery cycles and efficiency, PV yield and TOU cost — each with its unit,
-    completeness and the factors it used; null with a reason when it cannot be computed."""
+    and renewable shares, kgCO2/m², carbon and energy per unit of product, PV self-consumption,
+    self-sufficiency, renewable penetration, peak demand and load factor, battery cycles and
+    efficiency, PV yield, TOU energy cost and demand charge — of the park or of a building, floor
+    or tenant, each with its unit, completeness and the factors and prices it used; null with a
+    reason when it cannot be computed or does not apply to the scope."""
+    try:
+        chosen = parse_scope(scope)
+    except ScopeError as exc:
+        raise HTTPException(422, str(exc)) from None
+    if chosen.kind == "device":
+        raise HTTPException(
+            422,
+            "indicators cover the park, a building, a floor or a tenant, not a device: use park, "
+            "building:<id>, floor:<building>/<n> or tenant:<id>",
+        )
     profile = Profile(
         method=method,
         gas_is_clean=gas_is_clean,
@@ -179,12 +206,15 @@ def indicators(
         flat_price_cny_per_kwh=flat_price_cny_per_kwh,
     )
     try:
-        report = park_indicators(store, park, period, profile)
+        report = scope_indicators(store, park, period, profile, scope=chosen)
     except PeriodError as exc:
         raise HTTPException(422, str(exc)) from None
+    except UnknownScopeError as exc:
+        raise HTTPException(404, str(exc.args[0])) from None
     when = report.period
     return IndicatorsOut(
         park=report.park,
+        scope=report.scope,
         period=when.label,
         kind=when.kind,
         timezone=report.tz,

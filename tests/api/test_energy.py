@@ -380,8 +380,9 @@ async def test_indicators_endpoint_and_errors(park_day, tmp_path):
         assert body["profile"]["method"] == "equivalent_value"
         ind = {i["name"]: i for i in body["indicators"]}
         assert ind["scope2_market_tco2"]["value"] == pytest.approx(500 * 0.6096 / 1000)
-        assert ind["tou_energy_cost_cny"]["value"] is None  # no flat price given
-        assert "flat_price_cny_per_kwh" in ind["tou_energy_cost_cny"]["reason"]
+        # no flat price given: the demo park's registry tariff, 0.65 CNY/kWh (an example value)
+        assert ind["tou_energy_cost_cny"]["value"] == pytest.approx(1047.2 * 0.65)
+        assert ind["tou_energy_cost_cny"]["factors"][0]["name"] == "flat_price_cny_per_kwh"
         factor = ind["scope2_location_tco2"]["factors"][0]
         assert factor["source"].startswith("MEE/NBS")
         assert factor["year"] == 2023
@@ -458,3 +459,33 @@ def test_production_units_are_never_added_across_tenants(park_day):
     )
     own = [f for f in tenant.figures if f.name.startswith("production_")]
     assert [f.name for f in own] == ["production_produced_units"]  # one tenant: no suffix
+
+
+async def test_indicators_of_a_tenant_of_the_demo_park(park_day, tmp_path):
+    async with client_for(park_day, tmp_path) as client:
+        resp = await client.get(
+            f"{URL}/indicators", params={"period": DAY, "scope": "tenant:chipcore"}
+        )
+        assert resp.status_code == 200, resp.text
+        body = resp.json()
+        assert body["scope"] == "tenant:chipcore"
+        ind = {i["name"]: i for i in body["indicators"]}
+    # plant-1-main 400 kWh, gas-boiler 50 m3: 400 × 0.1229 + 50 × 1.2143 kgce
+    tce = 400 * 0.1229 / 1000 + 50 * 1.2143 / 1000
+    assert ind["comprehensive_energy_tce"]["value"] == pytest.approx(tce)
+    # its share of the park's grid power: 400 × import 1000 / load 1390 kWh
+    grid_kwh = 400 * 1000 / 1390
+    scope2 = grid_kwh * 0.4044 / 1000
+    assert ind["scope2_location_tco2"]["value"] == pytest.approx(scope2)
+    assert ind["scope1_tco2"]["value"] == pytest.approx(50 * 2.162 / 1000)
+    # plant-1 floor 1: 12,000 m2; 960 units made in the day
+    carbon = 50 * 2.162 / 1000 + scope2
+    assert ind["kgco2_per_m2"]["value"] == pytest.approx(1000 * carbon / 12000)
+    assert ind["tco2_per_unit"]["value"] == pytest.approx(carbon / 960)
+    assert ind["kgce_per_unit"]["value"] == pytest.approx(1000 * tce / 960)
+    # flat 400/96 kWh per quarter hour: 8 critical, 24 peak, 32 flat, 32 valley hours' quarters
+    # (2, 6, 8, 8 hours) at 0.65 CNY/kWh × 1.8, 1.49, 1, 0.48
+    per_q = 400 / 96
+    tou = per_q * 0.65 * (8 * 1.8 + 24 * 1.49 + 32 * 1 + 32 * 0.48)
+    assert ind["tou_energy_cost_cny"]["value"] == pytest.approx(tou)
+    assert ind["battery_round_trip_efficiency"]["value"] is None  # the park's battery
