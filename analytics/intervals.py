@@ -30,7 +30,9 @@ Algorithm
      ``v1`` is above the plausible rate × duration — ``reset``.
    * a step whose average rate exceeds ``max_rate_per_h`` (default: 1,000 × the register's median
      rate) is implausible; its energy is unknown (``implausible_step``) and its intervals are
-     missing.
+     missing — unless it follows a run of at most ``max_stuck_readings`` repeated readings and is
+     plausible over the run: the register froze and caught up, so its energy is spread over the
+     run (``stuck``; the run's intervals are ``INTERPOLATED``).
 
 5. **Spread.** The energy of a step is spread over the time it spans, in proportion to time
    (linear interpolation of the register between readings). A step longer than ``gap_s`` is a
@@ -39,7 +41,9 @@ Algorithm
 Quality of an interval is the worst of the steps that feed it (the numeric order of
 :class:`Quality` is the order of severity): ``INTERPOLATED`` if a gap feeds it, ``ESTIMATED`` if
 readings cover only part of it (its energy is then that of the covered part only), ``MISSING``
-(energy NaN) if none do.
+(energy NaN) if none do. A reset or a replacement outranks a gap (its code is higher) — a step
+that spans both, and an interval fed by both, is ``RESET_CORRECTED`` (``METER_REPLACED``), since
+energy lost before a reset matters more than how known energy is spread.
 
 Assumptions
 -----------
@@ -69,6 +73,7 @@ __all__ = [
     "Quality",
     "Replacement",
     "intervals_from_register",
+    "worst_quality",
 ]
 
 # The ledger's default interval [s]: 15 min, the demand-integration period of Chinese C&I
@@ -90,13 +95,15 @@ _IMPLAUSIBLE_FACTOR = 100.0
 
 
 class Quality(IntEnum):
-    """Quality of one interval's energy; a larger code is worse."""
+    """Quality of one interval's energy; a larger code is worse, so the worst of several is their
+    maximum. A reset or a replacement (energy lost before it, or resting on the new meter's
+    reading) outranks interpolation (known energy, only its spread over a gap estimated)."""
 
     MEASURED = 0
     ROLLOVER_CORRECTED = 1
-    RESET_CORRECTED = 2
-    METER_REPLACED = 3
-    INTERPOLATED = 4
+    INTERPOLATED = 2
+    RESET_CORRECTED = 3
+    METER_REPLACED = 4
     ESTIMATED = 5
     MISSING = 6
 
@@ -114,6 +121,7 @@ class IssueCode(StrEnum):
     ROLLOVER = "rollover"
     METER_REPLACED = "meter_replaced"
     IMPLAUSIBLE_STEP = "implausible_step"
+    STUCK = "stuck"
     GAP = "gap"
     INSUFFICIENT_DATA = "insufficient_data"
 
@@ -158,6 +166,12 @@ class IntervalLedger:
     def total(self) -> float:
         """Sum of the known interval energies [canonical unit]."""
         return float(np.nansum(self.energy))
+
+
+def worst_quality(a: ArrayLike, b: ArrayLike) -> NDArray[np.int8]:
+    """The worse of two :class:`Quality` codes, element by element: their maximum (the codes are
+    ordered by severity, so a lost interval is never hidden by an interpolated one)."""
+    return np.maximum(np.asarray(a, dtype=np.int8), np.asarray(b, dtype=np.int8))
 
 
 def _times(t_ns: NDArray[np.int64]) -> list[int]:
@@ -389,6 +403,7 @@ def _step_energy(
     bound_per_h: float | None,
     max_rate_per_h: float | None,
     gap_ns: float,
+    max_stuck_readings: int = 0,
 ) -> tuple[NDArray[np.float64], NDArray[np.int8]]:
     """Energy [unit] (NaN if unknown) and quality of each step between consecutive readings."""
     # Steps between consecutive readings.
@@ -453,6 +468,16 @@ def _step_energy(
         limit_per_h = bound_per_h * _IMPLAUSIBLE_FACTOR
     if limit_per_h is not None:
         too_fast = energy > limit_per_h * dt_h * (1 + 1e-9)
+        if too_fast.any() and max_stuck_readings > 0:
+            _catch_up(
+                energy,
+                quality,
+                too_fast,
+                dt_h=dt_h,
+                limit_per_h=limit_per_h,
+                max_stuck_readings=max_stuck_readings,
+                issues=issues,
+            )
         if too_fast.any():
             energy[too_fast] = np.nan
             issues.append(
@@ -465,7 +490,7 @@ def _step_energy(
             )
     gap = dt_ns > gap_ns
     if gap.any():
-        quality[gap] = np.maximum(quality[gap], Quality.INTERPOLATED)
+        quality[gap] = worst_quality(quality[gap], np.int8(Quality.INTERPOLATED))
         issues.append(
             Issue(
                 IssueCode.GAP,
@@ -476,6 +501,54 @@ def _step_energy(
         )
 
     return energy, quality
+
+
+def _catch_up(
+    energy: NDArray[np.float64],
+    quality: NDArray[np.int8],
+    too_fast: NDArray[np.bool_],
+    *,
+    dt_h: NDArray[np.float64],
+    limit_per_h: float,
+    max_stuck_readings: int,
+    issues: list[Issue],
+) -> None:
+    """Spread a too-fast step back over the frozen readings before it, where that makes it
+    plausible (in place; clears ``too_fast`` for the steps it explains).
+
+    A register that froze (the same value repeated) and then caught up shows zero steps followed
+    by one step carrying all their energy. The repeated readings were stale: the energy of the
+    catch-up belongs to the whole run, so it is spread over it in proportion to time, as over a
+    gap (``INTERPOLATED``).
+    """
+    fixed = []
+    for i in np.flatnonzero(too_fast).tolist():
+        j, span_h = i, float(dt_h[i])
+        while (
+            j > 0
+            and i - j < max_stuck_readings
+            and energy[j - 1] == 0.0
+            and quality[j - 1] == Quality.MEASURED
+            and not too_fast[j - 1]
+        ):
+            j -= 1
+            span_h += float(dt_h[j])
+            if energy[i] <= limit_per_h * span_h * (1 + 1e-9):
+                run = slice(j, i + 1)
+                energy[run] = energy[i] * dt_h[run] / span_h
+                quality[run] = worst_quality(quality[run], np.int8(Quality.INTERPOLATED))
+                too_fast[i] = False
+                fixed.append(i)
+                break
+    if fixed:
+        issues.append(
+            Issue(
+                IssueCode.STUCK,
+                f"{len(fixed)} steps catch up on a frozen register; their energy is spread over "
+                "the repeated readings before them",
+                {"count": len(fixed)},
+            )
+        )
 
 
 def intervals_from_register(
@@ -491,6 +564,7 @@ def intervals_from_register(
     replacements: Sequence[Replacement] = (),
     max_glitch_readings: int = 1,
     gap_s: float | None = None,
+    max_stuck_readings: int = 4,
 ) -> IntervalLedger:
     """Energy per fixed interval from one meter's cumulative register readings.
 
@@ -519,6 +593,9 @@ def intervals_from_register(
     gap_s : float, optional
         A step longer than this is a gap and its intervals are ``INTERPOLATED``. [s]
         Default ``interval_s``.
+    max_stuck_readings : int
+        Longest run of repeated readings (a frozen register) that an implausible step after it
+        may be spread back over (0 disables).
 
     Returns
     -------
@@ -597,6 +674,7 @@ def intervals_from_register(
         bound_per_h=bound_per_h,
         max_rate_per_h=max_rate_per_h,
         gap_ns=gap_ns,
+        max_stuck_readings=max_stuck_readings,
     )
     e_out, q_out = _spread(t, energy, quality, starts, interval_ns)
     return _ledger(starts, e_out, q_out, interval_s, issues)
@@ -628,7 +706,7 @@ def _spread(
     lo = (t[:-1] - origin) // interval_ns
     hi = -((origin - t[1:]) // interval_ns)  # exclusive: ceil((t1 - origin) / interval)
     lo, hi = np.clip(lo, 0, n_int), np.clip(hi, 0, n_int)
-    for code in np.unique(step_quality[known]):
+    for code in np.unique(step_quality[known]).tolist():
         if code == Quality.MEASURED:
             continue
         sel = known & (step_quality == code)
@@ -636,7 +714,7 @@ def _spread(
         np.add.at(marks, lo[sel], 1)
         np.add.at(marks, hi[sel], -1)
         touched = np.cumsum(marks[:-1]) > 0
-        quality[touched] = np.maximum(quality[touched], code)
+        quality[touched] = worst_quality(quality[touched], np.int8(code))
     tolerance_s = 1e-6
     partial = covered_s < interval_ns / _NS_PER_S - tolerance_s
     quality[partial] = np.maximum(quality[partial], Quality.ESTIMATED)

@@ -234,8 +234,8 @@ class LedgerIntervalOut(_Out):
     energy: float | None = Field(description="Energy in the field's unit; null where missing.")
     quality: str = Field(
         examples=["measured"],
-        description="measured, rollover_corrected, reset_corrected, meter_replaced, "
-        "interpolated, estimated or missing",
+        description="measured, rollover_corrected, interpolated, reset_corrected, "
+        "meter_replaced, estimated or missing (from best to worst)",
     )
 
 

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from analytics.intervals import DEFAULT_INTERVAL_S, IntervalLedger, Quality, intervals_from_register
 from config.errors import StoreQueryError
 from config.registry import Device, ParkRegistry
-from config.units import CANONICAL_UNIT, Quantity, stored_field_name
+from config.units import CANONICAL_UNIT, Quantity, converter, stored_field_name
 from store.base import Point, SeriesQuery, SeriesRow, Store
 
 __all__ = [
@@ -95,6 +95,15 @@ def device_ledger(
                 f"more than {MAX_READINGS} readings of {device.id}.{field} around this range; "
                 "ask for a shorter range"
             )
+        rollover_at = None
+        if device.register_width is not None:
+            # the display wraps at 10^width in the device's own unit, before the multiplier
+            to_canonical = converter(
+                spec.quantity,
+                device.unit_of(name),
+                scale=device.multiplier if spec.scaled else 1.0,
+            )
+            rollover_at = to_canonical(10.0**device.register_width)
         max_rate = None
         if spec.quantity is Quantity.ENERGY and device.capacity_kw is not None:
             max_rate = _CAPACITY_MARGIN * device.capacity_kw  # kWh per hour
@@ -105,6 +114,7 @@ def device_ledger(
             start_ns=first_ns,
             end_ns=last_ns,
             max_rate_per_h=max_rate,
+            rollover_at=rollover_at,
         )
         out.append(FieldLedger(field, CANONICAL_UNIT[spec.quantity], ledger))
     return out

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from config.errors import ConfigError
 from config.registry import ParkRegistry
 from simulators.park import Reading
-from simulators.truth import FaultRecord
+from simulators.truth import FaultRecord, RegisterBreak
 
 __all__ = ["FAULT_KINDS", "FaultInjector", "FaultProfile", "Outgoing", "load_fault_profile"]
 
@@ -117,6 +117,7 @@ class _DeviceState:
     skew_ms: int = 0
     swapped: dict[str, Any] | None = None  # held back, sent after the next reading
     rolled: bool = False
+    wraps: dict[str, int] = field(default_factory=dict)  # register wraps so far, per register
 
 
 class FaultInjector:
@@ -126,6 +127,7 @@ class FaultInjector:
         self.profile = profile
         self.rng = np.random.default_rng([seed, 0xFA17])
         self.faults: list[FaultRecord] = []
+        self.breaks: list[RegisterBreak] = []
         self.gateway = {d.id: d.building or "site" for d in park.devices}
         self.registers = {
             d.id: [f for f, s in d.fields.items() if s.cumulative] for d in park.devices
@@ -152,6 +154,11 @@ class FaultInjector:
     def drain_faults(self) -> list[FaultRecord]:
         """The faults recorded since the last call."""
         out, self.faults = self.faults, []
+        return out
+
+    def drain_breaks(self) -> list[RegisterBreak]:
+        """The register breaks recorded since the last call."""
+        out, self.breaks = self.breaks, []
         return out
 
     def process(self, readings: list[Reading], now_ms: int) -> list[Outgoing]:
@@ -200,10 +207,20 @@ class FaultInjector:
             if kind in fired:
                 start = 0.0 if kind == "counter_reset" else round(float(rng.uniform(0, 10)), 3)
                 for f in regs:
-                    st.offset[f] = start - values[f]
+                    old = (values[f] + st.offset.get(f, 0.0)) % st.width
+                    # a new meter never reads more than the one it replaces: a rise would look
+                    # like energy, and no reader of the register could tell it was a replacement
+                    new = min(start, old)
+                    st.offset[f] = new - values[f]
+                    if round(new, 6) < round(old, 6):  # as published: a visible drop
+                        self.breaks.append(RegisterBreak(ts, dev, f, kind, old))
                 self._record(kind, ts, dev, f"registers restart at {start}")
         for f in regs:
             shown = values[f] + st.offset.get(f, 0.0)
+            wraps = int(shown // st.width) if shown >= st.width else 0
+            if wraps > st.wraps.get(f, 0):
+                self.breaks.append(RegisterBreak(ts, dev, f, "rollover", st.width))
+            st.wraps[f] = wraps
             if shown >= st.width:
                 if not st.rolled:
                     st.rolled = True
@@ -216,8 +233,12 @@ class FaultInjector:
         p = self.profile
         st = self.state[r.device]
         dev = r.device
+        broken = len(self.breaks)
         values = self._shown_registers(r, fired, st)
         ts = r.time_ms
+        if len(self.breaks) > broken:
+            # a register that restarts, is replaced or wraps is not frozen at its old values
+            st.stuck_until_ms, st.stuck_values = -1, None
         # stuck: the same values again and again
         if "stuck" in fired and st.stuck_until_ms < ts:
             st.stuck_until_ms = ts + int(p.stuck_s * 1000)
@@ -228,7 +249,7 @@ class FaultInjector:
         if "spike" in fired and self.instant[dev]:
             f = self.instant[dev][0]
             values[f] = round(values[f] * p.spike_factor + p.spike_factor, 6)
-            self._record("spike", ts, dev, f"{f} × {p.spike_factor}")
+            self._record("spike", ts, dev, f"{f} × {p.spike_factor}", values[f])
         # clock skew shifts the device's timestamps
         if "clock_skew" in fired and st.skew_until_ms < ts:
             st.skew_until_ms = ts + int(p.clock_skew_duration_s * 1000)

@@ -242,9 +242,11 @@ def _produce(
         return messages_for(readings)
     messages = injector.process(readings, sim_ns // 1_000_000)
     recorded = injector.drain_faults()
+    breaks = injector.drain_breaks()
     result.faults += len(recorded)
     if truth is not None:
         truth.write_faults(recorded)
+        truth.write_breaks(breaks)
     return messages
 
 

@@ -11,7 +11,12 @@ One CSV file, one row per value (columns in :data:`COLUMNS`, format in ``docs/si
   ``battery_discharge`` and ``loss``;
 - ``record=energy, scope=tenant, quantity=units``: the whole units of product the tenant's
   production counters counted over the interval — not energy, and in no energy balance;
-- ``record=fault``: one row per injected fault, with the device, the reading's time and a detail.
+- ``record=fault``: one row per injected fault, with the device, the reading's time and a detail;
+- ``record=break``: one row per register that a fault broke — restarted below its reading
+  (``counter_reset``, ``meter_replacement``) or wrapped (``rollover``) — just before the reading
+  at ``time_ms``: ``quantity`` the register, ``value`` the old register's reading at the break
+  (the modulus for a rollover) in the device's units, ``detail`` the fault kind. What the register
+  counted between the last reading delivered before a restart and the restart is unknowable.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import numpy.typing as npt
 from config.registry import DeviceKind, ParkRegistry, Role
 from simulators.park import ParkModel, Tick
 
-__all__ = ["COLUMNS", "FaultRecord", "TruthWriter"]
+__all__ = ["COLUMNS", "FaultRecord", "RegisterBreak", "TruthWriter"]
 
 COLUMNS = ("record", "time_ms", "interval_s", "scope", "id", "quantity", "value", "unit", "detail")
 
@@ -55,6 +60,20 @@ class FaultRecord:
     device: str
     detail: str = ""
     value: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterBreak:
+    """A register broken by a fault just before the reading at ``time_ms`` (device time):
+    restarted below its reading (``counter_reset``, ``meter_replacement``) or wrapped
+    (``rollover``); ``old_value`` is the old register's reading then (the modulus for a rollover),
+    in the device's units."""
+
+    time_ms: int
+    device: str
+    register: str
+    kind: str
+    old_value: float
 
 
 @dataclass(frozen=True)
@@ -202,6 +221,13 @@ class TruthWriter:
         if carrier == "units":
             return tick.delta["produced"]
         return tick.delta["energy"]
+
+    def write_breaks(self, breaks: Iterable[RegisterBreak]) -> None:
+        """One row per broken register."""
+        self._csv.writerows(
+            ("break", b.time_ms, "", "device", b.device, b.register, b.old_value, "", b.kind)
+            for b in breaks
+        )
 
     def write_faults(self, faults: Iterable[FaultRecord]) -> None:
         """One row per injected fault."""

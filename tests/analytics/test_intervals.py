@@ -14,6 +14,7 @@ from analytics.intervals import (
     Quality,
     Replacement,
     intervals_from_register,
+    worst_quality,
 )
 
 S = 1_000_000_000  # ns per second
@@ -148,6 +149,48 @@ def test_implausible_step_is_missing_not_counted():
     assert_allclose(ledger.energy, [3.0, 2.0])
     assert_array_equal(ledger.quality, [M, ES])
     assert IssueCode.IMPLAUSIBLE_STEP in codes(ledger)
+
+
+def test_a_reset_in_a_gap_is_flagged_as_a_reset_not_hidden_as_interpolated():
+    # Found by the ground-truth test: a reading 2 min late (a skewed clock) made the step that
+    # held a counter reset 17 min long, a gap, and INTERPOLATED (4) outranked RESET_CORRECTED (2),
+    # so the intervals whose energy was lost before the reset looked merely interpolated.
+    t = np.array([0, 15, 30, 47, 62, 75], dtype=np.int64) * MIN
+    v = np.array([100.0, 101.0, 102.0, 0.5, 1.5, 2.5])
+    ledger = intervals_from_register(t, v, start_ns=0, end_ns=75 * MIN)
+    assert_array_equal(ledger.quality, [M, M, RC, RC, M])
+    assert IssueCode.RESET in codes(ledger)
+    assert IssueCode.GAP in codes(ledger)
+
+
+def test_worst_quality_lets_a_reset_or_replacement_outrank_a_gap():
+    a = np.array([RC, IP, M, ES, MR, RO], dtype=np.int8)
+    b = np.array([IP, RC, IP, RC, IP, M], dtype=np.int8)
+    assert_array_equal(worst_quality(a, b), [RC, RC, IP, ES, MR, RO])
+    assert_array_equal(worst_quality(b, a), worst_quality(a, b))
+
+
+def test_a_frozen_register_that_catches_up_is_spread_over_the_run_not_missing():
+    # Found by the ground-truth test: a PV inverter's register froze for two readings, then
+    # caught up by 3 intervals' energy in one step, above the inverter's rated rate, so the step
+    # was rejected as implausible and 3 intervals of known energy were lost.
+    t = np.arange(7, dtype=np.int64) * Q
+    v = np.array([0.0, 10.0, 20.0, 20.0, 20.0, 50.0, 60.0])  # 40 kW; 50 kW rated
+    ledger = intervals_from_register(t, v, max_rate_per_h=50.0, max_glitch_readings=0)
+    assert_allclose(ledger.energy, [10.0] * 6)
+    assert_array_equal(ledger.quality, [M, M, IP, IP, IP, M])
+    assert IssueCode.STUCK in codes(ledger)
+    assert IssueCode.IMPLAUSIBLE_STEP not in codes(ledger)
+    # without the rule (or with a run too short to explain it) the step stays implausible
+    off = intervals_from_register(
+        t, v, max_rate_per_h=50.0, max_glitch_readings=0, max_stuck_readings=0
+    )
+    assert np.isnan(off.energy[4])
+    assert off.quality[4] == MI
+    short = intervals_from_register(
+        t, v, max_rate_per_h=50.0, max_glitch_readings=0, max_stuck_readings=1
+    )
+    assert IssueCode.IMPLAUSIBLE_STEP in codes(short)
 
 
 def test_invalid_readings_are_rejected_with_codes():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from analytics.intervals import Quality
 from api.main import create_app
 from config.registry import load_registry
 from config.settings import Settings
@@ -55,8 +56,8 @@ def test_reset_is_corrected_and_a_gap_is_spread_not_lumped(store):
         store, "wuhan-demo", PARK.device("tower-a-f02"), start_ns=T0, end_ns=T0 + 75 * MIN
     )
     names = led.ledger.quality.tolist()
-    assert names[1] == 2  # reset-corrected
-    assert names[2] == names[3] == 4  # the gap's intervals are interpolated ...
+    assert names[1] == Quality.RESET_CORRECTED
+    assert names[2] == names[3] == Quality.INTERPOLATED  # the gap's intervals are interpolated ...
     gap = led.ledger.energy[2:4]
     assert gap[0] == pytest.approx(gap[1])  # ... and share its energy evenly
     assert led.ledger.total() == pytest.approx(2.0 * 75, rel=1e-9)  # nothing lost or made up

@@ -15,7 +15,7 @@ import pytest
 from config.errors import ConfigError
 from config.registry import load_registry
 from simulators.faults import FAULT_KINDS, FaultInjector, FaultProfile, load_fault_profile
-from simulators.park import ParkModel
+from simulators.park import ParkModel, Reading
 from simulators.truth import COLUMNS, TruthWriter
 
 PARK = load_registry().parks["wuhan-demo"]
@@ -57,6 +57,7 @@ def simulate(tmp_path: Path, profile: FaultProfile = PROFILE, seed: int = 4):
             truth.write_tick(tick)
             out = injector.process(tick.readings(), tick.time_ns // 1_000_000)
             truth.write_faults(injector.drain_faults())
+            truth.write_breaks(injector.drain_breaks())
             messages += [(m.device, m.payload()) for m in out]
         messages += [(m.device, m.payload()) for m in injector.flush()]
         truth.write_faults(injector.drain_faults())
@@ -167,6 +168,66 @@ def test_truth_totals_balance(run):
         assert values[("park", PARK.id, "water")] == pytest.approx(
             values[("device", "water-plant-1", "volume")]
         )
+
+
+def test_register_breaks_are_in_the_truth(run):
+    _, rows = run
+    faults = {(r["id"], r["time_ms"], r["quantity"]) for r in rows if r["record"] == "fault"}
+    breaks = [r for r in rows if r["record"] == "break"]
+    assert {b["detail"] for b in breaks} == {"counter_reset", "meter_replacement", "rollover"}
+    for b in breaks:
+        device = PARK.device(b["id"])
+        assert device is not None
+        assert device.fields[b["quantity"]].cumulative
+        assert float(b["value"]) > 0  # the old reading it fell from
+        if b["detail"] != "rollover":
+            assert (b["id"], b["time_ms"], b["detail"]) in faults
+    # the first wrap of each rolled-over device is also a fault row
+    rolled = {(r["id"], r["time_ms"]) for r in breaks if r["detail"] == "rollover"}
+    assert {(i, t) for i, t, k in faults if k == "rollover"} <= rolled
+
+
+def one_device(profile: FaultProfile) -> tuple[FaultInjector, str]:
+    return FaultInjector(profile, PARK, seed=1), "tower-a-f01"
+
+
+def reading(device: str, t_ms: int, energy: float) -> Reading:
+    return Reading(device, t_ms, {"energy": energy, "power": 10.0, "export_energy": 0.0})
+
+
+def test_a_new_meter_never_reads_more_than_the_old_one():
+    # Found by the ground-truth test: a replacement after a counter reset restarted an export
+    # register that read 0 (the meter never exports) at 7.188 kWh: a rise that looks like export
+    # energy, so no reader of the register could tell the interval was lost.
+    injector, dev = one_device(FaultProfile())
+    [out] = injector._device(reading(dev, 0, 1000.0), {"meter_replacement"}, 0)
+    shown = out.readings[0]
+    assert 0 <= shown["energy"] < 10
+    assert shown["export_energy"] == 0.0  # not raised to the new meter's start
+    [b] = injector.drain_breaks()  # only the register that really fell is broken
+    assert (b.device, b.register, b.kind, b.old_value) == (dev, "energy", "meter_replacement", 1000)
+
+
+def test_a_register_break_ends_a_stuck_period():
+    # Found by the ground-truth test: a meter replaced while its values were frozen kept showing
+    # the old meter's frozen reading, so the break appeared a reading later than it happened.
+    injector, dev = one_device(FaultProfile(stuck_s=600))
+    sent = [
+        injector._device(reading(dev, 0, 100.0), {"stuck"}, 0)[0].readings[0]["energy"],
+        injector._device(reading(dev, 60_000, 101.0), set(), 60_000)[0].readings[0]["energy"],
+        injector._device(reading(dev, 120_000, 102.0), {"counter_reset"}, 120_000)[0],
+    ]
+    assert sent[:2] == [100.0, 100.0]  # frozen
+    assert sent[2].readings[0]["energy"] == 0.0  # the reset shows at once
+    assert [b.time_ms for b in injector.drain_breaks()] == [120_000]
+
+
+def test_a_spike_records_the_value_it_published():
+    injector, dev = one_device(FaultProfile(spike_factor=20))
+    [out] = injector._device(reading(dev, 0, 5.0), {"spike"}, 0)
+    [fault] = injector.drain_faults()
+    assert fault.kind == "spike"
+    assert fault.value == out.readings[0]["power"] == 10.0 * 20 + 20
 
 
 def test_fault_profile_file(tmp_path):
