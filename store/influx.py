@@ -54,6 +54,7 @@ _QUARANTINE_FIELDS = ("detail", "topic", "excerpt", "extra")
 _QUARANTINE_DUP_TAG = "dup"
 _TRANSIENT_STATUS = frozenset({408, 425, 429})
 _ERROR_TEXT_MAX = 500
+_CHUNK_ROWS = 10_000  # rows per chunk of a query answer (influxd 1.x default)
 
 
 class InfluxStore:
@@ -295,22 +296,48 @@ class InfluxStore:
         )
 
     def _select(self, statement: str) -> Iterator[Mapping[str, Any]]:
-        """The series of one read-only statement (``epoch=ns`` times)."""
+        """The series of one read-only statement (``epoch=ns`` times).
+
+        Read as chunks of ``_CHUNK_ROWS`` rows and merged: without chunking, influxd 1.x flags
+        a series of more than 10,000 rows ``partial`` although it sent every row, and cuts the
+        answer at its ``max-row-limit``; chunked, each chunk of a longer series is flagged
+        ``partial`` until its last one.
+        """
         self._ensure_database()
         response = self._request(
-            "GET", "/query", params={"db": self.database, "q": statement, "epoch": "ns"}
+            "GET",
+            "/query",
+            params={
+                "db": self.database,
+                "q": statement,
+                "epoch": "ns",
+                "chunked": "true",
+                "chunk_size": str(_CHUNK_ROWS),
+            },
         )
-        body = _json(response)
-        for result in body.get("results") or []:
-            if "error" in result:
-                raise StoreQueryError(f"InfluxDB refused {statement!r}: {result['error']}")
-            for series in result.get("series") or []:
-                if series.get("partial"):
-                    raise StoreQueryError(
-                        "InfluxDB truncated the result (its [http] max-row-limit); "
-                        f"raise the limit or query a shorter range: {statement!r}"
-                    )
-                yield series
+        merged: list[dict[str, Any]] = []
+        open_series = False  # the last merged series awaits more chunks
+        for line in response.content.splitlines():
+            if not line.strip():
+                continue
+            body = _json_body(line, response)
+            for result in body.get("results") or []:
+                if "error" in result:
+                    raise StoreQueryError(f"InfluxDB refused {statement!r}: {result['error']}")
+                for series in result.get("series") or []:
+                    last = merged[-1] if merged else None
+                    values = list(series.get("values") or [])
+                    if (
+                        open_series
+                        and last is not None
+                        and last.get("name") == series.get("name")
+                        and last.get("tags") == series.get("tags")
+                    ):
+                        last["values"].extend(values)
+                    else:
+                        merged.append({**series, "values": values})
+                    open_series = bool(series.get("partial"))
+        yield from merged
 
     def _request(
         self,
@@ -387,9 +414,10 @@ def _rows(series: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         yield dict(zip(columns, values, strict=True))
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
+def _json_body(content: bytes, response: httpx.Response) -> dict[str, Any]:
+    """One JSON document of an answer (a chunk of a chunked one)."""
     try:
-        body = orjson.loads(response.content)
+        body = orjson.loads(content)
     except orjson.JSONDecodeError as exc:
         raise StoreUnavailableError(
             f"InfluxDB answered something that is not JSON: {response.text[:_ERROR_TEXT_MAX]!r}"
@@ -398,8 +426,6 @@ def _json(response: httpx.Response) -> dict[str, Any]:
         raise StoreUnavailableError(
             f"InfluxDB answered unexpected JSON: {str(body)[:_ERROR_TEXT_MAX]}"
         )
-    if "error" in body:
-        raise StoreQueryError(f"InfluxDB: {body['error']}")
     return body
 
 

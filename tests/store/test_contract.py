@@ -145,6 +145,19 @@ def test_raw_series_is_time_ordered_within_start_inclusive_end_exclusive(store):
     assert got == [SeriesRow(T0, 1.0), SeriesRow(T0 + 10 * S, 2.0), SeriesRow(T0 + 20 * S, 3.0)]
 
 
+def test_a_long_series_comes_back_whole(store):
+    # influxd answers more than 10,000 rows in chunks; every row must come back, once, in order
+    n = 25_000
+    store.write([pt("m1", T0 + i * S, kw=float(i)) for i in range(n)])
+
+    rows = values(store, "m1", "kw", start_ns=T0, end_ns=T0 + n * S)
+
+    assert [r.value for r in rows] == [float(i) for i in range(n)]
+    scanned = store.scan(PARK, measurement=TELEMETRY, start_ns=T0, end_ns=T0 + n * S)
+    assert len(scanned) == n
+    assert scanned[-1] == LatestReading("m1", T0 + (n - 1) * S, {"kw": float(n - 1)})
+
+
 def test_raw_series_honours_the_limit_from_the_start(store):
     store.write([pt("m1", T0 + i * S, kw=float(i)) for i in range(10)])
 
