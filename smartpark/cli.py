@@ -114,9 +114,50 @@ def _build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument("--interval", type=int, default=900, help="interval length [s] (900)")
     rebuild.add_argument("--device", action="append", help="only this device (repeatable)")
 
+    _add_report_parser(sub)
+
     check = sub.add_parser("check-config", help="validate a park registry (file or folder)")
     check.add_argument("path", nargs="?", type=Path, help="default: SMARTPARK_REGISTRY or the demo")
     return parser
+
+
+def _add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    report = sub.add_parser(
+        "report",
+        help="green-factory (--tenant) or park-evaluation report for a year",
+        description="Compose a report from the stored telemetry (settings from SMARTPARK_*): a "
+        "park evaluation (zero-carbon park, green park, microgrid) or, with --tenant, a "
+        "green-factory energy and carbon report.",
+    )
+    report.add_argument("--park", required=True, help="park id")
+    report.add_argument("--tenant", help="tenant id: a green-factory report of that tenant")
+    report.add_argument("--year", required=True, type=int, help="calendar year, local time")
+    report.add_argument(
+        "--format", default="pdf", choices=["pdf", "html", "csv", "json"], help="(default pdf)"
+    )
+    report.add_argument("--lang", default="zh", choices=["zh", "en"], help="(default zh)")
+    report.add_argument(
+        "--out", type=Path, help="output file (default: <park>[-<tenant>]-<year>.<format>)"
+    )
+    report.add_argument(
+        "--method",
+        default="equivalent_value",
+        choices=["equivalent_value", "coal_consumption"],
+        help="electricity to tce (GB/T 2589): equivalent value (default) or coal consumption",
+    )
+    report.add_argument(
+        "--declared",
+        type=Path,
+        metavar="YAML",
+        help="values the telemetry cannot measure, e.g. {water_reuse: 0.82, waste_heat_use: 0.5}",
+    )
+    report.add_argument("--sector", help="sector of the green-factory scores (see docs/targets.md)")
+    report.add_argument(
+        "--ledger",
+        default="computed",
+        choices=["computed", "stored"],
+        help="read the interval ledger computed from the registers (default) or the stored one",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,6 +209,9 @@ def _configure_logging(level: str, fmt: str) -> None:
     logging.basicConfig(level=level, handlers=[handler], force=True)
     # httpx logs every request at INFO: one line per store write is noise, not a state change
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # WeasyPrint narrates every layout step at INFO; its warnings (a missing glyph) still show
+    for name in ("weasyprint", "fontTools"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -359,6 +403,67 @@ def _ledger(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    import yaml
+
+    from config.registry import load_registry
+    from reports.render import render
+    from services.indicators import Profile
+    from services.ledger import device_ledger, stored_ledger
+    from services.reports import ReportRequest, build_report
+    from smartpark import __version__
+    from smartpark.progress import ProgressBar
+    from store import open_store
+
+    settings = get_settings()
+    registry = load_registry(settings.registry)
+    park = registry.park(args.park)
+    if park is None:
+        raise ConfigError(
+            f"no park {args.park!r} in the registry; known: {', '.join(registry.parks)}"
+        )
+    if args.tenant and args.tenant not in {t.id for t in park.tenants}:
+        raise ConfigError(
+            f"park {park.id!r} has no tenant {args.tenant!r}; "
+            f"known: {', '.join(t.id for t in park.tenants)}"
+        )
+    declared: dict[str, float] = {}
+    if args.declared is not None:
+        try:
+            loaded = yaml.safe_load(args.declared.read_text(encoding="utf-8")) or {}
+            declared = {str(k): float(v) for k, v in dict(loaded).items()}
+        except (OSError, yaml.YAMLError, TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"{args.declared}: declared values must be a YAML mapping of name: number ({exc})"
+            ) from None
+    out = args.out or Path(
+        f"{park.id}{'-' + args.tenant if args.tenant else ''}-{args.year}.{args.format}"
+    )
+    store = open_store(settings.store_url, data_dir=settings.data_dir)
+    try:
+        doc = build_report(
+            store,
+            park,
+            ReportRequest(
+                year=args.year,
+                tenant=args.tenant,
+                profile=Profile(method=args.method),
+                declared=declared,
+                sector=args.sector,
+            ),
+            ledger=stored_ledger if args.ledger == "stored" else device_ledger,
+            progress=ProgressBar(1, "report"),
+            software=f"smartpark {__version__}",
+        )
+    finally:
+        store.close()
+    body = render(doc, args.format, args.lang)
+    out.write_bytes(body)
+    subject = doc.tenant_id or doc.park_id
+    print(f"wrote {out} ({len(body):,} bytes): {doc.kind} of {subject}, {doc.year}")
+    return 0
+
+
 _COMMANDS = {
     "demo": _demo,
     "collect": _collect,
@@ -366,4 +471,5 @@ _COMMANDS = {
     "serve": _serve,
     "check-config": _check_config,
     "ledger": _ledger,
+    "report": _report,
 }

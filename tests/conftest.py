@@ -47,3 +47,24 @@ def embedded_store(tmp_path: Path) -> Iterator[EmbeddedStore]:
     store = EmbeddedStore(tmp_path / "store.sqlite3")
     yield store
     store.close()
+
+
+JANUARY_2025_NS = (1_735_660_800 * 10**9, 1_738_339_200 * 10**9)
+"""2025-01-01T00:00+08:00 to 2025-02-01T00:00+08:00 [ns]."""
+
+
+@pytest.fixture(scope="session")
+def january_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder whose embedded store holds the demo park's January 2025 (15-min readings,
+    simulated, decoded as the collector decodes them). Read it; do not write to it."""
+    from config.registry import load_registry
+    from tests.support.simulated import fill_store
+
+    data_dir = tmp_path_factory.mktemp("january")
+    store = EmbeddedStore(data_dir / "store.sqlite3")
+    try:
+        start, end = JANUARY_2025_NS
+        fill_store(store, load_registry(), "wuhan-demo", start_ns=start, end_ns=end)
+    finally:
+        store.close()
+    return data_dir

@@ -97,3 +97,52 @@ def test_ledger_rebuild_refuses_an_unknown_park(capsys):
     )
     assert code == 2
     assert "no park 'atlantis'" in capsys.readouterr().err
+
+
+def test_report_command_writes_the_document(january_data_dir, tmp_path, monkeypatch, capsys):
+    import json
+
+    from config.settings import get_settings
+
+    monkeypatch.setenv("SMARTPARK_DATA_DIR", str(january_data_dir))
+    monkeypatch.delenv("SMARTPARK_STORE_URL", raising=False)
+    declared = tmp_path / "declared.yaml"
+    declared.write_text("water_reuse: 0.85\nwaste_heat_use: 0.4\n", encoding="utf-8")
+    out = tmp_path / "park.json"
+    get_settings.cache_clear()
+    try:
+        code = main(
+            [
+                *("report", "--park", "wuhan-demo", "--year", "2025", "--format", "json"),
+                *("--out", str(out), "--declared", str(declared)),
+            ]
+        )
+    finally:
+        get_settings.cache_clear()
+    captured = capsys.readouterr()
+
+    assert code == 0, captured.err
+    assert "report:" in captured.err  # the progress lines
+    assert f"wrote {out}" in captured.out
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["kind"] == "park_evaluation"
+    rows = {r["key"]: r for b in doc["targets"] for r in b["rows"]}
+    assert (rows["water_reuse"]["value"], rows["water_reuse"]["status"]) == (0.85, "met")
+    assert (rows["waste_heat_use"]["basis"], rows["waste_heat_use"]["status"]) == (
+        "declared",
+        "not_met",
+    )
+
+
+def test_report_command_refuses_an_unknown_tenant_and_bad_declared_values(tmp_path, capsys):
+    bad = tmp_path / "declared.yaml"
+    bad.write_text("- not a mapping\n", encoding="utf-8")
+
+    unknown = main(["report", "--park", "wuhan-demo", "--tenant", "t99", "--year", "2025"])
+    err = capsys.readouterr().err
+    malformed = main(["report", "--park", "wuhan-demo", "--year", "2025", "--declared", str(bad)])
+
+    assert unknown == 2
+    assert "has no tenant 't99'" in err
+    assert malformed == 2
+    assert "declared values must be a YAML mapping" in capsys.readouterr().err

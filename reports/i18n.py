@@ -1,0 +1,245 @@
+"""Every label of the reports, in Chinese (default) and English, keyed by stable keys.
+
+Keys are indicator keys (``tco2_per_tce``), target keys (``target.carbon_per_energy``), section
+and column names (``section.targets``), statuses (``status.met``), bases, note kinds, carriers,
+accounting settings and units (``unit.fraction``). ``t(key, lang)`` falls back to the key itself,
+so an indicator the table does not know yet still shows, by its key. Data strings of the report
+(park and tenant names, target titles, standards, sources, notes) are shown as they are.
+"""
+
+# Chinese labels use full-width punctuation (brackets, commas): not confusables here.
+# ruff: noqa: RUF001
+
+from __future__ import annotations
+
+from typing import Literal
+
+__all__ = ["LABELS", "MONTHS_EN", "Lang", "t", "unit"]
+
+Lang = Literal["zh", "en"]
+
+LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
+    # report kinds and header
+    "kind.park_evaluation": ("园区能源与碳排放评价报告", "Park energy and carbon evaluation"),
+    "kind.green_factory": ("绿色工厂能源与碳排放报告", "Green-factory energy and carbon report"),
+    "header.park": ("园区", "Park"),
+    "header.tenant": ("企业", "Tenant"),
+    "header.sector": ("行业", "Sector"),
+    "header.year": ("报告年度", "Year"),
+    "header.tz": ("时区", "Time zone"),
+    "header.generated_at": ("生成时间", "Generated at"),
+    "header.software": ("软件", "Software"),
+    "header.contents": ("目录", "Contents"),
+    "page.prefix": ("第 ", "Page "),
+    "page.middle": (" 页 / 共 ", " of "),
+    "page.suffix": (" 页", ""),
+    # sections
+    "section.summary": ("概览", "Summary"),
+    "section.targets": ("目标评价", "Targets"),
+    "section.monthly": ("月度趋势", "Monthly trends"),
+    "section.indicators": ("年度指标", "Indicators of the year"),
+    "section.carriers": ("分能源品种", "Energy carriers"),
+    "section.tenants": ("分企业", "Tenants"),
+    "section.microgrid": ("微电网运行", "Microgrid"),
+    "section.factors": ("排放因子与折标系数", "Factors and coefficients"),
+    "section.accounting": ("核算口径", "Accounting profile"),
+    "section.notes": ("说明", "Notes"),
+    # KPI tiles
+    "kpi.tco2_per_tce": ("单位能耗碳排放", "CO2 per tce"),
+    "kpi.threshold": ("零碳园区阈值", "Zero-carbon threshold"),
+    "kpi.no_threshold": ("无适用阈值", "no applicable threshold"),
+    "kpi.energy": ("综合能源消费量", "Comprehensive energy"),
+    "kpi.tco2": ("碳排放总量", "Total CO2"),
+    "kpi.clean": ("清洁能源消费占比", "Clean-energy share"),
+    "kpi.completeness": ("数据完整率", "Data completeness"),
+    "kpi.scope1": ("范围一", "Scope 1"),
+    "kpi.scope2": ("范围二（基于位置）", "Scope 2 (location)"),
+    # columns
+    "col.indicator": ("指标", "Indicator"),
+    "col.value": ("数值", "Value"),
+    "col.unit": ("单位", "Unit"),
+    "col.threshold": ("阈值", "Threshold"),
+    "col.gap": ("差距", "Gap"),
+    "col.completeness": ("完整率", "Completeness"),
+    "col.status": ("状态", "Status"),
+    "col.basis": ("数据来源", "Basis"),
+    "col.score": ("得分", "Score"),
+    "col.projection": ("年末预测 ± σ", "Year-end projection ± σ"),
+    "col.ytd": ("年初至今", "Year to date"),
+    "col.month": ("月份", "Month"),
+    "col.carrier": ("能源品种", "Carrier"),
+    "col.quantity": ("实物量", "Quantity"),
+    "col.tce": ("折标煤 (tce)", "Standard coal (tce)"),
+    "col.tco2": ("碳排放 (tCO2)", "Emissions (tCO2)"),
+    "col.tenant": ("企业", "Tenant"),
+    "col.sector": ("行业", "Sector"),
+    "col.electricity_kwh": ("用电量 (kWh)", "Electricity (kWh)"),
+    "col.tco2_per_tce": ("tCO2/tce", "tCO2/tce"),
+    "col.cost_cny": ("电费 (元)", "Electricity cost (CNY)"),
+    "col.factor": ("因子", "Factor"),
+    "col.source": ("来源", "Source"),
+    "col.year": ("年份", "Year"),
+    "col.region": ("地区", "Region"),
+    "col.evidence": ("证据等级", "Evidence"),
+    "col.setting": ("设置", "Setting"),
+    "col.reason": ("原因", "Reason"),
+    "col.sources": ("阈值来源", "Threshold sources"),
+    # statuses and flags
+    "status.met": ("达标", "met"),
+    "status.not_met": ("未达标", "not met"),
+    "status.not_enough_data": ("数据不足", "not enough data"),
+    "status.no_threshold": ("无阈值", "no threshold"),
+    "veto": ("否决项", "veto"),
+    "vetoes.true": ("否决项均达标", "all veto indicators met"),
+    "vetoes.false": ("否决项未达标", "a veto indicator is not met"),
+    "vetoes.none": ("否决项待定", "veto indicators undecided"),
+    "indicative": ("不足一年数据，结果仅供参考", "less than a year of data: indicative only"),
+    "example": ("示例值", "example value"),
+    "projected": ("预测", "projected"),
+    "document": ("依据", "Document"),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
+    "evidence.P": ("P 一手", "P primary"),
+    "evidence.S": ("S 二手", "S second-hand"),
+    "evidence.U": ("U 未核实", "U unverified"),
+    "basis.measured": ("实测", "measured"),
+    "basis.estimated": ("估算", "estimated"),
+    "basis.declared": ("申报", "declared"),
+    "basis.mixed": ("实测+申报", "measured + declared"),
+    "note.estimated": ("估算", "estimated"),
+    "note.declared": ("申报", "declared"),
+    "note.example": ("示例", "example"),
+    "note.missing": ("缺失", "missing"),
+    "note.info": ("说明", "info"),
+    "chart.energy_title": (
+        "月度综合能耗与单位能耗碳排放",
+        "Monthly energy and CO2 per tce",
+    ),
+    "chart.energy": ("综合能耗 (tce)", "Energy (tce)"),
+    "chart.intensity": ("单位能耗碳排放 (tCO2/tce)", "CO2 per tce (tCO2/tce)"),
+    "chart.threshold": ("阈值", "threshold"),
+    "chart.completeness_title": ("月度数据完整率", "Monthly data completeness"),
+    "chart.completeness": ("完整率 (%)", "Completeness (%)"),
+    "chart.min_completeness": ("判定所需 90%", "90% needed to judge"),
+    "chart.below_min": ("低于 90%", "below 90%"),
+    "chart.carriers_title": ("分能源品种碳排放", "Emissions by carrier"),
+    "chart.no_data": ("无数据", "no data"),
+    # short column heads of the monthly table (fallback: the indicator's label)
+    "short.comprehensive_energy_tce": ("综合能耗", "Energy"),
+    "short.scope1_tco2": ("范围一", "Scope 1"),
+    "short.scope2_location_tco2": ("范围二·位置", "Scope 2 location"),
+    "short.scope2_market_tco2": ("范围二（市场）", "Scope 2 market"),
+    "short.tco2_per_tce": ("碳排放/能耗", "CO2 per tce"),
+    "short.clean_energy_share": ("清洁能源", "Clean share"),
+    "short.renewable_share": ("可再生能源", "Renewable share"),
+    "short.electricity_cost_cny": ("电费", "Electricity cost"),
+    # indicators (services.indicators)
+    "comprehensive_energy_tce": ("综合能源消费量", "Comprehensive energy consumption"),
+    "scope1_tco2": ("范围一排放", "Scope 1 emissions"),
+    "scope2_location_tco2": ("范围二排放（基于位置）", "Scope 2 emissions (location-based)"),
+    "scope2_market_tco2": ("范围二排放（基于市场）", "Scope 2 emissions (market-based)"),
+    "total_tco2": ("碳排放总量", "Total emissions"),
+    "tco2_per_tce": ("单位能耗碳排放", "CO2 per tce"),
+    "tco2_per_tce_market": ("单位能耗碳排放（基于市场）", "CO2 per tce (market-based)"),
+    "clean_energy_share": ("清洁能源消费占比", "Clean-energy share"),
+    "renewable_share": ("可再生能源使用比例", "Renewable share"),
+    "renewable_electricity_share": ("绿电使用比例", "Renewable electricity share"),
+    "kgco2_per_m2": ("单位面积碳排放", "CO2 per floor area"),
+    "tco2_per_unit": ("单位产品碳排放", "CO2 per unit of product"),
+    "kgce_per_unit": ("单位产品综合能耗", "Energy per unit of product"),
+    "pv_self_consumption_rate": ("光伏自消纳率", "PV self-consumption"),
+    "self_sufficiency_rate": ("自给率", "Self-sufficiency"),
+    "renewable_penetration": ("可再生能源渗透率", "Renewable penetration"),
+    "peak_demand_kw": ("最大需量", "Peak demand"),
+    "load_factor": ("负荷率", "Load factor"),
+    "battery_equivalent_full_cycles": ("储能等效循环次数", "Battery full cycles"),
+    "battery_round_trip_efficiency": ("储能往返效率", "Battery round-trip efficiency"),
+    "pv_specific_yield_kwh_per_kw": ("光伏等效利用小时", "PV specific yield"),
+    "tou_energy_cost_cny": ("分时电量电费", "Time-of-use energy cost"),
+    "demand_charge_cny": ("需量电费", "Demand charge"),
+    "electricity_cost_cny": ("电费", "Electricity cost"),
+    # target profiles and their indicators (config/data/targets.yaml)
+    "profile.zero_carbon_park": ("国家级零碳园区", "National zero-carbon park"),
+    "profile.miit_green_park": ("绿色园区", "MIIT green industrial park"),
+    "profile.green_factory": ("绿色工厂", "Green factory"),
+    "profile.microgrid": ("园区微电网", "Park microgrid"),
+    "target.carbon_per_energy": ("单位能耗碳排放", "CO2 per tce consumed"),
+    "target.clean_energy_share": ("清洁能源消费占比", "Clean-energy share"),
+    "target.waste_heat_use": ("余热/余冷/余压综合利用率", "Waste heat, cold and pressure use"),
+    "target.water_reuse": ("工业用水重复利用率", "Industrial water reuse"),
+    "target.solid_waste_use": ("工业固体废物综合利用率", "Industrial solid-waste use"),
+    "target.product_energy_quota_level": ("产品单位能耗定额等级", "Product energy quota level"),
+    "target.energy_productivity": ("能源产出率", "Energy productivity"),
+    "target.renewable_share": ("可再生能源使用比例", "Renewable share"),
+    "target.carbon_per_value_added": ("单位工业增加值碳排放量", "CO2 per value added"),
+    "target.carbon_per_value_added_reduction": (
+        "单位工业增加值碳排放量削减率",
+        "Reduction of CO2 per value added",
+    ),
+    "target.unit_product_energy": ("单位产品综合能耗", "Energy per unit of product"),
+    "target.unit_product_carbon": ("单位产品碳排放量", "CO2 per unit of product"),
+    "target.renewable_electricity_share": ("可再生能源（绿电）使用比例", "Renewable electricity"),
+    "target.self_sufficiency": ("自给率", "Self-sufficiency"),
+    "target.renewable_penetration": ("可再生能源渗透率", "Renewable penetration"),
+    # carriers
+    "carrier.electricity": ("电力", "Electricity"),
+    "carrier.natural_gas": ("天然气", "Natural gas"),
+    "carrier.heat": ("外购热力", "Purchased heat"),
+    "carrier.diesel": ("柴油", "Diesel"),
+    "carrier.water": ("水", "Water"),
+    # accounting profile
+    "accounting.electricity_method": ("电力折标方法", "Electricity conversion method"),
+    "accounting.gas_is_clean": ("天然气计为清洁能源", "Natural gas counts as clean"),
+    "accounting.purchased_heat": ("计入外购热力", "Purchased heat counted"),
+    "accounting.gec_count": ("绿证数量", "Green certificates (GEC)"),
+    "accounting.green_contract_kwh": ("绿电交易电量 (kWh)", "Green contracts (kWh)"),
+    "accounting.flat_price_cny_per_kwh": ("平段电价 (元/kWh)", "Flat price (CNY/kWh)"),
+    "accounting.province": ("省份", "Province"),
+    "accounting.grid_region": ("区域电网", "Grid region"),
+    # factors
+    "factor.grid_average": ("电网平均排放因子", "Grid average emission factor"),
+    "factor.grid_excl_market_nonfossil": (
+        "电网排放因子（不含市场化非化石）",
+        "Grid factor excl. market non-fossil",
+    ),
+    "factor.natural_gas_combustion": ("天然气燃烧排放因子", "Natural gas combustion"),
+    "factor.purchased_heat": ("外购热力排放因子", "Purchased heat"),
+    "factor.electricity_equivalent": ("电力折标系数（当量值）", "Electricity (equivalent value)"),
+    "factor.electricity_coal_consumption": (
+        "电力折标系数（等价值）",
+        "Electricity (coal consumption)",
+    ),
+    "factor.natural_gas": ("天然气折标系数", "Natural gas coal equivalent"),
+    "factor.heat": ("热力折标系数", "Heat coal equivalent"),
+    # units (only those that read differently)
+    "unit.fraction": ("%", "%"),
+    "unit.share": ("%", "%"),
+    "unit.fraction/yr": ("%/年", "%/yr"),
+    "unit.%": ("%", "%"),
+    "unit.m3": ("m³", "m³"),
+    "unit.CNY": ("元", "CNY"),
+    "unit.10k CNY/tce": ("万元/tce", "10k CNY/tce"),
+    "unit.tCO2/10k CNY": ("tCO2/万元", "tCO2/10k CNY"),
+    "unit.quota level": ("定额等级", "quota level"),
+    "unit.cycles": ("次", "cycles"),
+    "unit.kgce/unit": ("kgce/单位产品", "kgce/unit"),
+    "unit.tCO2/unit": ("tCO2/单位产品", "tCO2/unit"),
+    "unit.score": ("分", "points"),
+}
+
+MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def t(key: str, lang: Lang = "zh") -> str:
+    """The label of ``key`` in ``lang``; the key itself when the table does not know it."""
+    pair = LABELS.get(key)
+    if pair is None:
+        return key
+    return pair[0] if lang == "zh" else pair[1]
+
+
+def unit(name: str | None, lang: Lang = "zh") -> str:
+    """A unit as shown: ``fraction`` as %, m3 as m³ …; any other unit as it is."""
+    if not name:
+        return ""
+    return t(f"unit.{name}", lang) if f"unit.{name}" in LABELS else name

@@ -1,0 +1,618 @@
+"""Realistic sample report documents: a park evaluation and a green-factory report for 2026,
+with eleven months of data and December still to come (so None values, projections ± sigma and
+indicative blocks all appear), targets in every status, a value missing with its reason, and
+notes of every kind. Values are invented but of the order of an Optics Valley park."""
+
+# Chinese titles use full-width brackets: not confusables here.
+# ruff: noqa: RUF001
+
+from __future__ import annotations
+
+from reports.model import (
+    CarrierRow,
+    FactorRow,
+    IndicatorRow,
+    MonthRow,
+    Note,
+    ReportDoc,
+    ScopeRow,
+    TargetBlock,
+    TargetRow,
+)
+
+# monthly comprehensive energy (tce) and tCO2/tce; December has no data yet
+ENERGY = [
+    19873.214,
+    15012.5,
+    20451.87,
+    21034.11,
+    22710.4,
+    25903.66,
+    28411.092,
+    28850.3,
+    24019.7,
+    21577.25,
+    12006.48,
+    None,
+]
+INTENSITY = [
+    1.9321,
+    1.9012,
+    1.8843,
+    1.8402,
+    1.8125,
+    1.7734,
+    1.7519,
+    1.7601,
+    1.8011,
+    1.8530,
+    1.8877,
+    None,
+]
+COMPLETENESS = [99.82, 100.0, 98.6, 99.95, 87.3, 99.1, 100.0, 99.4, 96.25, 99.7, 45.12, None]
+
+
+def _months() -> tuple[MonthRow, ...]:
+    rows = []
+    for k in range(12):
+        e, i = ENERGY[k], INTENSITY[k]
+        values: dict[str, float | None] = {
+            "comprehensive_energy_tce": e,
+            "scope1_tco2": None if e is None else round(e * 0.0912, 3),
+            "scope2_location_tco2": None if e is None or i is None else round(e * (i - 0.0912), 3),
+            "tco2_per_tce": i,
+            "clean_energy_share": None if e is None else 0.0412 + 0.0031 * (k % 6),
+            "renewable_share": None if e is None else 0.0388 + 0.0029 * (k % 6),
+            "electricity_cost_cny": None if e is None else round(e * 5291.37, 2),
+        }
+        rows.append(
+            MonthRow(month=f"2026-{k + 1:02d}", values=values, completeness_pct=COMPLETENESS[k])
+        )
+    return tuple(rows)
+
+
+def _ind(
+    key: str, value: float | None, unit: str, pct: float | None = 97.83, **kw: object
+) -> IndicatorRow:
+    return IndicatorRow.model_validate(
+        {"key": key, "value": value, "unit": unit, "completeness_pct": pct, **kw}
+    )
+
+
+FACTORS = (
+    FactorRow(
+        key="grid_average",
+        value=0.4044,
+        unit="kgCO2/kWh",
+        source="MEE/NBS announcement 2025 No. 47, table 3 (湖北)",
+        year=2023,
+        region="CN-HB",
+        evidence="S",
+    ),
+    FactorRow(
+        key="grid_excl_market_nonfossil",
+        value=0.6096,
+        unit="kgCO2/kWh",
+        source="MEE/NBS announcement 2025 No. 47, national excl. market-traded non-fossil",
+        year=2023,
+        region="CN",
+        evidence="P",
+    ),
+    FactorRow(
+        key="natural_gas_combustion",
+        value=2.162,
+        unit="kgCO2/m3",
+        source="industry accounting guidelines (2015) defaults",
+        year=2015,
+        region="CN",
+        evidence="S",
+    ),
+    FactorRow(
+        key="electricity_equivalent",
+        value=0.1229,
+        unit="kgce/kWh",
+        source="GB/T 2589-2020 Annex A",
+        year=2020,
+        region="CN",
+        evidence="P",
+    ),
+    FactorRow(
+        key="natural_gas",
+        value=1.2143,
+        unit="kgce/m3",
+        source="GB/T 2589-2020 Annex A",
+        year=2020,
+        region="CN",
+        evidence="P",
+    ),
+)
+
+ACCOUNTING: dict[str, str | float | bool | None] = {
+    "electricity_method": "equivalent_value",
+    "gas_is_clean": False,
+    "purchased_heat": True,
+    "gec_count": 1200.0,
+    "green_contract_kwh": 2500000.0,
+    "flat_price_cny_per_kwh": 0.65,
+    "province": "hubei",
+    "grid_region": "central_china",
+}
+
+
+def _target(
+    key: str,
+    title: str,
+    reads: str,
+    unit: str,
+    direction: str,
+    value: float | None,
+    threshold: float | None,
+    status: str,
+    **kw: object,
+) -> TargetRow:
+    gap = None if value is None or threshold is None else value - threshold
+    fields: dict[str, object] = {
+        "key": key,
+        "title": title,
+        "reads": reads,
+        "unit": unit,
+        "direction": direction,
+        "veto": False,
+        "value": value,
+        "threshold": threshold,
+        "status": status,
+        "gap": gap,
+        "completeness_pct": 97.83 if reads != "declared" else None,
+        "basis": "measured" if reads != "declared" else "declared",
+    }
+    fields.update(kw)
+    return TargetRow.model_validate(fields)
+
+
+def park_doc() -> ReportDoc:
+    indicators = (
+        _ind(
+            "comprehensive_energy_tce",
+            238850.574,
+            "tce",
+            factors=("electricity_equivalent", "natural_gas"),
+        ),
+        _ind("scope1_tco2", 21783.17, "tCO2", factors=("natural_gas_combustion",)),
+        _ind("scope2_location_tco2", 411207.9, "tCO2", factors=("grid_average",)),
+        _ind("scope2_market_tco2", 602114.33, "tCO2", basis="estimated"),
+        _ind("tco2_per_tce", 1.812784, "tCO2/tce"),
+        _ind("clean_energy_share", 0.048731, "fraction"),
+        _ind("renewable_share", 0.045102, "fraction"),
+        _ind(
+            "kgco2_per_m2",
+            None,
+            "kgCO2/m²",
+            None,
+            reason="floors without area_m2: tower-a-f03, tower-b-f11",
+        ),
+        _ind("electricity_cost_cny", 1263826510.4, "CNY", 96.4),
+    )
+    microgrid = (
+        _ind("pv_self_consumption_rate", 0.9413, "fraction"),
+        _ind("self_sufficiency_rate", 0.0417, "fraction"),
+        _ind("renewable_penetration", 0.0522, "fraction"),
+        _ind("peak_demand_kw", 98731.5, "kW"),
+        _ind("load_factor", 0.6238, "fraction"),
+        _ind("battery_equivalent_full_cycles", 287.4, "cycles"),
+        _ind("battery_round_trip_efficiency", 0.8712, "fraction"),
+        _ind("pv_specific_yield_kwh_per_kw", 1043.8, "kWh/kW"),
+    )
+    zero = TargetBlock(
+        key="zero_carbon_park",
+        title="国家级零碳园区建设指标体系（试行） — "
+        "national zero-carbon park indicator system (trial)",
+        document="发改环资〔2025〕910号",
+        year=2026,
+        indicative=True,
+        vetoes_met=False,
+        rows=(
+            _target(
+                "carbon_per_energy",
+                "单位能耗碳排放 — CO2 per tonne of standard coal of energy consumed",
+                "tco2_per_tce",
+                "tCO2/tce",
+                "<=",
+                1.812784,
+                0.2,
+                "not_met",
+                veto=True,
+                threshold_source="发改环资〔2025〕910号 annex",
+                threshold_evidence="P",
+                ytd=1.812784,
+                projected=1.8234,
+                projected_sigma=0.01873,
+                projected_status="not_met",
+            ),
+            _target(
+                "clean_energy_share",
+                "清洁能源消费占比 — clean-energy share of energy consumed",
+                "clean_energy_share",
+                "fraction",
+                ">=",
+                0.048731,
+                0.9,
+                "not_met",
+                threshold_source="summary table of the annex",
+                threshold_evidence="S",
+                ytd=0.048731,
+                projected=0.04795,
+                projected_sigma=0.00412,
+                projected_status="not_met",
+            ),
+            _target(
+                "waste_heat_use",
+                "余热/余冷/余压综合利用率 — waste heat, cold and pressure use",
+                "declared",
+                "fraction",
+                ">=",
+                None,
+                0.5,
+                "not_enough_data",
+                reason="not declared",
+                threshold_evidence="S",
+            ),
+            _target(
+                "water_reuse",
+                "工业用水重复利用率 — industrial water reuse",
+                "declared",
+                "fraction",
+                ">=",
+                0.853,
+                0.8,
+                "met",
+                threshold_evidence="S",
+            ),
+            _target(
+                "product_energy_quota_level",
+                "园区企业产出产品单位能耗 — unit product energy vs the national quota standard",
+                "declared",
+                "quota level",
+                "<=",
+                2.0,
+                2.0,
+                "met",
+                threshold_evidence="S",
+            ),
+        ),
+    )
+    green = TargetBlock(
+        key="miit_green_park",
+        title="绿色园区评价要求 — MIIT green industrial park, energy and carbon indicators",
+        document="工信厅节函〔2016〕586号",
+        year=2026,
+        indicative=True,
+        vetoes_met=None,
+        rows=(
+            _target(
+                "renewable_share",
+                "可再生能源使用比例 (EG2) — renewable share of energy consumed (tce basis)",
+                "renewable_share",
+                "fraction",
+                ">=",
+                0.045102,
+                0.15,
+                "not_met",
+                threshold_evidence="U",
+                ytd=0.045102,
+                projected=0.04431,
+                projected_sigma=0.00377,
+                projected_status="not_met",
+            ),
+            _target(
+                "carbon_per_value_added",
+                "单位工业增加值碳排放量 — CO2 per 10k CNY of industrial value added",
+                "ratio",
+                "tCO2/10k CNY",
+                "<=",
+                0.5117,
+                None,
+                "no_threshold",
+                basis="mixed",
+            ),
+            _target(
+                "carbon_per_value_added_reduction",
+                "单位工业增加值碳排放量削减率 (HG) — yearly reduction of CO2 per value added",
+                "declared",
+                "fraction/yr",
+                ">=",
+                0.0412,
+                0.03,
+                "met",
+                threshold_evidence="U",
+            ),
+        ),
+    )
+    micro = TargetBlock(
+        key="microgrid",
+        title="Park microgrid targets — on-site supply",
+        document="project targets",
+        year=2026,
+        indicative=True,
+        vetoes_met=None,
+        rows=(
+            _target(
+                "self_sufficiency",
+                "自给率 — PV self-consumed / load",
+                "self_sufficiency_rate",
+                "fraction",
+                ">=",
+                0.0417,
+                0.2,
+                "not_met",
+                example_threshold=True,
+                threshold_evidence="U",
+                projected=0.0409,
+                projected_sigma=0.0061,
+                ytd=0.0417,
+                projected_status="not_met",
+            ),
+            _target(
+                "renewable_penetration",
+                "可再生能源渗透率 — (PV self-consumed + certified green) / load",
+                "renewable_penetration",
+                "fraction",
+                ">=",
+                0.0522,
+                0.3,
+                "not_enough_data",
+                example_threshold=True,
+                threshold_evidence="U",
+                completeness_pct=84.6,
+            ),
+        ),
+    )
+    tenants = (
+        ScopeRow(
+            key="chipcore",
+            name="芯核微电子",
+            sector="example_electronics",
+            electricity_kwh=612345678.9,
+            tce=75527.63,
+            tco2=141327.8,
+            tco2_per_tce=1.87118,
+            cost_cny=412987654.3,
+            completeness_pct=99.12,
+        ),
+        ScopeRow(
+            key="opto-lab",
+            name="光谷光电实验室",
+            sector="optics",
+            electricity_kwh=98765432.1,
+            tce=12143.9,
+            tco2=21874.03,
+            tco2_per_tce=1.80123,
+            cost_cny=66011245.7,
+            completeness_pct=93.4,
+        ),
+        ScopeRow(
+            key="biopharm",
+            name="楚天生物医药",
+            sector="pharma",
+            electricity_kwh=None,
+            tce=None,
+            tco2=None,
+            tco2_per_tce=None,
+            cost_cny=None,
+            completeness_pct=None,
+        ),
+        ScopeRow(
+            key="logistics-hub",
+            name="Optics Valley Logistics",
+            sector=None,
+            electricity_kwh=7654321.0,
+            tce=941.48,
+            tco2=1712.6,
+            tco2_per_tce=1.81905,
+            cost_cny=5111222.0,
+            completeness_pct=100.0,
+        ),
+    )
+    return ReportDoc(
+        kind="park_evaluation",
+        park_id="wuhan-demo",
+        park_name="光谷示范园区",
+        year=2026,
+        tz="Asia/Shanghai",
+        generated_at="2026-11-24T21:12:00+08:00",
+        software="smartpark 0.1.0",
+        accounting=ACCOUNTING,
+        completeness_pct=97.83,
+        indicators=indicators,
+        targets=(zero, green, micro),
+        monthly=_months(),
+        carriers=(
+            CarrierRow(
+                carrier="electricity",
+                quantity=1893456789.12,
+                unit="kWh",
+                tce=232705.84,
+                tco2=411207.9,
+                completeness_pct=97.9,
+            ),
+            CarrierRow(
+                carrier="natural_gas",
+                quantity=5051234.5,
+                unit="m3",
+                tce=6133.81,
+                tco2=10920.77,
+                completeness_pct=99.5,
+            ),
+            CarrierRow(
+                carrier="heat",
+                quantity=None,
+                unit="kWh",
+                tce=None,
+                tco2=None,
+                completeness_pct=None,
+            ),
+        ),
+        tenants=tenants,
+        microgrid=microgrid,
+        factors=FACTORS,
+        notes=(
+            Note(
+                kind="estimated",
+                text="rest partly on interpolated or estimated intervals "
+                "(completeness < 100 %): comprehensive_energy_tce, tco2_per_tce",
+            ),
+            Note(kind="declared", text="water_reuse = 0.853 (declared, not measured)"),
+            Note(kind="example", text="microgrid thresholds are example values, not a standard"),
+            Note(kind="missing", text="not computed (see reasons): kgco2_per_m2"),
+            Note(kind="info", text="December 2026 has no data yet: the year is projected"),
+        ),
+    )
+
+
+def factory_doc() -> ReportDoc:
+    block = TargetBlock(
+        key="green_factory",
+        title="绿色工厂评价通则 — green factory, energy and carbon indicators (scored)",
+        document="GB/T 36132-2025",
+        year=2026,
+        indicative=True,
+        vetoes_met=None,
+        rows=(
+            _target(
+                "unit_product_energy",
+                "单位产品综合能耗 — comprehensive energy per unit of product",
+                "kgce_per_unit",
+                "kgce/unit",
+                "<=",
+                0.9731,
+                1.2,
+                "met",
+                score=56.725,
+                example_threshold=True,
+                threshold_evidence="U",
+                ytd=0.9731,
+                projected=0.9688,
+                projected_sigma=0.0213,
+                projected_status="met",
+            ),
+            _target(
+                "unit_product_carbon",
+                "单位产品碳排放量 — CO2 per unit of product",
+                "tco2_per_unit",
+                "tCO2/unit",
+                "<=",
+                0.0071,
+                0.006,
+                "not_met",
+                score=0.0,
+                example_threshold=True,
+                threshold_evidence="U",
+                ytd=0.0071,
+                projected=0.00705,
+                projected_sigma=0.00019,
+                projected_status="not_met",
+            ),
+            _target(
+                "renewable_electricity_share",
+                "可再生能源（绿电）使用比例 — renewable share of electricity",
+                "renewable_electricity_share",
+                "fraction",
+                ">=",
+                0.0614,
+                0.1,
+                "not_met",
+                score=0.0,
+                example_threshold=True,
+                threshold_evidence="U",
+            ),
+            _target(
+                "carbon_per_energy",
+                "单位能耗碳排放 — CO2 per tce consumed",
+                "tco2_per_tce",
+                "tCO2/tce",
+                "<=",
+                1.87118,
+                3.0,
+                "met",
+                score=56.441,
+                example_threshold=True,
+                threshold_evidence="U",
+                ytd=1.87118,
+                projected=1.8745,
+                projected_sigma=0.0241,
+                projected_status="met",
+            ),
+        ),
+    )
+    indicators = (
+        _ind("comprehensive_energy_tce", 75527.63, "tce"),
+        _ind("scope1_tco2", 3204.11, "tCO2"),
+        _ind("scope2_location_tco2", 138123.69, "tCO2"),
+        _ind("tco2_per_tce", 1.87118, "tCO2/tce"),
+        _ind("clean_energy_share", 0.0614, "fraction"),
+        _ind("renewable_electricity_share", 0.0614, "fraction"),
+        _ind("kgce_per_unit", 0.9731, "kgce/unit", basis="mixed"),
+        _ind("tco2_per_unit", 0.0071, "tCO2/unit", basis="mixed"),
+        _ind("kgco2_per_m2", 2871.44, "kgCO2/m²"),
+    )
+    months = tuple(
+        MonthRow(
+            month=m.month,
+            completeness_pct=m.completeness_pct,
+            values={
+                k: (None if v is None else v * 0.31622) if k != "tco2_per_tce" else v
+                for k, v in m.values.items()
+                if k
+                in (
+                    "comprehensive_energy_tce",
+                    "tco2_per_tce",
+                    "scope1_tco2",
+                    "scope2_location_tco2",
+                )
+            },
+        )
+        for m in _months()
+    )
+    return ReportDoc(
+        kind="green_factory",
+        park_id="wuhan-demo",
+        park_name="光谷示范园区",
+        tenant_id="chipcore",
+        tenant_name="芯核微电子",
+        sector="example_electronics",
+        year=2026,
+        tz="Asia/Shanghai",
+        generated_at="2026-11-24T21:12:00+08:00",
+        software="smartpark 0.1.0",
+        accounting=ACCOUNTING,
+        completeness_pct=99.12,
+        indicators=indicators,
+        targets=(block,),
+        monthly=months,
+        carriers=(
+            CarrierRow(
+                carrier="electricity",
+                quantity=612345678.9,
+                unit="kWh",
+                tce=75257.3,
+                tco2=138123.69,
+                completeness_pct=99.12,
+            ),
+            CarrierRow(
+                carrier="natural_gas",
+                quantity=222617.4,
+                unit="m3",
+                tce=270.33,
+                tco2=481.3,
+                completeness_pct=100.0,
+            ),
+        ),
+        factors=FACTORS[:3],
+        notes=(
+            Note(
+                kind="example",
+                text="green-factory baselines and leading values are examples "
+                "(GB/T 36132-2025 values not retrieved)",
+            ),
+            Note(kind="declared", text="units produced declared by the tenant"),
+        ),
+    )
