@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.routes import energy, health, ledger, parks, quarantine, reports
+from api.routes import declared, energy, health, ledger, parks, quarantine, reports
 from api.routes.health import package_version
 from api.schemas import ErrorOut
 from config.errors import StoreQueryError, StoreUnavailableError
@@ -106,6 +106,7 @@ def create_app(
     app.include_router(ledger.router)
     app.include_router(energy.router)
     app.include_router(reports.router)
+    app.include_router(declared.router)
     _add_error_handlers(app)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -13,6 +13,7 @@ Each meter's ledger is computed once for the whole year and sliced for the month
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -33,6 +34,7 @@ from reports.model import (
     TargetBlock,
     TargetRow,
 )
+from services.declared import read_declared
 from services.energy import LedgerFn, Scope
 from services.indicators import (
     Indicator,
@@ -175,7 +177,9 @@ def build_report(
     software: str = "smartpark",
 ) -> ReportDoc:
     """The report the request asks for. ``progress(done, total)`` is called after each step
-    (the year, each month, each tenant). Raises ``LookupError`` for an unknown tenant."""
+    (the year, each month, each tenant). Declared values are those stored for the scope and year
+    (:mod:`services.declared`), overridden by the request's. Raises ``LookupError`` for an
+    unknown tenant."""
     tz = park.park.timezone
     year = local_period(str(request.year), tz)
     now = request.now or datetime.now(UTC)
@@ -220,6 +224,11 @@ def build_report(
 
     by_key = {i.name: i for i in annual.indicators}
     profiles = TENANT_PROFILES if tenant else PARK_PROFILES
+    declared = {
+        **read_declared(store, park, scope=scope, year=request.year),
+        **request.declared,  # given with the request: wins over what is stored
+    }
+    request = dataclasses.replace(request, declared=declared)
     blocks, notes = _targets(
         profiles, annual, monthly=monthly, request=request, tenant=tenant, now=now
     )

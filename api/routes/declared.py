@@ -1,0 +1,96 @@
+"""Declared values: ``GET``/``PUT /api/v1/parks/{park}/declared/{year}`` — what the telemetry
+cannot measure (water reuse, waste-heat use, value added …), entered per scope and year and
+used, marked as declared, by the target evaluation and the reports."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query
+from pydantic import BaseModel, Field
+
+from api.deps import ParkDep, StoreDep
+from services.declared import DeclaredValueError, declarable, read_declared, write_declared
+from services.energy import Scope, ScopeError, parse_scope
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1/parks", tags=["targets"])
+
+YearPath = Annotated[int, Path(ge=2000, le=2100, description="Calendar year, park local time.")]
+
+
+class DeclarableOut(BaseModel):
+    """A key that may be declared."""
+
+    unit: str
+    used_by: list[str] = Field(description="target indicators that read it, profile.indicator")
+    min: float | None
+    max: float | None
+
+
+class DeclaredOut(BaseModel):
+    """The values declared for a scope and year, and every key that may be declared."""
+
+    park: str
+    scope: str
+    year: int
+    values: dict[str, float]
+    declarable: dict[str, DeclarableOut]
+
+
+class DeclaredIn(BaseModel):
+    """Values to declare (others already declared are kept)."""
+
+    scope: str = Field(default="park", examples=["park", "tenant:chipcore"])
+    values: dict[str, float] = Field(
+        min_length=1, examples=[{"water_reuse": 0.82, "waste_heat_use": 0.55}]
+    )
+
+
+def _scope(text: str) -> Scope:
+    try:
+        return parse_scope(text)
+    except ScopeError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from None
+
+
+def _out(park: str, scope: Scope, year: int, values: dict[str, float]) -> DeclaredOut:
+    return DeclaredOut(
+        park=park,
+        scope=str(scope),
+        year=year,
+        values=values,
+        declarable={
+            k: DeclarableOut(unit=d.unit, used_by=list(d.used_by), min=d.low, max=d.high)
+            for k, d in declarable().items()
+        },
+    )
+
+
+@router.get("/{park}/declared/{year}", summary="Declared values of a scope and year")
+def get_declared(
+    park: ParkDep,
+    store: StoreDep,
+    year: YearPath,
+    scope: Annotated[str, Query(description="`park` or `tenant:<id>`.")] = "park",
+) -> DeclaredOut:
+    """What was declared for the scope and year, and the keys that may be declared."""
+    chosen = _scope(scope)
+    return _out(park.id, chosen, year, read_declared(store, park, scope=chosen, year=year))
+
+
+@router.put(
+    "/{park}/declared/{year}",
+    summary="Declare values the telemetry cannot measure",
+    responses={422: {"description": "Unknown key, value out of range, or bad scope"}},
+)
+def put_declared(park: ParkDep, store: StoreDep, year: YearPath, body: DeclaredIn) -> DeclaredOut:
+    """Store the values for the scope and year; reports and target evaluations then use them,
+    marked as declared."""
+    chosen = _scope(body.scope)
+    try:
+        values = write_declared(store, park, scope=chosen, year=year, values=body.values)
+    except DeclaredValueError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from None
+    return _out(park.id, chosen, year, values)
