@@ -108,3 +108,20 @@ def test_pdf_download_and_a_clear_503_without_cjk_fonts(api, monkeypatch):
     refused = api.get("/api/v1/tenants/t01/reports/2025", params={"format": "pdf"})
     assert refused.status_code == 503
     assert "fonts-noto-cjk" in refused.json()["message"]
+
+
+def test_a_report_of_the_current_year_projects_to_year_end(store):
+    from datetime import UTC, datetime
+
+    from services.reports import ReportRequest, build_report
+
+    # mid-February 2025, with January measured: year to date and a year-end projection
+    doc = build_report(store, PARK, ReportRequest(year=2025, now=datetime(2025, 2, 15, tzinfo=UTC)))
+
+    assert [m.month for m in doc.monthly] == ["2025-01", "2025-02"]
+    zero_carbon = next(b for b in doc.targets if b.key == "zero_carbon_park")
+    clean = next(r for r in zero_carbon.rows if r.key == "clean_energy_share")
+    assert clean.ytd is not None
+    assert clean.ytd == pytest.approx(doc.monthly[0].values["clean_energy_share"], rel=1e-9)
+    assert clean.projected is not None
+    assert clean.projected_sigma is None  # one month observed: its spread is unknown, not zero
