@@ -15,16 +15,18 @@ from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.deps import get_principal
 from api.routes import declared, energy, health, ledger, parks, quarantine, reports
 from api.routes.health import package_version
 from api.schemas import ErrorOut
+from config.auth import ApiKeys
 from config.errors import StoreQueryError, StoreUnavailableError
 from config.registry import Registry, load_registry
 from config.settings import Settings, get_settings
@@ -39,6 +41,8 @@ _RETRY_AFTER_S = "5"  # a store outage is usually a restart; ask clients to come
 
 _CODES = {
     400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
     422: "invalid_request",
@@ -53,6 +57,11 @@ every device, and server-side aggregated time series of any stored field.
 Values are canonical units named in the field (`power_kw`, `energy_kwh`, `soc_pct`, ...).
 Times go out as ISO-8601 UTC **and** epoch milliseconds; they come in as either
 (ISO-8601 must carry an offset). Errors are JSON: `{"code", "message", "errors"}`.
+
+Every endpoint under `/api/v1` needs an API key, sent as `Authorization: Bearer <token>` (or
+`X-API-Key: <token>`): 401 without one or with an unknown one, 403 outside the key's scope. A
+`city` key sees every park, an `operator` key one park, a `tenant` key only its own devices,
+indicators and reports; a `gateway` key is refused (it only publishes over MQTT).
 """
 
 
@@ -61,12 +70,17 @@ def create_app(
     settings: Settings | None = None,
     store: Store | None = None,
     registry: Registry | None = None,
+    auth: ApiKeys | None = None,
 ) -> FastAPI:
     """Build the app.
 
     A ``store`` or ``registry`` passed in is used as is and stays the caller's to close; whatever
     is not passed is built from ``settings`` (default :func:`get_settings`) when the app starts,
     and the store so opened is closed when it stops.
+
+    ``auth`` holds the API keys every ``/api/v1`` request is checked against; None turns
+    authentication off (every request acts as ``city``): ``smartpark serve`` allows that only with
+    ``SMARTPARK_AUTH=off``.
     """
     settings = settings or get_settings()
 
@@ -95,18 +109,28 @@ def create_app(
         },
     )
     app.state.settings = settings
+    app.state.auth = auth
     if store is not None:
         app.state.store = store
     if registry is not None:
         app.state.registry = registry
 
-    app.include_router(health.router)
-    app.include_router(parks.router)
-    app.include_router(quarantine.router)
-    app.include_router(ledger.router)
-    app.include_router(energy.router)
-    app.include_router(reports.router)
-    app.include_router(declared.router)
+    app.include_router(health.router)  # no data: stays open
+    # every /api/v1 route authenticates here, in one place; scope checks are in api/deps.py
+    secured = [Depends(get_principal)]
+    auth_responses: dict[int | str, dict[str, object]] = {
+        401: {"model": ErrorOut, "description": "No API key, or an unknown one"},
+        403: {"model": ErrorOut, "description": "Outside the key's scope"},
+    }
+    for router in (
+        parks.router,
+        quarantine.router,
+        ledger.router,
+        energy.router,
+        reports.router,
+        declared.router,
+    ):
+        app.include_router(router, dependencies=secured, responses=auth_responses)
     _add_error_handlers(app)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, Field, SecretStr
@@ -48,6 +49,8 @@ class Settings(BaseSettings):
     ledger_follow: bool = True  # `smartpark collect` keeps the stored ledger current
     ledger_interval_s: int = 900  # interval of the stored ledger [s]
     ledger_poll_s: float = 5.0  # how often the ledger follower looks for new data [s]
+    api_keys: Path | None = None  # the API key file (see config/auth.py); unset: no keys
+    auth: Literal["on", "off"] = "on"  # off: every API request acts as `city` (no keys needed)
 
     @property
     def ledger_cursor_path(self) -> Path:

@@ -115,10 +115,31 @@ def _build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument("--device", action="append", help="only this device (repeatable)")
 
     _add_report_parser(sub)
+    _add_keys_parser(sub)
 
     check = sub.add_parser("check-config", help="validate a park registry (file or folder)")
     check.add_argument("path", nargs="?", type=Path, help="default: SMARTPARK_REGISTRY or the demo")
     return parser
+
+
+def _add_keys_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    keys = sub.add_parser("keys", help="API keys (the file named by SMARTPARK_API_KEYS)")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    add = keys_sub.add_parser(
+        "add",
+        help="generate a key, append its hash to the key file, print the token once",
+        description="Generate a token, append its SHA-256 with the principal to the key file "
+        "(the token itself is stored nowhere) and print the token once.",
+    )
+    add.add_argument(
+        "--role", required=True, choices=["city", "operator", "tenant", "gateway"], help="role"
+    )
+    add.add_argument("--park", help="park id (operator, tenant; optional for gateway)")
+    add.add_argument("--tenant", help="tenant id of that park (tenant)")
+    add.add_argument("--name", required=True, help="who holds the key (unique in the file)")
+    add.add_argument(
+        "--file", type=Path, help="key file (default: SMARTPARK_API_KEYS); created if missing"
+    )
 
 
 def _add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -348,8 +369,51 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.main import create_app
+    from config.auth import load_api_keys
+    from config.registry import load_registry
 
-    uvicorn.run(create_app(settings=get_settings()), host=args.host, port=args.port)
+    settings = get_settings()
+    registry = load_registry(settings.registry)
+    if settings.auth == "off":
+        log.warning(
+            "SMARTPARK_AUTH=off: the API asks for no key and every request acts as 'city' "
+            "(all parks); never expose it beyond a trusted network"
+        )
+        keys = None
+    elif settings.api_keys is None:
+        raise ConfigError(
+            "no API keys: set SMARTPARK_API_KEYS to a key file (make one with `smartpark keys "
+            "add --role operator --park P --name N --file F`), or set SMARTPARK_AUTH=off to "
+            "serve without authentication"
+        )
+    else:
+        keys = load_api_keys(settings.api_keys, registry)
+        log.info("API keys: %d from %s", len(keys), settings.api_keys)
+    app = create_app(settings=settings, registry=registry, auth=keys)
+    uvicorn.run(app, host=args.host, port=args.port)
+    return 0
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from config.auth import PrincipalRole, add_key
+    from config.registry import load_registry
+
+    settings = get_settings()
+    path = args.file or settings.api_keys
+    if path is None:
+        raise ConfigError("no key file: give --file or set SMARTPARK_API_KEYS")
+    registry = load_registry(settings.registry)
+    token = add_key(
+        path,
+        registry,
+        name=args.name,
+        role=PrincipalRole(args.role),
+        park=args.park,
+        tenant=args.tenant,
+    )
+    print(f"added {args.role} key {args.name!r} to {path}", file=sys.stderr)
+    print("token (shown only now; send it as 'Authorization: Bearer <token>'):", file=sys.stderr)
+    print(token, flush=True)
     return 0
 
 
@@ -367,10 +431,13 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _ledger(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
     from config.registry import load_registry
     from services.ledger import rebuild_ledger
+    from services.rollup import write_day_rollups
     from smartpark.progress import ProgressBar
-    from store import open_store
+    from store import LEDGER_DAY, open_store
 
     settings = get_settings()
     registry = load_registry(settings.registry)
@@ -394,11 +461,29 @@ def _ledger(args: argparse.Namespace) -> int:
             devices=args.device,
             progress=ProgressBar(len(park.devices), "ledger rebuild"),
         )
+        print(
+            f"ledger of park {park.id!r}: {result.devices} devices, {result.registers} "
+            f"registers, {result.intervals} intervals written ({result.missing} missing)",
+            flush=True,
+        )
+        # the daily roll-up of the local days the rebuilt window touches, from the new ledger
+        rolled = write_day_rollups(
+            store,
+            park,
+            start_ns=args.start,
+            end_ns=args.end,
+            devices=args.device,
+            interval_s=args.interval,
+            progress=ProgressBar(len(park.devices), "day roll-up"),
+        )
     finally:
         store.close()
+    zone = ZoneInfo(park.park.timezone)
+    first = datetime.fromtimestamp(rolled.first_ns // 10**9, zone).date()
+    last = datetime.fromtimestamp((rolled.last_ns - 1) // 10**9, zone).date()
     print(
-        f"ledger of park {park.id!r}: {result.devices} devices, {result.registers} registers, "
-        f"{result.intervals} intervals written ({result.missing} missing)"
+        f"day roll-up ({LEDGER_DAY}): {rolled.days} register-days written for {rolled.devices} "
+        f"devices, local days {first} to {last} ({park.park.timezone})"
     )
     return 0
 
@@ -469,6 +554,7 @@ _COMMANDS = {
     "collect": _collect,
     "simulate": _simulate,
     "serve": _serve,
+    "keys": _keys,
     "check-config": _check_config,
     "ledger": _ledger,
     "report": _report,

@@ -4,6 +4,11 @@ An embedded MQTT broker (amqtt), the simulator publishing the demo park, the col
 the embedded store, and the API with the live page, all on one event loop (the collector's paho
 client runs its own network and writer threads). Ctrl-C (SIGINT) or SIGTERM stops every part in
 reverse order within a few seconds.
+
+The API asks for a key as it does in production: the demo makes an operator key of the demo park
+at start (in memory only, gone when the demo stops) and logs the page's address with the token in
+the URL fragment (``/#key=…``), which browsers never send to the server, so it stays out of any
+access log; the page keeps it for the browser tab and sends it with every request.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pathlib import Path
 import uvicorn
 
 from api.main import create_app
+from config.auth import ApiKeys, KeyEntry, PrincipalRole, hash_token, new_token
 from config.errors import ConfigError
 from config.registry import load_registry
 from config.settings import Settings
@@ -115,9 +121,20 @@ async def run_demo(
         follower.start(poll_s=settings.ledger_poll_s)
         stack.callback(follower.stop)
         stop = asyncio.Event()
+        token = new_token()
+        keys = ApiKeys(
+            [
+                KeyEntry(
+                    name="demo-operator",
+                    role=PrincipalRole.OPERATOR,
+                    park=park.id,
+                    sha256=hash_token(token),
+                )
+            ]
+        )
         server = _Server(
             uvicorn.Config(
-                create_app(settings=settings, store=store, registry=registry),
+                create_app(settings=settings, store=store, registry=registry, auth=keys),
                 host=host,
                 port=port,
                 log_level="warning",
@@ -143,12 +160,14 @@ async def run_demo(
         )
         web = asyncio.create_task(server.serve())
         log.info(
-            "demo running: park %s (%d devices) on http://%s:%d  (API docs at /docs); "
-            "Ctrl-C stops it",
+            "demo running: park %s (%d devices); open http://%s:%d/#key=%s  (API docs at "
+            "/docs; the API wants 'Authorization: Bearer <the key>', an operator key of this "
+            "park made for this run); Ctrl-C stops it",
             park.id,
             len(park.devices),
             host,
             port,
+            token,
         )
         try:
             done, _ = await asyncio.wait(

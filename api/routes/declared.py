@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path
 from pydantic import BaseModel, Field
 
-from api.deps import ParkDep, StoreDep
+from api.deps import ParkDep, StoreDep, require_roles, scope_query
+from config.auth import PrincipalRole
 from services.declared import DeclaredValueError, declarable, read_declared, write_declared
 from services.energy import Scope, ScopeError, parse_scope
 
@@ -73,7 +74,12 @@ def get_declared(
     park: ParkDep,
     store: StoreDep,
     year: YearPath,
-    scope: Annotated[str, Query(description="`park` or `tenant:<id>`.")] = "park",
+    scope: Annotated[
+        str,
+        Depends(
+            scope_query("`park` or `tenant:<id>`; default park (a tenant key: its own tenant).")
+        ),
+    ],
 ) -> DeclaredOut:
     """What was declared for the scope and year, and the keys that may be declared."""
     chosen = _scope(scope)
@@ -84,6 +90,7 @@ def get_declared(
     "/{park}/declared/{year}",
     summary="Declare values the telemetry cannot measure",
     responses={422: {"description": "Unknown key, value out of range, or bad scope"}},
+    dependencies=[Depends(require_roles(PrincipalRole.CITY, PrincipalRole.OPERATOR))],
 )
 def put_declared(park: ParkDep, store: StoreDep, year: YearPath, body: DeclaredIn) -> DeclaredOut:
     """Store the values for the scope and year; reports and target evaluations then use them,

@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 
 from analytics.calendar import local_period_edges
 from analytics.intervals import DEFAULT_INTERVAL_S
-from api.deps import ParkDep, StoreDep
+from api.deps import ParkDep, StoreDep, scope_query
 from api.params import InstantNs
 from api.schemas import (
     AccountingProfileOut,
@@ -59,8 +59,13 @@ def energy(
     every: Annotated[Every, Query(description="Local calendar period.")] = "day",
     scope: Annotated[
         str,
-        Query(description="park, building:<id>, floor:<building>/<n>, tenant:<id> or device:<id>."),
-    ] = "park",
+        Depends(
+            scope_query(
+                "park, building:<id>, floor:<building>/<n>, tenant:<id> or device:<id>. "
+                "Default park (a tenant key: its own tenant, the only scope it may ask for)."
+            )
+        ),
+    ],
 ) -> EnergyOut:
     """Grid import/export, PV, battery, EV charging, load, gas and unmetered use (park), or the
     highest meters of each kind in a building, floor, tenant or device — summed by local hour,
@@ -175,11 +180,14 @@ def indicators(
     ] = None,
     scope: Annotated[
         str,
-        Query(
-            description="park, building:<id>, floor:<building>/<n> or tenant:<id>; GEC and "
-            "contracts are those retired for this scope."
+        Depends(
+            scope_query(
+                "park, building:<id>, floor:<building>/<n> or tenant:<id>; GEC and contracts are "
+                "those retired for this scope. Default park (a tenant key: its own tenant, the "
+                "only scope it may ask for)."
+            )
         ),
-    ] = "park",
+    ],
 ) -> IndicatorsOut:
     """Comprehensive energy (tce), Scope 1, Scope 2 location- and market-based, tCO2/tce, clean
     and renewable shares, kgCO2/m², carbon and energy per unit of product, PV self-consumption,

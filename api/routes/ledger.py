@@ -9,7 +9,7 @@ import numpy as np
 from fastapi import APIRouter, HTTPException, Query
 
 from analytics.intervals import Quality
-from api.deps import ParkDep, StoreDep
+from api.deps import ParkDep, ScopedDeviceDep, StoreDep
 from api.params import EverySeconds, InstantNs
 from api.routes.parks import MAX_POINTS
 from api.schemas import (
@@ -36,7 +36,7 @@ def ledger(
     park: ParkDep,
     store: StoreDep,
     *,
-    device: Annotated[str, Query(description="Device id.")],
+    dev: ScopedDeviceDep,
     start: Annotated[
         InstantNs | None,
         Query(
@@ -50,9 +50,6 @@ def ledger(
 ) -> LedgerOut:
     """Energy per interval of each register of a device (energy, volume …), computed from its
     cumulative readings: resets, rollovers and gaps are corrected or flagged, never hidden."""
-    dev = park.device(device)
-    if dev is None:
-        raise HTTPException(404, f"unknown device {device!r} in park {park.id!r}")
     end_ns = end if end is not None else time.time_ns()
     start_ns = start if start is not None else end_ns - DEFAULT_LEDGER_WINDOW_NS
     if end_ns <= start_ns:

@@ -7,7 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query
 
-from api.deps import ParkDep, RegistryDep, StoreDep
+from api.deps import (
+    ParkDep,
+    PrincipalDep,
+    RegistryDep,
+    ScopedDeviceDep,
+    StoreDep,
+    forbidden,
+)
 from api.params import DEFAULT_WINDOW_NS, EverySeconds, InstantNs
 from api.schemas import (
     BuildingOut,
@@ -25,6 +32,7 @@ from api.schemas import (
     iso_from_ns,
     ms_from_ns,
 )
+from config.auth import Principal, PrincipalRole
 from config.registry import KINDS, Device, DeviceKind, ParkRegistry, Role
 from config.units import CANONICAL_UNIT, stored_field_name
 from store.base import Aggregate, SeriesQuery
@@ -54,6 +62,28 @@ def stored_fields(kind: DeviceKind) -> list[FieldOut]:
 
 
 # -- handlers --------------------------------------------------------------------------------
+
+
+def _visible(park: ParkRegistry, principal: Principal) -> ParkRegistry:
+    """The park as ``principal`` may see it: whole, or for a tenant key only its own tenant
+    entry, the floors it occupies (in their buildings) and its own devices."""
+    if principal.role is not PrincipalRole.TENANT:
+        return park
+    own = principal.tenant
+    buildings = []
+    for b in park.buildings:
+        floors = tuple(f for f in b.floors if f.tenant == own)
+        if floors or any(d.building == b.id and d.tenant == own for d in park.devices):
+            buildings.append(b.model_copy(update={"floors": floors}))
+    seen = park.model_copy(
+        update={
+            "tenants": tuple(t for t in park.tenants if t.id == own),
+            "buildings": tuple(buildings),
+            "devices": tuple(d for d in park.devices if d.tenant == own),
+        }
+    )
+    seen.__dict__.pop("_index", None)  # the whole park's device index, cached on the original
+    return seen
 
 
 def _park_out(reg: ParkRegistry) -> ParkOut:
@@ -96,14 +126,19 @@ def _device_or_404(park: ParkRegistry, device_id: str) -> Device:
 
 
 @router.get("", summary="All parks")
-def list_parks(registry: RegistryDep) -> list[ParkOut]:
-    """Every park in the registry, ordered by id."""
-    return [_park_out(registry.parks[pid]) for pid in sorted(registry.parks)]
+def list_parks(registry: RegistryDep, principal: PrincipalDep) -> list[ParkOut]:
+    """Every park the key may see, ordered by id (a tenant key: counted as it sees them)."""
+    return [
+        _park_out(_visible(registry.parks[pid], principal))
+        for pid in sorted(registry.parks)
+        if principal.sees_park(pid)
+    ]
 
 
 @router.get("/{park}", summary="One park with its tenants and buildings")
-def park_detail(park: ParkDep) -> ParkDetailOut:
-    """A park, its tenants, and its buildings with their floors."""
+def park_detail(park: ParkDep, principal: PrincipalDep) -> ParkDetailOut:
+    """A park, its tenants, and its buildings with their floors (a tenant key: its own)."""
+    park = _visible(park, principal)
     return ParkDetailOut(
         park=_park_out(park),
         tenants=[TenantOut(id=t.id, name=t.name, sector=t.sector) for t in park.tenants],
@@ -123,35 +158,48 @@ def park_detail(park: ParkDep) -> ParkDetailOut:
 @router.get("/{park}/devices", summary="Devices of a park")
 def list_devices(
     park: ParkDep,
+    principal: PrincipalDep,
     role: Annotated[Role | None, Query(description="Only devices with this role.")] = None,
     kind: Annotated[DeviceKind | None, Query(description="Only devices of this kind.")] = None,
 ) -> list[DeviceOut]:
-    """The park's devices in registry order, each with the fields it stores."""
+    """The park's devices in registry order, each with the fields it stores (a tenant key: its
+    own devices only)."""
     return [
         _device_out(d)
-        for d in park.devices
+        for d in _visible(park, principal).devices
         if (role is None or d.role is role) and (kind is None or d.kind is kind)
     ]
 
 
 @router.get("/{park}/devices/{device}", summary="One device")
-def get_device(park: ParkDep, device: Annotated[str, Path(description="Device id.")]) -> DeviceOut:
+def get_device(
+    park: ParkDep, principal: PrincipalDep, device: Annotated[str, Path(description="Device id.")]
+) -> DeviceOut:
     """A device of the park, with the fields it stores."""
+    dev = park.device(device)
+    if principal.role is PrincipalRole.TENANT and (
+        dev is None or not principal.sees_tenant(park.id, dev.tenant)
+    ):
+        raise forbidden(f"device {device!r} is not one of tenant {principal.tenant!r}'s")
     return _device_out(_device_or_404(park, device))
 
 
 @router.get("/{park}/latest", summary="Newest reading of every device")
-def latest(park: ParkDep, store: StoreDep) -> LatestOut:
+def latest(park: ParkDep, store: StoreDep, principal: PrincipalDep) -> LatestOut:
     """The newest reading of each device that has reported, with its age and a stale flag.
 
     Devices of the registry that never reported are absent; devices that reported but are not in
-    the registry are listed with ``kind`` and ``role`` null.
+    the registry are listed with ``kind`` and ``role`` null. A tenant key gets its own devices.
     """
     readings = store.latest(park.id)
     now_ns = time.time_ns()
     out = []
     for r in readings:
         dev = park.device(r.device)
+        if principal.role is PrincipalRole.TENANT and (
+            dev is None or not principal.sees_tenant(park.id, dev.tenant)
+        ):
+            continue
         age_s = max(0.0, (now_ns - r.time_ns) / 1e9)
         out.append(
             ReadingOut(
@@ -183,7 +231,7 @@ def series(  # the parameters are the query string
     *,
     park: ParkDep,
     store: StoreDep,
-    device: Annotated[str, Query(description="Device id.")],
+    dev: ScopedDeviceDep,
     field: Annotated[str, Query(description="Stored field name, e.g. `power_kw`.")],
     start: Annotated[
         InstantNs | None,
@@ -208,7 +256,7 @@ def series(  # the parameters are the query string
     ] = "mean",
 ) -> SeriesOut:
     """Raw readings, or one aggregate per ``every`` bucket, computed by the store."""
-    dev = _device_or_404(park, device)
+    device = dev.id
     fields = {f.name: f for f in stored_fields(dev.kind)}
     if field not in fields:
         raise HTTPException(

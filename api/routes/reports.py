@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 
-from api.deps import ParkDep, RegistryDep, StoreDep
+from api.deps import ParkDep, PrincipalDep, RegistryDep, StoreDep, forbidden, require_roles
+from config.auth import PrincipalRole
 from config.registry import ParkRegistry
 from reports.render import MissingCJKFontError, render
 from services.indicators import Profile
@@ -95,6 +96,7 @@ def _document(
     summary="Park evaluation report: zero-carbon park, green park, microgrid",
     response_class=Response,
     responses=_RESPONSES,
+    dependencies=[Depends(require_roles(PrincipalRole.CITY, PrincipalRole.OPERATOR))],
 )
 def park_report(
     park: ParkDep,
@@ -121,16 +123,25 @@ def tenant_report(
     tenant: Annotated[str, Path(description="Tenant id, as in the registry.")],
     registry: RegistryDep,
     store: StoreDep,
+    principal: PrincipalDep,
     *,
     year: YearPath,
     format: FormatQuery = "json",
     lang: LangQuery = "zh",
     method: MethodQuery = "equivalent_value",
 ) -> Response:
-    """The tenant's green-factory energy and carbon report for a calendar year."""
+    """The tenant's green-factory energy and carbon report for a calendar year: a tenant key gets
+    its own only, an operator key those of its park's tenants."""
+    if principal.role is PrincipalRole.TENANT and tenant != principal.tenant:
+        raise forbidden(f"a tenant key may only fetch its own reports ({principal.tenant!r})")
+    # a tenant id is unique within a park, not across parks: look only where the key may see
     for park in registry.parks.values():
+        if not principal.sees_park(park.id):
+            continue
         if any(t.id == tenant for t in park.tenants):
             return _document(
                 store, park, year=year, tenant=tenant, fmt=format, lang=lang, method=method
             )
+    if principal.role is not PrincipalRole.CITY:
+        raise forbidden(f"tenant {tenant!r} is not in this key's park")
     raise HTTPException(status_code=404, detail=f"unknown tenant {tenant!r}")

@@ -1,12 +1,18 @@
 // smartpark live dashboard: the park's power by role and by device, refreshed by polling
 // /api/v1/parks/{park}/latest. Plain JavaScript, no framework and no build step; every URL is
 // relative to the page, so the app works behind a path prefix and loads nothing from elsewhere.
+//
+// The API wants a key. A link may carry it in the fragment (`/#key=...`, never sent to the
+// server): the page takes it once, keeps it in sessionStorage (this tab only), removes it from
+// the address bar and sends it as `Authorization: Bearer` with every request. Without a key, or
+// when the server refuses it, the page asks for one.
 "use strict";
 
 (function () {
   const POLL_MS = 2000;
   const REQUEST_TIMEOUT_MS = 5000;
   const API = "api/v1";
+  const KEY_STORAGE = "smartpark.apiKey";
 
   // Roles whose devices carry power_kw, in the order an operator reads the energy flow.
   const POWER_ROLES = [
@@ -43,6 +49,7 @@
     staleAfterS: 60,
     timer: null,
     failures: 0,
+    key: null, // the API key (bearer token), or null
   };
 
   const $ = (id) => document.getElementById(id);
@@ -103,13 +110,68 @@
     return 10 * power;
   }
 
+  // -- the API key ------------------------------------------------------------------------
+
+  function storeKey(key) {
+    state.key = key || null;
+    try {
+      if (key) window.sessionStorage.setItem(KEY_STORAGE, key);
+      else window.sessionStorage.removeItem(KEY_STORAGE);
+    } catch (_err) {
+      // storage disabled: the key lives as long as the page
+    }
+  }
+
+  // A `#key=...` fragment, read once and removed from the address bar (and from history).
+  function takeKeyFromFragment() {
+    const params = new URLSearchParams(window.location.hash.replace(/^#/, ""));
+    const key = params.get("key");
+    if (key) {
+      storeKey(key);
+      params.delete("key");
+      const rest = params.toString();
+      const url = window.location.pathname + window.location.search + (rest ? `#${rest}` : "");
+      window.history.replaceState(null, "", url);
+      return;
+    }
+    try {
+      state.key = window.sessionStorage.getItem(KEY_STORAGE);
+    } catch (_err) {
+      state.key = null;
+    }
+  }
+
+  class AuthError extends Error {}
+
+  function showKeyForm(message) {
+    if (state.timer) clearTimeout(state.timer);
+    state.timer = null;
+    setStatus("down", "API key needed");
+    showError("");
+    $("key-message").textContent = message;
+    $("key-form").hidden = false;
+    $("key-input").focus();
+  }
+
+  $("key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const key = $("key-input").value.trim();
+    if (!key) return;
+    storeKey(key);
+    $("key-input").value = "";
+    $("key-form").hidden = true;
+    setStatus("wait", "Connecting…");
+    start();
+  });
+
   // -- data -------------------------------------------------------------------------------
 
   async function getJson(path) {
     const controller = new AbortController();
     const timeout = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+    const headers = state.key ? { Authorization: `Bearer ${state.key}` } : {};
     try {
-      const response = await fetch(path, { signal: controller.signal, cache: "no-store" });
+      const response = await fetch(path, { signal: controller.signal, cache: "no-store", headers });
       if (!response.ok) {
         let message = `${response.status} ${response.statusText}`;
         try {
@@ -118,6 +180,7 @@
         } catch (_err) {
           // not JSON: keep the status line
         }
+        if (response.status === 401) throw new AuthError(message);
         throw new Error(message);
       }
       return await response.json();
@@ -455,6 +518,11 @@
       setStatus("live", "Live");
       showError("");
     } catch (err) {
+      if (err instanceof AuthError) {
+        storeKey(null);
+        showKeyForm("The server no longer accepts this API key. Enter another one.");
+        return;
+      }
       state.failures += 1;
       setStatus("down", "Offline · retrying");
       if (state.failures >= 2) showError(`Cannot reach the server: ${err.message}`);
@@ -515,6 +583,12 @@
     try {
       parks = await getJson(`${API}/parks`);
     } catch (err) {
+      if (err instanceof AuthError) {
+        const refused = Boolean(state.key);
+        storeKey(null);
+        showKeyForm(refused ? "That API key was refused. Enter another one." : "Enter an API key to see the park.");
+        return;
+      }
       setStatus("down", "Offline");
       showError(`Cannot load the parks: ${err.message}. Reload the page to try again.`);
       return;
@@ -526,15 +600,20 @@
     }
     const wanted = new URLSearchParams(window.location.search).get("park");
     const parkId = parks.some((p) => p.id === wanted) ? wanted : parks[0].id;
-    $("park-select").addEventListener("change", (event) => {
+    $("park-select").onchange = (event) => {
       const url = new URL(window.location.href);
       url.searchParams.set("park", event.target.value);
       window.history.replaceState(null, "", url);
       loadPark(event.target.value, parks).catch((err) => showError(err.message));
-    });
+    };
     try {
       await loadPark(parkId, parks);
     } catch (err) {
+      if (err instanceof AuthError) {
+        storeKey(null);
+        showKeyForm("That API key was refused. Enter another one.");
+        return;
+      }
       setStatus("down", "Offline");
       showError(`Cannot load park ${parkId}: ${err.message}. Reload the page to try again.`);
     }
@@ -542,5 +621,6 @@
 
   // Ages keep counting between polls and while the server is unreachable.
   setInterval(render, 1000);
+  takeKeyFromFragment();
   start();
 })();

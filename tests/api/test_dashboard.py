@@ -2,8 +2,9 @@
 changing power readings into the store, and Debian's headless Chromium driven by Playwright.
 
 Checks that the page shows a device's power and then shows a new value without a reload, greys a
-stale device, asks no host but the app for anything, and that /docs renders offline too.
-Screenshots go to ``test-artifacts/`` for people to look at.
+stale device, asks no host but the app for anything, and that /docs renders offline too. The API
+wants a key: the page takes it from the ``#key=`` fragment (and drops it from the address bar) or
+asks for it. Screenshots go to ``test-artifacts/`` for people to look at.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import uvicorn
 from playwright.sync_api import Browser, expect, sync_playwright
 
 from api.main import create_app
+from config.auth import ApiKeys, KeyEntry, PrincipalRole, hash_token
 from config.registry import Role, demo_registry_path, load_registry
 from config.settings import Settings
 from store.base import TELEMETRY, Point
@@ -47,6 +49,25 @@ PARK = "wuhan-demo"
 WRITE_EVERY_S = 0.5
 STALE_DEVICE = "ev-08"  # last reported five minutes ago
 SILENT_DEVICE = "tower-a-f24"  # never reports
+OPERATOR_KEY = "dashboard-operator-key-0123456789abcdef012345"
+TENANT_KEY = "dashboard-tenant-key-0123456789abcdef01234567"  # chipcore
+KEYS = ApiKeys(
+    [
+        KeyEntry(
+            name="operator",
+            role=PrincipalRole.OPERATOR,
+            park=PARK,
+            sha256=hash_token(OPERATOR_KEY),
+        ),
+        KeyEntry(
+            name="chipcore",
+            role=PrincipalRole.TENANT,
+            park=PARK,
+            tenant="chipcore",
+            sha256=hash_token(TENANT_KEY),
+        ),
+    ]
+)
 
 
 @dataclass
@@ -144,6 +165,7 @@ def live_app(tmp_path: Path) -> Iterator[LiveApp]:
         settings=Settings(_env_file=None, data_dir=tmp_path),
         store=store,
         registry=load_registry(demo_registry_path()),
+        auth=KEYS,
     )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -194,8 +216,12 @@ def test_dashboard_shows_live_power_without_reload(live_app: LiveApp, browser: B
     page.on("pageerror", lambda error: page_errors.append(str(error)))
     page.on("console", lambda m: page_errors.append(m.text) if m.type == "error" else None)
 
-    page.goto(f"{live_app.url}/")
+    page.goto(f"{live_app.url}/#key={OPERATOR_KEY}")
     expect(page.locator("#park-name")).to_have_text("Optics Valley Demo Park (Wuhan)")
+    # the key left the address bar (and history) and stays for this tab only
+    assert page.url == f"{live_app.url}/"
+    assert page.evaluate("sessionStorage.getItem('smartpark.apiKey')") == OPERATOR_KEY
+    assert all(OPERATOR_KEY not in url for url in requested)
     grid_value = page.locator('[data-device="grid-main"] .dev-value')
     expect(grid_value).to_have_text(re.compile(r"^1,[0-9]{3}\.[0-9] kW$"), timeout=10_000)
     page.evaluate("window.__notReloaded = true")
@@ -230,6 +256,58 @@ def test_dashboard_shows_live_power_without_reload(live_app: LiveApp, browser: B
     expect(page.locator("#error")).to_contain_text("Cannot reach the server", timeout=10_000)
     expect(grid_value).to_have_text(re.compile(r"kW$"))
     assert page.evaluate("window.__notReloaded === true")
+    page.close()
+
+
+def test_page_asks_for_a_key_and_keeps_it_for_the_tab(live_app: LiveApp, browser: Browser) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page_errors: list[str] = []
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    authorizations: list[str | None] = []
+    page.on(
+        "request",
+        lambda r: (
+            authorizations.append(r.headers.get("authorization")) if "/api/v1/" in r.url else None
+        ),
+    )
+
+    page.goto(f"{live_app.url}/")
+    expect(page.locator("#key-form")).to_be_visible()
+    expect(page.locator("#key-message")).to_have_text("Enter an API key to see the park.")
+    expect(page.locator("#status-text")).to_have_text("API key needed")
+
+    page.fill("#key-input", "not-a-key")
+    page.click("#key-form button")
+    expect(page.locator("#key-message")).to_have_text(
+        "That API key was refused. Enter another one."
+    )
+
+    page.fill("#key-input", OPERATOR_KEY)
+    page.click("#key-form button")
+    expect(page.locator("#key-form")).to_be_hidden()
+    expect(page.locator('[data-device="grid-main"] .dev-value')).to_have_text(
+        re.compile(r"kW$"), timeout=10_000
+    )
+    # a reload keeps the key (sessionStorage): no form
+    page.reload()
+    expect(page.locator('[data-device="grid-main"] .dev-value')).to_have_text(
+        re.compile(r"kW$"), timeout=10_000
+    )
+    expect(page.locator("#key-form")).to_be_hidden()
+    assert f"Bearer {OPERATOR_KEY}" in authorizations
+    assert page_errors == []
+    page.close()
+
+
+def test_tenant_key_sees_only_its_own_devices(live_app: LiveApp, browser: Browser) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{live_app.url}/#key={TENANT_KEY}")
+    expect(page.locator('[data-device="plant-1-main"] .dev-value')).to_have_text(
+        re.compile(r"kW$"), timeout=10_000
+    )
+    expect(page.locator("#status-text")).to_have_text("Live")
+    shown = set(page.locator("[data-device]").evaluate_all("els => els.map(e => e.dataset.device)"))
+    assert shown == {"plant-1-main", "gas-boiler"}  # not plant-2-main (lumina), not grid-main
     page.close()
 
 

@@ -1,7 +1,12 @@
-"""`smartpark demo` as a user runs it: fresh data from every device quickly, a clean Ctrl-C."""
+"""`smartpark demo` as a user runs it: fresh data from every device quickly, a clean Ctrl-C.
+
+The demo makes an operator key for its park and logs the page's address with the key in the URL
+fragment; the API refuses requests without it.
+"""
 
 from __future__ import annotations
 
+import re
 import time
 
 import httpx
@@ -21,13 +26,21 @@ def test_demo_serves_fresh_readings_from_every_device_and_stops_cleanly(tmp_path
     started = time.monotonic()
     try:
 
+        def logged_key() -> str | None:
+            if not demo.alive():
+                raise AssertionError(f"demo exited:\n{demo.output()}")
+            found = re.search(rf"http://127\.0\.0\.1:{port}/#key=([A-Za-z0-9_-]+)", demo.output())
+            return found.group(1) if found else None
+
+        key = wait_for(logged_key, timeout_s=30, what="the page's address with its key")
+        auth = {"Authorization": f"Bearer {key}"}
+        latest_url = f"http://127.0.0.1:{port}/api/v1/parks/wuhan-demo/latest"
+
         def fresh_devices() -> set[str] | None:
             if not demo.alive():
                 raise AssertionError(f"demo exited:\n{demo.output()}")
             try:
-                body = httpx.get(
-                    f"http://127.0.0.1:{port}/api/v1/parks/wuhan-demo/latest", timeout=2
-                ).json()
+                body = httpx.get(latest_url, headers=auth, timeout=2).json()
             except httpx.HTTPError:
                 return None
             now_ms = time.time() * 1000
@@ -41,6 +54,12 @@ def test_demo_serves_fresh_readings_from_every_device_and_stops_cleanly(tmp_path
         assert page.status_code == 200
         assert "<html" in page.text.lower()
         assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()["status"] == "ok"
+        refused = httpx.get(latest_url, timeout=5)
+        assert refused.status_code == 401
+        assert refused.headers["www-authenticate"] == "Bearer"
+        # an operator key of the demo park: the only park it sees
+        parks = httpx.get(f"http://127.0.0.1:{port}/api/v1/parks", headers=auth, timeout=5)
+        assert [p["id"] for p in parks.json()] == ["wuhan-demo"]
 
         stop_started = time.monotonic()
         code = demo.interrupt(timeout_s=5)
@@ -52,3 +71,4 @@ def test_demo_serves_fresh_readings_from_every_device_and_stops_cleanly(tmp_path
     assert stop_took < 5
     assert "Traceback" not in output, output
     assert "stopped:" in output
+    assert output.count(key) == 1  # logged once, in the page's address, and nowhere else

@@ -34,7 +34,7 @@ def test_bad_store_url_is_a_clear_configuration_error(monkeypatch, capsys, tmp_p
 
 def test_ledger_rebuild_command_writes_the_ledger(monkeypatch, capsys, tmp_path):
     from config.settings import get_settings
-    from store import TELEMETRY, EmbeddedStore, Point, SeriesQuery
+    from store import LEDGER_DAY, TELEMETRY, EmbeddedStore, Point, SeriesQuery
 
     t0 = 1_767_196_800 * 10**9  # 2026-01-01T00:00+08:00
     store = EmbeddedStore(tmp_path / "store.sqlite3")
@@ -72,14 +72,23 @@ def test_ledger_rebuild_command_writes_the_ledger(monkeypatch, capsys, tmp_path)
     assert code == 0, captured.err
     assert "ledger rebuild:" in captured.err  # progress lines (not a terminal here)
     assert "1 registers, 4 intervals written (0 missing)" in captured.out
+    assert "day roll-up (ledger_day): " in captured.out
+    assert "local days 2026-01-01 to 2026-01-01 (Asia/Shanghai)" in captured.out
     store = EmbeddedStore(tmp_path / "store.sqlite3")
     rows = store.series(
         SeriesQuery(
             "wuhan-demo", "tower-a-f05", "energy_kwh", t0, t0 + 3600 * 10**9, measurement="ledger"
         )
     )
+    # the roll-up of the local day the window lies in: the hour rebuilt, the rest not known
+    day = store.scan("wuhan-demo", measurement=LEDGER_DAY, start_ns=t0, end_ns=t0 + 86_400 * 10**9)
     store.close()
     assert [r.value for r in rows] == [7.5, 7.5, 7.5, 7.5]  # 0.5 kWh/min x 15 min
+    (rollup,) = [p for p in day if p.device == "tower-a-f05"]
+    assert rollup.time_ns == t0
+    assert rollup.fields["energy_kwh"] == 30.0
+    assert rollup.fields["energy_kwh_known"] == 4.0
+    assert rollup.fields["energy_kwh_intervals"] == 96.0
 
 
 def test_ledger_rebuild_refuses_an_unknown_park(capsys):
@@ -146,3 +155,156 @@ def test_report_command_refuses_an_unknown_tenant_and_bad_declared_values(tmp_pa
     assert "has no tenant 't99'" in err
     assert malformed == 2
     assert "declared values must be a YAML mapping" in capsys.readouterr().err
+
+
+# -- API keys and `serve` ---------------------------------------------------------------------
+
+
+def _fresh_settings(monkeypatch, **env):
+    from config.settings import get_settings
+
+    for name in ("SMARTPARK_API_KEYS", "SMARTPARK_AUTH", "SMARTPARK_REGISTRY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    return get_settings
+
+
+def test_keys_add_prints_the_token_once_and_stores_only_its_hash(monkeypatch, capsys, tmp_path):
+    from config.auth import hash_token, load_api_keys
+    from config.registry import load_registry
+
+    get_settings = _fresh_settings(monkeypatch)
+    keys = tmp_path / "keys.yaml"
+    try:
+        code = main(
+            [
+                "keys",
+                "add",
+                "--role",
+                "tenant",
+                "--park",
+                "wuhan-demo",
+                "--tenant",
+                "chipcore",
+                "--name",
+                "chipcore-energy",
+                "--file",
+                str(keys),
+            ]
+        )
+        captured = capsys.readouterr()
+        token = captured.out.strip()
+        # from SMARTPARK_API_KEYS when --file is not given
+        monkeypatch.setenv("SMARTPARK_API_KEYS", str(keys))
+        get_settings.cache_clear()
+        assert (
+            main(["keys", "add", "--role", "operator", "--park", "wuhan-demo", "--name", "ops"])
+            == 0
+        )
+        second = capsys.readouterr().out.strip()
+    finally:
+        get_settings.cache_clear()
+    assert code == 0, captured.err
+    assert len(token) >= 43
+    assert "\n" not in token
+    assert "chipcore-energy" in captured.err
+    text = keys.read_text()
+    assert token not in text
+    assert second not in text
+    assert hash_token(token) in text
+    registry = load_registry()
+    principal = load_api_keys(keys, registry).authenticate(token)
+    assert principal is not None
+    assert (principal.role, principal.park, principal.tenant) == (
+        "tenant",
+        "wuhan-demo",
+        "chipcore",
+    )
+    assert load_api_keys(keys, registry).authenticate(second) is not None
+
+
+def test_keys_add_refuses_unknown_parks_and_tenants_clearly(monkeypatch, capsys, tmp_path):
+    get_settings = _fresh_settings(monkeypatch)
+    keys = tmp_path / "keys.yaml"
+    try:
+        unknown_park = main(
+            [
+                "keys",
+                "add",
+                "--role",
+                "operator",
+                "--park",
+                "atlantis",
+                "--name",
+                "a",
+                "--file",
+                str(keys),
+            ]
+        )
+        park_err = capsys.readouterr().err
+        unknown_tenant = main(
+            [
+                "keys",
+                "add",
+                "--role",
+                "tenant",
+                "--park",
+                "wuhan-demo",
+                "--tenant",
+                "t99",
+                "--name",
+                "b",
+                "--file",
+                str(keys),
+            ]
+        )
+        tenant_err = capsys.readouterr().err
+        no_park = main(["keys", "add", "--role", "operator", "--name", "c", "--file", str(keys)])
+        no_park_err = capsys.readouterr().err
+        no_file = main(["keys", "add", "--role", "city", "--name", "d"])
+        no_file_err = capsys.readouterr().err
+    finally:
+        get_settings.cache_clear()
+    assert (unknown_park, unknown_tenant, no_park, no_file) == (2, 2, 2, 2)
+    assert "unknown park 'atlantis'" in park_err
+    assert "wuhan-demo" in park_err  # the known parks
+    assert "park 'wuhan-demo' has no tenant 't99'" in tenant_err
+    assert "an operator key needs a park" in no_park_err
+    assert "give --file or set SMARTPARK_API_KEYS" in no_file_err
+    assert not keys.exists()
+
+
+def test_serve_refuses_to_start_without_keys_unless_auth_is_off(
+    monkeypatch, capsys, caplog, tmp_path
+):
+    import uvicorn
+
+    started = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.append(app))
+    get_settings = _fresh_settings(monkeypatch, SMARTPARK_DATA_DIR=str(tmp_path))
+    try:
+        refused = main(["serve"])
+        err = capsys.readouterr().err
+        monkeypatch.setenv("SMARTPARK_AUTH", "off")
+        get_settings.cache_clear()
+        off = main(["serve"])
+        keys = tmp_path / "keys.yaml"
+        keys.write_text("- {name: x, role: operator, park: nowhere, sha256: " + "a" * 64 + "}\n")
+        monkeypatch.setenv("SMARTPARK_AUTH", "on")
+        monkeypatch.setenv("SMARTPARK_API_KEYS", str(keys))
+        get_settings.cache_clear()
+        bad_keys = main(["serve"])
+        bad_err = capsys.readouterr().err
+    finally:
+        get_settings.cache_clear()
+    assert refused == 2
+    assert "SMARTPARK_API_KEYS" in err
+    assert "SMARTPARK_AUTH=off" in err
+    assert off == 0
+    assert len(started) == 1
+    assert started[0].state.auth is None
+    assert "SMARTPARK_AUTH=off" in err + capsys.readouterr().err
+    assert bad_keys == 2
+    assert f"{keys}:1: unknown park 'nowhere'" in bad_err

@@ -1,0 +1,331 @@
+"""API keys and the principals they stand for.
+
+A key file (``SMARTPARK_API_KEYS``) is a YAML list; each entry names a principal and holds the
+SHA-256 of its token, never the token itself::
+
+    - name: ops-wuhan            # who holds the key (shown in logs instead of the token)
+      role: operator             # city | operator | tenant | gateway
+      park: wuhan-demo           # operator and tenant: the park
+      sha256: 3f0c…              # hex SHA-256 of the token (64 characters)
+    - name: chipcore
+      role: tenant
+      park: wuhan-demo
+      tenant: chipcore           # tenant: the tenant of that park
+      sha256: 9a1e…
+
+Roles: ``city`` sees every park; ``operator`` one park with all its tenants; ``tenant`` only its own
+meters, indicators and reports in its park; ``gateway`` is a publish-only MQTT credential that the
+API refuses everywhere. ``smartpark keys add`` generates a token, appends its entry and prints the
+token once.
+
+Checking a token (:meth:`ApiKeys.authenticate`) hashes it first and looks the digest up. Hashing
+first makes the lookup safe against timing attacks: whatever a dictionary lookup's timing leaks is
+about ``SHA-256(guess)``, which an attacker cannot steer toward a stored digest (that would need a
+preimage), and every digest has the same length. The found digest is then confirmed with
+:func:`hmac.compare_digest`, which is called once per request whether the key exists or not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from config.errors import ConfigError, Problem
+from config.registry import Registry
+
+__all__ = [
+    "AUTH_OFF",
+    "ApiKeys",
+    "KeyEntry",
+    "KeysError",
+    "Principal",
+    "PrincipalRole",
+    "add_key",
+    "hash_token",
+    "load_api_keys",
+    "new_token",
+]
+
+
+class PrincipalRole(StrEnum):
+    """What a key may see."""
+
+    CITY = "city"  # every park
+    OPERATOR = "operator"  # one park, all its tenants
+    TENANT = "tenant"  # one tenant of one park: its own data only
+    GATEWAY = "gateway"  # publish-only MQTT credential; the API refuses it
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is asking: the key's name, role, and the park and tenant it is bound to."""
+
+    name: str
+    role: PrincipalRole
+    park: str | None = None
+    tenant: str | None = None
+
+    def sees_park(self, park_id: str) -> bool:
+        """Whether this principal may see anything of park ``park_id``."""
+        if self.role is PrincipalRole.CITY:
+            return True
+        if self.role in (PrincipalRole.OPERATOR, PrincipalRole.TENANT):
+            return self.park == park_id
+        return False
+
+    def sees_tenant(self, park_id: str, tenant_id: str | None) -> bool:
+        """Whether this principal may see data of ``tenant_id`` in ``park_id`` (None: park-level,
+        shared data such as the grid connection or PV, which tenants may not see)."""
+        if not self.sees_park(park_id):
+            return False
+        if self.role is PrincipalRole.TENANT:
+            return tenant_id is not None and tenant_id == self.tenant
+        return True
+
+
+AUTH_OFF = Principal(name="auth-off", role=PrincipalRole.CITY)
+"""The principal every request acts as when authentication is off (``SMARTPARK_AUTH=off``)."""
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def _a(role: PrincipalRole) -> str:
+    return f"an {role}" if role is PrincipalRole.OPERATOR else f"a {role}"
+
+
+class KeyEntry(BaseModel):
+    """One entry of the key file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=100)
+    role: PrincipalRole
+    park: str | None = None
+    tenant: str | None = None
+    sha256: str = Field(description="hex SHA-256 of the token")
+
+    @field_validator("sha256")
+    @classmethod
+    def _hex(cls, value: str) -> str:
+        if not _HEX64.fullmatch(value):
+            raise ValueError("must be 64 lower-case hex characters (the token's SHA-256)")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> KeyEntry:
+        if self.role in (PrincipalRole.OPERATOR, PrincipalRole.TENANT) and not self.park:
+            raise ValueError(f"{_a(self.role)} key needs a park")
+        if self.role is PrincipalRole.TENANT and not self.tenant:
+            raise ValueError("a tenant key needs a tenant")
+        if self.role is not PrincipalRole.TENANT and self.tenant is not None:
+            raise ValueError(f"{_a(self.role)} key cannot name a tenant (only tenant keys do)")
+        if self.role is PrincipalRole.CITY and self.park is not None:
+            raise ValueError("a city key sees every park: it cannot name one")
+        return self
+
+    @property
+    def principal(self) -> Principal:
+        """The principal this key stands for."""
+        return Principal(name=self.name, role=self.role, park=self.park, tenant=self.tenant)
+
+
+class KeysError(ConfigError):
+    """The key file has one or more problems; ``problems`` lists them all, with file:line."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("API key file:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+def hash_token(token: str) -> str:
+    """The hex SHA-256 of a token: what the key file stores."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    """A fresh random token (256 bits, URL-safe)."""
+    return secrets.token_urlsafe(32)
+
+
+_NO_MATCH = "0" * 64  # compared against when no key matches, so every check costs the same
+
+
+class ApiKeys:
+    """The principals of a key file, by the SHA-256 of their tokens."""
+
+    def __init__(self, entries: Iterable[KeyEntry]) -> None:
+        self._by_digest: dict[str, Principal] = {e.sha256: e.principal for e in entries}
+
+    def __len__(self) -> int:
+        return len(self._by_digest)
+
+    def authenticate(self, token: str) -> Principal | None:
+        """The principal of ``token``, or None. Never logs or keeps the token."""
+        digest = hash_token(token)
+        principal = self._by_digest.get(digest)
+        stored = digest if principal is not None else _NO_MATCH
+        # the lookup above matched on the digest; confirm in constant time
+        if hmac.compare_digest(stored, digest) and principal is not None:
+            return principal
+        return None
+
+
+# -- the key file ---------------------------------------------------------------------------------
+
+
+def _check_scope(entry: KeyEntry, registry: Registry) -> str | None:
+    """Why the entry's park or tenant does not exist in the registry, or None."""
+    if entry.park is None:
+        return None
+    park = registry.park(entry.park)
+    if park is None:
+        return f"unknown park {entry.park!r}; known: {', '.join(sorted(registry.parks))}"
+    if entry.tenant is not None and entry.tenant not in {t.id for t in park.tenants}:
+        known = ", ".join(t.id for t in park.tenants)
+        return f"park {entry.park!r} has no tenant {entry.tenant!r}; known: {known}"
+    return None
+
+
+def _entries(
+    text: str, name: str, registry: Registry
+) -> tuple[list[KeyEntry], list[Problem], yaml.Node | None]:
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 0
+        return [], [Problem(name, line, f"not valid YAML: {getattr(exc, 'problem', exc)}")], None
+    if root is None:
+        return [], [], None
+    if not isinstance(root, yaml.SequenceNode):
+        line = root.start_mark.line + 1
+        return [], [Problem(name, line, "expected a list of keys (- name: …, role: …)")], root
+    data: Any = yaml.safe_load(text)
+    entries: list[KeyEntry] = []
+    problems: list[Problem] = []
+    names: dict[str, int] = {}
+    digests: dict[str, int] = {}
+    for node, item in zip(root.value, data, strict=True):
+        line = node.start_mark.line + 1
+        if not isinstance(item, dict):
+            problems.append(Problem(name, line, "each key must be a mapping (name, role, …)"))
+            continue
+        try:
+            entry = KeyEntry.model_validate(item)
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = err.get("loc", ())
+                field = str(loc[0]) if loc else ""
+                where = _key_line(node, field) or line
+                msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+                problems.append(Problem(name, where, f"{field + ': ' if field else ''}{msg}"))
+            continue
+        why = _check_scope(entry, registry)
+        if why is not None:
+            field = "tenant" if "tenant" in why.split(";")[0] else "park"
+            problems.append(Problem(name, _key_line(node, field) or line, why))
+            continue
+        if entry.name in names:
+            problems.append(
+                Problem(name, line, f"name {entry.name!r} already used on line {names[entry.name]}")
+            )
+            continue
+        if entry.sha256 in digests:
+            first = digests[entry.sha256]
+            problems.append(Problem(name, line, f"the same token is already on line {first}"))
+            continue
+        names[entry.name] = line
+        digests[entry.sha256] = line
+        entries.append(entry)
+    return entries, problems, root
+
+
+def _key_line(node: yaml.Node, field: str) -> int | None:
+    if isinstance(node, yaml.MappingNode):
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value == field:
+                return int(key.start_mark.line) + 1
+    return None
+
+
+def load_api_keys(path: Path, registry: Registry) -> ApiKeys:
+    """Load and check a key file against the registry; every problem is reported with its line.
+
+    Raises :class:`KeysError`.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        problem = Problem(str(path), 0, f"cannot read the key file: {exc.strerror}")
+        raise KeysError([problem]) from None
+    entries, problems, _ = _entries(text, str(path), registry)
+    if problems:
+        raise KeysError(problems)
+    return ApiKeys(entries)
+
+
+def add_key(
+    path: Path,
+    registry: Registry,
+    *,
+    name: str,
+    role: PrincipalRole,
+    park: str | None = None,
+    tenant: str | None = None,
+) -> str:
+    """Generate a token, append its hashed entry to the key file (created if missing) and return
+    the token, which is stored nowhere. Raises :class:`ConfigError` for a bad role, park, tenant
+    or name, and :class:`KeysError` when the existing file has problems."""
+    token = new_token()
+    try:
+        entry = KeyEntry(name=name, role=role, park=park, tenant=tenant, sha256=hash_token(token))
+    except ValidationError as exc:
+        msgs = [str(e.get("msg", "")).removeprefix("Value error, ") for e in exc.errors()]
+        raise ConfigError("; ".join(msgs)) from None
+    why = _check_scope(entry, registry)
+    if why is not None:
+        raise ConfigError(why)
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    existing, problems, root = _entries(old, str(path), registry)
+    if problems:
+        raise KeysError(problems)
+    if any(e.name == name for e in existing):
+        raise ConfigError(f"{path}: a key named {name!r} already exists")
+    item = {k: v for k, v in entry.model_dump(mode="json").items() if v is not None}
+    block = yaml.safe_dump([item], sort_keys=False, allow_unicode=True)
+    if isinstance(root, yaml.SequenceNode) and root.flow_style:  # `[]`: rewrite as a block list
+        data = [e.model_dump(mode="json", exclude_none=True) for e in existing]
+        new = yaml.safe_dump([*data, item], sort_keys=False, allow_unicode=True)
+    else:
+        new = old + ("\n" if old and not old.endswith("\n") else "") + block
+    _write_private(path, new)
+    return token
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write the file, readable by its owner only when it is created here."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)

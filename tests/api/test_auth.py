@@ -1,0 +1,658 @@
+"""Roles and isolation: every endpoint under /api/v1 as every kind of caller.
+
+Two parks: the demo park (A, ``wuhan-demo``, tenants ``chipcore`` = X and ``lumina`` = Y among
+others) and a small second park (B, ``riverside``) that also has a tenant called ``chipcore``, so
+a tenant id alone never identifies a tenant. Callers: anonymous, a bad key, city, operator of A,
+operator of B, tenant X, tenant Y, a gateway.
+
+The route table is read from ``app.routes``: a new /api/v1 endpoint without an entry in
+``CASES`` fails :func:`test_every_api_route_has_expectations`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from starlette.routing import BaseRoute
+
+import config.auth
+from api.main import create_app
+from config.auth import (
+    ApiKeys,
+    KeyEntry,
+    KeysError,
+    PrincipalRole,
+    add_key,
+    hash_token,
+    load_api_keys,
+)
+from config.errors import ConfigError
+from config.registry import Registry, demo_registry_path, load_registry
+from config.settings import Settings
+from store.base import TELEMETRY, Point, QuarantineRecord
+from store.embedded import EmbeddedStore
+
+A, B = "wuhan-demo", "riverside"
+X, Y = "chipcore", "lumina"  # tenants of A; B has a "chipcore" too
+
+RIVERSIDE = """\
+park:
+  id: riverside
+  name: Riverside test park
+  latitude: 30.6
+  longitude: 114.2
+  grid_region: central_china
+  province: hubei
+tenants:
+  - {id: chipcore, name: Another tenant with the same id}
+  - {id: delta, name: Delta}
+buildings:
+  - id: rs-hall
+    name: Hall
+    floors:
+      - {number: 1, tenant: chipcore, area_m2: 800}
+      - {number: 2, tenant: delta, area_m2: 800}
+devices:
+  - {id: rs-grid, kind: electricity_meter, role: grid_connection}
+  - {id: rs-chip-meter, kind: electricity_meter, role: load, parent: rs-grid, building: rs-hall,
+     floor: 1, tenant: chipcore}
+  - {id: rs-delta-meter, kind: electricity_meter, role: load, parent: rs-grid, building: rs-hall,
+     floor: 2, tenant: delta}
+"""
+
+TOKENS = {
+    "city": "city-token-0123456789abcdef0123456789abcdef",
+    "op_a": "operator-a-token-0123456789abcdef0123456789",
+    "op_b": "operator-b-token-0123456789abcdef0123456789",
+    "tenant_x": "tenant-x-token-0123456789abcdef0123456789a",
+    "tenant_y": "tenant-y-token-0123456789abcdef0123456789a",
+    "gateway": "gateway-token-0123456789abcdef0123456789ab",
+}
+BAD_TOKEN = "not-a-key-0123456789abcdef0123456789abcdef"
+CALLERS = ["anonymous", "bad", *TOKENS]
+YEAR = 2025
+
+
+def _entries() -> list[KeyEntry]:
+    def entry(
+        name: str, role: PrincipalRole, park: str | None = None, tenant: str | None = None
+    ) -> KeyEntry:
+        return KeyEntry(
+            name=name, role=role, park=park, tenant=tenant, sha256=hash_token(TOKENS[name])
+        )
+
+    return [
+        entry("city", PrincipalRole.CITY),
+        entry("op_a", PrincipalRole.OPERATOR, A),
+        entry("op_b", PrincipalRole.OPERATOR, B),
+        entry("tenant_x", PrincipalRole.TENANT, A, X),
+        entry("tenant_y", PrincipalRole.TENANT, A, Y),
+        entry("gateway", PrincipalRole.GATEWAY, A),
+    ]
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
+    folder = tmp_path_factory.mktemp("registry")
+    (folder / "a-demo.yaml").write_text(demo_registry_path().read_text(encoding="utf-8"))
+    (folder / "b-riverside.yaml").write_text(RIVERSIDE)
+    loaded = load_registry(folder)
+    assert sorted(loaded.parks) == [B, A]
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def client(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    data = tmp_path_factory.mktemp("auth-store")
+    store = EmbeddedStore(data / "store.sqlite3")
+    now_ns = time.time_ns()
+    points = []
+    for park in registry.parks.values():
+        for dev in park.devices:
+            fields = {"power_kw": 1.0} if dev.kind.value == "electricity_meter" else {}
+            if dev.kind.value == "gas_meter":
+                fields = {"volume_m3": 10.0}
+            if fields:
+                tags = {"park": park.id, "device": dev.id}
+                points.append(Point(TELEMETRY, tags, fields, now_ns - 5 * 10**9))
+    store.write(points)
+    store.write_quarantine(
+        [
+            QuarantineRecord(
+                received_ns=now_ns - i * 10**9,
+                reason="bad_value",
+                detail=f"record {i}",
+                topic=f"parks/{park}/devices/{dev}/telemetry",
+                excerpt='{"power": "x"}',
+                park=park,
+                device=dev,
+            )
+            for i, (park, dev) in enumerate([(A, "plant-2-main"), (B, "rs-delta-meter")])
+        ]
+    )
+    app = create_app(
+        settings=Settings(_env_file=None, data_dir=data),
+        store=store,
+        registry=registry,
+        auth=ApiKeys(_entries()),
+    )
+    with TestClient(app) as c:
+        yield c
+    store.close()
+
+
+def headers(caller: str) -> dict[str, str]:
+    if caller == "anonymous":
+        return {}
+    token = BAD_TOKEN if caller == "bad" else TOKENS[caller]
+    return {"Authorization": f"Bearer {token}"}
+
+
+# -- the matrix --------------------------------------------------------------------------------
+
+ALL = frozenset({"city", "op_a", "op_b", "tenant_x", "tenant_y"})
+PARK_A = frozenset({"city", "op_a", "tenant_x", "tenant_y"})
+PARK_B = frozenset({"city", "op_b"})
+STAFF_A = frozenset({"city", "op_a"})  # city and A's operator: whole-park data of A
+OWNER_X = frozenset({"city", "op_a", "tenant_x"})  # X's own data
+OWNER_Y = frozenset({"city", "op_a", "tenant_y"})
+
+
+@dataclass(frozen=True)
+class Case:
+    """One request; ``ok`` are the callers that get ``ok_status``, the other keys get 403,
+    anonymous and bad keys 401."""
+
+    method: str
+    url: str
+    ok: frozenset[str]
+    body: dict[str, object] | None = None
+    ok_status: int = 200
+    others: int = 403
+    params: dict[str, str] = field(default_factory=dict)
+
+
+DAY = "2025-06-01"
+CASES: dict[tuple[str, str], list[Case]] = {
+    ("GET", "/api/v1/parks"): [Case("GET", "/api/v1/parks", ALL)],
+    ("GET", "/api/v1/parks/{park}"): [
+        Case("GET", f"/api/v1/parks/{A}", PARK_A),
+        Case("GET", f"/api/v1/parks/{B}", PARK_B),
+        # an unknown park is 404 only for those who may see every park: nobody else learns
+        # which parks exist
+        Case("GET", "/api/v1/parks/nowhere", frozenset({"city"}), ok_status=404),
+    ],
+    ("GET", "/api/v1/parks/{park}/devices"): [
+        Case("GET", f"/api/v1/parks/{A}/devices", PARK_A),
+        Case("GET", f"/api/v1/parks/{B}/devices", PARK_B),
+    ],
+    ("GET", "/api/v1/parks/{park}/devices/{device}"): [
+        Case("GET", f"/api/v1/parks/{A}/devices/gas-boiler", OWNER_X),
+        Case("GET", f"/api/v1/parks/{A}/devices/plant-2-main", OWNER_Y),
+        Case("GET", f"/api/v1/parks/{A}/devices/grid-main", STAFF_A),
+        Case("GET", f"/api/v1/parks/{B}/devices/rs-grid", PARK_B),
+        Case("GET", f"/api/v1/parks/{A}/devices/nothing", STAFF_A, ok_status=404),
+    ],
+    ("GET", "/api/v1/parks/{park}/latest"): [
+        Case("GET", f"/api/v1/parks/{A}/latest", PARK_A),
+        Case("GET", f"/api/v1/parks/{B}/latest", PARK_B),
+    ],
+    ("GET", "/api/v1/parks/{park}/series"): [
+        Case("GET", f"/api/v1/parks/{A}/series?device=plant-1-main&field=power_kw", OWNER_X),
+        Case("GET", f"/api/v1/parks/{A}/series?device=plant-2-main&field=power_kw", OWNER_Y),
+        Case("GET", f"/api/v1/parks/{A}/series?device=grid-main&field=power_kw", STAFF_A),
+        Case("GET", f"/api/v1/parks/{B}/series?device=rs-grid&field=power_kw", PARK_B),
+        Case(
+            "GET", f"/api/v1/parks/{A}/series?device=nothing&field=power_kw", STAFF_A, ok_status=404
+        ),
+    ],
+    ("GET", "/api/v1/parks/{park}/ledger"): [
+        Case("GET", f"/api/v1/parks/{A}/ledger?device=gas-boiler", OWNER_X),
+        Case("GET", f"/api/v1/parks/{A}/ledger?device=prod-lumina", OWNER_Y),
+        Case("GET", f"/api/v1/parks/{A}/ledger?device=grid-main", STAFF_A),
+        Case("GET", f"/api/v1/parks/{B}/ledger?device=rs-chip-meter", PARK_B),
+    ],
+    ("GET", "/api/v1/parks/{park}/energy"): [
+        # no scope: the park, or for a tenant key its own tenant
+        Case("GET", f"/api/v1/parks/{A}/energy", PARK_A),
+        Case("GET", f"/api/v1/parks/{A}/energy?scope=park", STAFF_A),
+        Case("GET", f"/api/v1/parks/{A}/energy?scope=tenant:{X}", OWNER_X),
+        Case("GET", f"/api/v1/parks/{A}/energy?scope=tenant:{Y}", OWNER_Y),
+        Case("GET", f"/api/v1/parks/{A}/energy?scope=device:gas-boiler", STAFF_A),
+        Case("GET", f"/api/v1/parks/{A}/energy?scope=building:plant-1", STAFF_A),
+        Case("GET", f"/api/v1/parks/{B}/energy?scope=tenant:{X}", PARK_B),
+    ],
+    ("GET", "/api/v1/parks/{park}/indicators"): [
+        Case("GET", f"/api/v1/parks/{A}/indicators?period={DAY}", PARK_A),
+        Case("GET", f"/api/v1/parks/{A}/indicators?period={DAY}&scope=park", STAFF_A),
+        Case("GET", f"/api/v1/parks/{A}/indicators?period={DAY}&scope=tenant:{X}", OWNER_X),
+        Case("GET", f"/api/v1/parks/{A}/indicators?period={DAY}&scope=tenant:{Y}", OWNER_Y),
+        Case("GET", f"/api/v1/parks/{B}/indicators?period={DAY}", PARK_B),
+    ],
+    ("GET", "/api/v1/quarantine"): [
+        Case("GET", "/api/v1/quarantine", frozenset({"city", "op_a", "op_b"})),
+        Case("GET", f"/api/v1/quarantine?park={A}", STAFF_A),
+        Case("GET", f"/api/v1/quarantine?park={B}", PARK_B),
+        Case("GET", "/api/v1/quarantine?park=ghost", frozenset({"city"})),
+    ],
+    ("GET", "/api/v1/parks/{park}/reports/{year}"): [
+        Case("GET", f"/api/v1/parks/{A}/reports/{YEAR}?format=json", STAFF_A),
+        Case("GET", f"/api/v1/parks/{B}/reports/{YEAR}?format=json", PARK_B),
+    ],
+    ("GET", "/api/v1/tenants/{tenant}/reports/{year}"): [
+        # chipcore exists in both parks: each operator gets its own park's chipcore
+        Case("GET", f"/api/v1/tenants/{X}/reports/{YEAR}?format=json", OWNER_X | {"op_b"}),
+        Case("GET", f"/api/v1/tenants/{Y}/reports/{YEAR}?format=json", OWNER_Y),
+        Case("GET", f"/api/v1/tenants/delta/reports/{YEAR}?format=json", PARK_B),
+        Case("GET", f"/api/v1/tenants/nobody/reports/{YEAR}", frozenset({"city"}), ok_status=404),
+    ],
+    ("GET", "/api/v1/parks/{park}/declared/{year}"): [
+        Case("GET", f"/api/v1/parks/{A}/declared/{YEAR}", PARK_A),
+        Case("GET", f"/api/v1/parks/{A}/declared/{YEAR}?scope=park", STAFF_A),
+        Case("GET", f"/api/v1/parks/{A}/declared/{YEAR}?scope=tenant:{X}", OWNER_X),
+        Case("GET", f"/api/v1/parks/{A}/declared/{YEAR}?scope=tenant:{Y}", OWNER_Y),
+        Case("GET", f"/api/v1/parks/{B}/declared/{YEAR}", PARK_B),
+    ],
+    ("PUT", "/api/v1/parks/{park}/declared/{year}"): [
+        Case(
+            "PUT",
+            f"/api/v1/parks/{A}/declared/{YEAR}",
+            STAFF_A,
+            body={"scope": "park", "values": {"water_reuse": 0.8}},
+        ),
+        Case(
+            "PUT",
+            f"/api/v1/parks/{A}/declared/{YEAR}",
+            STAFF_A,
+            body={"scope": f"tenant:{X}", "values": {"water_reuse": 0.7}},
+        ),
+        Case(
+            "PUT",
+            f"/api/v1/parks/{B}/declared/{YEAR}",
+            PARK_B,
+            body={"scope": "park", "values": {"water_reuse": 0.6}},
+        ),
+    ],
+}
+
+
+def _walk(routes: Iterable[BaseRoute]) -> Iterator[tuple[str, set[str]]]:
+    """(path, methods) of every route, into included routers too (FastAPI ≥ 0.165 keeps an
+    included router as one lazy entry of ``app.routes``)."""
+    for route in routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        if contexts is not None:
+            for context in contexts():
+                original = context.original_route
+                if isinstance(original, APIRoute):
+                    yield context.path, set(original.methods)
+        elif isinstance(route, APIRoute):
+            yield route.path, set(route.methods)
+
+
+def api_routes(client: TestClient) -> set[tuple[str, str]]:
+    app = client.app
+    assert isinstance(app, FastAPI)
+    found = {(m, path) for path, methods in _walk(app.routes) for m in methods}
+    found = {(m, path) for m, path in found if path.startswith("/api/v1")}
+    # the schema lists every documented operation: the walk must not have missed one
+    documented = {
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        for method in operations
+        if path.startswith("/api/v1")
+    }
+    assert documented <= found, documented - found
+    return found
+
+
+def test_every_api_route_has_expectations(client: TestClient) -> None:
+    routes = api_routes(client)
+    assert routes, "no /api/v1 routes found"
+    missing = routes - CASES.keys()
+    assert not missing, f"add the new endpoints to CASES in {__file__}: {sorted(missing)}"
+    assert not CASES.keys() - routes, "CASES lists endpoints the app no longer has"
+
+
+def _ids(registry: Registry, park: str, *, tenant: str | None, shared: bool) -> set[str]:
+    devices = registry.parks[park].devices
+    return {
+        d.id for d in devices if (d.tenant is None and shared) or (tenant and d.tenant == tenant)
+    }
+
+
+def forbidden_ids(registry: Registry, caller: str) -> set[str]:
+    """Device ids that may never appear (as JSON strings) in what ``caller`` receives."""
+    a_all = {d.id for d in registry.parks[A].devices}
+    b_all = {d.id for d in registry.parks[B].devices}
+    match caller:
+        case "op_a":
+            return b_all
+        case "op_b":
+            return a_all
+        case "tenant_x" | "tenant_y":
+            own = X if caller == "tenant_x" else Y
+            others = {d.id for d in registry.parks[A].devices if d.tenant not in (None, own)}
+            return others | b_all
+    return set()
+
+
+def forbidden_parks(caller: str) -> set[str]:
+    return {"op_a": {B}, "op_b": {A}, "tenant_x": {B}, "tenant_y": {B}}.get(caller, set())
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_every_endpoint_as_every_caller(
+    client: TestClient, registry: Registry, caller: str
+) -> None:
+    failures = []
+    bad_ids = forbidden_ids(registry, caller)
+    bad_parks = forbidden_parks(caller)
+    for cases in CASES.values():
+        for case in cases:
+            response = client.request(
+                case.method, case.url, headers=headers(caller), json=case.body
+            )
+            if caller in ("anonymous", "bad"):
+                expected = 401
+            elif caller in case.ok:
+                expected = case.ok_status
+            else:
+                expected = case.others
+            what = f"{case.method} {case.url} as {caller}"
+            if response.status_code != expected:
+                failures.append(
+                    f"{what}: {response.status_code}, expected {expected}: {response.text[:200]}"
+                )
+                continue
+            text = response.text
+            if expected == 401:
+                assert response.headers.get("www-authenticate") == "Bearer", what
+                assert BAD_TOKEN not in text
+            if expected >= 400:
+                assert response.json()["code"] in ("unauthorized", "forbidden", "not_found"), what
+            leaked = sorted(i for i in bad_ids if f'"{i}"' in text)
+            if leaked:
+                failures.append(f"{what}: leaked device ids {leaked}")
+            leaked_parks = sorted(p for p in bad_parks if f'"{p}"' in text or f"{p}-" in text)
+            if leaked_parks:
+                failures.append(f"{what}: leaked parks {leaked_parks}")
+    assert not failures, "\n".join(failures)
+
+
+# -- what each caller sees ------------------------------------------------------------------------
+
+
+def get(client: TestClient, caller: str, url: str) -> object:
+    response = client.get(url, headers=headers(caller))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_park_lists_show_only_visible_parks(client: TestClient) -> None:
+    def ids(caller: str) -> list[str]:
+        parks = get(client, caller, "/api/v1/parks")
+        assert isinstance(parks, list)
+        return [p["id"] for p in parks]
+
+    assert ids("city") == [B, A]
+    assert ids("op_a") == [A]
+    assert ids("op_b") == [B]
+    assert ids("tenant_x") == [A]
+
+
+def test_tenant_sees_its_own_devices_readings_and_tenant_entry(
+    client: TestClient, registry: Registry
+) -> None:
+    own = {d.id for d in registry.parks[A].devices if d.tenant == X}
+    devices = get(client, "tenant_x", f"/api/v1/parks/{A}/devices")
+    assert isinstance(devices, list)
+    assert {d["id"] for d in devices} == own
+    latest = get(client, "tenant_x", f"/api/v1/parks/{A}/latest")
+    assert isinstance(latest, dict)
+    assert {r["device"] for r in latest["readings"]} == {"plant-1-main", "gas-boiler"}
+    detail = get(client, "tenant_x", f"/api/v1/parks/{A}")
+    assert isinstance(detail, dict)
+    assert [t["id"] for t in detail["tenants"]] == [X]
+    assert {f["tenant"] for b in detail["buildings"] for f in b["floors"]} == {X}
+    assert detail["park"]["devices"] == len(own)
+    # the operator sees everything
+    all_devices = get(client, "op_a", f"/api/v1/parks/{A}/devices")
+    assert isinstance(all_devices, list)
+    assert len(all_devices) == len(registry.parks[A].devices)
+
+
+def test_tenant_scope_defaults_to_its_own(client: TestClient) -> None:
+    energy = get(client, "tenant_y", f"/api/v1/parks/{A}/energy")
+    assert isinstance(energy, dict)
+    assert energy["scope"] == f"tenant:{Y}"
+    park = get(client, "op_a", f"/api/v1/parks/{A}/energy")
+    assert isinstance(park, dict)
+    assert park["scope"] == "park"
+    declared = get(client, "tenant_x", f"/api/v1/parks/{A}/declared/{YEAR}")
+    assert isinstance(declared, dict)
+    assert declared["scope"] == f"tenant:{X}"
+
+
+def test_operator_quarantine_is_its_own_parks(client: TestClient) -> None:
+    body = get(client, "op_b", "/api/v1/quarantine")
+    assert isinstance(body, dict)
+    assert body["park"] == B
+    assert {r["park"] for r in body["records"]} == {B}
+    everything = get(client, "city", "/api/v1/quarantine")
+    assert isinstance(everything, dict)
+    assert {r["park"] for r in everything["records"]} == {A, B}
+
+
+def test_same_tenant_id_in_two_parks_gives_each_operator_its_own(client: TestClient) -> None:
+    a = get(client, "op_a", f"/api/v1/tenants/{X}/reports/{YEAR}?format=json")
+    b = get(client, "op_b", f"/api/v1/tenants/{X}/reports/{YEAR}?format=json")
+    x = get(client, "tenant_x", f"/api/v1/tenants/{X}/reports/{YEAR}?format=json")
+    assert isinstance(a, dict)
+    assert isinstance(b, dict)
+    assert isinstance(x, dict)
+    assert (a["park_id"], b["park_id"], x["park_id"]) == (A, B, A)
+
+
+# -- authentication -------------------------------------------------------------------------------
+
+
+def test_x_api_key_header_works_and_other_schemes_are_refused(client: TestClient) -> None:
+    ok = client.get("/api/v1/parks", headers={"X-API-Key": TOKENS["op_a"]})
+    assert ok.status_code == 200
+    assert [p["id"] for p in ok.json()] == [A]
+    for value in (f"Basic {TOKENS['city']}", f"Token {TOKENS['city']}", "Bearer", "Bearer "):
+        refused = client.get("/api/v1/parks", headers={"Authorization": value})
+        assert refused.status_code == 401, value
+        assert refused.headers["www-authenticate"] == "Bearer"
+        assert TOKENS["city"] not in refused.text
+
+
+def test_open_paths_need_no_key(client: TestClient) -> None:
+    for path in ("/healthz", "/", "/static/app.js", "/docs", "/openapi.json"):
+        assert client.get(path).status_code == 200, path
+    schema = client.get("/openapi.json").json()
+    assert {"bearer", "apiKey"} <= schema["components"]["securitySchemes"].keys()
+
+
+def test_authentication_compares_digests_in_constant_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[tuple[str, str]] = []
+    real = hmac.compare_digest
+
+    def counting(a: str, b: str) -> bool:
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(config.auth.hmac, "compare_digest", counting)
+    keys = ApiKeys(_entries())
+    assert keys.authenticate(TOKENS["tenant_x"]) is not None
+    assert keys.authenticate(BAD_TOKEN) is None
+    assert keys.authenticate("") is None
+    # once per attempt, hit or miss, and on digests: never on the tokens themselves
+    assert len(calls) == 3
+    for a, b in calls:
+        assert len(a) == len(b) == 64
+        assert all(token not in (a, b) for token in [*TOKENS.values(), BAD_TOKEN])
+
+
+def test_tokens_never_reach_the_logs(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    client.get("/api/v1/parks", headers=headers("bad"))
+    client.get("/api/v1/parks", headers=headers("city"))
+    client.get("/api/v1/parks", headers={"X-API-Key": BAD_TOKEN})
+    client.get("/api/v1/parks", headers=headers("gateway"))
+    assert any("unknown API key" in r.getMessage() for r in caplog.records)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for token in [*TOKENS.values(), BAD_TOKEN]:
+        assert token not in logged
+        assert hash_token(token) not in logged
+
+
+def test_auth_off_acts_as_city(registry: Registry, tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "s.sqlite3")
+    app = create_app(
+        settings=Settings(_env_file=None, data_dir=tmp_path), store=store, registry=registry
+    )
+    with TestClient(app) as c:
+        assert [p["id"] for p in c.get("/api/v1/parks").json()] == [B, A]
+        assert c.get(f"/api/v1/parks/{B}/latest").status_code == 200
+    store.close()
+
+
+# -- the key file ---------------------------------------------------------------------------------
+
+GOOD = "a" * 64
+
+
+def write_keys(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "keys.yaml"
+    path.write_text(text)
+    return path
+
+
+def problems(path: Path, registry: Registry) -> list[str]:
+    with pytest.raises(KeysError) as caught:
+        load_api_keys(path, registry)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_key_file_loads_and_authenticates(tmp_path: Path, registry: Registry) -> None:
+    path = write_keys(
+        tmp_path,
+        f"# keys\n- name: ops\n  role: operator\n  park: {A}\n  sha256: {hash_token('t0k3n')}\n"
+        f"- {{name: x, role: tenant, park: {A}, tenant: {X}, sha256: {GOOD}}}\n",
+    )
+    keys = load_api_keys(path, registry)
+    assert len(keys) == 2
+    principal = keys.authenticate("t0k3n")
+    assert principal is not None
+    assert (principal.name, principal.role, principal.park) == ("ops", "operator", A)
+    assert len(load_api_keys(write_keys(tmp_path, ""), registry)) == 0
+
+
+def test_key_file_problems_carry_file_and_line(tmp_path: Path, registry: Registry) -> None:
+    path = write_keys(
+        tmp_path,
+        f"""\
+- name: ok
+  role: city
+  sha256: {GOOD}
+- name: bad-role
+  role: admin
+  sha256: {"b" * 64}
+- name: unknown-park
+  role: operator
+  park: atlantis
+  sha256: {"c" * 64}
+- name: no-hash
+  role: operator
+  park: {A}
+- name: unknown-tenant
+  role: tenant
+  park: {B}
+  tenant: {Y}
+  sha256: {"d" * 64}
+- name: ok
+  role: city
+  sha256: {"e" * 64}
+- name: tenant-without-tenant
+  role: tenant
+  park: {A}
+  sha256: {"f" * 64}
+- name: short-hash
+  role: city
+  sha256: abc
+""",
+    )
+    found = problems(path, registry)
+    where = str(path)
+    assert found[0].startswith(f"{where}:5: role: ")
+    assert "city" in found[0]
+    assert found[1].startswith(f"{where}:9: unknown park 'atlantis'")
+    assert found[2].startswith(f"{where}:11: sha256: ")
+    assert "required" in found[2].lower()
+    assert found[3].startswith(f"{where}:17: park 'riverside' has no tenant 'lumina'")
+    assert found[4] == f"{where}:19: name 'ok' already used on line 1"
+    assert found[5].startswith(f"{where}:22: ")
+    assert "needs a tenant" in found[5]
+    assert found[6].startswith(f"{where}:28: sha256: ")
+    assert "64" in found[6]
+    assert len(found) == 7
+    # nothing of a token or hash is echoed beyond what the file holds
+    assert problems(write_keys(tmp_path, "keys: [\n"), registry)[0].startswith(f"{where}:")
+    assert "expected a list" in problems(write_keys(tmp_path, "name: x\n"), registry)[0]
+    with pytest.raises(KeysError, match="cannot read"):
+        load_api_keys(tmp_path / "missing.yaml", registry)
+
+
+def test_add_key_appends_a_hash_and_returns_the_token(tmp_path: Path, registry: Registry) -> None:
+    path = tmp_path / "etc" / "keys.yaml"
+    first = add_key(path, registry, name="ops", role=PrincipalRole.OPERATOR, park=A)
+    path.write_text("# managed by smartpark keys add\n" + path.read_text())
+    second = add_key(path, registry, name="x", role=PrincipalRole.TENANT, park=A, tenant=X)
+    text = path.read_text()
+    assert text.startswith("# managed by smartpark keys add\n")  # appended, not rewritten
+    assert first not in text
+    assert second not in text
+    assert hash_token(first) in text
+    assert hash_token(second) in text
+    assert path.stat().st_mode & 0o077 == 0
+    keys = load_api_keys(path, registry)
+    principal = keys.authenticate(second)
+    assert principal is not None
+    assert (principal.park, principal.tenant) == (A, X)
+    with pytest.raises(ConfigError, match="already exists"):
+        add_key(path, registry, name="ops", role=PrincipalRole.CITY)
+    with pytest.raises(ConfigError, match="unknown park 'atlantis'"):
+        add_key(path, registry, name="n", role=PrincipalRole.OPERATOR, park="atlantis")
+    with pytest.raises(ConfigError, match="has no tenant 'delta'"):
+        add_key(path, registry, name="n", role=PrincipalRole.TENANT, park=A, tenant="delta")
+    with pytest.raises(ConfigError, match="needs a park"):
+        add_key(path, registry, name="n", role=PrincipalRole.OPERATOR)
+    assert len(load_api_keys(path, registry)) == 2
+    # a flow-style list is rewritten as a block list
+    flow = write_keys(tmp_path, "[]\n")
+    add_key(flow, registry, name="c", role=PrincipalRole.CITY)
+    assert len(load_api_keys(flow, registry)) == 1
+
+
+def test_json_is_json(client: TestClient) -> None:
+    # error bodies of refused requests stay the API's ErrorOut shape
+    body = client.get("/api/v1/parks", headers=headers("gateway")).json()
+    assert body == {
+        "code": "forbidden",
+        "message": "a gateway key may only publish over MQTT; it cannot use the API",
+    }
+    assert json.loads(client.get("/api/v1/parks").text)["code"] == "unauthorized"
