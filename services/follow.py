@@ -15,6 +15,13 @@ rebuild judges them), and writes only the touched intervals. A live stream there
 newest interval or two; a late reading rewrites the gap it fills; a correction (the same
 timestamp written again) rewrites the intervals around it.
 
+Then the daily roll-up (:mod:`services.rollup`): once per device and pass, the local days of the
+park that hold the intervals just rewritten are rolled up again from the stored ledger (usually
+one day, today's; for a late reading into yesterday, yesterday's). Devices with the same days
+share one :func:`~services.rollup.write_day_rollups` call, so a pass writes its roll-up points in
+batches. A day in progress is written with what is known so far (its slot quality says so) and
+replaced as the day fills.
+
 Cursor: marks are read by their stamp, from the cursor minus ``settle_s`` (a write's stamp
 precedes its completion by up to the store's timeout) to now; marks already handled in that
 overlap are remembered and skipped. The cursor per park is kept in a small JSON file, written
@@ -39,6 +46,7 @@ from config.errors import StoreError, StoreUnavailableError
 from config.registry import Device, ParkRegistry, Registry
 from config.units import stored_field_name
 from services.ledger import LOOKBACK_S, device_ledger, ledger_points
+from services.rollup import local_days, write_day_rollups
 from store.base import TOUCHED, LatestReading, Point, SeriesQuery, Store
 
 __all__ = ["FollowStep", "LedgerFollower", "merge_ranges", "touched_marks"]
@@ -91,12 +99,14 @@ def merge_ranges(ranges: Iterable[tuple[int, int]], *, gap: int = 0) -> list[tup
 
 @dataclass(frozen=True, slots=True)
 class FollowStep:
-    """What one pass did: marks read, devices recomputed, intervals written."""
+    """What one pass did: marks read, devices recomputed, intervals written, and the register-days
+    of the daily roll-up written again."""
 
     marks: int
     devices: int
     intervals: int
     caught_up: bool
+    rollup_days: int = 0
 
 
 class LedgerFollower:
@@ -131,20 +141,22 @@ class LedgerFollower:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self.intervals_written = 0
+        self.rollup_days_written = 0
 
     # -- one pass --------------------------------------------------------------------------------
 
     def step(self) -> FollowStep:
         """One pass over every park's new marks."""
-        marks = devices = intervals = 0
+        marks = devices = intervals = days = 0
         caught_up = True
         for park in self.registry.parks.values():
-            m, d, i, done = self._step_park(park)
-            marks, devices, intervals = marks + m, devices + d, intervals + i
+            m, d, i, r, done = self._step_park(park)
+            marks, devices, intervals, days = marks + m, devices + d, intervals + i, days + r
             caught_up = caught_up and done
         self._save_cursor()
         self.intervals_written += intervals
-        return FollowStep(marks, devices, intervals, caught_up)
+        self.rollup_days_written += days
+        return FollowStep(marks, devices, intervals, caught_up, days)
 
     def catch_up(self, *, timeout_s: float = 60.0) -> FollowStep:
         """Pass until every mark up to now is handled (or ``timeout_s`` [s] passed)."""
@@ -157,12 +169,13 @@ class LedgerFollower:
                 total.devices + s.devices,
                 total.intervals + s.intervals,
                 s.caught_up,
+                total.rollup_days + s.rollup_days,
             )
             if s.caught_up:
                 break
         return total
 
-    def _step_park(self, park: ParkRegistry) -> tuple[int, int, int, bool]:
+    def _step_park(self, park: ParkRegistry) -> tuple[int, int, int, int, bool]:
         now = self._clock_ns()
         cursor = self._cursor.get(park.id, 0)
         rows = self.store.scan(
@@ -185,6 +198,7 @@ class LedgerFollower:
                 continue
             ranges[r.device].append((int(first) * _NS_PER_MS, int(last_ms) * _NS_PER_MS))
         intervals = devices = 0
+        written: dict[str, list[tuple[int, int]]] = {}
         for device_id, spans in ranges.items():
             device = park.device(device_id)
             if device is None or not _registers(device):
@@ -194,16 +208,49 @@ class LedgerFollower:
             for lo, hi in merge_ranges(spans, gap=step_ns):
                 for chunk_lo in range(lo, hi + 1, _CHUNK_S * 1_000_000_000):
                     chunk_hi = min(hi, chunk_lo + _CHUNK_S * 1_000_000_000 - 1)
-                    intervals += self._recompute(park.id, device, chunk_lo, chunk_hi)
+                    n, w_lo, w_hi = self._recompute(park.id, device, chunk_lo, chunk_hi)
+                    intervals += n
+                    if n:
+                        written.setdefault(device.id, []).append((w_lo, w_hi))
+        days = self._roll_up(park, written)
         new_cursor = rows[-1].time_ns if not caught_up and rows else max(cursor, now)
         seen.update(_identity(r) for r in fresh)
         horizon = new_cursor - self.settle_ns
         self._seen[park.id] = {k for k in seen if k[1] >= horizon}
         self._cursor[park.id] = new_cursor
-        return len(fresh), devices, intervals, caught_up
+        return len(fresh), devices, intervals, days, caught_up
 
-    def _recompute(self, park_id: str, device: Device, first_ns: int, last_ns: int) -> int:
-        """Rewrite the intervals readings in ``[first_ns, last_ns]`` touch; returns how many."""
+    def _roll_up(self, park: ParkRegistry, written: dict[str, list[tuple[int, int]]]) -> int:
+        """Roll up again the local days of ``park`` that hold the intervals ``written`` (per
+        device, ranges ``[lo, hi)`` [ns]): each device once, for those days only; devices with
+        the same days share one :func:`write_day_rollups` call (and its batched writes).
+        Returns the register-days written."""
+        tz = park.park.timezone
+        by_days: dict[tuple[tuple[int, int], ...], list[str]] = defaultdict(list)
+        for device_id, spans in written.items():
+            day_spans = []
+            for lo, hi in spans:
+                edges = local_days(lo, hi, tz)
+                day_spans.append((int(edges[0]), int(edges[-1])))
+            by_days[tuple(merge_ranges(day_spans))].append(device_id)
+        days = 0
+        for day_ranges, device_ids in by_days.items():
+            for lo, hi in day_ranges:  # one run of consecutive days, usually the only one
+                days += write_day_rollups(
+                    self.store,
+                    park,
+                    start_ns=lo,
+                    end_ns=hi,
+                    devices=device_ids,
+                    interval_s=self.interval_s,
+                ).days
+        return days
+
+    def _recompute(
+        self, park_id: str, device: Device, first_ns: int, last_ns: int
+    ) -> tuple[int, int, int]:
+        """Rewrite the intervals readings in ``[first_ns, last_ns]`` touch; returns how many, and
+        the range ``[lo, hi)`` [ns] of intervals they lie in (whole intervals)."""
         step_ns = self.interval_s * 1_000_000_000
         write_lo, write_hi = first_ns, last_ns
         context_lo, context_hi = first_ns, last_ns
@@ -239,7 +286,7 @@ class LedgerFollower:
             )
         if points:
             self.store.write(points)
-        return len(points)
+        return len(points), lo, hi
 
     def _neighbours(
         self, park_id: str, device_id: str, field: str, t_ns: int, *, before: bool
@@ -285,10 +332,11 @@ class LedgerFollower:
                 backoff = poll_s
                 if result.intervals:
                     log.debug(
-                        "ledger: %d marks, %d devices, %d intervals rewritten",
+                        "ledger: %d marks, %d devices, %d intervals, %d roll-up days rewritten",
                         result.marks,
                         result.devices,
                         result.intervals,
+                        result.rollup_days,
                     )
                 if not result.caught_up:
                     continue  # more marks waiting: no pause

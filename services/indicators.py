@@ -868,7 +868,39 @@ def _compute(  # noqa: PLR0915  one flat sequence of indicators reads best
             interval_s=interval_s,
         )
     )
+    if interval_s > _MAX_INTERVAL_S:
+        # day (or single) slots, e.g. from the daily roll-up: a peak, a load factor or a TOU
+        # split computed from them would be a wrong number, so there is none
+        capacity = park.park.tariff is not None and park.park.tariff.demand_basis == "capacity"
+        out = [
+            _needs_intervals(i, interval_s)
+            if i.name in _NEEDS_INTERVALS and not (i.name == "demand_charge_cny" and capacity)
+            else i
+            for i in out
+        ]
     return out
+
+
+_MAX_INTERVAL_S = 3600
+"""Longest slot [s] the demand and TOU indicators are computed on; beyond it they are None."""
+
+_NEEDS_INTERVALS = frozenset(
+    {
+        "peak_demand_kw",
+        "load_factor",
+        "tou_energy_cost_cny",
+        "demand_charge_cny",  # on the max-demand basis; a capacity charge needs no intervals
+        "electricity_cost_cny",
+    }
+)
+
+
+def _needs_intervals(ind: Indicator, interval_s: int) -> Indicator:
+    reason = (
+        f"needs interval data; the roll-up keeps days (slots of {interval_s} s here, at most "
+        f"{_MAX_INTERVAL_S} s needed)"
+    )
+    return Indicator(ind.name, None, ind.unit, None, ind.factors, reason, ind.note)
 
 
 _PARK_ONLY = (

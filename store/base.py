@@ -18,15 +18,21 @@ from typing import Literal, Protocol, runtime_checkable
 
 __all__ = [
     "AGGREGATES",
+    "LEDGER_DAY",
+    "LONG_TERM",
+    "REDUCTIONS",
     "TELEMETRY",
     "TOUCHED",
     "Aggregate",
+    "Columns",
     "LatestReading",
     "Point",
     "QuarantineRecord",
+    "Reduction",
     "SeriesQuery",
     "SeriesRow",
     "Store",
+    "check_reductions",
 ]
 
 TELEMETRY = "telemetry"
@@ -37,8 +43,30 @@ TOUCHED = "touched"
 covered (fields ``first_ms``, ``last_ms``), stamped with the time of the write (see
 :mod:`services.follow`)."""
 
+LEDGER_DAY = "ledger_day"
+"""Measurement of the daily roll-up of the stored ledger (see :mod:`services.rollup`)."""
+
+LONG_TERM: frozenset[str] = frozenset({LEDGER_DAY})
+"""Measurements kept for the long term. Where the server has retention policies, an adapter keeps
+them apart from the rest (:class:`store.influx.InfluxStore`: a policy of infinite duration and
+long shards, created on first use); callers read and write them like any other measurement."""
+
 Aggregate = Literal["mean", "min", "max", "last", "first", "sum", "count"]
 AGGREGATES: tuple[Aggregate, ...] = ("mean", "min", "max", "last", "first", "sum", "count")
+
+Reduction = Literal["sum", "min", "max", "count"]
+"""What :meth:`Store.aggregate` computes of a field over each device's points."""
+REDUCTIONS: tuple[Reduction, ...] = ("sum", "min", "max", "count")
+
+
+def check_reductions(fields: Mapping[str, tuple[str, str]]) -> None:
+    """Raise ``ValueError`` unless every ``(reduction, field)`` of ``fields`` names one of
+    :data:`REDUCTIONS` (so no other text ever reaches a query as a function name)."""
+    for name, (reduction, _field) in fields.items():
+        if reduction not in REDUCTIONS:
+            raise ValueError(
+                f"{name!r}: reduction must be one of {', '.join(REDUCTIONS)}, not {reduction!r}"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +132,15 @@ class SeriesQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class Columns:
+    """Points of one device as columns: their times [ns], oldest first, and per field the value
+    at each of those times (NaN where the point has no such field)."""
+
+    time_ns: list[int]
+    values: Mapping[str, list[float]]
+
+
+@dataclass(frozen=True, slots=True)
 class SeriesRow:
     """One value of a series: the bucket start (or the point's time) and the value."""
 
@@ -144,6 +181,39 @@ class Store(Protocol):
         """Every point of ``measurement`` in ``park`` over ``[start_ns, end_ns)``, oldest first
         (then by device), at most ``limit`` (which of several points sharing the limit's
         time make the cut is up to the store): its device, time [ns] and fields."""
+
+    def columns(
+        self,
+        park: str,
+        *,
+        measurement: str,
+        fields: Sequence[str],
+        start_ns: int,
+        end_ns: int,
+    ) -> dict[str, Columns]:
+        """Per device of ``park``, its points of ``measurement`` over ``[start_ns, end_ns)`` that
+        have any of ``fields``, oldest first, as columns: only those fields, NaN where a point
+        lacks one. Every such point of the range is read (no limit: keep the range bounded).
+        On InfluxDB one query grouped by device; the shape numeric code wants, without an object
+        per point."""
+
+    def aggregate(
+        self,
+        park: str,
+        *,
+        measurement: str,
+        fields: Mapping[str, tuple[Reduction, str]],
+        start_ns: int,
+        end_ns: int,
+    ) -> dict[str, dict[str, float]]:
+        """Per device of ``park``, each ``name: (reduction, field)`` of ``fields`` computed over
+        the device's points of ``measurement`` in ``[start_ns, end_ns)``, on the server:
+        ``{device: {name: value}}``.
+
+        ``reduction`` is one of :data:`REDUCTIONS` (others raise ``ValueError``). A name is
+        absent from a device's answer when its field has no point there (so a ``count`` is never
+        0), and a device is absent when none of the fields has; points with other tags than park
+        and device are reduced together per device."""
 
     def count(self, park: str, *, device: str | None = None, measurement: str = TELEMETRY) -> int:
         """Number of stored points (distinct identities) of a park, or of one device."""

@@ -8,10 +8,11 @@ mode, so ``smartpark collect`` and ``smartpark serve`` can share one file from t
 
 from __future__ import annotations
 
+import itertools
 import math
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,14 @@ import orjson
 from config.errors import StoreQueryError, StoreUnavailableError
 from store.base import (
     TELEMETRY,
+    Columns,
     LatestReading,
     Point,
     QuarantineRecord,
+    Reduction,
     SeriesQuery,
     SeriesRow,
+    check_reductions,
 )
 
 __all__ = ["EmbeddedStore"]
@@ -200,6 +204,83 @@ class EmbeddedStore:
                 break
             points.setdefault(key, {})[str(field)] = float(value)
         return [LatestReading(d, t, f) for (t, d, _), f in points.items()]
+
+    def columns(
+        self,
+        park: str,
+        *,
+        measurement: str,
+        fields: Sequence[str],
+        start_ns: int,
+        end_ns: int,
+    ) -> dict[str, Columns]:
+        """Per device, the points having any of ``fields`` as columns: one SQL query that pivots
+        the field rows of each point (``GROUP BY device, tags, time_ns``)."""
+        wanted = list(dict.fromkeys(fields))
+        if not wanted:
+            return {}
+        pivot = ", ".join("MAX(CASE WHEN field = ? THEN value END)" for _ in wanted)
+        rows = self._query(
+            f"SELECT device, time_ns, {pivot} FROM points "
+            "WHERE measurement = ? AND park = ? AND time_ns >= ? AND time_ns < ? "
+            f"AND field IN ({', '.join('?' * len(wanted))}) "
+            "GROUP BY device, tags, time_ns ORDER BY device, time_ns, tags",
+            [*wanted, measurement, park, start_ns, end_ns, *wanted],
+        )
+        out: dict[str, Columns] = {}
+        nan = math.nan
+        for device, group in itertools.groupby(rows, key=lambda r: str(r[0])):
+            got = list(group)
+            out[device] = Columns(
+                [int(r[1]) for r in got],
+                {
+                    f: [nan if r[j] is None else float(r[j]) for r in got]
+                    for j, f in enumerate(wanted, 2)
+                },
+            )
+        return out
+
+    def aggregate(
+        self,
+        park: str,
+        *,
+        measurement: str,
+        fields: Mapping[str, tuple[Reduction, str]],
+        start_ns: int,
+        end_ns: int,
+    ) -> dict[str, dict[str, float]]:
+        """Per device, each ``name: (reduction, field)`` in SQL: one ``GROUP BY device``."""
+        check_reductions(fields)
+        if not fields:
+            return {}
+        names = list(fields)
+        columns = []
+        args: list[object] = []
+        for name in names:
+            reduction, field = fields[name]
+            # the reduction is one of REDUCTIONS (checked above); the field is a parameter
+            if reduction == "count":
+                columns.append("COUNT(CASE WHEN field = ? THEN 1 END)")
+            else:
+                columns.append(f"{reduction.upper()}(CASE WHEN field = ? THEN value END)")
+            args.append(field)
+        wanted = list(dict.fromkeys(f for _, f in fields.values()))
+        args.extend([measurement, park, start_ns, end_ns, *wanted])
+        sql = (
+            f"SELECT device, {', '.join(columns)} FROM points "
+            "WHERE measurement = ? AND park = ? AND time_ns >= ? AND time_ns < ? "
+            f"AND field IN ({', '.join('?' * len(wanted))}) GROUP BY device"
+        )
+        out: dict[str, dict[str, float]] = {}
+        for row in self._query(sql, args):
+            got = {
+                name: float(value)
+                for name, value, (reduction, _) in zip(names, row[1:], fields.values(), strict=True)
+                if value is not None and not (reduction == "count" and value == 0)
+            }
+            if got:
+                out[str(row[0])] = got
+        return out
 
     def count(self, park: str, *, device: str | None = None, measurement: str = TELEMETRY) -> int:
         """Distinct point identities of a park (or one device)."""

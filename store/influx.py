@@ -15,7 +15,10 @@ spool owns retries.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+import math
+import threading
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -24,19 +27,32 @@ import orjson
 
 from config.errors import ConfigError, StoreQueryError, StoreUnavailableError
 from store.base import (
+    LONG_TERM,
     TELEMETRY,
+    Columns,
     LatestReading,
     Point,
     QuarantineRecord,
+    Reduction,
     SeriesQuery,
     SeriesRow,
+    check_reductions,
 )
 from store.lineproto import encode_points, encode_string_fields, quote_ident, quote_string
 
-__all__ = ["QUARANTINE", "InfluxStore"]
+__all__ = ["LONG_TERM_RP", "QUARANTINE", "InfluxStore"]
 
 QUARANTINE = "quarantine"
 """Measurement of quarantined input: tags park/device/reason, string fields, time = received."""
+
+LONG_TERM_RP = "smartpark_long_term"
+"""Retention policy of the long-term measurements (:data:`store.base.LONG_TERM`) on InfluxDB 1.x:
+infinite duration, shard groups of :data:`LONG_TERM_SHARD_DURATION`. Created on first use where
+the server allows it; where it refuses (2.x/3.x, no admin rights) the default policy is used."""
+
+LONG_TERM_SHARD_DURATION = "520w"
+"""Ten years per shard group. With the default of 7 days a year of daily points spans 53 shards and
+every read opens each of them for each series; one shard makes grouped reads 2-10x faster."""
 
 DEFAULT_PORT = 8086
 WRITE_BATCH_POINTS = 5_000
@@ -55,6 +71,8 @@ _QUARANTINE_DUP_TAG = "dup"
 _TRANSIENT_STATUS = frozenset({408, 425, 429})
 _ERROR_TEXT_MAX = 500
 _CHUNK_ROWS = 10_000  # rows per chunk of a query answer (influxd 1.x default)
+_SPLIT_NS = 120 * 86_400 * 1_000_000_000  # columns() this long run as two parallel queries
+_UNRESOLVED = "?"  # the long-term policy is not looked up yet
 
 
 class InfluxStore:
@@ -67,12 +85,21 @@ class InfluxStore:
     when the server allows it (``CREATE DATABASE`` is idempotent; 2.x/3.x refuse it, and there the
     bucket and its DBRP mapping must exist already).
 
+    Measurements in ``long_term`` (default :data:`store.base.LONG_TERM`) are written to and read
+    from the retention policy :data:`LONG_TERM_RP`, created on their first use when the server
+    allows it, else the default policy; callers never name a policy.
+
     Thread-safe: one keep-alive connection pool shared by all threads.
     """
 
-    def __init__(self, url: str, *, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, url: str, *, timeout_s: float = 10.0, long_term: Collection[str] = LONG_TERM
+    ) -> None:
         base_url, database, headers, auth = _parse_url(url)
         self.database = database
+        self.long_term = frozenset(long_term)
+        self._long_term_rp: str | None = _UNRESOLVED
+        self._rp_lock = threading.Lock()
         self._base_url = base_url
         self._client = httpx.Client(
             base_url=base_url,
@@ -92,14 +119,25 @@ class InfluxStore:
         """Write points in batches of :data:`WRITE_BATCH_POINTS`; a rewrite replaces fields.
 
         Raises ``ValueError`` for a point line protocol cannot carry (NaN, infinity, a newline or
-        a trailing backslash in a name) before anything is sent.
+        a trailing backslash in a name) before anything is sent. Points of a long-term
+        measurement go to its retention policy (class docstring).
         """
+        rp = None
+        if self.long_term and any(p.measurement in self.long_term for p in points):
+            rp = self._long_term_policy()
+        groups: list[tuple[str | None, Sequence[Point]]] = [(None, points)]
+        if rp is not None:
+            groups = [
+                (None, [p for p in points if p.measurement not in self.long_term]),
+                (rp, [p for p in points if p.measurement in self.long_term]),
+            ]
         bodies = [
-            encode_points(points[i : i + WRITE_BATCH_POINTS])
-            for i in range(0, len(points), WRITE_BATCH_POINTS)
+            (policy, encode_points(group[i : i + WRITE_BATCH_POINTS]))
+            for policy, group in groups
+            for i in range(0, len(group), WRITE_BATCH_POINTS)
         ]
-        for body in bodies:
-            self._write_body(body)
+        for policy, body in bodies:
+            self._write_body(body, rp=policy)
 
     def write_quarantine(self, records: Sequence[QuarantineRecord]) -> None:
         """Keep records in the ``quarantine`` measurement, time = ``received_ns``.
@@ -137,7 +175,7 @@ class InfluxStore:
     def latest(self, park: str, *, measurement: str = TELEMETRY) -> list[LatestReading]:
         """The newest point of each device of ``park``: its time [ns] and the fields it carries."""
         statement = (
-            f"SELECT *::field FROM {quote_ident(measurement)} "
+            f"SELECT *::field FROM {self._from(measurement)} "
             f"WHERE {quote_ident('park')} = {quote_string(park)} "
             f"GROUP BY {quote_ident('device')} ORDER BY time DESC LIMIT 1"
         )
@@ -166,7 +204,7 @@ class InfluxStore:
             f"AND time >= {max(query.start_ns, _MIN_TIME_NS)} "
             f"AND time < {min(query.end_ns, _MAX_TIME_NS + 1)}"
         )
-        source = f"FROM {quote_ident(query.measurement)} {where}"
+        source = f"FROM {self._from(query.measurement)} {where}"
         order = "DESC" if query.descending else "ASC"
         if query.every_s is None:
             statement = f"SELECT {field} {source} ORDER BY time {order} LIMIT {int(query.limit)}"
@@ -191,7 +229,7 @@ class InfluxStore:
         (then by device), at most ``limit`` (which of several points sharing the limit's
         time make the cut is up to the store): one query, every series merged in time order."""
         statement = (
-            f"SELECT * FROM {quote_ident(measurement)} "
+            f"SELECT * FROM {self._from(measurement)} "
             f"WHERE {quote_ident('park')} = {quote_string(park)} "
             f"AND time >= {max(start_ns, _MIN_TIME_NS)} AND time < {min(end_ns, _MAX_TIME_NS + 1)} "
             f"ORDER BY time ASC LIMIT {int(limit)}"
@@ -211,6 +249,95 @@ class InfluxStore:
         out.sort(key=lambda p: (p.time_ns, p.device))
         return out
 
+    def columns(
+        self,
+        park: str,
+        *,
+        measurement: str,
+        fields: Sequence[str],
+        start_ns: int,
+        end_ns: int,
+    ) -> dict[str, Columns]:
+        """Per device, the points having any of ``fields`` as columns: one InfluxQL query
+        ``SELECT "f"::field, … GROUP BY "device"``, split in time into two parallel queries for
+        ranges of :data:`_SPLIT_NS` or more (influxd runs one query on one core)."""
+        # a name line protocol cannot carry was never stored here: it matches nothing
+        wanted = [f for f in dict.fromkeys(fields) if _storable(f) and f != "time"]
+        lo, hi = max(start_ns, _MIN_TIME_NS), min(end_ns, _MAX_TIME_NS + 1)
+        if not wanted or hi <= lo or not _storable(park) or not _storable(measurement):
+            return {}
+        head = (
+            f"SELECT {', '.join(f'{quote_ident(f)}::field' for f in wanted)} "
+            f"FROM {self._from(measurement)} WHERE {quote_ident('park')} = {quote_string(park)}"
+        )
+        group = f"GROUP BY {quote_ident('device')}"
+
+        def part(a: int, b: int) -> dict[str, list[list[Any]]]:
+            got: dict[str, list[list[Any]]] = {}
+            for series in self._select(f"{head} AND time >= {a} AND time < {b} {group}"):
+                device = str((series.get("tags") or {}).get("device") or "")
+                got.setdefault(device, []).extend(series.get("values") or [])
+            return got
+
+        if hi - lo < _SPLIT_NS:
+            parts = [part(lo, hi)]
+        else:
+            mid = lo + (hi - lo) // 2
+            with ThreadPoolExecutor(2) as pool:
+                parts = list(pool.map(part, (lo, mid), (mid, hi)))
+        rows_of: dict[str, list[list[Any]]] = {}
+        for got in parts:  # in time order: every row of a part precedes those of the next
+            for device, rows in got.items():
+                rows_of.setdefault(device, []).extend(rows)
+        out: dict[str, Columns] = {}
+        nan = math.nan
+        for device, rows in rows_of.items():
+            values = {
+                f: [nan if r[j] is None else float(r[j]) for r in rows]
+                for j, f in enumerate(wanted, 1)
+            }
+            out[device] = Columns([int(r[0]) for r in rows], values)
+        return out
+
+    def aggregate(
+        self,
+        park: str,
+        *,
+        measurement: str,
+        fields: Mapping[str, tuple[Reduction, str]],
+        start_ns: int,
+        end_ns: int,
+    ) -> dict[str, dict[str, float]]:
+        """Per device, each ``name: (reduction, field)`` reduced on the server: one InfluxQL
+        query ``SELECT sum("f"), max("g") … GROUP BY "device"``; names never reach the query."""
+        check_reductions(fields)
+        usable = {n: rf for n, rf in fields.items() if _storable(rf[1]) and rf[1] != "time"}
+        lo, hi = max(start_ns, _MIN_TIME_NS), min(end_ns, _MAX_TIME_NS + 1)
+        if not usable or hi <= lo or not _storable(park) or not _storable(measurement):
+            return {}
+        names = list(usable)
+        # the reduction is one of REDUCTIONS (checked above), the field quoted
+        columns = ", ".join(f"{usable[n][0]}({quote_ident(usable[n][1])})" for n in names)
+        statement = (
+            f"SELECT {columns} FROM {self._from(measurement)} "
+            f"WHERE {quote_ident('park')} = {quote_string(park)} "
+            f"AND time >= {lo} AND time < {hi} GROUP BY {quote_ident('device')}"
+        )
+        out: dict[str, dict[str, float]] = {}
+        for series in self._select(statement):
+            device = str((series.get("tags") or {}).get("device") or "")
+            for values in series.get("values") or []:
+                got = {
+                    n: float(v)
+                    for n, v in zip(names, values[1:], strict=True)
+                    if isinstance(v, int | float)
+                    and not isinstance(v, bool)
+                    and not (usable[n][0] == "count" and v == 0)
+                }
+                if got:
+                    out.setdefault(device, {}).update(got)
+        return out
+
     def count(self, park: str, *, device: str | None = None, measurement: str = TELEMETRY) -> int:
         """Distinct point identities (series, time) of a park, or of one device.
 
@@ -224,7 +351,7 @@ class InfluxStore:
         alias = quote_ident(_IDENTITY_ALIAS)
         statement = (
             f"SELECT count({alias}) FROM (SELECT *::field, {quote_ident('device')}::tag AS {alias} "
-            f"FROM {quote_ident(measurement)} {where})"
+            f"FROM {self._from(measurement)} {where})"
         )
         total = 0
         for series in self._select(statement):
@@ -271,6 +398,37 @@ class InfluxStore:
         """Close the connection pool."""
         self._client.close()
 
+    # --- retention ----------------------------------------------------------------------------
+
+    def _from(self, measurement: str) -> str:
+        """The ``FROM`` target of ``measurement``: in its long-term policy when it has one."""
+        if measurement in self.long_term:
+            rp = self._long_term_policy()
+            if rp is not None:
+                return f"{quote_ident(rp)}.{quote_ident(measurement)}"
+        return quote_ident(measurement)
+
+    def _long_term_policy(self) -> str | None:
+        """:data:`LONG_TERM_RP`, created if missing, or None where the server refuses policies
+        (then the default policy holds the long-term measurements). Looked up once."""
+        with self._rp_lock:
+            if self._long_term_rp != _UNRESOLVED:
+                return self._long_term_rp
+            self._ensure_database()
+            db = quote_ident(self.database)
+            rp: str | None = LONG_TERM_RP
+            try:
+                shown = self._select(f"SHOW RETENTION POLICIES ON {db}")
+                if LONG_TERM_RP not in {str(r[0]) for s in shown for r in s.get("values") or []}:
+                    self._execute(
+                        f"CREATE RETENTION POLICY {quote_ident(LONG_TERM_RP)} ON {db} "
+                        f"DURATION INF REPLICATION 1 SHARD DURATION {LONG_TERM_SHARD_DURATION}"
+                    )
+            except StoreQueryError:
+                rp = None  # 2.x/3.x, or no admin rights: the default policy
+            self._long_term_rp = rp
+            return rp
+
     # --- HTTP ---------------------------------------------------------------------------------
 
     def _ensure_database(self) -> None:
@@ -283,17 +441,27 @@ class InfluxStore:
             )
         self._database_ready = True
 
-    def _write_body(self, body: bytes) -> None:
+    def _write_body(self, body: bytes, *, rp: str | None = None) -> None:
         if not body:
             return
         self._ensure_database()
+        params = {"db": self.database, "precision": "ns"}
+        if rp is not None:
+            params["rp"] = rp
         self._request(
             "POST",
             "/write",
-            params={"db": self.database, "precision": "ns"},
+            params=params,
             content=body,
             headers={"Content-Type": "text/plain; charset=utf-8"},
         )
+
+    def _execute(self, statement: str) -> None:
+        """Run one statement that changes the database; StoreQueryError when it is refused."""
+        response = self._request("POST", "/query", params={"q": statement})
+        for result in _json_body(response.content, response).get("results") or []:
+            if "error" in result:
+                raise StoreQueryError(f"InfluxDB refused {statement!r}: {result['error']}")
 
     def _select(self, statement: str) -> Iterator[Mapping[str, Any]]:
         """The series of one read-only statement (``epoch=ns`` times).
@@ -401,6 +569,11 @@ def _parse_url(url: str) -> tuple[str, str, dict[str, str], tuple[str, str] | No
         auth = (unquote(parts.username), unquote(parts.password or ""))
     netloc = f"[{host}]" if ":" in host else host
     return f"{schemes[parts.scheme]}://{netloc}:{port}", database, headers, auth
+
+
+def _storable(name: str) -> bool:
+    """False for a name line protocol cannot carry (a newline): no point has it, none matches."""
+    return "\n" not in name and "\r" not in name
 
 
 def _tag_value(text: str) -> str:

@@ -9,7 +9,8 @@ from analytics.intervals import Quality
 from config.registry import load_registry
 from services.follow import LedgerFollower, merge_ranges, touched_marks
 from services.ledger import LEDGER, device_ledger, stored_ledger
-from store import TELEMETRY, EmbeddedStore, Point, SeriesQuery
+from services.rollup import read_day_rollups
+from store import LEDGER_DAY, TELEMETRY, EmbeddedStore, Point, SeriesQuery
 from store.base import TOUCHED
 
 REGISTRY = load_registry()
@@ -19,6 +20,7 @@ T0 = 1_767_196_800 * 10**9  # 2026-01-01T00:00+08:00, epoch-aligned to 15 min
 MIN = 60 * 10**9
 STEP = 15 * MIN
 HOUR = 60 * MIN
+DAY = 24 * HOUR
 
 
 class Clock:
@@ -177,3 +179,77 @@ def test_marks_written_late_within_the_settle_window_are_not_missed(store):
         SeriesQuery("wuhan-demo", "tower-a-f04", "energy_kwh", T0, T0 + STEP, measurement=LEDGER)
     )
     assert [r.value for r in rows] == [30.0]
+
+
+def day_rollup(store: EmbeddedStore, day: int):
+    """The stored roll-up of ``energy_kwh`` of the device for the local day opened at ``day``."""
+    table = read_day_rollups(store, "wuhan-demo", "energy_kwh", day_ns=np.array([day]))
+    return table.get("tower-a-f04")
+
+
+def rollup_writes(store: EmbeddedStore, monkeypatch) -> list[int]:
+    """Record the times of the roll-up points written from now on."""
+    written: list[int] = []
+    write = store.write
+
+    def recording(points):
+        written.extend(p.time_ns for p in points if p.measurement == LEDGER_DAY)
+        write(points)
+
+    monkeypatch.setattr(store, "write", recording)
+    return written
+
+
+def test_a_live_reading_updates_the_roll_up_of_its_day(store, monkeypatch):
+    clock = Clock(T0 + 3 * HOUR)
+    collect(store, clock, [(T0 + i * MIN, 2.0 * i) for i in range(0, 61)])  # 00:00 .. 01:00
+    follower = LedgerFollower(store, REGISTRY, clock_ns=clock)
+    first = follower.catch_up()
+    assert first.rollup_days == 1
+    before = day_rollup(store, T0)
+    assert before is not None
+    assert before.energy.tolist() == [120.0]  # four intervals of 30 kWh, the rest not yet known
+    assert before.known.tolist() == [4.0]
+    assert before.intervals.tolist() == [96.0]
+    assert before.quality.tolist() == [int(Quality.ESTIMATED)]  # a day in progress
+    written = rollup_writes(store, monkeypatch)
+
+    collect(store, clock, [(T0 + 61 * MIN, 122.0)])  # 01:01
+    step = follower.step()
+
+    assert (step.intervals, step.rollup_days) == (1, 1)
+    assert written == [T0]  # that day only, once
+    after = day_rollup(store, T0)
+    energy, _ = stored(store, T0, T0 + DAY)
+    assert after.energy.tolist() == [float(np.nansum(energy))] == [122.0]
+    assert after.known.tolist() == [5.0]
+    assert follower.rollup_days_written == 2
+
+
+def test_a_late_reading_into_yesterday_updates_yesterdays_roll_up(store, monkeypatch):
+    yesterday = T0 - DAY
+    clock = Clock(T0 + 2 * HOUR)
+    # yesterday 20:00 and 22:00 only (240 kWh spread evenly), nothing until midnight, then
+    # today's first hour
+    collect(store, clock, [(yesterday + 20 * HOUR, 0.0), (yesterday + 22 * HOUR, 240.0)])
+    collect(store, clock, [(T0 + i * MIN, 240.0 + 2.0 * i) for i in range(0, 61)])
+    follower = LedgerFollower(store, REGISTRY, clock_ns=clock)
+    follower.catch_up()
+    old = day_rollup(store, yesterday)
+    assert old is not None
+    assert old.max.tolist() == [30.0]
+    today = day_rollup(store, T0)
+    assert today is not None
+    written = rollup_writes(store, monkeypatch)
+
+    # late: at 20:30 the register read 100, so the first half hour held 100 kWh
+    collect(store, clock, [(yesterday + 20 * HOUR + 30 * MIN, 100.0)])
+    step = follower.step()
+
+    assert (step.marks, step.rollup_days) == (1, 1)
+    assert written == [yesterday]  # yesterday's roll-up again, today's left alone
+    new = day_rollup(store, yesterday)
+    energy, _ = stored(store, yesterday, T0)
+    assert new.max.tolist() == [float(np.nanmax(energy))] == [50.0]
+    assert new.energy.tolist() == [float(np.nansum(energy))]
+    assert day_rollup(store, T0).energy.tolist() == today.energy.tolist()

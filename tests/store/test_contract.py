@@ -8,6 +8,7 @@ import pytest
 
 from config.errors import StoreQueryError, StoreUnavailableError
 from store import (
+    LEDGER_DAY,
     TELEMETRY,
     InfluxStore,
     LatestReading,
@@ -17,6 +18,7 @@ from store import (
     SeriesRow,
     Store,
 )
+from store.influx import LONG_TERM_RP
 from tests.services import free_port
 
 S = 1_000_000_000  # ns per second
@@ -199,6 +201,197 @@ def test_scan_gives_every_point_of_a_measurement_in_time_order_across_devices(st
     limited = store.scan(PARK, measurement="marks", start_ns=T0, end_ns=T0 + 9 * S, limit=1)
     assert limited == [LatestReading("m1", T0, {"a": 0.5})]
     assert store.scan("nowhere", measurement="marks", start_ns=T0, end_ns=T0 + S) == []
+
+
+def nan_free(columns):
+    """Columns as plain data, NaN written as None (NaN != NaN)."""
+    return {
+        device: (
+            c.time_ns,
+            {f: [None if math.isnan(v) else v for v in vs] for f, vs in c.values.items()},
+        )
+        for device, c in columns.items()
+    }
+
+
+def test_columns_give_each_devices_points_having_the_fields_oldest_first(store):
+    store.write(
+        [
+            pt("m1", T0 + S, measurement="marks", c=300.0),  # written out of order
+            pt("m1", T0, measurement="marks", a=1.0, b=10.0, c=100.0),
+            pt("m2", T0, measurement="marks", b=20.0),  # none of a, c: left out
+            pt("m2", T0 + 2 * S, measurement="marks", a=4.0, b=40.0),
+            pt("m1", T0 + 9 * S, measurement="marks", a=9.0),  # at the end: excluded
+            pt("m3", T0 + S, park="other", measurement="marks", a=5.0),
+            pt("m1", T0 + 3 * S, a=7.0),  # another measurement
+        ]
+    )
+
+    got = store.columns(
+        PARK, measurement="marks", fields=["a", "c"], start_ns=T0, end_ns=T0 + 9 * S
+    )
+
+    assert nan_free(got) == {
+        "m1": ([T0, T0 + S], {"a": [1.0, None], "c": [100.0, 300.0]}),
+        "m2": ([T0 + 2 * S], {"a": [4.0], "c": [None]}),
+    }
+    assert all(isinstance(t, int) for c in got.values() for t in c.time_ns)
+    window = {"start_ns": T0, "end_ns": T0 + 9 * S}
+    assert store.columns(PARK, measurement="marks", fields=[], **window) == {}
+    assert store.columns(PARK, measurement="marks", fields=["zz"], **window) == {}
+    assert store.columns("nowhere", measurement="marks", fields=["a"], **window) == {}
+
+
+def test_columns_over_a_long_range_come_back_whole_and_in_order(store):
+    # 200 days of 3 devices: long enough for InfluxStore to split the read in time and join it
+    day = 86_400 * S
+    points = [
+        pt(f"m{d % 3}", T0 + d * day + (d % 5) * S, measurement="days", e=float(d), q=0.0)
+        for d in range(200)
+    ]
+    points += [pt("m9", T0 + 100 * day, measurement="days", e=-1.0)]  # at the middle
+    points += [pt(f"m{i}", T0 + (10 + i) * S, measurement="days", e=0.5) for i in range(3)]
+    store.write(points)
+
+    got = store.columns(PARK, measurement="days", fields=["e"], start_ns=T0, end_ns=T0 + 200 * day)
+
+    expected: dict[str, tuple[list[int], list[float]]] = {}
+    for p in sorted(points, key=lambda p: p.time_ns):
+        times, es = expected.setdefault(p.tags["device"], ([], []))
+        times.append(p.time_ns)
+        es.append(p.fields["e"])
+    assert {d: (c.time_ns, list(c.values["e"])) for d, c in got.items()} == expected
+
+
+# --- aggregate ----------------------------------------------------------------------------------
+
+
+def test_aggregate_reduces_each_field_per_device_over_the_range(store):
+    store.write(
+        [
+            pt("m1", T0, measurement="days", e=1.5, n=96.0, q=0.0),
+            pt("m1", T0 + S, measurement="days", e=2.25, n=96.0),
+            pt("m1", T0 + 2 * S, measurement="days", n=92.0, q=3.0),  # no e this day
+            pt("m2", T0, measurement="days", n=96.0),  # no e at all
+            pt("m3", T0, measurement="days", other=1.0),  # none of the fields: absent
+            pt("m1", T0 + 9 * S, measurement="days", e=1000.0, n=1.0),  # at the end: excluded
+            pt("m1", T0 - 1, measurement="days", e=1000.0, n=1.0),  # before the start
+            pt("m1", T0, park="other", measurement="days", e=1000.0, n=1.0),
+            pt("m1", T0, measurement="elsewhere", e=1000.0, n=1.0),
+        ]
+    )
+    spec = {
+        "energy": ("sum", "e"),
+        "days": ("count", "n"),
+        "energy_days": ("count", "e"),
+        "intervals": ("sum", "n"),
+        "fewest": ("min", "n"),
+        "peak": ("max", "e"),
+        "worst": ("max", "q"),
+    }
+
+    got = store.aggregate(PARK, measurement="days", fields=spec, start_ns=T0, end_ns=T0 + 9 * S)
+
+    assert got == {
+        "m1": {
+            "energy": 3.75,
+            "days": 3.0,
+            "energy_days": 2.0,
+            "intervals": 284.0,
+            "fewest": 92.0,
+            "peak": 2.25,
+            "worst": 3.0,
+        },
+        "m2": {"days": 1.0, "intervals": 96.0, "fewest": 96.0},  # absent: no e, no q
+    }
+    assert store.aggregate(PARK, measurement="days", fields={}, start_ns=T0, end_ns=T0 + S) == {}
+    assert (
+        store.aggregate("nowhere", measurement="days", fields=spec, start_ns=T0, end_ns=T0 + S)
+        == {}
+    )
+
+
+def test_aggregate_takes_all_series_of_a_device_together(store):
+    tagged = Point("days", {"park": PARK, "device": "m1", "collector": "c2"}, {"e": 2.0}, T0 + S)
+    store.write([pt("m1", T0, measurement="days", e=1.0), tagged])
+
+    got = store.aggregate(
+        PARK,
+        measurement="days",
+        fields={"n": ("count", "e"), "s": ("sum", "e")},
+        start_ns=T0,
+        end_ns=T0 + 9 * S,
+    )
+
+    assert got == {"m1": {"n": 2.0, "s": 3.0}}
+
+
+@pytest.mark.parametrize("bad", ["mean", "sum(e)) FROM x; --", "", "SUM", "last"])
+def test_aggregate_refuses_a_reduction_it_does_not_know(store, bad):
+    with pytest.raises(ValueError, match="reduction"):
+        store.aggregate(
+            PARK, measurement="days", fields={"x": (bad, "e")}, start_ns=T0, end_ns=T0 + S
+        )
+
+
+# --- long-term measurements ---------------------------------------------------------------------
+
+
+def test_a_long_term_measurement_reads_back_like_any_other(store):
+    store.write([pt("m1", T0, measurement=LEDGER_DAY, e=1.0), pt("m1", T0, kw=5.0)])
+    store.write([pt("m2", T0 + S, measurement=LEDGER_DAY, e=2.0, n=96.0)])
+
+    assert store.latest(PARK, measurement=LEDGER_DAY) == [
+        LatestReading("m1", T0, {"e": 1.0}),
+        LatestReading("m2", T0 + S, {"e": 2.0, "n": 96.0}),
+    ]
+    assert store.latest(PARK) == [LatestReading("m1", T0, {"kw": 5.0})]
+    assert values(store, "m2", "n", measurement=LEDGER_DAY) == [SeriesRow(T0 + S, 96.0)]
+    assert store.count(PARK, measurement=LEDGER_DAY) == 2
+    scanned = store.scan(PARK, measurement=LEDGER_DAY, start_ns=T0, end_ns=T0 + 9 * S)
+    assert [(p.device, p.time_ns) for p in scanned] == [("m1", T0), ("m2", T0 + S)]
+    got = store.columns(PARK, measurement=LEDGER_DAY, fields=["e"], start_ns=T0, end_ns=T0 + 9 * S)
+    assert nan_free(got) == {"m1": ([T0], {"e": [1.0]}), "m2": ([T0 + S], {"e": [2.0]})}
+    summed = store.aggregate(
+        PARK, measurement=LEDGER_DAY, fields={"e": ("sum", "e")}, start_ns=T0, end_ns=T0 + 9 * S
+    )
+    assert summed == {"m1": {"e": 1.0}, "m2": {"e": 2.0}}
+
+
+@pytest.mark.influxdb
+def test_influxdb_keeps_long_term_measurements_in_their_own_retention_policy(influx_store):
+    influx_store.write([pt("m1", T0, measurement=LEDGER_DAY, e=1.0), pt("m1", T0, kw=5.0)])
+
+    policies = [
+        (row[0], row[1], row[2])
+        for series in influx_store._select(f'SHOW RETENTION POLICIES ON "{influx_store.database}"')
+        for row in series["values"]
+    ]
+    assert (LONG_TERM_RP, "0s", "87360h0m0s") in policies  # infinite, 520-week shards
+    default = list(influx_store._select(f'SELECT * FROM "autogen"."{LEDGER_DAY}"'))
+    assert default == []
+    kept = list(influx_store._select(f'SELECT "e" FROM "{LONG_TERM_RP}"."{LEDGER_DAY}"'))
+    assert [row[-1] for row in kept[0]["values"]] == [1.0]
+    assert influx_store.count(PARK) == 1  # telemetry stays in the default policy
+
+
+@pytest.mark.influxdb
+def test_influxdb_refusing_retention_policies_keeps_long_term_data_in_the_default(influxd):
+    class NoPolicies(InfluxStore):
+        def _execute(self, statement: str) -> None:
+            raise StoreQueryError("retention policies are not supported (as on 2.x)")
+
+    database = "test_no_policies"
+    refusing = NoPolicies(influxd.store_url(database), timeout_s=5.0)
+    try:
+        refusing.write([pt("m1", T0, measurement=LEDGER_DAY, e=1.0)])
+
+        assert refusing.count(PARK, measurement=LEDGER_DAY) == 1
+        default = list(refusing._select(f'SELECT * FROM "autogen"."{LEDGER_DAY}"'))
+        assert len(default[0]["values"]) == 1
+    finally:
+        refusing.close()
+        influxd.drop_database(database)
 
 
 def test_series_of_an_unknown_device_or_field_is_empty(store):
@@ -405,6 +598,75 @@ def test_hostile_names_match_nothing_else(store, hostile):
     assert store.count(PARK) == 2  # and nothing was dropped
 
 
+HOSTILE_READS = [
+    "x' OR '1'='1",
+    'x" FROM "telemetry"; DROP DATABASE "x',
+    "e\\",
+    "e\\' OR 1=1 --",
+    'e\\" , sum("e") FROM "days',
+    "e\nDROP DATABASE x",
+    "m1\r\nSELECT 1",
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_READS)
+def test_hostile_names_in_columns_and_aggregate_match_nothing_else(store, hostile):
+    store.write(
+        [
+            pt("m1", T0, measurement="days", e=1.0),
+            pt("m2", T0 + S, measurement="days", e=2.0),
+            pt("m3", T0, park="other", measurement="days", e=3.0),
+        ]
+    )
+    window = {"start_ns": T0, "end_ns": T0 + 9 * S}
+    spec = {"s": ("sum", "e"), "n": ("count", "e")}
+
+    assert store.columns(hostile, measurement="days", fields=["e"], **window) == {}
+    assert store.columns(PARK, measurement=hostile, fields=["e"], **window) == {}
+    assert store.columns(PARK, measurement="days", fields=[hostile], **window) == {}
+    assert store.aggregate(hostile, measurement="days", fields=spec, **window) == {}
+    assert store.aggregate(PARK, measurement=hostile, fields=spec, **window) == {}
+    assert store.aggregate(PARK, measurement="days", fields={"s": ("sum", hostile)}, **window) == {}
+    # a hostile output name is only a key of the answer, never part of a query
+    named = store.aggregate(PARK, measurement="days", fields={hostile: ("sum", "e")}, **window)
+    assert named == {"m1": {hostile: 1.0}, "m2": {hostile: 2.0}}
+    # and nothing was changed or dropped
+    assert store.aggregate(PARK, measurement="days", fields=spec, **window) == {
+        "m1": {"s": 1.0, "n": 1.0},
+        "m2": {"s": 2.0, "n": 1.0},
+    }
+    assert store.count("other", measurement="days") == 1
+
+
+@pytest.mark.parametrize("name", AWKWARD)
+def test_awkward_names_round_trip_through_columns_and_aggregate(store, name):
+    field = name if name in AWKWARD_FIELDS else "e"
+    store.write(
+        [
+            pt(name, T0, park=name, measurement="days", **{field: 1.5, "other": 9.0}),
+            pt(name, T0 + S, park=name, measurement="days", **{field: 2.5}),
+            pt("plain", T0, park=name, measurement="days", **{field: 4.0}),
+        ]
+    )
+    window = {"start_ns": T0, "end_ns": T0 + 9 * S}
+
+    got_columns = store.columns(name, measurement="days", fields=[field, "other"], **window)
+    assert nan_free(got_columns) == {
+        name: ([T0, T0 + S], {field: [1.5, 2.5], "other": [9.0, None]}),
+        "plain": ([T0], {field: [4.0], "other": [None]}),
+    }
+    got = store.aggregate(
+        name,
+        measurement="days",
+        fields={"sum": ("sum", field), "max": ("max", field), "n": ("count", field)},
+        **window,
+    )
+    assert got == {
+        name: {"sum": 4.0, "max": 2.5, "n": 2.0},
+        "plain": {"sum": 4.0, "max": 4.0, "n": 1.0},
+    }
+
+
 def test_awkward_measurement_name(store):
     measurement = 'my "measure", v1'
     store.write([pt("m1", T0, measurement=measurement, kw=1.0)])
@@ -432,6 +694,11 @@ def test_unreachable_influxdb_raises_unavailable():
             lambda: dead.latest(PARK),
             lambda: dead.series(SeriesQuery(PARK, "m1", "kw", T0, T0 + S)),
             lambda: dead.count(PARK),
+            lambda: dead.columns(PARK, measurement=LEDGER_DAY, fields=["e"], start_ns=0, end_ns=1),
+            lambda: dead.aggregate(
+                PARK, measurement=LEDGER_DAY, fields={"e": ("sum", "e")}, start_ns=0, end_ns=1
+            ),
+            lambda: dead.write([pt("m1", T0, measurement=LEDGER_DAY, e=1.0)]),
             lambda: dead.write_quarantine([q(T0)]),
             dead.quarantined,
         ]

@@ -1,0 +1,505 @@
+"""The daily roll-up of the stored ledger: one point per device per local day.
+
+A year of a 2,000-meter park is 70 million 15-minute intervals; read back one value at a time
+through InfluxDB's HTTP JSON that takes minutes. The roll-up keeps, per device, register and
+**local day of the park's IANA zone** (00:00–24:00 in ``Asia/Shanghai``, never the UTC day), what
+period figures need:
+
+========================  =====================================================================
+field                     meaning
+========================  =====================================================================
+``<register>``            Σ energy of the day's known intervals [register's canonical unit];
+                          absent when no interval is known
+``<register>_known``      intervals whose energy is known (quality not ``MISSING``)
+``<register>_measured``   intervals of quality ``MEASURED``
+``<register>_intervals``  intervals of the ledger in the day (96 of 15 min; 92/100 on DST days)
+``<register>_max``        largest interval energy of the day (peak demand = max / interval [h])
+``<register>_quality``    the day's quality as a slot: ``MISSING`` when nothing is known,
+                          at least ``ESTIMATED`` when only part of the day is, else the worst
+                          quality of its intervals; absent when ``MEASURED`` (the usual day:
+                          one value less to read)
+========================  =====================================================================
+
+Measurement ``ledger_day`` (:data:`LEDGER_DAY`), tags ``park`` and ``device``, time = the UTC
+instant of the local midnight that opens the day. Written again, a day replaces itself. It is one
+of the store's long-term measurements (:data:`store.base.LONG_TERM`): where the store has
+retention policies it keeps them apart, which is the store's business, not this module's.
+
+When it is written
+------------------
+:func:`write_day_rollups` recomputes whole local days from the stored interval ledger
+(:func:`services.ledger.stored_ledger`) and writes them. Call it after anything that writes the
+interval ledger, over the same range and devices:
+
+* ``rebuild_ledger(store, park, start_ns=s, end_ns=e, devices=ids)`` →
+  ``write_day_rollups(store, park, start_ns=s, end_ns=e, devices=ids)`` (the range is widened to
+  whole local days);
+* the live ledger follower (:mod:`services.follow`), after each pass →
+  ``write_day_rollups(store, park, start_ns=first, end_ns=last, devices=[device])`` once per
+  device it rewrote intervals of: the local days those intervals touched (usually one).
+
+When the caller already holds the interval ledger of whole days, :func:`day_points` turns it into
+roll-up points without reading it back.
+
+How it is read
+--------------
+:func:`read_day_rollups` reads one register of every device of a park with one
+:meth:`~store.base.Store.columns` of the register's fields (on InfluxDB one query grouped by
+device), not one query per device. :class:`DayLedger` is a :data:`services.energy.LedgerFn`
+whose "intervals" are the local days, so
+``energy_balance(..., interval_s=DAY_S, ledger=DayLedger())`` gives every figure of a scope per
+day; totals equal those of the 15-minute balance whenever each day of each meter is either
+complete or absent. :func:`device_totals` sums a register per device over a range on the server
+(:meth:`~store.base.Store.aggregate`: ``sum()``/``max()`` … grouped by device): one row per
+device. :class:`TotalLedger` is the LedgerFn over those sums, one slot for the whole range: the
+cheapest way to a year's totals. On such day (or single) slots :mod:`services.indicators` gives
+no peak demand, load factor, TOU cost, demand charge or electricity cost (None, with the reason
+"needs interval data"): those need the 15-minute ledger.
+
+Everything here goes through the :class:`~store.base.Store` contract only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from analytics.calendar import local_period_edges
+from analytics.intervals import DEFAULT_INTERVAL_S, IntervalLedger, Quality
+from config.registry import Device, ParkRegistry
+from config.units import CANONICAL_UNIT, stored_field_name
+from services.ledger import FieldLedger, stored_ledger
+from store.base import LEDGER_DAY, Columns, Point, Reduction, Store
+
+__all__ = [
+    "CHUNK_DAYS",
+    "DAY_S",
+    "LEDGER_DAY",
+    "SUFFIXES",
+    "DayLedger",
+    "DayRollup",
+    "DeviceTotal",
+    "RollupResult",
+    "TotalLedger",
+    "day_points",
+    "device_totals",
+    "local_days",
+    "read_day_rollups",
+    "write_day_rollups",
+]
+
+DAY_S = 86_400
+"""Slot length [s] of :class:`DayLedger`: a local day in a zone without daylight saving time."""
+
+SUFFIXES = ("", "_known", "_measured", "_intervals", "_max", "_quality")
+"""Field name suffixes of one register in :data:`LEDGER_DAY`, in the order of :class:`DayRollup`."""
+
+CHUNK_DAYS = 60
+"""Local days of interval ledger :func:`write_day_rollups` reads at a time (5,760 intervals)."""
+
+_NS = 1_000_000_000
+_WRITE_CHUNK = 20_000  # points per store.write call when rolling up many devices
+
+
+def local_days(start_ns: int, end_ns: int, tz: str) -> NDArray[np.int64]:
+    """Edges [ns, UTC] of the local days of ``tz`` that overlap ``[start_ns, end_ns)``: ``n + 1``
+    edges for ``n`` days, the first at or before ``start_ns``, the last at or after ``end_ns``."""
+    edges, _ = local_period_edges(start_ns, end_ns, tz, "day")
+    return edges
+
+
+@dataclass(frozen=True, slots=True)
+class RollupResult:
+    """What :func:`write_day_rollups` wrote."""
+
+    devices: int
+    registers: int
+    days: int  # register-days written (points × registers in them)
+    first_ns: int  # the whole local days covered, [first_ns, last_ns)
+    last_ns: int
+
+
+def _day_arrays(
+    led: IntervalLedger, edges: NDArray[np.int64]
+) -> tuple[NDArray[np.float64], ...] | None:
+    """Per day of ``edges``: sum, known, measured, intervals, max, quality (float arrays), or None
+    when the ledger covers no whole day. Days the ledger covers only partly are NaN rows."""
+    n_days = edges.size - 1
+    if led.start_ns.size == 0 or n_days <= 0:
+        return None
+    interval_ns = led.interval_s * _NS
+    which = np.searchsorted(edges, led.start_ns, side="right") - 1
+    inside = (which >= 0) & (which < n_days)
+    which, energy, quality = which[inside], led.energy[inside], led.quality[inside]
+    expected = (edges[1:] - edges[:-1]) // interval_ns
+    present = np.bincount(which, minlength=n_days)[:n_days]
+    whole = present == expected
+    known = np.isfinite(energy)
+    total = np.bincount(which[known], weights=energy[known], minlength=n_days)[:n_days]
+    n_known = np.bincount(which[known], minlength=n_days)[:n_days].astype(np.float64)
+    measured = np.bincount(which, weights=quality == Quality.MEASURED, minlength=n_days)[:n_days]
+    peak = np.full(n_days, -np.inf)
+    np.maximum.at(peak, which[known], energy[known])
+    worst = np.full(n_days, -1.0)
+    np.maximum.at(worst, which[known], quality[known].astype(np.float64))
+    slot_quality = np.where(
+        n_known == 0,
+        float(Quality.MISSING),
+        np.where(n_known < expected, np.maximum(worst, float(Quality.ESTIMATED)), worst),
+    )
+    nan = np.full(n_days, np.nan)
+    return (
+        np.where(whole & (n_known > 0), total, nan),
+        np.where(whole, n_known, nan),
+        np.where(whole, measured, nan),
+        np.where(whole, expected.astype(np.float64), nan),
+        np.where(whole & (n_known > 0), peak, nan),
+        np.where(whole, slot_quality, nan),
+    )
+
+
+def day_points(park_id: str, device_id: str, result: FieldLedger, tz: str) -> list[Point]:
+    """Roll-up points of one register's interval ledger: one per local day of ``tz`` that the
+    ledger covers whole (a day it covers only partly is left out, never written half)."""
+    led = result.ledger
+    if led.start_ns.size == 0:
+        return []
+    end = int(led.start_ns[-1]) + led.interval_s * _NS
+    edges = local_days(int(led.start_ns[0]), end, tz)
+    arrays = _day_arrays(led, edges)
+    if arrays is None:
+        return []
+    names = [result.field + s for s in SUFFIXES]
+    tags = {"park": park_id, "device": device_id}
+    points = []
+    columns = [a.tolist() for a in arrays]
+    for i, day_ns in enumerate(edges[:-1].tolist()):
+        if math.isnan(columns[3][i]):
+            continue  # not a whole day of the ledger
+        fields = {
+            name: col[i] for name, col in zip(names, columns, strict=True) if not math.isnan(col[i])
+        }
+        if fields[names[5]] == Quality.MEASURED:
+            del fields[names[5]]  # implied by the energy: most days carry one value less to read
+        points.append(Point(LEDGER_DAY, tags, fields, day_ns))
+    return points
+
+
+def write_day_rollups(
+    store: Store,
+    park: ParkRegistry,
+    *,
+    start_ns: int,
+    end_ns: int,
+    devices: Sequence[str] | None = None,
+    interval_s: int = DEFAULT_INTERVAL_S,
+    ledger: Callable[..., list[FieldLedger]] = stored_ledger,
+    progress: Callable[[int, int], None] | None = None,
+) -> RollupResult:
+    """Recompute and store the daily roll-up of the local days overlapping ``[start_ns,
+    end_ns)`` for every device of ``park`` with registers (or those in ``devices``).
+
+    The interval ledger of those whole days is read with ``ledger`` (default: the stored one),
+    :data:`CHUNK_DAYS` days at a time (so no read of one register exceeds 10,000 rows, the size
+    of influxd's internal chunks, and memory stays bounded). ``progress(done, total)`` is called
+    after each device. Idempotent. ``registers`` in the result counts registers per chunk.
+    """
+    edges = local_days(start_ns, end_ns, park.park.timezone)
+    first, last = int(edges[0]), int(edges[-1])
+    cuts = [int(e) for e in edges[::CHUNK_DAYS]]
+    if cuts[-1] != last:
+        cuts.append(last)
+    chosen = [
+        d
+        for d in park.devices
+        if any(spec.cumulative for spec in d.fields.values())
+        and (devices is None or d.id in devices)
+    ]
+    pending: list[Point] = []
+    registers = days = 0
+    for done, device in enumerate(chosen, 1):
+        for lo, hi in itertools.pairwise(cuts):
+            for result in ledger(
+                store, park.id, device, start_ns=lo, end_ns=hi, interval_s=interval_s
+            ):
+                points = day_points(park.id, device.id, result, park.park.timezone)
+                pending.extend(points)
+                registers += 1
+                days += len(points)
+        if len(pending) >= _WRITE_CHUNK:
+            store.write(pending)
+            pending = []
+        if progress is not None:
+            progress(done, len(chosen))
+    store.write(pending)
+    return RollupResult(len(chosen), registers, days, first, last)
+
+
+@dataclass(frozen=True, slots=True)
+class DayRollup:
+    """One register of one device per local day (NaN where the day is not stored), aligned to
+    the ``day_ns`` it was read for."""
+
+    field: str
+    day_ns: NDArray[np.int64]
+    energy: NDArray[np.float64]  # Σ known intervals; NaN = nothing known / not stored
+    known: NDArray[np.float64]
+    measured: NDArray[np.float64]
+    intervals: NDArray[np.float64]
+    max: NDArray[np.float64]
+    quality: NDArray[np.int8]  # slot quality; MISSING where not stored
+
+
+def _rollup_of(
+    field: str, day_ns: NDArray[np.int64], columns: Columns, suffixes: Sequence[str]
+) -> DayRollup:
+    """``columns``: the device's roll-up points, with the fields ``field + s`` of ``suffixes``."""
+    n = day_ns.size
+    cols = np.full((n, len(SUFFIXES)), np.nan)
+    if columns.time_ns:
+        times = np.array(columns.time_ns, dtype=np.int64)
+        idx = np.searchsorted(day_ns, times)
+        ok = (idx < n) & (day_ns[np.minimum(idx, n - 1)] == times)
+        for suffix in suffixes:
+            got = np.array(columns.values[field + suffix], dtype=np.float64)
+            cols[idx[ok], SUFFIXES.index(suffix)] = got[ok]
+    implied = np.where(np.isnan(cols[:, 0]), float(Quality.MISSING), float(Quality.MEASURED))
+    quality = np.where(np.isnan(cols[:, 5]), implied, cols[:, 5]).astype(np.int8)
+    return DayRollup(
+        field, day_ns, cols[:, 0], cols[:, 1], cols[:, 2], cols[:, 3], cols[:, 4], quality
+    )
+
+
+def read_day_rollups(
+    store: Store,
+    park_id: str,
+    field: str,
+    *,
+    day_ns: NDArray[np.int64],
+    suffixes: Sequence[str] = SUFFIXES,
+) -> dict[str, DayRollup]:
+    """The roll-up of register ``field`` of every device of the park that has one, over the
+    local days opened by ``day_ns`` (ascending local midnights [ns]), by device id.
+
+    Only the fields of ``suffixes`` are read (the others are NaN); ``_quality`` is always read.
+    One :meth:`Store.columns` of those fields (on InfluxDB a query grouped by device).
+    """
+    if day_ns.size == 0:
+        return {}
+    wanted = list(dict.fromkeys([*suffixes, "_quality"]))
+    found = store.columns(
+        park_id,
+        measurement=LEDGER_DAY,
+        fields=[field + s for s in wanted],
+        start_ns=int(day_ns[0]),
+        end_ns=int(day_ns[-1]) + 1,
+    )
+    return {device: _rollup_of(field, day_ns, columns, wanted) for device, columns in found.items()}
+
+
+class DayLedger:
+    """A :data:`services.energy.LedgerFn` over the daily roll-up: each "interval" is a local day.
+
+    Call ``energy_balance(store, park, scope, start_ns=..., end_ns=..., interval_s=DAY_S,
+    ledger=DayLedger())`` with local-midnight edges. The first call for a range reads each
+    register of the whole park once (:func:`read_day_rollups`) and keeps it; later calls for other
+    devices of that range are served from memory, so a park costs one query per register, not one
+    per device. A day's energy is the sum of its known intervals, its quality the day's slot
+    quality (``ESTIMATED`` or worse when only part of it is known). Only zones without daylight
+    saving time have days of a fixed ``DAY_S``; others raise ``ValueError``.
+    """
+
+    def __init__(self, tz: str | None = None) -> None:
+        self.tz = tz
+        self._cache: dict[tuple[int, str, int, int, str], dict[str, DayRollup]] = {}
+        self._checked: set[tuple[int, int]] = set()
+        self.queries = 0
+
+    def day_rollups(
+        self, store: Store, park_id: str, field: str, start_ns: int, end_ns: int
+    ) -> dict[str, DayRollup]:
+        """Every device's roll-up of ``field`` over the days ``[start_ns, end_ns)`` (cached)."""
+        key = (id(store), park_id, start_ns, end_ns, field)
+        found = self._cache.get(key)
+        if found is None:
+            day_ns = np.arange(start_ns, end_ns, DAY_S * _NS, dtype=np.int64)
+            found = read_day_rollups(store, park_id, field, day_ns=day_ns, suffixes=("",))
+            self.queries += 1
+            self._cache[key] = found
+        return found
+
+    def __call__(
+        self,
+        store: Store,
+        park_id: str,
+        device: Device,
+        *,
+        start_ns: int,
+        end_ns: int,
+        interval_s: int = DAY_S,
+    ) -> list[FieldLedger]:
+        if interval_s != DAY_S:
+            raise ValueError(f"the day roll-up has slots of {DAY_S} s, not {interval_s} s")
+        if self.tz is not None and (start_ns, end_ns) not in self._checked:
+            edges = local_days(start_ns, end_ns, self.tz)
+            if int(edges[0]) != start_ns or np.any(np.diff(edges) != DAY_S * _NS):
+                raise ValueError(f"{start_ns} is not a local midnight or {self.tz} has DST days")
+            self._checked.add((start_ns, end_ns))
+        out = []
+        for name, spec in device.fields.items():
+            if not spec.cumulative:
+                continue
+            field = stored_field_name(name, spec.quantity)
+            rollup = self.day_rollups(store, park_id, field, start_ns, end_ns).get(device.id)
+            if rollup is None:
+                continue
+            out.append(
+                FieldLedger(
+                    field,
+                    CANONICAL_UNIT[spec.quantity],
+                    IntervalLedger(rollup.day_ns, rollup.energy, rollup.quality, DAY_S, ()),
+                )
+            )
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceTotal:
+    """One register of one device summed over a range of stored days."""
+
+    device: str
+    field: str
+    energy: float  # Σ known intervals; NaN when none
+    known: int
+    measured: int
+    intervals: int  # intervals of the days stored
+    max: float  # largest interval energy; NaN when none
+    days: int  # days stored
+    worst: int  # worst slot quality of those days (Quality code)
+
+
+def device_totals(
+    store: Store, park_id: str, fields: Iterable[str], *, start_ns: int, end_ns: int
+) -> list[DeviceTotal]:
+    """Per device and register, the roll-up summed over the stored days in ``[start_ns,
+    end_ns)``: aggregated by the store (:meth:`Store.aggregate`), one row per device and
+    register, one query per register."""
+    out: list[DeviceTotal] = []
+    for field in fields:
+        f = {s: field + s for s in SUFFIXES}
+        spec: dict[str, tuple[Reduction, str]] = {
+            "energy": ("sum", f[""]),
+            "known": ("sum", f["_known"]),
+            "measured": ("sum", f["_measured"]),
+            "intervals": ("sum", f["_intervals"]),
+            "max": ("max", f["_max"]),
+            "days": ("count", f["_intervals"]),
+            "worst": ("max", f["_quality"]),
+        }
+        found = store.aggregate(
+            park_id, measurement=LEDGER_DAY, fields=spec, start_ns=start_ns, end_ns=end_ns
+        )
+        for device, v in found.items():
+            if "days" not in v:
+                continue  # no whole day of this register stored
+            out.append(
+                DeviceTotal(
+                    device,
+                    field,
+                    v.get("energy", math.nan),
+                    int(v.get("known", 0)),
+                    int(v.get("measured", 0)),
+                    int(v["intervals"]),
+                    v.get("max", math.nan),
+                    int(v["days"]),
+                    int(v.get("worst", 0)),  # no _quality stored: every day MEASURED
+                )
+            )
+    return sorted(out, key=lambda t: (t.field, t.device))
+
+
+class TotalLedger:
+    """A :data:`services.energy.LedgerFn` with a single slot: the whole range, from
+    :func:`device_totals` (summed on the server, one query per register for the whole park).
+
+    ``energy_balance(store, park, scope, start_ns=s, end_ns=e, interval_s=(e - s) // 10**9,
+    ledger=TotalLedger())`` gives each figure's total over ``[s, e)`` (whole local days of the
+    roll-up). The slot's quality is ``MEASURED`` only when every interval of the range was;
+    :meth:`completeness_pct` gives a register's exact share of measured intervals.
+    ``ledger_interval_s`` is the interval ledger's own interval (for the expected count).
+    """
+
+    def __init__(self, ledger_interval_s: int = DEFAULT_INTERVAL_S) -> None:
+        self.ledger_interval_s = ledger_interval_s
+        self._cache: dict[tuple[int, str, int, int, str], dict[str, DeviceTotal]] = {}
+        self.queries = 0
+
+    def totals(
+        self, store: Store, park_id: str, field: str, start_ns: int, end_ns: int
+    ) -> dict[str, DeviceTotal]:
+        """Every device's total of ``field`` over ``[start_ns, end_ns)`` (cached)."""
+        key = (id(store), park_id, start_ns, end_ns, field)
+        found = self._cache.get(key)
+        if found is None:
+            found = {
+                t.device: t
+                for t in device_totals(store, park_id, [field], start_ns=start_ns, end_ns=end_ns)
+            }
+            self.queries += 1
+            self._cache[key] = found
+        return found
+
+    def completeness_pct(
+        self, store: Store, park_id: str, device_id: str, field: str, *, start_ns: int, end_ns: int
+    ) -> float:
+        """Share of the range's intervals of one register that were measured [%]."""
+        total = self.totals(store, park_id, field, start_ns, end_ns).get(device_id)
+        expected = (end_ns - start_ns) // (self.ledger_interval_s * _NS)
+        return 100.0 * total.measured / expected if total is not None and expected else 0.0
+
+    def __call__(
+        self,
+        store: Store,
+        park_id: str,
+        device: Device,
+        *,
+        start_ns: int,
+        end_ns: int,
+        interval_s: int,
+    ) -> list[FieldLedger]:
+        if start_ns + interval_s * _NS != end_ns:
+            raise ValueError("TotalLedger has one slot: pass interval_s = (end_ns - start_ns) [s]")
+        expected = (end_ns - start_ns) // (self.ledger_interval_s * _NS)
+        out = []
+        for name, spec in device.fields.items():
+            if not spec.cumulative:
+                continue
+            field = stored_field_name(name, spec.quantity)
+            t = self.totals(store, park_id, field, start_ns, end_ns).get(device.id)
+            if t is None:
+                continue
+            if t.known == 0:
+                quality = Quality.MISSING
+            elif t.known < expected:
+                quality = Quality(max(t.worst, Quality.ESTIMATED))
+            else:
+                quality = Quality(t.worst)
+            out.append(
+                FieldLedger(
+                    field,
+                    CANONICAL_UNIT[spec.quantity],
+                    IntervalLedger(
+                        np.array([start_ns], dtype=np.int64),
+                        np.array([t.energy if t.known else math.nan]),
+                        np.array([int(quality)], dtype=np.int8),
+                        interval_s,
+                        (),
+                    ),
+                )
+            )
+        return out

@@ -1,0 +1,340 @@
+"""The daily roll-up of the ledger (services.rollup): exact totals, local days, both stores."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+import yaml
+
+from analytics.intervals import IntervalLedger, Quality
+from config.registry import ParkRegistry, load_registry
+from services.energy import Scope, energy_balance
+from services.indicators import park_indicators
+from services.ledger import FieldLedger, ledger_points, stored_ledger
+from services.rollup import (
+    DAY_S,
+    LEDGER_DAY,
+    DayLedger,
+    TotalLedger,
+    day_points,
+    device_totals,
+    local_days,
+    read_day_rollups,
+    write_day_rollups,
+)
+from simulators.generate import generate_park
+from store.influx import LONG_TERM_RP
+
+TZ = "Asia/Shanghai"
+ZONE = ZoneInfo(TZ)
+STEP = 900 * 10**9
+DAY = DAY_S * 10**9
+
+
+def local(y: int, m: int, d: int) -> int:
+    return int(datetime(y, m, d, tzinfo=ZONE).timestamp()) * 10**9
+
+
+def ledger(start: int, days: int, seed: int, *, holes: int = 0) -> IntervalLedger:
+    """Energies in multiples of 0.25 (exact in binary, so sums are exact in any order)."""
+    rng = np.random.default_rng(seed)
+    grid = np.arange(start, start + days * DAY, STEP, dtype=np.int64)
+    energy = rng.integers(0, 400, grid.size) * 0.25
+    quality = np.zeros(grid.size, dtype=np.int8)
+    if holes:
+        at = rng.choice(grid.size, holes, replace=False)
+        energy[at] = np.nan
+        quality[at] = int(Quality.MISSING)
+        quality[rng.choice(grid.size, holes, replace=False)] = int(Quality.INTERPOLATED)
+        quality[np.isnan(energy)] = int(Quality.MISSING)
+    return IntervalLedger(grid, energy, quality, 900, ())
+
+
+@pytest.fixture
+def park(tmp_path) -> ParkRegistry:
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(generate_park(6, park_id="p")), encoding="utf-8")
+    return load_registry(path).parks["p"]
+
+
+def fields_of(points, name):
+    return [p.fields.get(name) for p in points]
+
+
+def test_day_totals_equal_the_interval_sums_exactly():
+    led = ledger(local(2025, 3, 1), 6, seed=1, holes=40)
+    led.quality[96 * 5 :] = Quality.MEASURED  # the sixth day is whole and measured
+    led.energy[96 * 5 :] = 1.25
+    points = day_points("p", "m", FieldLedger("energy_kwh", "kWh", led), TZ)
+    assert len(points) == 6
+    assert [p.time_ns for p in points] == [local(2025, 3, d) for d in range(1, 7)]
+    assert sum(fields_of(points, "energy_kwh")) == float(np.nansum(led.energy))
+    assert sum(fields_of(points, "energy_kwh_known")) == np.isfinite(led.energy).sum()
+    measured = int(np.count_nonzero(led.quality == Quality.MEASURED))
+    assert sum(fields_of(points, "energy_kwh_measured")) == measured
+    assert fields_of(points, "energy_kwh_intervals") == [96.0] * 6
+    assert "energy_kwh_quality" not in points[5].fields
+    assert max(fields_of(points, "energy_kwh_max")) == np.nanmax(led.energy)
+    for p in points:
+        if p.fields["energy_kwh_known"] < 96:
+            assert p.fields["energy_kwh_quality"] >= Quality.ESTIMATED  # only part of it known
+        elif p.fields["energy_kwh_measured"] == 96:
+            assert "energy_kwh_quality" not in p.fields  # MEASURED is implied by the energy
+
+
+def test_days_are_local_days_of_the_park_not_utc_days():
+    # a ledger on two UTC days: 2025-01-01T00:00Z is 08:00 in Wuhan, so it covers one whole
+    # local day (01-02, from 2025-01-01T16:00Z) and parts of 01-01 and 01-03, which are left out
+    utc0 = int(datetime(2025, 1, 1, tzinfo=ZoneInfo("UTC")).timestamp()) * 10**9
+    grid = np.arange(utc0, utc0 + 2 * DAY, STEP, dtype=np.int64)
+    energy = np.arange(grid.size, dtype=np.float64)  # every interval different
+    led = IntervalLedger(grid, energy, np.zeros(grid.size, dtype=np.int8), 900, ())
+    (point,) = day_points("p", "m", FieldLedger("energy_kwh", "kWh", led), TZ)
+    assert point.time_ns == local(2025, 1, 2) == utc0 + 16 * 3600 * 10**9
+    assert point.fields["energy_kwh"] == float(energy[64:160].sum())  # 16:00Z to 16:00Z
+    assert point.fields["energy_kwh"] != float(energy[96:192].sum())  # not the UTC day
+    assert point.fields["energy_kwh_intervals"] == 96
+    assert point.fields["energy_kwh_max"] == 159.0
+
+
+def test_local_days_cover_the_range():
+    edges = local_days(local(2025, 1, 1) + 5, local(2025, 1, 3), TZ)
+    assert edges.tolist() == [local(2025, 1, 1), local(2025, 1, 2), local(2025, 1, 3)]
+
+
+def load_ledgers(store, park, start, days, holes=0):
+    """Store a 15-minute ledger for every register of the park; returns them by (device, field)."""
+    out = {}
+    for i, dev in enumerate(d for d in park.devices if d.kind.value == "electricity_meter"):
+        led = ledger(start, days, seed=i, holes=holes)
+        result = FieldLedger("energy_kwh", "kWh", led)
+        store.write(ledger_points(park.id, dev.id, result))
+        out[(dev.id, "energy_kwh")] = led
+    return out
+
+
+def check_round_trip(store, park):
+    start, days = local(2025, 6, 1), 3
+    leds = load_ledgers(store, park, start, days, holes=10)
+    # rebuild's call: any range inside the days is widened to whole local days
+    res = write_day_rollups(store, park, start_ns=start + 3600 * 10**9, end_ns=start + 2 * DAY)
+    assert (res.first_ns, res.last_ns) == (start, start + 2 * DAY)
+    write_day_rollups(store, park, start_ns=start, end_ns=start + days * DAY)  # idempotent
+    day_ns = np.arange(start, start + days * DAY, DAY, dtype=np.int64)
+    table = read_day_rollups(store, park.id, "energy_kwh", day_ns=day_ns)
+    assert set(table) == {d for d, _ in leds}
+    for (dev, _), led in leds.items():
+        got = table[dev]
+        assert float(np.nansum(got.energy)) == float(np.nansum(led.energy))
+        assert got.known.sum() == np.isfinite(led.energy).sum()
+        assert got.measured.sum() == np.count_nonzero(led.quality == Quality.MEASURED)
+        assert got.intervals.tolist() == [96.0] * days
+    end = start + days * DAY
+    found = device_totals(store, park.id, ["energy_kwh"], start_ns=start, end_ns=end)
+    totals = {t.device: t for t in found}
+    for (dev, _), led in leds.items():
+        assert totals[dev].energy == float(np.nansum(led.energy))
+        assert totals[dev].days == days
+        assert totals[dev].max == float(np.nanmax(led.energy))
+    # the park balance per day equals the 15-minute balance when the days are complete
+    complete = start + days * DAY
+    load_ledgers(store, park, complete, 2)
+    write_day_rollups(store, park, start_ns=complete, end_ns=complete + 2 * DAY)
+    fine = energy_balance(
+        store,
+        park,
+        Scope("park"),
+        start_ns=complete,
+        end_ns=complete + 2 * DAY,
+        ledger=stored_ledger,
+    )
+    day_ledger = DayLedger(TZ)
+    coarse = energy_balance(
+        store,
+        park,
+        Scope("park"),
+        start_ns=complete,
+        end_ns=complete + 2 * DAY,
+        interval_s=DAY_S,
+        ledger=day_ledger,
+    )
+    assert day_ledger.queries == 2  # one read per register (import, export), not per device
+    for fig in fine.figures:
+        other = coarse.figure(fig.name)
+        assert other is not None
+        assert other.total() == pytest.approx(fig.total(), rel=1e-12, nan_ok=True)
+        assert other.absent == fig.absent
+        assert other.completeness_pct() == fig.completeness_pct() == (0.0 if fig.absent else 100.0)
+
+
+def test_round_trip_on_the_embedded_store(embedded_store, park):
+    check_round_trip(embedded_store, park)
+
+
+@pytest.mark.influxdb
+def test_round_trip_on_influxdb_in_its_own_retention_policy(influx_store, park):
+    check_round_trip(influx_store, park)
+    policies = [
+        row[0]
+        for series in influx_store._select(f'SHOW RETENTION POLICIES ON "{influx_store.database}"')
+        for row in series["values"]
+    ]
+    assert LONG_TERM_RP in policies  # the store's own business: the roll-up never names it
+    assert influx_store.count(park.id, measurement=LEDGER_DAY) > 0
+    default = list(influx_store._select(f'SELECT * FROM "autogen"."{LEDGER_DAY}" LIMIT 1'))
+    assert default == []  # not in the default policy
+
+
+def test_day_ledger_has_day_slots_only(embedded_store, park):
+    with pytest.raises(ValueError, match="slots"):
+        DayLedger(TZ)(
+            embedded_store, park.id, park.devices[0], start_ns=0, end_ns=DAY, interval_s=900
+        )
+    with pytest.raises(ValueError, match="local midnight"):
+        DayLedger(TZ)(embedded_store, park.id, park.devices[0], start_ns=0, end_ns=DAY)
+
+
+def test_a_day_partly_known_is_estimated_and_a_day_without_data_is_missing(embedded_store, park):
+    start = local(2025, 2, 1)
+    led = ledger(start, 2, seed=3)
+    energy = led.energy.copy()
+    quality = led.quality.copy()
+    energy[96:] = np.nan
+    quality[96:] = int(Quality.MISSING)
+    energy[5] = np.nan
+    quality[5] = int(Quality.MISSING)
+    partial = IntervalLedger(led.start_ns, energy, quality, 900, ())
+    embedded_store.write(
+        ledger_points(park.id, "grid-main", FieldLedger("energy_kwh", "kWh", partial))
+    )
+    write_day_rollups(
+        embedded_store, park, start_ns=start, end_ns=start + 2 * DAY, devices=["grid-main"]
+    )
+    (result,) = [
+        r
+        for r in DayLedger(TZ)(
+            embedded_store,
+            park.id,
+            park.device("grid-main"),
+            start_ns=start,
+            end_ns=start + 2 * DAY,
+        )
+        if r.field == "energy_kwh"
+    ]
+    assert result.ledger.quality.tolist() == [Quality.ESTIMATED, Quality.MISSING]
+    assert result.ledger.energy[0] == float(np.nansum(energy[:96]))
+    assert math.isnan(result.ledger.energy[1])
+
+
+@pytest.mark.influxdb
+def test_a_long_range_is_rolled_up_in_chunks_influxd_answers_whole(influx_store, park):
+    # 130 days = 12,480 intervals: more than influxd's 10,000-row chunk in one read
+    start, days = local(2025, 1, 1), 130
+    led = ledger(start, days, seed=7, holes=30)
+    influx_store.write(ledger_points(park.id, "b001-main", FieldLedger("energy_kwh", "kWh", led)))
+    res = write_day_rollups(
+        influx_store, park, start_ns=start, end_ns=start + days * DAY, devices=["b001-main"]
+    )
+    assert res.days == days
+    (total,) = device_totals(
+        influx_store, park.id, ["energy_kwh"], start_ns=start, end_ns=start + days * DAY
+    )
+    assert total.energy == float(np.nansum(led.energy))
+    assert total.known == np.isfinite(led.energy).sum()
+    assert total.intervals == days * 96
+
+
+def test_total_ledger_gives_the_range_totals_in_one_slot(embedded_store, park):
+    start, days = local(2025, 4, 1), 4
+    leds = load_ledgers(embedded_store, park, start, days, holes=5)
+    write_day_rollups(embedded_store, park, start_ns=start, end_ns=start + days * DAY)
+    totals = TotalLedger()
+    bal = energy_balance(
+        embedded_store,
+        park,
+        Scope("park"),
+        start_ns=start,
+        end_ns=start + days * DAY,
+        interval_s=days * DAY_S,
+        ledger=totals,
+    )
+    assert bal.start_ns.size == 1
+    imp = bal.figure("grid_import_kwh")
+    assert imp is not None
+    led = leds[("grid-main", "energy_kwh")]
+    assert imp.total() == float(np.nansum(led.energy))
+    assert imp.series.quality[0] >= Quality.ESTIMATED  # five intervals were missing
+    measured = np.count_nonzero(led.quality == Quality.MEASURED)
+    pct = totals.completeness_pct(
+        embedded_store,
+        park.id,
+        "grid-main",
+        "energy_kwh",
+        start_ns=start,
+        end_ns=start + days * DAY,
+    )
+    assert pct == 100.0 * measured / (days * 96)
+    with pytest.raises(ValueError, match="one slot"):
+        totals(
+            embedded_store,
+            park.id,
+            park.devices[0],
+            start_ns=start,
+            end_ns=start + DAY,
+            interval_s=900,
+        )
+
+
+NEEDS_INTERVALS = (
+    "peak_demand_kw",
+    "load_factor",
+    "tou_energy_cost_cny",
+    "demand_charge_cny",
+    "electricity_cost_cny",
+)
+
+
+@pytest.mark.parametrize("basis", ["max_demand", "capacity"])
+def test_indicators_on_day_slots_leave_out_what_needs_15_minute_data(
+    embedded_store, tmp_path, basis
+):
+    data = generate_park(6, park_id="p")
+    data["park"]["tariff"] = {
+        "flat_price_cny_per_kwh": 0.65,
+        "demand_charge_cny_per_kw_month": 40.0,
+        "demand_basis": basis,
+        "contracted_kw": 800.0,
+        "source": "test",
+        "year": 2025,
+    }
+    (tmp_path / "t.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    park = load_registry(tmp_path / "t.yaml").parks["p"]
+    start, days = local(2025, 6, 1), 30
+    load_ledgers(embedded_store, park, start, days)
+    write_day_rollups(embedded_store, park, start_ns=start, end_ns=start + days * DAY)
+    fine = park_indicators(embedded_store, park, "2025-06", ledger=stored_ledger)
+    per_day = park_indicators(
+        embedded_store, park, "2025-06", interval_s=DAY_S, ledger=DayLedger(TZ)
+    )
+    one_slot = park_indicators(
+        embedded_store, park, "2025-06", interval_s=days * DAY_S, ledger=TotalLedger()
+    )
+
+    by_name = {i.name: i for i in fine.indicators}
+    assert all(by_name[n].value is not None for n in NEEDS_INTERVALS)  # 15-minute: numbers
+    for report in (per_day, one_slot):
+        got = {i.name: i for i in report.indicators}
+        for name in NEEDS_INTERVALS:
+            if name == "demand_charge_cny" and basis == "capacity":
+                # contracted capacity × price: no interval in it, so it stays
+                assert got[name].value == by_name[name].value == 800.0 * 40.0
+                continue
+            assert got[name].value is None, name
+            assert got[name].reason.startswith("needs interval data; the roll-up keeps days")
+        # the energy and carbon figures are still there, and equal the 15-minute ones
+        for name in ("comprehensive_energy_tce", "scope2_location_tco2", "kgco2_per_m2"):
+            assert got[name].value == pytest.approx(by_name[name].value, rel=1e-12), name
