@@ -11,7 +11,7 @@ park's network without internet access. Every error is JSON shaped as :class:`Er
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import ExitStack, asynccontextmanager
 from pathlib import Path
 
@@ -23,13 +23,25 @@ from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import get_principal
-from api.routes import declared, energy, health, ledger, parks, quarantine, reports
+from api.routes import (
+    alarms,
+    declared,
+    energy,
+    health,
+    ledger,
+    parks,
+    quarantine,
+    reports,
+)
+from api.routes import stream as live
 from api.routes.health import package_version
 from api.schemas import ErrorOut
 from config.auth import ApiKeys
 from config.errors import StoreQueryError, StoreUnavailableError
 from config.registry import Registry, load_registry
 from config.settings import Settings, get_settings
+from services.alarms import AlarmEngine, load_rules, metrics_url_of
+from services.stream import StreamHub
 from store import open_store
 from store.base import Store
 
@@ -45,6 +57,7 @@ _CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    409: "conflict",
     422: "invalid_request",
     502: "store_query_failed",
     503: "store_unavailable",
@@ -93,7 +106,25 @@ def create_app(
                 opened = open_store(settings.store_url, data_dir=settings.data_dir)
                 owned.callback(opened.close)
                 app.state.store = opened
-            yield
+            engine = _start_alarms(app, settings)
+            if engine is not None:
+                owned.callback(engine.stop)
+            hub = StreamHub(
+                app.state.store,
+                app.state.registry.parks,
+                poll_s=settings.stream_poll_s,
+                queue_size=settings.stream_queue,
+                alarms=_active_alarms(engine),
+            )
+            app.state.stream_hub = hub
+            if engine is not None:
+                engine.listeners.append(
+                    lambda alarm: hub.publish_alarm(alarm.park, alarm.device, alarm.as_json())
+                )
+            try:
+                yield
+            finally:
+                await hub.close()
 
     app = FastAPIOffline(
         title="smartpark",
@@ -129,6 +160,8 @@ def create_app(
         energy.router,
         reports.router,
         declared.router,
+        alarms.router,
+        live.router,
     ):
         app.include_router(router, dependencies=secured, responses=auth_responses)
     _add_error_handlers(app)
@@ -140,6 +173,36 @@ def create_app(
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
     return app
+
+
+def _start_alarms(app: FastAPI, settings: Settings) -> AlarmEngine | None:
+    """The alarm engine of this server, evaluating in a background thread (None when
+    ``SMARTPARK_ALARMS=false``). It loads the stored alarms before the app takes requests."""
+    if not settings.alarms:
+        app.state.alarm_engine = None
+        return None
+    engine = AlarmEngine(
+        app.state.store,
+        app.state.registry,
+        load_rules(settings.alarm_rules),
+        metrics_url=metrics_url_of(settings.metrics_host, settings.metrics_port),
+    )
+    engine.load()
+    engine.start(every_s=settings.alarm_eval_s)
+    app.state.alarm_engine = engine
+    return engine
+
+
+def _active_alarms(
+    engine: AlarmEngine | None,
+) -> Callable[[str], list[tuple[str | None, dict[str, object]]]] | None:
+    if engine is None:
+        return None
+
+    def active(park: str) -> list[tuple[str | None, dict[str, object]]]:
+        return [(a.device, a.as_json()) for a in engine.alarms(park, active_only=True)]
+
+    return active
 
 
 def _error(

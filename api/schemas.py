@@ -367,3 +367,44 @@ class IndicatorsOut(_Out):
     end_ms: int
     profile: AccountingProfileOut
     indicators: list[IndicatorOut]
+
+
+class AlarmOut(_Out):
+    """One alarm: raised → acknowledged → cleared (or raised → cleared). Times are epoch ms."""
+
+    id: str = Field(
+        examples=["floor-demand~tower-a-f03~1764000000000"],
+        description="`<rule>~<device or ->~<raised_ms>`",
+    )
+    park: str
+    device: str | None = Field(description="The device, or null for a park-level alarm.")
+    rule: str = Field(examples=["floor-demand"])
+    kind: Literal[
+        "threshold",
+        "offline",
+        "register_reset",
+        "register_stuck",
+        "night_base_load",
+        "quarantine_rate",
+        "spool_growing",
+    ]
+    severity: Literal["info", "warning", "major", "critical"]
+    message: str
+    value: float | None = Field(description="The value that raised it (unit per kind).")
+    threshold: float | None
+    state: Literal["raised", "acknowledged", "cleared"]
+    raised_ms: int
+    acknowledged_ms: int | None
+    acknowledged_by: str | None = Field(description="Name of the key that acknowledged it.")
+    cleared_ms: int | None
+    cleared_by: str | None = Field(
+        description="Name of the key that cleared it; null when the condition ended by itself."
+    )
+
+
+class AlarmListOut(_Out):
+    """A park's alarms, newest raise first."""
+
+    park: str
+    state: Literal["active", "all"]
+    alarms: list[AlarmOut]

@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     ledger_poll_s: float = 5.0  # how often the ledger follower looks for new data [s]
     api_keys: Path | None = None  # the API key file (see config/auth.py); unset: no keys
     auth: Literal["on", "off"] = "on"  # off: every API request acts as `city` (no keys needed)
+    stream_poll_s: float = Field(default=0.5, gt=0)  # live stream: how often `latest` is read [s]
+    stream_ping_s: float = Field(default=15.0, gt=0)  # live stream: keep-alive comment [s]
+    stream_queue: int = Field(default=1000, ge=10)  # events one slow client may lag behind
+    alarms: bool = True  # the API process evaluates the alarm rules (services/alarms.py)
+    alarm_rules: Path | None = None  # alarm rule file; default: config/alarms/default.yaml
+    alarm_eval_s: float = Field(default=5.0, gt=0)  # how often the alarm engine evaluates [s]
 
     @property
     def ledger_cursor_path(self) -> Path:

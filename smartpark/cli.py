@@ -390,7 +390,8 @@ def _serve(args: argparse.Namespace) -> int:
         keys = load_api_keys(settings.api_keys, registry)
         log.info("API keys: %d from %s", len(keys), settings.api_keys)
     app = create_app(settings=settings, registry=registry, auth=keys)
-    uvicorn.run(app, host=args.host, port=args.port)
+    # live streams never end by themselves: give them a few seconds at shutdown, then close them
+    uvicorn.run(app, host=args.host, port=args.port, timeout_graceful_shutdown=3)
     return 0
 
 

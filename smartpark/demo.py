@@ -138,6 +138,7 @@ async def run_demo(
                 host=host,
                 port=port,
                 log_level="warning",
+                timeout_graceful_shutdown=2,  # open live streams would hold the stop forever
             )
         )
         loop = asyncio.get_running_loop()

@@ -263,6 +263,28 @@ CASES: dict[tuple[str, str], list[Case]] = {
         Case("GET", f"/api/v1/parks/{A}/declared/{YEAR}?scope=tenant:{Y}", OWNER_Y),
         Case("GET", f"/api/v1/parks/{B}/declared/{YEAR}", PARK_B),
     ],
+    ("GET", "/api/v1/parks/{park}/alarms"): [
+        Case("GET", f"/api/v1/parks/{A}/alarms", PARK_A),
+        Case("GET", f"/api/v1/parks/{A}/alarms?state=all", PARK_A),
+        Case("GET", f"/api/v1/parks/{B}/alarms", PARK_B),
+    ],
+    # tenants may read their own devices' alarms, never acknowledge or clear: 403 even for an
+    # alarm that does not exist; staff get 404 for it
+    ("POST", "/api/v1/parks/{park}/alarms/{alarm_id}/ack"): [
+        Case("POST", f"/api/v1/parks/{A}/alarms/offline~gas-boiler~1/ack", STAFF_A, ok_status=404),
+        Case("POST", f"/api/v1/parks/{B}/alarms/offline~rs-grid~1/ack", PARK_B, ok_status=404),
+    ],
+    ("POST", "/api/v1/parks/{park}/alarms/{alarm_id}/clear"): [
+        Case(
+            "POST", f"/api/v1/parks/{A}/alarms/offline~gas-boiler~1/clear", STAFF_A, ok_status=404
+        ),
+        Case("POST", f"/api/v1/parks/{B}/alarms/offline~rs-grid~1/clear", PARK_B, ok_status=404),
+    ],
+    # once=true: the snapshot, then the stream ends (a tenant's holds only its own devices)
+    ("GET", "/api/v1/parks/{park}/stream"): [
+        Case("GET", f"/api/v1/parks/{A}/stream?once=true", PARK_A),
+        Case("GET", f"/api/v1/parks/{B}/stream?once=true", PARK_B),
+    ],
     ("PUT", "/api/v1/parks/{park}/declared/{year}"): [
         Case(
             "PUT",

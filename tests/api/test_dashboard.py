@@ -16,13 +16,15 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, expect, sync_playwright
+from fastapi import FastAPI
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from api.main import create_app
 from config.auth import ApiKeys, KeyEntry, PrincipalRole, hash_token
@@ -125,7 +127,9 @@ def sensor_fields(role: Role, t: float) -> dict[str, float]:
     }
 
 
-def readings_at(t: float) -> list[Point]:
+def readings_at(t: float, park_id: str = PARK) -> list[Point]:
+    """One reading of every device of the demo park at ``t`` (s): power, and registers that
+    grow with it (energy, gas volume), so the ledger and energy balances have data too."""
     park = load_registry(demo_registry_path()).parks[PARK]
     time_ns = int(t * 1e9)
     points = []
@@ -134,17 +138,32 @@ def readings_at(t: float) -> list[Point]:
             continue
         if dev.role in (Role.GAS, Role.ENVIRONMENT):
             fields = sensor_fields(dev.role, t)
+        elif dev.role in (Role.WATER, Role.PRODUCTION, Role.HEAT):
+            continue
         else:
-            fields = {"power_kw": round(power_kw(dev.id, dev.role, t, dev.capacity_kw), 3)}
+            power = power_kw(dev.id, dev.role, t, dev.capacity_kw)
+            fields = {"power_kw": round(power, 3)}
             if dev.role is Role.STORAGE:
                 fields["soc_pct"] = 63.0 + math.sin(t / 10)
-        points.append(Point(TELEMETRY, {"park": PARK, "device": dev.id}, fields, time_ns))
+                fields["charge_energy_kwh"] = 5_000.0 + 95.0 * t / 3600
+                fields["discharge_energy_kwh"] = 4_000.0
+            else:
+                # a register growing at the device's mean power: never decreasing
+                rate = abs(power_kw(dev.id, dev.role, 0.0, dev.capacity_kw))
+                fields["energy_kwh"] = round(10_000.0 + rate * (t - 1.7e9) / 3600, 3)
+        points.append(Point(TELEMETRY, {"park": park_id, "device": dev.id}, fields, time_ns))
     return points
 
 
-@pytest.fixture
-def live_app(tmp_path: Path) -> Iterator[LiveApp]:
-    store = EmbeddedStore(tmp_path / "dashboard.sqlite3")
+BACKFILL_S = 6 * 3600
+BACKFILL_STEP_S = 300
+
+
+def fill_store(store: EmbeddedStore) -> None:
+    """The last six hours every five minutes, a stale device, and a reading now."""
+    now = time.time()
+    for k in range(BACKFILL_S // BACKFILL_STEP_S, 0, -1):
+        store.write(readings_at(now - k * BACKFILL_STEP_S))
     five_minutes_ago = time.time_ns() - 300 * 1_000_000_000
     stale = Point(
         TELEMETRY, {"park": PARK, "device": STALE_DEVICE}, {"power_kw": 6.4}, five_minutes_ago
@@ -152,43 +171,72 @@ def live_app(tmp_path: Path) -> Iterator[LiveApp]:
     store.write([stale])
     store.write(readings_at(time.time()))
 
+
+@contextmanager
+def keep_writing(store: EmbeddedStore) -> Iterator[None]:
+    """Fresh readings every WRITE_EVERY_S while the block runs."""
     stop = threading.Event()
 
-    def keep_writing() -> None:
+    def run() -> None:
         while not stop.wait(WRITE_EVERY_S):
             store.write(readings_at(time.time()))
 
-    writer = threading.Thread(target=keep_writing, name="dashboard-writer", daemon=True)
+    writer = threading.Thread(target=run, name="dashboard-writer", daemon=True)
     writer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        writer.join(timeout=5)
 
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[tuple[str, uvicorn.Server, threading.Thread]]:
+    """``app`` under uvicorn on a free loopback port: its base URL, the server, its thread."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            ws="none",
+            # an open live stream never ends by itself: do not wait for it at shutdown
+            timeout_graceful_shutdown=1,
+        )
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert thread.is_alive(), "uvicorn stopped during start-up"
+        assert time.monotonic() < deadline, "uvicorn did not start within 15 s"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", server, thread
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
+
+
+@pytest.fixture
+def live_app(tmp_path: Path) -> Iterator[LiveApp]:
+    store = EmbeddedStore(tmp_path / "dashboard.sqlite3")
+    fill_store(store)
     app = create_app(
         settings=Settings(_env_file=None, data_dir=tmp_path),
         store=store,
         registry=load_registry(demo_registry_path()),
         auth=KEYS,
     )
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none")
-    )
-    serving = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    serving.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert serving.is_alive(), "uvicorn stopped during start-up"
-        assert time.monotonic() < deadline, "uvicorn did not start within 15 s"
-        time.sleep(0.05)
     try:
-        yield LiveApp(f"http://127.0.0.1:{port}", store, server, serving)
+        with keep_writing(store), serving(app) as (url, server, thread):
+            yield LiveApp(url, store, server, thread)
     finally:
-        server.should_exit = True
-        serving.join(timeout=15)
-        stop.set()
-        writer.join(timeout=5)
-        sock.close()
         store.close()
 
 
@@ -204,8 +252,18 @@ def browser() -> Iterator[Browser]:
 
 
 def only_local(urls: list[str]) -> list[str]:
-    """The URLs that went anywhere but the app on 127.0.0.1 (data: URLs stay in the page)."""
-    return [u for u in urls if urlsplit(u).scheme != "data" and urlsplit(u).hostname != "127.0.0.1"]
+    """The URLs that went anywhere but the app on 127.0.0.1 (data: and blob: URLs stay in the
+    page)."""
+    return [
+        u
+        for u in urls
+        if urlsplit(u).scheme not in ("data", "blob") and urlsplit(u).hostname != "127.0.0.1"
+    ]
+
+
+def in_english(page: Page) -> None:
+    """Open the page in English (Chinese is the default)."""
+    page.add_init_script("localStorage.setItem('smartpark.lang', 'en')")
 
 
 def test_dashboard_shows_live_power_without_reload(live_app: LiveApp, browser: Browser) -> None:
@@ -215,6 +273,7 @@ def test_dashboard_shows_live_power_without_reload(live_app: LiveApp, browser: B
     page.on("request", lambda request: requested.append(request.url))
     page.on("pageerror", lambda error: page_errors.append(str(error)))
     page.on("console", lambda m: page_errors.append(m.text) if m.type == "error" else None)
+    in_english(page)
 
     page.goto(f"{live_app.url}/#key={OPERATOR_KEY}")
     expect(page.locator("#park-name")).to_have_text("Optics Valley Demo Park (Wuhan)")
@@ -236,13 +295,14 @@ def test_dashboard_shows_live_power_without_reload(live_app: LiveApp, browser: B
     assert page.evaluate("window.__notReloaded === true"), "the page reloaded"
     assert grid_value.text_content() != first
 
-    expect(page.locator("#tile-grid .num")).not_to_have_text("—")
-    expect(page.locator("#tile-storage .tile-sub")).to_contain_text("charging · SoC")
+    expect(page.locator('[data-flow="grid"]')).not_to_have_text("—")
+    expect(page.locator('[data-node="battery"] .node-sub')).to_contain_text("charging · SoC")
     expect(page.locator(f'[data-device="{STALE_DEVICE}"]')).to_have_class("dev stale")
     expect(page.locator(f'[data-device="{STALE_DEVICE}"] .dev-age')).to_contain_text("stale")
     expect(page.locator(f'[data-device="{SILENT_DEVICE}"]')).to_have_class("dev stale no-data")
     expect(page.locator('[data-device="pv-plant-1-a"]')).to_have_class("dev")
-    expect(page.locator("#status-text")).to_have_text("Live")
+    # the live stream when the server has one, else polling /latest
+    expect(page.locator("#status-text")).to_have_text(re.compile(r"^Live · (stream|polling)$"))
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
@@ -263,6 +323,7 @@ def test_page_asks_for_a_key_and_keeps_it_for_the_tab(live_app: LiveApp, browser
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page_errors: list[str] = []
     page.on("pageerror", lambda error: page_errors.append(str(error)))
+    in_english(page)
     authorizations: list[str | None] = []
     page.on(
         "request",
@@ -301,13 +362,17 @@ def test_page_asks_for_a_key_and_keeps_it_for_the_tab(live_app: LiveApp, browser
 
 def test_tenant_key_sees_only_its_own_devices(live_app: LiveApp, browser: Browser) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
+    in_english(page)
     page.goto(f"{live_app.url}/#key={TENANT_KEY}")
+    # a tenant key lands on its own page
     expect(page.locator('[data-device="plant-1-main"] .dev-value')).to_have_text(
         re.compile(r"kW$"), timeout=10_000
     )
-    expect(page.locator("#status-text")).to_have_text("Live")
+    assert page.url.endswith("#/t/chipcore")
+    expect(page.locator("#status-text")).to_have_text(re.compile(r"^Live · (stream|polling)$"))
     shown = set(page.locator("[data-device]").evaluate_all("els => els.map(e => e.dataset.device)"))
-    assert shown == {"plant-1-main", "gas-boiler"}  # not plant-2-main (lumina), not grid-main
+    # not plant-2-main (lumina), not grid-main
+    assert shown == {"plant-1-main", "gas-boiler", "water-plant-1", "prod-chipcore"}
     page.close()
 
 
