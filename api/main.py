@@ -25,17 +25,21 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.deps import get_principal
 from api.routes import (
     alarms,
+    city,
     declared,
     energy,
     health,
     ledger,
+    me,
     parks,
     quarantine,
     reports,
+    targets,
 )
 from api.routes import stream as live
 from api.routes.health import package_version
 from api.schemas import ErrorOut
+from api.security import install_security
 from config.auth import ApiKeys
 from config.errors import StoreQueryError, StoreUnavailableError
 from config.registry import Registry, load_registry
@@ -141,6 +145,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.auth = auth
+    install_security(app, settings)  # headers, CORS (only if configured), auth-failure limit
     if store is not None:
         app.state.store = store
     if registry is not None:
@@ -162,6 +167,9 @@ def create_app(
         declared.router,
         alarms.router,
         live.router,
+        me.router,
+        targets.router,
+        city.router,
     ):
         app.include_router(router, dependencies=secured, responses=auth_responses)
     _add_error_handlers(app)

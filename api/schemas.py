@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,7 +18,12 @@ from store.base import Aggregate
 
 __all__ = [
     "AccountingProfileOut",
+    "AlarmListOut",
+    "AlarmOut",
     "BuildingOut",
+    "CityIndicatorsOut",
+    "CityParkOut",
+    "CityValueOut",
     "DeviceOut",
     "EnergyFigureOut",
     "EnergyOut",
@@ -31,6 +36,8 @@ __all__ = [
     "IndicatorOut",
     "IndicatorsOut",
     "LatestOut",
+    "LedgerOut",
+    "MeOut",
     "ParkDetailOut",
     "ParkOut",
     "QuarantineListOut",
@@ -38,7 +45,12 @@ __all__ = [
     "ReadingOut",
     "SeriesOut",
     "SeriesPointOut",
+    "TargetProfileOut",
+    "TargetRowOut",
+    "TargetsOut",
     "TenantOut",
+    "ThresholdOut",
+    "YearEndOut",
     "finite_or_none",
     "iso_from_ns",
     "ms_from_ns",
@@ -67,6 +79,37 @@ class _Out(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+def _example(example: dict[str, Any]) -> ConfigDict:
+    """The model config of a response model with ``example`` as its OpenAPI example."""
+    return ConfigDict(frozen=True, json_schema_extra={"examples": [example]})
+
+
+_ALARM: dict[str, Any] = {
+    "id": "floor-demand~tower-a-f03~1764000000000",
+    "park": "wuhan-demo",
+    "device": "tower-a-f03",
+    "rule": "floor-demand",
+    "kind": "threshold",
+    "severity": "warning",
+    "message": "tower-a-f03 above its contracted demand for 15 min",
+    "value": 182.0,
+    "threshold": 160.0,
+    "state": "raised",
+    "raised_ms": 1764000000000,
+    "acknowledged_ms": None,
+    "acknowledged_by": None,
+    "cleared_ms": None,
+    "cleared_by": None,
+}
+_T = {"time": "2025-06-01T04:00:00.000Z", "time_ms": 1748750400000}
+_RANGE = {
+    "start": "2025-05-31T16:00:00.000Z",
+    "start_ms": 1748707200000,
+    "end": "2025-06-01T16:00:00.000Z",
+    "end_ms": 1748793600000,
+}
+
+
 class ErrorOut(_Out):
     """Every error the API returns: a stable code, a sentence for people, and details if any."""
 
@@ -89,6 +132,21 @@ class HealthOut(_Out):
 class ParkOut(_Out):
     """A park and how much it contains."""
 
+    model_config = _example(
+        {
+            "id": "wuhan-demo",
+            "name": "Wuhan demo park",
+            "timezone": "Asia/Shanghai",
+            "latitude": 30.5,
+            "longitude": 114.3,
+            "grid_region": "central_china",
+            "province": "hubei",
+            "tenants": 6,
+            "buildings": 4,
+            "devices": 40,
+        }
+    )
+
     id: str
     name: str
     timezone: str = Field(description="IANA zone of the park's local calendar.")
@@ -103,6 +161,8 @@ class ParkOut(_Out):
 
 class TenantOut(_Out):
     """An enterprise in the park."""
+
+    model_config = _example({"id": "chipcore", "name": "ChipCore Ltd", "sector": "electronics"})
 
     id: str
     name: str
@@ -120,6 +180,14 @@ class FloorOut(_Out):
 class BuildingOut(_Out):
     """A building and its floors."""
 
+    model_config = _example(
+        {
+            "id": "plant-1",
+            "name": "Plant 1",
+            "floors": [{"number": 1, "tenant": "chipcore", "area_m2": 2400.0}],
+        }
+    )
+
     id: str
     name: str
     floors: list[FloorOut]
@@ -127,6 +195,20 @@ class BuildingOut(_Out):
 
 class ParkDetailOut(_Out):
     """A park with its tenants and buildings (devices have their own endpoint)."""
+
+    model_config = _example(
+        {
+            "park": ParkOut.model_json_schema()["examples"][0],
+            "tenants": [{"id": "chipcore", "name": "ChipCore Ltd", "sector": "electronics"}],
+            "buildings": [
+                {
+                    "id": "plant-1",
+                    "name": "Plant 1",
+                    "floors": [{"number": 1, "tenant": "chipcore", "area_m2": 2400.0}],
+                }
+            ],
+        }
+    )
 
     park: ParkOut
     tenants: list[TenantOut]
@@ -144,6 +226,25 @@ class FieldOut(_Out):
 
 class DeviceOut(_Out):
     """A device of the registry and the fields it stores."""
+
+    model_config = _example(
+        {
+            "id": "plant-1-main",
+            "kind": "electricity_meter",
+            "role": "load",
+            "name": "Plant 1 main meter",
+            "parent": "grid-main",
+            "tenant": "chipcore",
+            "building": "plant-1",
+            "floor": None,
+            "capacity_kw": None,
+            "capacity_kwh": None,
+            "fields": [
+                {"name": "power_kw", "quantity": "power", "unit": "kW", "cumulative": False},
+                {"name": "energy_kwh", "quantity": "energy", "unit": "kWh", "cumulative": True},
+            ],
+        }
+    )
 
     id: str
     kind: str
@@ -174,6 +275,26 @@ class ReadingOut(_Out):
 class LatestOut(_Out):
     """The newest reading of every device of a park that has reported."""
 
+    model_config = _example(
+        {
+            "park": "wuhan-demo",
+            "server_time": "2025-06-01T04:00:05.000Z",
+            "server_time_ms": 1748750405000,
+            "stale_after_s": 60.0,
+            "readings": [
+                {
+                    "device": "grid-main",
+                    "kind": "electricity_meter",
+                    "role": "grid_connection",
+                    **_T,
+                    "age_s": 5.0,
+                    "stale": False,
+                    "fields": {"power_kw": 412.5, "energy_kwh": 91234.2},
+                }
+            ],
+        }
+    )
+
     park: str
     server_time: str
     server_time_ms: int
@@ -187,10 +308,31 @@ class SeriesPointOut(_Out):
     time: str
     time_ms: int
     value: float | None
+    min: float | None = Field(
+        default=None,
+        description="Smallest raw value in the bucket: only when the server chose `every` "
+        "(`max_points`) and `agg=mean`; null otherwise.",
+    )
+    max: float | None = Field(default=None, description="Largest raw value, as `min`.")
 
 
 class SeriesOut(_Out):
     """One field of one device over ``[start, end)``."""
+
+    model_config = _example(
+        {
+            "park": "wuhan-demo",
+            "device": "grid-main",
+            "field": "power_kw",
+            "unit": "kW",
+            **_RANGE,
+            "every_s": 300,
+            "agg": "mean",
+            "max_points": 288,
+            "every_auto": True,
+            "points": [{**_T, "value": 412.5, "min": 398.0, "max": 430.1}],
+        }
+    )
 
     park: str
     device: str
@@ -202,6 +344,14 @@ class SeriesOut(_Out):
     end_ms: int
     every_s: int | None = Field(description="Bucket width; None for raw readings.")
     agg: Aggregate | None = Field(description="Aggregate per bucket; None for raw readings.")
+    max_points: int | None = Field(
+        default=None, description="The request's `max_points`: the answer never holds more."
+    )
+    every_auto: bool = Field(
+        default=False,
+        description="True when the server chose `every` because the raw readings would have "
+        "been more than `max_points`.",
+    )
     points: list[SeriesPointOut]
 
 
@@ -220,6 +370,25 @@ class QuarantineOut(_Out):
 
 class QuarantineListOut(_Out):
     """The newest quarantined records, newest first."""
+
+    model_config = _example(
+        {
+            "park": "wuhan-demo",
+            "limit": 100,
+            "records": [
+                {
+                    "received": "2025-06-01T04:00:00.000Z",
+                    "received_ms": 1748750400000,
+                    "reason": "bad_value",
+                    "detail": "power: not a number",
+                    "topic": "parks/wuhan-demo/devices/grid-main/telemetry",
+                    "excerpt": '{"power": "x"}',
+                    "park": "wuhan-demo",
+                    "device": "grid-main",
+                }
+            ],
+        }
+    )
 
     park: str | None
     limit: int
@@ -261,6 +430,33 @@ class LedgerFieldOut(_Out):
 class LedgerOut(_Out):
     """Interval energy of a device with quality codes."""
 
+    model_config = _example(
+        {
+            "park": "wuhan-demo",
+            "device": "grid-main",
+            "interval_s": 900,
+            **_RANGE,
+            "fields": [
+                {
+                    "field": "energy_kwh",
+                    "unit": "kWh",
+                    "total": 9876.5,
+                    "completeness_pct": 100.0,
+                    "quality_counts": {"measured": 96},
+                    "intervals": [
+                        {
+                            "start": "2025-05-31T16:00:00.000Z",
+                            "start_ms": 1748707200000,
+                            "energy": 101.2,
+                            "quality": "measured",
+                        }
+                    ],
+                    "issues": [],
+                }
+            ],
+        }
+    )
+
     park: str
     device: str
     interval_s: int
@@ -301,6 +497,36 @@ class EnergyFigureOut(_Out):
 
 class EnergyOut(_Out):
     """Energy balance of a scope by local period."""
+
+    model_config = _example(
+        {
+            "park": "wuhan-demo",
+            "scope": "park",
+            "every": "day",
+            "timezone": "Asia/Shanghai",
+            "interval_s": 900,
+            **_RANGE,
+            "figures": [
+                {
+                    "name": "grid_import_kwh",
+                    "unit": "kWh",
+                    "devices": ["grid-main"],
+                    "note": None,
+                    "total": 9876.5,
+                    "completeness_pct": 100.0,
+                    "periods": [
+                        {
+                            "label": "2025-06-01",
+                            **_RANGE,
+                            "value": 9876.5,
+                            "completeness_pct": 100.0,
+                            "coverage_pct": 100.0,
+                        }
+                    ],
+                }
+            ],
+        }
+    )
 
     park: str
     scope: str = Field(examples=["park", "building:tower-a", "floor:tower-a/3", "tenant:t01"])
@@ -356,6 +582,38 @@ class AccountingProfileOut(_Out):
 class IndicatorsOut(_Out):
     """Every indicator of a park, or of a building, floor or tenant, for one local period."""
 
+    model_config = _example(
+        {
+            "park": "wuhan-demo",
+            "scope": "park",
+            "period": "2025-06-01",
+            "kind": "day",
+            "timezone": "Asia/Shanghai",
+            **_RANGE,
+            "profile": {
+                "method": "equivalent_value",
+                "gas_is_clean": False,
+                "purchased_heat": False,
+                "gec_count": 0.0,
+                "green_contract_kwh": 0.0,
+                "flat_price_cny_per_kwh": None,
+                "regions": ["hubei", "central_china", "CN"],
+            },
+            "indicators": [
+                {
+                    "name": "tco2_per_tce",
+                    "value": 1.71,
+                    "unit": "tCO2/tce",
+                    "completeness_pct": 100.0,
+                    "reason": None,
+                    "note": None,
+                    "factors": [],
+                    "detail": {},
+                }
+            ],
+        }
+    )
+
     park: str
     scope: str = Field(examples=["park", "building:tower-a", "floor:tower-a/3", "tenant:t01"])
     period: str = Field(examples=["2026-03"])
@@ -371,6 +629,8 @@ class IndicatorsOut(_Out):
 
 class AlarmOut(_Out):
     """One alarm: raised → acknowledged → cleared (or raised → cleared). Times are epoch ms."""
+
+    model_config = _example(_ALARM)
 
     id: str = Field(
         examples=["floor-demand~tower-a-f03~1764000000000"],
@@ -405,6 +665,264 @@ class AlarmOut(_Out):
 class AlarmListOut(_Out):
     """A park's alarms, newest raise first."""
 
+    model_config = _example({"park": "wuhan-demo", "state": "active", "alarms": [_ALARM]})
+
     park: str
     state: Literal["active", "all"]
     alarms: list[AlarmOut]
+
+
+# -- who am I, targets, the city view ------------------------------------------------------------
+
+
+class MeOut(_Out):
+    """The caller's key: its name, role, the park and tenant it is bound to, and the parks it
+    may see."""
+
+    model_config = _example(
+        {
+            "name": "chipcore",
+            "role": "tenant",
+            "park": "wuhan-demo",
+            "tenant": "chipcore",
+            "parks": ["wuhan-demo"],
+        }
+    )
+
+    name: str = Field(description="The key's name in the key file (not the token).")
+    role: Literal["city", "operator", "tenant"]
+    park: str | None = Field(description="The key's park; null for a city key.")
+    tenant: str | None = Field(description="The key's tenant; null unless a tenant key.")
+    parks: list[str] = Field(description="Ids of the parks the key may see, sorted.")
+
+
+class ThresholdOut(_Out):
+    """A number an evaluation compared with, and where it comes from."""
+
+    kind: Literal["threshold", "baseline", "leading", "park"] = Field(
+        description="threshold (published), baseline / leading (scored, GB/T 36132), or park "
+        "(configured by the park, no published source)"
+    )
+    value: float
+    source: str
+    year: int | None
+    evidence: str = Field(description="P primary, S second-hand, U unverified, park.")
+    example: bool = Field(description="True when the number is an example, from no standard.")
+
+
+class YearEndOut(_Out):
+    """Year to date and the projection to the end of the year (current year only)."""
+
+    ytd: float | None = Field(description="Year-to-date value.")
+    value: float | None = Field(description="Projected value at the end of the year.")
+    sigma: float | None = Field(description="One standard deviation of the projection.")
+    elapsed_share: float | None = Field(description="Share of the year observed, 0–1.")
+    status: Literal["met", "not_met", "not_enough_data", "no_threshold"]
+    gap: float | None = Field(description="Projected value − threshold.")
+    completeness_pct: float | None
+    method: str
+    reason: str | None
+
+
+class TargetRowOut(_Out):
+    """One indicator of a target profile, evaluated."""
+
+    key: str = Field(examples=["tco2_per_tce"])
+    title: str
+    role: str = Field(description="core, guiding, indicator, scored or target")
+    veto: bool
+    reads: str = Field(description="The indicator it reads, `declared`, or the ratio computed.")
+    unit: str
+    direction: Literal["<=", ">="]
+    value: float | None
+    threshold: float | None = Field(description="The number compared with (a baseline if scored).")
+    status: Literal["met", "not_met", "not_enough_data", "no_threshold"]
+    gap: float | None = Field(description="value − threshold, in the unit.")
+    completeness_pct: float | None = Field(description="Of the measured data behind the value.")
+    basis: Literal["measured", "declared", "mixed"]
+    score: float | None = Field(description="0–100 between baseline and leading value (scored).")
+    reason: str | None
+    example_threshold: bool = Field(description="True when a threshold shown is an example.")
+    thresholds: list[ThresholdOut]
+    year_end: YearEndOut | None = Field(
+        description="Year to date and projection ± sigma: when the period is the current year."
+    )
+
+
+class TargetProfileOut(_Out):
+    """A target profile evaluated for the scope and period."""
+
+    id: str = Field(examples=["zero_carbon_park"])
+    title: str
+    document: str
+    year: int = Field(description="Year of the document.")
+    indicative: bool = Field(
+        description="True when the period is shorter than the year the targets judge."
+    )
+    vetoes_met: bool | None = Field(
+        description="Every veto indicator met (true), one not met (false), or not known yet."
+    )
+    rows: list[TargetRowOut]
+
+
+class TargetsOut(_Out):
+    """Target profiles of a scope evaluated for one local period."""
+
+    model_config = _example(
+        {
+            "park": "wuhan-demo",
+            "scope": "park",
+            "period": "2025",
+            "kind": "year",
+            "timezone": "Asia/Shanghai",
+            "start": "2024-12-31T16:00:00.000Z",
+            "start_ms": 1735660800000,
+            "end": "2025-12-31T16:00:00.000Z",
+            "end_ms": 1767196800000,
+            "sector": None,
+            "declared": {"water_reuse": 0.82},
+            "projected": True,
+            "missing": [],
+            "profiles": [
+                {
+                    "id": "zero_carbon_park",
+                    "title": "Zero-carbon park",
+                    "document": "NDRC 2025",
+                    "year": 2025,
+                    "indicative": False,
+                    "vetoes_met": None,
+                    "rows": [
+                        {
+                            "key": "tco2_per_tce",
+                            "title": "Carbon intensity of energy use",
+                            "role": "core",
+                            "veto": True,
+                            "reads": "tco2_per_tce",
+                            "unit": "tCO2/tce",
+                            "direction": "<=",
+                            "value": 0.21,
+                            "threshold": 0.2,
+                            "status": "not_met",
+                            "gap": 0.01,
+                            "completeness_pct": 98.5,
+                            "basis": "measured",
+                            "score": None,
+                            "reason": None,
+                            "example_threshold": False,
+                            "thresholds": [
+                                {
+                                    "kind": "threshold",
+                                    "value": 0.2,
+                                    "source": "NDRC 2025",
+                                    "year": 2025,
+                                    "evidence": "P",
+                                    "example": False,
+                                }
+                            ],
+                            "year_end": {
+                                "ytd": 0.22,
+                                "value": 0.21,
+                                "sigma": 0.02,
+                                "elapsed_share": 0.45,
+                                "status": "not_met",
+                                "gap": 0.01,
+                                "completeness_pct": 98.5,
+                                "method": "ratio: numerator and denominator projected apart",
+                                "reason": None,
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+
+    park: str
+    scope: str = Field(examples=["park", "tenant:chipcore"])
+    period: str = Field(examples=["2025", "2025-06", "2025-06-01"])
+    kind: Literal["hour", "day", "month", "year"]
+    timezone: str
+    start: str
+    start_ms: int
+    end: str
+    end_ms: int
+    sector: str | None = Field(description="Sector of the scored indicators (green factory).")
+    declared: dict[str, float] = Field(description="Values declared for the scope and year.")
+    projected: bool = Field(description="True when rows carry `year_end` (the current year).")
+    missing: list[str] = Field(description="Profiles asked for that are not in force, and why.")
+    profiles: list[TargetProfileOut]
+
+
+class CityValueOut(_Out):
+    """One indicator of one park."""
+
+    name: str = Field(examples=["tco2_per_tce"])
+    value: float | None
+    unit: str
+    completeness_pct: float | None
+    reason: str | None = Field(description="Why the value is null.")
+
+
+class CityParkOut(_Out):
+    """One park's indicators for the period (its own local calendar)."""
+
+    id: str
+    name: str
+    timezone: str
+    grid_region: str
+    start: str
+    start_ms: int
+    end: str
+    end_ms: int
+    completeness_pct: float | None = Field(
+        description="Lowest completeness of the park's indicators."
+    )
+    indicators: list[CityValueOut]
+
+
+class CityIndicatorsOut(_Out):
+    """Every park the key may see, side by side on the same indicators and the same basis."""
+
+    model_config = _example(
+        {
+            "period": "2025-06",
+            "kind": "month",
+            "method": "equivalent_value",
+            "names": ["comprehensive_energy_tce", "tco2_per_tce"],
+            "parks": [
+                {
+                    "id": "wuhan-demo",
+                    "name": "Wuhan demo park",
+                    "timezone": "Asia/Shanghai",
+                    "grid_region": "central_china",
+                    "start": "2025-05-31T16:00:00.000Z",
+                    "start_ms": 1748707200000,
+                    "end": "2025-06-30T16:00:00.000Z",
+                    "end_ms": 1751299200000,
+                    "completeness_pct": 99.1,
+                    "indicators": [
+                        {
+                            "name": "comprehensive_energy_tce",
+                            "value": 412.7,
+                            "unit": "tce",
+                            "completeness_pct": 99.1,
+                            "reason": None,
+                        },
+                        {
+                            "name": "tco2_per_tce",
+                            "value": 1.71,
+                            "unit": "tCO2/tce",
+                            "completeness_pct": 99.1,
+                            "reason": None,
+                        },
+                    ],
+                }
+            ],
+        }
+    )
+
+    period: str = Field(examples=["2025-06"])
+    kind: Literal["hour", "day", "month", "year"]
+    method: str = Field(description="Electricity to tce: equivalent value (the same for all).")
+    names: list[str] = Field(description="The indicators, in the order every park lists them.")
+    parks: list[CityParkOut]

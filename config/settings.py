@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -12,7 +13,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from config.errors import ConfigError
 
-__all__ = ["DEFAULT_TOPIC_TEMPLATE", "MqttUrl", "Settings", "get_settings", "parse_mqtt_url"]
+__all__ = [
+    "DEFAULT_TOPIC_TEMPLATE",
+    "MqttUrl",
+    "Settings",
+    "get_settings",
+    "mqtt_endpoint",
+    "parse_mqtt_url",
+    "redact_url",
+]
 
 DEFAULT_TOPIC_TEMPLATE = "parks/{park}/devices/{device}/telemetry"
 
@@ -57,6 +66,21 @@ class Settings(BaseSettings):
     alarms: bool = True  # the API process evaluates the alarm rules (services/alarms.py)
     alarm_rules: Path | None = None  # alarm rule file; default: config/alarms/default.yaml
     alarm_eval_s: float = Field(default=5.0, gt=0)  # how often the alarm engine evaluates [s]
+    # MQTT security (mqtts:// only for the TLS files); secrets come from files, never the log
+    mqtt_ca_file: Path | None = None  # CA bundle the broker's certificate must chain to
+    mqtt_cert_file: Path | None = None  # client certificate (PEM), optional
+    mqtt_key_file: Path | None = None  # its private key (PEM)
+    mqtt_password_file: Path | None = None  # the password of the URL's user, instead of the URL
+    mqtt_tls_insecure: bool = False  # labs only: skip the broker certificate check (WARNING)
+    max_topic_bytes: int = Field(default=512, ge=32)  # longer topics are quarantined
+    # API hardening (api/security.py)
+    cors_origins: str = ""  # comma-separated origins allowed by CORS; empty: no CORS at all
+    auth_failures_per_min: int = Field(default=20, ge=0)  # per client IP, then 429; 0: no limit
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        """``cors_origins`` as a list (empty: CORS stays closed)."""
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
 
     @property
     def ledger_cursor_path(self) -> Path:
@@ -85,24 +109,120 @@ class MqttUrl(BaseModel):
     username: str | None = None
     password: SecretStr | None = None
     tls: bool = False
+    ca_file: Path | None = None  # None with tls: the system's trusted CAs
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    tls_insecure: bool = False
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """The TLS context of an ``mqtts://`` broker: TLS 1.2 or newer, the broker's certificate
+        checked against ``ca_file`` (or the system's CAs) and its host name, unless
+        ``tls_insecure``; with ``cert_file``/``key_file`` the client presents its certificate."""
+        context = ssl.create_default_context(
+            ssl.Purpose.SERVER_AUTH, cafile=str(self.ca_file) if self.ca_file else None
+        )
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        if self.cert_file is not None:
+            context.load_cert_chain(
+                str(self.cert_file), str(self.key_file) if self.key_file else None
+            )
+        if self.tls_insecure:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+    @property
+    def redacted(self) -> str:
+        """The URL for logs: the password is never shown."""
+        user = f"{self.username}{':***' if self.password else ''}@" if self.username else ""
+        return f"{'mqtts' if self.tls else 'mqtt'}://{user}{self.host}:{self.port}"
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the password of its user part replaced by ``***`` (for logs and errors)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")
+    user = netloc[0].partition(":")[0]
+    return parts._replace(netloc=f"{user}:***@{netloc[2]}").geturl()
 
 
 def parse_mqtt_url(url: str) -> MqttUrl:
     """Parse ``mqtt://`` (port 1883 by default) or ``mqtts://`` (8883) into its parts."""
     parts = urlsplit(url)
     if parts.scheme not in ("mqtt", "mqtts"):
-        raise ConfigError(f"broker URL must start with mqtt:// or mqtts://, got {url!r}")
+        raise ConfigError(
+            f"broker URL must start with mqtt:// or mqtts://, got {redact_url(url)!r}"
+        )
     if not parts.hostname:
-        raise ConfigError(f"broker URL has no host: {url!r}")
+        raise ConfigError(f"broker URL has no host: {redact_url(url)!r}")
     tls = parts.scheme == "mqtts"
     try:
         port = parts.port or (8883 if tls else 1883)
-    except ValueError as exc:
-        raise ConfigError(f"broker URL has an invalid port: {url!r}") from exc
+    except ValueError:
+        raise ConfigError(f"broker URL has an invalid port: {redact_url(url)!r}") from None
     return MqttUrl(
         host=parts.hostname,
         port=port,
         username=unquote(parts.username) if parts.username else None,
         password=SecretStr(unquote(parts.password)) if parts.password else None,
         tls=tls,
+    )
+
+
+def mqtt_endpoint(url: str, settings: Settings) -> MqttUrl:
+    """The broker of ``url`` with the password file and the TLS files of ``settings`` applied.
+
+    The password comes from the URL or from ``SMARTPARK_MQTT_PASSWORD_FILE`` (its first line),
+    never both; the file needs a user in the URL. The TLS files apply to ``mqtts://`` only.
+    Raises :class:`ConfigError` for a missing file or a contradiction.
+    """
+    parsed = parse_mqtt_url(url)
+    password = parsed.password
+    if settings.mqtt_password_file is not None:
+        if parsed.username is None:
+            raise ConfigError(
+                "SMARTPARK_MQTT_PASSWORD_FILE is set but the broker URL names no user: "
+                "write mqtt[s]://USER@host:port"
+            )
+        if password is not None:
+            raise ConfigError(
+                "the broker password is both in the URL and in SMARTPARK_MQTT_PASSWORD_FILE; "
+                "keep only the file"
+            )
+        try:
+            text = settings.mqtt_password_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read SMARTPARK_MQTT_PASSWORD_FILE {settings.mqtt_password_file}: "
+                f"{exc.strerror}"
+            ) from None
+        lines = text.splitlines()
+        if not lines or not lines[0]:
+            raise ConfigError(
+                f"SMARTPARK_MQTT_PASSWORD_FILE {settings.mqtt_password_file} is empty"
+            )
+        password = SecretStr(lines[0])
+    if not parsed.tls:
+        return parsed.model_copy(update={"password": password})
+    if (settings.mqtt_cert_file is None) != (settings.mqtt_key_file is None):
+        raise ConfigError(
+            "a client certificate needs both SMARTPARK_MQTT_CERT_FILE and SMARTPARK_MQTT_KEY_FILE"
+        )
+    for name, path in (
+        ("SMARTPARK_MQTT_CA_FILE", settings.mqtt_ca_file),
+        ("SMARTPARK_MQTT_CERT_FILE", settings.mqtt_cert_file),
+        ("SMARTPARK_MQTT_KEY_FILE", settings.mqtt_key_file),
+    ):
+        if path is not None and not path.is_file():
+            raise ConfigError(f"{name}: no such file {path}")
+    return parsed.model_copy(
+        update={
+            "password": password,
+            "ca_file": settings.mqtt_ca_file,
+            "cert_file": settings.mqtt_cert_file,
+            "key_file": settings.mqtt_key_file,
+            "tls_insecure": settings.mqtt_tls_insecure,
+        }
     )

@@ -48,7 +48,7 @@ from prometheus_client import start_http_server
 
 from config.errors import StoreQueryError, StoreUnavailableError
 from config.registry import Registry
-from config.settings import Settings, parse_mqtt_url
+from config.settings import Settings, mqtt_endpoint
 from ingest.decode import Decoded, Decoder
 from ingest.metrics import CollectorMetrics
 from ingest.spool import Spool, SpoolFullError
@@ -126,6 +126,7 @@ class Collector:
             topic_template=settings.topic_template,
             max_skew_s=settings.max_clock_skew_s,
             max_payload_bytes=settings.max_payload_bytes,
+            max_topic_bytes=settings.max_topic_bytes,
         )
         # devices with cumulative registers: their batches leave touched marks for the ledger
         self._ledgered = {
@@ -150,10 +151,11 @@ class Collector:
         self._backoff_s = _BACKOFF_MIN_S
         self._spool_full = False
         self._metrics_server: Any = None
+        self._connect_failed = False
 
         subscription = self.decoder.template.subscription
         self.subscription = f"$share/{share_group}/{subscription}" if share_group else subscription
-        self._url = parse_mqtt_url(settings.mqtt_url)
+        self._url = mqtt_endpoint(settings.mqtt_url, settings)
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=settings.client_id,
@@ -165,10 +167,19 @@ class Collector:
             password = self._url.password.get_secret_value() if self._url.password else None
             self._client.username_pw_set(self._url.username, password)
         if self._url.tls:
-            self._client.tls_set()
+            self._client.tls_set_context(self._url.ssl_context())
+            if self._url.tls_insecure:
+                self._client.tls_insecure_set(True)
+                log.warning(
+                    "SMARTPARK_MQTT_TLS_INSECURE=true: the broker's certificate is NOT checked; "
+                    "anybody on the path can pose as %s:%d (labs only)",
+                    self._url.host,
+                    self._url.port,
+                )
         self._client.reconnect_delay_set(min_delay=1, max_delay=int(_BACKOFF_MAX_S))
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
+        self._client.on_connect_fail = self._on_connect_fail
         self._client.on_message = self._on_message
         self._update_spool_metrics()
         self.metrics.store_up.set(1)
@@ -238,6 +249,7 @@ class Collector:
             log.error("broker refused the connection: %s", reason)
             return
         self._generation += 1
+        self._connect_failed = False
         client.subscribe(self.subscription, qos=1)
         self.stats.connected = True
         self.metrics.broker_connected.set(1)
@@ -253,6 +265,18 @@ class Collector:
             self.subscription,
             flags.session_present,
         )
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: object) -> None:
+        if not self._connect_failed:  # one line per outage, not one per retry
+            self._connect_failed = True
+            log.warning(
+                "cannot connect to broker %s (refused, unreachable%s); retrying",
+                self._url.redacted,
+                ", or the TLS handshake failed: is its certificate signed by "
+                "SMARTPARK_MQTT_CA_FILE and issued for this host name?"
+                if self._url.tls
+                else "",
+            )
 
     def _on_disconnect(
         self,

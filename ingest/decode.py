@@ -34,11 +34,13 @@ class Reason(StrEnum):
     """Why input was kept aside (the quarantine's closed vocabulary)."""
 
     TOPIC_MISMATCH = "topic_mismatch"
+    TOPIC_TOO_LONG = "topic_too_long"
     PAYLOAD_TOO_LARGE = "payload_too_large"
     MALFORMED_JSON = "malformed_json"
     NOT_AN_OBJECT = "not_an_object"
     UNKNOWN_PARK = "unknown_park"
     UNKNOWN_DEVICE = "unknown_device"
+    PARK_MISMATCH = "park_mismatch"
     MISSING_TS = "missing_ts"
     BAD_TS = "bad_ts"
     TS_OUT_OF_RANGE = "ts_out_of_range"
@@ -113,11 +115,19 @@ class Decoder:
         topic_template: str,
         max_skew_s: float = 300.0,
         max_payload_bytes: int = 1_048_576,
+        max_topic_bytes: int = 512,
     ) -> None:
         self.registry = registry
         self.template = TopicTemplate(topic_template)
         self.max_skew_ns = int(max_skew_s * 1e9)
         self.max_payload_bytes = max_payload_bytes
+        self.max_topic_bytes = max_topic_bytes
+        # the parks each device id belongs to: a device named under another park's topic is a
+        # gateway writing outside its park, not just a typo
+        self._parks_of: dict[str, list[str]] = {}
+        for park in registry.parks.values():
+            for device in park.devices:
+                self._parks_of.setdefault(device.id, []).append(park.id)
         self._conversions: dict[tuple[str, str], Mapping[str, _Conversion]] = {}
 
     def _conversions_for(self, park: str, device: Device) -> Mapping[str, _Conversion]:
@@ -158,6 +168,15 @@ class Decoder:
                 )
             )
 
+        topic_bytes = len(topic.encode("utf-8", errors="surrogatepass"))
+        if topic_bytes > self.max_topic_bytes:
+            topic = topic[: self.max_topic_bytes] + "…"  # the record keeps a bounded topic
+            reject(
+                Reason.TOPIC_TOO_LONG,
+                f"topic is {topic_bytes} bytes > limit {self.max_topic_bytes}",
+                payload,
+            )
+            return out
         ids = self.template.match(topic)
         if ids is None:
             reject(Reason.TOPIC_MISMATCH, f"topic does not match {self.template.template}", payload)
@@ -183,6 +202,16 @@ class Decoder:
             )
             return out
         device = park.device(device_id)
+        if device is None and device_id in self._parks_of:
+            reject(
+                Reason.PARK_MISMATCH,
+                f"device {device_id!r} belongs to park "
+                f"{', '.join(map(repr, self._parks_of[device_id]))}, not {park_id!r}",
+                payload,
+                park_id,
+                device_id,
+            )
+            return out
         if device is None:
             reject(
                 Reason.UNKNOWN_DEVICE,
@@ -252,8 +281,9 @@ class Decoder:
         if time_ns > now_ns + self.max_skew_ns:
             return _Bad(
                 Reason.TS_OUT_OF_RANGE,
-                f"ts is {(time_ns - now_ns) / 1e9:.0f} s in the future "
-                f"(limit {self.max_skew_ns / 1e9:.0f} s)",
+                # integer seconds: a float ts of 1e303 ms is beyond any float in ns
+                f"ts is {(time_ns - now_ns) // 10**9} s in the future "
+                f"(limit {self.max_skew_ns // 10**9} s)",
             )
         fields: dict[str, float] = {}
         for name, value in item.items():

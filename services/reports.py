@@ -14,7 +14,7 @@ Each meter's ledger is computed once for the whole year and sliced for the month
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -53,8 +53,12 @@ __all__ = [
     "PARK_PROFILES",
     "TENANT_PROFILES",
     "ReportRequest",
+    "TargetEvaluation",
     "YearLedger",
     "build_report",
+    "evaluate_profiles",
+    "evaluate_targets",
+    "profiles_for",
 ]
 
 PARK_PROFILES = ("zero_carbon_park", "miit_green_park", "microgrid")
@@ -363,26 +367,128 @@ def _targets(
     tenant: Tenant | None,
     now: datetime,
 ) -> tuple[list[TargetBlock], list[Note]]:
-    table = targets()
-    on = date(request.year, 12, 31)
     current = now.astimezone(ZoneInfo(annual.tz)).year == request.year
-    blocks, notes = [], []
+    results, missing = evaluate_profiles(
+        profile_ids,
+        annual,
+        on=date(request.year, 12, 31),
+        declared=request.declared,
+        sector=request.sector or (tenant.sector if tenant else None),
+        months=monthly if current else None,
+        now=now if current else None,
+    )
+    return [_block(r) for r in results], [Note(kind="missing", text=m) for m in missing]
+
+
+def evaluate_profiles(
+    profile_ids: Sequence[str],
+    report: IndicatorReport,
+    *,
+    on: date,
+    declared: Mapping[str, float],
+    sector: str | None,
+    months: Sequence[IndicatorReport] | None = None,
+    now: datetime | None = None,
+) -> tuple[list[ProfileResult], list[str]]:
+    """Evaluate each profile of ``profile_ids`` (the version in force ``on``) against
+    ``report`` with :func:`services.targets.evaluate`; ``months`` (the current year's monthly
+    reports) add year-to-date values and projections. Returns the results and, for each profile
+    not in force, why."""
+    table = targets()
+    results, missing = [], []
     for pid in profile_ids:
         try:
             profile = table.profile(pid, on)
         except TargetNotFoundError as exc:
-            notes.append(Note(kind="missing", text=str(exc)))
+            missing.append(str(exc))
             continue
-        result = evaluate(
-            profile,
-            annual,
-            request.declared,
-            sector=request.sector or (tenant.sector if tenant else None),
-            months=monthly if current else None,
-            now=now if current else None,
+        results.append(evaluate(profile, report, declared, sector=sector, months=months, now=now))
+    return results, missing
+
+
+@dataclass(frozen=True, slots=True)
+class TargetEvaluation:
+    """Target profiles evaluated for one scope and local period (:func:`evaluate_targets`).
+
+    ``projected`` is True when the results carry year-to-date values and projections (the
+    period is the current year); ``missing`` says why a profile asked for was not evaluated."""
+
+    report: IndicatorReport
+    sector: str | None
+    declared: Mapping[str, float]
+    projected: bool
+    results: tuple[ProfileResult, ...]
+    missing: tuple[str, ...]
+
+
+def profiles_for(scope: Scope) -> tuple[str, ...]:
+    """The target profiles a scope is judged on: :data:`PARK_PROFILES` for the park,
+    :data:`TENANT_PROFILES` for a tenant. Raises ``ValueError`` for any other scope."""
+    if scope.kind == "park":
+        return PARK_PROFILES
+    if scope.kind == "tenant":
+        return TENANT_PROFILES
+    raise ValueError(f"targets apply to the park or a tenant, not to scope {scope}")
+
+
+def evaluate_targets(
+    store: Store,
+    park: ParkRegistry,
+    period: str,
+    *,
+    scope: Scope,
+    profile_ids: Sequence[str] | None = None,
+    profile: Profile | None = None,
+    sector: str | None = None,
+    now: datetime | None = None,
+    interval_s: int = DEFAULT_INTERVAL_S,
+    ledger: LedgerFn = device_ledger,
+) -> TargetEvaluation:
+    """The target profiles of ``scope`` (the park or a tenant; default :func:`profiles_for`)
+    evaluated for the local ``period`` (``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD``), as the reports
+    evaluate them: with the values declared for the scope and the period's year, the tenant's
+    sector (unless ``sector`` is given), the profile versions in force at the end of the period's
+    year, and for the current year the monthly reports so far (year to date and projection).
+
+    Raises :class:`~services.indicators.PeriodError`, ``ValueError`` for a scope that is not the
+    park or a tenant, and :class:`~services.energy.UnknownScopeError` for an unknown tenant."""
+    default = profiles_for(scope)  # refuses building, floor and device scopes
+    ids = tuple(profile_ids) if profile_ids is not None else default
+    tz = park.park.timezone
+    zone = ZoneInfo(tz)
+    when = local_period(period, tz)
+    now = now or datetime.now(UTC)
+    year = when.first_day.year
+    cached = YearLedger(ledger, start_ns=when.start_ns, end_ns=when.end_ns, interval_s=interval_s)
+
+    def indicators(label: str) -> IndicatorReport:
+        return scope_indicators(
+            store, park, label, profile, scope=scope, interval_s=interval_s, ledger=cached
         )
-        blocks.append(_block(result))
-    return blocks, notes
+
+    report = indicators(when.label)
+    tenant = _tenant(park, scope.id or "") if scope.kind == "tenant" else None
+    current = when.kind == "year" and now.astimezone(zone).year == year
+    monthly = [indicators(m) for m in _months(year, now, zone)] if current else None
+    declared = read_declared(store, park, scope=scope, year=year)
+    chosen_sector = sector or (tenant.sector if tenant else None)
+    results, missing = evaluate_profiles(
+        ids,
+        report,
+        on=date(year, 12, 31),  # the targets judge the period's year, as in the reports
+        declared=declared,
+        sector=chosen_sector,
+        months=monthly,
+        now=now if current else None,
+    )
+    return TargetEvaluation(
+        report=report,
+        sector=chosen_sector,
+        declared=declared,
+        projected=current,
+        results=tuple(results),
+        missing=tuple(missing),
+    )
 
 
 def _block(result: ProfileResult) -> TargetBlock:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import sys
 import time
 from collections.abc import Sequence
@@ -23,7 +24,13 @@ import orjson
 
 from config.errors import BrokerError
 from config.registry import ParkRegistry
-from config.settings import DEFAULT_TOPIC_TEMPLATE, parse_mqtt_url
+from config.settings import (
+    DEFAULT_TOPIC_TEMPLATE,
+    MqttUrl,
+    Settings,
+    get_settings,
+    mqtt_endpoint,
+)
 from simulators.faults import FaultInjector, FaultProfile, Outgoing
 from simulators.park import ParkModel, Reading
 from simulators.truth import TruthWriter
@@ -141,6 +148,7 @@ async def simulate(
     truth_path: Path | None = None,
     batch: int = 1,
     progress: Progress | None = None,
+    settings: Settings | None = None,
 ) -> SimulationResult:
     """Publish every device's reading every ``interval_s`` seconds [s] of simulated time.
 
@@ -149,11 +157,12 @@ async def simulate(
     and then continues in real time. Stops after ``ticks`` ticks, at ``end_ns`` (exclusive), when
     ``stop`` is set, or when cancelled. ``batch`` > 1 sends each device's readings in
     ``{"readings": [...]}`` messages of that many (a gateway's upload); ``faults`` injects faults;
-    ``truth_path`` receives the ground truth (see :mod:`simulators.truth`).
+    ``truth_path`` receives the ground truth (see :mod:`simulators.truth`). The broker's
+    password file and TLS files come from ``settings`` (default :func:`get_settings`).
     """
     if interval_s <= 0:
         raise ValueError("interval must be positive")
-    url = parse_mqtt_url(mqtt_url)
+    url = mqtt_endpoint(mqtt_url, settings if settings is not None else get_settings())
     model = ParkModel(park, seed=seed)
     injector = FaultInjector(faults, park, seed=seed) if faults is not None else None
     batcher = _Batcher(batch)
@@ -171,6 +180,8 @@ async def simulate(
             identifier=client_id,
             username=url.username,
             password=url.password.get_secret_value() if url.password else None,
+            tls_context=_tls_context(url),
+            tls_insecure=url.tls_insecure if url.tls else None,
             max_inflight_messages=PUBLISH_WINDOW,
             logger=_mqtt_log,
         ) as client:
@@ -220,6 +231,20 @@ async def simulate(
         if truth is not None:
             truth.close()
     return result
+
+
+def _tls_context(url: MqttUrl) -> ssl.SSLContext | None:
+    """The TLS context of an ``mqtts://`` broker (None for ``mqtt://``)."""
+    if not url.tls:
+        return None
+    if url.tls_insecure:
+        log.warning(
+            "SMARTPARK_MQTT_TLS_INSECURE=true: the broker's certificate is NOT checked; "
+            "anybody on the path can pose as %s:%d (labs only)",
+            url.host,
+            url.port,
+        )
+    return url.ssl_context()
 
 
 def _produce(

@@ -103,6 +103,7 @@ async def run_demo(
         broker_port = free_port()
         settings = Settings(
             mqtt_url=f"mqtt://127.0.0.1:{broker_port}",
+            mqtt_password_file=None,  # the embedded broker is anonymous, whatever the env says
             data_dir=data_dir,
             client_id="smartpark-demo-collector",
             batch_interval_s=0.25,
@@ -157,6 +158,7 @@ async def run_demo(
                 seed=seed,
                 stop=stop,
                 client_id="smartpark-demo-simulator",
+                settings=settings,
             )
         )
         web = asyncio.create_task(server.serve())

@@ -7,9 +7,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ParkDep, StoreDep, require_roles, scope_query
+from api.schemas import ErrorOut
 from config.auth import PrincipalRole
 from services.declared import DeclaredValueError, declarable, read_declared, write_declared
 from services.energy import Scope, ScopeError, parse_scope
@@ -32,6 +33,27 @@ class DeclarableOut(BaseModel):
 
 class DeclaredOut(BaseModel):
     """The values declared for a scope and year, and every key that may be declared."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "park": "wuhan-demo",
+                    "scope": "park",
+                    "year": 2025,
+                    "values": {"water_reuse": 0.82},
+                    "declarable": {
+                        "water_reuse": {
+                            "unit": "fraction",
+                            "used_by": ["zero_carbon_park.water_reuse"],
+                            "min": 0.0,
+                            "max": 1.0,
+                        }
+                    },
+                }
+            ]
+        }
+    )
 
     park: str
     scope: str
@@ -83,13 +105,22 @@ def get_declared(
 ) -> DeclaredOut:
     """What was declared for the scope and year, and the keys that may be declared."""
     chosen = _scope(scope)
+    if chosen.kind == "tenant" and not any(t.id == chosen.id for t in park.tenants):
+        raise HTTPException(status_code=404, detail=f"park {park.id!r} has no tenant {chosen.id!r}")
+    if chosen.kind not in ("park", "tenant"):
+        raise HTTPException(
+            status_code=422, detail=f"values are declared for the park or a tenant, not {chosen}"
+        )
     return _out(park.id, chosen, year, read_declared(store, park, scope=chosen, year=year))
 
 
 @router.put(
     "/{park}/declared/{year}",
     summary="Declare values the telemetry cannot measure",
-    responses={422: {"description": "Unknown key, value out of range, or bad scope"}},
+    responses={
+        400: {"model": ErrorOut, "description": "The body is not valid JSON"},
+        422: {"description": "Unknown key, value out of range, or bad scope"},
+    },
     dependencies=[Depends(require_roles(PrincipalRole.CITY, PrincipalRole.OPERATOR))],
 )
 def put_declared(park: ParkDep, store: StoreDep, year: YearPath, body: DeclaredIn) -> DeclaredOut:

@@ -33,11 +33,11 @@ from api.schemas import (
     ms_from_ns,
 )
 from config.auth import Principal, PrincipalRole
-from config.registry import KINDS, Device, DeviceKind, ParkRegistry, Role
+from config.registry import KINDS, Building, Device, DeviceKind, ParkRegistry, Role
 from config.units import CANONICAL_UNIT, stored_field_name
-from store.base import Aggregate, SeriesQuery
+from store.base import Aggregate, SeriesQuery, SeriesRow
 
-__all__ = ["MAX_POINTS", "STALE_AFTER_S", "router", "stored_fields"]
+__all__ = ["MAX_POINTS", "STALE_AFTER_S", "auto_every", "router", "stored_fields"]
 
 router = APIRouter(prefix="/api/v1/parks", tags=["parks"])
 
@@ -142,17 +142,32 @@ def park_detail(park: ParkDep, principal: PrincipalDep) -> ParkDetailOut:
     return ParkDetailOut(
         park=_park_out(park),
         tenants=[TenantOut(id=t.id, name=t.name, sector=t.sector) for t in park.tenants],
-        buildings=[
-            BuildingOut(
-                id=b.id,
-                name=b.name,
-                floors=[
-                    FloorOut(number=f.number, tenant=f.tenant, area_m2=f.area_m2) for f in b.floors
-                ],
-            )
-            for b in park.buildings
-        ],
+        buildings=[_building_out(b) for b in park.buildings],
     )
+
+
+def _building_out(b: Building) -> BuildingOut:
+    return BuildingOut(
+        id=b.id,
+        name=b.name,
+        floors=[FloorOut(number=f.number, tenant=f.tenant, area_m2=f.area_m2) for f in b.floors],
+    )
+
+
+@router.get("/{park}/tenants", summary="Tenants of a park")
+def list_tenants(park: ParkDep, principal: PrincipalDep) -> list[TenantOut]:
+    """The park's tenants (enterprises) in registry order (a tenant key: only itself)."""
+    return [
+        TenantOut(id=t.id, name=t.name, sector=t.sector) for t in _visible(park, principal).tenants
+    ]
+
+
+@router.get("/{park}/buildings", summary="Buildings of a park, with their floors")
+def list_buildings(park: ParkDep, principal: PrincipalDep) -> list[BuildingOut]:
+    """The park's buildings in registry order, each with its floors, the tenant renting each
+    and its area (a tenant key: the buildings where it occupies a floor or has a device, with
+    only the floors it occupies)."""
+    return [_building_out(b) for b in _visible(park, principal).buildings]
 
 
 @router.get("/{park}/devices", summary="Devices of a park")
@@ -222,6 +237,30 @@ def latest(park: ParkDep, store: StoreDep, principal: PrincipalDep) -> LatestOut
     )
 
 
+_NICE_EVERY_S: tuple[int, ...] = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800)
+_NICE_EVERY_S += (3600, 7200, 10800, 21600, 43200, 86400)
+_DAY_S = 86400
+
+
+def _buckets(start_ns: int, end_ns: int, every_s: int) -> int:
+    """How many epoch-aligned buckets of ``every_s`` ``[start_ns, end_ns)`` touches."""
+    every_ns = every_s * 1_000_000_000
+    return (end_ns - 1) // every_ns - start_ns // every_ns + 1
+
+
+def auto_every(start_ns: int, end_ns: int, max_points: int) -> int:
+    """The bucket width [s] the server picks for ``max_points``: the smallest of 1, 2, 5, 10,
+    15, 30 s, 1, 2, 5, 10, 15, 30 min, 1, 2, 3, 6, 12 h, 1 d — then whole days — whose
+    epoch-aligned buckets over ``[start_ns, end_ns)`` number at most ``max_points``."""
+    for every_s in _NICE_EVERY_S:
+        if _buckets(start_ns, end_ns, every_s) <= max_points:
+            return every_s
+    days = max(1, -(-(end_ns - start_ns) // (max_points * _DAY_S * 1_000_000_000)))
+    while _buckets(start_ns, end_ns, days * _DAY_S) > max_points:
+        days += 1
+    return days * _DAY_S
+
+
 @router.get(
     "/{park}/series",
     summary="Time series of one field of one device",
@@ -252,10 +291,29 @@ def series(  # the parameters are the query string
         ),
     ] = None,
     agg: Annotated[
-        Aggregate, Query(description="Aggregate per bucket (only with `every`).")
+        Aggregate,
+        Query(description="Aggregate per bucket (with `every`, or when `max_points` applies)."),
     ] = "mean",
+    max_points: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_POINTS,
+            description="Most points the answer may hold (the chart's width in pixels). Without "
+            "`every`: raw readings when they are no more, else the server picks `every` (the "
+            "smallest of 1, 2, 5, 10, 15, 30 s, 1, 2, 5, 10, 15, 30 min, 1, 2, 3, 6, 12 h, 1 d, "
+            "then whole days, giving at most `max_points` buckets) and with `agg=mean` adds "
+            "each bucket's `min` and `max`. With `every`: 422 when it gives more buckets.",
+        ),
+    ] = None,
 ) -> SeriesOut:
-    """Raw readings, or one aggregate per ``every`` bucket, computed by the store."""
+    """Raw readings, or one aggregate per ``every`` bucket, computed by the store.
+
+    Never more than `MAX_POINTS` (10 000) points: 422 when an explicit `every` or the raw
+    readings of the range would give more. With `max_points` the answer never holds more than
+    that: when the raw readings would, the server aggregates them with an `every` it picks
+    (`every_auto` true) and, for `agg=mean`, gives the smallest and largest raw value of each
+    bucket too, so a chart can draw the envelope that the mean hides."""
     device = dev.id
     fields = {f.name: f for f in stored_fields(dev.kind)}
     if field not in fields:
@@ -266,32 +324,51 @@ def series(  # the parameters are the query string
     start_ns = start if start is not None else end_ns - DEFAULT_WINDOW_NS
     if end_ns <= start_ns:
         raise HTTPException(422, "end must be after start")
+    cap = MAX_POINTS if max_points is None else max_points
     if every is not None:
-        every_ns = every * 1_000_000_000
-        buckets = (end_ns - 1) // every_ns - start_ns // every_ns + 1
-        if buckets > MAX_POINTS:
+        buckets = _buckets(start_ns, end_ns, every)
+        if buckets > cap:
+            what = "MAX_POINTS" if max_points is None else "max_points"
             raise HTTPException(
                 422,
                 f"every={every}s over this range gives up to {buckets} points, more than "
-                f"{MAX_POINTS}; use a larger every or a shorter range",
+                f"{cap} ({what}); use a larger every or a shorter range",
             )
-    query = SeriesQuery(
-        park=park.id,
-        device=device,
-        field=field,
-        start_ns=start_ns,
-        end_ns=end_ns,
-        every_s=every,
-        aggregate=agg,
-        limit=MAX_POINTS + 1,
-    )
-    rows = store.series(query)
-    if len(rows) > MAX_POINTS:
-        raise HTTPException(
-            422,
-            f"more than {MAX_POINTS} raw readings in this range; "
-            "set every= to aggregate or use a shorter range",
+
+    def query(every_s: int | None, aggregate: Aggregate, limit: int) -> list[SeriesRow]:
+        return store.series(
+            SeriesQuery(
+                park=park.id,
+                device=device,
+                field=field,
+                start_ns=start_ns,
+                end_ns=end_ns,
+                every_s=every_s,
+                aggregate=aggregate,
+                limit=limit,
+            )
         )
+
+    rows = query(every, agg, cap + 1)
+    auto = False
+    envelope: dict[int, tuple[float, float]] = {}
+    if every is None and len(rows) > cap:
+        if max_points is None:
+            raise HTTPException(
+                422,
+                f"more than {MAX_POINTS} raw readings in this range; "
+                "set every= to aggregate, max_points= or use a shorter range",
+            )
+        auto = True
+        every = auto_every(start_ns, end_ns, max_points)
+        rows = query(every, agg, max_points)
+        if agg == "mean":
+            lows = query(every, "min", max_points)
+            highs = query(every, "max", max_points)
+            high_at = {r.time_ns: r.value for r in highs}
+            envelope = {
+                r.time_ns: (r.value, high_at[r.time_ns]) for r in lows if r.time_ns in high_at
+            }
     return SeriesOut(
         park=park.id,
         device=device,
@@ -303,11 +380,15 @@ def series(  # the parameters are the query string
         end_ms=ms_from_ns(end_ns),
         every_s=every,
         agg=agg if every is not None else None,
+        max_points=max_points,
+        every_auto=auto,
         points=[
             SeriesPointOut(
                 time=iso_from_ns(r.time_ns),
                 time_ms=ms_from_ns(r.time_ns),
                 value=finite_or_none(r.value),
+                min=finite_or_none(envelope[r.time_ns][0]) if r.time_ns in envelope else None,
+                max=finite_or_none(envelope[r.time_ns][1]) if r.time_ns in envelope else None,
             )
             for r in rows
         ],

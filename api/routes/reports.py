@@ -38,7 +38,22 @@ _MEDIA = {
 _RESPONSES: dict[int | str, dict[str, object]] = {
     200: {
         "description": "The report document",
-        "content": {media: {} for media in _MEDIA.values()},
+        "content": {
+            **{media: {} for media in _MEDIA.values()},
+            "application/json": {
+                "example": {  # abridged: see docs/reports.md for every section
+                    "kind": "park_evaluation",
+                    "park_id": "wuhan-demo",
+                    "park_name": "Wuhan demo park",
+                    "year": 2025,
+                    "completeness_pct": 98.7,
+                    "indicators": [
+                        {"key": "tco2_per_tce", "value": 1.71, "unit": "tCO2/tce"},
+                    ],
+                    "targets": [{"key": "zero_carbon_park", "vetoes_met": None, "rows": []}],
+                }
+            },
+        },
     },
     404: {"description": "Unknown park or tenant"},
     503: {"description": "A Chinese PDF was asked for and the server has no CJK font"},

@@ -1191,13 +1191,14 @@
     const byReads = new Map();
     let error = null;
     try {
-      const report = await getJson(parkPath(`/reports/${year}?format=json&lang=${state.lang}`), 60000);
-      for (const block of report.targets || []) {
+      // the park's target profiles evaluated for the year, as the park report evaluates them
+      const targets = await getJson(parkPath(`/targets?period=${year}&scope=park`), 60000);
+      for (const block of targets.profiles || []) {
         for (const row of block.rows || []) {
           const prev = byReads.get(row.reads);
           // the first profile that gives a threshold wins; keep a row without one as "no threshold"
           if (!prev || (prev.threshold === null && row.threshold !== null)) {
-            byReads.set(row.reads, { ...row, profile: block.key });
+            byReads.set(row.reads, { ...row, profile: block.id });
           }
         }
       }
@@ -2011,16 +2012,9 @@
   // -- start ------------------------------------------------------------------------------
 
   async function detectRole() {
-    // No "who am I" endpoint: the quarantine tells a tenant key (403) from an operator (its own
-    // park) and a city key (every park).
-    try {
-      const q = await getJson(`${API}/quarantine?limit=1`);
-      return q.park === null ? "city" : "operator";
-    } catch (err) {
-      if (err instanceof HttpError && err.status === 403) return "tenant";
-      if (err instanceof HttpError && err.status === 401) throw err;
-      return "operator";
-    }
+    // GET /me names the key's role (and its park and tenant)
+    const me = await getJson(`${API}/me`);
+    return me.role;
   }
 
   async function loadPark(parkId) {

@@ -141,7 +141,7 @@ def client(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Iter
         ]
     )
     app = create_app(
-        settings=Settings(_env_file=None, data_dir=data),
+        settings=Settings(_env_file=None, data_dir=data, auth_failures_per_min=0),
         store=store,
         registry=registry,
         auth=ApiKeys(_entries()),
@@ -238,6 +238,38 @@ CASES: dict[tuple[str, str], list[Case]] = {
         Case("GET", f"/api/v1/parks/{A}/indicators?period={DAY}&scope=tenant:{X}", OWNER_X),
         Case("GET", f"/api/v1/parks/{A}/indicators?period={DAY}&scope=tenant:{Y}", OWNER_Y),
         Case("GET", f"/api/v1/parks/{B}/indicators?period={DAY}", PARK_B),
+    ],
+    ("GET", "/api/v1/parks/{park}/targets"): [
+        # no scope: the park's profiles, or for a tenant key its own green-factory profile
+        Case("GET", f"/api/v1/parks/{A}/targets?period={DAY}", PARK_A),
+        Case("GET", f"/api/v1/parks/{A}/targets?period={DAY}&scope=park", STAFF_A),
+        Case("GET", f"/api/v1/parks/{A}/targets?period={DAY}&scope=tenant:{X}", OWNER_X),
+        Case("GET", f"/api/v1/parks/{A}/targets?period={DAY}&scope=tenant:{Y}", OWNER_Y),
+        Case(
+            "GET",
+            f"/api/v1/parks/{A}/targets?period={DAY}&scope=tenant:{X}&profile=green_factory",
+            OWNER_X,
+        ),
+        Case("GET", f"/api/v1/parks/{B}/targets?period={DAY}&scope=tenant:{X}", PARK_B),
+        Case(
+            "GET",
+            f"/api/v1/parks/{A}/targets?period={DAY}&scope=tenant:nobody",
+            STAFF_A,
+            ok_status=404,
+        ),
+    ],
+    ("GET", "/api/v1/parks/{park}/tenants"): [
+        Case("GET", f"/api/v1/parks/{A}/tenants", PARK_A),
+        Case("GET", f"/api/v1/parks/{B}/tenants", PARK_B),
+    ],
+    ("GET", "/api/v1/parks/{park}/buildings"): [
+        Case("GET", f"/api/v1/parks/{A}/buildings", PARK_A),
+        Case("GET", f"/api/v1/parks/{B}/buildings", PARK_B),
+    ],
+    ("GET", "/api/v1/me"): [Case("GET", "/api/v1/me", ALL)],
+    # every park the key sees (operators: their own); tenants are refused
+    ("GET", "/api/v1/city/indicators"): [
+        Case("GET", f"/api/v1/city/indicators?period={DAY}", frozenset({"city", "op_a", "op_b"}))
     ],
     ("GET", "/api/v1/quarantine"): [
         Case("GET", "/api/v1/quarantine", frozenset({"city", "op_a", "op_b"})),

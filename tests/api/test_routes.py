@@ -486,6 +486,102 @@ async def test_series_refuses_more_raw_readings_than_the_cap(
     assert len(r.json()["points"]) == 10
 
 
+async def test_series_max_points_keeps_raw_readings_that_fit(
+    client: httpx.AsyncClient, ten_minutes: list[float]
+) -> None:
+    window = series_params(start=T0_MS, end=T0_MS + 600_000)
+    for max_points in (10, 500):
+        r = await client.get(
+            f"/api/v1/parks/{PARK}/series", params={**window, "max_points": max_points}
+        )
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert (body["every_s"], body["agg"], body["every_auto"]) == (None, None, False)
+        assert body["max_points"] == max_points
+        assert [p["value"] for p in body["points"]] == ten_minutes
+        assert all(p["min"] is None and p["max"] is None for p in body["points"])
+
+
+async def test_series_max_points_makes_the_server_pick_every(
+    client: httpx.AsyncClient, ten_minutes: list[float]
+) -> None:
+    window = series_params(start=T0_MS, end=T0_MS + 600_000)
+    r = await client.get(f"/api/v1/parks/{PARK}/series", params={**window, "max_points": 4})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    # 10 minutes in at most 4 buckets: 2 min gives 5, 5 min (the next nice width) gives 2
+    assert (body["every_s"], body["agg"], body["every_auto"]) == (300, "mean", True)
+    assert [p["time_ms"] for p in body["points"]] == [T0_MS, T0_MS + 300_000]
+    assert [p["value"] for p in body["points"]] == pytest.approx([20.5, 70.5])
+    # the envelope the mean hides
+    assert [p["min"] for p in body["points"]] == [0.5, 50.5]
+    assert [p["max"] for p in body["points"]] == [40.5, 90.5]
+    r = await client.get(
+        f"/api/v1/parks/{PARK}/series", params={**window, "max_points": 1, "agg": "max"}
+    )
+    body = r.json()
+    assert body["every_s"] == 600
+    assert [p["value"] for p in body["points"]] == [90.5]
+    assert body["points"][0]["min"] is None  # the envelope only for agg=mean
+
+
+async def test_series_max_points_with_an_explicit_every(
+    client: httpx.AsyncClient, ten_minutes: list[float]
+) -> None:
+    window = series_params(start=T0_MS, end=T0_MS + 600_000)
+    r = await client.get(
+        f"/api/v1/parks/{PARK}/series", params={**window, "every": "1m", "max_points": 5}
+    )
+    assert_error(r, 422, "invalid_request", "every=60s", "more than 5", "max_points")
+    r = await client.get(
+        f"/api/v1/parks/{PARK}/series", params={**window, "every": "2m", "max_points": 5}
+    )
+    assert r.status_code == 200
+    assert (r.json()["every_s"], r.json()["every_auto"], len(r.json()["points"])) == (120, False, 5)
+    for bad in (0, -1, parks_routes.MAX_POINTS + 1, "many"):
+        r = await client.get(f"/api/v1/parks/{PARK}/series", params={**window, "max_points": bad})
+        assert_error(r, 422, "invalid_request", "max_points")
+
+
+@pytest.mark.parametrize("max_points", [1, 2, 3, 7, 100, 1000, 10_000])
+@pytest.mark.parametrize(
+    ("start_s", "span_s"),
+    [(0, 1), (59, 2), (1_748_736_123, 86_400), (1_748_736_000, 7 * 86_400), (17, 400 * 86_400)],
+)
+def test_auto_every_never_gives_more_buckets(max_points: int, start_s: int, span_s: int) -> None:
+    start_ns, end_ns = start_s * 10**9, (start_s + span_s) * 10**9
+    every = parks_routes.auto_every(start_ns, end_ns, max_points)
+    every_ns = every * 10**9
+    buckets = (end_ns - 1) // every_ns - start_ns // every_ns + 1
+    assert buckets <= max_points
+    if every > 1 and every < 86_400:  # the next smaller nice width would give too many
+        smaller = max(
+            w
+            for w in (
+                1,
+                2,
+                5,
+                10,
+                15,
+                30,
+                60,
+                120,
+                300,
+                600,
+                900,
+                1800,
+                3600,
+                7200,
+                10800,
+                21600,
+                43200,
+            )
+            if w < every
+        )
+        s_ns = smaller * 10**9
+        assert (end_ns - 1) // s_ns - start_ns // s_ns + 1 > max_points
+
+
 # -- quarantine -------------------------------------------------------------------------------
 
 
@@ -656,7 +752,7 @@ async def test_openapi_documents_every_endpoint(client: httpx.AsyncClient) -> No
         "/api/v1/quarantine",
     }
     params = {p["name"] for p in spec["paths"]["/api/v1/parks/{park}/series"]["get"]["parameters"]}
-    assert params == {"park", "device", "field", "start", "end", "every", "agg"}
+    assert params == {"park", "device", "field", "start", "end", "every", "agg", "max_points"}
 
 
 _URL_IN_PAGE = re.compile(r"(?:src|href)=\"([^\"]+)\"")

@@ -1,0 +1,207 @@
+"""Targets of a period and scope: ``GET /api/v1/parks/{park}/targets`` — the target profiles of
+the park (zero-carbon park, MIIT green park, microgrid) or of a tenant (green factory), evaluated
+as the reports evaluate them (:func:`services.reports.evaluate_targets`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+
+from api.deps import ParkDep, StoreDep, scope_query
+from api.schemas import (
+    TargetProfileOut,
+    TargetRowOut,
+    TargetsOut,
+    ThresholdOut,
+    YearEndOut,
+    finite_or_none,
+    iso_from_ns,
+    ms_from_ns,
+)
+from config.targets import targets
+from services.energy import ScopeError, parse_scope
+from services.indicators import PeriodError, Profile
+from services.reports import PARK_PROFILES, TENANT_PROFILES, evaluate_targets, profiles_for
+from services.targets import ProfileResult, TargetResult, YearEnd
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1/parks", tags=["targets"])
+
+_PROFILES = ", ".join([*PARK_PROFILES, *TENANT_PROFILES])
+
+
+def _sectors() -> set[str]:
+    """The sectors the target table gives baseline and leading values for."""
+    return {s.sector for p in targets().profiles for i in p.indicators for s in i.sectors}
+
+
+def _num(value: float | None) -> float | None:
+    return None if value is None else finite_or_none(float(value))
+
+
+def _year_end(ye: YearEnd | None) -> YearEndOut | None:
+    if ye is None:
+        return None
+    return YearEndOut(
+        ytd=_num(ye.ytd),
+        value=_num(ye.value),
+        sigma=_num(ye.sigma),
+        elapsed_share=_num(ye.elapsed_share),
+        status=ye.status,
+        gap=_num(ye.gap),
+        completeness_pct=_num(ye.completeness_pct),
+        method=ye.method,
+        reason=ye.reason,
+    )
+
+
+def _row(r: TargetResult) -> TargetRowOut:
+    return TargetRowOut(
+        key=r.key,
+        title=r.title,
+        role=r.role,
+        veto=r.veto,
+        reads=r.reads,
+        unit=r.unit,
+        direction="<=" if r.direction == "le" else ">=",
+        value=_num(r.value),
+        threshold=_num(r.threshold),
+        status=r.status,
+        gap=_num(r.gap),
+        completeness_pct=_num(r.completeness_pct),
+        basis=r.basis,
+        score=_num(r.score),
+        reason=r.reason,
+        example_threshold=any(t.example for t in r.thresholds),
+        thresholds=[
+            ThresholdOut(
+                kind=t.kind,
+                value=t.value,
+                source=t.source,
+                year=t.year,
+                evidence=t.evidence,
+                example=t.example,
+            )
+            for t in r.thresholds
+        ],
+        year_end=_year_end(r.year_end),
+    )
+
+
+def _profile(result: ProfileResult) -> TargetProfileOut:
+    p = result.profile
+    return TargetProfileOut(
+        id=p.id,
+        title=p.title,
+        document=p.document,
+        year=p.year,
+        indicative=result.indicative,
+        vetoes_met=result.vetoes_met,
+        rows=[_row(r) for r in result.results],
+    )
+
+
+@router.get(
+    "/{park}/targets",
+    summary="Target profiles evaluated for a period and scope",
+    responses={
+        404: {"description": "Unknown park or tenant"},
+        422: {
+            "description": "Bad period, a scope other than park or tenant, or a profile that "
+            "does not apply to the scope"
+        },
+    },
+)
+def park_targets(
+    park: ParkDep,
+    store: StoreDep,
+    *,
+    period: Annotated[
+        str,
+        Query(description="Local year `2026`, month `2026-03` or day `2026-03-14`."),
+    ],
+    profile: Annotated[
+        str | None,
+        Query(
+            description=f"Only this profile ({_PROFILES}); default: every profile of the scope.",
+            max_length=64,
+        ),
+    ] = None,
+    method: Annotated[
+        Literal["equivalent_value", "coal_consumption"],
+        Query(description="Electricity to tce (GB/T 2589): equivalent value or coal consumption."),
+    ] = "equivalent_value",
+    sector: Annotated[
+        str | None,
+        Query(
+            description="Sector of the green-factory baseline and leading values (one the target "
+            "table has); default: the tenant's in the registry.",
+            max_length=64,
+        ),
+    ] = None,
+    scope: Annotated[
+        str,
+        Depends(
+            scope_query(
+                "`park` (zero_carbon_park, miit_green_park, microgrid) or `tenant:<id>` "
+                "(green_factory). Default park (a tenant key: its own tenant, the only scope it "
+                "may ask for)."
+            )
+        ),
+    ],
+) -> TargetsOut:
+    """Each indicator of each profile with its value, the threshold that applies, status, gap,
+    completeness of the data behind it, basis (measured, declared or mixed) and, for scored
+    indicators, a 0–100 score — computed from the period's indicators and the values declared
+    for the scope and the period's year (`PUT /declared/{year}`), exactly as the reports do.
+    When the period is the current year, each row also gets `year_end`: the year-to-date value
+    and a projection to the end of the year ± one standard deviation. A period shorter than a
+    year is `indicative`: the targets judge whole years."""
+    try:
+        chosen = parse_scope(scope)
+        ids = profiles_for(chosen)
+    except (ScopeError, ValueError) as exc:
+        raise HTTPException(422, str(exc)) from None
+    if sector is not None and sector not in _sectors():
+        known = ", ".join(sorted(_sectors())) or "none"
+        raise HTTPException(422, f"unknown sector {sector!r}; the target table has: {known}")
+    if profile is not None:
+        if profile not in ids:
+            raise HTTPException(
+                422,
+                f"profile {profile!r} does not apply to scope {chosen}; it has: {', '.join(ids)}",
+            )
+        ids = (profile,)
+    try:
+        ev = evaluate_targets(
+            store,
+            park,
+            period,
+            scope=chosen,
+            profile_ids=ids,
+            profile=Profile(method=method),
+            sector=sector,
+        )
+    except PeriodError as exc:
+        raise HTTPException(422, str(exc)) from None
+    except LookupError as exc:
+        raise HTTPException(404, str(exc.args[0])) from None
+    when = ev.report.period
+    return TargetsOut(
+        park=park.id,
+        scope=str(chosen),
+        period=when.label,
+        kind=when.kind,
+        timezone=ev.report.tz,
+        start=iso_from_ns(when.start_ns),
+        start_ms=ms_from_ns(when.start_ns),
+        end=iso_from_ns(when.end_ns),
+        end_ms=ms_from_ns(when.end_ns),
+        sector=ev.sector,
+        declared=dict(ev.declared),
+        projected=ev.projected,
+        missing=list(ev.missing),
+        profiles=[_profile(r) for r in ev.results],
+    )
