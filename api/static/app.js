@@ -449,9 +449,14 @@
     state.staleAfterS = latest.stale_after_s || state.staleAfterS;
     for (const r of latest.readings) applyReading(r.device, r.time_ms, r.fields);
   }
+  // Display latency, for bench/api.py: [reading time, time it reached the screen] [ms], last 2,000
+  const shown = [];
+  let unshown = [];
+  window.smartparkShown = shown;
   function applyReading(device, timeMs, fields) {
     const old = state.readings.get(device);
     if (old && old.timeMs > timeMs) return;
+    if (!old || old.timeMs !== timeMs) unshown.push(timeMs);
     const merged = old && old.timeMs === timeMs ? { ...old.fields, ...fields } : { ...fields };
     state.readings.set(device, { fields: merged, timeMs });
   }
@@ -641,6 +646,10 @@
     requestAnimationFrame(() => {
       renderQueued = false;
       tick();
+      const now = Date.now();
+      for (const t of unshown) shown.push([t, now]);
+      unshown = [];
+      if (shown.length > 2000) shown.splice(0, shown.length - 2000);
     });
   }
 
