@@ -157,6 +157,10 @@ def create_app(
     auth_responses: dict[int | str, dict[str, object]] = {
         401: {"model": ErrorOut, "description": "No API key, or an unknown one"},
         403: {"model": ErrorOut, "description": "Outside the key's scope"},
+        429: {
+            "model": ErrorOut,
+            "description": "Too many failed API keys from this address; retry after Retry-After s",
+        },
     }
     for router in (
         parks.router,

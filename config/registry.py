@@ -455,8 +455,10 @@ _Loc = tuple[str | int, ...]
 
 def _load_park_file(file: Path) -> tuple[ParkRegistry | None, list[Problem]]:
     name = str(file)
+    text = ""
     try:
-        text = file.read_text(encoding="utf-8")
+        raw = file.read_bytes()
+        text = raw.decode("utf-8")
         loader = yaml.SafeLoader(text)
         try:
             node = loader.get_single_node()
@@ -465,16 +467,26 @@ def _load_park_file(file: Path) -> tuple[ParkRegistry | None, list[Problem]]:
             loader.dispose()
     except OSError as exc:
         return None, [Problem(name, 0, f"cannot read: {exc.strerror or exc}")]
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        return None, [Problem(name, line, f"not UTF-8: byte {raw[exc.start]:#04x} ({exc.reason})")]
+    except RecursionError:
+        return None, [Problem(name, 1, "not valid YAML: nested too deeply")]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 0
+        if mark is not None:
+            line = mark.line + 1
+        elif isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow
+            line = text.count("\n", 0, exc.position) + 1
+        else:
+            line = 1
         return None, [Problem(name, line, f"not valid YAML: {getattr(exc, 'problem', exc)}")]
     if node is None:
         return None, [Problem(name, 1, "file is empty")]
     if not isinstance(data, dict):
         return None, [Problem(name, 1, "a registry file must be a mapping with a 'park' key")]
     lines: dict[_Loc, int] = {}
-    _record_lines(node, (), lines)
+    _record_lines(node, (), lines, set())
     try:
         park = ParkRegistry.model_validate(data)
     except ValidationError as exc:
@@ -486,17 +498,24 @@ def _load_park_file(file: Path) -> tuple[ParkRegistry | None, list[Problem]]:
     return (park if not problems else None), problems
 
 
-def _record_lines(node: yaml.Node, loc: _Loc, lines: dict[_Loc, int]) -> None:
-    """Map each location (keys and indexes from the root) to its 1-based line."""
+def _record_lines(node: yaml.Node, loc: _Loc, lines: dict[_Loc, int], seen: set[int]) -> None:
+    """Map each location (keys and indexes from the root) to its 1-based line.
+
+    A node reached again through an alias is not walked again (``seen``): an alias may refer to
+    its own ancestor, or nest aliases a billion times over; below it, locations take its line.
+    """
     lines[loc] = node.start_mark.line + 1
+    if id(node) in seen:
+        return
+    seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = (*loc, key_node.value)
-            _record_lines(value_node, key, lines)
+            _record_lines(value_node, key, lines, seen)
             lines[key] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _record_lines(item, (*loc, i), lines)
+            _record_lines(item, (*loc, i), lines, seen)
 
 
 def _line_for(loc: _Loc, lines: Mapping[_Loc, int]) -> int:

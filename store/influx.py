@@ -577,8 +577,10 @@ def _storable(name: str) -> bool:
 
 
 def _tag_value(text: str) -> str:
-    """``text`` as line protocol can carry it in a tag: no newline, no trailing backslash."""
-    return text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ").rstrip("\\")
+    """``text`` as line protocol can carry it in a tag: no newline, no trailing backslash, no NUL
+    (see :func:`~store.lineproto.escape_tag`)."""
+    text = text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ").replace("\x00", "")
+    return text.rstrip("\\")
 
 
 def _rows(series: Mapping[str, Any]) -> Iterator[dict[str, Any]]:

@@ -38,17 +38,27 @@ def _no_newline(text: str) -> str:
     return text
 
 
+def _no_nul(text: str) -> str:
+    # influxd stores a NUL in a name, but InfluxQL reads NUL as the end of the statement: such a
+    # series could never be queried
+    if "\x00" in text:
+        raise ValueError(f"line protocol names cannot carry a NUL character: {text!r}")
+    return _no_newline(text)
+
+
 def escape_measurement(name: str) -> str:
     """Escape a measurement name."""
-    return _no_newline(name).translate(_MEASUREMENT)
+    return _no_nul(name).translate(_MEASUREMENT)
 
 
 def escape_tag(text: str) -> str:
     """Escape a tag key or tag value (also used for field keys)."""
+    if not text:
+        raise ValueError("line protocol cannot carry an empty tag key or field key")
     if text.endswith("\\"):
         # a trailing backslash would escape the following separator
         raise ValueError(f"line protocol tags cannot end with a backslash: {text!r}")
-    return _no_newline(text).translate(_TAG)
+    return _no_nul(text).translate(_TAG)
 
 
 escape_field_key = escape_tag
@@ -82,6 +92,9 @@ def _series(measurement: str, tags: Mapping[str, str]) -> str:
 def _field_key(name: str) -> str:
     escaped = _field_key_cache.get(name)
     if escaped is None:
+        if name.startswith("\t"):
+            # influxd skips whitespace before the fields: "\tkw" would be stored as "kw"
+            raise ValueError(f"line protocol field keys cannot start with a tab: {name!r}")
         escaped = escape_tag(name)
         if len(_field_key_cache) >= _CACHE_LIMIT:
             _field_key_cache.clear()

@@ -7,9 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from store import EmbeddedStore, InfluxStore
 from tests.services import InfluxService, MosquittoService
+
+# deeper fuzzing on demand: pytest --hypothesis-profile=long (docs/fuzzing.md)
+hypothesis_settings.register_profile("long", max_examples=2000, deadline=None)
 
 
 @pytest.fixture(scope="session")
