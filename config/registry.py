@@ -413,10 +413,24 @@ def demo_registry_path() -> Path:
     return Path(str(resources.files("config") / "parks" / "demo.yaml"))
 
 
-def load_registry(path: Path | None = None) -> Registry:
+MAX_REGISTRY_FILE_BYTES = 64 * 1024 * 1024
+"""Largest registry file read [bytes]; a 10,000-device park is about 2 MB of YAML."""
+
+MAX_REGISTRY_DEVICES = 200_000
+"""Most devices in one registry (all parks together); beyond it, split the deployment."""
+
+
+def load_registry(
+    path: Path | None = None,
+    *,
+    max_file_bytes: int = MAX_REGISTRY_FILE_BYTES,
+    max_devices: int = MAX_REGISTRY_DEVICES,
+) -> Registry:
     """Load and validate a registry file, or every ``*.yaml`` in a folder.
 
-    Raises :class:`RegistryError` listing every problem found, each with file and line.
+    Files above ``max_file_bytes`` [bytes] are refused before parsing, and a registry of more
+    than ``max_devices`` devices is refused. Raises :class:`RegistryError` listing every problem
+    found, each with file and line.
     """
     path = path or demo_registry_path()
     if path.is_dir():
@@ -431,10 +445,33 @@ def load_registry(path: Path | None = None) -> Registry:
     problems: list[Problem] = []
     parks: dict[str, ParkRegistry] = {}
     sources: dict[str, Path] = {}
+    devices = 0
     for file in files:
+        try:
+            size = file.stat().st_size
+        except OSError:
+            size = 0  # _load_park_file reports what cannot be read
+        if size > max_file_bytes:
+            problems.append(
+                Problem(
+                    str(file), 0, f"file is {size:,} bytes, more than the {max_file_bytes:,} read"
+                )
+            )
+            continue
         park, park_problems = _load_park_file(file)
         problems.extend(park_problems)
         if park is None:
+            continue
+        devices += len(park.devices)
+        if devices > max_devices:
+            problems.append(
+                Problem(
+                    str(file),
+                    1,
+                    f"the registry holds {devices:,} devices with this park, more than "
+                    f"{max_devices:,}; split the parks over several deployments",
+                )
+            )
             continue
         if park.id in parks:
             problems.append(

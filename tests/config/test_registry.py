@@ -166,3 +166,21 @@ def test_count_units_convert_to_units():
     assert converter(Quantity.COUNT, "units")(7) == 7
     assert stored_field_name("produced", Quantity.COUNT) == "produced_units"
     assert CANONICAL_UNIT[Quantity.COUNT] == "units"
+
+
+def test_registry_size_is_bounded_with_a_clear_error(tmp_path):
+    from config.registry import RegistryError, demo_registry_path, load_registry
+
+    demo = demo_registry_path()
+    devices = len(load_registry(demo).parks["wuhan-demo"].devices)
+
+    with pytest.raises(RegistryError) as too_many:
+        load_registry(demo, max_devices=devices - 1)
+    with pytest.raises(RegistryError) as too_big:
+        load_registry(demo, max_file_bytes=1000)
+
+    assert f"holds {devices:,} devices with this park, more than {devices - 1:,}" in str(
+        too_many.value
+    )
+    assert "more than the 1,000 read" in str(too_big.value)
+    assert load_registry(demo, max_devices=devices).parks  # exactly at the limit: fine
