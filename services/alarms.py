@@ -37,9 +37,10 @@ import httpx
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from config.errors import ConfigError, StoreError
+from config.errors import ConfigError
 from config.registry import Device, DeviceKind, ParkRegistry, Registry, Role
 from config.units import stored_field_name
+from services.periodic import Periodic
 from store.base import TELEMETRY, LatestReading, Point, Store
 
 __all__ = [
@@ -640,13 +641,15 @@ class _ParkRate:
     stored: deque[tuple[int, int]] = field(default_factory=deque)
 
 
-class AlarmEngine:
+class AlarmEngine(Periodic):
     """Evaluates the rules of every park of ``registry`` against ``store``.
 
     :meth:`step` is one pass (the tests call it with their own ``now_ns``); :meth:`start` runs
     passes in a background thread every ``every_s``. Alarms are kept in the store and in memory;
     listeners get every alarm that changed (called from the engine's thread or the API's).
     """
+
+    name = "alarm-engine"
 
     def __init__(
         self,
@@ -657,6 +660,7 @@ class AlarmEngine:
         metrics_url: str | None = None,
         warmup_s: float = 1800.0,
     ) -> None:
+        super().__init__(log)
         self.store = store
         self.registry = registry
         self.rules = rules
@@ -673,8 +677,6 @@ class AlarmEngine:
         self._baseline_day: dict[tuple[str, str], date] = {}
         self._spool: deque[tuple[int, float]] = deque()
         self._metrics_failed = False
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
         for park in registry.parks.values():
             self._watches[park.id] = self._build_watches(park)
         self._loaded = False
@@ -983,37 +985,12 @@ class AlarmEngine:
                     changed.extend(self._judge(park, rule, None, verdict, now_ns))
         return changed
 
-    # -- the thread ----------------------------------------------------------------------------
+    # -- the thread (services.periodic) ---------------------------------------------------------
 
-    def start(self, *, every_s: float = 5.0) -> None:
-        """Evaluate in a background thread every ``every_s`` [s]."""
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._run, args=(every_s,), name="alarm-engine", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self, *, timeout_s: float = 10.0) -> None:
-        """Finish the current pass and stop."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
-
-    def _run(self, every_s: float) -> None:
-        backoff = every_s
-        while not self._stop.is_set():
-            try:
-                self.step()
-            except StoreError as exc:
-                log.warning("alarm engine: a pass failed (%s); retrying", exc)
-                backoff = min(60.0, backoff * 2)
-            except Exception:
-                log.exception("alarm engine: a pass failed; retrying")
-                backoff = min(60.0, backoff * 2)
-            else:
-                backoff = every_s
-            self._stop.wait(backoff)
+    def run_pass(self) -> bool:
+        """One :meth:`step`; never more waiting (the engine looks at the newest data)."""
+        self.step()
+        return False
 
 
 def _detector(rule: Rule, dev: Device, tz: zoneinfo.ZoneInfo) -> Detector | None:

@@ -34,7 +34,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -42,10 +41,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analytics.intervals import DEFAULT_INTERVAL_S
-from config.errors import StoreError, StoreUnavailableError
 from config.registry import Device, ParkRegistry, Registry
 from config.units import stored_field_name
 from services.ledger import LOOKBACK_S, device_ledger, ledger_points
+from services.periodic import Periodic
 from services.rollup import local_days, write_day_rollups
 from store.base import TOUCHED, LatestReading, Point, SeriesQuery, Store
 
@@ -109,7 +108,7 @@ class FollowStep:
     rollup_days: int = 0
 
 
-class LedgerFollower:
+class LedgerFollower(Periodic):
     """Reads touched marks and rewrites the touched intervals of the stored ledger.
 
     ``interval_s`` [s] is the ledger's interval; ``settle_s`` [s] how far back each pass re-reads
@@ -117,6 +116,8 @@ class LedgerFollower:
     that the recomputation sees; ``cursor_path`` where the cursor survives restarts (None: in
     memory only).
     """
+
+    name = "ledger-follower"
 
     def __init__(
         self,
@@ -129,6 +130,7 @@ class LedgerFollower:
         cursor_path: Path | None = None,
         clock_ns: Callable[[], int] = time.time_ns,
     ) -> None:
+        super().__init__(log)
         self.store = store
         self.registry = registry
         self.interval_s = interval_s
@@ -138,8 +140,6 @@ class LedgerFollower:
         self._clock_ns = clock_ns
         self._cursor: dict[str, int] = self._load_cursor()
         self._seen: dict[str, set[tuple[str, int, float, float]]] = defaultdict(set)
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
         self.intervals_written = 0
         self.rollup_days_written = 0
 
@@ -300,47 +300,20 @@ class LedgerFollower:
         )
         return [row.time_ns for row in self.store.series(query)]
 
-    # -- the thread ------------------------------------------------------------------------------
+    # -- the thread (services.periodic) ---------------------------------------------------------
 
-    def start(self, *, poll_s: float = 5.0) -> None:
-        """Follow in a background thread, one pass every ``poll_s`` [s]."""
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._run, args=(poll_s,), name="ledger-follower", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self, *, timeout_s: float = 10.0) -> None:
-        """Finish the current pass and stop."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
-
-    def _run(self, poll_s: float) -> None:
-        backoff = poll_s
-        while not self._stop.is_set():
-            try:
-                result = self.step()
-            except StoreUnavailableError as exc:
-                log.warning("ledger follower: store unavailable (%s); retrying", exc)
-                backoff = min(60.0, backoff * 2)
-            except StoreError:
-                log.exception("ledger follower: a pass failed; retrying")
-                backoff = min(60.0, backoff * 2)
-            else:
-                backoff = poll_s
-                if result.intervals:
-                    log.debug(
-                        "ledger: %d marks, %d devices, %d intervals, %d roll-up days rewritten",
-                        result.marks,
-                        result.devices,
-                        result.intervals,
-                        result.rollup_days,
-                    )
-                if not result.caught_up:
-                    continue  # more marks waiting: no pause
-            self._stop.wait(backoff)
+    def run_pass(self) -> bool:
+        """One :meth:`step`; True while more marks wait."""
+        result = self.step()
+        if result.intervals:
+            log.debug(
+                "ledger: %d marks, %d devices, %d intervals, %d roll-up days rewritten",
+                result.marks,
+                result.devices,
+                result.intervals,
+                result.rollup_days,
+            )
+        return not result.caught_up
 
     # -- the cursor file -------------------------------------------------------------------------
 

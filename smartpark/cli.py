@@ -265,7 +265,7 @@ def _collect(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stopped.set())
     collector.start()
     if follower is not None:
-        follower.start(poll_s=settings.ledger_poll_s)
+        follower.start(every_s=settings.ledger_poll_s)
     log.info("collecting into %r; SIGINT/SIGTERM flushes and stops", store)
     stopped.wait()
     log.info("stopping: writing what was received")

@@ -119,7 +119,7 @@ async def run_demo(
             cursor_path=settings.ledger_cursor_path,
         )
         stack.callback(follower.store.close)
-        follower.start(poll_s=settings.ledger_poll_s)
+        follower.start(every_s=settings.ledger_poll_s)
         stack.callback(follower.stop)
         stop = asyncio.Event()
         token = new_token()

@@ -15,28 +15,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-schemathesis = pytest.importorskip("schemathesis")
-
-from fastapi import FastAPI  # noqa: E402
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from schemathesis import GenerationMode  # noqa: E402
-from schemathesis.checks import (  # noqa: E402
+import schemathesis  # a [test] dependency: missing, the run fails instead of skipping
+from fastapi import FastAPI
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
     response_schema_conformance,
     status_code_conformance,
 )
 
-from api.main import create_app  # noqa: E402
-from config.auth import ApiKeys, KeyEntry, PrincipalRole, hash_token  # noqa: E402
-from config.registry import Registry  # noqa: E402
-from config.settings import Settings  # noqa: E402
-from store.base import TELEMETRY, Point, QuarantineRecord  # noqa: E402
-from store.embedded import EmbeddedStore  # noqa: E402
-from tests.fuzz.support import budget  # noqa: E402
-from tests.support.simulated import fill_store  # noqa: E402
+from api.main import create_app
+from config.auth import ApiKeys, KeyEntry, PrincipalRole, hash_token
+from config.registry import Registry
+from config.settings import Settings
+from store.base import TELEMETRY, Point, QuarantineRecord
+from store.embedded import EmbeddedStore
+from tests.fuzz.support import budget
+from tests.support.simulated import fill_store
 
 A = "wuhan-demo"
 TOKENS = {
