@@ -45,8 +45,8 @@ import orjson
 import yaml
 
 from config.registry import Device, ParkRegistry, load_registry
-from config.units import converter
 from simulators.faults import FaultProfile
+from simulators.truth import delivered_times as truth_delivered_times
 from store.lineproto import quote_string
 from tests.e2e.helpers import SmartparkProcess, forget_session, start_collector
 from tests.services import InfluxService, MosquittoService
@@ -133,33 +133,11 @@ def delivered_times(
 ) -> set[int]:
     """Device times [ms] of the readings of ``device`` the collector must store, per the truth
     (the definition of docs/simulator.md, "What the truth says was lost")."""
-    lost: set[int] = set()
-    skews: list[tuple[int, int]] = []
-    for f in faults:
-        t, kind = int(f["time_ms"]), f["quantity"]
-        if kind in ("dropout", "malformed"):
-            lost.add(t)
-        elif kind == "spike":
-            name = next(n for n, s in device.fields.items() if not s.cumulative)
-            spec = device.fields[name]
-            scale = device.multiplier if spec.scaled else 1.0
-            value = converter(spec.quantity, device.unit_of(name), scale=scale)(float(f["value"]))
-            low, high = device.plausible(name)
-            if not low <= value <= high:
-                lost.add(t)
-        elif kind == "clock_skew":
-            skews.append((t, round(float(f["value"]) * 1000)))
-    span_ms = round(profile.clock_skew_duration_s * 1000)
-    out = set()
-    for t in ticks_ms:
-        if t in lost:
-            continue
-        shift = 0
-        for fired, offset in skews:
-            if fired <= t <= fired + span_ms:
-                shift = offset
-        out.add(t + shift)
-    return out
+    return set(
+        truth_delivered_times(
+            device, ticks_ms, faults, clock_skew_duration_s=profile.clock_skew_duration_s
+        )
+    )
 
 
 def stored_times(influx_url: str, database: str, park: str, device: str) -> list[int]:

@@ -22,7 +22,7 @@ One CSV file, one row per value (columns in :data:`COLUMNS`, format in ``docs/si
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Self
@@ -30,10 +30,11 @@ from typing import IO, Self
 import numpy as np
 import numpy.typing as npt
 
-from config.registry import DeviceKind, ParkRegistry, Role
+from config.registry import Device, DeviceKind, ParkRegistry, Role
+from config.units import converter
 from simulators.park import ParkModel, Tick
 
-__all__ = ["COLUMNS", "FaultRecord", "RegisterBreak", "TruthWriter"]
+__all__ = ["COLUMNS", "FaultRecord", "RegisterBreak", "TruthWriter", "delivered_times"]
 
 COLUMNS = ("record", "time_ms", "interval_s", "scope", "id", "quantity", "value", "unit", "detail")
 
@@ -235,3 +236,43 @@ class TruthWriter:
             ("fault", f.time_ms, "", "device", f.device, f.kind, f.value, "", f.detail)
             for f in faults
         )
+
+
+def delivered_times(
+    device: Device,
+    ticks_ms: Iterable[int],
+    faults: Iterable[Mapping[str, str]],
+    *,
+    clock_skew_duration_s: float,
+) -> list[int]:
+    """Device times [ms], sorted, of the readings of ``device`` a collector must store, per the
+    truth's fault rows of that device (docs/simulator.md, "What the truth says was lost"):
+    dropped and malformed readings are gone, a spike outside the device's plausible range is
+    quarantined, and a skewed clock shifts the times it covers by its offset."""
+    lost: set[int] = set()
+    skews: list[tuple[int, int]] = []  # (fired at, offset) [ms]
+    for f in faults:
+        t, kind = int(f["time_ms"]), f["quantity"]
+        if kind in ("dropout", "malformed"):
+            lost.add(t)
+        elif kind == "spike":
+            name = next(n for n, spec in device.fields.items() if not spec.cumulative)
+            spec = device.fields[name]
+            scale = device.multiplier if spec.scaled else 1.0
+            value = converter(spec.quantity, device.unit_of(name), scale=scale)(float(f["value"]))
+            low, high = device.plausible(name)
+            if not low <= value <= high:
+                lost.add(t)
+        elif kind == "clock_skew":
+            skews.append((t, round(float(f["value"]) * 1000)))
+    span_ms = round(clock_skew_duration_s * 1000)
+    out = []
+    for t in ticks_ms:
+        if t in lost:
+            continue
+        shift = 0
+        for fired, offset in skews:
+            if fired <= t <= fired + span_ms:
+                shift = offset
+        out.append(t + shift)
+    return sorted(out)

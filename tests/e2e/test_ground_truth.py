@@ -63,11 +63,12 @@ import pytest
 
 from analytics.intervals import Quality
 from config.registry import Device, load_registry
-from config.units import converter, stored_field_name
+from config.units import stored_field_name
 from services.energy import Scope, energy_balance
 from services.ledger import device_ledger, stored_ledger
 from simulators.faults import FAULT_KINDS, FaultProfile
 from simulators.publisher import simulate
+from simulators.truth import delivered_times as truth_delivered_times
 from store import EmbeddedStore, InfluxStore
 from store.base import TELEMETRY, Point
 from tests.e2e.helpers import forget_session, start_collector, wait_for
@@ -130,32 +131,9 @@ def read_truth(path: Path) -> Truth:
 
 def delivered_times(device: Device, ticks_ms: list[int], faults: list[dict[str, str]]) -> list[int]:
     """Device times [ms] of the readings of ``device`` the collector stores, per the truth."""
-    lost: set[int] = set()
-    skews: list[tuple[int, int]] = []  # (fired at, offset ms)
-    for f in faults:
-        t, kind = int(f["time_ms"]), f["quantity"]
-        if kind in ("dropout", "malformed"):
-            lost.add(t)
-        elif kind == "spike":
-            name = next(n for n, s in device.fields.items() if not s.cumulative)
-            spec = device.fields[name]
-            scale = device.multiplier if spec.scaled else 1.0
-            value = converter(spec.quantity, device.unit_of(name), scale=scale)(float(f["value"]))
-            low, high = device.plausible(name)
-            if not low <= value <= high:
-                lost.add(t)
-        elif kind == "clock_skew":
-            skews.append((t, int(float(f["value"]) * 1000)))
-    out = []
-    for t in ticks_ms:
-        if t in lost:
-            continue
-        shift = 0
-        for fired, offset in skews:
-            if fired <= t <= fired + int(PROFILE.clock_skew_duration_s * 1000):
-                shift = offset
-        out.append(t + shift)
-    return sorted(out)
+    return truth_delivered_times(
+        device, ticks_ms, faults, clock_skew_duration_s=PROFILE.clock_skew_duration_s
+    )
 
 
 def lost_intervals(

@@ -240,3 +240,23 @@ def test_fault_profile_file(tmp_path):
     path.write_text("teleport: 0.1\n")
     with pytest.raises(ConfigError):
         load_fault_profile(path)
+
+
+def test_delivered_times_follow_the_truths_fault_rows():
+    from config.registry import load_registry
+    from simulators.truth import delivered_times
+
+    park = load_registry().parks["wuhan-demo"]
+    device = park.device("tower-a-f01")
+    assert device is not None
+    faults = [
+        {"time_ms": "2000", "quantity": "dropout", "value": "1"},
+        {"time_ms": "3000", "quantity": "malformed", "value": "1"},
+        {"time_ms": "5000", "quantity": "clock_skew", "value": "0.25"},  # +250 ms for 1.5 s
+        {"time_ms": "8000", "quantity": "spike", "value": "1e12"},  # implausible: quarantined
+        {"time_ms": "9000", "quantity": "spike", "value": "1.5"},  # plausible: stored
+    ]
+
+    got = delivered_times(device, range(0, 10_000, 1000), faults, clock_skew_duration_s=1.5)
+
+    assert got == [0, 1000, 4000, 5250, 6250, 7000, 9000]
