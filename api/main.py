@@ -41,7 +41,7 @@ from api.routes.health import package_version
 from api.schemas import ErrorOut
 from api.security import install_security
 from config.auth import ApiKeys
-from config.errors import StoreQueryError, StoreUnavailableError
+from config.errors import StoreQueryError, StoreUnavailableError, TooManyStreamsError
 from config.registry import Registry, load_registry
 from config.settings import Settings, get_settings
 from services.alarms import AlarmEngine, load_rules, metrics_url_of
@@ -62,6 +62,7 @@ _CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    413: "payload_too_large",
     422: "invalid_request",
     502: "store_query_failed",
     503: "store_unavailable",
@@ -118,6 +119,8 @@ def create_app(
                 app.state.registry.parks,
                 poll_s=settings.stream_poll_s,
                 queue_size=settings.stream_queue,
+                max_streams=settings.stream_max,
+                max_per_key=settings.stream_max_per_key,
                 alarms=_active_alarms(engine),
             )
             app.state.stream_hub = hub
@@ -248,6 +251,13 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def store_unavailable(_: Request, exc: StoreUnavailableError) -> JSONResponse:
         response = _error(503, f"the store is unavailable: {exc}")
         response.headers["Retry-After"] = _RETRY_AFTER_S
+        return response
+
+    @app.exception_handler(TooManyStreamsError)
+    async def too_many_streams(_: Request, exc: TooManyStreamsError) -> JSONResponse:
+        body = ErrorOut(code="too_many_streams", message=str(exc))
+        response = JSONResponse(body.model_dump(exclude_none=True), status_code=429)
+        response.headers["Retry-After"] = str(exc.retry_after_s)
         return response
 
     @app.exception_handler(StoreQueryError)

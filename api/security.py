@@ -1,5 +1,5 @@
-"""HTTP hardening: security headers on every response, CORS only when configured, and a rate
-limit on failed authentications per client address.
+"""HTTP hardening: security headers on every response, CORS only when configured, a rate limit
+on failed authentications per client address, and a bound on request bodies.
 
 :func:`install_security` adds it all to an app (``create_app`` calls it). Pure ASGI middleware,
 not ``BaseHTTPMiddleware``: the live stream is a never-ending response and must pass straight
@@ -22,6 +22,11 @@ through.
   live in this process's memory: each worker process counts on its own, and a restart forgets.
   The address is the ASGI client address (behind a reverse proxy, run uvicorn with
   ``--proxy-headers --forwarded-allow-ips=<proxy>`` or every client shares the proxy's bucket).
+- **Request bodies** of more than ``SMARTPARK_MAX_BODY_BYTES`` (default 1 MiB) get 413
+  ``payload_too_large``. A ``Content-Length`` over the limit is refused before the app runs; a
+  body without one (chunked) is counted as it arrives, and the chunk that crosses the limit is
+  never passed on: the client gets the 413 and the app a disconnect, so no more than the limit
+  is ever held.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ __all__ = [
     "CSP",
     "DOCS_PATHS",
     "AuthFailureLimiter",
+    "BodyLimit",
     "SecurityMiddleware",
     "docs_csp",
     "install_security",
@@ -158,15 +164,69 @@ class AuthFailureLimiter:
             del self._buckets[next(iter(self._buckets))]  # the oldest
 
 
+class BodyLimit:
+    """The receive and send of one request, counting its body [bytes] as it arrives.
+
+    The message that takes the body over ``max_bytes`` is not passed on: the client gets 413
+    (unless the app has already begun its answer) and the app ``http.disconnect``, as if the
+    client had gone, so nothing past the limit is ever buffered. Whatever the app sends after
+    that 413 is dropped.
+    """
+
+    def __init__(self, receive: Receive, send: Send, max_bytes: int) -> None:
+        self._receive = receive
+        self._send = send
+        self.max_bytes = max_bytes
+        self.received = 0  # body bytes passed to the app [bytes]
+        self.refused = False  # the body went over the limit
+        self._started = False  # a response has begun (the app's or the 413)
+        self._answered = False  # the 413 went out: the app's answer is dropped
+
+    async def receive(self) -> Message:
+        """The next message of the request for the app (a disconnect once over the limit)."""
+        if self.refused:
+            return {"type": "http.disconnect"}
+        message = await self._receive()
+        if message["type"] != "http.request":
+            return message
+        size = self.received + len(message.get("body", b""))
+        if size <= self.max_bytes:
+            self.received = size
+            return message
+        self.refused = True
+        log.info("refused a request body of more than %d bytes (chunked)", self.max_bytes)
+        if not self._started:
+            self._started = self._answered = True
+            await _too_large(self._send, self.max_bytes, None)
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: Message) -> None:
+        """Pass the app's message on, unless the 413 went out instead."""
+        if self._answered:
+            return
+        if message["type"] == "http.response.start":
+            self._started = True
+        await self._send(message)
+
+
 class SecurityMiddleware:
-    """Security headers on every HTTP response; 429 for addresses over the failure limit."""
+    """Security headers on every HTTP response; 429 for addresses over the failure limit; 413
+    for request bodies over ``max_body_bytes`` [bytes] (None: no limit)."""
 
     def __init__(
-        self, app: ASGIApp, *, limiter: AuthFailureLimiter | None = None, api_prefix: str = "/api/"
+        self,
+        app: ASGIApp,
+        *,
+        limiter: AuthFailureLimiter | None = None,
+        api_prefix: str = "/api/",
+        max_body_bytes: int | None = None,
     ) -> None:
+        if max_body_bytes is not None and max_body_bytes < 0:
+            raise ValueError("max_body_bytes must be at least 0")
         self.app = app
         self.limiter = limiter
         self.api_prefix = api_prefix
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -180,6 +240,14 @@ class SecurityMiddleware:
             if wait_s > 0:
                 await _too_many(send, wait_s)
                 return
+        if self.max_body_bytes is not None:
+            declared = _content_length(scope)
+            if declared is not None and declared > self.max_body_bytes:
+                log.info("refused a request body of %d bytes (Content-Length)", declared)
+                await _too_large(send, self.max_body_bytes, declared)
+                return
+            body = BodyLimit(receive, send, self.max_body_bytes)
+            receive, send = body.receive, body.send
         if path in DOCS_PATHS:
             await self._docs(scope, receive, send)
             return
@@ -222,29 +290,37 @@ def _presents_key(scope: Scope) -> bool:
     return any(name in (b"authorization", b"x-api-key") for name, _ in scope.get("headers", ()))
 
 
+def _content_length(scope: Scope) -> int | None:
+    """The request's ``Content-Length`` [bytes] (the largest, if sent twice), or None when it
+    has none or none that is a number (the server refuses those)."""
+    lengths = [
+        int(value)
+        for name, value in scope.get("headers", ())
+        if name.lower() == b"content-length" and value.strip().isdigit()
+    ]
+    return max(lengths) if lengths else None
+
+
 def _with_headers(headers: list[tuple[bytes, bytes]], csp: str) -> list[tuple[bytes, bytes]]:
     ours = {name for name, _ in STATIC_HEADERS} | {b"content-security-policy"}
     kept = [(k, v) for k, v in headers if k.lower() not in ours]
     return [*kept, *STATIC_HEADERS, (b"content-security-policy", csp.encode())]
 
 
-async def _too_many(send: Send, wait_s: float) -> None:
-    retry = max(1, math.ceil(wait_s))
-    body = orjson.dumps(
-        {
-            "code": "too_many_requests",
-            "message": f"too many failed authentications from this address; retry in {retry} s",
-        }
-    )
+async def _refuse(
+    send: Send, status: int, code: str, message: str, headers: list[tuple[bytes, bytes]]
+) -> None:
+    """Answer with an error shaped as the API's ``ErrorOut``, before the app has run."""
+    body = orjson.dumps({"code": code, "message": message})
     await send(
         {
             "type": "http.response.start",
-            "status": 429,
+            "status": status,
             "headers": _with_headers(
                 [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),
-                    (b"retry-after", str(retry).encode()),
+                    *headers,
                 ],
                 CSP,
             ),
@@ -253,9 +329,24 @@ async def _too_many(send: Send, wait_s: float) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+async def _too_many(send: Send, wait_s: float) -> None:
+    retry = max(1, math.ceil(wait_s))
+    message = f"too many failed authentications from this address; retry in {retry} s"
+    await _refuse(send, 429, "too_many_requests", message, [(b"retry-after", str(retry).encode())])
+
+
+async def _too_large(send: Send, max_bytes: int, declared: int | None) -> None:
+    """413 for a body of ``declared`` bytes (None: chunked, known only to be over the limit)."""
+    size = f"{declared:,} bytes" if declared is not None else "more than that"
+    message = f"the request body may be at most {max_bytes:,} bytes; it is {size}"
+    # the rest of the body is never read: the connection cannot carry another request
+    await _refuse(send, 413, "payload_too_large", message, [(b"connection", b"close")])
+
+
 def install_security(app: FastAPI, settings: Settings) -> None:
-    """Add CORS (only for ``SMARTPARK_CORS_ORIGINS``) and :class:`SecurityMiddleware` to ``app``;
-    the security middleware is outermost, so even CORS preflights carry its headers."""
+    """Add CORS (only for ``SMARTPARK_CORS_ORIGINS``) and :class:`SecurityMiddleware` to ``app``
+    (with the failure limit and the body limit [bytes] of ``settings``); the security middleware
+    is outermost, so even CORS preflights carry its headers."""
     origins = settings.cors_origin_list
     if origins:
         app.add_middleware(
@@ -269,4 +360,4 @@ def install_security(app: FastAPI, settings: Settings) -> None:
     per_min = settings.auth_failures_per_min
     limiter = AuthFailureLimiter(per_min) if per_min > 0 else None
     app.state.auth_limiter = limiter
-    app.add_middleware(SecurityMiddleware, limiter=limiter)
+    app.add_middleware(SecurityMiddleware, limiter=limiter, max_body_bytes=settings.max_body_bytes)

@@ -53,6 +53,8 @@ from config.registry import Registry
 
 __all__ = [
     "AUTH_OFF",
+    "MAX_KEYS",
+    "MAX_KEY_FILE_BYTES",
     "ApiKeys",
     "KeyEntry",
     "KeysError",
@@ -190,6 +192,13 @@ class ApiKeys:
 
 # -- the key file ---------------------------------------------------------------------------------
 
+MAX_KEY_FILE_BYTES = 1024 * 1024
+"""Largest key file read [bytes]; an entry takes about 100 bytes, so about 10,000 keys fit."""
+
+MAX_KEYS = 100_000
+"""Most entries in a key file. The size bound above is met first by real keys; this one stops a
+file of tiny junk entries (``[0, 0, …]``) from being validated, and reported, entry by entry."""
+
 
 def _check_scope(entry: KeyEntry, registry: Registry) -> str | None:
     """Why the entry's park or tenant does not exist in the registry, or None."""
@@ -204,8 +213,22 @@ def _check_scope(entry: KeyEntry, registry: Registry) -> str | None:
     return None
 
 
+def _read(path: Path, max_file_bytes: int) -> str:
+    """The key file's text; :class:`KeysError` when it is larger than ``max_file_bytes`` [bytes]
+    (checked before it is read) or cannot be read."""
+    try:
+        size = path.stat().st_size
+        if size > max_file_bytes:
+            message = f"file is {size:,} bytes, more than the {max_file_bytes:,} read"
+            raise KeysError([Problem(str(path), 0, message)])
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        problem = Problem(str(path), 0, f"cannot read the key file: {exc.strerror}")
+        raise KeysError([problem]) from None
+
+
 def _entries(
-    text: str, name: str, registry: Registry
+    text: str, name: str, registry: Registry, *, max_keys: int = MAX_KEYS
 ) -> tuple[list[KeyEntry], list[Problem], yaml.Node | None]:
     try:
         root = yaml.compose(text)
@@ -218,6 +241,10 @@ def _entries(
     if not isinstance(root, yaml.SequenceNode):
         line = root.start_mark.line + 1
         return [], [Problem(name, line, "expected a list of keys (- name: …, role: …)")], root
+    if len(root.value) > max_keys:
+        line = root.start_mark.line + 1
+        message = f"the file holds {len(root.value):,} keys, more than {max_keys:,}"
+        return [], [Problem(name, line, message)], root
     data: Any = yaml.safe_load(text)
     entries: list[KeyEntry] = []
     problems: list[Problem] = []
@@ -266,17 +293,20 @@ def _key_line(node: yaml.Node, field: str) -> int | None:
     return None
 
 
-def load_api_keys(path: Path, registry: Registry) -> ApiKeys:
+def load_api_keys(
+    path: Path,
+    registry: Registry,
+    *,
+    max_file_bytes: int = MAX_KEY_FILE_BYTES,
+    max_keys: int = MAX_KEYS,
+) -> ApiKeys:
     """Load and check a key file against the registry; every problem is reported with its line.
 
-    Raises :class:`KeysError`.
+    A file above ``max_file_bytes`` [bytes] is refused before it is read, and one of more than
+    ``max_keys`` entries before any entry is checked. Raises :class:`KeysError`.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        problem = Problem(str(path), 0, f"cannot read the key file: {exc.strerror}")
-        raise KeysError([problem]) from None
-    entries, problems, _ = _entries(text, str(path), registry)
+    text = _read(path, max_file_bytes)
+    entries, problems, _ = _entries(text, str(path), registry, max_keys=max_keys)
     if problems:
         raise KeysError(problems)
     return ApiKeys(entries)
@@ -303,7 +333,7 @@ def add_key(
     why = _check_scope(entry, registry)
     if why is not None:
         raise ConfigError(why)
-    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    old = _read(path, MAX_KEY_FILE_BYTES) if path.exists() else ""
     existing, problems, root = _entries(old, str(path), registry)
     if problems:
         raise KeysError(problems)

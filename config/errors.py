@@ -10,7 +10,8 @@ no two layers need to import each other to catch each other's errors::
     │   ├── StoreUnavailableError    it cannot be reached (retry later)
     │   └── StoreQueryError          it refused a query or a write (do not retry as is)
     ├── IngestError              a payload could not be turned into readings
-    └── BrokerError              the MQTT broker cannot be reached or refused us
+    ├── BrokerError              the MQTT broker cannot be reached or refused us
+    └── TooManyStreamsError      no live stream slot is free (retry later)
 
 Third-party errors are wrapped where they enter (``raise ... from exc``); caller misuse stays
 ``ValueError`` / ``TypeError``.
@@ -30,6 +31,7 @@ __all__ = [
     "StoreError",
     "StoreQueryError",
     "StoreUnavailableError",
+    "TooManyStreamsError",
 ]
 
 
@@ -79,3 +81,12 @@ class IngestError(SmartParkError):
 
 class BrokerError(SmartParkError):
     """The MQTT broker cannot be reached or refused the connection."""
+
+
+class TooManyStreamsError(SmartParkError):
+    """No live stream may open now: its API key or the process has the most streams allowed
+    open. ``retry_after_s`` [s] is how long a client should wait before trying again."""
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(message)

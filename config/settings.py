@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     stream_poll_s: float = Field(default=0.5, gt=0)  # live stream: how often `latest` is read [s]
     stream_ping_s: float = Field(default=15.0, gt=0)  # live stream: keep-alive comment [s]
     stream_queue: int = Field(default=1000, ge=10)  # events one slow client may lag behind
+    stream_max: int = Field(default=256, ge=1)  # open live streams in this process, then 429
+    stream_max_per_key: int = Field(default=8, ge=1)  # open live streams of one API key, then 429
     alarms: bool = True  # the API process evaluates the alarm rules (services/alarms.py)
     alarm_rules: Path | None = None  # alarm rule file; default: config/alarms/default.yaml
     alarm_eval_s: float = Field(default=5.0, gt=0)  # how often the alarm engine evaluates [s]
@@ -76,6 +78,7 @@ class Settings(BaseSettings):
     # API hardening (api/security.py)
     cors_origins: str = ""  # comma-separated origins allowed by CORS; empty: no CORS at all
     auth_failures_per_min: int = Field(default=20, ge=0)  # per client IP, then 429; 0: no limit
+    max_body_bytes: int = Field(default=1_048_576, ge=1)  # larger request bodies: 413 [bytes]
 
     @property
     def cors_origin_list(self) -> list[str]:

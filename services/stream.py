@@ -6,7 +6,10 @@ Server-Sent Events: ``reading`` per device whose newest reading changed, ``flows
 power flows changed. Alarms come from :class:`services.alarms.AlarmEngine` (any thread) through
 :meth:`StreamHub.publish_alarm`. Each event is encoded once and put on every subscriber's bounded
 queue that may see it; a subscriber whose queue is full is dropped (its stream ends), so a slow
-client never makes the server hold more than ``queue_size`` events for it.
+client never makes the server hold more than ``queue_size`` events for it. The number of streams
+is bounded too: at most ``max_streams`` open in the process and ``max_per_key`` per API key; one
+more is refused with :class:`~config.errors.TooManyStreamsError` before it starts, and a stream's
+slot is free again as soon as it is unsubscribed (the stream ended, or its client went away).
 
 Tenant subscribers get only their own devices' readings and alarms, and no flows (the park's flows
 are made of shared meters: grid connection, PV, storage, EV chargers).
@@ -29,11 +32,13 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from config.errors import TooManyStreamsError
 from config.registry import ParkRegistry, Role
 from store.base import LatestReading, Store
 
 __all__ = [
     "FLOW_ROLES",
+    "STREAM_RETRY_AFTER_S",
     "StreamHub",
     "Subscriber",
     "encode_event",
@@ -53,6 +58,10 @@ STALE_FOR_FLOWS_NS = 60 * 1_000_000_000
 """A meter whose reading is this much older than the park's newest is left out of the flows."""
 
 PING = b": ping\n\n"
+
+STREAM_RETRY_AFTER_S = 10
+"""What a client refused a stream is told to wait [s]. Streams are long-lived, so no slot has a
+known time to be free; this keeps a reconnect loop from hammering the server."""
 
 
 def encode_event(event: str, data: object) -> bytes:
@@ -95,14 +104,17 @@ def flows_of(park: ParkRegistry, readings: Iterable[LatestReading]) -> dict[str,
 
 @dataclass(eq=False)
 class Subscriber:
-    """One client's stream: the devices it may see (None: all), whether it gets flows, and its
-    queue of encoded events (None on the queue: the stream ends)."""
+    """One client's stream: the devices it may see (None: all), whether it gets flows, its
+    queue of encoded events (None on the queue: the stream ends), and the API key whose slot it
+    holds (None: counted in the total only)."""
 
     park: str
     devices: frozenset[str] | None
     flows: bool
     queue: asyncio.Queue[bytes | None]
     dropped: bool = False
+    key: str | None = None
+    holds_slot: bool = False
 
     def sees(self, device: str | None) -> bool:
         """True when this subscriber may see ``device`` (None: a park-level item)."""
@@ -126,6 +138,8 @@ class StreamHub:
     """Subscribers and pollers, on the server's event loop.
 
     ``alarms(park)`` gives the park's active alarms as (device, JSON) pairs for the snapshot.
+    ``max_streams`` bounds the open streams of the hub, ``max_per_key`` those of one API key
+    (None: no bound).
     """
 
     def __init__(
@@ -136,11 +150,21 @@ class StreamHub:
         poll_s: float = 0.5,
         queue_size: int = 1000,
         alarms: Callable[[str], list[tuple[str | None, dict[str, object]]]] | None = None,
+        max_streams: int | None = None,
+        max_per_key: int | None = None,
     ) -> None:
+        for name, bound in (("max_streams", max_streams), ("max_per_key", max_per_key)):
+            if bound is not None and bound < 1:
+                raise ValueError(f"{name} must be at least 1")
         self.store = store
         self.poll_s = poll_s
         self.queue_size = queue_size
         self.alarms = alarms
+        self.max_streams = max_streams
+        self.max_per_key = max_per_key
+        self._open = 0  # streams holding a slot
+        self._open_by_key: dict[str, int] = {}
+        self._full_logged = False  # a refusal for the total was logged since a slot was freed
         self._parks = {pid: _Park(reg) for pid, reg in parks.items()}
         self._loop: asyncio.AbstractEventLoop | None = None
         self.dropped = 0
@@ -148,32 +172,89 @@ class StreamHub:
     # -- subscribers ---------------------------------------------------------------------------
 
     async def subscribe(
-        self, park: str, *, devices: frozenset[str] | None, flows: bool
+        self, park: str, *, devices: frozenset[str] | None, flows: bool, key: str | None = None
     ) -> tuple[Subscriber, bytes]:
         """A new subscriber and the snapshot to send first: a ``reading`` per device, ``flows``
-        and an ``alarm`` per active alarm, as ordinary events."""
+        and an ``alarm`` per active alarm, as ordinary events.
+
+        The subscriber holds a slot of API key ``key`` (None: of the total only) until
+        :meth:`unsubscribe`; raises :class:`TooManyStreamsError` when none is free.
+        """
         self._loop = asyncio.get_running_loop()
         state = self._parks[park]
-        sub = Subscriber(park, devices, flows, asyncio.Queue(self.queue_size))
-        if not state.primed:
-            await self._poll(state)  # the first subscriber: read now rather than wait
-        state.subscribers.add(sub)
-        if state.task is None or state.task.done():
-            state.task = asyncio.create_task(self._run(state), name=f"stream-{park}")
-        chunks = [
-            encode_event("reading", reading_json(r))
-            for r in sorted(state.readings.values(), key=lambda r: r.device)
-            if sub.sees(r.device)
-        ]
-        if flows and state.flows is not None:
-            chunks.append(encode_event("flows", state.flows))
-        if self.alarms is not None:
-            alarms = await asyncio.to_thread(self.alarms, park)
-            chunks.extend(encode_event("alarm", a) for d, a in alarms if sub.sees(d))
+        sub = Subscriber(park, devices, flows, asyncio.Queue(self.queue_size), key=key)
+        self._claim(sub)
+        try:
+            if not state.primed:
+                await self._poll(state)  # the first subscriber: read now rather than wait
+            state.subscribers.add(sub)
+            if state.task is None or state.task.done():
+                state.task = asyncio.create_task(self._run(state), name=f"stream-{park}")
+            chunks = [
+                encode_event("reading", reading_json(r))
+                for r in sorted(state.readings.values(), key=lambda r: r.device)
+                if sub.sees(r.device)
+            ]
+            if flows and state.flows is not None:
+                chunks.append(encode_event("flows", state.flows))
+            if self.alarms is not None:
+                alarms = await asyncio.to_thread(self.alarms, park)
+                chunks.extend(encode_event("alarm", a) for d, a in alarms if sub.sees(d))
+        except BaseException:
+            self.unsubscribe(sub)
+            raise
         return sub, b"".join(chunks)
 
+    def _claim(self, sub: Subscriber) -> None:
+        """Take a slot for ``sub`` or raise :class:`TooManyStreamsError`."""
+        key = sub.key
+        wait = f"retry in {STREAM_RETRY_AFTER_S} s"
+        held = self._open_by_key.get(key, 0) if key is not None else 0
+        if key is not None and self.max_per_key is not None and held >= self.max_per_key:
+            log.info(
+                "live stream: refused a stream of key %r: %d open, the most per key", key, held
+            )
+            raise TooManyStreamsError(
+                f"this API key already has {held} live streams open, the most allowed; "
+                f"close one or {wait}",
+                retry_after_s=STREAM_RETRY_AFTER_S,
+            )
+        if self.max_streams is not None and self._open >= self.max_streams:
+            if not self._full_logged:
+                self._full_logged = True
+                log.warning("live stream: %d streams open, the most served: 429", self._open)
+            raise TooManyStreamsError(
+                f"the server already has {self._open} live streams open, the most it serves; "
+                f"{wait}",
+                retry_after_s=STREAM_RETRY_AFTER_S,
+            )
+        self._open += 1
+        if key is not None:
+            self._open_by_key[key] = held + 1
+        sub.holds_slot = True
+
+    def _release(self, sub: Subscriber) -> None:
+        if not sub.holds_slot:
+            return
+        sub.holds_slot = False
+        self._open -= 1
+        self._full_logged = False
+        key = sub.key
+        if key is not None:
+            left = self._open_by_key[key] - 1
+            if left:
+                self._open_by_key[key] = left
+            else:
+                del self._open_by_key[key]
+
+    def open_streams(self, key: str | None = None) -> int:
+        """How many streams hold a slot (of API key ``key``, or in all)."""
+        return self._open if key is None else self._open_by_key.get(key, 0)
+
     def unsubscribe(self, sub: Subscriber) -> None:
-        """Forget ``sub``; the park's poller stops with its last subscriber."""
+        """Forget ``sub`` and free its slot (calling it again does nothing); the park's poller
+        stops with its last subscriber."""
+        self._release(sub)
         state = self._parks.get(sub.park)
         if state is None:
             return

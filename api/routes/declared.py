@@ -119,6 +119,10 @@ def get_declared(
     summary="Declare values the telemetry cannot measure",
     responses={
         400: {"model": ErrorOut, "description": "The body is not valid JSON"},
+        413: {
+            "model": ErrorOut,
+            "description": "`payload_too_large`: the body is over `SMARTPARK_MAX_BODY_BYTES`",
+        },
         422: {"description": "Unknown key, value out of range, or bad scope"},
     },
     dependencies=[Depends(require_roles(PrincipalRole.CITY, PrincipalRole.OPERATOR))],

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from api.deps import ParkDep, PrincipalDep
+from api.schemas import ErrorOut
 from config.auth import PrincipalRole
 from services.stream import PING, StreamHub, encode_event
 
@@ -62,6 +64,25 @@ _EXAMPLE = (
 ).decode()
 
 
+class _Stream(StreamingResponse):
+    """A streaming response that runs ``on_end`` however it ends: the events ran out, the
+    client went away (the stream is cancelled), or sending failed before the first event."""
+
+    def __init__(self, content: AsyncIterator[bytes], *, on_end: Callable[[], None]) -> None:
+        super().__init__(
+            content,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+        self._on_end = on_end
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._on_end()
+
+
 @router.get(
     "/{park}/stream",
     summary="Live stream of readings, power flows and alarms (Server-Sent Events)",
@@ -70,7 +91,14 @@ _EXAMPLE = (
         200: {
             "description": "An endless `text/event-stream`",
             "content": {"text/event-stream": {"schema": {"type": "string"}, "example": _EXAMPLE}},
-        }
+        },
+        429: {
+            "model": ErrorOut,
+            "description": "`too_many_streams`: the key (`SMARTPARK_STREAM_MAX_PER_KEY`) or the "
+            "server (`SMARTPARK_STREAM_MAX`) has the most live streams open; or "
+            "`too_many_requests`: too many failed API keys from this address. Retry after "
+            "`Retry-After` s",
+        },
     },
 )
 async def stream(
@@ -96,6 +124,11 @@ async def stream(
     and no `flows`. A client that falls `SMARTPARK_STREAM_QUEUE` events behind is dropped (the
     stream ends; reconnect for a fresh snapshot). Send the key as `Authorization: Bearer` (read it
     with `fetch()` and a stream reader: `EventSource` cannot send headers).
+
+    One key may hold `SMARTPARK_STREAM_MAX_PER_KEY` streams open at once (8 by default), the
+    server `SMARTPARK_STREAM_MAX` (256); one more is refused with 429 `too_many_streams` and
+    `Retry-After` before it starts. A stream's slot is free again when it ends or its client
+    disconnects.
     """
     hub: StreamHub | None = getattr(request.app.state, "stream_hub", None)
     if hub is None:
@@ -103,8 +136,10 @@ async def stream(
     devices: frozenset[str] | None = None
     if principal.role is PrincipalRole.TENANT:
         devices = frozenset(d.id for d in park.devices if principal.sees_tenant(park.id, d.tenant))
+    # with auth off there are no keys: only the server's total applies
+    key = principal.name if request.app.state.auth is not None else None
     sub, snapshot = await hub.subscribe(
-        park.id, devices=devices, flows=principal.role is not PrincipalRole.TENANT
+        park.id, devices=devices, flows=principal.role is not PrincipalRole.TENANT, key=key
     )
     ping_s: float = request.app.state.settings.stream_ping_s
 
@@ -133,8 +168,4 @@ async def stream(
         finally:
             hub.unsubscribe(sub)
 
-    return StreamingResponse(
-        events(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return _Stream(events(), on_end=lambda: hub.unsubscribe(sub))

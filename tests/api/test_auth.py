@@ -671,6 +671,39 @@ def test_key_file_problems_carry_file_and_line(tmp_path: Path, registry: Registr
         load_api_keys(tmp_path / "missing.yaml", registry)
 
 
+def test_a_key_file_over_the_size_bound_is_refused_before_it_is_read(
+    tmp_path: Path, registry: Registry
+) -> None:
+    assert config.auth.MAX_KEY_FILE_BYTES == 1_048_576
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"\xff" * 1_048_577)  # not even UTF-8: reading it would fail differently
+    expected = f"{big}:0: file is 1,048,577 bytes, more than the 1,048,576 read"
+    assert problems(big, registry) == [expected]
+    with pytest.raises(KeysError, match="more than the 1,048,576 read"):
+        add_key(big, registry, name="c", role=PrincipalRole.CITY)
+    small = write_keys(tmp_path, f"- {{name: c, role: city, sha256: {GOOD}}}\n")
+    size = small.stat().st_size
+    assert len(load_api_keys(small, registry, max_file_bytes=size)) == 1
+    with pytest.raises(KeysError, match=f"file is {size} bytes, more than the {size - 1} read"):
+        load_api_keys(small, registry, max_file_bytes=size - 1)
+
+
+def test_a_key_file_of_too_many_entries_is_refused_before_they_are_checked(
+    tmp_path: Path, registry: Registry
+) -> None:
+    assert config.auth.MAX_KEYS == 100_000
+    junk = write_keys(tmp_path, "[" + "0, " * 100_000 + "0]\n")  # 100,001 entries, 300 kB
+    # one problem, not 100,001 "each key must be a mapping"
+    assert problems(junk, registry) == [f"{junk}:1: the file holds 100,001 keys, more than 100,000"]
+    three = write_keys(
+        tmp_path,
+        "".join(f"- {{name: k{c}, role: city, sha256: {c * 64}}}\n" for c in "abc"),
+    )
+    assert len(load_api_keys(three, registry, max_keys=3)) == 3
+    with pytest.raises(KeysError, match=r":1: the file holds 3 keys, more than 2$"):
+        load_api_keys(three, registry, max_keys=2)
+
+
 def test_add_key_appends_a_hash_and_returns_the_token(tmp_path: Path, registry: Registry) -> None:
     path = tmp_path / "etc" / "keys.yaml"
     first = add_key(path, registry, name="ops", role=PrincipalRole.OPERATOR, park=A)

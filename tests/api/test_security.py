@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.types import Message, Receive, Scope, Send
 
 from api.main import create_app
-from api.security import CSP, AuthFailureLimiter, docs_csp
+from api.security import CSP, AuthFailureLimiter, SecurityMiddleware, docs_csp
 from config.auth import ApiKeys, KeyEntry, PrincipalRole, hash_token
 from config.registry import load_registry
 from config.settings import Settings
@@ -253,3 +254,117 @@ def test_buckets_are_per_address_and_bounded() -> None:
     assert limiter.retry_after("10.0.0.9") == 0.0
     with pytest.raises(ValueError, match="at least 1"):
         AuthFailureLimiter(0)
+
+
+# -- request bodies -------------------------------------------------------------------------------
+
+MIB = 1_048_576
+DECLARE = b'{"scope": "park", "values": {"water_reuse": 0.7}}'
+JSON = {**auth(GOOD), "Content-Type": "application/json"}
+
+
+def declared_url() -> str:
+    return f"/api/v1/parks/{PARK}/declared/2025"
+
+
+def padded(total_bytes: int) -> bytes:
+    """A valid declaration of exactly ``total_bytes`` [bytes] (leading blanks are valid JSON)."""
+    return b" " * (total_bytes - len(DECLARE)) + DECLARE
+
+
+def chunks(body: bytes, size: int = 64 * 1024) -> Iterator[bytes]:
+    """``body`` as a generator, so the client sends it chunked, without Content-Length."""
+    for i in range(0, len(body), size):
+        yield body[i : i + size]
+
+
+def assert_too_large(response: object) -> None:
+    assert response.status_code == 413  # type: ignore[attr-defined]
+    body = response.json()  # type: ignore[attr-defined]
+    assert body["code"] == "payload_too_large"
+    assert f"at most {MIB:,} bytes" in body["message"]
+    assert_hardened(response, "413")
+
+
+def test_a_body_of_the_limit_is_accepted_with_or_without_content_length(
+    client: TestClient,
+) -> None:
+    assert Settings(_env_file=None).max_body_bytes == MIB
+    declared = client.put(declared_url(), headers=JSON, content=padded(MIB))
+    assert declared.status_code == 200, declared.text
+    assert declared.json()["values"] == {"water_reuse": 0.7}
+    streamed = client.put(declared_url(), headers=JSON, content=chunks(padded(MIB)))
+    assert streamed.status_code == 200, streamed.text
+
+
+def test_a_content_length_over_the_limit_is_413_before_the_body_is_read(
+    client: TestClient,
+) -> None:
+    response = client.put(declared_url(), headers=JSON, content=padded(MIB + 1))
+    assert_too_large(response)
+    assert f"it is {MIB + 1:,} bytes" in response.json()["message"]
+    assert response.headers["connection"] == "close"
+    # nothing was stored
+    stored = client.get(declared_url(), headers=auth(GOOD)).json()
+    assert stored["values"] == {}
+
+
+def test_a_chunked_body_over_the_limit_is_413_while_it_streams(client: TestClient) -> None:
+    response = client.put(declared_url(), headers=JSON, content=chunks(padded(MIB + 1)))
+    assert_too_large(response)
+    assert "more than that" in response.json()["message"]
+    assert client.get(declared_url(), headers=auth(GOOD)).json()["values"] == {}
+    # the limit holds before authentication too: no key, no 1 MiB of anything
+    anonymous = client.put(
+        declared_url(),
+        headers={"Content-Type": "application/json"},
+        content=chunks(padded(MIB + 1)),
+    )
+    assert_too_large(anonymous)
+
+
+def test_the_body_limit_is_a_setting(tmp_path: Path) -> None:
+    for client in make_client(tmp_path, max_body_bytes=len(DECLARE)):
+        assert client.put(declared_url(), headers=JSON, content=DECLARE).status_code == 200
+        over = client.put(declared_url(), headers=JSON, content=b" " + DECLARE)
+        assert over.status_code == 413
+        assert over.json()["message"] == (
+            f"the request body may be at most {len(DECLARE)} bytes; it is {len(DECLARE) + 1} bytes"
+        )
+    with pytest.raises(ValueError, match="max_body_bytes"):
+        Settings(_env_file=None, max_body_bytes=0)
+
+
+async def test_no_more_than_the_limit_ever_reaches_the_app() -> None:
+    """An endless chunked body: the app is handed at most the limit, then a disconnect; the
+    client gets 413; what the app answers after that is dropped."""
+    pulled = 0
+
+    async def endless_body() -> Message:
+        nonlocal pulled
+        pulled += 1
+        return {"type": "http.request", "body": b"x" * 1000, "more_body": True}
+
+    seen: list[Message] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            seen.append(message)
+            if message["type"] == "http.disconnect":
+                break
+        await send({"type": "http.response.start", "status": 400, "headers": []})
+        await send({"type": "http.response.body", "body": b"the app's own answer"})
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope: Scope = {"type": "http", "path": "/api/v1/x", "headers": [], "client": ("1.2.3.4", 1)}
+    await SecurityMiddleware(app, max_body_bytes=2500)(scope, endless_body, send)
+    assert sum(len(m.get("body", b"")) for m in seen) == 2000  # two chunks; the third crosses
+    assert seen[-1] == {"type": "http.disconnect"}
+    assert pulled == 3
+    assert [m.get("status") for m in sent if m["type"] == "http.response.start"] == [413]
+    assert b"the app's own answer" not in b"".join(m.get("body", b"") for m in sent)

@@ -1,9 +1,11 @@
 """The live stream under a real uvicorn on a loopback port: readings written to the store arrive
 as ``reading`` and ``flows`` events within 1 s, a tenant's stream never carries another tenant's
-device, alarms are pushed, and no key is 401."""
+device, alarms are pushed, no key is 401, and open streams are capped per key and in all."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import queue
 import socket
 import threading
@@ -19,9 +21,11 @@ import uvicorn
 
 from api.main import create_app
 from config.auth import ApiKeys, KeyEntry, PrincipalRole, hash_token
+from config.errors import TooManyStreamsError
 from config.registry import Registry, demo_registry_path, load_registry
 from config.settings import Settings
 from services.alarms import AlarmEngine
+from services.stream import STREAM_RETRY_AFTER_S, StreamHub
 from store.base import TELEMETRY, Point
 from store.embedded import EmbeddedStore
 
@@ -48,10 +52,13 @@ class Live:
     store: EmbeddedStore
     registry: Registry
     engine: AlarmEngine
+    hub: StreamHub
 
 
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[Live]:
+@contextlib.contextmanager
+def serving(tmp_path: Path, **overrides: object) -> Iterator[Live]:
+    """The app under uvicorn on a free loopback port, with ``overrides`` over the tests' own
+    settings."""
     store = EmbeddedStore(tmp_path / "stream.sqlite3")
     registry = load_registry(demo_registry_path())
     rules = tmp_path / "rules.yaml"
@@ -59,9 +66,13 @@ def live(tmp_path: Path) -> Iterator[Live]:
         "rules:\n  - {id: hot, kind: threshold, devices: {ids: [plant-1-main, tower-a-f05]},\n"
         "     above: 900, for_s: 0}\n"
     )
-    settings = Settings(
-        _env_file=None, data_dir=tmp_path, stream_poll_s=0.1, alarm_rules=rules, alarm_eval_s=0.2
-    )
+    chosen: dict[str, object] = {
+        "stream_poll_s": 0.1,
+        "alarm_rules": rules,
+        "alarm_eval_s": 0.2,
+        **overrides,
+    }
+    settings = Settings(_env_file=None, data_dir=tmp_path, **chosen)  # type: ignore[arg-type]
     app = create_app(settings=settings, store=store, registry=registry, auth=KEYS)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -77,20 +88,32 @@ def live(tmp_path: Path) -> Iterator[Live]:
             timeout_graceful_shutdown=1,
         )
     )
-    serving = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    serving.start()
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
     deadline = time.monotonic() + 15
     while not server.started:
-        assert serving.is_alive(), "uvicorn stopped during start-up"
+        assert thread.is_alive(), "uvicorn stopped during start-up"
         assert time.monotonic() < deadline, "uvicorn did not start within 15 s"
         time.sleep(0.05)
     try:
-        yield Live(f"http://127.0.0.1:{port}", store, registry, app.state.alarm_engine)
+        yield Live(
+            f"http://127.0.0.1:{port}",
+            store,
+            registry,
+            app.state.alarm_engine,
+            app.state.stream_hub,
+        )
     finally:
         server.should_exit = True
-        serving.join(timeout=15)
+        thread.join(timeout=15)
         sock.close()
         store.close()
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[Live]:
+    with serving(tmp_path) as running:
+        yield running
 
 
 Event = tuple[str, dict[str, object], float]
@@ -270,5 +293,143 @@ def test_a_slow_subscriber_is_dropped_not_buffered() -> None:
         assert await sub.queue.get() is None  # the stream ends
         assert hub.subscribers(PARK) == 0
         await hub.close()
+
+    asyncio.run(run())
+
+
+# -- how many streams may be open ------------------------------------------------------------------
+
+
+def open_stream(client: httpx.Client, live: Live, token: str) -> httpx.Response:
+    """A stream's response once its headers are in (the caller closes it: the client leaves)."""
+    url = f"{live.url}/api/v1/parks/{PARK}/stream"
+    request = client.build_request("GET", url, headers={"Authorization": f"Bearer {token}"})
+    return client.send(request, stream=True)
+
+
+def held(streams: contextlib.ExitStack, response: httpx.Response) -> httpx.Response:
+    """``response``, closed when ``streams`` closes (if the test has not closed it before)."""
+    streams.callback(response.close)
+    return response
+
+
+def assert_refused(response: httpx.Response, message: str) -> None:
+    try:
+        assert response.status_code == 429
+        assert response.headers["retry-after"] == str(STREAM_RETRY_AFTER_S)
+        body = orjson.loads(response.read())
+        assert body["code"] == "too_many_streams"
+        assert message in body["message"]
+    finally:
+        response.close()
+
+
+def wait_until_open(live: Live, count: int, key: str | None = None) -> None:
+    deadline = time.monotonic() + 5
+    while live.hub.open_streams(key) != count:
+        assert time.monotonic() < deadline, f"{live.hub.open_streams(key)} open, not {count}"
+        time.sleep(0.02)
+
+
+def test_a_key_may_hold_its_streams_and_no_more(tmp_path: Path) -> None:
+    with (
+        serving(tmp_path, stream_max_per_key=2, stream_max=10) as live,
+        httpx.Client(timeout=httpx.Timeout(10.0, read=30.0)) as client,
+        contextlib.ExitStack() as streams,
+    ):
+        first = held(streams, open_stream(client, live, OPERATOR))
+        second = held(streams, open_stream(client, live, OPERATOR))
+        assert (first.status_code, second.status_code) == (200, 200)
+        assert live.hub.open_streams("ops") == 2
+        assert_refused(
+            open_stream(client, live, OPERATOR),
+            "this API key already has 2 live streams open, the most allowed",
+        )
+        # another key has its own slots
+        other = held(streams, open_stream(client, live, TENANT))
+        assert other.status_code == 200
+        # a client that goes away gives its slot back
+        first.close()
+        wait_until_open(live, 1, "ops")
+        again = held(streams, open_stream(client, live, OPERATOR))
+        assert again.status_code == 200
+        lines = again.iter_lines()  # kept: dropping it would close the connection
+        assert next(lines).startswith(("event: ", ":"))  # it streams
+        assert live.hub.open_streams("ops") == 2
+        streams.close()  # every client leaves
+        wait_until_open(live, 0)
+
+
+def test_the_server_caps_streams_across_keys(tmp_path: Path) -> None:
+    with (
+        serving(tmp_path, stream_max_per_key=2, stream_max=3) as live,
+        httpx.Client(timeout=httpx.Timeout(10.0, read=30.0)) as client,
+        contextlib.ExitStack() as streams,
+    ):
+        ops = [held(streams, open_stream(client, live, OPERATOR)) for _ in range(2)]
+        tenant = held(streams, open_stream(client, live, TENANT))
+        assert [r.status_code for r in [*ops, tenant]] == [200, 200, 200]
+        # the tenant has a slot of its own left, the server has none
+        assert_refused(
+            open_stream(client, live, TENANT),
+            "the server already has 3 live streams open, the most it serves",
+        )
+        assert live.hub.open_streams() == 3
+        ops[0].close()
+        wait_until_open(live, 2)
+        more = held(streams, open_stream(client, live, TENANT))
+        assert more.status_code == 200
+        assert live.hub.open_streams("chip") == 2
+
+
+def test_a_stream_that_ends_gives_its_slot_back(tmp_path: Path) -> None:
+    with serving(tmp_path, stream_max_per_key=1) as live:
+        for _ in range(3):  # one slot, used one after another
+            response = httpx.get(
+                f"{live.url}/api/v1/parks/{PARK}/stream?once=true",
+                headers={"Authorization": f"Bearer {OPERATOR}"},
+                timeout=10,
+            )
+            assert response.status_code == 200
+            wait_until_open(live, 0)
+
+
+def test_the_hub_counts_slots_per_key_and_in_all() -> None:
+    registry = load_registry(demo_registry_path())
+
+    class FakeStore:
+        fail = False
+
+        def latest(self, park: str) -> list[object]:
+            if self.fail:
+                raise OSError("the store is down")
+            return []
+
+    async def run() -> None:
+        store = FakeStore()
+        hub = StreamHub(store, registry.parks, poll_s=10, max_streams=3, max_per_key=2)  # type: ignore[arg-type]
+        a1, _ = await hub.subscribe(PARK, devices=None, flows=True, key="a")
+        a2, _ = await hub.subscribe(PARK, devices=None, flows=True, key="a")
+        with pytest.raises(TooManyStreamsError, match="API key already has 2") as caught:
+            await hub.subscribe(PARK, devices=None, flows=True, key="a")
+        assert caught.value.retry_after_s == STREAM_RETRY_AFTER_S
+        anonymous, _ = await hub.subscribe(PARK, devices=None, flows=True)  # auth off: no key
+        with pytest.raises(TooManyStreamsError, match="server already has 3"):
+            await hub.subscribe(PARK, devices=None, flows=True, key="b")
+        assert (hub.open_streams(), hub.open_streams("a"), hub.open_streams("b")) == (3, 2, 0)
+        hub.unsubscribe(a1)
+        hub.unsubscribe(a1)  # twice frees one slot, not two
+        assert (hub.open_streams(), hub.open_streams("a")) == (2, 1)
+        # a stream that fails to start gives its slot back
+        hub.unsubscribe(a2)
+        hub.unsubscribe(anonymous)
+        assert hub.subscribers(PARK) == 0
+        store.fail = True
+        with pytest.raises(OSError, match="down"):
+            await hub.subscribe(PARK, devices=None, flows=True, key="a")
+        assert hub.open_streams() == 0
+        await hub.close()
+        with pytest.raises(ValueError, match="max_per_key"):
+            StreamHub(store, registry.parks, max_per_key=0)  # type: ignore[arg-type]
 
     asyncio.run(run())
