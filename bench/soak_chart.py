@@ -37,8 +37,8 @@ def _panel(figures: dict[str, Any], label: str, y0: float) -> list[str]:
     t_max = max((t for t, *_ in curve), default=60) / 60 or 1.0
     top = nice_ticks(max((r for _, _, r, *_ in curve), default=1.0))
     y_top = top[-1] or 1.0
-    x_ticks = nice_ticks(t_max)
-    x_span = max(x_ticks[-1], t_max)
+    x_ticks = [v for v in nice_ticks(t_max, 7) if v <= t_max]
+    x_span = t_max
     plot_w, plot_h = _W - _LEFT - _RIGHT, _PANEL_H - _TOP - _BOTTOM
 
     def x(minutes: float) -> float:
