@@ -144,28 +144,26 @@ async def stream(
     ping_s: float = request.app.state.settings.stream_ping_s
 
     async def events() -> AsyncIterator[bytes]:
-        try:
-            yield snapshot or PING
-            if once:
+        # the slot is freed by _Stream, however the stream ends
+        yield snapshot or PING
+        if once:
+            return
+        while True:
+            try:
+                chunk = await asyncio.wait_for(sub.queue.get(), timeout=ping_s)
+            except TimeoutError:
+                yield PING
+                continue
+            if chunk is None:
                 return
-            while True:
-                try:
-                    chunk = await asyncio.wait_for(sub.queue.get(), timeout=ping_s)
-                except TimeoutError:
-                    yield PING
-                    continue
-                if chunk is None:
+            # whatever else is waiting goes out in the same write
+            parts = [chunk]
+            while not sub.queue.empty() and len(parts) < 256:
+                more = sub.queue.get_nowait()
+                if more is None:
+                    yield b"".join(parts)
                     return
-                # whatever else is waiting goes out in the same write
-                parts = [chunk]
-                while not sub.queue.empty() and len(parts) < 256:
-                    more = sub.queue.get_nowait()
-                    if more is None:
-                        yield b"".join(parts)
-                        return
-                    parts.append(more)
-                yield b"".join(parts)
-        finally:
-            hub.unsubscribe(sub)
+                parts.append(more)
+            yield b"".join(parts)
 
     return _Stream(events(), on_end=lambda: hub.unsubscribe(sub))

@@ -18,6 +18,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -444,20 +445,18 @@ def test_the_collector_with_a_wrong_password_stores_nothing(
 ) -> None:
     url = f"mqtts://smartpark-collector@127.0.0.1:{broker.port}"
     settings = settings_for(tmp_path, url, pki, password="guess")
-    store = EmbeddedStore(tmp_path / "store.sqlite3")
-    collector = Collector(settings=settings, registry=registry, store=store)
-    with caplog.at_level(logging.INFO, logger="smartpark"):
-        collector.start(connect_timeout_s=2)
-        try:
-            assert not collector.stats.connected
-            wait_for(
-                lambda: "broker refused the connection" in caplog.text,
-                timeout_s=10,
-                what="the refusal in the log",
-            )
-        finally:
-            collector.stop(timeout_s=5)
-            store.close()
+    with (
+        caplog.at_level(logging.INFO, logger="smartpark"),
+        running_collector(
+            settings, registry, tmp_path / "store.sqlite3", connect_timeout_s=2
+        ) as collector,
+    ):
+        assert not collector.stats.connected
+        wait_for(
+            lambda: "broker refused the connection" in caplog.text,
+            timeout_s=10,
+            what="the refusal in the log",
+        )
     assert "guess" not in caplog.text
 
 
@@ -511,20 +510,18 @@ def test_the_collector_refuses_a_broker_with_an_untrusted_certificate(
     with SecureMosquitto(root, rogue_pki, passwd) as rogue:
         url = f"mqtts://smartpark-collector@127.0.0.1:{rogue.port}"
         settings = settings_for(tmp_path, url, pki, password=PASSWORDS["smartpark-collector"])
-        store = EmbeddedStore(tmp_path / "store.sqlite3")
-        collector = Collector(settings=settings, registry=registry, store=store)
-        with caplog.at_level(logging.WARNING, logger="smartpark"):
-            collector.start(connect_timeout_s=2)
-            try:
-                assert not collector.stats.connected
-                wait_for(
-                    lambda: "TLS handshake failed" in caplog.text,
-                    timeout_s=10,
-                    what="the TLS failure in the log",
-                )
-            finally:
-                collector.stop(timeout_s=5)
-                store.close()
+        with (
+            caplog.at_level(logging.WARNING, logger="smartpark"),
+            running_collector(
+                settings, registry, tmp_path / "store.sqlite3", connect_timeout_s=2
+            ) as collector,
+        ):
+            assert not collector.stats.connected
+            wait_for(
+                lambda: "TLS handshake failed" in caplog.text,
+                timeout_s=10,
+                what="the TLS failure in the log",
+            )
         log_text = broker_log(rogue)
         assert "smartpark-collector" not in log_text  # never got as far as CONNECT
     assert PASSWORDS["smartpark-collector"] not in caplog.text
@@ -548,15 +545,13 @@ def test_insecure_mode_connects_to_the_impostor_but_says_so(
         mqtt_ca_file=pki.rogue_ca,  # would be refused without the insecure flag
         mqtt_tls_insecure=True,
     )
-    store = EmbeddedStore(tmp_path / "store.sqlite3")
-    with caplog.at_level(logging.WARNING, logger="smartpark"):
-        collector = Collector(settings=settings, registry=registry, store=store)
-        collector.start(connect_timeout_s=10)
-        try:
-            assert collector.stats.connected
-        finally:
-            collector.stop(timeout_s=5)
-            store.close()
+    with (
+        caplog.at_level(logging.WARNING, logger="smartpark"),
+        running_collector(
+            settings, registry, tmp_path / "store.sqlite3", connect_timeout_s=10
+        ) as collector,
+    ):
+        assert collector.stats.connected
     warnings = [r for r in caplog.records if "TLS_INSECURE" in r.getMessage()]
     assert warnings
     assert warnings[0].levelno == logging.WARNING
@@ -578,14 +573,29 @@ def test_mutual_tls_needs_the_client_certificate(
         mqtt_key_file=pki.client_key,
     )
     for settings, expected in ((without, False), (with_cert, True)):
-        store = EmbeddedStore(tmp_path / f"{settings.client_id}.sqlite3")
-        collector = Collector(settings=settings, registry=registry, store=store)
-        collector.start(connect_timeout_s=3 if not expected else 10)
-        try:
+        with running_collector(
+            settings,
+            registry,
+            tmp_path / f"{settings.client_id}.sqlite3",
+            connect_timeout_s=3 if not expected else 10,
+        ) as collector:
             assert collector.stats.connected is expected, settings.client_id
-        finally:
-            collector.stop(timeout_s=5)
-            store.close()
+
+
+@contextmanager
+def running_collector(
+    settings: Settings, registry: Registry, store_path: Path, *, connect_timeout_s: float
+) -> Iterator[Collector]:
+    """A collector on an embedded store at ``store_path``, started (connected or not, after up to
+    ``connect_timeout_s`` [s]) and stopped on the way out."""
+    store = EmbeddedStore(store_path)
+    collector = Collector(settings=settings, registry=registry, store=store)
+    collector.start(connect_timeout_s=connect_timeout_s)
+    try:
+        yield collector
+    finally:
+        collector.stop(timeout_s=5)
+        store.close()
 
 
 def broker_log(broker: MosquittoService) -> str:
