@@ -4,14 +4,21 @@ Every layer raises subclasses of :class:`SmartParkError`, defined here on the gr
 no two layers need to import each other to catch each other's errors::
 
     SmartParkError
+    ├── InvalidRequestError      the caller asked for something malformed (HTTP 422)
+    ├── NotFoundError            the caller named something that does not exist (HTTP 404)
+    ├── ConflictError            the thing is in a state that forbids the action (HTTP 409)
+    ├── UnavailableError         a dependency is missing or down; retry later (HTTP 503)
     ├── ConfigError              settings or registry are invalid
     │   └── RegistryError        the park registry has problems (each with file:line)
     ├── StoreError               the time-series store failed
-    │   ├── StoreUnavailableError    it cannot be reached (retry later)
+    │   ├── StoreUnavailableError    it cannot be reached (retry later; also an UnavailableError)
     │   └── StoreQueryError          it refused a query or a write (do not retry as is)
     ├── IngestError              a payload could not be turned into readings
     ├── BrokerError              the MQTT broker cannot be reached or refused us
     └── TooManyStreamsError      no live stream slot is free (retry later)
+
+The four *kinds* at the top are what a caller acts on: ``api/errors.py`` maps each kind to one
+HTTP status and the CLI to one line, so a domain error needs only the right base class.
 
 Third-party errors are wrapped where they enter (``raise ... from exc``); caller misuse stays
 ``ValueError`` / ``TypeError``.
@@ -24,7 +31,10 @@ from dataclasses import dataclass
 __all__ = [
     "BrokerError",
     "ConfigError",
+    "ConflictError",
     "IngestError",
+    "InvalidRequestError",
+    "NotFoundError",
     "Problem",
     "RegistryError",
     "SmartParkError",
@@ -32,11 +42,28 @@ __all__ = [
     "StoreQueryError",
     "StoreUnavailableError",
     "TooManyStreamsError",
+    "UnavailableError",
 ]
 
 
 class SmartParkError(Exception):
     """Base of every error smartpark raises on purpose."""
+
+
+class InvalidRequestError(SmartParkError):
+    """The caller asked for something malformed: a bad period, scope, value or range."""
+
+
+class NotFoundError(SmartParkError, LookupError):
+    """The caller named a park, tenant, device, alarm or other thing that does not exist."""
+
+
+class ConflictError(SmartParkError):
+    """The thing exists but its state forbids the action (acknowledging a cleared alarm)."""
+
+
+class UnavailableError(SmartParkError):
+    """A dependency (the store, a font, a background engine) is missing or down; retry later."""
 
 
 class ConfigError(SmartParkError):
@@ -67,7 +94,7 @@ class StoreError(SmartParkError):
     """The time-series store failed."""
 
 
-class StoreUnavailableError(StoreError):
+class StoreUnavailableError(StoreError, UnavailableError):
     """The store cannot be reached or answered with a transient error; retrying may succeed."""
 
 

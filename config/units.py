@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from enum import StrEnum
 
+from config.errors import ConfigError
+
 __all__ = [
     "CANONICAL_SUFFIX",
     "CANONICAL_UNIT",
@@ -42,7 +44,7 @@ class Quantity(StrEnum):
     POWER_FACTOR = "power_factor"  # dimensionless: stored without a unit suffix
 
 
-class UnknownUnitError(ValueError):
+class UnknownUnitError(ConfigError, ValueError):
     """A unit that the table does not know for that quantity."""
 
 

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import jinja2
 
+from config.errors import UnavailableError
 from reports import charts, i18n
 from reports import fmt as numfmt
 from reports.i18n import Lang
@@ -50,7 +51,7 @@ CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
 FONT_PACKAGE = "fonts-noto-cjk"
 
 
-class MissingCJKFontError(RuntimeError):
+class MissingCJKFontError(UnavailableError, RuntimeError):
     """A PDF with Chinese text was asked for and no CJK font is installed."""
 
 

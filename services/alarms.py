@@ -37,7 +37,7 @@ import httpx
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from config.errors import ConfigError
+from config.errors import ConfigError, ConflictError
 from config.registry import Device, DeviceKind, ParkRegistry, Registry, Role
 from config.units import stored_field_name
 from services.periodic import Periodic
@@ -112,7 +112,7 @@ _SEVERITY_CODE = {s: i for i, s in enumerate(Severity)}
 _STATE_CODE = {s: i for i, s in enumerate(AlarmState)}
 
 
-class AlarmConflictError(ValueError):
+class AlarmConflictError(ConflictError, ValueError):
     """The alarm is in a state that does not allow the action (acknowledging a cleared one)."""
 
 

@@ -16,6 +16,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from config.errors import InvalidRequestError
 from config.registry import ParkRegistry
 from config.targets import DECLARED_PREFIX, TargetTable, targets
 from services.energy import Scope
@@ -37,7 +38,7 @@ DECLARED = "declared"
 _FRACTION_UNITS = frozenset({"fraction", "share", "fraction/yr"})
 
 
-class DeclaredValueError(ValueError):
+class DeclaredValueError(InvalidRequestError, ValueError):
     """A declared value with an unknown key, a value out of its range, or a bad scope."""
 
 

@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 
 from analytics.calendar import Period, Rollup, rollup
 from analytics.intervals import DEFAULT_INTERVAL_S, Quality
+from config.errors import InvalidRequestError, NotFoundError
 from config.registry import Device, ParkRegistry
 from config.units import stored_field_name
 from services.ledger import FieldLedger, device_ledger
@@ -72,12 +73,12 @@ LedgerFn = Callable[..., list[FieldLedger]]
 ScopeKind = Literal["park", "building", "floor", "tenant", "device"]
 
 
-class ScopeError(ValueError):
+class ScopeError(InvalidRequestError, ValueError):
     """A scope that is not written as ``park``, ``building:<id>``, ``floor:<building>/<n>``,
     ``tenant:<id>`` or ``device:<id>``."""
 
 
-class UnknownScopeError(LookupError):
+class UnknownScopeError(NotFoundError):
     """A scope naming a building, floor, tenant or device the park does not have."""
 
 

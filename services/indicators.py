@@ -26,6 +26,7 @@ from analytics import carbon, energy, microgrid, tariff
 from analytics.calendar import Period
 from analytics.energy import ElectricityMethod
 from analytics.intervals import DEFAULT_INTERVAL_S, Quality
+from config.errors import InvalidRequestError
 from config.factors import (
     TOU_PERIOD_ORDER,
     Factor,
@@ -74,7 +75,7 @@ _PERIOD = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")
 _KG_PER_T = 1000.0
 
 
-class PeriodError(ValueError):
+class PeriodError(InvalidRequestError, ValueError):
     """A period that is not ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, or not a real date."""
 
 
