@@ -533,7 +533,7 @@ def test_x_api_key_header_works_and_other_schemes_are_refused(client: TestClient
 
 
 def test_open_paths_need_no_key(client: TestClient) -> None:
-    for path in ("/healthz", "/", "/static/app.js", "/docs", "/openapi.json"):
+    for path in ("/healthz", "/", "/static/js/main.js", "/docs", "/openapi.json"):
         assert client.get(path).status_code == 200, path
     schema = client.get("/openapi.json").json()
     assert {"bearer", "apiKey"} <= schema["components"]["securitySchemes"].keys()
