@@ -267,6 +267,7 @@ CASES: dict[tuple[str, str], list[Case]] = {
         Case("GET", f"/api/v1/parks/{B}/buildings", PARK_B),
     ],
     ("GET", "/api/v1/me"): [Case("GET", "/api/v1/me", ALL)],
+    ("GET", "/api/v1/ui-config"): [Case("GET", "/api/v1/ui-config", ALL)],
     # every park the key sees (operators: their own); tenants are refused
     ("GET", "/api/v1/city/indicators"): [
         Case("GET", f"/api/v1/city/indicators?period={DAY}", frozenset({"city", "op_a", "op_b"}))
