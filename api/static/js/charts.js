@@ -125,7 +125,7 @@ export function barChart(host, periods, opts) {
     if (p.value !== null && Number.isFinite(p.value)) {
       const top = y(Math.max(0, p.value));
       const bottom = y(Math.min(0, p.value));
-      const complete = !(p.completeness_pct < state.minCompletenessPct);
+      const complete = p.completeness_pct >= state.minCompletenessPct;
       const bar = svg("rect", { x: x0, y: top, width: slot * 0.7, height: Math.max(1, bottom - top), class: `col${complete ? "" : " partial"}` });
       bar.append(svg("title", {}, `${p.label}: ${fmtAuto(p.value)} ${opts.unit} · ${t("completeness", fmtNum(p.completeness_pct, 0))}`));
       root.append(bar);

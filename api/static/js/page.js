@@ -25,7 +25,7 @@ export function applyStaticLabels() {
   for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
   $("lang-toggle").textContent = state.lang === "en" ? "中文" : "EN";
   $("lang-toggle").title = state.lang === "en" ? "切换到中文" : "Switch to English";
-  $("footer").textContent = t("footer", state.staleAfterS);
+  $("footer").textContent = state.staleAfterS === null ? "" : t("footer", state.staleAfterS);
   if (state.live === "stream") setStatus("live", t("live_stream"));
   else if (state.live === "poll" && statusKind === "live") setStatus("live", t("live_poll"));
   if (state.park) {

@@ -24,8 +24,8 @@ export const state = {
   byId: new Map(),
   readings: new Map(), // device -> {fields, timeMs}
   offsetMs: 0, // server clock - browser clock
-  staleAfterS: 60, // GET /ui-config, then every /latest
-  minCompletenessPct: null, // GET /ui-config: below this a target gets no verdict
+  staleAfterS: null, // [s] GET /ui-config, then every /latest
+  minCompletenessPct: null, // [%] GET /ui-config: below this a target gets no verdict
   flows: null, // the newest `flows` event, with receivedAt
   alarms: new Map(),
   alarmsAvailable: null,
