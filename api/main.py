@@ -35,6 +35,7 @@ from api.routes import (
     quarantine,
     reports,
     targets,
+    ui,
 )
 from api.routes import stream as live
 from api.routes.health import package_version
@@ -177,6 +178,7 @@ def create_app(
         me.router,
         targets.router,
         city.router,
+        ui.router,
     ):
         app.include_router(router, dependencies=secured, responses=auth_responses)
     _add_error_handlers(app)

@@ -267,6 +267,7 @@ CASES: dict[tuple[str, str], list[Case]] = {
         Case("GET", f"/api/v1/parks/{B}/buildings", PARK_B),
     ],
     ("GET", "/api/v1/me"): [Case("GET", "/api/v1/me", ALL)],
+    ("GET", "/api/v1/ui-config"): [Case("GET", "/api/v1/ui-config", ALL)],
     # every park the key sees (operators: their own); tenants are refused
     ("GET", "/api/v1/city/indicators"): [
         Case("GET", f"/api/v1/city/indicators?period={DAY}", frozenset({"city", "op_a", "op_b"}))
@@ -533,7 +534,7 @@ def test_x_api_key_header_works_and_other_schemes_are_refused(client: TestClient
 
 
 def test_open_paths_need_no_key(client: TestClient) -> None:
-    for path in ("/healthz", "/", "/static/app.js", "/docs", "/openapi.json"):
+    for path in ("/healthz", "/", "/static/js/main.js", "/docs", "/openapi.json"):
         assert client.get(path).status_code == 200, path
     schema = client.get("/openapi.json").json()
     assert {"bearer", "apiKey"} <= schema["components"]["securitySchemes"].keys()

@@ -24,12 +24,15 @@ from urllib.parse import urlsplit
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from api.main import create_app
+from api.main import STATIC_DIR, create_app
+from api.routes.parks import STALE_AFTER_S
 from config.auth import ApiKeys, KeyEntry, PrincipalRole, hash_token
 from config.registry import Role, demo_registry_path, load_registry
 from config.settings import Settings
+from services.targets import MIN_COMPLETENESS_PCT
 from store.base import TELEMETRY, Point
 from store.embedded import EmbeddedStore
 
@@ -307,6 +310,8 @@ def test_dashboard_shows_live_power_without_reload(live_app: LiveApp, browser: B
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
     assert requested, "the page made no requests"
+    # the thresholds come from the server, not from the page
+    assert f"{live_app.url}/api/v1/ui-config" in requested
     assert only_local(requested) == []
     assert page_errors == []
 
@@ -390,3 +395,63 @@ def test_docs_render_offline(live_app: LiveApp, browser: Browser) -> None:
     page.close()
 
     assert only_local(requested) == []
+
+
+_IMPORT = re.compile(r"""^(?:import|export)\b[^"';]*?\bfrom\s*"(\.{1,2}/[^"]+)";""", re.MULTILINE)
+_ENTRY = re.compile(r'<script type="module" src="([^"]+)"></script>')
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    app = create_app(
+        settings=Settings(_env_file=None, data_dir=tmp_path),
+        store=EmbeddedStore(tmp_path / "client.sqlite3"),
+        registry=load_registry(demo_registry_path()),
+        auth=KEYS,
+    )
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def test_every_module_of_the_page_is_served_as_javascript(client: TestClient) -> None:
+    """Follows the import graph from the entry script of index.html: every module answers 200
+    with a JavaScript content type (a browser refuses a module script of any other type), and
+    every .js file in api/static is reached (none left over from an older layout)."""
+    page = client.get("/")
+    assert page.status_code == 200
+    entries = _ENTRY.findall(page.text)
+    assert entries == ["static/js/main.js"]
+    todo = [f"/{entries[0]}"]
+    seen: set[str] = set()
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        r = client.get(path)
+        assert r.status_code == 200, path
+        assert r.headers["content-type"].split(";")[0] == "text/javascript", path
+        base = path.rsplit("/", 1)[0]
+        for spec in _IMPORT.findall(r.text):
+            parts = [*base.split("/"), *spec.split("/")]
+            resolved: list[str] = []
+            for part in parts:
+                if part == "..":
+                    resolved.pop()
+                elif part != ".":
+                    resolved.append(part)
+            todo.append("/".join(resolved))
+    on_disk = {f"/static/{p.relative_to(STATIC_DIR).as_posix()}" for p in STATIC_DIR.rglob("*.js")}
+    assert seen == on_disk
+    assert len(seen) >= 10  # api, live, i18n, charts, router, views…: the graph was followed
+
+
+def test_ui_config_gives_the_thresholds_the_server_applies(client: TestClient) -> None:
+    assert client.get("/api/v1/ui-config").status_code == 401
+    r = client.get("/api/v1/ui-config", headers={"Authorization": f"Bearer {TENANT_KEY}"})
+    assert r.status_code == 200
+    assert r.json() == {"min_completeness_pct": 90.0, "stale_after_s": 60.0}
+    assert r.json() == {
+        "min_completeness_pct": MIN_COMPLETENESS_PCT,
+        "stale_after_s": STALE_AFTER_S,
+    }

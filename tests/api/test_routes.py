@@ -779,13 +779,17 @@ async def test_dashboard_page_and_its_assets_are_served(client: httpx.AsyncClien
     assert r.headers["content-type"].startswith("text/html")
     # in-page routes (#/...) are the page's own views, not files
     assets = [a for a in _URL_IN_PAGE.findall(r.text) if not a.startswith(("data:", "#"))]
-    assert sorted(set(assets)) == ["docs", "static/app.js", "static/style.css"]
-    for asset in ["static/app.js", "static/style.css"]:
+    assert sorted(set(assets)) == ["docs", "static/js/main.js", "static/style.css"]
+    for asset in ["static/js/main.js", "static/style.css"]:
         assert (await client.get(f"/{asset}")).status_code == 200
 
 
 def test_dashboard_files_name_no_other_host() -> None:
-    for name in ["index.html", "app.js", "style.css"]:
+    for name in [
+        "index.html",
+        "style.css",
+        *(p.relative_to(STATIC_DIR).as_posix() for p in STATIC_DIR.rglob("*.js")),
+    ]:
         text = (STATIC_DIR / name).read_text(encoding="utf-8")
         # the SVG namespace is an identifier createElementNS needs, never fetched
         text = text.replace('"http://www.w3.org/2000/svg"', '"<svg namespace>"')

@@ -83,7 +83,7 @@ def assert_hardened(response: object, path: str) -> None:
     ("path", "status"),
     [
         ("/", 200),
-        ("/static/app.js", 200),
+        ("/static/js/main.js", 200),
         ("/static/style.css", 200),
         ("/healthz", 200),
         ("/openapi.json", 200),
@@ -118,7 +118,7 @@ def test_the_dashboard_allows_only_its_own_files(client: TestClient) -> None:
     html = client.get("/").text
     assert "<style" not in html
     assert " style=" not in html
-    assert re.findall(r"<script[^>]*>", html) == ['<script src="static/app.js" defer>']
+    assert re.findall(r"<script[^>]*>", html) == ['<script type="module" src="static/js/main.js">']
 
 
 @pytest.mark.parametrize("path", ["/docs", "/docs/oauth2-redirect"])

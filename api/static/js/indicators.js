@@ -1,0 +1,16 @@
+// Indicators as the views show them.
+
+import { fmtAuto, fmtPct, unitShown } from "./format.js";
+
+export function indicator(indicators, name) {
+  return indicators ? indicators.indicators.find((i) => i.name === name) || null : null;
+}
+export function fmtIndicator(ind) {
+  if (!ind || ind.value === null) return "—";
+  if (ind.unit === "fraction") return fmtPct(ind.value, 1);
+  return `${fmtAuto(ind.value)} ${unitShown(ind.unit)}`;
+}
+export function fmtThreshold(row) {
+  if (row.unit === "fraction") return fmtPct(row.threshold, 0);
+  return `${fmtAuto(row.threshold)} ${row.unit}`;
+}
