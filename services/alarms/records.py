@@ -19,6 +19,7 @@ from store.base import LatestReading, Point
 __all__ = [
     "ALARM",
     "ALARM_BY",
+    "NO_DEVICE",
     "Alarm",
     "AlarmState",
     "actor_point",
