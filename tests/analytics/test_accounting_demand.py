@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from analytics.microgrid import peak_demand_kw
@@ -68,3 +70,14 @@ def test_bad_input_is_named():
         billed_demand_kw(1.0, 1.0, floor_fraction=1.5)
     with pytest.raises(ValueError, match="contract_capacity_kva"):
         billed_demand_kw(1.0, -1.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(0, 500, allow_nan=False), min_size=15, max_size=120))
+def test_sliding_is_the_naive_window_sum_and_never_below_fixed_blocks(minutes: list[float]):
+    e = np.asarray(minutes)
+    d = sliding_demand_kw(e, interval_s=60)
+    naive = [e[j : j + 15].sum() / 0.25 for j in range(e.size - 14)]
+    assert_allclose(d, naive, rtol=1e-9, atol=1e-9)
+    blocks = e[: e.size // 15 * 15].reshape(-1, 15).sum(axis=1)
+    assert max_sliding_demand_kw(e, interval_s=60) >= peak_demand_kw(blocks, 900) - 1e-9
