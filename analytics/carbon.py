@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -24,14 +25,19 @@ __all__ = [
     "KWH_PER_GEC",
     "NATURAL_GAS_KGCO2_PER_M3",
     "PURCHASED_HEAT_TCO2_PER_GJ",
+    "CertifiedGreenCoreIndicator",
     "MarketBasedScope2",
+    "PurchasedBasis",
     "clean_energy_share",
+    "core_indicator_certified_green",
     "heat_tco2",
     "kgco2_per_m2",
+    "purchased_electricity_kwh",
     "renewable_electricity_share",
     "scope1_tco2",
     "scope2_location_tco2",
     "scope2_market_based",
+    "scope2_market_based_green",
     "tco2_per_10k_cny",
     "tco2_per_tce",
     "tco2_per_unit",
@@ -99,6 +105,9 @@ def scope2_market_based(
 
     C_mb = (E − E_green) × EF_residual, with E_green = min(E, GEC × kwh_per_gec + contracts).
     Only certificates retired for, and contracts settled in, the same period may be passed.
+    Superseded by :func:`scope2_market_based_green`, which takes the kWh that
+    :func:`analytics.instruments.match` allocated to the period instead of counts that a caller
+    could reuse in every period.
     """
     if gec_count < 0 or green_contract_kwh < 0 or grid_import_kwh < 0:
         raise ValueError("consumption, certificates and contracts must not be negative")
@@ -159,3 +168,132 @@ def renewable_electricity_share(
     """
     share = _ratio(pv_self_consumed_kwh + green_contract_kwh + gec_kwh, total_electricity_kwh)
     return min(share, 1.0) if not np.isnan(share) else share
+
+
+PurchasedBasis = Literal["net", "gross"]
+"""Purchased electricity for Scope 2: ``gross`` = grid import; ``net`` = max(import − export, 0)
+per period."""
+
+
+def purchased_electricity_kwh(
+    grid_import_kwh: ArrayLike,
+    grid_export_kwh: ArrayLike = 0.0,
+    *,
+    basis: PurchasedBasis,
+) -> NDArray[np.float64]:
+    """Purchased electricity [kWh] per period on the accounting profile's ``basis``.
+
+    ``gross``: the import [kWh]. ``net``: max(import − export, 0) [kWh] per period (element-wise:
+    export in one period never offsets import in another), the basis on which tce nets export.
+    NaN stays NaN.
+
+    Raises
+    ------
+    ValueError
+        For an unknown basis.
+    """
+    imp = np.asarray(grid_import_kwh, dtype=np.float64)
+    if basis == "gross":
+        return imp.copy()
+    if basis == "net":
+        exp = np.asarray(grid_export_kwh, dtype=np.float64)
+        return np.maximum(imp - exp, 0.0)
+    raise ValueError(f"unknown purchased-electricity basis {basis!r}; expected 'net' or 'gross'")
+
+
+def scope2_market_based_green(
+    purchased_kwh: float,
+    certified_green_kwh: float,
+    *,
+    residual_ef_kgco2_per_kwh: float,
+) -> MarketBasedScope2:
+    """Market-based Scope 2 of one period [tCO2] (GHG Protocol Scope 2 Guidance, 2015, §6).
+
+    C_mb = (E − E_green) × EF_residual / 1000, E_green = min(E, certified green kWh), with E the
+    purchased electricity [kWh] and EF_residual [kgCO2/kWh] the residual-mix factor; in China the
+    MEE national factor excluding market-traded non-fossil power (2023: 0.6096) is the proxy.
+    ``certified_green_kwh`` [kWh] must be what :func:`analytics.instruments.match` allocated to
+    this period and scope, so that no kWh is claimed twice.
+
+    Raises
+    ------
+    ValueError
+        If a quantity is negative or not finite.
+    """
+    for name, value in (
+        ("purchased_kwh", purchased_kwh),
+        ("certified_green_kwh", certified_green_kwh),
+    ):
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
+    green = min(float(purchased_kwh), float(certified_green_kwh))
+    residual = float(purchased_kwh) - green
+    return MarketBasedScope2(
+        tco2=residual * residual_ef_kgco2_per_kwh / _KG_PER_T,
+        green_kwh=green,
+        residual_kwh=residual,
+        surplus_green_kwh=float(certified_green_kwh) - green,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CertifiedGreenCoreIndicator:
+    """The 910 core indicator counting certified green electricity at zero emission.
+
+    ``tco2`` [tCO2] = Scope 1 + grey electricity × location factor + heat; ``energy_tce`` [tce]
+    the denominator as passed; ``tco2_per_tce`` [tCO2/tce]; ``green_kwh`` [kWh] the certified kWh
+    counted (at most the purchased kWh); ``grey_kwh`` [kWh] the rest of the purchased kWh.
+    """
+
+    tco2: float
+    energy_tce: float
+    tco2_per_tce: float
+    green_kwh: float
+    grey_kwh: float
+
+
+def core_indicator_certified_green(
+    *,
+    scope1_tco2: float,
+    purchased_kwh: float,
+    certified_green_kwh: float,
+    location_ef_kgco2_per_kwh: float,
+    energy_tce: float,
+    heat_tco2: float = 0.0,
+) -> CertifiedGreenCoreIndicator:
+    """单位能耗碳排放 with certified green electricity at zero [tCO2/tce] (发改环资[2025]910号).
+
+    (Scope 1 [tCO2] + (purchased − certified green) [kWh] × location EF [kgCO2/kWh] / 1000 +
+    purchased heat [tCO2]) / comprehensive energy [tce].
+
+    What it counts: fossil fuel burned in the boundary (``scope1_tco2``); purchased grid
+    electricity (``purchased_kwh``, net or gross per :func:`purchased_electricity_kwh`) less the
+    kWh evidenced by GECs, green-power trading or direct supply allocated to this period and scope
+    by :func:`analytics.instruments.match` (``certified_green_kwh``, capped at the purchased kWh:
+    surplus certificates do not go below zero), at the location-based grid factor; purchased heat
+    (``heat_tco2``). Self-consumed on-site PV is not in the purchased kWh, so it adds nothing here;
+    whether its energy is in the denominator is the caller's boundary. It uses the location
+    factor for grey kWh, as the research's reading of the 910 notes (research/domain-standards.md
+    §1.2, [U]); :func:`scope2_market_based_green` gives the residual-mix figure.
+
+    Raises
+    ------
+    ValueError
+        If a kWh quantity is negative or not finite.
+    """
+    for name, value in (
+        ("purchased_kwh", purchased_kwh),
+        ("certified_green_kwh", certified_green_kwh),
+    ):
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
+    green = min(float(purchased_kwh), float(certified_green_kwh))
+    grey = float(purchased_kwh) - green
+    tco2 = float(scope1_tco2) + grey * location_ef_kgco2_per_kwh / _KG_PER_T + float(heat_tco2)
+    return CertifiedGreenCoreIndicator(
+        tco2=tco2,
+        energy_tce=float(energy_tce),
+        tco2_per_tce=_ratio(tco2, energy_tce),
+        green_kwh=green,
+        grey_kwh=grey,
+    )

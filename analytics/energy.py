@@ -6,10 +6,14 @@ caller takes them from ``config/data/coal_equivalents.yaml`` for the date and th
 accounting profile. The module constants below are the standard's reference values, for
 defaults and tests.
 
-Electricity may be converted at its equivalent value (当量值, its heat content, 0.1229 kgce/kWh)
-or by the coal-consumption method (等价值, the grid's coal burned per kWh supplied in the year,
-roughly 0.30 kgce/kWh). The choice changes a park's tCO2/tce by a factor of about 2.5, so it is a
-named setting of the accounting profile (:data:`ElectricityMethod`), never implicit.
+Electricity is converted by one of the two methods GB/T 2589-2020 defines (§3): the calorific
+value (当量值, the heat content of a kWh: 3,600 kJ/kWh, 0.1229 kgce/kWh) or the coal equivalent
+(等价值, the primary energy spent to supply a kWh: the year's national average coal consumption
+per kWh supplied, roughly 0.30 kgce/kWh). The choice changes a park's tCO2/tce by a factor of
+about 2.5, so it is a named setting of the accounting profile (:data:`ConversionMethod`), never
+implicit. Use :func:`tce_from_electricity_kwh_by`; the older :func:`tce_from_electricity_kwh`
+and :data:`ElectricityMethod` call 当量值 "equivalent_value", which in English usually means
+等价值, and are kept only for existing callers (:func:`conversion_method_from_legacy` maps them).
 """
 
 from __future__ import annotations
@@ -22,16 +26,24 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
+    "CONVERSION_METHODS",
+    "ELECTRICITY_CALORIFIC_KGCE_PER_KWH",
     "ELECTRICITY_EQUIVALENT_KGCE_PER_KWH",
     "HEAT_KGCE_PER_MJ",
     "KGCE_PER_TCE",
+    "KJ_PER_KGCE",
+    "MJ_PER_KGCE",
     "MJ_PER_KWH",
     "NATURAL_GAS_KGCE_PER_M3",
+    "ConversionMethod",
     "ElectricityBalance",
     "ElectricityMethod",
     "comprehensive_energy_tce",
+    "conversion_method_from_legacy",
     "electricity_balance",
+    "electricity_kgce_per_kwh",
     "tce_from_electricity_kwh",
+    "tce_from_electricity_kwh_by",
     "tce_from_heat_kwh",
     "tce_from_natural_gas_m3",
     "tce_from_quantity",
@@ -50,8 +62,108 @@ HEAT_KGCE_PER_MJ = 0.03412
 MJ_PER_KWH = 3.6
 # Definition of the tonne, [kgce/tce].
 KGCE_PER_TCE = 1000.0
+# GB/T 2589-2020 §3: 1 kgce has a lower heating value of 29,307 kJ (7,000 kcal × 4.1868 kJ/kcal
+# = 29,307.6 kJ), 2020, [kJ/kgce].
+KJ_PER_KGCE = 29307.6
+# The same in MJ, [MJ/kgce].
+MJ_PER_KGCE = KJ_PER_KGCE / 1000.0
+# GB/T 2589-2020 Annex A, electricity at calorific value (当量值): 860 kcal/kWh ÷ 7,000 kcal/kgce
+# = 0.122857, published rounded to 0.1229, 2020, [kgce/kWh]. Same value as
+# ELECTRICITY_EQUIVALENT_KGCE_PER_KWH, under the standard's name.
+ELECTRICITY_CALORIFIC_KGCE_PER_KWH = ELECTRICITY_EQUIVALENT_KGCE_PER_KWH
 
 ElectricityMethod = Literal["equivalent_value", "coal_consumption"]
+"""Superseded by :data:`ConversionMethod` ("equivalent_value" here means 当量值)."""
+
+ConversionMethod = Literal["calorific_value", "coal_equivalent"]
+"""GB/T 2589-2020 electricity conversion: ``calorific_value`` = 当量值 (heat content of a kWh),
+``coal_equivalent`` = 等价值 (coal consumed per kWh supplied in the year)."""
+
+CONVERSION_METHODS: tuple[ConversionMethod, ...] = ("calorific_value", "coal_equivalent")
+
+
+def conversion_method_from_legacy(name: str) -> ConversionMethod:
+    """The :data:`ConversionMethod` for a legacy :data:`ElectricityMethod` name (or a new one).
+
+    ``"equivalent_value"`` (the old name of 当量值) → ``"calorific_value"``;
+    ``"coal_consumption"`` (等价值) → ``"coal_equivalent"``; the new names map to themselves.
+
+    Raises
+    ------
+    ValueError
+        For any other name.
+    """
+    legacy: dict[str, ConversionMethod] = {
+        "equivalent_value": "calorific_value",
+        "coal_consumption": "coal_equivalent",
+        "calorific_value": "calorific_value",
+        "coal_equivalent": "coal_equivalent",
+    }
+    try:
+        return legacy[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown electricity conversion method {name!r}; expected one of "
+            f"{', '.join(CONVERSION_METHODS)}"
+        ) from None
+
+
+def electricity_kgce_per_kwh(
+    method: ConversionMethod,
+    *,
+    coal_equivalent_kgce_per_kwh: float | None = None,
+    calorific_kgce_per_kwh: float = ELECTRICITY_CALORIFIC_KGCE_PER_KWH,
+) -> float:
+    """The electricity coefficient [kgce/kWh] of a GB/T 2589-2020 conversion ``method``.
+
+    ``calorific_value`` (当量值) gives ``calorific_kgce_per_kwh`` (0.1229 kgce/kWh, Annex A);
+    ``coal_equivalent`` (等价值) gives ``coal_equivalent_kgce_per_kwh``, the year's national
+    average coal consumption per kWh supplied [kgce/kWh], which the caller must pass (it changes
+    every year and has no default).
+
+    Raises
+    ------
+    ValueError
+        For an unknown method, a missing 等价值 coefficient, or a coefficient that is not > 0.
+    """
+    if method == "calorific_value":
+        coefficient = calorific_kgce_per_kwh
+    elif method == "coal_equivalent":
+        if coal_equivalent_kgce_per_kwh is None:
+            raise ValueError(
+                "method='coal_equivalent' (等价值) needs coal_equivalent_kgce_per_kwh, "
+                "the year's national average coal consumption per kWh supplied"
+            )
+        coefficient = coal_equivalent_kgce_per_kwh
+    else:
+        raise ValueError(
+            f"unknown electricity conversion method {method!r}; expected one of "
+            f"{', '.join(CONVERSION_METHODS)}"
+        )
+    if not coefficient > 0:
+        raise ValueError(f"electricity coefficient must be > 0 kgce/kWh, got {coefficient!r}")
+    return float(coefficient)
+
+
+def tce_from_electricity_kwh_by(
+    method: ConversionMethod,
+    energy_kwh: ArrayLike,
+    *,
+    coal_equivalent_kgce_per_kwh: float | None = None,
+    calorific_kgce_per_kwh: float = ELECTRICITY_CALORIFIC_KGCE_PER_KWH,
+) -> NDArray[np.float64]:
+    """Electricity [kWh] in standard coal [tce] by a GB/T 2589-2020 conversion ``method``.
+
+    E = energy_kwh × k / 1000, with k [kgce/kWh] from :func:`electricity_kgce_per_kwh`:
+    当量值 (``calorific_value``, 0.1229) or 等价值 (``coal_equivalent``, the year's figure, which
+    the caller must pass). Element-wise; NaN stays NaN.
+    """
+    coefficient = electricity_kgce_per_kwh(
+        method,
+        coal_equivalent_kgce_per_kwh=coal_equivalent_kgce_per_kwh,
+        calorific_kgce_per_kwh=calorific_kgce_per_kwh,
+    )
+    return tce_from_quantity(energy_kwh, coefficient)
 
 
 def tce_from_quantity(quantity: ArrayLike, kgce_per_unit: float) -> NDArray[np.float64]:
@@ -67,6 +179,9 @@ def tce_from_electricity_kwh(
     coal_consumption_kgce_per_kwh: float | None = None,
 ) -> NDArray[np.float64]:
     """Electricity [kWh] in standard coal [tce], by the accounting profile's ``method``.
+
+    Superseded by :func:`tce_from_electricity_kwh_by`: here ``"equivalent_value"`` means 当量值
+    (calorific value, 0.1229 kgce/kWh), not 等价值; kept unchanged for existing callers.
 
     ``coal_consumption_kgce_per_kwh`` [kgce/kWh] is the year's national average coal consumption
     per kWh supplied; it is required for ``method="coal_consumption"``.

@@ -11,7 +11,10 @@ in ``config/data/tariffs_hubei.yaml``.
 An interval is priced by the period in force at its start in the park's local time, so intervals
 must not straddle a local hour (15-minute intervals aligned to the epoch do not, in any zone with
 whole-quarter-hour offsets). Demand charges (两部制) price the highest interval-average power of
-each local month.
+each local month (:func:`demand_charge`, fixed blocks). Utilities bill maximum demand as the
+highest average power over a 15-minute window that slides in steps of the meter's resolution
+(:func:`sliding_demand_kw`, :func:`max_sliding_demand_kw`), and, for users billed by maximum
+demand, never less than 40 % of the contracted capacity (:func:`billed_demand_kw`).
 """
 
 from __future__ import annotations
@@ -26,18 +29,31 @@ from numpy.typing import ArrayLike, NDArray
 from analytics.calendar import DEFAULT_TZ, local_fields, local_period_edges
 
 __all__ = [
+    "DEMAND_FLOOR_FRACTION",
+    "DEMAND_WINDOW_S",
     "DemandCharge",
     "TouCost",
     "TouPeriod",
+    "billed_demand_kw",
     "demand_charge",
+    "max_sliding_demand_kw",
     "periods_from_hours",
     "prices_from_ratios",
+    "sliding_demand_kw",
+    "sliding_demand_kw_from_register",
     "tou_cost",
     "tou_periods",
 ]
 
 _NS_PER_S = 1_000_000_000
 _S_PER_H = 3600.0
+
+# Maximum-demand window of China's two-part tariff (demand = average power over 15 min), [s].
+DEMAND_WINDOW_S = 900
+# Floor of billed maximum demand: not below 40 % of the contracted capacity (transformers plus
+# HV motors not on a capacity basis), 国家发展改革委办公厅《关于完善两部制电价用户基本电价执行
+# 方式的通知》发改办价格[2016]1583号, 2016, [fraction of capacity].
+DEMAND_FLOOR_FRACTION = 0.4
 
 
 class TouPeriod(IntEnum):
@@ -189,3 +205,85 @@ def demand_charge(
     np.maximum.at(demand, which[known], e[known] / (interval_s / _S_PER_H))
     demand[np.isneginf(demand)] = np.nan
     return DemandCharge(labels, demand, demand * price_cny_per_kw_month)
+
+
+def sliding_demand_kw(
+    energy_kwh: ArrayLike, *, interval_s: int, window_s: int = DEMAND_WINDOW_S
+) -> NDArray[np.float64]:
+    """Average power [kW] of every window of ``window_s`` sliding by one interval.
+
+    ``energy_kwh`` [kWh] are consecutive intervals of ``interval_s`` [s] (e.g. 60 s), with no
+    gaps; window j covers intervals j … j + w − 1, w = window_s / interval_s, and its demand is
+    Σ E / (window_s / 3600). A window holding a NaN interval is NaN (its demand is unknown). The
+    result has n − w + 1 values (none if the series is shorter than a window).
+
+    Raises
+    ------
+    ValueError
+        If ``interval_s`` is not > 0 or ``window_s`` is not a positive multiple of it.
+    """
+    if interval_s <= 0 or window_s <= 0 or window_s % interval_s:
+        raise ValueError(
+            f"window_s ({window_s}) must be a positive multiple of interval_s ({interval_s})"
+        )
+    e = np.asarray(energy_kwh, dtype=np.float64).ravel()
+    w = window_s // interval_s
+    if e.size < w:
+        return np.zeros(0)
+    known = np.isfinite(e)
+    c = np.concatenate(([0.0], np.cumsum(np.where(known, e, 0.0))))
+    bad = np.concatenate(([0], np.cumsum(~known)))
+    sums = c[w:] - c[:-w]
+    sums[(bad[w:] - bad[:-w]) > 0] = np.nan
+    return sums / (window_s / _S_PER_H)
+
+
+def sliding_demand_kw_from_register(
+    register_kwh: ArrayLike, *, interval_s: int, window_s: int = DEMAND_WINDOW_S
+) -> NDArray[np.float64]:
+    """Sliding-window demand [kW] from cumulative register readings [kWh] every ``interval_s``.
+
+    The readings are differenced into interval energy, then as :func:`sliding_demand_kw`. The
+    register must be monotonic and already corrected for resets and replacements
+    (:mod:`analytics.intervals`); NaN readings make the windows around them NaN.
+    """
+    r = np.asarray(register_kwh, dtype=np.float64).ravel()
+    return sliding_demand_kw(np.diff(r), interval_s=interval_s, window_s=window_s)
+
+
+def max_sliding_demand_kw(
+    energy_kwh: ArrayLike, *, interval_s: int, window_s: int = DEMAND_WINDOW_S
+) -> float:
+    """Maximum demand [kW] as utilities bill it: the highest 15-min sliding-window average power.
+
+    See :func:`sliding_demand_kw`; windows with missing data are ignored; NaN if none is known.
+    With ``interval_s == window_s`` this is the fixed-block peak.
+    """
+    d = sliding_demand_kw(energy_kwh, interval_s=interval_s, window_s=window_s)
+    known = d[np.isfinite(d)]
+    return float(known.max()) if known.size else float("nan")
+
+
+def billed_demand_kw(
+    max_demand_kw: float,
+    contract_capacity_kva: float,
+    *,
+    floor_fraction: float = DEMAND_FLOOR_FRACTION,
+) -> float:
+    """Billed demand [kW] by maximum demand with the contract floor (发改办价格[2016]1583号).
+
+    max(measured maximum demand [kW], floor_fraction × contracted capacity [kVA, billed 1:1 as
+    kW]). NaN demand gives NaN (unknown, not the floor).
+
+    Raises
+    ------
+    ValueError
+        If the capacity is negative or the fraction outside [0, 1].
+    """
+    if not contract_capacity_kva >= 0:
+        raise ValueError(f"contract_capacity_kva must be >= 0, got {contract_capacity_kva!r}")
+    if not 0 <= floor_fraction <= 1:
+        raise ValueError(f"floor_fraction must be in [0, 1], got {floor_fraction!r}")
+    if np.isnan(max_demand_kw):
+        return float("nan")
+    return max(float(max_demand_kw), floor_fraction * contract_capacity_kva)
