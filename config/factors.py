@@ -43,6 +43,7 @@ __all__ = [
     "extend_tou_tariffs",
     "load_factor_table",
     "load_tou_tariffs",
+    "override_stamp",
     "read_table",
     "shipped_table_path",
     "tables_dir",
@@ -331,12 +332,22 @@ def extend_tou_tariffs(shipped: TouTariffTable, override: TouTariffTable) -> Tou
     return TouTariffTable(table=shipped.table, schedules=(*kept, *override.schedules))
 
 
-def _override(tables_dir: Path | None, shipped_table: str) -> Path | None:
-    """The override file of ``shipped_table`` in ``tables_dir``, if there is one."""
+_Stamp = tuple[Path, int, int] | None  # an override file, its mtime [ns] and size [bytes]
+
+
+def override_stamp(tables_dir: Path | None, file_name: str) -> _Stamp:
+    """The override ``file_name`` in ``tables_dir`` with its modification time and size (the
+    cache key of the tables: an edited or new file is loaded again), or None if there is none."""
     if tables_dir is None:
         return None
-    path = tables_dir / OVERRIDE_FILES[shipped_table]
-    return path if path.exists() else None
+    path = tables_dir / file_name
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise FactorError([Problem(str(path), 0, f"cannot read: {exc.strerror}")]) from None
+    return (path, stat.st_mtime_ns, stat.st_size)
 
 
 def _same_table(path: Path, found: str, expected: str) -> None:
@@ -347,24 +358,22 @@ def _same_table(path: Path, found: str, expected: str) -> None:
 
 
 @functools.cache
-def _factors(name: str, tables_dir: Path | None) -> FactorTable:
+def _factors(name: str, stamp: _Stamp) -> FactorTable:
     table = load_factor_table(name=f"{name}.yaml")
-    path = _override(tables_dir, name)
-    if path is None:
+    if stamp is None:
         return table
-    own = load_factor_table(path)
-    _same_table(path, own.table, table.table)
+    own = load_factor_table(stamp[0])
+    _same_table(stamp[0], own.table, table.table)
     return extend_factor_table(table, own)
 
 
 @functools.cache
-def _tou(tables_dir: Path | None) -> TouTariffTable:
+def _tou(stamp: _Stamp) -> TouTariffTable:
     table = load_tou_tariffs(name="tariffs_hubei.yaml")
-    path = _override(tables_dir, "tou_tariffs")
-    if path is None:
+    if stamp is None:
         return table
-    own = load_tou_tariffs(path)
-    _same_table(path, own.table, table.table)
+    own = load_tou_tariffs(stamp[0])
+    _same_table(stamp[0], own.table, table.table)
     return extend_tou_tariffs(table, own)
 
 
@@ -375,17 +384,17 @@ def tables_dir() -> Path | None:
 
 def emission_factors() -> FactorTable:
     """The emission-factor table: the shipped one, extended by ``emission_factors.yaml`` of
-    ``SMARTPARK_TABLES_DIR`` (loaded once per folder)."""
-    return _factors("emission_factors", tables_dir())
+    ``SMARTPARK_TABLES_DIR`` (loaded again when the file changes)."""
+    return _factors("emission_factors", override_stamp(tables_dir(), "emission_factors.yaml"))
 
 
 def coal_equivalents() -> FactorTable:
     """The standard-coal coefficient table: the shipped one, extended by
-    ``coal_equivalents.yaml`` of ``SMARTPARK_TABLES_DIR`` (loaded once per folder)."""
-    return _factors("coal_equivalents", tables_dir())
+    ``coal_equivalents.yaml`` of ``SMARTPARK_TABLES_DIR`` (loaded again when the file changes)."""
+    return _factors("coal_equivalents", override_stamp(tables_dir(), "coal_equivalents.yaml"))
 
 
 def tou_tariffs() -> TouTariffTable:
     """The TOU schedules: the shipped (Hubei) ones, extended by ``tariffs.yaml`` of
-    ``SMARTPARK_TABLES_DIR`` (loaded once per folder)."""
-    return _tou(tables_dir())
+    ``SMARTPARK_TABLES_DIR`` (loaded again when the file changes)."""
+    return _tou(override_stamp(tables_dir(), OVERRIDE_FILES["tou_tariffs"]))

@@ -24,7 +24,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from config.errors import ConfigError, Problem
-from config.factors import Evidence, read_table, tables_dir
+from config.factors import Evidence, FactorError, override_stamp, read_table, tables_dir
 
 __all__ = [
     "DECLARED",
@@ -307,15 +307,17 @@ def extend_targets(shipped: TargetTable, override: TargetTable) -> TargetTable:
 
 
 @functools.cache
-def _targets(folder: Path | None) -> TargetTable:
+def _targets(stamp: tuple[Path, int, int] | None) -> TargetTable:
     table = load_targets()
-    path = folder / OVERRIDE_FILE if folder is not None else None
-    if path is None or not path.exists():
+    if stamp is None:
         return table
-    return extend_targets(table, load_targets(path))
+    return extend_targets(table, load_targets(stamp[0]))
 
 
 def targets() -> TargetTable:
     """The target table: the shipped one, extended by ``targets.yaml`` of
-    ``SMARTPARK_TABLES_DIR`` (loaded once per folder)."""
-    return _targets(tables_dir())
+    ``SMARTPARK_TABLES_DIR`` (loaded again when the file changes)."""
+    try:
+        return _targets(override_stamp(tables_dir(), OVERRIDE_FILE))
+    except FactorError as exc:  # the override cannot be read
+        raise TargetError(exc.problems) from None
