@@ -36,7 +36,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import (
@@ -50,6 +49,7 @@ from pydantic import (
 
 from config.errors import ConfigError, Problem
 from config.registry import Registry
+from config.yamlfile import YamlDocument, YamlFileError, read_yaml
 
 __all__ = [
     "AUTH_OFF",
@@ -213,62 +213,47 @@ def _check_scope(entry: KeyEntry, registry: Registry) -> str | None:
     return None
 
 
-def _read(path: Path, max_file_bytes: int) -> str:
-    """The key file's text; :class:`KeysError` when it is larger than ``max_file_bytes`` [bytes]
-    (checked before it is read) or cannot be read."""
+def _read(path: Path, max_file_bytes: int) -> YamlDocument:
+    """The key file, parsed (:func:`config.yamlfile.read_yaml`: size cap before reading, alias
+    guard, file:line); :class:`KeysError` with every problem."""
     try:
-        size = path.stat().st_size
-        if size > max_file_bytes:
-            message = f"file is {size:,} bytes, more than the {max_file_bytes:,} read"
-            raise KeysError([Problem(str(path), 0, message)])
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        problem = Problem(str(path), 0, f"cannot read the key file: {exc.strerror}")
-        raise KeysError([problem]) from None
+        return read_yaml(path, max_bytes=max_file_bytes, allow_empty=True)
+    except YamlFileError as exc:
+        if exc.problems[0].message.startswith("cannot read"):
+            why = exc.problems[0].message.removeprefix("cannot read: ")
+            raise KeysError([Problem(str(path), 0, f"cannot read the key file: {why}")]) from None
+        raise KeysError(exc.problems) from None
 
 
 def _entries(
-    text: str, name: str, registry: Registry, *, max_keys: int = MAX_KEYS
-) -> tuple[list[KeyEntry], list[Problem], yaml.Node | None]:
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 0
-        return [], [Problem(name, line, f"not valid YAML: {getattr(exc, 'problem', exc)}")], None
+    doc: YamlDocument, registry: Registry, *, max_keys: int = MAX_KEYS
+) -> tuple[list[KeyEntry], list[Problem]]:
+    name, root, data = doc.file, doc.root, doc.data
     if root is None:
-        return [], [], None
-    if not isinstance(root, yaml.SequenceNode):
-        line = root.start_mark.line + 1
-        return [], [Problem(name, line, "expected a list of keys (- name: …, role: …)")], root
-    if len(root.value) > max_keys:
-        line = root.start_mark.line + 1
-        message = f"the file holds {len(root.value):,} keys, more than {max_keys:,}"
-        return [], [Problem(name, line, message)], root
-    data: Any = yaml.safe_load(text)
+        return [], []
+    if not isinstance(root, yaml.SequenceNode) or not isinstance(data, list):
+        return [], [doc.problem((), "expected a list of keys (- name: …, role: …)")]
+    if len(data) > max_keys:
+        message = f"the file holds {len(data):,} keys, more than {max_keys:,}"
+        return [], [doc.problem((), message)]
     entries: list[KeyEntry] = []
     problems: list[Problem] = []
     names: dict[str, int] = {}
     digests: dict[str, int] = {}
-    for node, item in zip(root.value, data, strict=True):
-        line = node.start_mark.line + 1
+    for i, item in enumerate(data):
+        line = doc.line((i,))
         if not isinstance(item, dict):
             problems.append(Problem(name, line, "each key must be a mapping (name, role, …)"))
             continue
         try:
             entry = KeyEntry.model_validate(item)
         except ValidationError as exc:
-            for err in exc.errors():
-                loc = err.get("loc", ())
-                field = str(loc[0]) if loc else ""
-                where = _key_line(node, field) or line
-                msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-                problems.append(Problem(name, where, f"{field + ': ' if field else ''}{msg}"))
+            problems.extend(doc.problems(exc, prefix=(i,)))
             continue
         why = _check_scope(entry, registry)
         if why is not None:
             field = "tenant" if "tenant" in why.split(";")[0] else "park"
-            problems.append(Problem(name, _key_line(node, field) or line, why))
+            problems.append(doc.problem((i, field), why))
             continue
         if entry.name in names:
             problems.append(
@@ -282,15 +267,7 @@ def _entries(
         names[entry.name] = line
         digests[entry.sha256] = line
         entries.append(entry)
-    return entries, problems, root
-
-
-def _key_line(node: yaml.Node, field: str) -> int | None:
-    if isinstance(node, yaml.MappingNode):
-        for key, _ in node.value:
-            if isinstance(key, yaml.ScalarNode) and key.value == field:
-                return int(key.start_mark.line) + 1
-    return None
+    return entries, problems
 
 
 def load_api_keys(
@@ -305,8 +282,7 @@ def load_api_keys(
     A file above ``max_file_bytes`` [bytes] is refused before it is read, and one of more than
     ``max_keys`` entries before any entry is checked. Raises :class:`KeysError`.
     """
-    text = _read(path, max_file_bytes)
-    entries, problems, _ = _entries(text, str(path), registry, max_keys=max_keys)
+    entries, problems = _entries(_read(path, max_file_bytes), registry, max_keys=max_keys)
     if problems:
         raise KeysError(problems)
     return ApiKeys(entries)
@@ -333,8 +309,10 @@ def add_key(
     why = _check_scope(entry, registry)
     if why is not None:
         raise ConfigError(why)
-    old = _read(path, MAX_KEY_FILE_BYTES) if path.exists() else ""
-    existing, problems, root = _entries(old, str(path), registry)
+    doc = _read(path, MAX_KEY_FILE_BYTES) if path.exists() else None
+    old = path.read_text(encoding="utf-8") if doc is not None else ""
+    existing, problems = _entries(doc, registry) if doc is not None else ([], [])
+    root = doc.root if doc is not None else None
     if problems:
         raise KeysError(problems)
     if any(e.name == name for e in existing):

@@ -13,18 +13,21 @@ reproducible. Overlapping windows for one key and region are refused when the ta
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from config.errors import ConfigError
+from config.errors import ConfigError, Problem
+from config.settings import get_settings
+from config.yamlfile import YamlFileError, read_yaml
 
 __all__ = [
+    "MAX_TABLE_BYTES",
+    "OVERRIDE_FILES",
     "TOU_PERIOD_ORDER",
     "Evidence",
     "Factor",
@@ -36,8 +39,14 @@ __all__ = [
     "TouTariffTable",
     "coal_equivalents",
     "emission_factors",
+    "extend_factor_table",
+    "extend_tou_tariffs",
     "load_factor_table",
     "load_tou_tariffs",
+    "override_stamp",
+    "read_table",
+    "shipped_table_path",
+    "tables_dir",
     "tou_tariffs",
 ]
 
@@ -48,7 +57,12 @@ TOU_PERIOD_ORDER: tuple[TouPeriodName, ...] = ("critical", "peak", "flat", "vall
 
 
 class FactorError(ConfigError):
-    """A factor or tariff table is invalid."""
+    """A factor or tariff table is invalid; ``problems`` lists every problem with file and
+    line."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
 
 
 class FactorNotFoundError(ConfigError, LookupError):
@@ -228,24 +242,41 @@ class TouTariffTable(_Frozen):
         raise FactorNotFoundError(f"{self.table}: no TOU schedule for {region!r} on {on}")
 
 
-def _read(path: Path | None, name: str) -> tuple[object, str]:
+MAX_TABLE_BYTES = 4 * 1024 * 1024
+"""Largest factor, tariff or target table read [bytes]; the shipped ones are under 20 kB."""
+
+_TableT = TypeVar("_TableT", bound=BaseModel)
+
+
+def shipped_table_path(name: str) -> Path:
+    """Path of the table ``name`` shipped in ``config/data/``."""
+    return Path(str(resources.files("config") / "data" / name))
+
+
+def read_table(
+    model: type[_TableT],
+    path: Path | None,
+    name: str,
+    error: Callable[[list[Problem]], ConfigError],
+) -> _TableT:
+    """Load the table ``model`` from ``path``, or the shipped ``config/data/<name>``, through
+    :func:`config.yamlfile.read_yaml`; every problem (with file and line) is raised as
+    ``error(problems)``."""
     try:
         if path is None:
-            text = resources.files("config").joinpath("data", name).read_text(encoding="utf-8")
-            where = f"config/data/{name}"
+            doc = read_yaml(
+                shipped_table_path(name), max_bytes=MAX_TABLE_BYTES, name=f"config/data/{name}"
+            )
         else:
-            text = path.read_text(encoding="utf-8")
-            where = str(path)
-        return yaml.safe_load(text), where
-    except (OSError, yaml.YAMLError) as exc:
-        raise FactorError(f"cannot read {path or name}: {exc}") from exc
-
-
-def _errors(where: str, exc: ValidationError) -> FactorError:
-    lines: Iterable[str] = (
-        f"{where}: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-    )
-    return FactorError("\n".join(lines))
+            doc = read_yaml(path, max_bytes=MAX_TABLE_BYTES)
+    except YamlFileError as exc:
+        raise error(exc.problems) from None
+    if not isinstance(doc.data, dict):
+        raise error([doc.problem((), "a table must be a mapping with a 'table' key")])
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as exc:
+        raise error(doc.problems(exc)) from None
 
 
 def load_factor_table(
@@ -256,39 +287,114 @@ def load_factor_table(
     Raises
     ------
     FactorError
-        If the file cannot be read or is invalid.
+        If the file cannot be read or is invalid; each problem with file and line.
     """
-    data, where = _read(path, name)
-    try:
-        return FactorTable.model_validate(data)
-    except ValidationError as exc:
-        raise _errors(where, exc) from exc
+    return read_table(FactorTable, path, name, FactorError)
 
 
 def load_tou_tariffs(
     path: Path | None = None, *, name: str = "tariffs_hubei.yaml"
 ) -> TouTariffTable:
-    """Load TOU schedules from ``path``, or the shipped ``config/data/<name>``."""
-    data, where = _read(path, name)
+    """Load TOU schedules from ``path``, or the shipped ``config/data/<name>``.
+
+    Raises
+    ------
+    FactorError
+        If the file cannot be read or is invalid; each problem with file and line.
+    """
+    return read_table(TouTariffTable, path, name, FactorError)
+
+
+# -- the park's own tables (SMARTPARK_TABLES_DIR) ----------------------------------------------
+
+OVERRIDE_FILES = {
+    "emission_factors": "emission_factors.yaml",
+    "coal_equivalents": "coal_equivalents.yaml",
+    "tou_tariffs": "tariffs.yaml",
+}
+"""The files of a tables folder (``SMARTPARK_TABLES_DIR``) that extend the shipped factor and
+tariff tables, by the shipped table's name; any of them may be missing."""
+
+
+def extend_factor_table(shipped: FactorTable, override: FactorTable) -> FactorTable:
+    """``shipped`` with every (key, region) that ``override`` names replaced by the override's
+    entries, and the override's other entries added."""
+    replaced = override.keys()
+    kept = tuple(f for f in shipped.entries if (f.key, f.region) not in replaced)
+    return FactorTable(table=shipped.table, entries=(*kept, *override.entries))
+
+
+def extend_tou_tariffs(shipped: TouTariffTable, override: TouTariffTable) -> TouTariffTable:
+    """``shipped`` with the schedules of every region ``override`` names replaced by the
+    override's, and the override's other regions added."""
+    regions = {s.region for s in override.schedules}
+    kept = tuple(s for s in shipped.schedules if s.region not in regions)
+    return TouTariffTable(table=shipped.table, schedules=(*kept, *override.schedules))
+
+
+_Stamp = tuple[Path, int, int] | None  # an override file, its mtime [ns] and size [bytes]
+
+
+def override_stamp(tables_dir: Path | None, file_name: str) -> _Stamp:
+    """The override ``file_name`` in ``tables_dir`` with its modification time and size (the
+    cache key of the tables: an edited or new file is loaded again), or None if there is none."""
+    if tables_dir is None:
+        return None
+    path = tables_dir / file_name
     try:
-        return TouTariffTable.model_validate(data)
-    except ValidationError as exc:
-        raise _errors(where, exc) from exc
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise FactorError([Problem(str(path), 0, f"cannot read: {exc.strerror}")]) from None
+    return (path, stat.st_mtime_ns, stat.st_size)
+
+
+def _same_table(path: Path, found: str, expected: str) -> None:
+    if found != expected:
+        doc = read_yaml(path, max_bytes=MAX_TABLE_BYTES)
+        message = f"table: {found!r} in this file, but {path.name} holds the {expected!r} table"
+        raise FactorError([doc.problem(("table",), message)])
 
 
 @functools.cache
+def _factors(name: str, stamp: _Stamp) -> FactorTable:
+    table = load_factor_table(name=f"{name}.yaml")
+    if stamp is None:
+        return table
+    own = load_factor_table(stamp[0])
+    _same_table(stamp[0], own.table, table.table)
+    return extend_factor_table(table, own)
+
+
+@functools.cache
+def _tou(stamp: _Stamp) -> TouTariffTable:
+    table = load_tou_tariffs(name="tariffs_hubei.yaml")
+    if stamp is None:
+        return table
+    own = load_tou_tariffs(stamp[0])
+    _same_table(stamp[0], own.table, table.table)
+    return extend_tou_tariffs(table, own)
+
+
+def tables_dir() -> Path | None:
+    """The folder of the park's own tables (``SMARTPARK_TABLES_DIR``), or None."""
+    return get_settings().tables_dir
+
+
 def emission_factors() -> FactorTable:
-    """The shipped emission-factor table (loaded once)."""
-    return load_factor_table(name="emission_factors.yaml")
+    """The emission-factor table: the shipped one, extended by ``emission_factors.yaml`` of
+    ``SMARTPARK_TABLES_DIR`` (loaded again when the file changes)."""
+    return _factors("emission_factors", override_stamp(tables_dir(), "emission_factors.yaml"))
 
 
-@functools.cache
 def coal_equivalents() -> FactorTable:
-    """The shipped standard-coal coefficient table (loaded once)."""
-    return load_factor_table(name="coal_equivalents.yaml")
+    """The standard-coal coefficient table: the shipped one, extended by
+    ``coal_equivalents.yaml`` of ``SMARTPARK_TABLES_DIR`` (loaded again when the file changes)."""
+    return _factors("coal_equivalents", override_stamp(tables_dir(), "coal_equivalents.yaml"))
 
 
-@functools.cache
 def tou_tariffs() -> TouTariffTable:
-    """The shipped TOU schedules (loaded once)."""
-    return load_tou_tariffs(name="tariffs_hubei.yaml")
+    """The TOU schedules: the shipped (Hubei) ones, extended by ``tariffs.yaml`` of
+    ``SMARTPARK_TABLES_DIR`` (loaded again when the file changes)."""
+    return _tou(override_stamp(tables_dir(), OVERRIDE_FILES["tou_tariffs"]))

@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from config.errors import Problem, RegistryError
 from config.units import Quantity, UnknownUnitError, converter
+from config.yamlfile import YamlFileError, describe_error, read_yaml
 
 __all__ = [
     "KINDS",
@@ -42,6 +42,7 @@ __all__ = [
     "Tariff",
     "Tenant",
     "TenantProfile",
+    "Viewer",
     "demo_registry_path",
     "load_registry",
 ]
@@ -366,6 +367,15 @@ class Device(_Frozen):
         return spec.plausible
 
 
+class Viewer(Protocol):
+    """Who looks at a park: whether they may see a tenant's data (``tenant_id`` None: the
+    park-level, shared data). :class:`config.auth.Principal` is one."""
+
+    def sees_tenant(self, park_id: str, tenant_id: str | None) -> bool:
+        """Whether data of ``tenant_id`` in park ``park_id`` is visible."""
+        ...
+
+
 class ParkRegistry(_Frozen):
     """One park with everything in it, cross-checked."""
 
@@ -382,6 +392,31 @@ class ParkRegistry(_Frozen):
     def device(self, device_id: str) -> Device | None:
         """The device with this id, or None."""
         return self._device_index().get(device_id)
+
+    def visible_to(self, viewer: Viewer) -> ParkRegistry:
+        """The park as ``viewer`` (an API principal, :class:`config.auth.Principal`) may see it.
+
+        A viewer that sees park-level data sees the whole park (this object). Otherwise (a tenant
+        key) only the tenants it sees, the floors they occupy (in their buildings) and their own
+        devices remain; a building stays when it holds such a floor or device.
+        """
+        if viewer.sees_tenant(self.id, None):
+            return self
+        devices = tuple(d for d in self.devices if viewer.sees_tenant(self.id, d.tenant))
+        buildings = []
+        for b in self.buildings:
+            floors = tuple(f for f in b.floors if viewer.sees_tenant(self.id, f.tenant))
+            if floors or any(d.building == b.id for d in devices):
+                buildings.append(b.model_copy(update={"floors": floors}))
+        seen = self.model_copy(
+            update={
+                "tenants": tuple(t for t in self.tenants if viewer.sees_tenant(self.id, t.id)),
+                "buildings": tuple(buildings),
+                "devices": devices,
+            }
+        )
+        seen.__dict__.pop("_index", None)  # the whole park's device index, copied with the model
+        return seen
 
     def _device_index(self) -> dict[str, Device]:
         index: dict[str, Device] | None = self.__dict__.get("_index")
@@ -447,18 +482,7 @@ def load_registry(
     sources: dict[str, Path] = {}
     devices = 0
     for file in files:
-        try:
-            size = file.stat().st_size
-        except OSError:
-            size = 0  # _load_park_file reports what cannot be read
-        if size > max_file_bytes:
-            problems.append(
-                Problem(
-                    str(file), 0, f"file is {size:,} bytes, more than the {max_file_bytes:,} read"
-                )
-            )
-            continue
-        park, park_problems = _load_park_file(file)
+        park, park_problems = _load_park_file(file, max_file_bytes)
         problems.extend(park_problems)
         if park is None:
             continue
@@ -485,93 +509,34 @@ def load_registry(
     return Registry(parks=parks, sources=sources)
 
 
-# -- loading with line numbers ----------------------------------------------------------------
+# -- loading with line numbers (config/yamlfile.py) -----------------------------------------------
 
 _Loc = tuple[str | int, ...]
 
 
-def _load_park_file(file: Path) -> tuple[ParkRegistry | None, list[Problem]]:
-    name = str(file)
-    text = ""
+def _load_park_file(file: Path, max_file_bytes: int) -> tuple[ParkRegistry | None, list[Problem]]:
     try:
-        raw = file.read_bytes()
-        text = raw.decode("utf-8")
-        loader = yaml.SafeLoader(text)
-        try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
-    except OSError as exc:
-        return None, [Problem(name, 0, f"cannot read: {exc.strerror or exc}")]
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        return None, [Problem(name, line, f"not UTF-8: byte {raw[exc.start]:#04x} ({exc.reason})")]
-    except RecursionError:
-        return None, [Problem(name, 1, "not valid YAML: nested too deeply")]
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        if mark is not None:
-            line = mark.line + 1
-        elif isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow
-            line = text.count("\n", 0, exc.position) + 1
-        else:
-            line = 1
-        return None, [Problem(name, line, f"not valid YAML: {getattr(exc, 'problem', exc)}")]
-    if node is None:
-        return None, [Problem(name, 1, "file is empty")]
-    if not isinstance(data, dict):
-        return None, [Problem(name, 1, "a registry file must be a mapping with a 'park' key")]
-    lines: dict[_Loc, int] = {}
-    _record_lines(node, (), lines, set())
+        doc = read_yaml(file, max_bytes=max_file_bytes)
+    except YamlFileError as exc:
+        return None, exc.problems
+    if not isinstance(doc.data, dict):
+        return None, [doc.problem((), "a registry file must be a mapping with a 'park' key")]
     try:
-        park = ParkRegistry.model_validate(data)
+        park = ParkRegistry.model_validate(doc.data)
     except ValidationError as exc:
-        return None, [
-            Problem(name, _line_for(tuple(err["loc"]), lines), _describe(err))
-            for err in exc.errors()
-        ]
-    problems = [Problem(name, _line_for(loc, lines), msg) for loc, msg in _cross_check(park)]
+        return None, doc.problems(exc, describe=_describe)
+    problems = [doc.problem(loc, msg) for loc, msg in _cross_check(park)]
     return (park if not problems else None), problems
 
 
-def _record_lines(node: yaml.Node, loc: _Loc, lines: dict[_Loc, int], seen: set[int]) -> None:
-    """Map each location (keys and indexes from the root) to its 1-based line.
-
-    A node reached again through an alias is not walked again (``seen``): an alias may refer to
-    its own ancestor, or nest aliases a billion times over; below it, locations take its line.
-    """
-    lines[loc] = node.start_mark.line + 1
-    if id(node) in seen:
-        return
-    seen.add(id(node))
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = (*loc, key_node.value)
-            _record_lines(value_node, key, lines, seen)
-            lines[key] = key_node.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _record_lines(item, (*loc, i), lines, seen)
-
-
-def _line_for(loc: _Loc, lines: Mapping[_Loc, int]) -> int:
-    for cut in range(len(loc), -1, -1):
-        line = lines.get(loc[:cut])
-        if line is not None:
-            return line
-    return 1
-
-
 def _describe(err: Mapping[str, Any]) -> str:
-    where = ".".join(str(p) for p in err["loc"])
-    msg = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "string_pattern_mismatch":
-        msg = (
-            f"{err['input']!r} is not a valid id: use lowercase letters, digits, '.', '_' or '-' "
-            "(at most 64, starting with a letter or digit)"
+        where = ".".join(str(p) for p in err["loc"])
+        return (
+            f"{where}: {err['input']!r} is not a valid id: use lowercase letters, digits, '.', "
+            "'_' or '-' (at most 64, starting with a letter or digit)"
         )
-    return f"{where}: {msg}" if where else msg
+    return describe_error(err)
 
 
 def _cross_check(reg: ParkRegistry) -> Iterable[tuple[_Loc, str]]:

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     store_url: str = ""
     data_dir: Path = Field(default_factory=_default_data_dir)
     registry: Path | None = None
+    # the park's own factor, tariff and target tables (docs/tables.md): a folder whose
+    # emission_factors.yaml, coal_equivalents.yaml, tariffs.yaml, targets.yaml extend the shipped
+    tables_dir: Path | None = None
     topic_template: str = DEFAULT_TOPIC_TEMPLATE
     client_id: str = "smartpark-collector"
     max_clock_skew_s: float = 300.0

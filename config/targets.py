@@ -17,17 +17,14 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Mapping
 from datetime import date
-from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from config.errors import ConfigError, Problem
-from config.factors import Evidence
+from config.factors import Evidence, FactorError, override_stamp, read_table, tables_dir
 
 __all__ = [
     "DECLARED",
@@ -43,6 +40,7 @@ __all__ = [
     "TargetNotFoundError",
     "TargetProfile",
     "TargetTable",
+    "extend_targets",
     "load_targets",
     "targets",
 ]
@@ -282,63 +280,7 @@ class TargetTable(_Frozen):
         return max(versions, key=lambda p: p.valid_from)
 
 
-# -- loading with line numbers ----------------------------------------------------------------
-
-_Loc = tuple[str | int, ...]
-
-
-def _record_lines(node: yaml.Node, loc: _Loc, lines: dict[_Loc, int]) -> None:
-    """Map each location (keys and indexes from the root) to its 1-based line."""
-    lines[loc] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = (*loc, key_node.value)
-            _record_lines(value_node, key, lines)
-            lines[key] = key_node.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _record_lines(item, (*loc, i), lines)
-
-
-def _line_for(loc: _Loc, lines: Mapping[_Loc, int]) -> int:
-    for cut in range(len(loc), -1, -1):
-        line = lines.get(loc[:cut])
-        if line is not None:
-            return line
-    return 1
-
-
-def _describe(err: Mapping[str, Any]) -> str:
-    where = ".".join(str(p) for p in err["loc"])
-    msg = str(err["msg"]).removeprefix("Value error, ")
-    return f"{where}: {msg}" if where else msg
-
-
-def _parse(text: str, where: str) -> TargetTable:
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 0
-        problem = getattr(exc, "problem", None) or exc
-        raise TargetError([Problem(where, line, f"not valid YAML: {problem}")]) from exc
-    finally:
-        loader.dispose()
-    if node is None:
-        raise TargetError([Problem(where, 1, "file is empty")])
-    if not isinstance(data, dict):
-        raise TargetError([Problem(where, 1, "a target table must be a mapping with 'profiles'")])
-    lines: dict[_Loc, int] = {}
-    _record_lines(node, (), lines)
-    try:
-        return TargetTable.model_validate(data)
-    except ValidationError as exc:
-        problems = [
-            Problem(where, _line_for(tuple(e["loc"]), lines), _describe(e)) for e in exc.errors()
-        ]
-        raise TargetError(problems) from exc
+# -- loading (config/yamlfile.py) ---------------------------------------------------------------
 
 
 def load_targets(path: Path | None = None, *, name: str = "targets.yaml") -> TargetTable:
@@ -349,19 +291,33 @@ def load_targets(path: Path | None = None, *, name: str = "targets.yaml") -> Tar
     TargetError
         If the file cannot be read or is invalid; each problem with file and line.
     """
-    try:
-        if path is None:
-            text = resources.files("config").joinpath("data", name).read_text(encoding="utf-8")
-            where = f"config/data/{name}"
-        else:
-            where = str(path)
-            text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise TargetError([Problem(str(path or name), 0, f"cannot read: {exc}")]) from exc
-    return _parse(text, where)
+    return read_table(TargetTable, path, name, TargetError)
+
+
+OVERRIDE_FILE = "targets.yaml"
+"""The file of a tables folder (``SMARTPARK_TABLES_DIR``) that extends the shipped targets."""
+
+
+def extend_targets(shipped: TargetTable, override: TargetTable) -> TargetTable:
+    """``shipped`` with every profile id ``override`` names replaced by the override's versions
+    of it, and the override's other profiles added."""
+    ids = set(override.ids())
+    kept = tuple(p for p in shipped.profiles if p.id not in ids)
+    return TargetTable(table="targets", profiles=(*kept, *override.profiles))
 
 
 @functools.cache
+def _targets(stamp: tuple[Path, int, int] | None) -> TargetTable:
+    table = load_targets()
+    if stamp is None:
+        return table
+    return extend_targets(table, load_targets(stamp[0]))
+
+
 def targets() -> TargetTable:
-    """The shipped target table (loaded once)."""
-    return load_targets()
+    """The target table: the shipped one, extended by ``targets.yaml`` of
+    ``SMARTPARK_TABLES_DIR`` (loaded again when the file changes)."""
+    try:
+        return _targets(override_stamp(tables_dir(), OVERRIDE_FILE))
+    except FactorError as exc:  # the override cannot be read
+        raise TargetError(exc.problems) from None

@@ -52,8 +52,8 @@ from config.settings import Settings, mqtt_endpoint
 from ingest.decode import Decoded, Decoder
 from ingest.metrics import CollectorMetrics
 from ingest.spool import Spool, SpoolFullError
-from services.follow import touched_marks
 from store.base import TELEMETRY, Point, QuarantineRecord, Store
+from store.touched import touched_marks
 
 __all__ = ["Collector", "CollectorStats"]
 

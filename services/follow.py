@@ -1,10 +1,10 @@
 """Keep the stored ledger current as data arrives, recomputing exactly the intervals it touches.
 
 How it knows what arrived: with every batch it stores, the collector writes one *touched mark*
-per device (measurement :data:`store.base.TOUCHED`, tags park + device + collector, fields
-``first_ms`` and ``last_ms``: the device times the batch covered), in the same store write as the
-readings, stamped with the wall-clock time of the write. A mark is durable exactly when its
-readings are, so a crash can lose neither one without the other.
+per device (:mod:`store.touched`: measurement :data:`store.base.TOUCHED`, tags park + device +
+collector, fields ``first_ms`` and ``last_ms``: the device times the batch covered), in the same
+store write as the readings, stamped with the wall-clock time of the write. A mark is durable
+exactly when its readings are, so a crash can lose neither one without the other.
 
 What it recomputes: a reading at time t changes the intervals from the one holding the reading
 before it to the one holding the reading after it (energy between two readings is spread over
@@ -47,6 +47,7 @@ from services.ledger import LOOKBACK_S, device_ledger, ledger_points
 from services.periodic import Periodic
 from services.rollup import local_days, write_day_rollups
 from store.base import TOUCHED, LatestReading, Point, SeriesQuery, Store
+from store.touched import touched_marks  # re-exported: the marks this module reads
 
 __all__ = ["FollowStep", "LedgerFollower", "merge_ranges", "touched_marks"]
 
@@ -55,34 +56,6 @@ log = logging.getLogger("smartpark.ledger")
 _NS_PER_MS = 1_000_000
 _CHUNK_S = 7 * 86_400  # one recomputation covers at most this much device time
 _SCAN_LIMIT = 50_000  # marks read per park and step
-
-
-def touched_marks(
-    points: Iterable[Point], *, now_ns: int, source: str, devices: Callable[[str, str], bool]
-) -> list[Point]:
-    """One touched mark per (park, device) of ``points`` for which ``devices(park, device)`` is
-    true: the first and last device time of its points [ms, floor and ceiling], stamped
-    ``now_ns`` [ns] and tagged with the writer ``source``."""
-    spans: dict[tuple[str, str], list[int]] = {}
-    for p in points:
-        key = (p.tags["park"], p.tags["device"])
-        span = spans.get(key)
-        if span is None:
-            if not devices(*key):
-                continue
-            spans[key] = [p.time_ns, p.time_ns]
-        else:
-            span[0] = min(span[0], p.time_ns)
-            span[1] = max(span[1], p.time_ns)
-    return [
-        Point(
-            TOUCHED,
-            {"park": park, "device": device, "collector": source},
-            {"first_ms": float(lo // _NS_PER_MS), "last_ms": float(-(-hi // _NS_PER_MS))},
-            now_ns,
-        )
-        for (park, device), (lo, hi) in spans.items()
-    ]
 
 
 def merge_ranges(ranges: Iterable[tuple[int, int]], *, gap: int = 0) -> list[tuple[int, int]]:

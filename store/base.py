@@ -41,7 +41,7 @@ TELEMETRY = "telemetry"
 TOUCHED = "touched"
 """Measurement of the collector's touched marks: per stored batch and device, the device times it
 covered (fields ``first_ms``, ``last_ms``), stamped with the time of the write (see
-:mod:`services.follow`)."""
+:mod:`store.touched`, read by :mod:`services.follow`)."""
 
 LEDGER_DAY = "ledger_day"
 """Measurement of the daily roll-up of the stored ledger (see :mod:`services.rollup`)."""

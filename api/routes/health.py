@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 from fastapi import APIRouter, Response
 
 from api.deps import RegistryDep, StoreDep
 from api.schemas import HealthOut
+from config.version import smartpark_version as package_version
 
 __all__ = ["package_version", "router"]
 
 router = APIRouter(tags=["health"])
-
-
-def package_version() -> str:
-    """The installed smartpark version, or ``0+unknown`` when running from a source tree."""
-    try:
-        return version("smartpark")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 @router.get(

@@ -67,23 +67,7 @@ def stored_fields(kind: DeviceKind) -> list[FieldOut]:
 def _visible(park: ParkRegistry, principal: Principal) -> ParkRegistry:
     """The park as ``principal`` may see it: whole, or for a tenant key only its own tenant
     entry, the floors it occupies (in their buildings) and its own devices."""
-    if principal.role is not PrincipalRole.TENANT:
-        return park
-    own = principal.tenant
-    buildings = []
-    for b in park.buildings:
-        floors = tuple(f for f in b.floors if f.tenant == own)
-        if floors or any(d.building == b.id and d.tenant == own for d in park.devices):
-            buildings.append(b.model_copy(update={"floors": floors}))
-    seen = park.model_copy(
-        update={
-            "tenants": tuple(t for t in park.tenants if t.id == own),
-            "buildings": tuple(buildings),
-            "devices": tuple(d for d in park.devices if d.tenant == own),
-        }
-    )
-    seen.__dict__.pop("_index", None)  # the whole park's device index, cached on the original
-    return seen
+    return park.visible_to(principal)
 
 
 def _park_out(reg: ParkRegistry) -> ParkOut:

@@ -12,10 +12,10 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from api.deps import ParkDep, PrincipalDep, RegistryDep, StoreDep, forbidden, require_roles
 from config.auth import PrincipalRole
 from config.registry import ParkRegistry
+from config.version import __version__
 from reports.render import MissingCJKFontError, render
 from services.indicators import Profile
 from services.reports import ReportRequest, build_report
-from smartpark import __version__
 from store.base import Store
 
 __all__ = ["FIRST_YEAR", "router"]
