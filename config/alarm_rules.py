@@ -13,11 +13,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from config.errors import ConfigError
 from config.registry import Device, DeviceKind, Role
+from config.yamlfile import YamlDocument, YamlFileError, read_yaml
 
 __all__ = [
     "AlarmKind",
@@ -140,27 +140,34 @@ def default_rules_path() -> Path:
     return Path(str(resources.files("config") / "alarms" / "default.yaml"))
 
 
-def _read_yaml(path: Path) -> object:
-    """The YAML document in ``path`` (an empty file: ``{}``). Raises :class:`ConfigError`.
+MAX_RULES_BYTES = 1 << 20
+"""Largest alarm rule file read [bytes]; a rule file is a few kB."""
 
-    The one place rule files are read: to be replaced by the shared YAML helper."""
+
+def _read_yaml(path: Path) -> YamlDocument:
+    """The rule file, through the one YAML loader (size cap, alias guard, file:line).
+
+    Raises :class:`ConfigError` (a :class:`YamlFileError`) whose message starts with the path."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read alarm rules: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        return read_yaml(path, max_bytes=MAX_RULES_BYTES, allow_empty=True)
+    except YamlFileError as exc:
+        if exc.problems and exc.problems[0].message.startswith("cannot read"):
+            raise ConfigError(
+                f"{path}: cannot read alarm rules: {exc.problems[0].message}"
+            ) from exc
+        raise
 
 
 def load_rules(path: Path | str | None = None) -> RuleSet:
     """Load and validate a rule file (default: the shipped rules). Raises :class:`ConfigError`."""
     path = Path(path) if path is not None else default_rules_path()
-    data = _read_yaml(path)
+    doc = _read_yaml(path)
     try:
-        rules = RuleSet.model_validate(data)
+        rules = RuleSet.model_validate(doc.data or {})
     except ValidationError as exc:
         errors = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']} (line {doc.line(e['loc'])})"
+            for e in exc.errors()
         )
         raise ConfigError(f"{path}: invalid alarm rules: {errors}") from exc
     ids = [r.id for r in rules.rules]

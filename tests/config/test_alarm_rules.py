@@ -81,7 +81,8 @@ def test_bad_rule_files_name_the_file_and_the_problem(
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=message) as info:
         load_rules(path)
-    assert str(info.value).startswith(f"{path}: ")
+    # "<file>: …" or, for YAML syntax, "<file>:<line>: …"
+    assert str(info.value).startswith(f"{path}:")
 
 
 def test_a_missing_file(tmp_path: Path) -> None:
