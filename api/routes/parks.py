@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, Path, Query
 
 from api.deps import (
     ParkDep,
@@ -33,6 +33,7 @@ from api.schemas import (
     ms_from_ns,
 )
 from config.auth import Principal, PrincipalRole
+from config.errors import InvalidRequestError, NotFoundError
 from config.registry import KINDS, Building, Device, DeviceKind, ParkRegistry, Role
 from config.units import CANONICAL_UNIT, stored_field_name
 from store.base import Aggregate, SeriesQuery, SeriesRow
@@ -121,7 +122,7 @@ def _device_out(dev: Device) -> DeviceOut:
 def _device_or_404(park: ParkRegistry, device_id: str) -> Device:
     dev = park.device(device_id)
     if dev is None:
-        raise HTTPException(404, f"park {park.id!r} has no device {device_id!r}")
+        raise NotFoundError(f"park {park.id!r} has no device {device_id!r}")
     return dev
 
 
@@ -317,20 +318,19 @@ def series(  # the parameters are the query string
     device = dev.id
     fields = {f.name: f for f in stored_fields(dev.kind)}
     if field not in fields:
-        raise HTTPException(
-            422, f"device {device!r} has no field {field!r}; it has: {', '.join(fields)}"
+        raise InvalidRequestError(
+            f"device {device!r} has no field {field!r}; it has: {', '.join(fields)}"
         )
     end_ns = end if end is not None else time.time_ns()
     start_ns = start if start is not None else end_ns - DEFAULT_WINDOW_NS
     if end_ns <= start_ns:
-        raise HTTPException(422, "end must be after start")
+        raise InvalidRequestError("end must be after start")
     cap = MAX_POINTS if max_points is None else max_points
     if every is not None:
         buckets = _buckets(start_ns, end_ns, every)
         if buckets > cap:
             what = "MAX_POINTS" if max_points is None else "max_points"
-            raise HTTPException(
-                422,
+            raise InvalidRequestError(
                 f"every={every}s over this range gives up to {buckets} points, more than "
                 f"{cap} ({what}); use a larger every or a shorter range",
             )
@@ -354,8 +354,7 @@ def series(  # the parameters are the query string
     envelope: dict[int, tuple[float, float]] = {}
     if every is None and len(rows) > cap:
         if max_points is None:
-            raise HTTPException(
-                422,
+            raise InvalidRequestError(
                 f"more than {MAX_POINTS} raw readings in this range; "
                 "set every= to aggregate, max_points= or use a shorter range",
             )
