@@ -29,6 +29,7 @@ from config.errors import (
     InvalidRequestError,
     NotFoundError,
     SmartParkError,
+    StoreError,
     StoreQueryError,
     StoreUnavailableError,
     TooManyStreamsError,
@@ -73,6 +74,7 @@ ERRORS: dict[type[SmartParkError], ErrorMapping] = {
         lambda exc: f"the store is unavailable: {exc}",
         lambda _: STORE_RETRY_AFTER_S,
     ),
+    StoreError: ErrorMapping(502, "store_failed", lambda exc: f"the store failed: {exc}"),
     StoreQueryError: ErrorMapping(
         502, "store_query_failed", lambda exc: f"the store refused the query: {exc}"
     ),
