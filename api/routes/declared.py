@@ -7,10 +7,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ParkDep, StoreDep, require_roles, scope_query
-from api.schemas import ErrorOut
+from api.schemas import DeclarableOut, DeclaredIn, DeclaredOut, ErrorOut
 from config.auth import PrincipalRole
 from config.errors import InvalidRequestError, NotFoundError
 from services.declared import declarable, read_declared, write_declared
@@ -21,55 +20,6 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/v1/parks", tags=["targets"])
 
 YearPath = Annotated[int, Path(ge=2000, le=2100, description="Calendar year, park local time.")]
-
-
-class DeclarableOut(BaseModel):
-    """A key that may be declared."""
-
-    unit: str
-    used_by: list[str] = Field(description="target indicators that read it, profile.indicator")
-    min: float | None
-    max: float | None
-
-
-class DeclaredOut(BaseModel):
-    """The values declared for a scope and year, and every key that may be declared."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "park": "wuhan-demo",
-                    "scope": "park",
-                    "year": 2025,
-                    "values": {"water_reuse": 0.82},
-                    "declarable": {
-                        "water_reuse": {
-                            "unit": "fraction",
-                            "used_by": ["zero_carbon_park.water_reuse"],
-                            "min": 0.0,
-                            "max": 1.0,
-                        }
-                    },
-                }
-            ]
-        }
-    )
-
-    park: str
-    scope: str
-    year: int
-    values: dict[str, float]
-    declarable: dict[str, DeclarableOut]
-
-
-class DeclaredIn(BaseModel):
-    """Values to declare (others already declared are kept)."""
-
-    scope: str = Field(default="park", examples=["park", "tenant:chipcore"])
-    values: dict[str, float] = Field(
-        min_length=1, examples=[{"water_reuse": 0.82, "waste_heat_use": 0.55}]
-    )
 
 
 def _out(park: str, scope: Scope, year: int, values: dict[str, float]) -> DeclaredOut:

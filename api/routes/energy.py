@@ -233,18 +233,7 @@ def indicators(
                 completeness_pct=i.completeness_pct,
                 reason=i.reason,
                 note=i.note,
-                factors=[
-                    FactorOut(
-                        name=f.name,
-                        value=f.value,
-                        unit=f.unit,
-                        source=f.source,
-                        year=f.year,
-                        region=f.region,
-                        evidence=f.evidence,
-                    )
-                    for f in i.factors
-                ],
+                factors=[FactorOut.model_validate(f) for f in i.factors],
                 detail={
                     k: None if v is None else finite_or_none(float(v)) for k, v in i.detail.items()
                 },

@@ -20,7 +20,6 @@ from api.schemas import (
     BuildingOut,
     DeviceOut,
     FieldOut,
-    FloorOut,
     LatestOut,
     ParkDetailOut,
     ParkOut,
@@ -34,7 +33,7 @@ from api.schemas import (
 )
 from config.auth import Principal, PrincipalRole
 from config.errors import InvalidRequestError, NotFoundError
-from config.registry import KINDS, Building, Device, DeviceKind, ParkRegistry, Role
+from config.registry import KINDS, Device, DeviceKind, ParkRegistry, Role
 from config.units import CANONICAL_UNIT, stored_field_name
 from store.base import Aggregate, SeriesQuery, SeriesRow
 
@@ -142,25 +141,15 @@ def park_detail(park: ParkDep, principal: PrincipalDep) -> ParkDetailOut:
     park = _visible(park, principal)
     return ParkDetailOut(
         park=_park_out(park),
-        tenants=[TenantOut(id=t.id, name=t.name, sector=t.sector) for t in park.tenants],
-        buildings=[_building_out(b) for b in park.buildings],
-    )
-
-
-def _building_out(b: Building) -> BuildingOut:
-    return BuildingOut(
-        id=b.id,
-        name=b.name,
-        floors=[FloorOut(number=f.number, tenant=f.tenant, area_m2=f.area_m2) for f in b.floors],
+        tenants=[TenantOut.model_validate(t) for t in park.tenants],
+        buildings=[BuildingOut.model_validate(b) for b in park.buildings],
     )
 
 
 @router.get("/{park}/tenants", summary="Tenants of a park")
 def list_tenants(park: ParkDep, principal: PrincipalDep) -> list[TenantOut]:
     """The park's tenants (enterprises) in registry order (a tenant key: only itself)."""
-    return [
-        TenantOut(id=t.id, name=t.name, sector=t.sector) for t in _visible(park, principal).tenants
-    ]
+    return [TenantOut.model_validate(t) for t in _visible(park, principal).tenants]
 
 
 @router.get("/{park}/buildings", summary="Buildings of a park, with their floors")
@@ -168,7 +157,7 @@ def list_buildings(park: ParkDep, principal: PrincipalDep) -> list[BuildingOut]:
     """The park's buildings in registry order, each with its floors, the tenant renting each
     and its area (a tenant key: the buildings where it occupies a floor or has a device, with
     only the floors it occupies)."""
-    return [_building_out(b) for b in _visible(park, principal).buildings]
+    return [BuildingOut.model_validate(b) for b in _visible(park, principal).buildings]
 
 
 @router.get("/{park}/devices", summary="Devices of a park")

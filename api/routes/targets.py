@@ -76,17 +76,7 @@ def _row(r: TargetResult) -> TargetRowOut:
         score=_num(r.score),
         reason=r.reason,
         example_threshold=any(t.example for t in r.thresholds),
-        thresholds=[
-            ThresholdOut(
-                kind=t.kind,
-                value=t.value,
-                source=t.source,
-                year=t.year,
-                evidence=t.evidence,
-                example=t.example,
-            )
-            for t in r.thresholds
-        ],
+        thresholds=[ThresholdOut.model_validate(t) for t in r.thresholds],
         year_end=_year_end(r.year_end),
     )
 
