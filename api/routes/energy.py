@@ -57,7 +57,21 @@ def energy(
     end: Annotated[
         InstantNs | None, Query(description="End; rounded up to a local period edge. Default now.")
     ] = None,
-    every: Annotated[Every, Query(description="Local calendar period.")] = "day",
+    period: Annotated[
+        Every | None,
+        Query(
+            description="Local calendar period each value sums: `hour`, `day` (default), `month` "
+            "or `year`, edges at local midnight and DST-aware, in the park's time zone. The same "
+            "as `every`."
+        ),
+    ] = None,
+    every: Annotated[
+        Every | None,
+        Query(
+            description="The older name of `period`, kept: a **calendar period** here, not the "
+            "duration in seconds that `every` is on `/series` (epoch-aligned buckets)."
+        ),
+    ] = None,
     scope: Annotated[
         str,
         Depends(
@@ -71,6 +85,9 @@ def energy(
     """Grid import/export, PV, battery, EV charging, load, gas and unmetered use (park), or the
     highest meters of each kind in a building, floor, tenant or device — summed by local hour,
     day, month or year, every figure with its completeness."""
+    if period is not None and every is not None and period != every:
+        raise InvalidRequestError(f"period={period} and every={every} disagree: give one")
+    per: Every = period or every or "day"
     chosen = parse_scope(scope)
     tz = park.park.timezone
     end_ns = end if end is not None else time.time_ns()
@@ -79,16 +96,16 @@ def energy(
         raise InvalidRequestError("end must be after start")
     if end_ns - start_ns > MAX_RANGE_DAYS * _NS_PER_DAY:
         raise InvalidRequestError(f"range longer than {MAX_RANGE_DAYS} days; ask for less")
-    edges, _ = local_period_edges(start_ns, end_ns, tz, every)
+    edges, _ = local_period_edges(start_ns, end_ns, tz, per)
     if len(edges) - 1 > _MAX_PERIODS:
-        raise InvalidRequestError(f"more than {_MAX_PERIODS} periods; use a longer every")
+        raise InvalidRequestError(f"more than {_MAX_PERIODS} periods; use a longer period")
     first_ns, last_ns = int(edges[0]), int(edges[-1])
     balance = energy_balance(
         store, park, chosen, start_ns=first_ns, end_ns=last_ns, interval_s=DEFAULT_INTERVAL_S
     )
     figures = []
     for fig in balance.figures:
-        rolled = fig.rollup(balance.start_ns, balance.interval_s, tz, every)
+        rolled = fig.rollup(balance.start_ns, balance.interval_s, tz, per)
         periods = [
             EnergyPeriodOut(
                 label=label,
@@ -124,7 +141,7 @@ def energy(
     return EnergyOut(
         park=park.id,
         scope=str(chosen),
-        every=every,
+        every=per,
         timezone=tz,
         interval_s=balance.interval_s,
         start=iso_from_ns(first_ns),

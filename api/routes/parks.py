@@ -275,9 +275,10 @@ def series(  # the parameters are the query string
     every: Annotated[
         EverySeconds | None,
         Query(
-            description="Aggregate per bucket of this width (seconds, or `30s`, `5m`, `1h`, "
-            "`1d`); buckets are aligned to the epoch and empty ones are left out. "
-            "Omit for raw readings."
+            description="Aggregate per bucket of this **duration** (seconds, or `30s`, `5m`, "
+            "`1h`, `1d`); buckets are aligned to the epoch (UTC), not to local days, and empty "
+            "ones are left out. Omit for raw readings. (On `/energy`, `every`/`period` is a local "
+            "calendar period instead: hour, day, month or year.)"
         ),
     ] = None,
     agg: Annotated[

@@ -73,7 +73,9 @@ class EnergyOut(_Out):
 
     park: str
     scope: str = Field(examples=["park", "building:tower-a", "floor:tower-a/3", "tenant:t01"])
-    every: Literal["hour", "day", "month", "year"]
+    every: Literal["hour", "day", "month", "year"] = Field(
+        description="The local calendar period each value sums (the request's `period`)."
+    )
     timezone: str
     interval_s: int
     start: str
