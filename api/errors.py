@@ -12,6 +12,7 @@ Every body is :class:`~api.schemas.ErrorOut`: ``{"code", "message", "errors"?}``
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -40,6 +41,8 @@ from config.targets import TargetNotFoundError
 
 __all__ = ["ERRORS", "ErrorMapping", "error_response", "install_error_handlers", "mapping_of"]
 
+log = logging.getLogger("smartpark.api")
+
 STORE_RETRY_AFTER_S = 5
 """Retry-After [s] of a store outage: it is usually a restart, so clients may come back soon."""
 
@@ -53,6 +56,9 @@ class ErrorMapping:
     code: str
     message: Callable[[SmartParkError], str] = str
     retry_after_s: Callable[[SmartParkError], int] | None = None
+
+
+_MISCONFIGURED = "the server's configuration is invalid; its log says where"
 
 
 def _retry_after_of_streams(exc: SmartParkError) -> int:
@@ -83,9 +89,8 @@ ERRORS: dict[type[SmartParkError], ErrorMapping] = {
     FactorNotFoundError: ErrorMapping(404, "not_found"),
     TargetNotFoundError: ErrorMapping(404, "not_found"),
     # the server's own configuration or plumbing failed: not the client's doing
-    ConfigError: ErrorMapping(
-        500, "server_misconfigured", lambda exc: f"server configuration error: {exc}"
-    ),
+    # (its text may name server paths: it goes to the log, not to the client)
+    ConfigError: ErrorMapping(500, "server_misconfigured", lambda _: _MISCONFIGURED),
     BrokerError: ErrorMapping(503, "broker_unavailable"),
     IngestError: ErrorMapping(422, "invalid_request"),
 }
@@ -124,6 +129,8 @@ def error_response(
 
 def _domain_response(exc: SmartParkError) -> JSONResponse:
     mapping = mapping_of(type(exc)) or ErrorMapping(500, "internal_error")
+    if mapping.status >= 500 and mapping.status not in (502, 503):
+        log.error("%s answered %d: %s", type(exc).__name__, mapping.status, exc)
     response = error_response(mapping.status, mapping.code, mapping.message(exc))
     if mapping.retry_after_s is not None:
         response.headers["Retry-After"] = str(mapping.retry_after_s(exc))

@@ -8,6 +8,7 @@ import importlib
 import pkgutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -97,6 +98,26 @@ def test_each_domain_error_maps_to_its_kind(name: str, status: int, code: str) -
     mapping = mapping_of(cls)
     assert mapping is not None
     assert (mapping.status, mapping.code) == (status, code)
+
+
+def test_a_configuration_error_is_a_500_that_keeps_its_detail_in_the_log(
+    tmp_path: Path, registry: Registry, caplog: pytest.LogCaptureFixture
+) -> None:
+    from config.errors import Problem, RegistryError
+
+    class BrokenStore(EmbeddedStore):
+        def quarantined(self, *, park: str | None = None, limit: int = 1000) -> list[Any]:
+            raise RegistryError([Problem("/etc/smartpark/secret-park.yaml", 3, "bad timezone")])
+
+    store = BrokenStore(tmp_path / "broken.sqlite3")
+    settings = Settings(_env_file=None, data_dir=tmp_path, alarms=False)
+    with _client(create_app(settings=settings, store=store, registry=registry)) as c:
+        r = c.get("/api/v1/quarantine")
+    store.close()
+
+    _error(r, 500, "server_misconfigured", "configuration is invalid")
+    assert "secret-park" not in r.text
+    assert "/etc/smartpark/secret-park.yaml:3: bad timezone" in caplog.text
 
 
 def test_retry_after_comes_from_the_error() -> None:
