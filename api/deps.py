@@ -18,6 +18,7 @@ from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from config.auth import AUTH_OFF, ApiKeys, Principal, PrincipalRole
+from config.errors import NotFoundError
 from config.registry import Device, ParkRegistry, Registry
 from config.settings import Settings
 from store.base import Store
@@ -145,7 +146,7 @@ def get_park(
         raise forbidden(f"this key has no access to park {park!r}")
     found = registry.park(park)
     if found is None:
-        raise HTTPException(status_code=404, detail=f"unknown park {park!r}")
+        raise NotFoundError(f"unknown park {park!r}")
     return found
 
 
@@ -165,7 +166,7 @@ def scoped_device(
     ):
         raise forbidden(f"device {device!r} is not one of tenant {principal.tenant!r}'s")
     if dev is None:
-        raise HTTPException(404, f"park {park.id!r} has no device {device!r}")
+        raise NotFoundError(f"park {park.id!r} has no device {device!r}")
     return dev
 
 

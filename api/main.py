@@ -11,18 +11,19 @@ park's network without internet access. Every error is JSON shaped as :class:`Er
 
 from __future__ import annotations
 
+import mimetypes
 from collections.abc import AsyncIterator, Callable
 from contextlib import ExitStack, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi import Depends, FastAPI
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import get_principal
+from api.errors import install_error_handlers
 from api.routes import (
     alarms,
     city,
@@ -42,7 +43,6 @@ from api.routes.health import package_version
 from api.schemas import ErrorOut
 from api.security import install_security
 from config.auth import ApiKeys
-from config.errors import StoreQueryError, StoreUnavailableError, TooManyStreamsError
 from config.registry import Registry, load_registry
 from config.settings import Settings, get_settings
 from services.alarms import AlarmEngine, load_rules, metrics_url_of
@@ -50,24 +50,24 @@ from services.stream import StreamHub
 from store import open_store
 from store.base import Store
 
+# ES modules must be served as JavaScript whatever /etc/mime.types says (Python 3.11's own table
+# maps .js to application/javascript only where the system table is missing).
+mimetypes.add_type("text/javascript", ".js")
+
+
+class _RevalidatedStatic(StaticFiles):
+    """The page's modules, revalidated on every load (ETag → 304), so a browser never runs a
+    cached old module beside a new one after an upgrade."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+
 __all__ = ["STATIC_DIR", "create_app"]
 
 STATIC_DIR = Path(__file__).parent / "static"
-
-_RETRY_AFTER_S = "5"  # a store outage is usually a restart; ask clients to come back soon
-
-_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    422: "invalid_request",
-    502: "store_query_failed",
-    503: "store_unavailable",
-}
 
 _DESCRIPTION = """\
 Energy of an industrial park, live: the registry of parks and devices, the newest reading of
@@ -181,9 +181,9 @@ def create_app(
         ui.router,
     ):
         app.include_router(router, dependencies=secured, responses=auth_responses)
-    _add_error_handlers(app)
+    install_error_handlers(app)  # every error answered from one table: api/errors.py
 
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", _RevalidatedStatic(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:
@@ -220,50 +220,3 @@ def _active_alarms(
         return [(a.device, a.as_json()) for a in engine.alarms(park, active_only=True)]
 
     return active
-
-
-def _error(
-    status: int, message: str, errors: list[dict[str, object]] | None = None
-) -> JSONResponse:
-    body = ErrorOut(code=_CODES.get(status, "error"), message=message, errors=errors)
-    return JSONResponse(body.model_dump(exclude_none=True), status_code=status)
-
-
-def _add_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        response = _error(exc.status_code, str(exc.detail))
-        if exc.headers:
-            response.headers.update(exc.headers)
-        return response
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors: list[dict[str, object]] = []
-        sentences: list[str] = []
-        for err in exc.errors():
-            loc = [str(part) for part in err.get("loc", ())]
-            msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-            errors.append({"loc": loc, "msg": msg, "type": str(err.get("type", ""))})
-            # ("query", "start") reads as "start"
-            sentences.append(f"{'.'.join(loc[1:]) or 'request'}: {msg}")
-        return _error(422, "; ".join(sentences) or "invalid request", errors)
-
-    @app.exception_handler(StoreUnavailableError)
-    async def store_unavailable(_: Request, exc: StoreUnavailableError) -> JSONResponse:
-        response = _error(503, f"the store is unavailable: {exc}")
-        response.headers["Retry-After"] = _RETRY_AFTER_S
-        return response
-
-    @app.exception_handler(TooManyStreamsError)
-    async def too_many_streams(_: Request, exc: TooManyStreamsError) -> JSONResponse:
-        body = ErrorOut(code="too_many_streams", message=str(exc))
-        response = JSONResponse(body.model_dump(exclude_none=True), status_code=429)
-        response.headers["Retry-After"] = str(exc.retry_after_s)
-        return response
-
-    @app.exception_handler(StoreQueryError)
-    async def store_refused(_: Request, exc: StoreQueryError) -> JSONResponse:
-        # Parameters are validated before the store is asked, so a refusal is the upstream's
-        # failure, not the client's: 502, not 400.
-        return _error(502, f"the store refused the query: {exc}")

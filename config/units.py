@@ -44,7 +44,7 @@ class Quantity(StrEnum):
     POWER_FACTOR = "power_factor"  # dimensionless: stored without a unit suffix
 
 
-class UnknownUnitError(ConfigError, ValueError):
+class UnknownUnitError(ConfigError):
     """A unit that the table does not know for that quantity."""
 
 

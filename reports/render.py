@@ -51,7 +51,7 @@ CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
 FONT_PACKAGE = "fonts-noto-cjk"
 
 
-class MissingCJKFontError(UnavailableError, RuntimeError):
+class MissingCJKFontError(UnavailableError):
     """A PDF with Chinese text was asked for and no CJK font is installed."""
 
 

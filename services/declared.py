@@ -38,7 +38,7 @@ DECLARED = "declared"
 _FRACTION_UNITS = frozenset({"fraction", "share", "fraction/yr"})
 
 
-class DeclaredValueError(InvalidRequestError, ValueError):
+class DeclaredValueError(InvalidRequestError):
     """A declared value with an unknown key, a value out of its range, or a bad scope."""
 
 

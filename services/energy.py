@@ -73,7 +73,7 @@ LedgerFn = Callable[..., list[FieldLedger]]
 ScopeKind = Literal["park", "building", "floor", "tenant", "device"]
 
 
-class ScopeError(InvalidRequestError, ValueError):
+class ScopeError(InvalidRequestError):
     """A scope that is not written as ``park``, ``building:<id>``, ``floor:<building>/<n>``,
     ``tenant:<id>`` or ``device:<id>``."""
 

@@ -75,7 +75,7 @@ _PERIOD = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")
 _KG_PER_T = 1000.0
 
 
-class PeriodError(InvalidRequestError, ValueError):
+class PeriodError(InvalidRequestError):
     """A period that is not ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, or not a real date."""
 
 

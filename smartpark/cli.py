@@ -12,14 +12,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from config.errors import ConfigError, RegistryError, SmartParkError
+from config.errors import (
+    BrokerError,
+    ConfigError,
+    RegistryError,
+    SmartParkError,
+    StoreUnavailableError,
+)
 from config.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from config.registry import Registry
     from services.follow import LedgerFollower
 
-__all__ = ["main"]
+__all__ = ["main", "report_error"]
 
 log = logging.getLogger("smartpark")
 
@@ -187,19 +193,58 @@ def main(argv: list[str] | None = None) -> int:
     _configure_logging(args.log_level, args.log_format)
     try:
         return int(_COMMANDS[args.command](args) or 0)
-    except RegistryError as exc:
-        print(f"registry has {len(exc.problems)} problem(s):", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 2
-    except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        return 2
     except SmartParkError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return report_error(exc)
+    except BaseExceptionGroup as group:  # from a task group: the domain errors inside it
+        errors, rest = group.split(SmartParkError)
+        if rest is not None or errors is None:
+            raise
+        return max(report_error(exc) for exc in _leaves(errors))
     except KeyboardInterrupt:
         return 130
+
+
+def report_error(exc: SmartParkError) -> int:
+    """The one place the command line answers a domain error: ``error: <message>`` on stderr (the
+    registry's problems one a line, each with file:line), then ``hint: <what to do>`` where there
+    is one; no traceback. Returns the exit code: 2 for configuration, 1 for anything else."""
+    if isinstance(exc, RegistryError):
+        print(f"error: the registry has {len(exc.problems)} problem(s):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+    else:
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"error: {text}", file=sys.stderr)
+    hint = _hint(exc)
+    if hint:
+        print(f"hint: {hint}", file=sys.stderr)
+    return 2 if isinstance(exc, ConfigError) else 1
+
+
+def _hint(exc: SmartParkError) -> str | None:
+    """What to do about ``exc``, when there is more to say than its message."""
+    # imported here: a hint must not make every command load the report renderer
+    from reports.render import FONT_PACKAGE, MissingCJKFontError
+
+    if isinstance(exc, MissingCJKFontError):
+        return (
+            f"install a font with Chinese glyphs (Debian/Ubuntu: apt-get install {FONT_PACKAGE}),"
+            " or ask for --lang en, html or json"
+        )
+    if isinstance(exc, StoreUnavailableError):
+        return "is the store running? SMARTPARK_STORE_URL names it (empty: the embedded store)"
+    if isinstance(exc, BrokerError):
+        return "is the MQTT broker running? SMARTPARK_MQTT_URL names it"
+    if isinstance(exc, RegistryError):
+        return "fix each line above; `smartpark check-config` checks the registry again"
+    return None
+
+
+def _leaves(group: BaseExceptionGroup[SmartParkError]) -> list[SmartParkError]:
+    found: list[SmartParkError] = []
+    for exc in group.exceptions:
+        found.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+    return found
 
 
 class _JsonFormatter(logging.Formatter):

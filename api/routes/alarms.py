@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from api.deps import ParkDep, PrincipalDep, require_roles
 from api.schemas import AlarmListOut, AlarmOut
 from config.auth import Principal, PrincipalRole
+from config.errors import NotFoundError, UnavailableError
 from config.registry import ParkRegistry
-from services.alarms import Alarm, AlarmConflictError, AlarmEngine
+from services.alarms import Alarm, AlarmEngine
 
 __all__ = ["router"]
 
@@ -26,7 +27,7 @@ AlarmId = Annotated[
 def _engine(request: Request) -> AlarmEngine:
     engine: AlarmEngine | None = getattr(request.app.state, "alarm_engine", None)
     if engine is None:
-        raise HTTPException(503, "alarms are off in this server (SMARTPARK_ALARMS=false)")
+        raise UnavailableError("alarms are off in this server (SMARTPARK_ALARMS=false)")
     return engine
 
 
@@ -66,7 +67,7 @@ def list_alarms(
 def _find(engine: AlarmEngine, park: ParkRegistry, alarm_id: str) -> Alarm:
     alarm = engine.get(park.id, alarm_id)
     if alarm is None:
-        raise HTTPException(404, f"park {park.id!r} has no alarm {alarm_id!r}")
+        raise NotFoundError(f"park {park.id!r} has no alarm {alarm_id!r}")
     return alarm
 
 
@@ -82,10 +83,7 @@ def acknowledge(
     """Mark an active alarm acknowledged by this key (again: unchanged). City and operator keys
     only."""
     _find(engine, park, alarm_id)
-    try:
-        return _out(engine.acknowledge(park.id, alarm_id, by=principal.name))
-    except AlarmConflictError as exc:
-        raise HTTPException(409, str(exc)) from exc
+    return _out(engine.acknowledge(park.id, alarm_id, by=principal.name))
 
 
 @router.post("/{park}/alarms/{alarm_id}/clear", summary="Clear an alarm", dependencies=[_staff])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 
 from api.deps import PrincipalDep, RegistryDep, StoreDep, require_roles
 from api.schemas import (
@@ -19,7 +19,6 @@ from api.schemas import (
 from config.auth import PrincipalRole
 from services.indicators import (
     IndicatorReport,
-    PeriodError,
     Profile,
     local_period,
     park_indicators,
@@ -90,10 +89,7 @@ def city_indicators(
     a null value, why. Every park is computed with the same accounting (no certificates or green
     contracts, location-based carbon beside market-based, each park's own tariff and grid
     factors), as `GET /parks/{park}/indicators?period=` with its defaults."""
-    try:
-        asked = local_period(period, "UTC")  # the label and kind; each park in its own zone
-    except PeriodError as exc:
-        raise HTTPException(422, str(exc)) from None
+    asked = local_period(period, "UTC")  # the label and kind; each park in its own zone
     profile = Profile(method=method)
     parks = [
         _park(

@@ -6,76 +6,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Path
 
 from api.deps import ParkDep, StoreDep, require_roles, scope_query
-from api.schemas import ErrorOut
+from api.schemas import DeclarableOut, DeclaredIn, DeclaredOut, ErrorOut
 from config.auth import PrincipalRole
-from services.declared import DeclaredValueError, declarable, read_declared, write_declared
-from services.energy import Scope, ScopeError, parse_scope
+from config.errors import InvalidRequestError, NotFoundError
+from services.declared import declarable, read_declared, write_declared
+from services.energy import Scope, parse_scope
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1/parks", tags=["targets"])
 
 YearPath = Annotated[int, Path(ge=2000, le=2100, description="Calendar year, park local time.")]
-
-
-class DeclarableOut(BaseModel):
-    """A key that may be declared."""
-
-    unit: str
-    used_by: list[str] = Field(description="target indicators that read it, profile.indicator")
-    min: float | None
-    max: float | None
-
-
-class DeclaredOut(BaseModel):
-    """The values declared for a scope and year, and every key that may be declared."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "park": "wuhan-demo",
-                    "scope": "park",
-                    "year": 2025,
-                    "values": {"water_reuse": 0.82},
-                    "declarable": {
-                        "water_reuse": {
-                            "unit": "fraction",
-                            "used_by": ["zero_carbon_park.water_reuse"],
-                            "min": 0.0,
-                            "max": 1.0,
-                        }
-                    },
-                }
-            ]
-        }
-    )
-
-    park: str
-    scope: str
-    year: int
-    values: dict[str, float]
-    declarable: dict[str, DeclarableOut]
-
-
-class DeclaredIn(BaseModel):
-    """Values to declare (others already declared are kept)."""
-
-    scope: str = Field(default="park", examples=["park", "tenant:chipcore"])
-    values: dict[str, float] = Field(
-        min_length=1, examples=[{"water_reuse": 0.82, "waste_heat_use": 0.55}]
-    )
-
-
-def _scope(text: str) -> Scope:
-    try:
-        return parse_scope(text)
-    except ScopeError as exc:
-        raise HTTPException(status_code=422, detail=str(exc)) from None
 
 
 def _out(park: str, scope: Scope, year: int, values: dict[str, float]) -> DeclaredOut:
@@ -104,13 +48,11 @@ def get_declared(
     ],
 ) -> DeclaredOut:
     """What was declared for the scope and year, and the keys that may be declared."""
-    chosen = _scope(scope)
+    chosen = parse_scope(scope)
     if chosen.kind == "tenant" and not any(t.id == chosen.id for t in park.tenants):
-        raise HTTPException(status_code=404, detail=f"park {park.id!r} has no tenant {chosen.id!r}")
+        raise NotFoundError(f"park {park.id!r} has no tenant {chosen.id!r}")
     if chosen.kind not in ("park", "tenant"):
-        raise HTTPException(
-            status_code=422, detail=f"values are declared for the park or a tenant, not {chosen}"
-        )
+        raise InvalidRequestError(f"values are declared for the park or a tenant, not {chosen}")
     return _out(park.id, chosen, year, read_declared(store, park, scope=chosen, year=year))
 
 
@@ -130,9 +72,6 @@ def get_declared(
 def put_declared(park: ParkDep, store: StoreDep, year: YearPath, body: DeclaredIn) -> DeclaredOut:
     """Store the values for the scope and year; reports and target evaluations then use them,
     marked as declared."""
-    chosen = _scope(body.scope)
-    try:
-        values = write_declared(store, park, scope=chosen, year=year, values=body.values)
-    except DeclaredValueError as exc:
-        raise HTTPException(status_code=422, detail=str(exc)) from None
+    chosen = parse_scope(body.scope)
+    values = write_declared(store, park, scope=chosen, year=year, values=body.values)
     return _out(park.id, chosen, year, values)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 
 from analytics.calendar import local_period_edges
 from analytics.intervals import DEFAULT_INTERVAL_S
@@ -24,8 +24,9 @@ from api.schemas import (
     iso_from_ns,
     ms_from_ns,
 )
-from services.energy import ScopeError, UnknownScopeError, energy_balance, parse_scope
-from services.indicators import PeriodError, Profile, scope_indicators
+from config.errors import InvalidRequestError
+from services.energy import energy_balance, parse_scope
+from services.indicators import Profile, scope_indicators
 
 __all__ = ["MAX_RANGE_DAYS", "router"]
 
@@ -56,7 +57,21 @@ def energy(
     end: Annotated[
         InstantNs | None, Query(description="End; rounded up to a local period edge. Default now.")
     ] = None,
-    every: Annotated[Every, Query(description="Local calendar period.")] = "day",
+    period: Annotated[
+        Every | None,
+        Query(
+            description="Local calendar period each value sums: `hour`, `day` (default), `month` "
+            "or `year`, edges at local midnight and DST-aware, in the park's time zone. The same "
+            "as `every`."
+        ),
+    ] = None,
+    every: Annotated[
+        Every | None,
+        Query(
+            description="The older name of `period`, kept: a **calendar period** here, not the "
+            "duration in seconds that `every` is on `/series` (epoch-aligned buckets)."
+        ),
+    ] = None,
     scope: Annotated[
         str,
         Depends(
@@ -70,30 +85,27 @@ def energy(
     """Grid import/export, PV, battery, EV charging, load, gas and unmetered use (park), or the
     highest meters of each kind in a building, floor, tenant or device — summed by local hour,
     day, month or year, every figure with its completeness."""
-    try:
-        chosen = parse_scope(scope)
-    except ScopeError as exc:
-        raise HTTPException(422, str(exc)) from None
+    if period is not None and every is not None and period != every:
+        raise InvalidRequestError(f"period={period} and every={every} disagree: give one")
+    per: Every = period or every or "day"
+    chosen = parse_scope(scope)
     tz = park.park.timezone
     end_ns = end if end is not None else time.time_ns()
     start_ns = start if start is not None else end_ns - 1
     if end_ns <= start_ns:
-        raise HTTPException(422, "end must be after start")
+        raise InvalidRequestError("end must be after start")
     if end_ns - start_ns > MAX_RANGE_DAYS * _NS_PER_DAY:
-        raise HTTPException(422, f"range longer than {MAX_RANGE_DAYS} days; ask for less")
-    edges, _ = local_period_edges(start_ns, end_ns, tz, every)
+        raise InvalidRequestError(f"range longer than {MAX_RANGE_DAYS} days; ask for less")
+    edges, _ = local_period_edges(start_ns, end_ns, tz, per)
     if len(edges) - 1 > _MAX_PERIODS:
-        raise HTTPException(422, f"more than {_MAX_PERIODS} periods; use a longer every")
+        raise InvalidRequestError(f"more than {_MAX_PERIODS} periods; use a longer period")
     first_ns, last_ns = int(edges[0]), int(edges[-1])
-    try:
-        balance = energy_balance(
-            store, park, chosen, start_ns=first_ns, end_ns=last_ns, interval_s=DEFAULT_INTERVAL_S
-        )
-    except UnknownScopeError as exc:
-        raise HTTPException(404, str(exc.args[0])) from None
+    balance = energy_balance(
+        store, park, chosen, start_ns=first_ns, end_ns=last_ns, interval_s=DEFAULT_INTERVAL_S
+    )
     figures = []
     for fig in balance.figures:
-        rolled = fig.rollup(balance.start_ns, balance.interval_s, tz, every)
+        rolled = fig.rollup(balance.start_ns, balance.interval_s, tz, per)
         periods = [
             EnergyPeriodOut(
                 label=label,
@@ -129,7 +141,7 @@ def energy(
     return EnergyOut(
         park=park.id,
         scope=str(chosen),
-        every=every,
+        every=per,
         timezone=tz,
         interval_s=balance.interval_s,
         start=iso_from_ns(first_ns),
@@ -195,13 +207,9 @@ def indicators(
     efficiency, PV yield, TOU energy cost and demand charge — of the park or of a building, floor
     or tenant, each with its unit, completeness and the factors and prices it used; null with a
     reason when it cannot be computed or does not apply to the scope."""
-    try:
-        chosen = parse_scope(scope)
-    except ScopeError as exc:
-        raise HTTPException(422, str(exc)) from None
+    chosen = parse_scope(scope)
     if chosen.kind == "device":
-        raise HTTPException(
-            422,
+        raise InvalidRequestError(
             "indicators cover the park, a building, a floor or a tenant, not a device: use park, "
             "building:<id>, floor:<building>/<n> or tenant:<id>",
         )
@@ -213,12 +221,7 @@ def indicators(
         green_contract_kwh=green_contract_kwh,
         flat_price_cny_per_kwh=flat_price_cny_per_kwh,
     )
-    try:
-        report = scope_indicators(store, park, period, profile, scope=chosen)
-    except PeriodError as exc:
-        raise HTTPException(422, str(exc)) from None
-    except UnknownScopeError as exc:
-        raise HTTPException(404, str(exc.args[0])) from None
+    report = scope_indicators(store, park, period, profile, scope=chosen)
     when = report.period
     return IndicatorsOut(
         park=report.park,
@@ -247,18 +250,7 @@ def indicators(
                 completeness_pct=i.completeness_pct,
                 reason=i.reason,
                 note=i.note,
-                factors=[
-                    FactorOut(
-                        name=f.name,
-                        value=f.value,
-                        unit=f.unit,
-                        source=f.source,
-                        year=f.year,
-                        region=f.region,
-                        evidence=f.evidence,
-                    )
-                    for f in i.factors
-                ],
+                factors=[FactorOut.model_validate(f) for f in i.factors],
                 detail={
                     k: None if v is None else finite_or_none(float(v)) for k, v in i.detail.items()
                 },

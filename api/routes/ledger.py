@@ -6,7 +6,7 @@ import time
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 
 from analytics.intervals import Quality
 from api.deps import ParkDep, ScopedDeviceDep, StoreDep
@@ -21,6 +21,7 @@ from api.schemas import (
     iso_from_ns,
     ms_from_ns,
 )
+from config.errors import InvalidRequestError
 from services.ledger import device_ledger
 
 __all__ = ["DEFAULT_LEDGER_WINDOW_NS", "router"]
@@ -53,11 +54,11 @@ def ledger(
     end_ns = end if end is not None else time.time_ns()
     start_ns = start if start is not None else end_ns - DEFAULT_LEDGER_WINDOW_NS
     if end_ns <= start_ns:
-        raise HTTPException(422, "end must be after start")
+        raise InvalidRequestError("end must be after start")
     intervals = (end_ns - start_ns) // (interval * 1_000_000_000) + 1
     if intervals > MAX_POINTS:
-        raise HTTPException(
-            422, f"{intervals} intervals is more than {MAX_POINTS}; use a longer interval"
+        raise InvalidRequestError(
+            f"{intervals} intervals is more than {MAX_POINTS}; use a longer interval"
         )
     fields = []
     for result in device_ledger(

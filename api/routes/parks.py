@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, Path, Query
 
 from api.deps import (
     ParkDep,
@@ -20,7 +20,6 @@ from api.schemas import (
     BuildingOut,
     DeviceOut,
     FieldOut,
-    FloorOut,
     LatestOut,
     ParkDetailOut,
     ParkOut,
@@ -33,7 +32,8 @@ from api.schemas import (
     ms_from_ns,
 )
 from config.auth import Principal, PrincipalRole
-from config.registry import KINDS, Building, Device, DeviceKind, ParkRegistry, Role
+from config.errors import InvalidRequestError, NotFoundError
+from config.registry import KINDS, Device, DeviceKind, ParkRegistry, Role
 from config.units import CANONICAL_UNIT, stored_field_name
 from store.base import Aggregate, SeriesQuery, SeriesRow
 
@@ -105,7 +105,7 @@ def _device_out(dev: Device) -> DeviceOut:
 def _device_or_404(park: ParkRegistry, device_id: str) -> Device:
     dev = park.device(device_id)
     if dev is None:
-        raise HTTPException(404, f"park {park.id!r} has no device {device_id!r}")
+        raise NotFoundError(f"park {park.id!r} has no device {device_id!r}")
     return dev
 
 
@@ -125,25 +125,15 @@ def park_detail(park: ParkDep, principal: PrincipalDep) -> ParkDetailOut:
     park = _visible(park, principal)
     return ParkDetailOut(
         park=_park_out(park),
-        tenants=[TenantOut(id=t.id, name=t.name, sector=t.sector) for t in park.tenants],
-        buildings=[_building_out(b) for b in park.buildings],
-    )
-
-
-def _building_out(b: Building) -> BuildingOut:
-    return BuildingOut(
-        id=b.id,
-        name=b.name,
-        floors=[FloorOut(number=f.number, tenant=f.tenant, area_m2=f.area_m2) for f in b.floors],
+        tenants=[TenantOut.model_validate(t) for t in park.tenants],
+        buildings=[BuildingOut.model_validate(b) for b in park.buildings],
     )
 
 
 @router.get("/{park}/tenants", summary="Tenants of a park")
 def list_tenants(park: ParkDep, principal: PrincipalDep) -> list[TenantOut]:
     """The park's tenants (enterprises) in registry order (a tenant key: only itself)."""
-    return [
-        TenantOut(id=t.id, name=t.name, sector=t.sector) for t in _visible(park, principal).tenants
-    ]
+    return [TenantOut.model_validate(t) for t in _visible(park, principal).tenants]
 
 
 @router.get("/{park}/buildings", summary="Buildings of a park, with their floors")
@@ -151,7 +141,7 @@ def list_buildings(park: ParkDep, principal: PrincipalDep) -> list[BuildingOut]:
     """The park's buildings in registry order, each with its floors, the tenant renting each
     and its area (a tenant key: the buildings where it occupies a floor or has a device, with
     only the floors it occupies)."""
-    return [_building_out(b) for b in _visible(park, principal).buildings]
+    return [BuildingOut.model_validate(b) for b in _visible(park, principal).buildings]
 
 
 @router.get("/{park}/devices", summary="Devices of a park")
@@ -269,9 +259,10 @@ def series(  # the parameters are the query string
     every: Annotated[
         EverySeconds | None,
         Query(
-            description="Aggregate per bucket of this width (seconds, or `30s`, `5m`, `1h`, "
-            "`1d`); buckets are aligned to the epoch and empty ones are left out. "
-            "Omit for raw readings."
+            description="Aggregate per bucket of this **duration** (seconds, or `30s`, `5m`, "
+            "`1h`, `1d`); buckets are aligned to the epoch (UTC), not to local days, and empty "
+            "ones are left out. Omit for raw readings. (On `/energy`, `every`/`period` is a local "
+            "calendar period instead: hour, day, month or year.)"
         ),
     ] = None,
     agg: Annotated[
@@ -301,20 +292,19 @@ def series(  # the parameters are the query string
     device = dev.id
     fields = {f.name: f for f in stored_fields(dev.kind)}
     if field not in fields:
-        raise HTTPException(
-            422, f"device {device!r} has no field {field!r}; it has: {', '.join(fields)}"
+        raise InvalidRequestError(
+            f"device {device!r} has no field {field!r}; it has: {', '.join(fields)}"
         )
     end_ns = end if end is not None else time.time_ns()
     start_ns = start if start is not None else end_ns - DEFAULT_WINDOW_NS
     if end_ns <= start_ns:
-        raise HTTPException(422, "end must be after start")
+        raise InvalidRequestError("end must be after start")
     cap = MAX_POINTS if max_points is None else max_points
     if every is not None:
         buckets = _buckets(start_ns, end_ns, every)
         if buckets > cap:
             what = "MAX_POINTS" if max_points is None else "max_points"
-            raise HTTPException(
-                422,
+            raise InvalidRequestError(
                 f"every={every}s over this range gives up to {buckets} points, more than "
                 f"{cap} ({what}); use a larger every or a shorter range",
             )
@@ -338,8 +328,7 @@ def series(  # the parameters are the query string
     envelope: dict[int, tuple[float, float]] = {}
     if every is None and len(rows) > cap:
         if max_points is None:
-            raise HTTPException(
-                422,
+            raise InvalidRequestError(
                 f"more than {MAX_POINTS} raw readings in this range; "
                 "set every= to aggregate, max_points= or use a shorter range",
             )

@@ -1,19 +1,25 @@
 """Reports for download: ``GET /api/v1/parks/{park}/reports/{year}`` (park evaluation) and
-``GET /api/v1/tenants/{tenant}/reports/{year}`` (green-factory report), the same documents
-``smartpark report`` writes (see docs/reports.md)."""
+``GET /api/v1/parks/{park}/tenants/{tenant}/reports/{year}`` (green-factory report), the same
+documents ``smartpark report`` writes (see docs/reports.md).
+
+``GET /api/v1/tenants/{tenant}/reports/{year}`` is deprecated (a tenant id is unique only within
+its park) and redirects to the park's path for one release."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Literal
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import RedirectResponse
 
 from api.deps import ParkDep, PrincipalDep, RegistryDep, StoreDep, forbidden, require_roles
 from config.auth import PrincipalRole
+from config.errors import ConflictError, InvalidRequestError, NotFoundError
 from config.registry import ParkRegistry
 from config.version import __version__
-from reports.render import MissingCJKFontError, render
+from reports.render import render
 from services.indicators import Profile
 from services.reports import ReportRequest, build_report
 from store.base import Store
@@ -71,9 +77,7 @@ MethodQuery = Annotated[
 def _year(year: int) -> int:
     this_year = datetime.now(UTC).year
     if not FIRST_YEAR <= year <= this_year:
-        raise HTTPException(
-            status_code=422, detail=f"year must be between {FIRST_YEAR} and {this_year}"
-        )
+        raise InvalidRequestError(f"year must be between {FIRST_YEAR} and {this_year}")
     return year
 
 
@@ -95,10 +99,7 @@ def _document(
     )
     name = f"{park.id}{'-' + tenant if tenant else ''}-{year}-{lang}.{fmt}"
     disposition = "inline" if fmt in ("html", "json") else "attachment"
-    try:
-        body = render(doc, fmt, lang)
-    except MissingCJKFontError as exc:
-        raise HTTPException(status_code=503, detail=str(exc)) from None
+    body = render(doc, fmt, lang)  # no CJK font for a PDF: 503, by api/errors.py
     return Response(
         body,
         media_type=_MEDIA[fmt],
@@ -128,15 +129,18 @@ def park_report(
     return _document(store, park, year=year, tenant=None, fmt=format, lang=lang, method=method)
 
 
+TenantPath = Annotated[str, Path(description="Tenant id, as in the park's registry.")]
+
+
 @router.get(
-    "/tenants/{tenant}/reports/{year}",
+    "/parks/{park}/tenants/{tenant}/reports/{year}",
     summary="Green-factory energy and carbon report of a tenant",
     response_class=Response,
     responses=_RESPONSES,
 )
 def tenant_report(
-    tenant: Annotated[str, Path(description="Tenant id, as in the registry.")],
-    registry: RegistryDep,
+    park: ParkDep,
+    tenant: TenantPath,
     store: StoreDep,
     principal: PrincipalDep,
     *,
@@ -149,14 +153,59 @@ def tenant_report(
     its own only, an operator key those of its park's tenants."""
     if principal.role is PrincipalRole.TENANT and tenant != principal.tenant:
         raise forbidden(f"a tenant key may only fetch its own reports ({principal.tenant!r})")
-    # a tenant id is unique within a park, not across parks: look only where the key may see
-    for park in registry.parks.values():
-        if not principal.sees_park(park.id):
-            continue
-        if any(t.id == tenant for t in park.tenants):
-            return _document(
-                store, park, year=year, tenant=tenant, fmt=format, lang=lang, method=method
-            )
-    if principal.role is not PrincipalRole.CITY:
-        raise forbidden(f"tenant {tenant!r} is not in this key's park")
-    raise HTTPException(status_code=404, detail=f"unknown tenant {tenant!r}")
+    if not any(t.id == tenant for t in park.tenants):
+        raise NotFoundError(f"park {park.id!r} has no tenant {tenant!r}")
+    return _document(store, park, year=year, tenant=tenant, fmt=format, lang=lang, method=method)
+
+
+@router.get(
+    "/tenants/{tenant}/reports/{year}",
+    summary="Deprecated: use /parks/{park}/tenants/{tenant}/reports/{year}",
+    response_class=RedirectResponse,
+    status_code=307,
+    deprecated=True,
+    responses={
+        **_RESPONSES,
+        200: {**_RESPONSES[200], "description": "The report document, once the 307 is followed"},
+        307: {
+            "description": "The same report under its park: "
+            "`/api/v1/parks/{park}/tenants/{tenant}/reports/{year}`, query string kept"
+        },
+        404: {"description": "No park the key may see has this tenant"},
+        409: {"description": "Two or more parks the key may see have a tenant of this id"},
+    },
+)
+def tenant_report_redirect(
+    request: Request,
+    tenant: TenantPath,
+    registry: RegistryDep,
+    principal: PrincipalDep,
+    year: YearPath,
+) -> RedirectResponse:
+    """**Deprecated**, kept for one release: a tenant id is unique within a park, not across
+    parks, so this path is ambiguous. It answers 307 to
+    `/api/v1/parks/{park}/tenants/{tenant}/reports/{year}` (same query string) when exactly one
+    park the key may see has the tenant, 409 when several do (name the park), 404 when none does
+    (403 for a key bound to a park)."""
+    if principal.role is PrincipalRole.TENANT and tenant != principal.tenant:
+        raise forbidden(f"a tenant key may only fetch its own reports ({principal.tenant!r})")
+    # look only where the key may see
+    parks = sorted(
+        p.id
+        for p in registry.parks.values()
+        if principal.sees_park(p.id) and any(t.id == tenant for t in p.tenants)
+    )
+    if len(parks) > 1:
+        raise ConflictError(
+            f"tenant {tenant!r} is in several parks ({', '.join(parks)}): ask for "
+            f"/api/v1/parks/{{park}}/tenants/{tenant}/reports/{year}"
+        )
+    if not parks:
+        if principal.role is not PrincipalRole.CITY:
+            raise forbidden(f"tenant {tenant!r} is not in this key's park")
+        raise NotFoundError(f"unknown tenant {tenant!r}")
+    url = request.url.replace(
+        path=f"{request.scope.get('root_path', '')}/api/v1/parks/{quote(parks[0], safe='')}"
+        f"/tenants/{quote(tenant, safe='')}/reports/{year}"
+    )
+    return RedirectResponse(str(url), status_code=307, headers={"Deprecation": "true"})

@@ -6,13 +6,14 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from api.deps import ParkDep, PrincipalDep
 from api.schemas import ErrorOut
 from config.auth import PrincipalRole
+from config.errors import UnavailableError
 from services.stream import PING, StreamHub, encode_event
 
 __all__ = ["router"]
@@ -132,7 +133,7 @@ async def stream(
     """
     hub: StreamHub | None = getattr(request.app.state, "stream_hub", None)
     if hub is None:
-        raise HTTPException(503, "the live stream is not running")
+        raise UnavailableError("the live stream is not running")
     devices: frozenset[str] | None = None
     if principal.role is PrincipalRole.TENANT:
         devices = frozenset(d.id for d in park.devices if principal.sees_tenant(park.id, d.tenant))

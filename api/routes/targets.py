@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 
 from api.deps import ParkDep, StoreDep, scope_query
 from api.schemas import (
@@ -19,9 +19,10 @@ from api.schemas import (
     iso_from_ns,
     ms_from_ns,
 )
+from config.errors import InvalidRequestError
 from config.targets import targets
-from services.energy import ScopeError, parse_scope
-from services.indicators import PeriodError, Profile
+from services.energy import parse_scope
+from services.indicators import Profile
 from services.reports import PARK_PROFILES, TENANT_PROFILES, evaluate_targets, profiles_for
 from services.targets import ProfileResult, TargetResult, YearEnd
 
@@ -75,17 +76,7 @@ def _row(r: TargetResult) -> TargetRowOut:
         score=_num(r.score),
         reason=r.reason,
         example_threshold=any(t.example for t in r.thresholds),
-        thresholds=[
-            ThresholdOut(
-                kind=t.kind,
-                value=t.value,
-                source=t.source,
-                year=t.year,
-                evidence=t.evidence,
-                example=t.example,
-            )
-            for t in r.thresholds
-        ],
+        thresholds=[ThresholdOut.model_validate(t) for t in r.thresholds],
         year_end=_year_end(r.year_end),
     )
 
@@ -159,35 +150,29 @@ def park_targets(
     When the period is the current year, each row also gets `year_end`: the year-to-date value
     and a projection to the end of the year ± one standard deviation. A period shorter than a
     year is `indicative`: the targets judge whole years."""
-    try:
-        chosen = parse_scope(scope)
-        ids = profiles_for(chosen)
-    except (ScopeError, ValueError) as exc:
-        raise HTTPException(422, str(exc)) from None
+    # only domain errors are answered here (api/errors.py): any other error is a bug, and a 500
+    chosen = parse_scope(scope)
+    if chosen.kind not in ("park", "tenant"):
+        raise InvalidRequestError(f"targets apply to the park or a tenant, not to scope {chosen}")
+    ids = profiles_for(chosen)
     if sector is not None and sector not in _sectors():
         known = ", ".join(sorted(_sectors())) or "none"
-        raise HTTPException(422, f"unknown sector {sector!r}; the target table has: {known}")
+        raise InvalidRequestError(f"unknown sector {sector!r}; the target table has: {known}")
     if profile is not None:
         if profile not in ids:
-            raise HTTPException(
-                422,
+            raise InvalidRequestError(
                 f"profile {profile!r} does not apply to scope {chosen}; it has: {', '.join(ids)}",
             )
         ids = (profile,)
-    try:
-        ev = evaluate_targets(
-            store,
-            park,
-            period,
-            scope=chosen,
-            profile_ids=ids,
-            profile=Profile(method=method),
-            sector=sector,
-        )
-    except PeriodError as exc:
-        raise HTTPException(422, str(exc)) from None
-    except LookupError as exc:
-        raise HTTPException(404, str(exc.args[0])) from None
+    ev = evaluate_targets(
+        store,
+        park,
+        period,
+        scope=chosen,
+        profile_ids=ids,
+        profile=Profile(method=method),
+        sector=sector,
+    )
     when = ev.report.period
     return TargetsOut(
         park=park.id,

@@ -57,7 +57,7 @@ log = logging.getLogger("smartpark.alarms")
 _NS = 1_000_000_000
 
 
-class AlarmConflictError(ConflictError, ValueError):
+class AlarmConflictError(ConflictError):
     """The alarm is in a state that does not allow the action (acknowledging a cleared one)."""
 
 

@@ -431,6 +431,7 @@ def test_every_module_of_the_page_is_served_as_javascript(client: TestClient) ->
         r = client.get(path)
         assert r.status_code == 200, path
         assert r.headers["content-type"].split(";")[0] == "text/javascript", path
+        assert r.headers["cache-control"] == "no-cache", path  # never a stale module after upgrade
         base = path.rsplit("/", 1)[0]
         for spec in _IMPORT.findall(r.text):
             parts = [*base.split("/"), *spec.split("/")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,10 +61,13 @@ def test_park_report_json_carries_the_analytics_figures(api, store):
     assert all(f["source"] and f["year"] for f in doc["factors"])
 
 
+TENANT_REPORT = "/api/v1/parks/wuhan-demo/tenants/t01/reports/2025"
+
+
 def test_tenant_report_and_formats(api):
-    csv = api.get("/api/v1/tenants/t01/reports/2025", params={"format": "csv"})
-    html = api.get("/api/v1/tenants/t01/reports/2025", params={"format": "html", "lang": "en"})
-    doc = api.get("/api/v1/tenants/t01/reports/2025").json()
+    csv = api.get(TENANT_REPORT, params={"format": "csv"})
+    html = api.get(TENANT_REPORT, params={"format": "html", "lang": "en"})
+    doc = api.get(TENANT_REPORT).json()
 
     assert doc["kind"] == "green_factory"
     assert doc["tenant_id"] == "t01"
@@ -82,6 +86,8 @@ def test_tenant_report_and_formats(api):
     [
         ("/api/v1/parks/nowhere/reports/2025", {}, 404, "unknown park"),
         ("/api/v1/tenants/nobody/reports/2025", {}, 404, "unknown tenant"),
+        ("/api/v1/parks/wuhan-demo/tenants/nobody/reports/2025", {}, 404, "has no tenant"),
+        ("/api/v1/parks/wuhan-demo/tenants/t01/reports/1999", {}, 422, "year must be between"),
         ("/api/v1/parks/wuhan-demo/reports/1999", {}, 422, "year must be between"),
         ("/api/v1/parks/wuhan-demo/reports/2025", {"format": "docx"}, 422, "format"),
         ("/api/v1/parks/wuhan-demo/reports/2025", {"lang": "fr"}, 422, "lang"),
@@ -105,9 +111,39 @@ def test_pdf_download_and_a_clear_503_without_cjk_fonts(api, monkeypatch):
     assert 'attachment; filename="wuhan-demo-2025-zh.pdf"' in pdf.headers["content-disposition"]
 
     monkeypatch.setattr(reports.render, "cjk_fonts", list)
-    refused = api.get("/api/v1/tenants/t01/reports/2025", params={"format": "pdf"})
+    refused = api.get(TENANT_REPORT, params={"format": "pdf"})
     assert refused.status_code == 503
+    assert refused.json()["code"] == "unavailable"
     assert "fonts-noto-cjk" in refused.json()["message"]
+
+
+def test_the_old_tenant_path_redirects_to_the_park_path_keeping_the_query(api):
+    old = "/api/v1/tenants/t01/reports/2025"
+    moved = api.get(old, params={"format": "csv", "lang": "en"}, follow_redirects=False)
+
+    assert moved.status_code == 307
+    assert moved.headers["deprecation"] == "true"
+    assert moved.headers["location"].endswith(f"{TENANT_REPORT}?format=csv&lang=en")
+    followed = api.get(old, params={"format": "csv", "lang": "en"})
+    assert followed.status_code == 200
+    assert 'filename="wuhan-demo-t01-2025-en.csv"' in followed.headers["content-disposition"]
+    assert api.app.openapi()["paths"]["/api/v1/tenants/{tenant}/reports/{year}"]["get"][
+        "deprecated"
+    ]
+
+
+def test_the_old_tenant_path_is_a_409_when_two_parks_have_the_tenant(store, january_data_dir):
+    twin = PARK.model_copy(update={"park": PARK.park.model_copy(update={"id": "twin-park"})})
+    registry = dataclasses.replace(REGISTRY, parks={**REGISTRY.parks, "twin-park": twin})
+    app = create_app(settings=Settings(data_dir=january_data_dir), store=store, registry=registry)
+    with TestClient(app) as client:
+        response = client.get("/api/v1/tenants/t01/reports/2025", follow_redirects=False)
+
+    assert response.status_code == 409, response.text
+    body = response.json()
+    assert body["code"] == "conflict"
+    assert "twin-park" in body["message"]
+    assert "wuhan-demo" in body["message"]
 
 
 def test_a_report_of_the_current_year_projects_to_year_end(store):

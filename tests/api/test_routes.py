@@ -794,3 +794,40 @@ def test_dashboard_files_name_no_other_host() -> None:
         # the SVG namespace is an identifier createElementNS needs, never fetched
         text = text.replace('"http://www.w3.org/2000/svg"', '"<svg namespace>"')
         assert not re.search(r"https?://|//[a-z0-9.-]+\.[a-z]{2,}/", text), name
+
+
+# -- /energy: `period` (a local calendar period) and its older name `every` ----------------------
+
+
+async def test_energy_period_is_every_under_a_clearer_name(client: httpx.AsyncClient) -> None:
+    url = f"/api/v1/parks/{PARK}/energy"
+    # 2025-01-15 to 2025-03-10 in Asia/Shanghai: three local months, whatever the name
+    span = {"start": "2025-01-15T00:00:00+08:00", "end": "2025-03-10T00:00:00+08:00"}
+    by_period = await client.get(url, params={**span, "period": "month"})
+    by_every = await client.get(url, params={**span, "every": "month"})
+    both = await client.get(url, params={**span, "period": "month", "every": "month"})
+    default = await client.get(url, params=span)
+
+    assert by_period.status_code == 200, by_period.text
+    assert by_period.json() == by_every.json() == both.json()
+    body = by_period.json()
+    assert body["every"] == "month"
+    grid = next(f for f in body["figures"] if f["periods"])
+    assert [p["label"] for p in grid["periods"]] == ["2025-01", "2025-02", "2025-03"]
+    assert default.json()["every"] == "day"
+    assert len(next(f for f in default.json()["figures"] if f["periods"])["periods"]) == 54
+
+    clash = await client.get(url, params={**span, "period": "month", "every": "day"})
+    assert_error(clash, 422, "invalid_request", "period=month and every=day disagree")
+
+
+def test_every_says_which_meaning_it_has_in_the_openapi_document(tmp_path: Path) -> None:
+    spec = create_app(settings=settings_for(tmp_path)).openapi()
+
+    def param(path: str, name: str) -> str:
+        params = spec["paths"][path]["get"]["parameters"]
+        return str(next(p for p in params if p["name"] == name)["description"])
+
+    assert "calendar period" in param("/api/v1/parks/{park}/energy", "every")
+    assert "calendar period" in param("/api/v1/parks/{park}/energy", "period")
+    assert "duration" in param("/api/v1/parks/{park}/series", "every")

@@ -308,3 +308,87 @@ def test_serve_refuses_to_start_without_keys_unless_auth_is_off(
     assert "SMARTPARK_AUTH=off" in err + capsys.readouterr().err
     assert bad_keys == 2
     assert f"{keys}:1: unknown park 'nowhere'" in bad_err
+
+
+# -- errors: one line, a hint, no traceback ----------------------------------------------------
+
+
+def test_a_missing_cjk_font_is_one_line_and_a_hint_not_a_traceback(
+    january_data_dir, tmp_path, monkeypatch, capsys
+):
+    import reports.render
+    from config.settings import get_settings
+
+    monkeypatch.setenv("SMARTPARK_DATA_DIR", str(january_data_dir))
+    monkeypatch.delenv("SMARTPARK_STORE_URL", raising=False)
+    monkeypatch.setattr(reports.render, "cjk_fonts", list)  # as on a machine without one
+    out = tmp_path / "park.pdf"
+    get_settings.cache_clear()
+    try:
+        code = main(
+            [
+                *("report", "--park", "wuhan-demo", "--year", "2025", "--format", "pdf"),
+                *("--out", str(out)),
+            ]
+        )
+    finally:
+        get_settings.cache_clear()
+    err = capsys.readouterr().err
+    ours = [line for line in err.splitlines() if line.startswith(("error:", "hint:"))]
+
+    assert code == 1
+    assert not out.exists()
+    assert "Traceback" not in err
+    assert len(ours) == 2, err
+    assert ours[0].startswith("error: no font with Chinese glyphs is installed")
+    assert ours[1].startswith("hint: install a font with Chinese glyphs")
+    assert "apt-get install fonts-noto-cjk" in ours[1]
+
+
+def test_registry_problems_are_listed_with_file_and_line_and_exit_2(tmp_path, capsys):
+    bad = tmp_path / "park.yaml"
+    bad.write_text("park:\n  id: x\n  timezone: Mars/Olympus\n", encoding="utf-8")
+
+    code = main(["check-config", str(bad)])
+    err = capsys.readouterr().err.splitlines()
+
+    assert code == 2
+    assert err[0].startswith("error: the registry has ")
+    assert any(line.strip().startswith(f"{bad}:") for line in err[1:-1]), err
+    assert err[-1].startswith("hint: fix each line above")
+
+
+def test_domain_errors_inside_a_task_group_are_reported_each_on_its_line(monkeypatch, capsys):
+    import smartpark.cli
+    from config.errors import BrokerError, StoreUnavailableError
+
+    def both(_):
+        raise ExceptionGroup(
+            "tasks",
+            [StoreUnavailableError("connection refused"), BrokerError("mqtt: not authorised")],
+        )
+
+    monkeypatch.setitem(smartpark.cli._COMMANDS, "check-config", both)
+    code = main(["check-config"])
+    err = capsys.readouterr().err.splitlines()
+
+    assert code == 1
+    assert err == [
+        "error: connection refused",
+        "hint: is the store running? SMARTPARK_STORE_URL names it (empty: the embedded store)",
+        "error: mqtt: not authorised",
+        "hint: is the MQTT broker running? SMARTPARK_MQTT_URL names it",
+    ]
+
+
+def test_an_error_that_is_not_ours_still_raises(monkeypatch):
+    import pytest
+
+    import smartpark.cli
+
+    def bug(_):
+        raise KeyError("a bug, which deserves its traceback")
+
+    monkeypatch.setitem(smartpark.cli._COMMANDS, "check-config", bug)
+    with pytest.raises(KeyError):
+        main(["check-config"])

@@ -10,7 +10,7 @@ import { has, t } from "../i18n.js";
 import { fmtIndicator, indicator } from "../indicators.js";
 import { reading } from "../live.js";
 import { notFound, panel, setCrumbs, setTab, showRefusal } from "../page.js";
-import { API, state } from "../state.js";
+import { state } from "../state.js";
 
 export function viewTenants() {
   setTab("tenant");
@@ -190,7 +190,7 @@ export function viewTenant(id, gen) {
 export async function downloadReport(tenant, year, fmt, msg) {
   msg.textContent = t("downloading");
   try {
-    const response = await request(`${API}/tenants/${encodeURIComponent(tenant)}/reports/${year}?format=${fmt}&lang=${state.lang}`, 120000);
+    const response = await request(parkPath(`/tenants/${encodeURIComponent(tenant)}/reports/${year}?format=${fmt}&lang=${state.lang}`), 120000);
     const blob = await response.blob();
     const cd = response.headers.get("Content-Disposition") || "";
     const m = /filename="([^"]+)"/.exec(cd);
