@@ -298,7 +298,7 @@ MaintenanceKind = Literal["replacement", "multiplier", "register_width"]
 register display width changed."""
 
 _KIND_FIELDS: dict[str, frozenset[str]] = {
-    "replacement": frozenset({"old_final", "new_initial"}),
+    "replacement": frozenset({"meter_register", "old_final", "new_initial"}),
     "multiplier": frozenset({"old_multiplier", "multiplier", "reading"}),
     "register_width": frozenset({"old_register_width", "register_width"}),
 }
@@ -310,14 +310,18 @@ class MaintenanceEntry(_Frozen):
 
     ``replacement``: ``old_final`` the old register's last reading (omit if unread) and
     ``new_initial`` the new one's first, in the device's own unit (before the multiplier), as read
-    off the displays. ``multiplier``: the CT x PT ratio goes from ``old_multiplier`` to
-    ``multiplier``; ``reading`` the display count at the change, if noted. ``register_width``: the
-    display wraps at 10^``register_width`` from ``at`` on (``old_register_width`` before; omit it
-    for a register that never wrapped).
+    off the displays, of ``meter_register`` (default the device's first register; the others restart
+    at 0 with their last reading unknown). ``multiplier``: the CT x PT ratio goes from
+    ``old_multiplier`` to ``multiplier``; ``reading`` the display count at the change, if noted.
+    ``register_width``: the display wraps at 10^``register_width`` from ``at`` on
+    (``old_register_width`` before; omit it for a register that never wrapped).
     """
 
     kind: MaintenanceKind
     at: AwareDatetime = Field(description="when it takes effect, ISO-8601 with offset")
+    meter_register: str | None = Field(
+        default=None, description="replacement: the register read (default the first, e.g. energy)"
+    )
     old_final: float | None = Field(default=None, ge=0, description="old meter's last reading")
     new_initial: float | None = Field(default=None, ge=0, description="new meter's first reading")
     old_multiplier: float | None = Field(default=None, gt=0)
@@ -354,8 +358,12 @@ class MaintenanceEntry(_Frozen):
         return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
 
     def same_time(self, other: MaintenanceEntry) -> bool:
-        """True when both record the same kind of event at the same instant."""
-        return self.kind == other.kind and self.time_ns == other.time_ns
+        """True when both record the same kind of event (of one register) at the same instant."""
+        return (
+            self.kind == other.kind
+            and self.meter_register == other.meter_register
+            and self.time_ns == other.time_ns
+        )
 
     def same_event(self, other: MaintenanceEntry) -> bool:
         """True when both record the same event (the note aside)."""
@@ -415,7 +423,13 @@ class Device(_Frozen):
     def _maintenance_is_consistent(self) -> Device:
         if self.maintenance and not any(s.cumulative for s in KINDS[self.kind].values()):
             raise ValueError(f"maintenance: a {self.kind.value} has no register to maintain")
+        registers = [n for n, s in KINDS[self.kind].items() if s.cumulative]
         for i, entry in enumerate(self.maintenance):
+            if entry.meter_register is not None and entry.meter_register not in registers:
+                raise ValueError(
+                    f"maintenance.{i}.meter_register: a {self.kind.value} has no register "
+                    f"{entry.meter_register!r} (registers: {', '.join(registers)})"
+                )
             for other in self.maintenance[:i]:
                 if entry.same_time(other) and not entry.same_event(other):
                     raise ValueError(
