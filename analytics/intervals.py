@@ -76,6 +76,7 @@ __all__ = [
     "WidthChange",
     "intervals_from_register",
     "rescale_register",
+    "typical_spacing_s",
     "worst_quality",
 ]
 
@@ -198,6 +199,20 @@ def worst_quality(a: ArrayLike, b: ArrayLike) -> NDArray[np.int8]:
     """The worse of two :class:`Quality` codes, element by element: their maximum (the codes are
     ordered by severity, so a lost interval is never hidden by an interpolated one)."""
     return np.maximum(np.asarray(a, dtype=np.int8), np.asarray(b, dtype=np.int8))
+
+
+def typical_spacing_s(
+    time_ns: ArrayLike, *, recent: int = 96, min_readings: int = 3
+) -> float | None:
+    """The reporting interval of a device learned from its readings [s]: the median spacing of
+    its last ``recent`` distinct reading times [ns], or None with fewer than ``min_readings``.
+
+    The median, so that a few gaps or a burst of backlog readings do not move it.
+    """
+    t = np.unique(np.asarray(time_ns, dtype=np.int64).ravel())[-(recent + 1) :]
+    if t.size < max(min_readings, 3):
+        return None
+    return float(np.median(np.diff(t))) / _NS_PER_S
 
 
 def _times(t_ns: NDArray[np.int64]) -> list[int]:

@@ -17,6 +17,7 @@ from analytics.intervals import (
     WidthChange,
     intervals_from_register,
     rescale_register,
+    typical_spacing_s,
     worst_quality,
 )
 
@@ -446,3 +447,13 @@ def test_gap_s_at_the_cadence_makes_hourly_readings_measured():
     assert_allclose(led.energy, np.ones(16))
     assert (led.quality[:8] == Quality.MEASURED).all()
     assert (led.quality[8:] == Quality.INTERPOLATED).all()
+
+
+def test_typical_spacing_is_the_median_of_recent_readings():
+    # hourly readings with one missing (a 2 h step) and one duplicate: the median stays 3,600 s
+    t = np.array([0, 1, 2, 2, 4, 5, 6], dtype=np.int64) * _H
+    assert typical_spacing_s(t) == 3600.0
+    assert typical_spacing_s(t[:2]) is None
+    # only the last 3 spacings count: 60 s apart at the end
+    t2 = np.concatenate([t, 6 * _H + np.arange(1, 4) * 60 * S])
+    assert typical_spacing_s(t2, recent=3) == 60.0
