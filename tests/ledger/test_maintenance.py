@@ -202,3 +202,64 @@ def test_cadence_is_declared_or_learned(store):
     declared = device_cadence(store, "p1", park(expected_interval_s=3600).device("m1"))
     assert (declared.interval_s, declared.source) == (3600.0, "declared")
     assert device_cadence(store, "p1", park().device("grid")).source == "unknown"
+
+
+# -- over the API ---------------------------------------------------------------------------------
+
+URL = "/api/v1/parks/wuhan-demo/devices/plant-1-main/maintenance"
+SWAP = {"kind": "replacement", "at": "2026-03-04T10:30:00+08:00", "old_final": 12345.6}
+
+
+@pytest.fixture
+def api(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from config.registry import load_registry
+    from config.settings import Settings
+
+    s = EmbeddedStore(tmp_path / "api.sqlite3")
+    app = create_app(settings=Settings(data_dir=tmp_path), store=s, registry=load_registry())
+    with TestClient(app) as client:
+        yield client, s
+    s.close()
+
+
+def test_api_refuses_a_new_reading_above_the_old_and_stores_nothing(api):
+    client, s = api
+    answer = client.post(URL, json={**SWAP, "new_initial": 20000.0})
+    assert answer.status_code == 422
+    assert "new_initial" in answer.json()["message"]
+    assert "20000" in answer.json()["message"]
+    stray = client.post(URL, json={**SWAP, "new_initial": 0.0, "multiplier": 80})
+    assert stray.status_code == 422
+    assert "multiplier do not belong to a replacement entry" in stray.json()["message"]
+    negative = client.post(URL, json={**SWAP, "new_initial": -1.0})
+    assert negative.status_code == 422
+    assert "new_initial" in negative.json()["message"]
+    assert s.count("wuhan-demo", measurement="maintenance") == 0
+    assert client.get(URL).json()["entries"] == []
+
+
+def test_api_posts_reads_back_repeats_and_conflicts(api):
+    client, s = api
+    first = client.post(URL, json={**SWAP, "new_initial": 0.0})
+    assert first.status_code == 201, first.text
+    body = first.json()
+    assert body["written"] is True
+    assert body["recomputed_start"] is None  # no readings yet: nothing to rebuild
+    (entry,) = body["entries"]
+    assert (entry["source"], entry["old_final"], entry["new_initial"]) == ("api", 12345.6, 0.0)
+    assert entry["at"].startswith("2026-03-04T02:30:00")
+    again = client.post(URL, json={**SWAP, "new_initial": 0.0})
+    assert again.status_code == 200
+    assert again.json()["written"] is False
+    conflict = client.post(URL, json={**SWAP, "new_initial": 5.0})
+    assert conflict.status_code == 409
+    assert conflict.json()["code"] == "conflict"
+    assert "new_initial=0" in conflict.json()["message"]
+    assert s.count("wuhan-demo", measurement="maintenance") == 1
+    log = client.get(URL).json()
+    assert len(log["entries"]) == 1
+    assert log["cadence"] == {"expected_interval_s": None, "source": "unknown"}
+    assert client.post(URL.replace("plant-1-main", "nothing"), json=SWAP).status_code == 404
