@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from api.deps import ParkDep, PrincipalDep, StoreDep, forbidden, require_roles
 from api.schemas import ErrorOut, iso_from_ns
@@ -99,7 +99,7 @@ class CadenceOut(BaseModel):
     source: Literal["declared", "learned", "unknown"]
 
 
-_LOG_EXAMPLE: dict[str, object] = {
+_LOG_EXAMPLE: dict[str, JsonValue] = {
     "park": "wuhan-demo",
     "device": "plant-1-main",
     "cadence": {"expected_interval_s": 900.0, "source": "learned"},
