@@ -319,8 +319,9 @@ def record_entry(
     :class:`MaintenanceError` when the entry does not fit it (no register, unknown register) and
     :class:`MaintenanceConflictError` when a different entry stands at that instant; nothing is
     stored then. The same entry again changes nothing. Then the stored ledger of the device and
-    its day roll-ups are rebuilt over the intervals the entry affects: a day either side of a
-    replacement; from a day before a multiplier or width change to the device's last reading.
+    its day roll-ups are rebuilt over the whole local days holding the intervals the entry
+    affects: a day either side of a replacement; from a day before a multiplier or width change
+    to the device's last reading.
     """
     device = park.device(device_id)
     if device is None:
@@ -349,11 +350,14 @@ def record_entry(
         return RecordResult(log, True, None, 0, 0)
     # imported here: the ledger reads this module's log, so this module cannot import it first
     from services.ledger import rebuild_ledger
-    from services.rollup import write_day_rollups
+    from services.rollup import local_days, write_day_rollups
 
-    built = rebuild_ledger(store, park, start_ns=span[0], end_ns=span[1], devices=[device_id])
-    rolled = write_day_rollups(store, park, start_ns=span[0], end_ns=span[1], devices=[device_id])
-    return RecordResult(log, True, span, built.intervals, rolled.days)
+    # whole local days, so that each day roll-up rests on a ledger rebuilt the same way
+    edges = local_days(span[0], span[1], park.park.timezone)
+    days = (int(edges[0]), int(edges[-1]))
+    built = rebuild_ledger(store, park, start_ns=days[0], end_ns=days[1], devices=[device_id])
+    rolled = write_day_rollups(store, park, start_ns=days[0], end_ns=days[1], devices=[device_id])
+    return RecordResult(log, True, days, built.intervals, rolled.days)
 
 
 def _describe(e: MaintenanceEntry) -> str:
