@@ -26,6 +26,9 @@ gap (``INTERPOLATED``): an hourly meter with every reading is 100 % complete.
 from __future__ import annotations
 
 import math
+import threading
+import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,9 +47,10 @@ from analytics.intervals import (
 from config.errors import ConflictError, InvalidRequestError, NotFoundError
 from config.registry import Device, FieldSpec, MaintenanceEntry, ParkRegistry
 from config.units import converter, stored_field_name
-from store.base import Point, SeriesQuery, Store
+from store.base import LatestReading, Point, SeriesQuery, Store
 
 __all__ = [
+    "CACHE_S",
     "CADENCE_TOLERANCE",
     "MAINTENANCE",
     "Cadence",
@@ -84,6 +88,36 @@ _NS = 1_000_000_000
 _DAY_NS = 86_400 * _NS
 _RECENT_READINGS = 96
 _MIN_READINGS = 12  # fewer readings teach no cadence: three could make a gap look like the rule
+CACHE_S = 2.0
+"""A park's stored log is read at most once per this many seconds per store (every ledger
+computation reads it; a park's is read once for all its devices). Entries this process records
+are seen at once; those another process records, within this time — and that process rebuilds
+the ledger they change itself (only a reading ledgered elsewhere within this time of the entry,
+closing the very step it explains, could miss it). [s]"""
+_cache: weakref.WeakKeyDictionary[Store, dict[str, tuple[float, list[LatestReading]]]] = (
+    weakref.WeakKeyDictionary()
+)
+_cache_lock = threading.Lock()
+
+
+def _scan(store: Store, park_id: str) -> list[LatestReading]:
+    """The park's stored entries (cached for :data:`CACHE_S`)."""
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(store, {}).get(park_id)
+    if hit is not None and now - hit[0] < CACHE_S:
+        return hit[1]
+    points = store.scan(
+        park_id, measurement=MAINTENANCE, start_ns=_ALL_TIME[0], end_ns=_ALL_TIME[1]
+    )
+    with _cache_lock:
+        _cache.setdefault(store, {})[park_id] = (now, points)
+    return points
+
+
+def _forget(store: Store, park_id: str) -> None:
+    with _cache_lock:
+        _cache.get(store, {}).pop(park_id, None)
 
 
 class MaintenanceError(InvalidRequestError):
@@ -117,9 +151,7 @@ def stored_entries(store: Store, park_id: str, device: Device) -> list[Maintenan
     """
     out: list[MaintenanceEntry] = []
     registers = _registers(device)
-    for p in store.scan(
-        park_id, measurement=MAINTENANCE, start_ns=_ALL_TIME[0], end_ns=_ALL_TIME[1]
-    ):
+    for p in _scan(store, park_id):
         if p.device != device.id:
             continue
         kind = next((k for k, marker in _MARKER.items() if marker in p.fields), None)
@@ -344,6 +376,7 @@ def record_entry(
                 f"{other.at.isoformat()}: {_describe(other)}"
             )
     store.write([_point(park.id, device, entry)])
+    _forget(store, park.id)
     log = maintenance_log(store, park.id, device)
     span = _affected(store, park.id, device, entry)
     if span is None:

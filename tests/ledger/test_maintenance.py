@@ -263,3 +263,23 @@ def test_api_posts_reads_back_repeats_and_conflicts(api):
     assert len(log["entries"]) == 1
     assert log["cadence"] == {"expected_interval_s": None, "source": "unknown"}
     assert client.post(URL.replace("plant-1-main", "nothing"), json=SWAP).status_code == 404
+
+
+def test_the_stored_log_is_read_once_per_park_for_all_devices(store, monkeypatch):
+    p = park()
+    write(store, "m1", [(T0 + i * 15 * MIN, float(i)) for i in range(20)])
+    write(store, "grid", [(T0 + i * 15 * MIN, float(i)) for i in range(20)])
+    scans = []
+    real = store.scan
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        scans.append(kwargs.get("measurement"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "scan", counting)
+    rebuild_ledger(store, p, start_ns=T0, end_ns=T0 + 4 * HOUR)
+    assert scans.count("maintenance") == 1
+    # an entry recorded here is seen at once, not after the cache expires
+    entry = MaintenanceEntry(kind="replacement", at=at(T0 + 2 * HOUR), new_initial=0.0)
+    record_entry(store, p, "m1", entry)
+    assert maintenance_log(store, "p1", p.device("m1")) == (entry,)
