@@ -297,6 +297,11 @@ MaintenanceKind = Literal["replacement", "multiplier", "register_width"]
 """What a maintenance-log entry records: a meter swapped, its CT/PT multiplier changed, or its
 register display width changed."""
 
+_MAX_READING = 1e15  # a 15-digit register display, the widest register_width allows
+_MAX_MULTIPLIER = 1e6  # CT x PT: 10 kV/100 V x 1000/5 A is 20,000; a million is no meter
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # the store's times are int64 ns since then
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)  # and end in 2262
+
 _KIND_FIELDS: dict[str, frozenset[str]] = {
     "replacement": frozenset({"meter_register", "old_final", "new_initial"}),
     "multiplier": frozenset({"old_multiplier", "multiplier", "reading"}),
@@ -322,14 +327,27 @@ class MaintenanceEntry(_Frozen):
     meter_register: str | None = Field(
         default=None, description="replacement: the register read (default the first, e.g. energy)"
     )
-    old_final: float | None = Field(default=None, ge=0, description="old meter's last reading")
-    new_initial: float | None = Field(default=None, ge=0, description="new meter's first reading")
-    old_multiplier: float | None = Field(default=None, gt=0)
-    multiplier: float | None = Field(default=None, gt=0)
-    reading: float | None = Field(default=None, ge=0, description="display count at the change")
+    old_final: float | None = Field(
+        default=None, ge=0, le=_MAX_READING, description="old meter's last reading"
+    )
+    new_initial: float | None = Field(
+        default=None, ge=0, le=_MAX_READING, description="new meter's first reading"
+    )
+    old_multiplier: float | None = Field(default=None, gt=0, le=_MAX_MULTIPLIER)
+    multiplier: float | None = Field(default=None, gt=0, le=_MAX_MULTIPLIER)
+    reading: float | None = Field(
+        default=None, ge=0, le=_MAX_READING, description="display count at the change"
+    )
     old_register_width: int | None = Field(default=None, ge=3, le=15)
     register_width: int | None = Field(default=None, ge=3, le=15)
     note: str | None = Field(default=None, max_length=500)
+
+    @field_validator("at")
+    @classmethod
+    def _storable(cls, value: datetime) -> datetime:
+        if not _EARLIEST <= value < _LATEST:
+            raise ValueError(f"at: {value.isoformat()} is outside 1970-01-01 .. 2200-01-01")
+        return value
 
     @model_validator(mode="after")
     def _fields_fit_kind(self) -> MaintenanceEntry:

@@ -31,6 +31,9 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1/parks", tags=["maintenance"])
 
+_MAX_READING = 1e15  # a 15-digit register display, the widest register_width allows
+_MAX_MULTIPLIER = 1e6  # CT x PT: 10 kV/100 V x 1000/5 A is 20,000; a million is no meter
+
 DevicePath = Annotated[str, Path(description="Device id.")]
 
 
@@ -65,11 +68,17 @@ class MaintenanceIn(BaseModel):
     meter_register: str | None = Field(
         default=None, description="replacement: the register read (default the first)"
     )
-    old_final: float | None = Field(default=None, ge=0, description="old meter's last reading")
-    new_initial: float | None = Field(default=None, ge=0, description="new meter's first reading")
-    old_multiplier: float | None = Field(default=None, gt=0)
-    multiplier: float | None = Field(default=None, gt=0)
-    reading: float | None = Field(default=None, ge=0, description="display count at the change")
+    old_final: float | None = Field(
+        default=None, ge=0, le=_MAX_READING, description="old meter's last reading"
+    )
+    new_initial: float | None = Field(
+        default=None, ge=0, le=_MAX_READING, description="new meter's first reading"
+    )
+    old_multiplier: float | None = Field(default=None, gt=0, le=_MAX_MULTIPLIER)
+    multiplier: float | None = Field(default=None, gt=0, le=_MAX_MULTIPLIER)
+    reading: float | None = Field(
+        default=None, ge=0, le=_MAX_READING, description="display count at the change"
+    )
     old_register_width: int | None = Field(default=None, ge=3, le=15)
     register_width: int | None = Field(default=None, ge=3, le=15)
 

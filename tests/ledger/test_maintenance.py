@@ -237,6 +237,13 @@ def test_api_refuses_a_new_reading_above_the_old_and_stores_nothing(api):
     negative = client.post(URL, json={**SWAP, "new_initial": -1.0})
     assert negative.status_code == 422
     assert "new_initial" in negative.json()["message"]
+    ancient = client.post(URL, json={**SWAP, "new_initial": 0.0, "at": "1900-01-01T00:00:00Z"})
+    assert ancient.status_code == 422
+    assert ancient.json()["message"].startswith("at: 1900-01-01")
+    huge = client.post(URL, json={"kind": "multiplier", "at": SWAP["at"], "old_multiplier": 1,
+                                  "multiplier": 1e9})  # fmt: skip
+    assert huge.status_code == 422
+    assert "multiplier" in huge.json()["message"]
     assert s.count("wuhan-demo", measurement="maintenance") == 0
     assert client.get(URL).json()["entries"] == []
 
