@@ -209,7 +209,12 @@ def get_maintenance(
             "model": MaintenanceRecordedOut,
             "description": "The same entry was already in the log; nothing changed",
         },
+        400: {"model": ErrorOut, "description": "The body is not valid JSON"},
         409: {"model": ErrorOut, "description": "A different entry stands at that instant"},
+        413: {
+            "model": ErrorOut,
+            "description": "`payload_too_large`: the body is over `SMARTPARK_MAX_BODY_BYTES`",
+        },
         422: {"description": "A field is missing, out of range or does not fit the kind"},
     },
     dependencies=[Depends(require_roles(PrincipalRole.CITY, PrincipalRole.OPERATOR))],
