@@ -8,6 +8,7 @@ fixed intervals (default 15 min, aligned to the epoch or to ``origin_ns``), each
 Algorithm
 ---------
 1. **Clean.** Non-finite readings, negative readings and readings at or above ``rollover_at``
+   (the wrap value in force at the reading: ``width_changes`` change it from their instant on)
    are rejected (``non_finite``, ``implausible_value``).
 2. **Order.** Readings are sorted by time, ties by value; of readings sharing one timestamp the
    lowest value is kept (``duplicate`` / ``conflicting_duplicate``). The result therefore does
@@ -54,6 +55,9 @@ Assumptions
   zero is taken for a rollover. A meter replacement cannot be told from a reset by the numbers
   alone; pass the replacements explicitly (from the registry's maintenance log).
 * A reading stamped exactly at a replacement time belongs to the new meter.
+* A multiplier (CT x PT) change is a discontinuity of the scaled register: :func:`rescale_register`
+  scales each reading by the multiplier in force and returns the change as a replacement whose
+  old and new values are the display count at the change times the old and the new multiplier.
 """
 
 from __future__ import annotations
