@@ -8,6 +8,7 @@ fixed intervals (default 15 min, aligned to the epoch or to ``origin_ns``), each
 Algorithm
 ---------
 1. **Clean.** Non-finite readings, negative readings and readings at or above ``rollover_at``
+   (the wrap value in force at the reading: ``width_changes`` change it from their instant on)
    are rejected (``non_finite``, ``implausible_value``).
 2. **Order.** Readings are sorted by time, ties by value; of readings sharing one timestamp the
    lowest value is kept (``duplicate`` / ``conflicting_duplicate``). The result therefore does
@@ -54,6 +55,9 @@ Assumptions
   zero is taken for a rollover. A meter replacement cannot be told from a reset by the numbers
   alone; pass the replacements explicitly (from the registry's maintenance log).
 * A reading stamped exactly at a replacement time belongs to the new meter.
+* A multiplier (CT x PT) change is a discontinuity of the scaled register: :func:`rescale_register`
+  scales each reading by the multiplier in force and returns the change as a replacement whose
+  old and new values are the display count at the change times the old and the new multiplier.
 """
 
 from __future__ import annotations
@@ -70,9 +74,13 @@ __all__ = [
     "IntervalLedger",
     "Issue",
     "IssueCode",
+    "MultiplierChange",
     "Quality",
     "Replacement",
+    "WidthChange",
     "intervals_from_register",
+    "rescale_register",
+    "typical_spacing_s",
     "worst_quality",
 ]
 
@@ -149,6 +157,29 @@ class Replacement:
 
 
 @dataclass(frozen=True, slots=True)
+class WidthChange:
+    """From ``time_ns`` on the register wraps at ``rollover_at`` [canonical unit] (None: never),
+    e.g. a display reprogrammed from 6 to 8 digits."""
+
+    time_ns: int
+    rollover_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class MultiplierChange:
+    """The register multiplier (CT x PT ratio) changes from ``old`` to ``new`` at ``time_ns``.
+
+    ``reading`` is the register's display count at the change, when it was noted; otherwise it
+    is interpolated in time between the readings either side.
+    """
+
+    time_ns: int
+    old: float
+    new: float
+    reading: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class IntervalLedger:
     """Energy per interval of one register.
 
@@ -172,6 +203,20 @@ def worst_quality(a: ArrayLike, b: ArrayLike) -> NDArray[np.int8]:
     """The worse of two :class:`Quality` codes, element by element: their maximum (the codes are
     ordered by severity, so a lost interval is never hidden by an interpolated one)."""
     return np.maximum(np.asarray(a, dtype=np.int8), np.asarray(b, dtype=np.int8))
+
+
+def typical_spacing_s(
+    time_ns: ArrayLike, *, recent: int = 96, min_readings: int = 3
+) -> float | None:
+    """The reporting interval of a device learned from its readings [s]: the median spacing of
+    its last ``recent`` distinct reading times [ns], or None with fewer than ``min_readings``.
+
+    The median, so that a few gaps or a burst of backlog readings do not move it.
+    """
+    t = np.unique(np.asarray(time_ns, dtype=np.int64).ravel())[-(recent + 1) :]
+    if t.size < max(min_readings, 3):
+        return None
+    return float(np.median(np.diff(t))) / _NS_PER_S
 
 
 def _times(t_ns: NDArray[np.int64]) -> list[int]:
@@ -279,6 +324,30 @@ def _rate_bound_per_h(
     return _RATE_HEADROOM * typical
 
 
+class _Rollover:
+    """The register's wrap value over time [canonical unit]; NaN where it never wraps."""
+
+    def __init__(self, first: float | None, changes: Sequence[WidthChange]) -> None:
+        chg = sorted(changes, key=lambda c: c.time_ns)
+        values = [first, *(c.rollover_at for c in chg)]
+        for x in values:
+            if x is not None and not x > 0:
+                raise ValueError(f"rollover_at must be positive, got {x}")
+        self._ns = np.array([c.time_ns for c in chg], dtype=np.int64)
+        self._top = np.array([np.nan if x is None else x for x in values], dtype=np.float64)
+
+    def any(self) -> bool:
+        return bool(np.isfinite(self._top).any())
+
+    def at(self, t_ns: NDArray[np.int64]) -> NDArray[np.float64]:
+        """Wrap value in force at each time (a change applies from its own time on)."""
+        return np.asarray(self._top[np.searchsorted(self._ns, t_ns, side="right")])
+
+    def describe(self) -> str:
+        tops = [f"{x:g}" for x in self._top.tolist() if np.isfinite(x)]
+        return "/".join(tops) if tops else "inf"
+
+
 def _aligned(t_ns: int, origin_ns: int, interval_ns: int, *, up: bool) -> int:
     q, r = divmod(t_ns - origin_ns, interval_ns)
     return origin_ns + (q + (1 if up and r else 0)) * interval_ns
@@ -287,7 +356,7 @@ def _aligned(t_ns: int, origin_ns: int, interval_ns: int, *, up: bool) -> int:
 def _clean_and_order(
     t_in: NDArray[np.int64],
     v_in: NDArray[np.float64],
-    rollover_at: float | None,
+    roll: _Rollover,
     issues: list[Issue],
 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """Reject invalid readings, sort by time (ties by value) and drop repeated timestamps."""
@@ -302,14 +371,14 @@ def _clean_and_order(
             )
         )
     plausible = finite & (v_in >= 0)
-    if rollover_at is not None:
-        plausible &= v_in < rollover_at
+    top = roll.at(t_in)
+    plausible &= np.isnan(top) | (v_in < np.where(np.isnan(top), np.inf, top))
     implausible = finite & ~plausible
     if implausible.any():
         issues.append(
             Issue(
                 IssueCode.IMPLAUSIBLE_VALUE,
-                f"{int(implausible.sum())} readings outside [0, {rollover_at or 'inf'}) rejected",
+                f"{int(implausible.sum())} readings outside [0, {roll.describe()}) rejected",
                 {"count": int(implausible.sum()), "time_ns": _times(t_in[implausible])},
             )
         )
@@ -357,26 +426,32 @@ def _unwrap_and_deglitch(
     issues: list[Issue],
     *,
     rep_ns: NDArray[np.int64],
-    rollover_at: float | None,
+    roll: _Rollover,
     bound_per_h: float | None,
     max_rate_per_h: float | None,
     max_glitch_readings: int,
-) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]:
-    """Unwrap rollovers (returning the wrap count per reading), then reject glitches."""
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+    """Unwrap rollovers (returning the amount added to each reading by them), then reject
+    glitches."""
 
-    # Unwrap rollovers first, so that glitch detection sees a monotone register.
-    wraps = np.zeros(v.size, dtype=np.int64)
-    if rollover_at is not None and v.size > 1:
+    # Unwrap rollovers first, so that glitch detection sees a monotone register. A step wraps at
+    # the width in force at its later reading.
+    offset = np.zeros(v.size, dtype=np.float64)
+    if roll.any() and v.size > 1:
+        top = roll.at(t[1:])
         dt_h = (t[1:] - t[:-1]) / _NS_PER_S / _S_PER_H
-        wrapped = rollover_at - v[:-1] + v[1:]
+        wrapped = top - v[:-1] + v[1:]
         limit = (
-            bound_per_h * dt_h * (1 + 1e-9)
-            if bound_per_h is not None
-            else np.full(dt_h.size, _ROLLOVER_SHARE * rollover_at)
+            bound_per_h * dt_h * (1 + 1e-9) if bound_per_h is not None else _ROLLOVER_SHARE * top
         )
-        rolled = (v[1:] < v[:-1]) & (wrapped <= limit) & (_crossings(rep_ns, t[:-1], t[1:]) == 0)
-        wraps = np.concatenate(([0], np.cumsum(rolled)))
-        v = v + wraps * rollover_at
+        rolled = (
+            (v[1:] < v[:-1])
+            & np.isfinite(top)
+            & (wrapped <= limit)
+            & (_crossings(rep_ns, t[:-1], t[1:]) == 0)
+        )
+        offset = np.concatenate(([0.0], np.cumsum(np.where(rolled, top, 0.0))))
+        v = v + offset
 
     kept = _reject_glitches(t, v, rep_ns, max_glitch_readings, max_rate_per_h)
     if not kept.all():
@@ -388,7 +463,7 @@ def _unwrap_and_deglitch(
             )
         )
 
-    return t[kept], v[kept], wraps[kept]
+    return t[kept], v[kept], offset[kept]
 
 
 def _step_energy(
@@ -396,10 +471,10 @@ def _step_energy(
     v: NDArray[np.float64],
     issues: list[Issue],
     *,
-    wraps: NDArray[np.int64],
+    offset: NDArray[np.float64],
     reps: Sequence[Replacement],
     rep_ns: NDArray[np.int64],
-    rollover_at: float | None,
+    roll: _Rollover,
     bound_per_h: float | None,
     max_rate_per_h: float | None,
     gap_ns: float,
@@ -434,13 +509,13 @@ def _step_energy(
         )
 
     dt_h = dt_ns / _NS_PER_S / _S_PER_H
-    rolled = (wraps[1:] != wraps[:-1]) & ~replaced
+    rolled = (offset[1:] != offset[:-1]) & ~replaced
     if rolled.any():
         quality[rolled] = Quality.ROLLOVER_CORRECTED
         issues.append(
             Issue(
                 IssueCode.ROLLOVER,
-                f"register rolled over at {rollover_at} {int(rolled.sum())} times",
+                f"register rolled over at {roll.describe()} {int(rolled.sum())} times",
                 {"time_ns": _times(t1[rolled])},
             )
         )
@@ -448,7 +523,7 @@ def _step_energy(
     if drop.any():
         # The register restarted from zero: its new value is what it counted since (a lower
         # bound), unless that is more than the meter can plausibly count in the step.
-        raw_v1 = v1 - wraps[1:] * (rollover_at or 0.0)
+        raw_v1 = v1 - offset[1:]
         credit_ok = (
             raw_v1 <= bound_per_h * dt_h * (1 + 1e-9)
             if bound_per_h is not None
@@ -551,6 +626,59 @@ def _catch_up(
         )
 
 
+def rescale_register(
+    time_ns: ArrayLike,
+    value: ArrayLike,
+    changes: Sequence[MultiplierChange],
+    *,
+    stored_multiplier: float,
+) -> tuple[NDArray[np.float64], list[Replacement]]:
+    """Readings scaled by the multiplier in effect at their time, and each change as a
+    :class:`Replacement` that keeps the display register continuous across it.
+
+    ``value`` [canonical unit] was stored as display count x ``stored_multiplier`` (what a
+    collector with one fixed multiplier writes). A reading before the first change is scaled by
+    its ``old``, one at or after a change by its ``new``. At a change with display count ``r``
+    the scaled register jumps from ``r x old`` to ``r x new``; passing that jump as a replacement
+    to :func:`intervals_from_register` credits the crossing step ``(r - c0) x old + (c1 - r) x
+    new`` [canonical unit], where ``c0``, ``c1`` are the counts either side.
+
+    Returns the rescaled values [canonical unit] (in the order given) and the replacements.
+    """
+    t = np.asarray(time_ns, dtype=np.int64).ravel()
+    v = np.asarray(value, dtype=np.float64).ravel()
+    if t.shape != v.shape:
+        raise ValueError(f"time_ns has {t.size} readings but value has {v.size}")
+    if not stored_multiplier > 0:
+        raise ValueError(f"stored_multiplier must be positive, got {stored_multiplier}")
+    chg = sorted(changes, key=lambda c: c.time_ns)
+    if not chg:
+        return v.copy(), []
+    for c in chg:
+        if not (c.old > 0 and c.new > 0):
+            raise ValueError(f"multipliers must be positive, got {c.old} -> {c.new}")
+    count = v / stored_multiplier
+    at = np.searchsorted(np.array([c.time_ns for c in chg], dtype=np.int64), t, side="right")
+    scale = np.array([chg[0].old, *(c.new for c in chg)], dtype=np.float64)[at]
+    order = np.argsort(t, kind="stable")
+    ts, cs = t[order], count[order]
+    reps = []
+    for c in chg:
+        r = c.reading
+        if r is None:
+            i = int(np.searchsorted(ts, c.time_ns, side="left"))
+            if 0 < i < ts.size and np.isfinite(cs[i - 1]) and np.isfinite(cs[i]):
+                r = float(np.interp(c.time_ns, ts[i - 1 : i + 1], cs[i - 1 : i + 1]))
+            elif ts.size and i < ts.size:
+                r = float(cs[i])
+            elif ts.size:
+                r = float(cs[-1])
+            else:
+                r = 0.0
+        reps.append(Replacement(c.time_ns, old_final=r * c.old, new_initial=r * c.new))
+    return count * scale, reps
+
+
 def intervals_from_register(
     time_ns: ArrayLike,
     value: ArrayLike,
@@ -562,6 +690,7 @@ def intervals_from_register(
     rollover_at: float | None = None,
     max_rate_per_h: float | None = None,
     replacements: Sequence[Replacement] = (),
+    width_changes: Sequence[WidthChange] = (),
     max_glitch_readings: int = 1,
     gap_s: float | None = None,
     max_stuck_readings: int = 4,
@@ -587,7 +716,9 @@ def intervals_from_register(
         Highest plausible average rate (for kWh registers, the meter's maximum power). Steps
         above it are rejected. [canonical unit per hour, e.g. kW]
     replacements : sequence of Replacement
-        Known meter replacements.
+        Known meter replacements (and multiplier changes, see :func:`rescale_register`).
+    width_changes : sequence of WidthChange
+        Changes of the register's wrap value: ``rollover_at`` holds until the first.
     max_glitch_readings : int
         Longest run of readings that may be rejected as one spike or dip (0 disables).
     gap_s : float, optional
@@ -613,22 +744,21 @@ def intervals_from_register(
         raise ValueError(f"time_ns has {t_in.size} readings but value has {v_in.size}")
     if interval_s <= 0:
         raise ValueError(f"interval_s must be positive, got {interval_s}")
-    if rollover_at is not None and not rollover_at > 0:
-        raise ValueError(f"rollover_at must be positive, got {rollover_at}")
+    roll = _Rollover(rollover_at, width_changes)
     interval_ns = int(interval_s) * _NS_PER_S
     gap_ns = (interval_s if gap_s is None else gap_s) * _NS_PER_S
     issues: list[Issue] = []
 
-    t, v = _clean_and_order(t_in, v_in, rollover_at, issues)
+    t, v = _clean_and_order(t_in, v_in, roll, issues)
     reps = sorted(replacements, key=lambda r: r.time_ns)
     rep_ns = np.array([r.time_ns for r in reps], dtype=np.int64)
     bound_per_h = _rate_bound_per_h(t, v, max_rate_per_h)
-    t, v, wraps = _unwrap_and_deglitch(
+    t, v, offset = _unwrap_and_deglitch(
         t,
         v,
         issues,
         rep_ns=rep_ns,
-        rollover_at=rollover_at,
+        roll=roll,
         bound_per_h=bound_per_h,
         max_rate_per_h=max_rate_per_h,
         max_glitch_readings=max_glitch_readings,
@@ -667,10 +797,10 @@ def intervals_from_register(
         t,
         v,
         issues,
-        wraps=wraps,
+        offset=offset,
         reps=reps,
         rep_ns=rep_ns,
-        rollover_at=rollover_at,
+        roll=roll,
         bound_per_h=bound_per_h,
         max_rate_per_h=max_rate_per_h,
         gap_ns=gap_ns,

@@ -15,12 +15,21 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from config.errors import Problem, RegistryError
 from config.units import Quantity, UnknownUnitError, converter
@@ -34,6 +43,8 @@ __all__ = [
     "DispatchPolicy",
     "FieldSpec",
     "Floor",
+    "MaintenanceEntry",
+    "MaintenanceKind",
     "Park",
     "ParkRegistry",
     "Quantity",
@@ -283,6 +294,103 @@ class Building(_Frozen):
         return self
 
 
+MaintenanceKind = Literal["replacement", "multiplier", "register_width"]
+"""What a maintenance-log entry records: a meter swapped, its CT/PT multiplier changed, or its
+register display width changed."""
+
+_MAX_READING = 1e15  # a 15-digit register display, the widest register_width allows
+_MAX_MULTIPLIER = 1e6  # CT x PT: 10 kV/100 V x 1000/5 A is 20,000; a million is no meter
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # the store's times are int64 ns since then
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)  # and end in 2262
+
+_KIND_FIELDS: dict[str, frozenset[str]] = {
+    "replacement": frozenset({"meter_register", "old_final", "new_initial"}),
+    "multiplier": frozenset({"old_multiplier", "multiplier", "reading"}),
+    "register_width": frozenset({"old_register_width", "register_width"}),
+}
+_ALL_KIND_FIELDS = frozenset().union(*_KIND_FIELDS.values())
+
+
+class MaintenanceEntry(_Frozen):
+    """One entry of a meter's maintenance log, in force from ``at`` (with its UTC offset).
+
+    ``replacement``: ``old_final`` the old register's last reading (omit if unread) and
+    ``new_initial`` the new one's first, in the device's own unit (before the multiplier), as read
+    off the displays, of ``meter_register`` (default the device's first register; the others restart
+    at 0 with their last reading unknown). ``multiplier``: the CT x PT ratio goes from
+    ``old_multiplier`` to ``multiplier``; ``reading`` the display count at the change, if noted.
+    ``register_width``: the display wraps at 10^``register_width`` from ``at`` on
+    (``old_register_width`` before; omit it for a register that never wrapped).
+    """
+
+    kind: MaintenanceKind
+    at: AwareDatetime = Field(description="when it takes effect, ISO-8601 with offset")
+    meter_register: str | None = Field(
+        default=None, description="replacement: the register read (default the first, e.g. energy)"
+    )
+    old_final: float | None = Field(
+        default=None, ge=0, le=_MAX_READING, description="old meter's last reading"
+    )
+    new_initial: float | None = Field(
+        default=None, ge=0, le=_MAX_READING, description="new meter's first reading"
+    )
+    old_multiplier: float | None = Field(default=None, gt=0, le=_MAX_MULTIPLIER)
+    multiplier: float | None = Field(default=None, gt=0, le=_MAX_MULTIPLIER)
+    reading: float | None = Field(
+        default=None, ge=0, le=_MAX_READING, description="display count at the change"
+    )
+    old_register_width: int | None = Field(default=None, ge=3, le=15)
+    register_width: int | None = Field(default=None, ge=3, le=15)
+    note: str | None = Field(default=None, max_length=500)
+
+    @field_validator("at")
+    @classmethod
+    def _storable(cls, value: datetime) -> datetime:
+        if not _EARLIEST <= value < _LATEST:
+            raise ValueError(f"at: {value.isoformat()} is outside 1970-01-01 .. 2200-01-01")
+        return value
+
+    @model_validator(mode="after")
+    def _fields_fit_kind(self) -> MaintenanceEntry:
+        own = _KIND_FIELDS[self.kind]
+        stray = sorted(f for f in _ALL_KIND_FIELDS - own if getattr(self, f) is not None)
+        if stray:
+            raise ValueError(f"{', '.join(stray)} do not belong to a {self.kind} entry")
+        if self.kind == "replacement":
+            if self.new_initial is None:
+                raise ValueError("new_initial: a replacement needs the new meter's first reading")
+            if self.old_final is not None and self.new_initial > self.old_final:
+                raise ValueError(
+                    f"new_initial: the new meter's first reading {self.new_initial:g} is above the "
+                    f"old meter's final reading {self.old_final:g}; check the two readings"
+                )
+        if self.kind == "multiplier" and (self.multiplier is None or self.old_multiplier is None):
+            raise ValueError("multiplier: a multiplier change needs old_multiplier and multiplier")
+        if self.kind == "register_width" and self.register_width is None:
+            raise ValueError("register_width: a width change needs the new register_width")
+        return self
+
+    @property
+    def time_ns(self) -> int:
+        """When it takes effect [ns since the epoch, UTC]."""
+        delta = self.at - datetime(1970, 1, 1, tzinfo=UTC)
+        return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+
+    def same_time(self, other: MaintenanceEntry) -> bool:
+        """True when both record the same kind of event (of one register) at the same instant."""
+        return (
+            self.kind == other.kind
+            and self.meter_register == other.meter_register
+            and self.time_ns == other.time_ns
+        )
+
+    def same_event(self, other: MaintenanceEntry) -> bool:
+        """True when both record the same event (the note aside)."""
+        return self.same_time(other) and all(
+            getattr(self, f) == getattr(other, f) for f in _KIND_FIELDS[self.kind]
+        )
+
+
 class Device(_Frozen):
     """A meter, inverter, battery, charger or sensor that publishes telemetry."""
 
@@ -320,6 +428,33 @@ class Device(_Frozen):
     voltage_v: float = Field(
         default=400.0, gt=0, description="nominal line-to-line voltage [V] of a meter's supply"
     )
+    expected_interval_s: int | None = Field(
+        default=None,
+        ge=1,
+        le=31 * 86_400,
+        description="seconds between readings the device is expected to report; else learned",
+    )
+    maintenance: tuple[MaintenanceEntry, ...] = Field(
+        default=(), description="maintenance log: replacements, multiplier and width changes"
+    )
+
+    @model_validator(mode="after")
+    def _maintenance_is_consistent(self) -> Device:
+        if self.maintenance and not any(s.cumulative for s in KINDS[self.kind].values()):
+            raise ValueError(f"maintenance: a {self.kind.value} has no register to maintain")
+        registers = [n for n, s in KINDS[self.kind].items() if s.cumulative]
+        for i, entry in enumerate(self.maintenance):
+            if entry.meter_register is not None and entry.meter_register not in registers:
+                raise ValueError(
+                    f"maintenance.{i}.meter_register: a {self.kind.value} has no register "
+                    f"{entry.meter_register!r} (registers: {', '.join(registers)})"
+                )
+            for other in self.maintenance[:i]:
+                if entry.same_time(other) and not entry.same_event(other):
+                    raise ValueError(
+                        f"maintenance: two different {entry.kind} entries at {entry.at.isoformat()}"
+                    )
+        return self
 
     @model_validator(mode="after")
     def _units_are_known(self) -> Device:

@@ -240,6 +240,9 @@ def _finite(x: float) -> float | None:
 
 
 def _completeness(series: Series) -> float:
+    """Share of intervals measured [%]. The ledger calls an interval measured when the readings
+    feeding it lie within the device's reporting cadence (services.maintenance), so this counts
+    the expected readings received: an hourly meter with every reading is 100 % complete."""
     q = series.quality
     return 100.0 * float(np.count_nonzero(q == int(Quality.MEASURED))) / q.size if q.size else 0.0
 

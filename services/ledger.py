@@ -4,6 +4,12 @@ For every cumulative field of a device (``energy_kwh``, ``volume_m3`` …) the r
 readings over the range, plus a day either side to anchor its first and last intervals, go
 through :func:`analytics.intervals.intervals_from_register`. The device's rated power, when the
 registry has it, bounds the plausible rate of its energy registers.
+
+The device's maintenance log (:mod:`services.maintenance`: the registry's entries and those stored
+through the API) gives the ledger its replacements (``METER_REPLACED``, nothing lost when both
+readings are known), multiplier changes and register width changes. Its reporting cadence
+(declared, else learned from the readings) sets the longest step that is not a gap: an hourly
+meter's steps are measured energy spread over their four quarter hours, not gaps.
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ from numpy.typing import NDArray
 from analytics.intervals import DEFAULT_INTERVAL_S, IntervalLedger, Quality, intervals_from_register
 from config.errors import StoreQueryError
 from config.registry import Device, ParkRegistry
-from config.units import CANONICAL_UNIT, Quantity, converter, stored_field_name
+from config.units import CANONICAL_UNIT, Quantity, stored_field_name
+from services.maintenance import gap_s_for, maintenance_log, register_events
 from store.base import Point, SeriesQuery, SeriesRow, Store
 
 __all__ = [
@@ -66,7 +73,8 @@ def device_ledger(
     ``[start_ns, end_ns)`` [ns].
 
     Intervals of ``interval_s`` seconds [s] are aligned to the epoch; readings ``lookback_s``
-    [s] either side anchor the first and last. Raises :class:`~config.errors.StoreQueryError`
+    [s] either side anchor the first and last. The device's maintenance log and cadence apply
+    (see the module docstring). Raises :class:`~config.errors.StoreQueryError`
     when the range holds more than ``MAX_READINGS`` readings.
     """
     out = []
@@ -74,6 +82,7 @@ def device_ledger(
     step_ns = interval_s * 1_000_000_000
     first_ns = start_ns - start_ns % step_ns  # whole intervals: start rounds down, end up
     last_ns = -(-end_ns // step_ns) * step_ns
+    log = maintenance_log(store, park_id, device)
     for name, spec in device.fields.items():
         if not spec.cumulative:
             continue
@@ -95,26 +104,24 @@ def device_ledger(
                 f"more than {MAX_READINGS} readings of {device.id}.{field} around this range; "
                 "ask for a shorter range"
             )
-        rollover_at = None
-        if device.register_width is not None:
-            # the display wraps at 10^width in the device's own unit, before the multiplier
-            to_canonical = converter(
-                spec.quantity,
-                device.unit_of(name),
-                scale=device.multiplier if spec.scaled else 1.0,
-            )
-            rollover_at = to_canonical(10.0**device.register_width)
+        # the display wraps at 10^width in the device's own unit, before the multiplier
+        events = register_events(device, name, spec, log)
         max_rate = None
         if spec.quantity is Quantity.ENERGY and device.capacity_kw is not None:
             max_rate = _CAPACITY_MARGIN * device.capacity_kw  # kWh per hour
+        t = np.array([r.time_ns for r in rows], dtype=np.int64)
+        values, replacements = events.apply(t, np.array([r.value for r in rows], dtype=np.float64))
         ledger = intervals_from_register(
-            np.array([r.time_ns for r in rows], dtype=np.int64),
-            np.array([r.value for r in rows], dtype=np.float64),
+            t,
+            values,
             interval_s=interval_s,
             start_ns=first_ns,
             end_ns=last_ns,
             max_rate_per_h=max_rate,
-            rollover_at=rollover_at,
+            rollover_at=events.rollover_at,
+            width_changes=events.width_changes,
+            replacements=replacements,
+            gap_s=gap_s_for(device, t, interval_s),
         )
         out.append(FieldLedger(field, CANONICAL_UNIT[spec.quantity], ledger))
     return out
@@ -248,7 +255,12 @@ def rebuild_ledger(
     registers = intervals = missing = 0
     for done, device in enumerate(chosen, 1):
         for result in device_ledger(
-            store, park.id, device, start_ns=start_ns, end_ns=end_ns, interval_s=interval_s
+            store,
+            park.id,
+            device,
+            start_ns=start_ns,
+            end_ns=end_ns,
+            interval_s=interval_s,
         ):
             points = ledger_points(park.id, device.id, result)
             store.write(points)

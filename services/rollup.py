@@ -11,7 +11,9 @@ field                     meaning
 ``<register>``            Σ energy of the day's known intervals [register's canonical unit];
                           absent when no interval is known
 ``<register>_known``      intervals whose energy is known (quality not ``MISSING``)
-``<register>_measured``   intervals of quality ``MEASURED``
+``<register>_measured``   intervals of quality ``MEASURED``: fed only by steps within the
+                          device's reporting cadence (:mod:`services.maintenance`), so
+                          ``_measured / _intervals`` is the share of expected readings received
 ``<register>_intervals``  intervals of the ledger in the day (96 of 15 min; 92/100 on DST days)
 ``<register>_max``        largest interval energy of the day (peak demand = max / interval [h])
 ``<register>_quality``    the day's quality as a slot: ``MISSING`` when nothing is known,
@@ -430,7 +432,8 @@ class TotalLedger:
     ``energy_balance(store, park, scope, start_ns=s, end_ns=e, interval_s=(e - s) // 10**9,
     ledger=TotalLedger())`` gives each figure's total over ``[s, e)`` (whole local days of the
     roll-up). The slot's quality is ``MEASURED`` only when every interval of the range was;
-    :meth:`completeness_pct` gives a register's exact share of measured intervals.
+    :meth:`completeness_pct` gives a register's exact share of measured intervals (read within
+    the device's cadence: an hourly meter with every reading is 100 %).
     ``ledger_interval_s`` is the interval ledger's own interval (for the expected count).
     """
 

@@ -11,9 +11,13 @@ from numpy.testing import assert_allclose, assert_array_equal
 from analytics.intervals import (
     IntervalLedger,
     IssueCode,
+    MultiplierChange,
     Quality,
     Replacement,
+    WidthChange,
     intervals_from_register,
+    rescale_register,
+    typical_spacing_s,
     worst_quality,
 )
 
@@ -346,3 +350,110 @@ def test_gaps_are_spread_in_proportion_to_time(n_intervals, energy, lead):
     assert_allclose(inside, energy / n_intervals, rtol=1e-9, atol=1e-9)
     assert_allclose(ledger.total(), energy, rtol=1e-9, atol=1e-9)
     assert (ledger.quality[1:-1] == IP).all()
+
+
+# -- maintenance log: replacement, multiplier change, width change --------------------------------
+
+_H = 3600 * 10**9
+
+
+def test_swap_with_old_final_12345_6_and_new_initial_0_loses_nothing():
+    # Old meter read 12,300.0 at 00:00 and its final reading 12,345.6 at the swap (00:30); the
+    # new meter starts at 0.0 and reads 54.4 at 01:00. Energy = (12,345.6 - 12,300.0) + (54.4 -
+    # 0.0) = 45.6 + 54.4 = 100.0 kWh over the hour; nothing is lost.
+    t = np.array([0, _H], dtype=np.int64)
+    led = intervals_from_register(
+        t,
+        [12_300.0, 54.4],
+        interval_s=3600,
+        replacements=[Replacement(_H // 2, old_final=12_345.6, new_initial=0.0)],
+    )
+    assert_allclose(led.energy, [100.0], rtol=1e-12)
+    assert led.quality.tolist() == [Quality.METER_REPLACED]
+    assert {i.code for i in led.issues} == {IssueCode.METER_REPLACED}
+
+
+def test_multiplier_change_scales_each_side_by_its_own_ratio():
+    # Display counts 100 at 00:00, 110 at the change (00:30, noted), 130 at 01:00; the CT ratio
+    # goes from 40 to 80 at the change. Energy = (110 - 100) x 40 + (130 - 110) x 80 = 400 +
+    # 1,600 = 2,000 kWh. The collector stored count x 40 (the registry's multiplier).
+    t = np.array([0, _H], dtype=np.int64)
+    stored = np.array([100.0, 130.0]) * 40.0
+    values, reps = rescale_register(
+        t,
+        stored,
+        [MultiplierChange(_H // 2, old=40.0, new=80.0, reading=110.0)],
+        stored_multiplier=40.0,
+    )
+    assert_allclose(values, [4_000.0, 10_400.0])
+    led = intervals_from_register(t, values, interval_s=3600, replacements=reps)
+    assert_allclose(led.energy, [2_000.0], rtol=1e-12)
+    assert led.quality.tolist() == [Quality.METER_REPLACED]
+
+
+def test_multiplier_change_without_a_noted_reading_interpolates_the_count():
+    # Counts 100 at 00:00 and 140 at 01:00, change 40 -> 80 at 00:15 unnoted: the count there is
+    # interpolated as 110, so energy = 10 x 40 + 30 x 80 = 2,800 kWh.
+    t = np.array([0, _H], dtype=np.int64)
+    values, reps = rescale_register(
+        t,
+        [4_000.0, 5_600.0],
+        [MultiplierChange(_H // 4, old=40.0, new=80.0)],
+        stored_multiplier=40.0,
+    )
+    led = intervals_from_register(t, values, interval_s=3600, replacements=reps)
+    assert_allclose(led.energy, [2_800.0], rtol=1e-12)
+
+
+def test_width_change_wraps_at_the_new_width_only_after_it():
+    # A 4-digit register (wraps at 10,000) reprogrammed to 6 digits at 02:00. Readings hourly:
+    # 9,990 -> 10 (a 4-digit wrap: 10,000 - 9,990 + 10 = 20 kWh) -> 30 (20) -> 50 (20) -> 5 -> 25.
+    # After the change the drop 50 -> 5 would be 999,955 kWh at 6 digits, beyond 100 kW x 1 h:
+    # a reset crediting 5; then 20.
+    t = np.arange(6, dtype=np.int64) * _H
+    led = intervals_from_register(
+        t,
+        [9_990.0, 10.0, 30.0, 50.0, 5.0, 25.0],
+        interval_s=3600,
+        rollover_at=10_000.0,
+        width_changes=[WidthChange(2 * _H, 1e6)],
+        max_rate_per_h=100.0,
+    )
+    assert_allclose(led.energy, [20.0, 20.0, 20.0, 5.0, 20.0])
+    assert led.quality.tolist() == [RO, M, M, RC, M]
+
+
+def test_width_change_accepts_readings_above_the_old_width():
+    # 4 digits until 01:00, then 5: 12,000 at 02:00 is valid (below 100,000), 12,000 at 00:30
+    # would not be.
+    t = np.array([0, _H // 2, 2 * _H, 3 * _H], dtype=np.int64)
+    led = intervals_from_register(
+        t,
+        [9_000.0, 12_000.0, 12_000.0, 12_500.0],
+        interval_s=3600,
+        rollover_at=10_000.0,
+        width_changes=[WidthChange(_H, 100_000.0)],
+    )
+    codes = {i.code for i in led.issues}
+    assert IssueCode.IMPLAUSIBLE_VALUE in codes
+    assert_allclose(led.energy[-1], 500.0)
+
+
+def test_gap_s_at_the_cadence_makes_hourly_readings_measured():
+    # An hourly meter: with gap_s 1.5 h the quarter hours are split linearly inside each hour
+    # (known totals), not gaps; a missing reading (2 h step) is still a gap.
+    t = np.array([0, 1, 2, 4], dtype=np.int64) * _H
+    led = intervals_from_register(t, [0.0, 4.0, 8.0, 16.0], gap_s=5400)
+    assert_allclose(led.energy, np.ones(16))
+    assert (led.quality[:8] == Quality.MEASURED).all()
+    assert (led.quality[8:] == Quality.INTERPOLATED).all()
+
+
+def test_typical_spacing_is_the_median_of_recent_readings():
+    # hourly readings with one missing (a 2 h step) and one duplicate: the median stays 3,600 s
+    t = np.array([0, 1, 2, 2, 4, 5, 6], dtype=np.int64) * _H
+    assert typical_spacing_s(t) == 3600.0
+    assert typical_spacing_s(t[:2]) is None
+    # only the last 3 spacings count: 60 s apart at the end
+    t2 = np.concatenate([t, 6 * _H + np.arange(1, 4) * 60 * S])
+    assert typical_spacing_s(t2, recent=3) == 60.0

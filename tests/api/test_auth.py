@@ -322,6 +322,21 @@ CASES: dict[tuple[str, str], list[Case]] = {
         Case("GET", f"/api/v1/parks/{A}/stream?once=true", PARK_A),
         Case("GET", f"/api/v1/parks/{B}/stream?once=true", PARK_B),
     ],
+    ("GET", "/api/v1/parks/{park}/devices/{device}/maintenance"): [
+        Case("GET", f"/api/v1/parks/{A}/devices/gas-boiler/maintenance", OWNER_X),
+        Case("GET", f"/api/v1/parks/{A}/devices/grid-main/maintenance", STAFF_A),
+        Case("GET", f"/api/v1/parks/{B}/devices/rs-grid/maintenance", PARK_B),
+    ],
+    # an unknown device: 404 after the role check, nothing stored
+    ("POST", "/api/v1/parks/{park}/devices/{device}/maintenance"): [
+        Case(
+            "POST",
+            f"/api/v1/parks/{A}/devices/nothing/maintenance",
+            STAFF_A,
+            body={"kind": "replacement", "at": f"{DAY}T00:00:00+08:00", "new_initial": 0},
+            ok_status=404,
+        ),
+    ],
     ("PUT", "/api/v1/parks/{park}/declared/{year}"): [
         Case(
             "PUT",
