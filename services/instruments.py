@@ -247,7 +247,7 @@ def _shape_problems(rec: InstrumentRecord, park: ParkRegistry) -> list[FieldProb
         known = ", ".join(t.id for t in park.tenants) or "none"
         text = f"park {park.id!r} has no tenant {rec.tenant!r} (known: {known})"
         out.append(FieldProblem("tenant", text, "unknown_tenant"))
-    if not out:
+    if not any(p.field.startswith(("generation_", "retired_")) for p in out):
         out += _vintage_problems(rec)
     return out
 
@@ -375,7 +375,7 @@ def _serial_problems(rec: InstrumentRecord) -> list[FieldProblem]:
                 "bad_serial",
             )
         ]
-    if rec.kind == "gec" and rec.certificates is not None and count != rec.certificates:
+    if rec.kind == "gec" and rec.certificates is not None and 0 < rec.certificates != count:
         return [
             FieldProblem(
                 "serial_last",
@@ -397,7 +397,8 @@ _VINTAGE_FIELD = {
 def _vintage_problems(rec: InstrumentRecord) -> list[FieldProblem]:
     """The matcher's vintage rules (GHG Protocol Scope 2 Quality Criterion 5), by field."""
     gen, ret = rec.generation_months, rec.retired_months
-    inst = Instrument(rec.id, rec.kind, rec.energy_kwh, gen.start, gen.stop, ret.start, ret.stop)
+    # energy plays no part in these rules (and may be the invalid part of the record)
+    inst = Instrument(rec.id or "-", rec.kind, 0.0, gen.start, gen.stop, ret.start, ret.stop)
     out = []
     for p in instrument_problems([inst]):
         consumed = month_text(ret.start)
