@@ -276,7 +276,8 @@ def _check_tenant_reads(principal: Principal, park: str, tenant: str | None) -> 
 @router.get(
     "/{park}/instruments",
     summary="Green instruments of a park",
-    responses={404: {"model": ErrorOut, "description": "Unknown park"}},
+    responses={404: {"model": ErrorOut, "description": "Unknown park or tenant"}},
+    response_model=InstrumentListOut,
 )
 def list_park_instruments(
     park: ParkDep,
@@ -290,12 +291,15 @@ def list_park_instruments(
         str | None,
         Query(max_length=64, description="only this tenant's (a tenant key: its own, default)"),
     ] = None,
-) -> InstrumentListOut:
+) -> InstrumentListOut | JSONResponse:
     """The park's instruments, ordered by id. A tenant key gets those scoped to its own tenant
-    (asking for another tenant is 403); park-scoped ones are the park's, not a tenant's."""
+    (asking for another tenant is 403); park-scoped ones are the park's, not a tenant's. An
+    unknown tenant is 404."""
     if principal.role is PrincipalRole.TENANT:
         _check_tenant_reads(principal, park.id, tenant or principal.tenant)
         tenant = principal.tenant
+    elif tenant is not None and all(t.id != tenant for t in park.tenants):
+        return _error(NotFoundError(f"park {park.id!r} has no tenant {tenant!r}"))
     found = list_instruments(store, park, year=year, tenant=tenant)
     return InstrumentListOut(
         park=park.id,

@@ -123,6 +123,11 @@ def test_enter_read_replace_and_delete(client: TestClient) -> None:
     assert client.get(f"{URL}?year=2026", headers=as_("op")).json()["instruments"] == []
     only_x = client.get(f"{URL}?tenant={X}&year=2025", headers=as_("op")).json()
     assert [i["id"] for i in only_x["instruments"]] == ["ppa-x"]
+    ghost = client.get(f"{URL}?tenant=ghost", headers=as_("op"))
+    assert (ghost.status_code, ghost.json()["message"]) == (
+        404,
+        "park 'wuhan-demo' has no tenant 'ghost'",
+    )
     # the same id again replaces it (a correction, not a second retirement)
     fewer = GEC | {"certificates": 400, "serial_last": "GEC2025-000400"}
     assert client.put(f"{URL}/gec-2025-a", json=fewer, headers=as_("op")).status_code == 200
