@@ -57,7 +57,7 @@ from analytics.instruments import (
     month_index,
     year_month,
 )
-from config.errors import ConflictError, InvalidRequestError, NotFoundError
+from config.errors import ConflictError, InvalidRequestError, NotFoundError, UnavailableError
 from config.registry import ParkRegistry
 from store.base import Point, Store
 
@@ -109,6 +109,7 @@ _MAX_CERTIFICATES = 10**9  # 10^12 kWh: far above any park, low enough to stay e
 _MAX_KWH_PER_MONTH = 1e12
 _MONTH_SEP = "@"  # an analytics instrument id of one month of a contract: <id>@<YYYY-MM>
 _ALL_NS = (0, 2**62)  # every version time [ns] a store may hold for this ledger
+_MAX_VERSIONS = 100_000  # versions of all records of a park read at once
 
 ProblemKind = Literal["invalid", "conflict"]
 
@@ -542,7 +543,14 @@ def _from_row(device: str, fields: Mapping[str, float], time_ns: int) -> Instrum
 def _versions(store: Store, park: ParkRegistry) -> dict[str, tuple[int, InstrumentRecord | None]]:
     """Newest version of every id: (time [ns], the record, or None once deleted)."""
     newest: dict[str, tuple[int, InstrumentRecord | None]] = {}
-    rows = store.scan(park.id, measurement=INSTRUMENT, start_ns=_ALL_NS[0], end_ns=_ALL_NS[1])
+    rows = store.scan(
+        park.id, measurement=INSTRUMENT, start_ns=_ALL_NS[0], end_ns=_ALL_NS[1], limit=_MAX_VERSIONS
+    )
+    if len(rows) >= _MAX_VERSIONS:  # oldest first: the newest versions would be the ones cut
+        raise UnavailableError(
+            f"park {park.id!r} holds {_MAX_VERSIONS:,} or more instrument versions; the ledger "
+            "cannot be read whole (docs/accounting.md §8)"
+        )
     for row in rows:
         rec_id = row.device.partition("?")[0]
         if rec_id in newest and newest[rec_id][0] > row.time_ns:

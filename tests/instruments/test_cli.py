@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from config.settings import get_settings
 from services.instruments import INSTRUMENT, list_instruments
 from smartpark.cli import main
 from store.embedded import EmbeddedStore
+from tests.services import InfluxService
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "instruments.csv"
 PARK = load_registry().parks["wuhan-demo"]
@@ -145,3 +147,30 @@ def test_header_encoding_and_park_errors_are_clear(
     empty.write_text(HEADER, encoding="utf-8")
     assert main(["instruments", "import", str(empty)]) == 1
     assert "no instruments in the file; nothing imported" in capsys.readouterr().err
+
+
+@pytest.mark.influxdb
+def test_import_and_list_on_a_real_influxd(
+    influxd: InfluxService,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    influxd.start()
+    database = f"test_{uuid.uuid4().hex[:12]}"
+    monkeypatch.delenv("SMARTPARK_REGISTRY", raising=False)
+    monkeypatch.setenv("SMARTPARK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SMARTPARK_STORE_URL", influxd.store_url(database))
+    get_settings.cache_clear()
+    try:
+        assert main(["instruments", "import", str(EXAMPLE)]) == 0
+        assert main(["instruments", "import", str(EXAMPLE)]) == 0  # replaces, no conflict
+        capsys.readouterr()
+        assert main(["instruments", "list", "--year", "2025"]) == 0
+        listed = capsys.readouterr()
+    finally:
+        get_settings.cache_clear()
+        influxd.drop_database(database)
+    ids = [line.split("\t")[0] for line in listed.out.splitlines()]
+    assert ids == ["direct-2025-roof", "gec-2025-chipcore", "gec-2025-park", "ppa-2025-lumina"]
+    assert listed.err == "4 instrument(s), 2,750,000 kWh\n"

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analytics.instruments import month_index
-from config.errors import ConflictError, InvalidRequestError, NotFoundError
+from config.errors import ConflictError, InvalidRequestError, NotFoundError, UnavailableError
 from config.registry import ParkRegistry, load_registry
 from services.instruments import (
     INSTRUMENT,
@@ -437,3 +437,17 @@ def test_matching_never_uses_more_than_it_has_or_than_was_consumed(
         total = sum(v for (mm, _), v in per_bucket.items() if mm == month)
         assert total <= (0.0 if math.isnan(park_kwh[k]) else park_kwh[k]) + eps
         assert math.isclose(total, use.park_total_kwh(month), rel_tol=1e-12, abs_tol=eps)
+
+
+def test_a_ledger_too_long_to_read_whole_is_an_error_not_a_silent_cut(
+    embedded_store: Store, park: ParkRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import services.instruments
+
+    put_instrument(embedded_store, park, gec(), now_ns=T0)
+    put_instrument(embedded_store, park, contract(), now_ns=T0)
+    monkeypatch.setattr(services.instruments, "_MAX_VERSIONS", 2)
+    with pytest.raises(UnavailableError, match="2 or more instrument versions"):
+        list_instruments(embedded_store, park)
+    monkeypatch.setattr(services.instruments, "_MAX_VERSIONS", 3)
+    assert len(list_instruments(embedded_store, park)) == 2
