@@ -127,11 +127,24 @@ def error_response(
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status)
 
 
+def _field_errors(exc: SmartParkError) -> list[dict[str, object]] | None:
+    """``errors[]`` of the answer: one entry per field problem an error carries in ``problems``
+    (an object with ``field``, ``message`` and ``code``), so a client sees which field to fix."""
+    out: list[dict[str, object]] = []
+    for p in getattr(exc, "problems", ()) or ():
+        field, message, code = (getattr(p, a, None) for a in ("field", "message", "code"))
+        if isinstance(field, str) and isinstance(message, str):
+            out.append({"loc": ["body", field], "msg": message, "type": code or "invalid"})
+    return out or None
+
+
 def _domain_response(exc: SmartParkError) -> JSONResponse:
     mapping = mapping_of(type(exc)) or ErrorMapping(500, "internal_error")
     if mapping.status >= 500 and mapping.status not in (502, 503):
         log.error("%s answered %d: %s", type(exc).__name__, mapping.status, exc)
-    response = error_response(mapping.status, mapping.code, mapping.message(exc))
+    response = error_response(
+        mapping.status, mapping.code, mapping.message(exc), _field_errors(exc)
+    )
     if mapping.retry_after_s is not None:
         response.headers["Retry-After"] = str(mapping.retry_after_s(exc))
     return response

@@ -20,6 +20,7 @@ from config.errors import (
     StoreUnavailableError,
 )
 from config.settings import Settings, get_settings
+from smartpark import instruments_cli
 
 if TYPE_CHECKING:
     from config.registry import Registry
@@ -122,6 +123,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     _add_report_parser(sub)
     _add_keys_parser(sub)
+    instruments_cli.add_parser(sub)
 
     check = sub.add_parser("check-config", help="validate a park registry (file or folder)")
     check.add_argument("path", nargs="?", type=Path, help="default: SMARTPARK_REGISTRY or the demo")
@@ -604,4 +606,5 @@ _COMMANDS = {
     "check-config": _check_config,
     "ledger": _ledger,
     "report": _report,
+    "instruments": instruments_cli.run,
 }

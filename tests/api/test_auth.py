@@ -183,6 +183,12 @@ class Case:
 
 
 DAY = "2025-06-01"
+INSTRUMENT: dict[str, object] = {
+    "kind": "direct",
+    "kwh_per_month": 1000.0,
+    "generation_from": "2025-01",
+    "generation_to": "2025-12",
+}
 CASES: dict[tuple[str, str], list[Case]] = {
     ("GET", "/api/v1/parks"): [Case("GET", "/api/v1/parks", ALL)],
     ("GET", "/api/v1/parks/{park}"): [
@@ -356,6 +362,25 @@ CASES: dict[tuple[str, str], list[Case]] = {
             PARK_B,
             body={"scope": "park", "values": {"water_reuse": 0.6}},
         ),
+    ],
+    # instruments: staff write; a tenant reads its own tenant's only (403 for any other id)
+    ("GET", "/api/v1/parks/{park}/instruments"): [
+        Case("GET", f"/api/v1/parks/{A}/instruments", PARK_A),
+        Case("GET", f"/api/v1/parks/{A}/instruments?tenant={X}&year={YEAR}", OWNER_X),
+        Case("GET", f"/api/v1/parks/{A}/instruments?tenant={Y}", OWNER_Y),
+        Case("GET", f"/api/v1/parks/{B}/instruments", PARK_B),
+    ],
+    ("PUT", "/api/v1/parks/{park}/instruments/{instrument_id}"): [
+        Case(
+            "PUT", f"/api/v1/parks/{A}/instruments/auth-x", STAFF_A, body=INSTRUMENT | {"tenant": X}
+        ),
+        Case("PUT", f"/api/v1/parks/{B}/instruments/auth-b", PARK_B, body=INSTRUMENT),
+    ],
+    ("GET", "/api/v1/parks/{park}/instruments/{instrument_id}"): [
+        Case("GET", f"/api/v1/parks/{A}/instruments/nothing", STAFF_A, ok_status=404),
+    ],
+    ("DELETE", "/api/v1/parks/{park}/instruments/{instrument_id}"): [
+        Case("DELETE", f"/api/v1/parks/{A}/instruments/nothing", STAFF_A, ok_status=404),
     ],
 }
 

@@ -58,6 +58,7 @@ VALID = {
     "tenant": "chipcore",
     "year": "2025",
     "alarm_id": "offline~grid-main~1",
+    "instrument_id": "gec-1",
     "format": "json",
     "once": "true",
 }
