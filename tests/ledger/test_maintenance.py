@@ -355,3 +355,34 @@ def test_the_stored_log_is_read_once_per_park_for_all_devices(store, monkeypatch
     entry = MaintenanceEntry(kind="replacement", at=at(T0 + 2 * HOUR), new_initial=0.0)
     record_entry(store, p, "m1", entry)
     assert maintenance_log(store, "p1", p.device("m1")) == (entry,)
+
+
+def test_api_shows_an_hourly_meters_shares_and_its_cadence(api):
+    # plant-1-main read hourly for a day and a bit, 50 kWh an hour: the ledger's quarter hours are
+    # interpolated (known 100 %, measured 0 %); the device shows its learned cadence
+    client, s = api
+    s.write(
+        [
+            Point(TELEMETRY, {"park": "wuhan-demo", "device": "plant-1-main"},
+                  {"energy_kwh": 50.0 * i}, T0 - HOUR + i * HOUR)
+            for i in range(27)
+        ]
+    )  # fmt: skip
+    device_url = "/api/v1/parks/wuhan-demo/devices/plant-1-main"
+    assert client.get(device_url).json()["cadence"] == {
+        "expected_interval_s": 3600.0,
+        "source": "learned",
+    }
+    params = {"device": "plant-1-main", "start": str(T0 // 10**6), "end": str((T0 + DAY) // 10**6)}
+    (register,) = client.get("/api/v1/parks/wuhan-demo/ledger", params=params).json()["fields"]
+    assert register["total"] == pytest.approx(1200.0)  # 24 h x 50 kWh
+    assert register["quality_counts"] == {"interpolated": 96}
+    assert (register["known_pct"], register["measured_pct"]) == (100.0, 0.0)
+    assert register["completeness_pct"] == 100.0
+    # a device with no readings: its cadence is unknown, and the list of devices carries none
+    assert client.get(device_url.replace("plant-1-main", "grid-main")).json()["cadence"] == {
+        "expected_interval_s": None,
+        "source": "unknown",
+    }
+    listed = client.get("/api/v1/parks/wuhan-demo/devices").json()
+    assert all(d["cadence"] is None for d in listed)
