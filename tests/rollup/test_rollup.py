@@ -358,6 +358,15 @@ def test_indicators_on_day_slots_leave_out_what_needs_15_minute_data(
 
 
 def test_rollups_written_before_known_total_derive_it_conservatively(embedded_store, park):
+    check_old_rollups(embedded_store, park)
+
+
+@pytest.mark.influxdb
+def test_rollups_written_before_known_total_on_influxdb(influx_store, park):
+    check_old_rollups(influx_store, park)
+
+
+def check_old_rollups(store, park):
     # Day 1: 2 interpolated intervals, the rest measured: every interval is a known total, so the
     # old roll-up's 96 known intervals are 96 known totals. Day 2: one reset-corrected and 3
     # interpolated: which are which is lost in an old roll-up, so only the 92 measured intervals
@@ -376,22 +385,18 @@ def test_rollups_written_before_known_total_derive_it_conservatively(embedded_st
                                          if k != "energy_kwh_known_total"}, p.time_ns)
         for p in points
     ]  # fmt: skip
-    embedded_store.write(old)
+    store.write(old)
     day_ns = np.array([start, start + DAY], dtype=np.int64)
-    got = read_day_rollups(embedded_store, park.id, "energy_kwh", day_ns=day_ns)["grid-main"]
+    got = read_day_rollups(store, park.id, "energy_kwh", day_ns=day_ns)["grid-main"]
     assert got.known_total.tolist() == [96.0, 92.0]
-    (total,) = device_totals(
-        embedded_store, park.id, ["energy_kwh"], start_ns=start, end_ns=start + 2 * DAY
-    )
+    (total,) = device_totals(store, park.id, ["energy_kwh"], start_ns=start, end_ns=start + 2 * DAY)
     # summed on the server the days cannot be told apart: the measured 94 + 92 = 186 (lower bound)
     assert (total.known_total, total.measured, total.known) == (186, 186, 192)
     # written again with the field, the counts are exact
-    embedded_store.write(points)
-    got = read_day_rollups(embedded_store, park.id, "energy_kwh", day_ns=day_ns)["grid-main"]
+    store.write(points)
+    got = read_day_rollups(store, park.id, "energy_kwh", day_ns=day_ns)["grid-main"]
     assert got.known_total.tolist() == [96.0, 95.0]
-    (total,) = device_totals(
-        embedded_store, park.id, ["energy_kwh"], start_ns=start, end_ns=start + 2 * DAY
-    )
+    (total,) = device_totals(store, park.id, ["energy_kwh"], start_ns=start, end_ns=start + 2 * DAY)
     assert total.known_total == 191
 
 
