@@ -5,9 +5,12 @@ default), never from UTC midnight: in Wuhan (UTC+8) the day of 2024-03-01 runs f
 2024-02-29T16:00Z to 2024-03-01T16:00Z. Period edges are computed with :mod:`zoneinfo`, so days
 of 23 or 25 hours in zones with daylight saving time hold 92 or 100 fifteen-minute intervals.
 
-Every figure carries its completeness: the share of the period's intervals whose quality is
-``MEASURED`` (``completeness_pct``) and the share that are not ``MISSING`` (``coverage_pct``).
-A period the ledger only partly spans is therefore less than 100 % complete, never silently full.
+Every figure carries its completeness, as shares of the period's expected intervals: whose total
+is known (quality in :data:`~analytics.intervals.KNOWN_TOTAL`: ``known_pct``, which is also
+``completeness_pct``, the completeness of the period's total), whose quality is ``MEASURED``
+(``measured_pct``, for views that need the 15-minute shape) and that are not ``MISSING``
+(``coverage_pct``). An hourly meter with every reading is 100 % known and 0 % measured. A period
+the ledger only partly spans is less than 100 % complete, never silently full.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from analytics.intervals import Quality
+from analytics.intervals import KNOWN_TOTAL, Quality
 
 __all__ = [
     "DEFAULT_TZ",
@@ -39,6 +42,7 @@ Period = Literal["hour", "day", "month", "year"]
 
 _NS_PER_S = 1_000_000_000
 _S_PER_DAY = 86_400
+_KNOWN_CODES = [int(code) for code in KNOWN_TOTAL]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +52,8 @@ class Rollup:
     ``start_ns``/``end_ns`` are the UTC instants [ns] of each period's local start and end;
     ``label`` the local period (``2024-03-01``, ``2024-03``, ``2024``, or ``2024-03-01T13:00+08:00``
     for hours); ``energy`` the sum of known interval energies [unit of the ledger];
-    ``completeness_pct`` and ``coverage_pct`` [%] as in the module docstring;
-    ``expected_intervals`` how many intervals the period holds.
+    ``completeness_pct`` (= ``known_pct``), ``measured_pct`` and ``coverage_pct`` [%] as in the
+    module docstring; ``expected_intervals`` how many intervals the period holds.
     """
 
     period: Period
@@ -61,6 +65,8 @@ class Rollup:
     completeness_pct: NDArray[np.float64]
     coverage_pct: NDArray[np.float64]
     expected_intervals: NDArray[np.int64]
+    known_pct: NDArray[np.float64]
+    measured_pct: NDArray[np.float64]
 
 
 def _ns(dt: datetime) -> int:
@@ -158,7 +164,9 @@ def rollup(
     if starts.size == 0:
         empty_i = np.zeros(0, dtype=np.int64)
         empty_f = np.zeros(0)
-        return Rollup(period, tz, empty_i, empty_i, (), empty_f, empty_f, empty_f, empty_i)
+        return Rollup(
+            period, tz, empty_i, empty_i, (), empty_f, empty_f, empty_f, empty_i, empty_f, empty_f
+        )
     edges, labels = local_period_edges(int(starts[0]), int(starts[-1]) + interval_ns, tz, period)
     if np.any((edges - starts[0]) % interval_ns):
         raise ValueError(
@@ -170,8 +178,10 @@ def rollup(
     known = np.isfinite(e)
     total = np.asarray(np.bincount(which[known], weights=e[known], minlength=n)[:n], np.float64)
     measured = np.bincount(which, weights=(q == Quality.MEASURED), minlength=n)[:n]
+    known_total = np.bincount(which, weights=np.isin(q, _KNOWN_CODES), minlength=n)[:n]
     present = np.bincount(which, weights=(q != Quality.MISSING), minlength=n)[:n]
     expected = (edges[1:] - edges[:-1]) // interval_ns
+    known = 100.0 * known_total / expected
     return Rollup(
         period=period,
         tz=tz,
@@ -179,9 +189,11 @@ def rollup(
         end_ns=edges[1:],
         label=labels,
         energy=total,
-        completeness_pct=100.0 * measured / expected,
+        completeness_pct=known,
         coverage_pct=100.0 * present / expected,
         expected_intervals=expected,
+        known_pct=known,
+        measured_pct=100.0 * measured / expected,
     )
 
 

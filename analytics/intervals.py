@@ -21,7 +21,9 @@ Algorithm
 4. **Steps.** Each pair of consecutive kept readings is a step with energy ``v1 − v0``:
 
    * a step that contains an explicit :class:`Replacement` time gets
-     ``(old_final − v0) + (v1 − new_initial)`` (unknown parts count 0) — ``meter_replaced``;
+     ``(old_final − v0) + (v1 − new_initial)`` — ``meter_replaced`` (nothing lost). Without the
+     old meter's final reading what it counted between ``v0`` and the swap is lost: that part
+     counts 0 and the step is ``RESET_CORRECTED``, as after a reset;
    * a drop with ``rollover_at`` set, whose wrapped difference ``rollover_at − v0 + v1`` is at
      most the plausible rate × duration gets that difference — ``rollover``. The plausible rate is
      ``max_rate_per_h``, else 10 × the register's median rate (else 10 % of ``rollover_at`` per
@@ -45,6 +47,23 @@ readings cover only part of it (its energy is then that of the covered part only
 (energy NaN) if none do. A reset or a replacement outranks a gap (its code is higher) — a step
 that spans both, and an interval fed by both, is ``RESET_CORRECTED`` (``METER_REPLACED``), since
 energy lost before a reset matters more than how known energy is spread.
+
+Completeness
+------------
+Two shares of a run of intervals answer two questions (:func:`known_pct`, :func:`measured_pct`):
+
+* **known** — is the *total* exact? An interval's total is known when readings bracket it and
+  nothing between them was lost: :data:`KNOWN_TOTAL` = ``MEASURED``, ``ROLLOVER_CORRECTED``,
+  ``INTERPOLATED`` (a gap between two readings: its total is exact, only its spread over the
+  intervals inside it is estimated) and ``METER_REPLACED`` (both readings of the swap known; a
+  swap without the old meter's final reading is ``RESET_CORRECTED``). A sum over whole gaps is
+  exact, so a day, month or year of an hourly meter with every reading is 100 % known.
+* **measured** — is the *shape* inside the interval read, not spread? Only ``MEASURED``. Peak
+  demand, load factor and time-of-use splits need it: an hourly meter's quarter hours are
+  ``INTERPOLATED``, 0 % measured.
+
+(A period edge falling inside a gap splits the gap's exact total between two periods by time:
+each period's share is estimated though the intervals are known. The sum of the two is exact.)
 
 Assumptions
 -----------
@@ -71,6 +90,7 @@ from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
     "DEFAULT_INTERVAL_S",
+    "KNOWN_TOTAL",
     "IntervalLedger",
     "Issue",
     "IssueCode",
@@ -79,6 +99,8 @@ __all__ = [
     "Replacement",
     "WidthChange",
     "intervals_from_register",
+    "known_pct",
+    "measured_pct",
     "rescale_register",
     "typical_spacing_s",
     "worst_quality",
@@ -116,6 +138,34 @@ class Quality(IntEnum):
     MISSING = 6
 
 
+KNOWN_TOTAL = frozenset(
+    {Quality.MEASURED, Quality.ROLLOVER_CORRECTED, Quality.INTERPOLATED, Quality.METER_REPLACED}
+)
+"""Qualities of an interval whose energy *total* is exact (readings bracket it, nothing lost);
+see "Completeness" in the module docstring. ``RESET_CORRECTED`` (energy lost before the reset or
+an undeclared swap), ``ESTIMATED`` and ``MISSING`` are not."""
+
+_KNOWN_CODES = np.array(sorted(int(q) for q in KNOWN_TOTAL), dtype=np.int8)
+
+
+def known_pct(quality: ArrayLike) -> float:
+    """Share of intervals whose energy total is known (quality in :data:`KNOWN_TOTAL`) [%].
+
+    ``quality`` holds :class:`Quality` codes; an empty array is 0 % (nothing known).
+    """
+    q = np.asarray(quality).ravel()
+    return 100.0 * float(np.count_nonzero(np.isin(q, _KNOWN_CODES))) / q.size if q.size else 0.0
+
+
+def measured_pct(quality: ArrayLike) -> float:
+    """Share of intervals of quality ``MEASURED`` (read, not spread over a gap) [%].
+
+    ``quality`` holds :class:`Quality` codes; an empty array is 0 %.
+    """
+    q = np.asarray(quality).ravel()
+    return 100.0 * float(np.count_nonzero(q == Quality.MEASURED)) / q.size if q.size else 0.0
+
+
 class IssueCode(StrEnum):
     """What a data-quality finding is about."""
 
@@ -148,7 +198,9 @@ class Replacement:
     """A meter replaced at ``time_ns``.
 
     ``old_final`` is the old register's last value [canonical unit] if it was read at removal;
-    ``new_initial`` the new register's value at installation (not always zero).
+    ``new_initial`` the new register's value at installation (not always zero). With both the
+    step across the swap is exact (``METER_REPLACED``, a known total); without ``old_final`` the
+    old meter's last count is lost (``RESET_CORRECTED``).
     """
 
     time_ns: int
@@ -496,15 +548,23 @@ def _step_energy(
             [np.nan if reps[i].old_final is None else reps[i].old_final for i in last_rep]
         )
         new_initial = np.array([reps[i].new_initial for i in last_rep])
-        before = np.where(np.isnan(old_final), 0.0, np.maximum(old_final - v0[replaced], 0.0))
+        lost = np.isnan(old_final)
+        before = np.where(lost, 0.0, np.maximum(old_final - v0[replaced], 0.0))
         after = np.maximum(v1[replaced] - new_initial, 0.0)
         energy[replaced] = before + after
-        quality[replaced] = Quality.METER_REPLACED
+        # without the old meter's final reading, what it counted before the swap is lost
+        quality[replaced] = np.where(lost, Quality.RESET_CORRECTED, Quality.METER_REPLACED)
+        n_lost = int(lost.sum())
         issues.append(
             Issue(
                 IssueCode.METER_REPLACED,
-                f"{int(replaced.sum())} steps span a meter replacement",
-                {"time_ns": _times(t1[replaced])},
+                f"{int(replaced.sum())} steps span a meter replacement"
+                + (
+                    f"; {n_lost} without the old meter's final reading: energy before it is lost"
+                    if n_lost
+                    else ""
+                ),
+                {"time_ns": _times(t1[replaced]), "lost": n_lost},
             )
         )
 

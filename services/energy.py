@@ -13,7 +13,9 @@ Composition rules (see docs/analytics.md, "Energy balances and indicators"):
 * electricity consumption meters are roles ``feeder``, ``load`` and ``ev_charging``; every other
   role (``gas``, ``heat``, ``water`` and roles added later) gives one figure per register;
 * an interval of a figure is known only when every meter feeding it is known; its quality is the
-  worst of theirs, so a period's completeness says how much of it the figure rests on;
+  worst of theirs, so a period's completeness says how much of it the figure rests on: the
+  *known* share for totals (:meth:`Figure.known_pct`, exact totals, gaps between two readings
+  included), the *measured* share for the 15-minute shape (:meth:`Figure.measured_pct`);
 * the park's load is import − export + PV + battery discharge − battery charge
   (:func:`analytics.energy.electricity_balance`), and unmetered use and losses are that load minus
   the lowest consumption meters, and each parent meter minus its children.
@@ -29,7 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from analytics.calendar import Period, Rollup, rollup
-from analytics.intervals import DEFAULT_INTERVAL_S, Quality
+from analytics.intervals import DEFAULT_INTERVAL_S, Quality, known_pct, measured_pct
 from config.errors import InvalidRequestError, NotFoundError
 from config.registry import Device, ParkRegistry
 from config.units import stored_field_name
@@ -235,12 +237,22 @@ class Figure:
         """Sum of the known intervals (NaN when none is known)."""
         return float(np.nansum(self.series.energy)) if self.known() else float("nan")
 
+    def known_pct(self) -> float:
+        """Share of intervals whose total is known from every input [%]: quality in
+        :data:`analytics.intervals.KNOWN_TOTAL` (an hourly meter's quarter hours, interpolated
+        inside each hour, are known). The completeness of totals and what derives from them."""
+        return known_pct(self.series.quality)
+
+    def measured_pct(self) -> float:
+        """Share of intervals whose every input was measured, not spread over a gap [%]. The
+        completeness of figures that need the 15-minute shape (peak demand, load factor, TOU)."""
+        return measured_pct(self.series.quality)
+
     def completeness_pct(self) -> float:
-        """Share of intervals whose every input was measured [%]."""
-        q = self.series.quality
-        return (
-            100.0 * float(np.count_nonzero(q == int(Quality.MEASURED))) / q.size if q.size else 0.0
-        )
+        """Completeness of the figure's total [%]: the same as :meth:`known_pct` (the share of
+        intervals whose total is known). For a figure that needs the interval shape use
+        :meth:`measured_pct`."""
+        return self.known_pct()
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,13 @@ registry has it, bounds the plausible rate of its energy registers.
 
 The device's maintenance log (:mod:`services.maintenance`: the registry's entries and those stored
 through the API) gives the ledger its replacements (``METER_REPLACED``, nothing lost when both
-readings are known), multiplier changes and register width changes. Its reporting cadence
-(declared, else learned from the readings) sets the longest step that is not a gap: an hourly
-meter's steps are measured energy spread over their four quarter hours, not gaps.
+readings are known), multiplier changes and register width changes.
+
+Interval qualities are honest about the shape: a step longer than the ledger's interval is a gap
+whose intervals are ``INTERPOLATED``, whatever the device's cadence. An hourly meter's quarter
+hours are therefore interpolated (their peak demand is not measured), while its day, month and
+year totals are exact: completeness of totals counts the *known* intervals
+(:data:`analytics.intervals.KNOWN_TOTAL`), of 15-minute views the *measured* ones.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from analytics.intervals import DEFAULT_INTERVAL_S, IntervalLedger, Quality, int
 from config.errors import StoreQueryError
 from config.registry import Device, ParkRegistry
 from config.units import CANONICAL_UNIT, Quantity, stored_field_name
-from services.maintenance import gap_s_for, maintenance_log, register_events
+from services.maintenance import maintenance_log, register_events
 from store.base import Point, SeriesQuery, SeriesRow, Store
 
 __all__ = [
@@ -73,8 +77,8 @@ def device_ledger(
     ``[start_ns, end_ns)`` [ns].
 
     Intervals of ``interval_s`` seconds [s] are aligned to the epoch; readings ``lookback_s``
-    [s] either side anchor the first and last. The device's maintenance log and cadence apply
-    (see the module docstring). Raises :class:`~config.errors.StoreQueryError`
+    [s] either side anchor the first and last. The device's maintenance log applies (see the
+    module docstring). Raises :class:`~config.errors.StoreQueryError`
     when the range holds more than ``MAX_READINGS`` readings.
     """
     out = []
@@ -121,7 +125,6 @@ def device_ledger(
             rollover_at=events.rollover_at,
             width_changes=events.width_changes,
             replacements=replacements,
-            gap_s=gap_s_for(device, t, interval_s),
         )
         out.append(FieldLedger(field, CANONICAL_UNIT[spec.quantity], ledger))
     return out

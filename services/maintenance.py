@@ -16,11 +16,13 @@ takes for one register: replacements, the multiplier changes (through
 register's canonical unit. :func:`record_entry` stores an API entry and recomputes the stored
 ledger and day roll-ups of the intervals it affects.
 
-Cadence: a device's expected reporting interval is its registry ``expected_interval_s``, else
-learned from its readings (:func:`analytics.intervals.typical_spacing_s`). The ledger treats a
-step between readings no longer than :data:`CADENCE_TOLERANCE` x the cadence as measured (its
-energy is exact; spreading it over the intervals it spans is linear), and only a longer step as a
-gap (``INTERPOLATED``): an hourly meter with every reading is 100 % complete.
+Cadence: a device's expected reporting interval is its registry ``expected_interval_s``
+(``declared``), else the median spacing of its recent readings (``learned``,
+:func:`analytics.intervals.typical_spacing_s`). :func:`readings_received` counts the readings a
+device sent in a period against those its cadence expects. The cadence does not change interval
+qualities: a step longer than the ledger's interval stays a gap (``INTERPOLATED``), so an hourly
+meter's quarter hours are interpolated while its totals are known (see "Completeness" in
+:mod:`analytics.intervals`).
 """
 
 from __future__ import annotations
@@ -51,16 +53,16 @@ from store.base import LatestReading, Point, SeriesQuery, Store
 
 __all__ = [
     "CACHE_S",
-    "CADENCE_TOLERANCE",
     "MAINTENANCE",
     "Cadence",
     "MaintenanceConflictError",
     "MaintenanceError",
+    "ReadingsReceived",
     "RecordResult",
     "RegisterEvents",
     "device_cadence",
-    "gap_s_for",
     "maintenance_log",
+    "readings_received",
     "record_entry",
     "register_events",
     "stored_entries",
@@ -68,10 +70,6 @@ __all__ = [
 
 MAINTENANCE = "maintenance"
 """Measurement of the maintenance entries written through the API."""
-
-CADENCE_TOLERANCE = 1.5
-"""A step up to this multiple of the expected cadence is a normal step, a longer one a gap (a
-reading late by up to half an interval is still on time)."""
 
 _KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "replacement": ("old_final", "new_initial"),
@@ -284,6 +282,14 @@ def register_events(
     )
 
 
+def _first_field(device: Device) -> tuple[str, FieldSpec]:
+    """The device's first register, else its first field: the one its cadence is read from."""
+    return next(
+        ((n, s) for n, s in device.fields.items() if s.cumulative),
+        next(iter(device.fields.items())),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Cadence:
     """A device's expected reporting interval [s] and where it comes from."""
@@ -299,10 +305,7 @@ def device_cadence(
     readings before ``end_ns`` [ns] (default: its latest) of its first register (or first field)."""
     if device.expected_interval_s is not None:
         return Cadence(float(device.expected_interval_s), "declared")
-    name, spec = next(
-        ((n, s) for n, s in device.fields.items() if s.cumulative),
-        next(iter(device.fields.items())),
-    )
+    name, spec = _first_field(device)
     rows = store.series(
         SeriesQuery(
             park_id,
@@ -320,14 +323,61 @@ def device_cadence(
     return Cadence(learned, "learned") if learned is not None else Cadence(None, "unknown")
 
 
-def gap_s_for(device: Device, time_ns: NDArray[np.int64], interval_s: int) -> float:
-    """The longest step [s] between readings of ``device`` that is not a gap: the cadence
-    (declared, else learned from ``time_ns`` [ns]) x :data:`CADENCE_TOLERANCE`, never below the
-    ledger's ``interval_s`` [s]."""
-    cadence = device.expected_interval_s or typical_spacing_s(
-        time_ns[-(_RECENT_READINGS + 1) :], min_readings=_MIN_READINGS
+@dataclass(frozen=True, slots=True)
+class ReadingsReceived:
+    """Readings of a device in ``[start_ns, end_ns)`` against those its cadence expects."""
+
+    start_ns: int
+    end_ns: int
+    cadence: Cadence
+    received: int  # distinct reading times of the device's first register
+    expected: int | None  # period / cadence, rounded (at least 1); None when the cadence is unknown
+
+    def received_pct(self) -> float | None:
+        """Share of the expected readings received [%], at most 100 (a device reporting more
+        often than its cadence is complete, not over-complete); None without a cadence."""
+        if self.expected is None:
+            return None
+        return 100.0 * min(self.received, self.expected) / self.expected
+
+
+def readings_received(
+    store: Store,
+    park_id: str,
+    device: Device,
+    *,
+    start_ns: int,
+    end_ns: int,
+    cadence: Cadence | None = None,
+) -> ReadingsReceived:
+    """How many readings ``device`` sent in ``[start_ns, end_ns)`` [ns] and how many its cadence
+    (``cadence``, default :func:`device_cadence` as of ``end_ns``) expects: the period [s] over the
+    cadence [s], rounded, at least 1.
+
+    Readings are those of its first register (or first field), counted by the store per UTC day
+    (one row a day, not one per reading). Raises ``ValueError`` when ``end_ns <= start_ns``.
+    """
+    if end_ns <= start_ns:
+        raise ValueError(f"end_ns={end_ns} is not after start_ns={start_ns}")
+    if cadence is None:
+        cadence = device_cadence(store, park_id, device, end_ns=end_ns)
+    name, spec = _first_field(device)
+    rows = store.series(
+        SeriesQuery(
+            park_id,
+            device.id,
+            stored_field_name(name, spec.quantity),
+            start_ns,
+            end_ns,
+            every_s=_DAY_NS // _NS,
+            aggregate="count",
+        )
     )
-    return max(float(interval_s), CADENCE_TOLERANCE * cadence) if cadence else float(interval_s)
+    received = int(sum(r.value for r in rows if math.isfinite(r.value)))
+    expected = None
+    if cadence.interval_s:
+        expected = max(1, round((end_ns - start_ns) / _NS / cadence.interval_s))
+    return ReadingsReceived(start_ns, end_ns, cadence, received, expected)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,22 +5,31 @@ through InfluxDB's HTTP JSON that takes minutes. The roll-up keeps, per device, 
 **local day of the park's IANA zone** (00:00–24:00 in ``Asia/Shanghai``, never the UTC day), what
 period figures need:
 
-========================  =====================================================================
-field                     meaning
-========================  =====================================================================
-``<register>``            Σ energy of the day's known intervals [register's canonical unit];
-                          absent when no interval is known
-``<register>_known``      intervals whose energy is known (quality not ``MISSING``)
-``<register>_measured``   intervals of quality ``MEASURED``: fed only by steps within the
-                          device's reporting cadence (:mod:`services.maintenance`), so
-                          ``_measured / _intervals`` is the share of expected readings received
-``<register>_intervals``  intervals of the ledger in the day (96 of 15 min; 92/100 on DST days)
-``<register>_max``        largest interval energy of the day (peak demand = max / interval [h])
-``<register>_quality``    the day's quality as a slot: ``MISSING`` when nothing is known,
-                          at least ``ESTIMATED`` when only part of the day is, else the worst
-                          quality of its intervals; absent when ``MEASURED`` (the usual day:
-                          one value less to read)
-========================  =====================================================================
+==========================  ===================================================================
+field                       meaning
+==========================  ===================================================================
+``<register>``              Σ energy of the day's known intervals [register's canonical unit];
+                            absent when no interval is known
+``<register>_known``        intervals whose energy is not ``MISSING`` (possibly a lower bound)
+``<register>_known_total``  intervals whose energy *total* is exact (quality in
+                            :data:`analytics.intervals.KNOWN_TOTAL`; an hourly meter's
+                            interpolated quarter hours count): the completeness of totals
+``<register>_measured``     intervals of quality ``MEASURED`` (read, not spread over a gap): the
+                            completeness of the 15-minute shape (peak demand, load factor, TOU)
+``<register>_intervals``    intervals of the ledger in the day (96 of 15 min; 92/100 on DST days)
+``<register>_max``          largest interval energy of the day (peak demand = max / interval [h])
+``<register>_quality``      the day's quality as a slot: ``MISSING`` when nothing is known,
+                            at least ``ESTIMATED`` when only part of the day is, else the worst
+                            quality of its intervals; absent when ``MEASURED`` (the usual day:
+                            one value less to read)
+==========================  ===================================================================
+
+``_known_total`` is not ``_known``: ``_known`` (written since the roll-up exists) counts every
+interval with a number, including a reset's lower bound. Roll-ups written before
+``_known_total`` existed lack it; reading them, it is derived conservatively per day: equal to
+``_known`` when the day's slot quality is ``INTERPOLATED`` or better (then every interval of the
+day is one of those qualities, so the count is exact), else equal to ``_measured`` (a lower bound:
+a measured interval is always a known total). Rebuild the roll-up for exact counts.
 
 Measurement ``ledger_day`` (:data:`LEDGER_DAY`), tags ``park`` and ``device``, time = the UTC
 instant of the local midnight that opens the day. Written again, a day replaces itself. It is one
@@ -72,7 +81,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from analytics.calendar import local_period_edges
-from analytics.intervals import DEFAULT_INTERVAL_S, IntervalLedger, Quality
+from analytics.intervals import DEFAULT_INTERVAL_S, KNOWN_TOTAL, IntervalLedger, Quality
 from config.registry import Device, ParkRegistry
 from config.units import CANONICAL_UNIT, stored_field_name
 from services.ledger import FieldLedger, stored_ledger
@@ -98,7 +107,7 @@ __all__ = [
 DAY_S = 86_400
 """Slot length [s] of :class:`DayLedger`: a local day in a zone without daylight saving time."""
 
-SUFFIXES = ("", "_known", "_measured", "_intervals", "_max", "_quality")
+SUFFIXES = ("", "_known", "_measured", "_intervals", "_max", "_quality", "_known_total")
 """Field name suffixes of one register in :data:`LEDGER_DAY`, in the order of :class:`DayRollup`."""
 
 CHUNK_DAYS = 60
@@ -129,8 +138,9 @@ class RollupResult:
 def _day_arrays(
     led: IntervalLedger, edges: NDArray[np.int64]
 ) -> tuple[NDArray[np.float64], ...] | None:
-    """Per day of ``edges``: sum, known, measured, intervals, max, quality (float arrays), or None
-    when the ledger covers no whole day. Days the ledger covers only partly are NaN rows."""
+    """Per day of ``edges``: sum, known, measured, intervals, max, quality, known_total (float
+    arrays, the order of :data:`SUFFIXES`), or None when the ledger covers no whole day. Days the
+    ledger covers only partly are NaN rows."""
     n_days = edges.size - 1
     if led.start_ns.size == 0 or n_days <= 0:
         return None
@@ -145,6 +155,8 @@ def _day_arrays(
     total = np.bincount(which[known], weights=energy[known], minlength=n_days)[:n_days]
     n_known = np.bincount(which[known], minlength=n_days)[:n_days].astype(np.float64)
     measured = np.bincount(which, weights=quality == Quality.MEASURED, minlength=n_days)[:n_days]
+    exact = np.isin(quality, [int(q) for q in KNOWN_TOTAL])
+    known_total = np.bincount(which, weights=exact, minlength=n_days)[:n_days]
     peak = np.full(n_days, -np.inf)
     np.maximum.at(peak, which[known], energy[known])
     worst = np.full(n_days, -1.0)
@@ -162,6 +174,7 @@ def _day_arrays(
         np.where(whole, expected.astype(np.float64), nan),
         np.where(whole & (n_known > 0), peak, nan),
         np.where(whole, slot_quality, nan),
+        np.where(whole, known_total, nan),
     )
 
 
@@ -255,6 +268,7 @@ class DayRollup:
     intervals: NDArray[np.float64]
     max: NDArray[np.float64]
     quality: NDArray[np.int8]  # slot quality; MISSING where not stored
+    known_total: NDArray[np.float64]  # derived for roll-ups written without it (module docstring)
 
 
 def _rollup_of(
@@ -272,9 +286,31 @@ def _rollup_of(
             cols[idx[ok], SUFFIXES.index(suffix)] = got[ok]
     implied = np.where(np.isnan(cols[:, 0]), float(Quality.MISSING), float(Quality.MEASURED))
     quality = np.where(np.isnan(cols[:, 5]), implied, cols[:, 5]).astype(np.int8)
-    return DayRollup(
-        field, day_ns, cols[:, 0], cols[:, 1], cols[:, 2], cols[:, 3], cols[:, 4], quality
+    known_total = np.where(
+        np.isnan(cols[:, 6]) & ~np.isnan(cols[:, 3]),
+        _conservative_known_total(cols[:, 1], cols[:, 2], quality),
+        cols[:, 6],
     )
+    return DayRollup(
+        field,
+        day_ns,
+        cols[:, 0],
+        cols[:, 1],
+        cols[:, 2],
+        cols[:, 3],
+        cols[:, 4],
+        quality,
+        known_total,
+    )
+
+
+def _conservative_known_total(
+    known: NDArray[np.float64], measured: NDArray[np.float64], worst: NDArray[np.integer]
+) -> NDArray[np.float64]:
+    """``_known_total`` of roll-ups written without it: ``known`` where the slot quality
+    ``worst`` is ``INTERPOLATED`` or better (every interval of the day then has a known total),
+    else ``measured`` (a lower bound). NaN where the needed count was not read."""
+    return np.where(np.asarray(worst) <= Quality.INTERPOLATED, known, measured)
 
 
 def read_day_rollups(
@@ -383,6 +419,7 @@ class DeviceTotal:
     max: float  # largest interval energy; NaN when none
     days: int  # days stored
     worst: int  # worst slot quality of those days (Quality code)
+    known_total: int = 0  # intervals whose total is known (derived for old roll-ups: see above)
 
 
 def device_totals(
@@ -402,6 +439,8 @@ def device_totals(
             "max": ("max", f["_max"]),
             "days": ("count", f["_intervals"]),
             "worst": ("max", f["_quality"]),
+            "known_total": ("sum", f["_known_total"]),
+            "known_total_days": ("count", f["_known_total"]),
         }
         found = store.aggregate(
             park_id, measurement=LEDGER_DAY, fields=spec, start_ns=start_ns, end_ns=end_ns
@@ -420,9 +459,22 @@ def device_totals(
                     v.get("max", math.nan),
                     int(v["days"]),
                     int(v.get("worst", 0)),  # no _quality stored: every day MEASURED
+                    _known_total(v),
                 )
             )
     return sorted(out, key=lambda t: (t.field, t.device))
+
+
+def _known_total(v: dict[str, float]) -> int:
+    """Σ ``_known_total`` over the days aggregated; when some days were written without it,
+    conservatively (as :func:`_conservative_known_total` per day): ``known`` when no day is worse
+    than ``INTERPOLATED``, else the larger of ``measured`` and the days that carry it (both lower
+    bounds)."""
+    if int(v.get("known_total_days", 0)) == int(v.get("days", 0)):
+        return int(v.get("known_total", 0))
+    if int(v.get("worst", 0)) <= Quality.INTERPOLATED:
+        return int(v.get("known", 0))
+    return int(max(v.get("measured", 0), v.get("known_total", 0)))
 
 
 class TotalLedger:
@@ -432,8 +484,9 @@ class TotalLedger:
     ``energy_balance(store, park, scope, start_ns=s, end_ns=e, interval_s=(e - s) // 10**9,
     ledger=TotalLedger())`` gives each figure's total over ``[s, e)`` (whole local days of the
     roll-up). The slot's quality is ``MEASURED`` only when every interval of the range was;
-    :meth:`completeness_pct` gives a register's exact share of measured intervals (read within
-    the device's cadence: an hourly meter with every reading is 100 %).
+    :meth:`known_pct` gives a register's exact share of intervals whose total is known (an
+    hourly meter with every reading is 100 %), :meth:`measured_pct` of measured intervals (the
+    same meter: 0 %), :meth:`completeness_pct` is :meth:`known_pct`.
     ``ledger_interval_s`` is the interval ledger's own interval (for the expected count).
     """
 
@@ -457,13 +510,43 @@ class TotalLedger:
             self._cache[key] = found
         return found
 
-    def completeness_pct(
+    def _share(
+        self,
+        count: Callable[[DeviceTotal], int],
+        store: Store,
+        *,
+        key: tuple[str, str, str],
+        start_ns: int,
+        end_ns: int,
+    ) -> float:
+        """``count`` of the register ``key`` = (park, device, field) over the range's expected
+        intervals [%]."""
+        park_id, device_id, field = key
+        total = self.totals(store, park_id, field, start_ns, end_ns).get(device_id)
+        expected = (end_ns - start_ns) // (self.ledger_interval_s * _NS)
+        return 100.0 * count(total) / expected if total is not None and expected else 0.0
+
+    def known_pct(
+        self, store: Store, park_id: str, device_id: str, field: str, *, start_ns: int, end_ns: int
+    ) -> float:
+        """Share of the range's intervals of one register whose total is known [%]."""
+        key = (park_id, device_id, field)
+        return self._share(
+            lambda t: t.known_total, store, key=key, start_ns=start_ns, end_ns=end_ns
+        )
+
+    def measured_pct(
         self, store: Store, park_id: str, device_id: str, field: str, *, start_ns: int, end_ns: int
     ) -> float:
         """Share of the range's intervals of one register that were measured [%]."""
-        total = self.totals(store, park_id, field, start_ns, end_ns).get(device_id)
-        expected = (end_ns - start_ns) // (self.ledger_interval_s * _NS)
-        return 100.0 * total.measured / expected if total is not None and expected else 0.0
+        key = (park_id, device_id, field)
+        return self._share(lambda t: t.measured, store, key=key, start_ns=start_ns, end_ns=end_ns)
+
+    def completeness_pct(
+        self, store: Store, park_id: str, device_id: str, field: str, *, start_ns: int, end_ns: int
+    ) -> float:
+        """Completeness of one register's total over the range [%]: :meth:`known_pct`."""
+        return self.known_pct(store, park_id, device_id, field, start_ns=start_ns, end_ns=end_ns)
 
     def __call__(
         self,

@@ -8,7 +8,7 @@ from typing import Annotated
 import numpy as np
 from fastapi import APIRouter, Query
 
-from analytics.intervals import Quality
+from analytics.intervals import Quality, known_pct, measured_pct
 from api.deps import ParkDep, ScopedDeviceDep, StoreDep
 from api.params import EverySeconds, InstantNs
 from api.routes.parks import MAX_POINTS
@@ -66,13 +66,15 @@ def ledger(
     ):
         led = result.ledger
         codes, counts = np.unique(led.quality, return_counts=True)
-        measured = int(np.count_nonzero(led.quality == int(Quality.MEASURED)))
+        known = known_pct(led.quality)
         fields.append(
             LedgerFieldOut(
                 field=result.field,
                 unit=result.unit,
                 total=led.total(),
-                completeness_pct=100.0 * measured / len(led.quality) if len(led.quality) else 0.0,
+                completeness_pct=known,
+                known_pct=known,
+                measured_pct=measured_pct(led.quality),
                 quality_counts={
                     _QUALITY_NAMES[int(c)]: int(n) for c, n in zip(codes, counts, strict=True)
                 },

@@ -31,10 +31,12 @@ from api.schemas import (
     iso_from_ns,
     ms_from_ns,
 )
+from api.schemas.parks import DeviceCadenceOut
 from config.auth import Principal, PrincipalRole
 from config.errors import InvalidRequestError, NotFoundError
 from config.registry import KINDS, Device, DeviceKind, ParkRegistry, Role
 from config.units import CANONICAL_UNIT, stored_field_name
+from services.maintenance import device_cadence
 from store.base import Aggregate, SeriesQuery, SeriesRow
 
 __all__ = ["MAX_POINTS", "STALE_AFTER_S", "auto_every", "router", "stored_fields"]
@@ -162,15 +164,27 @@ def list_devices(
 
 @router.get("/{park}/devices/{device}", summary="One device")
 def get_device(
-    park: ParkDep, principal: PrincipalDep, device: Annotated[str, Path(description="Device id.")]
+    park: ParkDep,
+    store: StoreDep,
+    principal: PrincipalDep,
+    device: Annotated[str, Path(description="Device id.")],
 ) -> DeviceOut:
-    """A device of the park, with the fields it stores."""
+    """A device of the park, with the fields it stores and its reporting cadence (declared in
+    the registry, else learned from its readings)."""
     dev = park.device(device)
     if principal.role is PrincipalRole.TENANT and (
         dev is None or not principal.sees_tenant(park.id, dev.tenant)
     ):
         raise forbidden(f"device {device!r} is not one of tenant {principal.tenant!r}'s")
-    return _device_out(_device_or_404(park, device))
+    dev = _device_or_404(park, device)
+    cadence = device_cadence(store, park.id, dev)
+    return _device_out(dev).model_copy(
+        update={
+            "cadence": DeviceCadenceOut(
+                expected_interval_s=cadence.interval_s, source=cadence.source
+            )
+        }
+    )
 
 
 @router.get("/{park}/latest", summary="Newest reading of every device")

@@ -22,8 +22,11 @@ class EnergyPeriodOut(_Out):
     end: str
     end_ms: int
     value: float | None = Field(description="Sum of the known intervals; null when none is known.")
-    completeness_pct: float = Field(description="Share of intervals with every input measured.")
-    coverage_pct: float = Field(description="Share of intervals with every input known.")
+    completeness_pct: float = Field(
+        description="Share of intervals whose total is known from every input [%] (a gap "
+        "between two readings counts: only its spread is estimated)."
+    )
+    coverage_pct: float = Field(description="Share of intervals with a value from every input.")
 
 
 class EnergyFigureOut(_Out):

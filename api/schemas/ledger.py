@@ -35,7 +35,16 @@ class LedgerFieldOut(_Out):
     field: str = Field(examples=["energy_kwh"])
     unit: str = Field(examples=["kWh"])
     total: float = Field(description="Sum of the known intervals.")
-    completeness_pct: float = Field(description="Share of intervals with quality measured.")
+    completeness_pct: float = Field(
+        description="Completeness of the total: the same as known_pct [%]."
+    )
+    known_pct: float = Field(
+        description="Share of intervals whose energy total is known [%]: measured, "
+        "rollover_corrected, interpolated (a gap between two readings) or meter_replaced."
+    )
+    measured_pct: float = Field(
+        description="Share of intervals of quality measured (read, not spread over a gap) [%]."
+    )
     quality_counts: dict[str, int]
     intervals: list[LedgerIntervalOut]
     issues: list[LedgerIssueOut]
@@ -56,6 +65,8 @@ class LedgerOut(_Out):
                     "unit": "kWh",
                     "total": 9876.5,
                     "completeness_pct": 100.0,
+                    "known_pct": 100.0,
+                    "measured_pct": 100.0,
                     "quality_counts": {"measured": 96},
                     "intervals": [
                         {

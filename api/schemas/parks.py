@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from api.schemas._base import _RANGE, _T, _example, _Out
@@ -9,6 +11,7 @@ from store.base import Aggregate
 
 __all__ = [
     "BuildingOut",
+    "DeviceCadenceOut",
     "DeviceOut",
     "FieldOut",
     "FloorOut",
@@ -117,6 +120,18 @@ class FieldOut(_Out):
     cumulative: bool = Field(description="True for registers (energy, volume) that only grow.")
 
 
+class DeviceCadenceOut(_Out):
+    """How often a device is expected to report, and where that comes from."""
+
+    expected_interval_s: float | None = Field(
+        description="Expected reporting interval [s]; null when neither declared nor learned."
+    )
+    source: Literal["declared", "learned", "unknown"] = Field(
+        description="declared: the registry's expected_interval_s; learned: the median spacing "
+        "of its recent readings; unknown: too few readings to learn from."
+    )
+
+
 class DeviceOut(_Out):
     """A device of the registry and the fields it stores."""
 
@@ -136,6 +151,7 @@ class DeviceOut(_Out):
                 {"name": "power_kw", "quantity": "power", "unit": "kW", "cumulative": False},
                 {"name": "energy_kwh", "quantity": "energy", "unit": "kWh", "cumulative": True},
             ],
+            "cadence": {"expected_interval_s": 900.0, "source": "learned"},
         }
     )
 
@@ -150,6 +166,9 @@ class DeviceOut(_Out):
     capacity_kw: float | None
     capacity_kwh: float | None
     fields: list[FieldOut]
+    cadence: DeviceCadenceOut | None = Field(
+        default=None, description="Reporting cadence; given when one device is asked for."
+    )
 
 
 class ReadingOut(_Out):

@@ -48,7 +48,10 @@ def test_completeness_and_coverage_count_qualities():
     energy = np.where(quality == Quality.MISSING, np.nan, 1.0)
     day = rollup(starts, energy, quality, interval_s=900)
     assert_allclose(day.energy, [88.0])
-    assert_allclose(day.completeness_pct, [100 * 84 / 96])  # 87.5 %
+    # interpolated intervals are known totals (91.67 %), not measured ones (87.5 %)
+    assert_allclose(day.completeness_pct, [100 * 88 / 96])
+    assert_allclose(day.known_pct, [100 * 88 / 96])
+    assert_allclose(day.measured_pct, [100 * 84 / 96])
     assert_allclose(day.coverage_pct, [100 * 88 / 96])
 
 

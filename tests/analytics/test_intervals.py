@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
 from analytics.intervals import (
+    KNOWN_TOTAL,
     IntervalLedger,
     IssueCode,
     MultiplierChange,
@@ -16,6 +17,8 @@ from analytics.intervals import (
     Replacement,
     WidthChange,
     intervals_from_register,
+    known_pct,
+    measured_pct,
     rescale_register,
     typical_spacing_s,
     worst_quality,
@@ -138,9 +141,13 @@ def test_meter_replacement_starting_above_old_value_is_not_counted_as_energy():
         [1000.0, 1000.5, 50_000.2, 50_000.7],
         replacements=[Replacement(10 * MIN, new_initial=50_000.0)],
     )
-    # 0.5 (old) + (50,000.2 − 50,000.0) + 0.5 (new) = 1.2 kWh.
+    # 0.5 (old) + (50,000.2 − 50,000.0) + 0.5 (new) = 1.2 kWh. The old meter's final reading is
+    # unknown, so what it counted from 00:05 to the swap is lost: a reset, not a known total.
     assert_allclose(ledger.energy, [1.2])
-    assert_array_equal(ledger.quality, [MR])
+    assert_array_equal(ledger.quality, [RC])
+    (issue,) = ledger.issues
+    assert issue.code is IssueCode.METER_REPLACED
+    assert issue.data["lost"] == 1
 
 
 def test_implausible_step_is_missing_not_counted():
@@ -439,14 +446,50 @@ def test_width_change_accepts_readings_above_the_old_width():
     assert_allclose(led.energy[-1], 500.0)
 
 
-def test_gap_s_at_the_cadence_makes_hourly_readings_measured():
-    # An hourly meter: with gap_s 1.5 h the quarter hours are split linearly inside each hour
-    # (known totals), not gaps; a missing reading (2 h step) is still a gap.
-    t = np.array([0, 1, 2, 4], dtype=np.int64) * _H
-    led = intervals_from_register(t, [0.0, 4.0, 8.0, 16.0], gap_s=5400)
-    assert_allclose(led.energy, np.ones(16))
-    assert (led.quality[:8] == Quality.MEASURED).all()
-    assert (led.quality[8:] == Quality.INTERPOLATED).all()
+def test_an_hourly_meter_is_known_in_total_and_interpolated_in_quarter_hours():
+    # 16 kW read hourly: 16 kWh an hour, 4 kWh a quarter hour. Each hour's 16 kWh is exact (two
+    # readings bracket it); its split into quarter hours is linear, not read: INTERPOLATED. So the
+    # hour's total is 100 % known and 0 % measured (peak demand cannot come from these).
+    t = np.array([0, 1, 2, 3], dtype=np.int64) * _H
+    led = intervals_from_register(t, [0.0, 16.0, 32.0, 48.0])
+    assert_allclose(led.energy, np.full(12, 4.0))
+    assert (led.quality == Quality.INTERPOLATED).all()
+    assert known_pct(led.quality) == 100.0
+    assert measured_pct(led.quality) == 0.0
+    # gap_s still widens what counts as a step: 1.5 h makes the quarter hours "measured" — the
+    # ledger never passes it (services.ledger), since their shape is not read
+    assert (intervals_from_register(t, [0.0, 16.0, 32.0, 48.0], gap_s=5400).quality == M).all()
+
+
+def test_known_total_holds_the_qualities_whose_total_is_exact():
+    # readings bracket the interval and nothing between them was lost
+    assert {MR, RO, IP, M} == KNOWN_TOTAL
+    assert not KNOWN_TOTAL & {RC, ES, MI}
+
+
+def test_known_and_measured_shares_count_codes():
+    # 8 intervals: 2 measured, 1 rollover-corrected, 2 interpolated, 1 meter-replaced (6 known
+    # totals), 1 reset-corrected, 1 missing. Known 6 / 8 = 75 %; measured 2 / 8 = 25 %.
+    q = np.array([M, M, RO, IP, IP, MR, RC, MI], dtype=np.int8)
+    assert known_pct(q) == 75.0
+    assert measured_pct(q) == 25.0
+    assert known_pct([ES, ES]) == 0.0
+    assert known_pct([]) == measured_pct([]) == 0.0  # nothing is not complete
+    assert known_pct(q.reshape(2, 4)) == 75.0  # any shape
+
+
+def test_a_swap_without_the_old_final_reading_is_a_reset_not_a_known_total():
+    # Old meter 100.0 at 00:00, swapped at 00:30 (its last count not read), the new one from 0.0
+    # reads 5.0 at 01:00: the old meter's half hour is lost, 5.0 kWh is a lower bound.
+    t = np.array([0, _H], dtype=np.int64)
+    led = intervals_from_register(
+        t, [100.0, 5.0], interval_s=3600, replacements=[Replacement(_H // 2, new_initial=0.0)]
+    )
+    assert_allclose(led.energy, [5.0])
+    assert led.quality.tolist() == [RC]
+    assert known_pct(led.quality) == 0.0
+    (issue,) = led.issues
+    assert "without the old meter's final reading" in issue.message
 
 
 def test_typical_spacing_is_the_median_of_recent_readings():

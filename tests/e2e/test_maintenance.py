@@ -6,8 +6,9 @@ the readings and follows the ledger into InfluxDB, and the API answers.
   with the readings the truth file records (the old meter's last, the new meter's first), gives
   the true energy to 0.1 % with the swap's interval ``meter_replaced``, on the API's ledger and in
   the stored day roll-up the late entry rebuilt.
-* Every meter reports hourly (its cadence learned, not declared): a day with every reading is
-  100 % complete.
+* Every meter reports hourly (its cadence learned, not declared, and shown on the device): a day
+  with every reading is 100 % complete by the known measure (its totals are exact) and 0 %
+  measured (its quarter hours are interpolated inside each hour).
 """
 
 from __future__ import annotations
@@ -167,15 +168,27 @@ def test_declared_swap_is_exact_and_an_hourly_meter_is_complete(
 
         with TestClient(app) as api:
             # --- an hourly meter with every reading is complete -----------------------------
-            day = DAY.date().isoformat()
-            ind = api.get(f"/api/v1/parks/{PARK.id}/indicators", params={"period": day})
-            assert ind.status_code == 200, ind.text
-            tce = next(
-                i for i in ind.json()["indicators"] if i["name"] == "comprehensive_energy_tce"
+            day_ms = (_ms(DAY), _ms(DAY + timedelta(days=1)))
+            quarter = api.get(
+                f"/api/v1/parks/{PARK.id}/ledger",
+                params={"device": "grid-main", "start": str(day_ms[0]), "end": str(day_ms[1])},
+            ).json()["fields"][0]
+            assert quarter["quality_counts"] == {"interpolated": 96}, quarter["quality_counts"]
+            assert (quarter["known_pct"], quarter["measured_pct"]) == (100.0, 0.0)
+            assert quarter["completeness_pct"] == 100.0
+            energy = api.get(
+                f"/api/v1/parks/{PARK.id}/energy",
+                params={"start": str(day_ms[0]), "end": str(day_ms[1]), "period": "day"},
             )
-            assert tce["completeness_pct"] == 100.0, tce
+            assert energy.status_code == 200, energy.text
+            grid = next(f for f in energy.json()["figures"] if f["name"] == "grid_import_kwh")
+            assert grid["completeness_pct"] == 100.0
+            assert [p["completeness_pct"] for p in grid["periods"]] == [100.0]
+            cadence = {"expected_interval_s": 3600.0, "source": "learned"}
             log = api.get(f"/api/v1/parks/{PARK.id}/devices/grid-main/maintenance").json()
-            assert log["cadence"] == {"expected_interval_s": 3600.0, "source": "learned"}
+            assert log["cadence"] == cadence
+            shown = api.get(f"/api/v1/parks/{PARK.id}/devices/grid-main").json()
+            assert shown["cadence"] == cadence
 
             # --- a swap declared late -------------------------------------------------------
             # a swap inside a whole local day of readings (its day roll-up is checked too)

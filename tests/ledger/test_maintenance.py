@@ -1,6 +1,7 @@
 """The maintenance log and the reporting cadence in the ledger, on the embedded store: a declared
 swap loses nothing, a late entry rewrites the stored ledger and the day roll-ups, conflicts are
-refused, and an hourly meter is complete."""
+refused, and an hourly meter's totals are complete (known) while its quarter hours are
+interpolated (not measured)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,18 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from analytics.intervals import Quality
+from analytics.intervals import Quality, known_pct, measured_pct
 from config.registry import MaintenanceEntry, ParkRegistry
+from services.energy import Scope, energy_balance
 from services.indicators import park_indicators
 from services.ledger import device_ledger, rebuild_ledger, stored_ledger
 from services.maintenance import (
+    Cadence,
     MaintenanceConflictError,
     MaintenanceError,
     device_cadence,
     maintenance_log,
+    readings_received,
     record_entry,
 )
 from services.rollup import DayLedger, day_points, read_day_rollups, write_day_rollups
@@ -164,7 +168,8 @@ def test_a_multiplier_change_from_the_registry_scales_each_side(store):
 
 
 def test_an_hourly_meter_with_every_reading_is_complete(store):
-    # 24 kW read hourly: 24 kWh an hour. Its quarter hours are spread inside each hour, not gaps.
+    # 24 kW read hourly: 24 kWh an hour. Each hour's 24 kWh is exact; its split into quarter
+    # hours is interpolated. So every day total is known (100 %) and no quarter hour is measured.
     p = park(expected_interval_s=3600)
     write(store, "m1", [(T0 - HOUR + i * HOUR, 24.0 * i) for i in range(27)])
     # the grid meter too, its cadence learned (no expected_interval_s): 30 kWh an hour
@@ -172,27 +177,87 @@ def test_an_hourly_meter_with_every_reading_is_complete(store):
     rebuild_ledger(store, p, start_ns=T0, end_ns=T0 + DAY)
     write_day_rollups(store, p, start_ns=T0, end_ns=T0 + DAY)
     (led,) = stored_ledger(store, "p1", p.device("m1"), start_ns=T0, end_ns=T0 + DAY)
-    assert set(led.ledger.quality.tolist()) == {int(Quality.MEASURED)}
-    assert led.ledger.total() == pytest.approx(576.0)
+    assert set(led.ledger.quality.tolist()) == {int(Quality.INTERPOLATED)}
+    assert led.ledger.energy.tolist() == pytest.approx([6.0] * 96)  # 24 kWh / 4
+    assert led.ledger.total() == pytest.approx(576.0)  # 24 h x 24 kWh
     rollup = read_day_rollups(store, "p1", "energy_kwh", day_ns=np.array([T0]))["m1"]
-    assert (rollup.measured[0], rollup.intervals[0]) == (96.0, 96.0)
+    assert (rollup.known_total[0], rollup.measured[0], rollup.intervals[0]) == (96.0, 0.0, 96.0)
+
+    # figures: per 15 minutes and per day both say 100 % known, 0 % measured
+    for ledger_fn, interval_s in ((stored_ledger, 900), (DayLedger(), 86_400)):
+        bal = energy_balance(
+            store, p, Scope("park"), start_ns=T0, end_ns=T0 + DAY, interval_s=interval_s,
+            ledger=ledger_fn,
+        )  # fmt: skip
+        load = bal.figure("electricity_kwh") or bal.figure("load_kwh")
+        assert load is not None
+        grid = bal.figure("grid_import_kwh")
+        assert grid is not None
+        assert grid.total() == pytest.approx(720.0)  # 24 h x 30 kWh
+        assert (grid.known_pct(), grid.completeness_pct(), grid.measured_pct()) == (100, 100, 0)
+        (day,) = grid.rollup(bal.start_ns, interval_s, "Asia/Shanghai", "day").known_pct
+        assert day == 100.0
+
+    # readings: 24 expected by the declared cadence (00:00 ... 23:00), 24 received
+    got = readings_received(store, "p1", p.device("m1"), start_ns=T0, end_ns=T0 + DAY)
+    assert (got.received, got.expected, got.received_pct()) == (24, 24, 100.0)
+    assert got.cadence == Cadence(3600.0, "declared")
+    learned = readings_received(store, "p1", p.device("grid"), start_ns=T0, end_ns=T0 + DAY)
+    assert (learned.cadence.source, learned.received_pct()) == ("learned", 100.0)
+
     report = park_indicators(store, p, "2026-01-01", ledger=DayLedger(), interval_s=86_400)
     tce = next(i for i in report.indicators if i.name == "comprehensive_energy_tce")
     # 720 kWh x 0.1229 kgce/kWh (GB/T 2589-2020, calorific equivalent) = 88.488 kgce
     assert tce.value == pytest.approx(0.088488)
-    assert tce.completeness_pct == 100.0
+    # (the indicator's completeness_pct takes the known share when services.indicators uses
+    # Figure.known_pct for totals: asserted there, not here)
 
 
-def test_a_real_gap_of_an_hourly_meter_is_not_complete(store):
-    # the 05:00 reading is missing: 04:00-06:00 is a 2 h step, beyond 1.5 x the cadence
-    p = park(expected_interval_s=3600)
-    write(store, "m1", [(T0 - HOUR + i * HOUR, 24.0 * i) for i in range(27) if i != 6])
+def test_a_missed_reading_loses_no_energy_and_shows_as_a_reading_not_received(store):
+    # A 15-minute meter of 40 kW (10 kWh a quarter hour) misses its 05:00 reading: 04:45-05:15 is
+    # one 30-minute step of 20 kWh, exact, spread over its two quarter hours (interpolated).
+    p = park(expected_interval_s=900)
+    write(
+        store,
+        "m1",
+        [(T0 - HOUR + i * 15 * MIN, 10.0 * i) for i in range(4 + 96 + 4) if i != 4 + 20],
+    )
     (led,) = device_ledger(store, "p1", p.device("m1"), start_ns=T0, end_ns=T0 + DAY)
-    gap = led.ledger.quality[16:24]
-    assert set(gap.tolist()) == {int(Quality.INTERPOLATED)}
-    assert np.count_nonzero(led.ledger.quality == Quality.MEASURED) == 96 - 8
+    quality = led.ledger.quality
+    assert quality[19:21].tolist() == [Quality.INTERPOLATED] * 2  # 04:45-05:15
+    assert np.count_nonzero(quality == Quality.MEASURED) == 94
+    assert led.ledger.total() == pytest.approx(960.0)  # 96 x 10 kWh: nothing lost
+    assert known_pct(quality) == 100.0
+    assert measured_pct(quality) == pytest.approx(100.0 * 94 / 96)  # 97.92 %
     points = day_points("p1", "m1", led, "Asia/Shanghai")
-    assert points[0].fields["energy_kwh_measured"] == 88.0
+    assert points[0].fields["energy_kwh_measured"] == 94.0
+    assert points[0].fields["energy_kwh_known_total"] == 96.0
+    got = readings_received(store, "p1", p.device("m1"), start_ns=T0, end_ns=T0 + DAY)
+    assert (got.received, got.expected) == (95, 96)
+    assert got.received_pct() == pytest.approx(100.0 * 95 / 96)  # 98.96 %
+
+
+def test_an_undeclared_swap_is_unknown_energy_a_declared_one_is_known(store):
+    p = park()
+    swap = swapped_day(store)
+    (before,) = device_ledger(store, "p1", p.device("m1"), start_ns=T0, end_ns=T0 + DAY)
+    # the old meter's last 7 minutes (7 kWh) are lost: the swap's interval is not a known total
+    assert known_pct(before.ledger.quality) == pytest.approx(100.0 * 95 / 96)
+    # declared without the old meter's final reading: still lost, still not known
+    blind = MaintenanceEntry(kind="replacement", at=at(swap), new_initial=0.0)
+    record_entry(store, p, "m1", blind)
+    (half,) = device_ledger(store, "p1", p.device("m1"), start_ns=T0, end_ns=T0 + DAY)
+    assert half.ledger.quality[48] == Quality.RESET_CORRECTED
+    assert half.ledger.total() == pytest.approx(1440.0 - 7.0)
+    assert known_pct(half.ledger.quality) == pytest.approx(100.0 * 95 / 96)
+
+
+def test_readings_received_without_a_cadence_is_none(store):
+    write(store, "m1", [(T0, 0.0), (T0 + HOUR, 1.0)])  # two readings teach no cadence
+    got = readings_received(store, "p1", park().device("m1"), start_ns=T0, end_ns=T0 + DAY)
+    assert (got.received, got.expected, got.received_pct()) == (2, None, None)
+    with pytest.raises(ValueError, match="not after"):
+        readings_received(store, "p1", park().device("m1"), start_ns=T0, end_ns=T0)
 
 
 def test_cadence_is_declared_or_learned(store):
@@ -290,3 +355,34 @@ def test_the_stored_log_is_read_once_per_park_for_all_devices(store, monkeypatch
     entry = MaintenanceEntry(kind="replacement", at=at(T0 + 2 * HOUR), new_initial=0.0)
     record_entry(store, p, "m1", entry)
     assert maintenance_log(store, "p1", p.device("m1")) == (entry,)
+
+
+def test_api_shows_an_hourly_meters_shares_and_its_cadence(api):
+    # plant-1-main read hourly for a day and a bit, 50 kWh an hour: the ledger's quarter hours are
+    # interpolated (known 100 %, measured 0 %); the device shows its learned cadence
+    client, s = api
+    s.write(
+        [
+            Point(TELEMETRY, {"park": "wuhan-demo", "device": "plant-1-main"},
+                  {"energy_kwh": 50.0 * i}, T0 - HOUR + i * HOUR)
+            for i in range(27)
+        ]
+    )  # fmt: skip
+    device_url = "/api/v1/parks/wuhan-demo/devices/plant-1-main"
+    assert client.get(device_url).json()["cadence"] == {
+        "expected_interval_s": 3600.0,
+        "source": "learned",
+    }
+    params = {"device": "plant-1-main", "start": str(T0 // 10**6), "end": str((T0 + DAY) // 10**6)}
+    (register,) = client.get("/api/v1/parks/wuhan-demo/ledger", params=params).json()["fields"]
+    assert register["total"] == pytest.approx(1200.0)  # 24 h x 50 kWh
+    assert register["quality_counts"] == {"interpolated": 96}
+    assert (register["known_pct"], register["measured_pct"]) == (100.0, 0.0)
+    assert register["completeness_pct"] == 100.0
+    # a device with no readings: its cadence is unknown, and the list of devices carries none
+    assert client.get(device_url.replace("plant-1-main", "grid-main")).json()["cadence"] == {
+        "expected_interval_s": None,
+        "source": "unknown",
+    }
+    listed = client.get("/api/v1/parks/wuhan-demo/devices").json()
+    assert all(d["cadence"] is None for d in listed)

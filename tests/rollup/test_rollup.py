@@ -40,7 +40,8 @@ def local(y: int, m: int, d: int) -> int:
 
 
 def ledger(start: int, days: int, seed: int, *, holes: int = 0) -> IntervalLedger:
-    """Energies in multiples of 0.25 (exact in binary, so sums are exact in any order)."""
+    """Energies in multiples of 0.25 (exact in binary, so sums are exact in any order). With
+    ``holes``, that many intervals are missing, interpolated and reset-corrected each."""
     rng = np.random.default_rng(seed)
     grid = np.arange(start, start + days * DAY, STEP, dtype=np.int64)
     energy = rng.integers(0, 400, grid.size) * 0.25
@@ -50,6 +51,7 @@ def ledger(start: int, days: int, seed: int, *, holes: int = 0) -> IntervalLedge
         energy[at] = np.nan
         quality[at] = int(Quality.MISSING)
         quality[rng.choice(grid.size, holes, replace=False)] = int(Quality.INTERPOLATED)
+        quality[rng.choice(grid.size, holes, replace=False)] = int(Quality.RESET_CORRECTED)
         quality[np.isnan(energy)] = int(Quality.MISSING)
     return IntervalLedger(grid, energy, quality, 900, ())
 
@@ -65,6 +67,15 @@ def fields_of(points, name):
     return [p.fields.get(name) for p in points]
 
 
+def n_known_total(quality) -> int:
+    """Intervals whose total is known, counted from the codes (not through the code under test)."""
+    return sum(
+        q in (Quality.MEASURED, Quality.ROLLOVER_CORRECTED, Quality.INTERPOLATED,
+              Quality.METER_REPLACED)
+        for q in np.asarray(quality).tolist()
+    )  # fmt: skip
+
+
 def test_day_totals_equal_the_interval_sums_exactly():
     led = ledger(local(2025, 3, 1), 6, seed=1, holes=40)
     led.quality[96 * 5 :] = Quality.MEASURED  # the sixth day is whole and measured
@@ -76,6 +87,10 @@ def test_day_totals_equal_the_interval_sums_exactly():
     assert sum(fields_of(points, "energy_kwh_known")) == np.isfinite(led.energy).sum()
     measured = int(np.count_nonzero(led.quality == Quality.MEASURED))
     assert sum(fields_of(points, "energy_kwh_measured")) == measured
+    # the known total counts interpolated intervals, not reset-corrected or missing ones
+    assert sum(fields_of(points, "energy_kwh_known_total")) == n_known_total(led.quality)
+    assert n_known_total(led.quality) > measured
+    assert n_known_total(led.quality) < np.isfinite(led.energy).sum()
     assert fields_of(points, "energy_kwh_intervals") == [96.0] * 6
     assert "energy_kwh_quality" not in points[5].fields
     assert max(fields_of(points, "energy_kwh_max")) == np.nanmax(led.energy)
@@ -132,6 +147,7 @@ def check_round_trip(store, park):
         assert float(np.nansum(got.energy)) == float(np.nansum(led.energy))
         assert got.known.sum() == np.isfinite(led.energy).sum()
         assert got.measured.sum() == np.count_nonzero(led.quality == Quality.MEASURED)
+        assert got.known_total.sum() == n_known_total(led.quality)
         assert got.intervals.tolist() == [96.0] * days
     end = start + days * DAY
     found = device_totals(store, park.id, ["energy_kwh"], start_ns=start, end_ns=end)
@@ -139,6 +155,7 @@ def check_round_trip(store, park):
     for (dev, _), led in leds.items():
         assert totals[dev].energy == float(np.nansum(led.energy))
         assert totals[dev].days == days
+        assert totals[dev].known_total == n_known_total(led.quality)
         assert totals[dev].max == float(np.nanmax(led.energy))
     # the park balance per day equals the 15-minute balance when the days are complete
     complete = start + days * DAY
@@ -269,15 +286,15 @@ def test_total_ledger_gives_the_range_totals_in_one_slot(embedded_store, park):
     assert imp.total() == float(np.nansum(led.energy))
     assert imp.series.quality[0] >= Quality.ESTIMATED  # five intervals were missing
     measured = np.count_nonzero(led.quality == Quality.MEASURED)
-    pct = totals.completeness_pct(
-        embedded_store,
-        park.id,
-        "grid-main",
-        "energy_kwh",
-        start_ns=start,
-        end_ns=start + days * DAY,
-    )
-    assert pct == 100.0 * measured / (days * 96)
+    register = (embedded_store, park.id, "grid-main", "energy_kwh")
+    span = {"start_ns": start, "end_ns": start + days * DAY}
+    # 4 days x 96 = 384 intervals; 5 missing, 5 reset-corrected (some may coincide) are unknown
+    known = n_known_total(led.quality)
+    assert 374 <= known < 384
+    assert totals.known_pct(*register, **span) == 100.0 * known / (days * 96)
+    assert totals.completeness_pct(*register, **span) == 100.0 * known / (days * 96)
+    assert totals.measured_pct(*register, **span) == 100.0 * measured / (days * 96)
+    assert measured < known
     with pytest.raises(ValueError, match="one slot"):
         totals(
             embedded_store,
@@ -338,3 +355,60 @@ def test_indicators_on_day_slots_leave_out_what_needs_15_minute_data(
         # the energy and carbon figures are still there, and equal the 15-minute ones
         for name in ("comprehensive_energy_tce", "scope2_location_tco2", "kgco2_per_m2"):
             assert got[name].value == pytest.approx(by_name[name].value, rel=1e-12), name
+
+
+def test_rollups_written_before_known_total_derive_it_conservatively(embedded_store, park):
+    check_old_rollups(embedded_store, park)
+
+
+@pytest.mark.influxdb
+def test_rollups_written_before_known_total_on_influxdb(influx_store, park):
+    check_old_rollups(influx_store, park)
+
+
+def check_old_rollups(store, park):
+    # Day 1: 2 interpolated intervals, the rest measured: every interval is a known total, so the
+    # old roll-up's 96 known intervals are 96 known totals. Day 2: one reset-corrected and 3
+    # interpolated: which are which is lost in an old roll-up, so only the 92 measured intervals
+    # count (a lower bound of the true 95).
+    start = local(2025, 5, 1)
+    grid = np.arange(start, start + 2 * DAY, STEP, dtype=np.int64)
+    quality = np.zeros(grid.size, dtype=np.int8)
+    quality[[3, 4]] = int(Quality.INTERPOLATED)
+    quality[[96 + 10, 96 + 11, 96 + 12]] = int(Quality.INTERPOLATED)
+    quality[96 + 50] = int(Quality.RESET_CORRECTED)
+    led = IntervalLedger(grid, np.ones(grid.size), quality, 900, ())
+    points = day_points(park.id, "grid-main", FieldLedger("energy_kwh", "kWh", led), TZ)
+    assert fields_of(points, "energy_kwh_known_total") == [96.0, 95.0]
+    old = [
+        type(p)(p.measurement, p.tags, {k: v for k, v in p.fields.items()
+                                         if k != "energy_kwh_known_total"}, p.time_ns)
+        for p in points
+    ]  # fmt: skip
+    store.write(old)
+    day_ns = np.array([start, start + DAY], dtype=np.int64)
+    got = read_day_rollups(store, park.id, "energy_kwh", day_ns=day_ns)["grid-main"]
+    assert got.known_total.tolist() == [96.0, 92.0]
+    (total,) = device_totals(store, park.id, ["energy_kwh"], start_ns=start, end_ns=start + 2 * DAY)
+    # summed on the server the days cannot be told apart: the measured 94 + 92 = 186 (lower bound)
+    assert (total.known_total, total.measured, total.known) == (186, 186, 192)
+    # written again with the field, the counts are exact
+    store.write(points)
+    got = read_day_rollups(store, park.id, "energy_kwh", day_ns=day_ns)["grid-main"]
+    assert got.known_total.tolist() == [96.0, 95.0]
+    (total,) = device_totals(store, park.id, ["energy_kwh"], start_ns=start, end_ns=start + 2 * DAY)
+    assert total.known_total == 191
+
+
+def test_an_old_range_with_no_day_worse_than_interpolated_is_known_whole(embedded_store, park):
+    start = local(2025, 5, 1)
+    grid = np.arange(start, start + DAY, STEP, dtype=np.int64)
+    quality = np.full(grid.size, int(Quality.INTERPOLATED), dtype=np.int8)  # an hourly meter
+    led = IntervalLedger(grid, np.ones(grid.size), quality, 900, ())
+    (point,) = day_points(park.id, "grid-main", FieldLedger("energy_kwh", "kWh", led), TZ)
+    fields = {k: v for k, v in point.fields.items() if k != "energy_kwh_known_total"}
+    embedded_store.write([type(point)(point.measurement, point.tags, fields, point.time_ns)])
+    (total,) = device_totals(
+        embedded_store, park.id, ["energy_kwh"], start_ns=start, end_ns=start + DAY
+    )
+    assert (total.known_total, total.measured) == (96, 0)
