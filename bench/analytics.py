@@ -59,7 +59,7 @@ from services.rollup import (
 from simulators.generate import generate_park
 from store.base import TELEMETRY, Point
 from store.influx import InfluxStore
-from tests.services import InfluxService
+from tests.support.servers import InfluxService
 
 TZ = "Asia/Shanghai"
 ZONE = ZoneInfo(TZ)

@@ -39,7 +39,7 @@ from tests.e2e.helpers import (
     telemetry_totals,
     wait_for,
 )
-from tests.services import InfluxService, MosquittoService, free_port
+from tests.support.servers import InfluxService, MosquittoService, free_port
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.influxdb, pytest.mark.slow]
 

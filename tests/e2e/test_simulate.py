@@ -20,7 +20,7 @@ from simulators.publisher import simulate
 from smartpark.cli import main
 from store import InfluxStore
 from tests.e2e.helpers import SmartparkProcess, forget_session, start_collector, wait_for
-from tests.services import InfluxService, MosquittoService
+from tests.support.servers import InfluxService, MosquittoService
 
 pytestmark = [pytest.mark.mosquitto]
 

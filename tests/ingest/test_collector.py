@@ -18,7 +18,7 @@ from config.settings import Settings
 from ingest.collector import Collector
 from store import EmbeddedStore, Point, QuarantineRecord
 from tests.e2e.helpers import forget_session, publish_all, wait_for
-from tests.services import MosquittoService
+from tests.support.servers import MosquittoService
 
 pytestmark = [pytest.mark.mosquitto]
 
