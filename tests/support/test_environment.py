@@ -24,7 +24,7 @@ def test_dotenv_in_the_working_folder_is_not_read(
     assert Settings().max_body_bytes == 1_048_576
     assert get_settings().auth == "on"
     # the file itself is a valid .env: without the fixture's switch, Settings would read it
-    assert Settings(_env_file=".env").max_body_bytes == 1  # type: ignore[call-arg]
+    assert Settings(_env_file=".env").max_body_bytes == 1
 
 
 def test_a_test_may_still_set_a_variable(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -46,5 +46,9 @@ async def test_async_wait_until_awaits_coroutine_conditions() -> None:
         return next(calls)
 
     assert await async_wait_until(condition, interval_s=0.001) == "ok"
+
+    async def never() -> bool:
+        return False
+
     with pytest.raises(AssertionError, match="waiting for nothing"):
-        await async_wait_until(lambda: False, timeout_s=0.02, interval_s=0.01, what="nothing")
+        await async_wait_until(never, timeout_s=0.02, interval_s=0.01, what="nothing")

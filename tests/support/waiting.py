@@ -32,18 +32,16 @@ def wait_until(
 
 
 async def async_wait_until(
-    condition: Callable[[], T | Awaitable[T | None] | None],
+    condition: Callable[[], Awaitable[T | None]],
     *,
     timeout_s: float = 10.0,
     interval_s: float = 0.05,
     what: str = "the condition",
 ) -> T:
-    """:func:`wait_until` inside an event loop (``condition`` may be a coroutine function)."""
+    """:func:`wait_until` inside an event loop, for a coroutine function ``condition``."""
     deadline = time.monotonic() + timeout_s
     while True:
-        value = condition()
-        if isinstance(value, Awaitable):
-            value = await value
+        value = await condition()
         if value:
             return value
         if time.monotonic() >= deadline:
