@@ -254,7 +254,8 @@ def run_tests(tree: Path, tests: tuple[str, ...]) -> tuple[str, float]:
     took = time.monotonic() - started
     if done.returncode == 0:
         return "", took
-    failed = re.search(r"^(?:FAILED|ERROR) (\S+)", done.stdout, re.MULTILINE)
+    # "FAILED path::test[a parameter id with spaces] - message"
+    failed = re.search(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$", done.stdout, re.MULTILINE)
     if failed is None:  # a collection error, a crash: say so, do not count it as caught
         return f"(pytest exit {done.returncode}: {done.stdout[-300:]!r})", took
     return failed.group(1), took
