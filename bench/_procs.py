@@ -1,8 +1,8 @@
 """Servers and process accounting for the benchmarks.
 
-The servers come from ``tests.services`` (private ``influxd`` / ``mosquitto`` on free 127.0.0.1
-ports, signalled by PID); only the broker's config differs here: no persistence (nothing to save
-between runs) and the subscribe log, which says when a collector is ready.
+The servers come from ``tests.support.servers`` (private ``influxd`` / ``mosquitto`` on free
+127.0.0.1 ports, signalled by PID); only the broker's config differs here: no persistence (nothing
+to save between runs) and the subscribe log, which says when a collector is ready.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import os
 import time
 from pathlib import Path
 
-from tests.services import InfluxService, MosquittoService, free_port
+from tests.support.servers import InfluxService, MosquittoService, free_port
 
 __all__ = [
     "BenchMosquitto",

@@ -14,7 +14,11 @@
 4. the roll-up path for generated parks of 250, 500, 1,000 and 2,000 meters over 1 and 2 years:
    ``energy_balance`` of the park per local day from ``ledger_day`` (``DayLedger``), the same
    through ``park_indicators`` (its TOU, demand and peak figures are None on day slots), and
-   the server-side per-device totals (``device_totals``).
+   the server-side per-device totals (``device_totals``);
+5. a day of the demo park on the embedded store: ``park_indicators`` for one local day from
+   minute readings of every cumulative register (about 45 devices x 2 x 1,440 readings; the day
+   before anchors the first interval). Target: under 1.5 s (it was an assertion in
+   tests/api/test_energy.py, a benchmark inside the suite, until issue 16).
 
 The ledgers of the generated parks are synthetic ``IntervalLedger`` s written straight to the
 store (``ledger_points`` / ``day_points``), never through MQTT. A private influxd runs on a free
@@ -58,12 +62,14 @@ from services.rollup import (
 )
 from simulators.generate import generate_park
 from store.base import TELEMETRY, Point
+from store.embedded import EmbeddedStore
 from store.influx import InfluxStore
-from tests.services import InfluxService
+from tests.support.servers import InfluxService
 
 TZ = "Asia/Shanghai"
 ZONE = ZoneInfo(TZ)
 TARGET_S = 5.0  # a year of indicators for 2,000 meters
+DEMO_DAY_TARGET_S = 1.5  # a day of the demo park's indicators, embedded store
 STEP_NS = DEFAULT_INTERVAL_S * 1_000_000_000
 T = TypeVar("T")
 
@@ -436,7 +442,47 @@ class Bench:
                 check=False, meters=size, years=years, path="rollup-device-totals",
             )  # fmt: skip
 
+    # 5. a day of the demo park, embedded store
+    def demo_day(self) -> None:
+        say("park_indicators: a day of the demo park from minute readings, embedded store …")
+        park = load_registry().parks["wuhan-demo"]
+        day_start_ns = local_ns(2026, 3, 14)
+        minute_ns = 60 * 10**9
+        registers = [
+            (d.id, stored_field_name(name, spec.quantity))
+            for d in park.devices
+            for name, spec in d.fields.items()
+            if spec.cumulative
+        ]
+        points = [
+            Point(
+                TELEMETRY,
+                {"park": park.id, "device": device},
+                {name: 0.5 * i},
+                day_start_ns + (i - 1440) * minute_ns,
+            )
+            for device, name in registers
+            for i in range(2 * 1440 + 1)
+        ]
+        folder = Path(tempfile.mkdtemp(prefix="smartpark-bench-day-"))
+        store = EmbeddedStore(folder / "store.sqlite3")
+        try:
+            store.write(points)
+            first, warm, report = self.repeat(park_indicators, store, park, "2026-03-14")
+        finally:
+            store.close()
+            shutil.rmtree(folder, ignore_errors=True)
+        verdict = "met" if warm < DEMO_DAY_TARGET_S else "MISSED"
+        self.row(
+            "demo park, one day of indicators (embedded store, minute readings)",
+            warm,
+            "s",
+            f"first call {first:.2f} s; {len(points):,} readings, {len(report.indicators)} "
+            f"indicators; target < {DEMO_DAY_TARGET_S} s {verdict}",
+        )
+
     def run(self) -> list[dict[str, Any]]:
+        self.demo_day()
         self.intervals()
         self.rebuild()
         self.parks()

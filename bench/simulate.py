@@ -4,7 +4,7 @@
 
 1. generation only: one year of 15-minute data for a generated park of 500 devices — the model,
    the payloads and their JSON in 96-reading batches, no broker;
-2. the same year backfilled to a private Mosquitto (``tests.services``) as 96-reading gateway
+2. the same year backfilled to a private Mosquitto (``tests.support.servers``) as 96-reading gateway
    batches at QoS 1, as ``smartpark simulate --start … --end … --speed 0 --batch 96`` does;
 3. real time: 10,000 devices at one reading every 10 s from one process for ``--realtime-s``
    seconds — the busiest tick must stay well inside the 10 s budget and the last tick published
@@ -31,7 +31,7 @@ from config.registry import ParkRegistry, load_registry
 from simulators.generate import generate_park
 from simulators.park import ParkModel
 from simulators.publisher import simulate
-from tests.services import MosquittoService
+from tests.support.servers import MosquittoService
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 QUARTER_S = 900

@@ -49,7 +49,7 @@ from simulators.faults import FaultProfile
 from simulators.truth import delivered_times as truth_delivered_times
 from store.lineproto import quote_string
 from tests.e2e.helpers import SmartparkProcess, forget_session, start_collector
-from tests.services import InfluxService, MosquittoService
+from tests.support.servers import InfluxService, MosquittoService
 
 __all__ = ["PROFILE", "main"]
 

@@ -1,7 +1,9 @@
-"""Shared fixtures: real servers for integration tests (logic in ``tests/services.py``)."""
+"""Shared fixtures: a clean environment for every test, and real servers for integration tests
+(logic in ``tests/support/servers.py``)."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,11 +11,27 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from config.settings import Settings, get_settings
 from store import EmbeddedStore, InfluxStore
-from tests.services import InfluxService, MosquittoService
+from tests.support.servers import InfluxService, MosquittoService
 
 # deeper fuzzing on demand: pytest --hypothesis-profile=long (docs/fuzzing.md)
 hypothesis_settings.register_profile("long", max_examples=2000, deadline=None)
+
+SETTINGS_PREFIX = "SMARTPARK_"
+
+
+@pytest.fixture(autouse=True)
+def clean_settings_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test starts from the defaults: the developer's ``SMARTPARK_*`` variables and their
+    ``./.env`` are not read (a test that wants one sets it with ``monkeypatch.setenv``)."""
+    for name in list(os.environ):
+        if name.upper().startswith(SETTINGS_PREFIX):
+            monkeypatch.delenv(name)
+    monkeypatch.setitem(Settings.model_config, "env_file", None)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -58,6 +58,10 @@ def test_market_based_never_goes_below_zero():
     assert mb.surplus_green_kwh == 2000.0
     with pytest.raises(ValueError, match="negative"):
         scope2_market_based(1e4, residual_ef_kgco2_per_kwh=RESIDUAL_2023, gec_count=-1)
+    with pytest.raises(ValueError, match="negative"):
+        scope2_market_based(1e4, residual_ef_kgco2_per_kwh=RESIDUAL_2023, green_contract_kwh=-1)
+    with pytest.raises(ValueError, match="negative"):  # a reversed meter, not a green credit
+        scope2_market_based(-1e4, residual_ef_kgco2_per_kwh=RESIDUAL_2023)
 
 
 def test_purchased_heat():

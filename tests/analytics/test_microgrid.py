@@ -28,6 +28,13 @@ def test_self_consumption_and_sufficiency():
     assert math.isnan(self_consumption_rate(0.0, 0.0))
 
 
+def test_self_consumption_is_never_negative_when_export_exceeds_generation():
+    # the export meter and the inverter are read at slightly different times: export 1,020 kWh
+    # against 1,000 kWh generated is "none used on site", not −2 %
+    assert self_consumption_rate(1000.0, 1020.0) == 0.0
+    assert self_consumption_rate(1000.0, 1000.0) == 0.0
+
+
 def test_peak_demand_and_load_factor():
     # 15-min energies 1, 2.5, 2 kWh: peak = 2.5 kWh / 0.25 h = 10 kW;
     # load factor = mean 1.8333 / max 2.5 = 0.7333. NaN intervals are ignored.

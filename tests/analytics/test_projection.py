@@ -130,3 +130,15 @@ def test_property_scales_linearly(values, lam):
     p, q = project_total(actual, ref), project_total([lam * a for a in actual], ref)
     assert_allclose(q.value, lam * p.value, rtol=1e-9)
     assert_allclose(q.sigma, lam * p.sigma, rtol=1e-9, atol=1e-9)
+
+
+def test_correlation_needs_two_common_periods():
+    # N and D share one period with both references > 0 (period 0; N has no reference in period
+    # 2, D none in period 1): one point gives no correlation, so it is 0, not ±1.
+    # N: 1, 3, 2 → 9, sigma_N = √6; D: 10, 14 → 36, sigma_D = √12; Q = 9 / 36 = 0.25;
+    # sigma_Q = √((sigma_N / D)² + (N sigma_D / D²)²) = √(6/1296 + 81·12/1296²) = 0.0721688.
+    q = project_ratio([1.0, 3.0, 2.0, NAN], [1.0, 1.0, 0.0, 1.0], [10.0, 0.0, 14.0, NAN],
+                      [1.0, 0.0, 1.0, 1.0])  # fmt: skip
+    assert q.correlation == 0.0
+    assert_allclose(q.value, 0.25)
+    assert_allclose(q.sigma, math.sqrt(6 / 36**2 + (9 * math.sqrt(12) / 36**2) ** 2), rtol=1e-12)

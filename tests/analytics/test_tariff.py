@@ -123,3 +123,11 @@ def test_bad_tables():
         prices_from_ratios(0.6, [[1.0]])
     with pytest.raises(ValueError, match="12 × 24"):
         tou_periods([0], [[0]])
+
+
+def test_hour_ranges_beyond_the_day_or_assigned_twice_are_refused():
+    with pytest.raises(ValueError, match="bad hour range"):
+        periods_from_hours({C: [(20, 25)], P: [(0, 20)]})
+    # critical (period 0) given twice over 20–21: the overlap check must see period 0 too
+    with pytest.raises(ValueError, match="assigned twice"):
+        periods_from_hours({C: [(20, 22), (21, 22)], P: [(16, 20), (22, 24)], **FLAT_VALLEY})

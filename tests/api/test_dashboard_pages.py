@@ -14,7 +14,7 @@ import contextlib
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -180,6 +180,19 @@ def open_page(browser: Browser, width: int, height: int, *, english: bool = Fals
     return Watched(page, requested, errors)
 
 
+def wait_for_requests(
+    page: Page, matches: Callable[[str], bool], *, count: int, timeout_ms: int = 10_000
+) -> None:
+    """Wait until the page makes ``count`` more requests whose URL ``matches`` (each one within
+    ``timeout_ms``): a condition, where a fixed wait would only hope the polls happened."""
+    for _ in range(count):
+        with page.expect_request(lambda request: matches(request.url), timeout=timeout_ms):
+            pass
+
+
+LOADING = re.compile(r"^(加载中…|Loading…)$")
+
+
 def shot(page: Page, name: str, *, full_page: bool = False) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name
@@ -226,7 +239,8 @@ def test_overview_shows_live_values_that_change(
     expect(page.locator("#alarms .alarm-body")).not_to_have_text("加载中…")
     expect(page.locator('[data-device="grid-main"] .dev-value')).to_have_text(KW)
     expect(page.locator("#status-text")).to_have_text(re.compile(r"^实时 · (推送|轮询)$"))
-    page.wait_for_timeout(1500)  # let the flow animation and the slow panels settle
+    # the slow panels have settled: no "loading" placeholder is left anywhere on the page
+    expect(page.get_by_text(LOADING)).to_have_count(0, timeout=15_000)
     shot(page, f"dashboard-{width}x{height}.png")
     if width == 1920:
         shot(page, "dashboard-overview-full.png", full_page=True)
@@ -315,7 +329,8 @@ def test_tenant_key_cannot_reach_another_tenants_page(pages: Pages, browser: Bro
         page.evaluate("target => { window.location.hash = target; }", target)
         expect(page.locator("#refusal")).to_be_visible()
         expect(page.locator("#refusal")).to_contain_text("may not see")
-    page.wait_for_timeout(2500)  # a few polls more
+    # a few polls more, each of which could have leaked
+    wait_for_requests(page, lambda url: "/api/v1/" in url and "/stream" not in url, count=3)
     assert bodies
     leaked = [(u, m) for u, body in bodies for m in LUMINA_MARKERS if m in body]
     assert leaked == []
@@ -435,9 +450,8 @@ def test_polling_when_the_stream_answers_404(pages: Pages, browser: Browser) -> 
     page.goto(f"{pages.url}/#key={TOKENS['operator']}")
     expect(page.locator("#status-text")).to_have_text("Live · polling", timeout=10_000)
     expect(page.locator("#alarms")).to_contain_text("alarms not available")
-    before = sum("/latest" in u for u in w.requested)
-    page.wait_for_timeout(4500)
-    assert sum("/latest" in u for u in w.requested) - before >= 2  # every 2 s
+    # polled every 2 s: two more reads of /latest within 5 s each, or a timeout error
+    wait_for_requests(page, lambda url: "/latest" in url, count=2, timeout_ms=5_000)
     expect(page.locator('[data-flow="grid"]')).to_have_text(KW)
     assert w.errors == []
     page.close()

@@ -7,7 +7,6 @@ is measured, and its energy per interval is chosen to give round daily totals.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 import httpx
@@ -409,36 +408,6 @@ async def test_indicators_endpoint_and_errors(park_day, tmp_path):
         ):
             got = await client.get(path, params=params)
             assert got.status_code == status, (path, params, got.text)
-
-
-def test_a_day_of_the_demo_park_answers_fast(store):
-    # minute readings of every register of the park for the day (and the day before, which the
-    # ledger reads to anchor the first interval): about 45 devices × 2 × 1440 readings
-    minute = 60 * 10**9
-    registers = [
-        (d.id, f"{name}_{'m3' if spec.quantity.value == 'volume' else 'kwh'}")
-        for d in PARK.devices
-        for name, spec in d.fields.items()
-        if spec.cumulative
-    ]
-    points = [
-        Point(
-            TELEMETRY,
-            {"park": "wuhan-demo", "device": dev},
-            {field: 0.5 * i},
-            T0 + (i - 1440) * minute,
-        )
-        for dev, field in registers
-        for i in range(0, 2 * 1440 + 1)
-    ]
-    store.write(points)
-    began = time.perf_counter()
-    report = park_indicators(store, PARK, DAY)  # reads the park's balance, then computes
-    elapsed = time.perf_counter() - began
-    assert report.indicators
-    # measured 0.6-0.7 s on a developer machine (most of it reading registers from SQLite);
-    # the bound leaves room for slow CI runners
-    assert elapsed < 1.5, f"{elapsed:.2f} s for a day's indicators of the demo park"
 
 
 def test_production_units_are_never_added_across_tenants(park_day):

@@ -14,7 +14,7 @@ import pytest
 
 from config.registry import load_registry
 from tests.e2e.helpers import SmartparkProcess, wait_for
-from tests.services import free_port
+from tests.support.servers import free_port
 
 pytestmark = [pytest.mark.slow]
 

@@ -72,7 +72,7 @@ from simulators.truth import delivered_times as truth_delivered_times
 from store import EmbeddedStore, InfluxStore
 from store.base import TELEMETRY, Point
 from tests.e2e.helpers import forget_session, start_collector, wait_for
-from tests.services import InfluxService, MosquittoService
+from tests.support.servers import InfluxService, MosquittoService
 
 PARK = load_registry().parks["wuhan-demo"]
 TZ = ZoneInfo("Asia/Shanghai")

@@ -34,7 +34,7 @@ from ingest.collector import Collector
 from simulators.publisher import simulate
 from store import EmbeddedStore
 from tests.e2e.helpers import wait_for
-from tests.services import MosquittoService, find_binary, free_port
+from tests.support.servers import MosquittoService, find_binary, free_port
 
 pytestmark = [pytest.mark.mosquitto]
 

@@ -25,7 +25,7 @@ from services.ledger import device_ledger, stored_ledger
 from store import InfluxStore
 from tests.e2e.helpers import SmartparkProcess, forget_session, publish_all, wait_for
 from tests.ingest.corpus import load_cases
-from tests.services import InfluxService, MosquittoService
+from tests.support.servers import InfluxService, MosquittoService
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.influxdb, pytest.mark.slow]
 

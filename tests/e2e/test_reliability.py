@@ -39,7 +39,8 @@ from tests.e2e.helpers import (
     telemetry_totals,
     wait_for,
 )
-from tests.services import InfluxService, MosquittoService, free_port
+from tests.support.servers import InfluxService, MosquittoService, free_port
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.influxdb, pytest.mark.slow]
 
@@ -456,13 +457,14 @@ def test_collector_killed_while_influxdb_is_down_keeps_its_spool(rig: Rig) -> No
         publisher.wait_acked(publisher.total // 8, timeout_s=30)
         rig.influx.stop()
         try:
+            on_disk = 0
             for kill in range(2):
-                time.sleep(4.0)
-                spooled = scrape_metrics(int(collector.env["SMARTPARK_METRICS_PORT"]))[SPOOL_GAUGE]
+                # the precondition, asserted: this life spooled readings of its own
+                on_disk = wait_for_spool_growth(collector, beyond=on_disk)
                 collector.kill()
-                print(f"kill {kill + 1} at {publisher.acked} acked, {spooled:.0f} readings spooled")
+                print(f"kill {kill + 1} at {publisher.acked} acked, {on_disk} readings spooled")
                 collector = rig.start("spooled")
-            time.sleep(4.0)
+            wait_for_spool_growth(collector, beyond=on_disk)
         finally:
             rig.influx.start()
         join(publisher, rig, timeout_s=STREAM_S + 60)
@@ -477,6 +479,33 @@ def test_collector_killed_while_influxdb_is_down_keeps_its_spool(rig: Rig) -> No
         what=f"{SPOOL_GAUGE} to be 0\n{rig.logs()}",
     )
     assert collector.interrupt(timeout_s=15) == 0, collector.tail()
+
+
+def spooled_on_disk(spool_dir: Path) -> int:
+    """Readings in a spool folder, from its file names (``<sequence>-<readings>.spool``)."""
+    return sum(int(path.stem.split("-")[1]) for path in spool_dir.glob("*.spool"))
+
+
+def wait_for_spool_growth(collector: SmartparkProcess, *, beyond: int) -> int:
+    """Wait until ``collector`` reports spooled readings and its spool folder holds more than
+    ``beyond`` readings; return how many it holds."""
+    spool_dir = Path(collector.env["SMARTPARK_SPOOL_DIR"])
+    metrics_port = int(collector.env["SMARTPARK_METRICS_PORT"])
+
+    def grown() -> int:
+        try:
+            gauge = scrape_metrics(metrics_port).get(SPOOL_GAUGE, 0.0)
+        except httpx.HTTPError:  # not listening yet
+            return 0
+        on_disk = spooled_on_disk(spool_dir)
+        return on_disk if gauge > 0 and on_disk > beyond else 0
+
+    try:
+        return wait_until(
+            grown, timeout_s=30, what=f"{SPOOL_GAUGE} > 0 and over {beyond} readings in {spool_dir}"
+        )
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{collector.tail()}") from None
 
 
 # --- graceful stop under load --------------------------------------------------------------------

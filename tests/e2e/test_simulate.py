@@ -20,7 +20,8 @@ from simulators.publisher import simulate
 from smartpark.cli import main
 from store import InfluxStore
 from tests.e2e.helpers import SmartparkProcess, forget_session, start_collector, wait_for
-from tests.services import InfluxService, MosquittoService
+from tests.support.servers import InfluxService, MosquittoService
+from tests.support.waiting import async_wait_until
 
 pytestmark = [pytest.mark.mosquitto]
 
@@ -66,17 +67,36 @@ async def test_simulator_publishes_every_device_every_tick(mosquitto: MosquittoS
 
 
 async def test_real_time_mode_never_publishes_the_future(mosquitto: MosquittoService):
-    stop = asyncio.Event()
-    start = time.time_ns()
-    task = asyncio.create_task(
-        simulate(PARK, mosquitto.url, interval_s=0.5, speed=1, start_ns=start, stop=stop)
-    )
-    await asyncio.sleep(1.3)
-    stop.set()
-    result = await asyncio.wait_for(task, timeout=5)
-    assert 2 <= result.ticks <= 4
+    arrivals: list[tuple[int, int]] = []  # grid-main's reading time and when it arrived [ms]
+    async with aiomqtt.Client("127.0.0.1", mosquitto.port) as sub:
+        await sub.subscribe("parks/wuhan-demo/devices/grid-main/telemetry", qos=1)
+
+        async def collect() -> None:
+            async for message in sub.messages:
+                arrivals.append((orjson.loads(message.payload)["ts"], time.time_ns() // 10**6))
+
+        async def three_ticks() -> bool:
+            return len(arrivals) >= 3
+
+        listener = asyncio.create_task(collect())
+        stop = asyncio.Event()
+        start = time.time_ns()
+        task = asyncio.create_task(
+            simulate(PARK, mosquitto.url, interval_s=0.5, speed=1, start_ns=start, stop=stop)
+        )
+        await async_wait_until(three_ticks, timeout_s=10, what="three ticks of grid-main")
+        stop.set()
+        result = await asyncio.wait_for(task, timeout=5)
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
+
+    assert result.ticks >= 3
     assert result.last_ns is not None
     assert result.last_ns <= time.time_ns()
+    assert [ts for ts, _ in arrivals[:3]] == [start // 10**6 + 500 * i for i in range(3)]
+    ahead = [(ts, got) for ts, got in arrivals if ts > got]
+    assert ahead == [], "readings published before their own time"
 
 
 # --- the command line: a backfill through Mosquitto and the collector into InfluxDB ---------------
@@ -160,7 +180,11 @@ async def test_faults_and_truth_through_the_broker(mosquitto: MosquittoService, 
             PARK, mosquitto.url, interval_s=60, speed=0, start_ns=start_ns, ticks=30, seed=5,
             faults=profile, truth_path=truth,
         )  # fmt: skip
-        await asyncio.sleep(0.5)
+
+        async def all_received() -> bool:
+            return len(received) >= result.messages
+
+        await async_wait_until(all_received, timeout_s=10, what=f"{result.messages} messages")
         listener.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await listener

@@ -17,8 +17,9 @@ from config.registry import load_registry
 from config.settings import Settings
 from ingest.collector import Collector
 from store import EmbeddedStore, Point, QuarantineRecord
-from tests.e2e.helpers import forget_session, publish_all, wait_for
-from tests.services import MosquittoService
+from tests.e2e.helpers import forget_session, publish_all
+from tests.support.servers import MosquittoService
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.mosquitto]
 
@@ -29,9 +30,11 @@ class SwitchableStore(EmbeddedStore):
     """The embedded store, made unavailable while ``down`` is True."""
 
     down = False
+    refused = 0  # writes refused while down
 
     def write(self, points: Sequence[Point]) -> None:
         if self.down:
+            self.refused += 1
             raise StoreUnavailableError("switched off by the test")
         super().write(points)
 
@@ -71,13 +74,13 @@ def test_outage_spools_acks_and_replays_in_order(rig, mosquitto):
     collector, store = rig
     store.down = True
     publish_all(mosquitto.port, readings(300))
-    wait_for(lambda: collector.stats.messages_acked == 300, timeout_s=15, what="acks while down")
+    wait_until(lambda: collector.stats.messages_acked == 300, timeout_s=15, what="acks while down")
     assert collector.spool.readings == 300
     assert store.count("wuhan-demo") == 0
     store.down = False
-    wait_for(lambda: store.count("wuhan-demo") == 300, timeout_s=30, what="the replay")
-    wait_for(lambda: len(collector.spool) == 0, timeout_s=5, what="an empty spool")
-    wait_for(  # the gauge follows the spool a moment after the last batch is removed
+    wait_until(lambda: store.count("wuhan-demo") == 300, timeout_s=30, what="the replay")
+    wait_until(lambda: len(collector.spool) == 0, timeout_s=5, what="an empty spool")
+    wait_until(  # the gauge follows the spool a moment after the last batch is removed
         lambda: (
             collector.metrics.registry.get_sample_value("smartpark_collector_spool_readings") == 0
         ),
@@ -90,17 +93,23 @@ def test_full_spool_stops_acknowledging_and_loses_nothing(rig, mosquitto):
     collector, store = rig
     store.down = True
     publish_all(mosquitto.port, readings(3000, device="tower-a-f02"))
-    wait_for(lambda: collector.spool_full, timeout_s=15, what="the spool-full alarm")
-    acked = collector.stats.messages_acked
-    time.sleep(1.0)
+    wait_until(lambda: collector.spool_full, timeout_s=15, what="the spool-full alarm")
+    acked, refused = collector.stats.messages_acked, store.refused
+    # the collector lives on (it retried the store again) with messages it holds unacknowledged
+    wait_until(
+        lambda: store.refused > refused and collector.stats.messages_received > acked,
+        timeout_s=15,
+        what="another store retry while the spool is full",
+    )
+    assert collector.spool_full
     assert collector.stats.messages_acked == acked < 3000  # nothing more acknowledged
     store.down = False
-    wait_for(
+    wait_until(
         lambda: store.count("wuhan-demo", device="tower-a-f02") == 3000,
         timeout_s=60,
         what="every reading once the store is back",
     )
-    wait_for(lambda: collector.stats.messages_acked == 3000, timeout_s=10, what="all acks")
+    wait_until(lambda: collector.stats.messages_acked == 3000, timeout_s=10, what="all acks")
     assert not collector.spool_full
 
 
@@ -117,14 +126,14 @@ def test_spool_survives_a_restart(mosquitto, tmp_path):
     first = Collector(settings=settings, registry=load_registry(), store=store)
     first.start()
     publish_all(mosquitto.port, readings(50, device="tower-a-f03"))
-    wait_for(lambda: first.stats.messages_acked == 50, timeout_s=15, what="spooled acks")
+    wait_until(lambda: first.stats.messages_acked == 50, timeout_s=15, what="spooled acks")
     first.stop(timeout_s=5)
     store.down = False
     second = Collector(settings=settings, registry=load_registry(), store=store)
     assert second.spool.readings == 50
     second.start()
     try:
-        wait_for(
+        wait_until(
             lambda: store.count("wuhan-demo", device="tower-a-f03") == 50,
             timeout_s=15,
             what="the replay after restart",

@@ -88,3 +88,35 @@ def test_topic_length_counts_bytes_not_characters(registry: Registry) -> None:
 def test_the_default_topic_limit_leaves_room_for_real_ids(tmp_path: Path) -> None:
     decoder = Decoder(two_parks(tmp_path), topic_template=TEMPLATE)
     assert decoder.max_topic_bytes == 512
+
+
+def test_a_topic_of_exactly_the_limit_is_accepted(registry: Registry) -> None:
+    topic = f"parks/{PARK_A}/devices/{PARK_A}-f1/telemetry"
+    size = len(topic.encode())
+    at_limit = Decoder(registry, topic_template=TEMPLATE, max_topic_bytes=size)
+    assert len(at_limit.decode(topic, reading(), NOW_NS).points) == 1
+    below = Decoder(registry, topic_template=TEMPLATE, max_topic_bytes=size - 1)
+    assert [r.reason for r in below.decode(topic, reading(), NOW_NS).rejected] == [
+        Reason.TOPIC_TOO_LONG
+    ]
+
+
+def test_a_payload_of_exactly_the_limit_is_accepted(registry: Registry) -> None:
+    topic, payload = f"parks/{PARK_A}/devices/{PARK_A}-f1/telemetry", reading()
+    at_limit = Decoder(registry, topic_template=TEMPLATE, max_payload_bytes=len(payload))
+    assert len(at_limit.decode(topic, payload, NOW_NS).points) == 1
+    below = Decoder(registry, topic_template=TEMPLATE, max_payload_bytes=len(payload) - 1)
+    assert [r.reason for r in below.decode(topic, payload, NOW_NS).rejected] == [
+        Reason.PAYLOAD_TOO_LARGE
+    ]
+
+
+@pytest.mark.parametrize(("ahead_s", "stored"), [(299, True), (301, False), (590, False)])
+def test_readings_beyond_the_clock_skew_limit_are_refused(
+    registry: Registry, ahead_s: int, stored: bool
+) -> None:
+    decoder = Decoder(registry, topic_template=TEMPLATE, max_skew_s=300.0)
+    payload = orjson.dumps({"ts": NOW_MS + ahead_s * 1000, "power": 5.0})
+    out = decoder.decode(f"parks/{PARK_A}/devices/{PARK_A}-f1/telemetry", payload, NOW_NS)
+    assert len(out.points) == int(stored)
+    assert [r.reason for r in out.rejected] == ([] if stored else [Reason.TS_OUT_OF_RANGE])

@@ -19,7 +19,7 @@ from store import (
     Store,
 )
 from store.influx import LONG_TERM_RP
-from tests.services import free_port
+from tests.support.servers import free_port
 
 S = 1_000_000_000  # ns per second
 # 2023-11-14T22:13:00Z: a whole minute, so 60 s buckets start here

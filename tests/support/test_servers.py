@@ -9,7 +9,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from store import InfluxStore, LatestReading, Point
-from tests.services import InfluxService, MosquittoService, find_binary
+from tests.support.servers import InfluxService, MosquittoService, find_binary
 
 
 @pytest.mark.slow
@@ -88,6 +88,6 @@ def receive_retained(port: int, topic: str) -> bytes | None:
 def test_a_missing_server_fails_in_ci_and_skips_elsewhere(monkeypatch, ci, outcome):
     monkeypatch.setenv("CI", ci)
     monkeypatch.setenv("PATH", os.devnull)
-    monkeypatch.setattr("tests.services._EXTRA_PATH", ())
+    monkeypatch.setattr("tests.support.servers._EXTRA_PATH", ())
     with pytest.raises(outcome, match="apt-get install influxdb"):
         find_binary("influxd", "influxdb")
