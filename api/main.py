@@ -21,6 +21,7 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel
 
 from api.deps import get_principal
 from api.errors import install_error_handlers
@@ -84,6 +85,43 @@ Every endpoint under `/api/v1` needs an API key, sent as `Authorization: Bearer 
 `city` key sees every park, an `operator` key one park, a `tenant` key only its own devices,
 indicators and reports; a `gateway` key is refused (it only publishes over MQTT).
 """
+
+
+def _api_models() -> dict[str, type[BaseModel]]:
+    """The API's pydantic models by class name (the name of their component schema)."""
+    found: dict[str, type[BaseModel]] = {}
+    pending: list[type[BaseModel]] = [BaseModel]
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            pending.append(sub)
+            if sub.__module__.split(".")[0] == "api":
+                found[sub.__name__] = sub
+    return found
+
+
+def _openapi_keeping_nulls(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """FastAPI writes the schema with ``exclude_none``, which also strips the ``null`` values
+    out of every example, so an example of a field that is required but may be null would no
+    longer validate against its own schema. Put each model's examples back as the model gives
+    them (``tests/fuzz/test_openapi_examples.py`` checks every example)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        models = _api_models()
+        for name, component in schema.get("components", {}).get("schemas", {}).items():
+            model = models.get(name.removesuffix("-Output").removesuffix("-Input"))
+            if model is None or "examples" not in component:
+                continue
+            own = model.model_json_schema().get("examples")
+            if own:
+                component["examples"] = own
+        app.openapi_schema = schema
+        return schema
+
+    return openapi
 
 
 def create_app(
@@ -186,6 +224,7 @@ def create_app(
     ):
         app.include_router(router, dependencies=secured, responses=auth_responses)
     install_error_handlers(app)  # every error answered from one table: api/errors.py
+    app.openapi = _openapi_keeping_nulls(app)  # type: ignore[method-assign]
 
     app.mount("/static", _RevalidatedStatic(directory=STATIC_DIR), name="static")
 

@@ -35,7 +35,7 @@ from simulators.publisher import simulate
 from store import InfluxStore
 from store.base import LEDGER_DAY
 from tests.e2e.helpers import start_collector, wait_for
-from tests.services import InfluxService, MosquittoService
+from tests.support.servers import InfluxService, MosquittoService
 
 REGISTRY = load_registry()
 PARK = REGISTRY.parks["wuhan-demo"]

@@ -13,7 +13,7 @@ from config.settings import get_settings
 from services.instruments import INSTRUMENT, list_instruments
 from smartpark.cli import main
 from store.embedded import EmbeddedStore
-from tests.services import InfluxService
+from tests.support.servers import InfluxService
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "instruments.csv"
 PARK = load_registry().parks["wuhan-demo"]

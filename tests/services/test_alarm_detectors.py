@@ -1,8 +1,5 @@
 """The alarm detectors on hand-built series (known values, boundaries, NaN, out-of-order and
-empty input), the park-wide verdicts, and the scrape of the collector's Prometheus text.
-
-(Here and not in ``tests/services/`` while ``tests/services.py``, the test servers, still has
-that name.)"""
+empty input), the park-wide verdicts, and the scrape of the collector's Prometheus text."""
 
 from __future__ import annotations
 
