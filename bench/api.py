@@ -350,6 +350,24 @@ def _latency_row(what: str, url: str, token: str, seconds: float) -> list[str]:
 
 CHROMIUM = Path("/usr/bin/chromium")
 
+# The page's Content-Security-Policy (api/security.py: script-src 'self', no 'unsafe-eval') stays
+# as in production. Playwright's wait_for_function polls its predicate with eval() inside the
+# page, which that policy refuses; page.evaluate of a function runs it through the DevTools
+# protocol (Runtime.callFunctionOn), which no page policy governs. So the bench polls from here.
+# window.smartparkShown is set by api/static/js/live.js.
+_COUNT_SHOWN = "() => (window.smartparkShown || []).length"
+_CLEAR_SHOWN = "() => { window.smartparkShown.length = 0; }"
+_READ_SHOWN = "() => window.smartparkShown.slice()"
+
+
+def _wait_until_drawn(page: Any, *, timeout_s: float) -> None:
+    """Poll the page until it has drawn a reading (bounded by ``timeout_s`` [s])."""
+    deadline = time.monotonic() + timeout_s
+    while int(page.evaluate(_COUNT_SHOWN)) == 0:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the page drew no reading within {timeout_s:g} s")
+        time.sleep(0.1)
+
 
 def page_latency(url: str, token: str, seconds: float) -> dict[str, Any]:
     """Reading time → drawn on the dashboard [ms], measured in headless Chromium.
@@ -367,11 +385,11 @@ def page_latency(url: str, token: str, seconds: float) -> dict[str, Any]:
         try:
             page = browser.new_page(viewport={"width": 1920, "height": 1080})
             page.goto(f"{url}/#key={token}")
-            page.wait_for_function("window.smartparkShown && window.smartparkShown.length > 0")
+            _wait_until_drawn(page, timeout_s=60.0)
             time.sleep(2.0)  # past the first snapshot
-            page.evaluate("window.smartparkShown.length = 0")
+            page.evaluate(_CLEAR_SHOWN)
             time.sleep(seconds)
-            pairs = page.evaluate("window.smartparkShown.slice()")
+            pairs = page.evaluate(_READ_SHOWN)
         finally:
             browser.close()
     lat = [float(shown - t) for t, shown in pairs]
