@@ -49,6 +49,7 @@ from ingest.decode import Decoder
 from services.follow import LedgerFollower, touched_marks
 from simulators.park import ParkModel
 from simulators.publisher import simulate
+from simulators.truth import TruthWriter
 from smartpark.progress import ProgressBar
 from smartpark.registers import registers_at
 from store import EmbeddedStore, Store
@@ -142,12 +143,13 @@ def simulate_history(
     end_ns: int,
     interval_s: int = BACKFILL_INTERVAL_S,
     progress: Callable[[int, int], None] | None = None,
+    truth: TruthWriter | None = None,
 ) -> History:
     """Advance ``model`` over ``(start_ns − interval_s, end_ns]`` [ns]: ticks every
     ``interval_s`` [s] on the epoch-aligned grid from ``start_ns`` (which must lie on it), then
     one shorter tick ending at ``end_ns`` if the grid stops short of it; nothing when
     ``end_ns < start_ns``. The readings are grouped in uploads of a day per device (what the
-    simulator publishes with ``--batch 96``)."""
+    simulator publishes with ``--batch 96``); ``truth`` receives each tick's ground truth."""
     step_ns = interval_s * 1_000_000_000
     if start_ns % step_ns:
         raise ValueError("start_ns must lie on the interval grid")
@@ -159,7 +161,10 @@ def simulate_history(
         if done % _BATCH_TICKS == 0:
             uploads.append({d.id: [] for d in park.devices})
         upload = uploads[-1]
-        for reading in model.step(t, dt):
+        tick = model.advance(t, dt)
+        if truth is not None:
+            truth.write_tick(tick)
+        for reading in tick.readings():
             upload[reading.device].append(reading.payload())
         if progress is not None:
             progress(done + 1, len(times))

@@ -10,13 +10,17 @@ reading the store holds before the run's start joins the runs without a step
 from __future__ import annotations
 
 import logging
+import time
+from pathlib import Path
 
 from config.errors import StoreError
 from config.registry import ParkRegistry
+from config.settings import Settings
 from config.units import stored_field_name
+from store import EMBEDDED_FILE, open_store
 from store.base import TELEMETRY, SeriesQuery, Store
 
-__all__ = ["EARLIEST_NS", "registers_at", "try_registers_at"]
+__all__ = ["EARLIEST_NS", "registers_at", "stored_registers", "try_registers_at"]
 
 log = logging.getLogger("smartpark.simulator")
 
@@ -64,3 +68,34 @@ def try_registers_at(
             exc,
         )
         return None
+
+
+def stored_registers(
+    settings: Settings, park: ParkRegistry, *, start_ns: int | None, interval_s: float
+) -> dict[str, dict[str, float]] | None:
+    """Where the store of ``settings`` says each meter of ``park`` stands before a run's first
+    tick (``start_ns`` [ns], or now on the grid of ``interval_s`` [s], as the simulator starts),
+    or None when there is no store here (an embedded store file that does not exist is not
+    created) or it cannot be read (a warning)."""
+    url = settings.store_url
+    if not url and not (settings.data_dir / EMBEDDED_FILE).exists():
+        return None
+    if url.startswith("sqlite://") and not Path(url.removeprefix("sqlite://")).exists():
+        return None
+    if start_ns is None:
+        step_ns = max(int(interval_s * 1e9), 1)
+        now_ns = time.time_ns()
+        start_ns = now_ns - now_ns % step_ns
+    store = open_store(url, data_dir=settings.data_dir)
+    try:
+        found = try_registers_at(store, park, start_ns)
+    finally:
+        store.close()
+    if found:
+        log.info(
+            "registers of %d of %d devices continue from the store (use --fresh-registers to "
+            "start from seeded values)",
+            len(found),
+            len(park.devices),
+        )
+    return found
