@@ -256,14 +256,16 @@ def _start_demo(port: int, data_dir: Path, interval_s: float, log_path: Path) ->
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        found = re.search(r"#key=(\S+)", log_path.read_text())
-        if found:
+        text = log_path.read_text()
+        found = re.search(r"#key=(\S+)", text)
+        # the demo stores its 30 days of history in the background once live: measure after
+        if found and re.search(r"history: \d+ readings of \d+ days stored", text):
             return proc.pid, found.group(1)
         if proc.poll() is not None:
             raise RuntimeError(f"the demo stopped: {log_path.read_text()[-1000:]}")
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGTERM)
-    raise RuntimeError("the demo did not log its key within 60 s")
+    raise RuntimeError("the demo did not log its key and stored history within 60 s")
 
 
 def _start_serve(port: int, data_dir: Path, log_path: Path) -> tuple[int, str]:
