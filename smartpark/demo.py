@@ -5,15 +5,16 @@ the embedded store, and the API with the live page, all on one event loop (the c
 client runs its own network and writer threads). Ctrl-C (SIGINT) or SIGTERM stops every part in
 reverse order within a few seconds.
 
-Before it goes live the demo writes the last ``BACKFILL_DAYS`` days of 15-minute history
-(:func:`backfill`), so every chart, quality strip, target tile and report has content on first
-open. The history goes through the collector's own decoder (the payloads a gateway would upload,
-decoded, normalised and validated as the collector does) and is written with the collector's
-touched marks, so what is stored is what a collector would store; the ledger follower then turns
-it into the stored ledger and the daily roll-ups before the page opens. The live simulator
-continues the same model, so no register steps where history ends and live data begins. With a
-``--data-dir`` kept from an earlier run, only the time since its last reading is filled in, and
-registers continue from where the store says each meter stands.
+Before it goes live the demo simulates the last ``BACKFILL_DAYS`` days of 15-minute history
+(:func:`simulate_history`, about 2 s), then goes live and stores that history in the background,
+newest day first (:func:`store_history`), so every chart, quality strip, target tile and report
+has content on first open: the last day within a second, the month within seconds. The history
+goes through the collector's own decoder (the payloads a gateway would upload, decoded,
+normalised and validated as the collector does), so what is stored is what a collector would
+store; the stored ledger and daily roll-ups of each day are rebuilt as it lands. The live
+simulator continues the same model, so no register steps where history ends and live data
+begins. With a ``--data-dir`` kept from an earlier run, only the time since its last reading is
+filled in, and registers continue from where the store says each meter stands.
 
 The API asks for a key as it does in production: the demo makes an operator key of the demo park
 at start (in memory only, gone when the demo stops) and logs the page's address with the token in
@@ -47,6 +48,8 @@ from config.settings import Settings
 from ingest.collector import Collector
 from ingest.decode import Decoder
 from services.follow import LedgerFollower, touched_marks
+from services.ledger import device_ledger, ledger_points
+from services.rollup import write_day_rollups
 from simulators.park import ParkModel
 from simulators.publisher import simulate
 from simulators.truth import TruthWriter
@@ -179,6 +182,7 @@ def store_history(
     *,
     settings: Settings,
     newest_first: bool = True,
+    ledger: bool = False,
     stop: threading.Event | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> BackfillResult:
@@ -186,9 +190,13 @@ def store_history(
     default, so the last day is complete first); stops early when ``stop`` is set.
 
     Each upload goes as ``{"readings": [...]}`` bytes through the collector's :class:`Decoder`
-    (topic, validation, units, the same settings) and is written with the collector's touched
-    marks, in the same store write, for the ledger follower; rejected readings go to the
-    quarantine, as the collector's do.
+    (topic, validation, units, the same settings); rejected readings go to the quarantine, as the
+    collector's do. The readings are written with the collector's touched marks, for the ledger
+    follower, or with ``ledger`` without them: the stored ledger and the daily roll-ups of each
+    upload's span (and one interval either side, where it meets the upload stored before it)
+    are then rebuilt right away, upload by upload, as ``smartpark ledger rebuild`` would. A
+    follower works through a month of marks in one pass that no stop can cut short; this way the
+    work comes in pieces of a day and the newest day has its ledger first.
     """
     decoder = Decoder(
         registry,
@@ -199,6 +207,7 @@ def store_history(
     )
     topics = {d.id: decoder.template.topic(park.id, d.id) for d in park.devices}
     ledgered = {d.id for d in park.devices if any(f.cumulative for f in d.fields.values())}
+    step_ns = settings.ledger_interval_s * 1_000_000_000
     readings = quarantined = done = 0
     order = reversed(history.uploads) if newest_first else iter(history.uploads)
     for upload in order:
@@ -214,14 +223,22 @@ def store_history(
                 )
                 points.extend(decoded.points)
                 rejected.extend(decoded.rejected)
-        marks = touched_marks(
-            points,
-            now_ns=now_ns,
-            source=settings.client_id,
-            devices=lambda _park, device: device in ledgered,
+        marks = (
+            []
+            if ledger
+            else touched_marks(
+                points,
+                now_ns=now_ns,
+                source=settings.client_id,
+                devices=lambda _park, device: device in ledgered,
+            )
         )
         if points:
             store.write(points + marks)
+            if ledger:
+                lo = min(p.time_ns for p in points) - step_ns
+                hi = max(p.time_ns for p in points) + step_ns
+                _write_ledger(store, park, lo, hi, settings.ledger_interval_s)
         if rejected:
             store.write_quarantine(rejected)
         readings += len(points)
@@ -230,6 +247,28 @@ def store_history(
         if progress is not None:
             progress(done, len(history.uploads))
     return BackfillResult(readings, quarantined, done)
+
+
+def _write_ledger(store: Store, park: ParkRegistry, lo: int, hi: int, interval_s: int) -> None:
+    """The stored ledger of every register over ``[lo, hi)`` [ns], in one write, with the
+    readings of two intervals either side as context (the neighbours that bound it), then the
+    daily roll-ups of the local days it touches."""
+    points = []
+    for device in park.devices:
+        if any(spec.cumulative for spec in device.fields.values()):
+            for result in device_ledger(
+                store,
+                park.id,
+                device,
+                start_ns=lo,
+                end_ns=hi,
+                interval_s=interval_s,
+                lookback_s=2 * interval_s,
+            ):
+                points += ledger_points(park.id, device.id, result)
+    if points:
+        store.write(points)
+        write_day_rollups(store, park, start_ns=lo, end_ns=hi, interval_s=interval_s)
 
 
 def backfill(
@@ -443,8 +482,7 @@ def _store_history(
     settings: Settings,
     stop: threading.Event,
 ) -> None:
-    """Store the history newest day first while the demo is live (the ledger follower turns it
-    into the stored ledger as it lands)."""
+    """Store the history newest day first while the demo is live, with its stored ledger."""
     began = time.monotonic()
     result = store_history(
         store,
@@ -452,6 +490,7 @@ def _store_history(
         park,
         history,
         settings=settings,
+        ledger=True,
         stop=stop,
         progress=ProgressBar(1, "demo history: storing days", every_s=1.0),
     )
