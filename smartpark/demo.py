@@ -136,6 +136,7 @@ class BackfillResult:
     readings: int
     quarantined: int
     uploads: int
+    ledger_uploads: int = 0  # uploads whose stored ledger and roll-ups were rebuilt
 
 
 def simulate_history(
@@ -192,11 +193,12 @@ def store_history(
     Each upload goes as ``{"readings": [...]}`` bytes through the collector's :class:`Decoder`
     (topic, validation, units, the same settings); rejected readings go to the quarantine, as the
     collector's do. The readings are written with the collector's touched marks, for the ledger
-    follower, or with ``ledger`` without them: the stored ledger and the daily roll-ups of each
-    upload's span (and one interval either side, where it meets the upload stored before it)
-    are then rebuilt right away, upload by upload, as ``smartpark ledger rebuild`` would. A
-    follower works through a month of marks in one pass that no stop can cut short; this way the
-    work comes in pieces of a day and the newest day has its ledger first.
+    follower, or with ``ledger`` without them: once every upload's readings are stored (the page
+    computes from readings, so it has the whole month first), the stored ledger and the daily
+    roll-ups of each upload's span (and one interval either side) are rebuilt, upload by upload
+    in the same order, as ``smartpark ledger rebuild`` would. A follower would work through a
+    month of marks in one pass that no stop can cut short; this way the work comes in pieces of
+    a day.
     """
     decoder = Decoder(
         registry,
@@ -209,6 +211,7 @@ def store_history(
     ledgered = {d.id for d in park.devices if any(f.cumulative for f in d.fields.values())}
     step_ns = settings.ledger_interval_s * 1_000_000_000
     readings = quarantined = done = 0
+    spans: list[tuple[int, int]] = []  # device times of each upload stored [ns]
     order = reversed(history.uploads) if newest_first else iter(history.uploads)
     for upload in order:
         if stop is not None and stop.is_set():
@@ -235,18 +238,23 @@ def store_history(
         )
         if points:
             store.write(points + marks)
-            if ledger:
-                lo = min(p.time_ns for p in points) - step_ns
-                hi = max(p.time_ns for p in points) + step_ns
-                _write_ledger(store, park, lo, hi, settings.ledger_interval_s)
+            spans.append((min(p.time_ns for p in points), max(p.time_ns for p in points)))
         if rejected:
             store.write_quarantine(rejected)
         readings += len(points)
         quarantined += len(rejected)
         done += 1
         if progress is not None:
-            progress(done, len(history.uploads))
-    return BackfillResult(readings, quarantined, done)
+            progress(done, len(history.uploads) * (2 if ledger else 1))
+    ledgered_uploads = 0
+    for first, last in spans if ledger else ():
+        if stop is not None and stop.is_set():
+            break
+        _write_ledger(store, park, first - step_ns, last + step_ns, settings.ledger_interval_s)
+        ledgered_uploads += 1
+        if progress is not None:
+            progress(done + ledgered_uploads, 2 * len(history.uploads))
+    return BackfillResult(readings, quarantined, done, ledgered_uploads)
 
 
 def _write_ledger(store: Store, park: ParkRegistry, lo: int, hi: int, interval_s: int) -> None:
@@ -492,13 +500,14 @@ def _store_history(
         settings=settings,
         ledger=True,
         stop=stop,
-        progress=ProgressBar(1, "demo history: storing days", every_s=1.0),
+        progress=ProgressBar(1, "demo history: storing days, then their ledger", every_s=1.0),
     )
     log.info(
-        "history: %d readings of %d days stored in %.1f s (%d quarantined)%s",
+        "history: %d readings of %d days stored in %.1f s (%d quarantined), ledger of %d days%s",
         result.readings,
         result.uploads,
         time.monotonic() - began,
         result.quarantined,
-        "" if result.uploads == len(history.uploads) else "; stopped early",
+        result.ledger_uploads,
+        "" if result.ledger_uploads == len(history.uploads) else "; stopped early",
     )

@@ -3,6 +3,7 @@ meter stands, so a backfill followed by another run (or the live demo) has no re
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 
 import numpy as np
@@ -11,11 +12,18 @@ import pytest
 from analytics.intervals import Quality
 from config.registry import load_registry
 from config.settings import Settings
-from services.ledger import device_ledger
+from services.ledger import device_ledger, stored_ledger
 from simulators.park import ParkModel
-from smartpark.demo import BACKFILL_INTERVAL_S, _history_window, backfill
+from smartpark.demo import (
+    BACKFILL_INTERVAL_S,
+    _history_window,
+    backfill,
+    simulate_history,
+    store_history,
+)
 from smartpark.registers import registers_at, stored_registers
-from store import EmbeddedStore, SeriesQuery
+from store import LEDGER_DAY, EmbeddedStore, SeriesQuery
+from store.base import TOUCHED
 
 REGISTRY = load_registry()
 PARK = REGISTRY.parks["wuhan-demo"]
@@ -123,3 +131,46 @@ def test_history_window_is_thirty_days_or_what_follows_the_stored_data():
     assert start == T0 + 9 * DAY_NS + STEP_NS
     start, end = _history_window(end - 10**9, now, live)
     assert start > end  # up to date: nothing to write
+
+
+def test_the_demo_stores_history_newest_first_with_the_ledger_a_rebuild_would_write(tmp_path):
+    store = EmbeddedStore(tmp_path / "store.sqlite3")
+    try:
+        history = simulate_history(PARK, ParkModel(PARK, seed=2), start_ns=T0,
+                                   end_ns=T0 + 2 * DAY_NS + 7 * 60 * 10**9)  # fmt: skip
+        # ticks at T0 … T0 + 2 days every 15 min (193), then one of 7 min: uploads of 96, 96, 2
+        assert [len(u["grid-main"]) for u in history.uploads] == [96, 96, 2]
+        settings = Settings(data_dir=tmp_path, metrics_port=0)
+        result = store_history(store, REGISTRY, PARK, history, settings=settings, ledger=True)
+        assert (result.uploads, result.ledger_uploads, result.quarantined) == (3, 3, 0)
+        assert result.readings == (2 * 96 + 2) * len(PARK.devices)
+        assert store.count(PARK.id, measurement=TOUCHED) == 0  # the demo rebuilt it itself
+        for device in ("tower-a-f01", "water-main", "prod-chipcore"):
+            dev = PARK.device(device)
+            assert dev is not None
+            window = {"start_ns": T0 + STEP_NS, "end_ns": T0 + 2 * DAY_NS}
+            stored = {r.field: r.ledger for r in stored_ledger(store, PARK.id, dev, **window)}
+            computed = {r.field: r.ledger for r in device_ledger(store, PARK.id, dev, **window)}
+            assert stored.keys() == computed.keys()
+            for name, led in computed.items():
+                assert set(stored[name].quality.tolist()) == {int(Quality.MEASURED)}
+                np.testing.assert_allclose(stored[name].energy, led.energy, rtol=1e-12)
+        days = store.count(PARK.id, measurement=LEDGER_DAY)
+        assert days > 0
+    finally:
+        store.close()
+
+
+def test_storing_history_stops_when_asked(tmp_path):
+    store = EmbeddedStore(tmp_path / "store.sqlite3")
+    try:
+        history = simulate_history(PARK, ParkModel(PARK, seed=2), start_ns=T0,
+                                   end_ns=T0 + 2 * DAY_NS)  # fmt: skip
+        stop = threading.Event()
+        stop.set()
+        settings = Settings(data_dir=tmp_path, metrics_port=0)
+        result = store_history(store, REGISTRY, PARK, history, settings=settings, stop=stop)
+        assert (result.uploads, result.readings) == (0, 0)
+        assert store.count(PARK.id) == 0
+    finally:
+        store.close()
