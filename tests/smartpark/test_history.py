@@ -112,6 +112,25 @@ def test_stored_registers_never_creates_an_embedded_store(tmp_path):
     assert not (tmp_path / "store.sqlite3").exists()
 
 
+def test_stored_registers_reads_the_store_of_the_settings(tmp_path):
+    settings = Settings(data_dir=tmp_path, metrics_port=0, store_url="")
+    store = EmbeddedStore(tmp_path / "store.sqlite3")
+    model = ParkModel(PARK, seed=4)
+    try:
+        backfill(store, REGISTRY, PARK, model, start_ns=T0, end_ns=T0 + 8 * STEP_NS,
+                 settings=settings)  # fmt: skip
+    finally:
+        store.close()
+    # what `smartpark simulate` (no --start: now) and `--start` after the backfill both find
+    for start in (None, T0 + 9 * STEP_NS):
+        found = stored_registers(settings, PARK, start_ns=start, interval_s=5.0)
+        assert found is not None
+        assert found["grid-main"]["energy"] == pytest.approx(
+            model.registers()["grid-main"]["energy"], rel=1e-12
+        )
+    assert stored_registers(settings, PARK, start_ns=T0, interval_s=5.0) == {}
+
+
 def test_a_model_refuses_registers_it_does_not_have():
     with pytest.raises(ValueError, match="no device"):
         ParkModel(PARK, registers={"nope": {"energy": 1.0}})
