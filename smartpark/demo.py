@@ -477,7 +477,10 @@ def _simulate_history(
         end_ns=end_ns,
         progress=ProgressBar(1, f"demo history: simulating {days:.1f} days", every_s=1.0),
     )
-    log.info("history: %.1f days simulated in %.1f s", days, time.monotonic() - began)
+    if history.uploads:
+        log.info("history: %.1f days simulated in %.1f s", days, time.monotonic() - began)
+    else:
+        log.info("history: the store is up to date; registers continue where it left them")
     return history, live_start_ns
 
 
