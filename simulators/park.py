@@ -227,9 +227,21 @@ class Tick:
 
 
 class ParkModel:
-    """Advance a park tick by tick; ``step(time_ns, interval_s)`` returns every device's reading."""
+    """Advance a park tick by tick; ``step(time_ns, interval_s)`` returns every device's reading.
 
-    def __init__(self, park: ParkRegistry, *, seed: int = 0) -> None:
+    ``registers`` sets where meters stand at the start: per device id, register field name
+    (``energy``, ``volume`` …) → its reading in canonical units (kWh, m3, units), as the store
+    holds it; registers not named start from seeded values. Either way the random stream is the
+    same, so only the register readings differ from a run without it.
+    """
+
+    def __init__(
+        self,
+        park: ParkRegistry,
+        *,
+        seed: int = 0,
+        registers: Mapping[str, Mapping[str, float]] | None = None,
+    ) -> None:
         self.park = park
         self.rng = np.random.default_rng(seed)
         # voltage and power factor noise: a stream of its own, so the main stream is unchanged
@@ -239,6 +251,33 @@ class ParkModel:
         self._topology()
         self._parameters()
         self.groups = self._groups()
+        if registers:
+            self.set_registers(registers)
+
+    def set_registers(self, registers: Mapping[str, Mapping[str, float]]) -> None:
+        """Start the named registers from the given readings [canonical units]; raises
+        ``ValueError`` for an unknown device or register, or a negative reading."""
+        for device_id, values in registers.items():
+            i = self.position.get(device_id)
+            if i is None:
+                raise ValueError(f"no device {device_id!r} in park {self.park.id!r}")
+            spec = self.park.devices[i].fields
+            for name, value in values.items():
+                if name not in self.reg or name not in spec or not spec[name].cumulative:
+                    raise ValueError(f"{device_id}: {name!r} is not a register of this device")
+                if not math.isfinite(value) or value < 0:
+                    raise ValueError(f"{device_id}.{name}: a register reads ≥ 0, not {value!r}")
+                self.reg[name][i] = value
+
+    def registers(self) -> dict[str, dict[str, float]]:
+        """Where every device's registers stand now: device id → register → reading
+        [canonical units, before multiplier and rollover]."""
+        out: dict[str, dict[str, float]] = {}
+        for i, device in enumerate(self.park.devices):
+            names = [n for n, spec in device.fields.items() if spec.cumulative and n in self.reg]
+            if names:
+                out[device.id] = {n: float(self.reg[n][i]) for n in names}
+        return out
 
     def _topology(self) -> None:
         """Which device is what, and the meter trees by carrier."""

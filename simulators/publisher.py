@@ -14,7 +14,7 @@ import logging
 import ssl
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -149,6 +149,8 @@ async def simulate(
     batch: int = 1,
     progress: Progress | None = None,
     settings: Settings | None = None,
+    registers: Mapping[str, Mapping[str, float]] | None = None,
+    model: ParkModel | None = None,
 ) -> SimulationResult:
     """Publish every device's reading every ``interval_s`` seconds [s] of simulated time.
 
@@ -159,11 +161,13 @@ async def simulate(
     ``{"readings": [...]}`` messages of that many (a gateway's upload); ``faults`` injects faults;
     ``truth_path`` receives the ground truth (see :mod:`simulators.truth`). The broker's
     password file and TLS files come from ``settings`` (default :func:`get_settings`).
+    ``registers`` starts the meters where they stand (see :class:`ParkModel`); ``model``
+    continues a model that already ran (a backfill), with all its state.
     """
     if interval_s <= 0:
         raise ValueError("interval must be positive")
     url = mqtt_endpoint(mqtt_url, settings if settings is not None else get_settings())
-    model = ParkModel(park, seed=seed)
+    model = _model_for(park, seed=seed, registers=registers, model=model)
     injector = FaultInjector(faults, park, seed=seed) if faults is not None else None
     batcher = _Batcher(batch)
     interval_ns = int(interval_s * 1e9)
@@ -231,6 +235,20 @@ async def simulate(
         if truth is not None:
             truth.close()
     return result
+
+
+def _model_for(
+    park: ParkRegistry,
+    *,
+    seed: int,
+    registers: Mapping[str, Mapping[str, float]] | None,
+    model: ParkModel | None,
+) -> ParkModel:
+    if model is None:
+        return ParkModel(park, seed=seed, registers=registers)
+    if model.park is not park:
+        raise ValueError("the model simulates another park")
+    return model
 
 
 def _tls_context(url: MqttUrl) -> ssl.SSLContext | None:

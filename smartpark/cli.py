@@ -101,6 +101,12 @@ def _build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--faults", type=Path, metavar="PROFILE", help="fault profile (YAML)")
     sim.add_argument("--truth", type=Path, metavar="FILE", help="write the ground truth (CSV)")
     sim.add_argument(
+        "--fresh-registers",
+        action="store_true",
+        help="start registers from seeded values instead of where the store "
+        "(SMARTPARK_STORE_URL) says each meter stands at the start",
+    )
+    sim.add_argument(
         "--generate-park",
         type=int,
         metavar="N",
@@ -124,6 +130,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_report_parser(sub)
     _add_keys_parser(sub)
     instruments_cli.add_parser(sub)
+    _add_verify_parser(sub)
 
     check = sub.add_parser("check-config", help="validate a park registry (file or folder)")
     check.add_argument("path", nargs="?", type=Path, help="default: SMARTPARK_REGISTRY or the demo")
@@ -148,6 +155,32 @@ def _add_keys_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     add.add_argument(
         "--file", type=Path, help="key file (default: SMARTPARK_API_KEYS); created if missing"
     )
+
+
+def _add_verify_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    verify = sub.add_parser(
+        "verify",
+        help="compare the deployment's energy with a simulator truth file (exit 1 if it differs)",
+        description="Compare the deployment's ledger (computed from the stored readings) and its "
+        "stored ledger with a simulator truth file (smartpark simulate --truth), per device, "
+        "carrier and local day; exit 1 when any differs by more than the tolerance "
+        "(settings from SMARTPARK_*).",
+    )
+    verify.add_argument("--truth", required=True, type=Path, metavar="FILE", help="truth CSV")
+    verify.add_argument("--park", required=True, help="park id")
+    verify.add_argument("--start", required=True, type=_parse_time_ns, help="ISO-8601 with offset")
+    verify.add_argument("--end", required=True, type=_parse_time_ns, help="ISO-8601 with offset")
+    verify.add_argument(
+        "--tolerance", type=float, default=0.001, help="relative difference accepted (0.001)"
+    )
+    verify.add_argument(
+        "--ledger",
+        default="both",
+        choices=["both", "computed", "stored"],
+        help="compare the ledger computed from the readings, the stored one, or both (default)",
+    )
+    verify.add_argument("--lang", default="en", choices=["zh", "en"], help="(default en)")
+    verify.add_argument("--failures", action="store_true", help="list only the failed days")
 
 
 def _add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -378,6 +411,11 @@ def _simulate(args: argparse.Namespace) -> int:
         )
     faults = load_fault_profile(args.faults) if args.faults is not None else None
     progress = Progress(args.start, args.end) if args.end is not None else None
+    registers = None
+    if not args.fresh_registers:
+        from smartpark.registers import stored_registers
+
+        registers = stored_registers(settings, park, start_ns=args.start, interval_s=args.interval)
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -399,6 +437,7 @@ def _simulate(args: argparse.Namespace) -> int:
             truth_path=args.truth,
             batch=args.batch,
             progress=progress,
+            registers=registers,
         )
         log.info(
             "published %d readings in %d messages over %d ticks; %d faults injected",
@@ -536,6 +575,38 @@ def _ledger(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from config.registry import load_registry
+    from services.verify import format_result, read_truth, verify
+    from store import open_store
+
+    settings = get_settings()
+    registry = load_registry(settings.registry)
+    park = registry.park(args.park)
+    if park is None:
+        raise ConfigError(
+            f"no park {args.park!r} in the registry; known: {', '.join(registry.parks)}"
+        )
+    truth = read_truth(args.truth, park)
+    store = open_store(settings.store_url, data_dir=settings.data_dir)
+    try:
+        result = verify(
+            store,
+            park,
+            truth,
+            start_ns=args.start,
+            end_ns=args.end,
+            tolerance=args.tolerance,
+            interval_s=settings.ledger_interval_s,
+            ledger=args.ledger,
+        )
+    finally:
+        store.close()
+    for line in format_result(result, truth, lang=args.lang, only_failures=args.failures):
+        print(line)
+    return 0 if result.ok else 1
+
+
 def _report(args: argparse.Namespace) -> int:
     import yaml
 
@@ -607,4 +678,5 @@ _COMMANDS = {
     "ledger": _ledger,
     "report": _report,
     "instruments": instruments_cli.run,
+    "verify": _verify,
 }
