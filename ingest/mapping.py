@@ -245,7 +245,7 @@ def _compiled(text: str, *, wildcards: bool = False) -> str:
     path = JsonPath(text)  # ValueError: pydantic reports it on the line
     if path.has_wildcard and not wildcards:
         raise ValueError(
-            f"path {text!r}: wildcards (* ) select several values; only `readings` may"
+            f"path {text!r}: a wildcard selects several values; only readings may have one"
         )
     return text
 
@@ -371,7 +371,7 @@ class MappingSpec(_Model):
         "or each item of a payload that is a JSON array",
     )
     time: TimeSpec
-    values: tuple[ValueSpec, ...] = Field(min_length=1)
+    values: tuple[ValueSpec, ...]
     devices: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("topic")
@@ -384,29 +384,6 @@ class MappingSpec(_Model):
     @classmethod
     def _readings(cls, value: str | None) -> str | None:
         return None if value is None else _compiled(value, wildcards=True)
-
-    @_model_validator(mode="after")
-    def _sources_fit(self) -> MappingSpec:
-        levels = self.topic.split("/")
-        depth = len(JsonPath(self.readings).steps) if self.readings else 1
-        for name in ("park", "device"):
-            source: Source = getattr(self, name)
-            if source.topic is not None and (
-                source.topic >= len(levels) or levels[source.topic] == "#"
-            ):
-                raise ValueError(
-                    f"{name}: topic level {source.topic} is not a level of {self.topic!r} "
-                    f"(levels 0..{len(levels) - 1}, '#' excluded)"
-                )
-            if source.key is not None and source.key >= depth:
-                raise ValueError(
-                    f"{name}: key {source.key} is beyond the {depth} step(s) of readings"
-                )
-        fields = [v.field for v in self.values]
-        twice = sorted({f for f in fields if fields.count(f) > 1})
-        if twice:
-            raise ValueError(f"values: field {', '.join(twice)} is mapped twice")
-        return self
 
 
 class MetricSpec(_Model):
@@ -498,6 +475,7 @@ def load_mappings(path: Path, *, registry: Registry | None = None) -> MappingSet
                     )
                 )
             seen[spec.id] = str(file)
+            problems.extend(_spec_problems(doc, i, spec))
             if registry is not None:
                 problems.extend(_cross_check(doc, i, spec, registry))
         if parsed.sparkplug is not None:
@@ -508,6 +486,38 @@ def load_mappings(path: Path, *, registry: Registry | None = None) -> MappingSet
     if problems:
         raise MappingError(problems)
     return MappingSet(tuple(mappings), sparkplug)
+
+
+def _spec_problems(doc: YamlDocument, i: int, spec: MappingSpec) -> list[Problem]:
+    """What one mapping's fields say about each other, each problem on its line."""
+    out = []
+    at: tuple[str | int, ...] = ("mappings", i)
+    levels = spec.topic.split("/")
+    depth = len(JsonPath(spec.readings).steps) if spec.readings else 0
+    for name in ("park", "device"):
+        source: Source = getattr(spec, name)
+        if source.topic is not None and (
+            source.topic >= len(levels) or levels[source.topic] == "#"
+        ):
+            message = (
+                f"{name}: topic level {source.topic} is not a level of {spec.topic!r} "
+                f"(levels 0..{len(levels) - 1}, '#' excluded)"
+            )
+            out.append(doc.problem((*at, name), message))
+        if source.key is not None and source.key >= depth:
+            message = (
+                f"{name}: key {source.key} is beyond the {depth} step(s) of readings "
+                f"{spec.readings or '(none)'}"
+            )
+            out.append(doc.problem((*at, name), message))
+    if not spec.values:
+        out.append(doc.problem((*at, "values"), "values: a mapping needs at least one value"))
+    fields = [v.field for v in spec.values]
+    for j, name in enumerate(fields):
+        if name in fields[:j]:
+            message = f"values: field {name!r} is mapped twice"
+            out.append(doc.problem((*at, "values", j, "field"), message))
+    return out
 
 
 def _cross_check(doc: YamlDocument, i: int, spec: MappingSpec, registry: Registry) -> list[Problem]:
@@ -627,7 +637,8 @@ class MappingDecoder:
                 if not isinstance(item, dict):
                     raise _Bad(
                         Reason.NOT_AN_OBJECT,
-                        f"a reading must be a JSON object, got {type(item).__name__}",
+                        f"readings {self.spec.readings or '$'}: a reading must be a JSON "
+                        f"object, got {type(item).__name__}",
                     )
                 park = self._string(
                     self.spec.park, self._park_path, "park", levels=levels, loc=loc, item=item
