@@ -140,9 +140,23 @@ class JsonPath:
 
     def get(self, doc: Any) -> Any:
         """The one value at the path, or :data:`MISSING` (a wildcard path: its first match)."""
-        for _loc, value in self.each(doc):
-            return value
-        return MISSING
+        if _ANY in self.steps:
+            for _loc, value in self.each(doc):
+                return value
+            return MISSING
+        value = doc  # the hot path: a plain loop, no generator
+        for step in self.steps:
+            if isinstance(step, str):
+                if type(value) is not dict:
+                    return MISSING
+                value = value.get(step, MISSING)
+                if value is MISSING:
+                    return MISSING
+            elif type(value) is list and -len(value) <= step < len(value):  # type: ignore[operator]
+                value = value[step]  # type: ignore[index]  # step: an int (no wildcard here)
+            else:
+                return MISSING
+        return value
 
     def each(self, doc: Any) -> Iterator[tuple[tuple[str | int, ...], Any]]:
         """Every (location, value) the path selects, in document order; a location holds the
