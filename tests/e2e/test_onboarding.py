@@ -217,3 +217,24 @@ def test_flat_json_mapping_end_to_end(onboarding):
     assert only.reason == "mapping_path"
     assert only.detail == "mapping 'flat-json': device $.meter: not found"
     assert only.extra == {"mapping": "flat-json"}
+
+
+def test_a_bad_mapping_file_stops_the_collector_with_file_and_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "mappings:\n  - id: m\n    topic: a/#/b\n    park: wuhan-demo\n    device: {topic: 1}\n"
+        "    time: {format: arrival}\n    values: [{path: $.kw, field: power}]\n"
+    )
+    env = {
+        "SMARTPARK_MQTT_URL": "mqtt://127.0.0.1:9",  # never reached: the file is checked first
+        "SMARTPARK_DATA_DIR": str(tmp_path / "data"),
+        "SMARTPARK_METRICS_PORT": "0",
+        "SMARTPARK_MAPPINGS": str(bad),
+    }
+    collector = SmartparkProcess(["collect"], env=env, log_path=tmp_path / "collect.log")
+    try:
+        assert collector.proc.wait(timeout=30) == 2
+    finally:
+        collector.kill()
+    assert f"{bad}:3" in collector.output()
+    assert "'#' must be the last level" in collector.output()
