@@ -151,6 +151,9 @@ class Router:
 
     def decode(self, topic: str, payload: bytes, received_ns: int) -> Decoded:
         """Decode one message with the decoder its topic is routed to; never raises."""
+        limit = self.native.max_topic_bytes
+        if len(topic) * 4 > limit and len(topic.encode("utf-8", "surrogatepass")) > limit:
+            return self.native.decode(topic, payload, received_ns)  # refused: topic_too_long
         for mapping in self.mappings:
             if mapping.filter.matches(topic):
                 return mapping.decode(topic, payload, received_ns)

@@ -679,7 +679,9 @@ class MappingDecoder:
         if source.value is not None:
             return source.value
         if source.topic is not None:
-            return levels[source.topic]  # the filter matched: the level exists
+            if source.topic >= len(levels):  # only when called without the router's match
+                raise _Bad(Reason.MAPPING_PATH, f"{what} {source.describe()}: no such level")
+            return levels[source.topic]
         if source.key is not None:
             value: Any = loc[source.key] if source.key < len(loc) else MISSING
         else:

@@ -54,6 +54,8 @@ from store.base import TELEMETRY, Point, QuarantineRecord
 
 __all__ = [
     "DEVICE_STATE",
+    "MAX_ALIASES",
+    "MAX_NODES",
     "NAMESPACE",
     "REBIRTH_METRIC",
     "SUBSCRIPTIONS",
@@ -79,6 +81,10 @@ SUBSCRIPTIONS: tuple[str, ...] = tuple(
 """Topic filters of the messages a host application reads (never NCMD/DCMD/STATE)."""
 
 _SEQ_MODULO = 256  # seq runs 0..255 and wraps (Sparkplug 3.0.0 §6.4.8)
+MAX_NODES = 100_000
+"""Most edge nodes one collector keeps state for: node ids come from the wire."""
+MAX_ALIASES = 100_000
+"""Most aliases one node may declare."""
 
 
 class DataType:
@@ -286,8 +292,15 @@ class SparkplugDecoder:
         message: Any,
         received_ns: int,
     ) -> None:
+        if self.registry.park(park_id) is None:
+            raise _Bad(
+                Reason.UNKNOWN_PARK,
+                f"group {group!r} is no park of the registry (map it in sparkplug.groups)",
+            )
         key = (group, node_id)
         node = self._nodes.get(key)
+        if node is None and len(self._nodes) >= MAX_NODES:
+            raise _Bad(Reason.UNKNOWN_DEVICE, f"more than {MAX_NODES:,} Sparkplug nodes")
         if kind == "NBIRTH":
             node = self._nodes[key] = _Node(bd_seq=_bd_seq(message))
         elif node is None:
@@ -305,7 +318,7 @@ class SparkplugDecoder:
         self._check_seq(out, node, message, group=group, node_id=node_id, received_ns=received_ns)
         if kind in ("NBIRTH", "DBIRTH"):
             for m in message.metrics:
-                if m.HasField("alias") and m.name:
+                if m.HasField("alias") and m.name and len(node.aliases) < MAX_ALIASES:
                     node.aliases[m.alias] = m.name
         if kind in ("DBIRTH", "DDEATH"):
             online = kind == "DBIRTH"
@@ -405,12 +418,6 @@ class SparkplugDecoder:
                     )
                 if device is None:
                     if name in self.spec.metrics or name in _FIELDS:
-                        if self.registry.park(park_id) is None:
-                            raise _Bad(
-                                Reason.UNKNOWN_PARK,
-                                f"group {park_id!r} is no park of the registry (map it in "
-                                "sparkplug.groups)",
-                            )
                         raise _Bad(
                             Reason.UNKNOWN_DEVICE,
                             f"device {device_id!r} is not in park {park_id!r}",
@@ -452,7 +459,7 @@ class SparkplugDecoder:
                         device=device_id,
                     )
                 )
-                if bad.reason in (Reason.UNKNOWN_DEVICE, Reason.UNKNOWN_PARK):
+                if bad.reason is Reason.UNKNOWN_DEVICE:
                     break  # one record for the message, not one per metric
         for time_ns, fields in sorted(by_time.items()):
             if default_ns is None and time_ns == received_ns:

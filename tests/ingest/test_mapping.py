@@ -166,6 +166,9 @@ def test_router_sends_mapped_topics_to_their_mapping_and_the_rest_to_the_native_
     assert [p.fields for p in out.points] == [{"power_kw": 5.0}]
     (other,) = router.decode("tele/x/STATE", b"{}", NOW_NS).rejected
     assert other.reason == Reason.TOPIC_MISMATCH
+    long_topic = "tele/" + "x" * 600 + "/SENSOR"  # matches tele/+/SENSOR, but is too long
+    (too_long,) = router.decode(long_topic, payload, NOW_NS).rejected
+    assert too_long.reason == Reason.TOPIC_TOO_LONG
 
 
 # -- the file's validation --

@@ -247,6 +247,13 @@ def test_bad_input_is_quarantined():
     (topic,) = decoder.decode("spBv1.0/g/DDATA/n", b"", RECEIVED_NS).rejected
     assert topic.reason == Reason.TOPIC_MISMATCH
     assert decoder.decode(NCMD, b"\x00", RECEIVED_NS).rejected == []  # our own request: ignored
+    other = decoder.decode(
+        "spBv1.0/nowhere/DDATA/n1/d1", new_payload([("power", None, 9, 1.0)], seq=0), RECEIVED_NS
+    )
+    ((unknown_park,), commands) = other.rejected, other.commands
+    assert unknown_park.reason == Reason.UNKNOWN_PARK
+    assert "'nowhere'" in unknown_park.detail
+    assert commands == []  # no rebirth asked of a node that is no park's
 
 
 def test_a_payload_without_a_timestamp_takes_the_arrival_time_and_says_so():
