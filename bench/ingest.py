@@ -801,34 +801,39 @@ _FORMAT_READINGS = {
 _SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def bench_formats(n_readings: int, *, time_limit_s: float = 20.0) -> list[dict[str, Any]]:
+def bench_formats(
+    n_readings: int, *, rounds: int = 3, time_limit_s: float = 20.0
+) -> list[dict[str, Any]]:
     """The collector's decode stage (:class:`ingest.collector.Router`, as ``smartpark collect``
-    routes) for each format, one after the other in this process: readings/s, bounded by
-    ``n_readings`` per format and ``time_limit_s`` [s] per format."""
+    routes) for each format in this process: readings/s of the best of ``rounds`` rounds (the
+    formats take turns, so a burst of load from elsewhere hits all of them alike), each round
+    ``n_readings / rounds`` readings per format and at most ``time_limit_s`` [s] per format."""
     registry = load_registry()
     mappings = load_mappings(shipped_mappings_path(), registry=registry)
     now_ms = time.time_ns() // 1_000_000
-    results = []
-    for name, per_message in _FORMAT_READINGS.items():
-        router = Router(
-            Decoder(registry, topic_template="parks/{park}/devices/{device}/telemetry"), mappings
-        )
-        messages = _format_messages(name, n_readings, now_ms)
-        received_ns = now_ms * 1_000_000
-        stored = rejected = 0
-        deadline = time.monotonic() + time_limit_s
-        cpu0, t0 = time.process_time(), time.perf_counter()
-        done = 0
-        for topic, payload in messages:
-            decoded = router.decode(topic, payload, received_ns)
-            stored += sum(1 for p in decoded.points if p.measurement == TELEMETRY)
-            rejected += len(decoded.rejected)
-            done += 1
-            if done % 256 == 0 and time.monotonic() > deadline:
-                break
-        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-        results.append(
-            {
+    received_ns = now_ms * 1_000_000
+    messages = {
+        name: _format_messages(name, max(1, n_readings // rounds), now_ms)
+        for name in _FORMAT_READINGS
+    }
+    best: dict[str, dict[str, Any]] = {}
+    for _round in range(rounds):
+        for name, per_message in _FORMAT_READINGS.items():
+            # a fresh router per round: Sparkplug's node state starts again at the NBIRTH
+            native = Decoder(registry, topic_template="parks/{park}/devices/{device}/telemetry")
+            router = Router(native, mappings)
+            stored = rejected = done = 0
+            deadline = time.monotonic() + time_limit_s
+            cpu0, t0 = time.process_time(), time.perf_counter()
+            for topic, payload in messages[name]:
+                decoded = router.decode(topic, payload, received_ns)
+                stored += sum(1 for p in decoded.points if p.measurement == TELEMETRY)
+                rejected += len(decoded.rejected)
+                done += 1
+                if done % 256 == 0 and time.monotonic() > deadline:
+                    break
+            wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+            result = {
                 "case": f"format_{name}",
                 "format": name,
                 "readings_per_message": per_message,
@@ -838,21 +843,26 @@ def bench_formats(n_readings: int, *, time_limit_s: float = 20.0) -> list[dict[s
                 "readings_s": round(stored / wall) if wall else None,
                 "cpu_readings_s": round(stored / cpu) if cpu else None,
                 "us_per_reading": round(wall / stored * 1e6, 2) if stored else None,
+                "rounds": rounds,
             }
-        )
-    return results
+            # the CPU time of this process: steadier than the wall clock on a shared machine
+            key = "cpu_readings_s"
+            if name not in best or (result[key] or 0) > (best[name][key] or 0):
+                best[name] = result
+    return list(best.values())
 
 
 def formats_table(results: list[dict[str, Any]]) -> str:
     """The formats section as a Markdown table, the native JSON first."""
-    native = next((r["readings_s"] for r in results if r["format"] == "native"), None)
+    native = next((r["cpu_readings_s"] for r in results if r["format"] == "native"), None)
     lines = [
         "| format (decode stage) | readings/message | readings | readings/s (wall) | "
-        "readings/s (CPU) | µs/reading | vs native single | quarantined |",
+        "readings/s (CPU) | µs/reading (wall) | CPU vs native single | quarantined |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
-        ratio = f"{r['readings_s'] / native:.2f}x" if native and r["readings_s"] else "-"
+        rate = r["cpu_readings_s"]
+        ratio = f"{rate / native:.2f}x" if native and rate else "-"
         lines.append(
             f"| {r['format']} | {r['readings_per_message']} | {r['readings']:,} | "
             f"{r['readings_s'] or 0:,} | {r['cpu_readings_s'] or 0:,} | {r['us_per_reading']} | "
@@ -1014,7 +1024,10 @@ def main(argv: list[str] | None = None) -> int:
         print(table)
         print(details(results))
     if formats:
-        print("\nPayload formats, the collector's decode stage (one process, in memory):\n")
+        print(
+            "\nPayload formats, the collector's decode stage (one process, in memory; "
+            "best of 3 rounds):\n"
+        )
         print(formats_table(formats))
     if args.json:
         payload = {
