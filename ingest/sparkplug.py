@@ -15,8 +15,10 @@ Sparkplug B protobuf ``Payload`` (§6.4). What the host application (this collec
   that showed the gap are still stored: they are what the node measured.
 - **DEATH.** NDEATH (the node's MQTT will, matched to its NBIRTH by ``bdSeq``; a stale one is
   ignored) takes the node and every device it declared offline; DDEATH one device. BIRTH brings
-  them back. The state is written as a point of the :data:`DEVICE_STATE` measurement (tags park and
-  device, field ``online`` 1 or 0, at the message's time), next to the telemetry.
+  them back. The state is a telemetry field, :data:`OFFLINE_FIELD`: a point ``offline = 1`` at the
+  DEATH's time (an NDEATH's arrival: a will's payload is written when the node connects), and
+  ``offline = 0`` on the BIRTH's readings, so ``/latest`` and the alarm engine read it as any
+  other field.
 
 Names (docs/onboarding.md): the group id is the park id, the Sparkplug device name (or the node id,
 for the node's own metrics) is the registry device id, and a metric named like a field of the
@@ -53,10 +55,10 @@ from ingest.mapping import SparkplugSpec
 from store.base import TELEMETRY, Point, QuarantineRecord
 
 __all__ = [
-    "DEVICE_STATE",
     "MAX_ALIASES",
     "MAX_NODES",
     "NAMESPACE",
+    "OFFLINE_FIELD",
     "REBIRTH_METRIC",
     "SUBSCRIPTIONS",
     "DataType",
@@ -70,9 +72,10 @@ NAMESPACE = "spBv1.0"
 REBIRTH_METRIC = "Node Control/Rebirth"
 """The NCMD metric that asks a node to publish its BIRTH again (Sparkplug 3.0.0 §6.4.1)."""
 
-DEVICE_STATE = "device_state"
-"""Measurement of the online state Sparkplug BIRTH/DEATH certificates declare: field ``online``
-1 (BIRTH) or 0 (DEATH) at the certificate's time, tags ``park`` and ``device``."""
+OFFLINE_FIELD = "offline"
+"""Telemetry field of the state Sparkplug certificates declare: 1 at a DEATH's time (a point of
+its own), 0 on a BIRTH's readings. ``/latest`` shows it as the device's newest reading, and an
+alarm rule ``threshold`` on ``offline`` above 0.5 raises at once (docs/onboarding.md)."""
 
 SUBSCRIPTIONS: tuple[str, ...] = tuple(
     f"{NAMESPACE}/+/{kind}/+" + ("/+" if kind.startswith("D") else "")
@@ -311,26 +314,22 @@ class SparkplugDecoder:
             bd_seq = _bd_seq(message)
             if node.bd_seq is not None and bd_seq is not None and bd_seq != node.bd_seq:
                 return  # the will of an older session, sent after the node came back
-            when = self._certificate_ns(message, received_ns)
+            # the arrival time: an NDEATH is the node's MQTT will, its payload written at connect
             for dev in sorted({device_id, *node.devices}):
-                self._state(out, park_id, dev, when, online=False)
+                self._offline(out, park_id, dev, received_ns)
             return
         self._check_seq(out, node, message, group=group, node_id=node_id, received_ns=received_ns)
         if kind in ("NBIRTH", "DBIRTH"):
             for m in message.metrics:
                 if m.HasField("alias") and m.name and len(node.aliases) < MAX_ALIASES:
                     node.aliases[m.alias] = m.name
-        if kind in ("DBIRTH", "DDEATH"):
-            online = kind == "DBIRTH"
-            if online:
-                node.devices.add(device_id)
-            else:
-                node.devices.discard(device_id)
-            self._state(out, park_id, device_id, self._certificate_ns(message, received_ns), online)
-            if not online:
-                return
-        if kind == "NBIRTH":
-            self._state(out, park_id, device_id, self._certificate_ns(message, received_ns), True)
+        if kind == "DDEATH":
+            node.devices.discard(device_id)
+            self._offline(out, park_id, device_id, self._certificate_ns(message, received_ns))
+            return
+        if kind == "DBIRTH":
+            node.devices.add(device_id)
+        birth_ns = self._certificate_ns(message, received_ns) if kind.endswith("BIRTH") else None
         if self._readings(
             out,
             park_id=park_id,
@@ -338,6 +337,7 @@ class SparkplugDecoder:
             node=node,
             message=message,
             received_ns=received_ns,
+            birth_ns=birth_ns,
         ):
             self._ask_rebirth(out, group, node_id, node, received_ns)
 
@@ -379,14 +379,11 @@ class SparkplugDecoder:
                 return int(time_ns)
         return received_ns
 
-    def _state(self, out: Decoded, park: str, device: str, time_ns: int, online: bool) -> None:
+    def _offline(self, out: Decoded, park: str, device: str, time_ns: int) -> None:
         if self.registry.device(park, device) is None:
             return  # a node that is no registry device (a gateway): only its devices have state
-        out.points.append(
-            Point(
-                DEVICE_STATE, {"park": park, "device": device}, {"online": float(online)}, time_ns
-            )
-        )
+        tags = {"park": park, "device": device}
+        out.points.append(Point(TELEMETRY, tags, {OFFLINE_FIELD: 1.0}, time_ns))
 
     def _readings(
         self,
@@ -397,11 +394,15 @@ class SparkplugDecoder:
         node: _Node,
         message: Any,
         received_ns: int,
+        birth_ns: int | None,
     ) -> bool:
-        """Append the message's readings to ``out``; True when a metric's alias was unknown."""
+        """Append the message's readings to ``out`` (a BIRTH's, at ``birth_ns``, with
+        ``offline = 0``); True when a metric's alias was unknown."""
         device = self.registry.device(park_id, device_id)
         default_ns = message.timestamp * NS_PER_MS if message.HasField("timestamp") else None
         by_time: dict[int, dict[str, float]] = {}
+        if birth_ns is not None and device is not None:
+            by_time[birth_ns] = {OFFLINE_FIELD: 0.0}
         unknown_alias = False
         for m in message.metrics:
             try:
@@ -462,7 +463,8 @@ class SparkplugDecoder:
                 if bad.reason is Reason.UNKNOWN_DEVICE:
                     break  # one record for the message, not one per metric
         for time_ns, fields in sorted(by_time.items()):
-            if default_ns is None and time_ns == received_ns:
+            measured = any(name != OFFLINE_FIELD for name in fields)
+            if default_ns is None and time_ns == received_ns and measured:
                 fields[TIME_FROM_ARRIVAL_FIELD] = 1.0
             out.points.append(
                 Point(TELEMETRY, {"park": park_id, "device": device_id}, fields, time_ns)

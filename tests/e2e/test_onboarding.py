@@ -15,10 +15,16 @@ from pathlib import Path
 import orjson
 import paho.mqtt.client as mqtt
 import pytest
+from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 
+from api.main import create_app
+from config.alarm_rules import RuleSet
+from config.registry import load_registry
+from config.settings import Settings
 from ingest.mapping import shipped_mappings_path
-from ingest.sparkplug import DEVICE_STATE, REBIRTH_METRIC, DataType, Payload, new_payload
+from ingest.sparkplug import OFFLINE_FIELD, REBIRTH_METRIC, DataType, Payload, new_payload
+from services.alarms import AlarmEngine
 from store import InfluxStore
 from store.base import SeriesQuery
 from tests.e2e.helpers import SmartparkProcess, forget_session, publish_all, wait_for
@@ -35,6 +41,7 @@ class Onboarding:
     store: InfluxStore
     mqtt_port: int
     group: str  # this test's Sparkplug group, mapped to PARK
+    settings: Settings  # for an API on the same database
 
 
 @pytest.fixture
@@ -73,7 +80,10 @@ sparkplug:
         )
         assert collector.alive(), collector.output()
         store = InfluxStore(influxd.store_url(database))
-        yield Onboarding(collector, store, mosquitto.port, group)
+        settings = Settings(  # the API's own alarm engine off: the test runs one of its own
+            store_url=influxd.store_url(database), data_dir=tmp_path / "data", alarms=False
+        )
+        yield Onboarding(collector, store, mosquitto.port, group, settings)
         store.close()
     finally:
         collector.kill()
@@ -173,15 +183,31 @@ def test_sparkplug_node_with_a_sequence_gap_and_a_death(onboarding):
         (t0 * 10**6, 42.0),
         ((t0 + 1000) * 10**6, -1.5),
     ]
-    states = wait_for(
-        lambda: {r.device: r for r in store.latest(PARK, measurement=DEVICE_STATE)}.get(
-            "tower-a-f05"
-        ),
+    # DEATH shown as offline: the newest reading says so, /latest shows it, an alarm rule on it
+    death_ns = (t0 + 5000) * 10**6
+    newest = wait_for(
+        lambda: {r.device: r for r in store.latest(PARK)}.get("tower-a-f05"),
         timeout_s=10,
-        what="the device's state",
+        what="the device's newest reading",
     )
-    assert states.fields == {"online": 0.0}  # DEATH shown as offline, at the certificate's time
-    assert states.time_ns == (t0 + 5000) * 10**6
+    assert (newest.time_ns, dict(newest.fields)) == (death_ns, {OFFLINE_FIELD: 1.0})
+    assert _values(store, "tower-a-f05", OFFLINE_FIELD, start_ns) == [
+        (t0 * 10**6, 0.0),  # the DBIRTH
+        (death_ns, 1.0),  # the DDEATH
+    ]
+    with TestClient(create_app(settings=onboarding.settings, registry=load_registry())) as api:
+        latest = api.get(f"/api/v1/parks/{PARK}/latest").json()
+    (shown,) = [r for r in latest["readings"] if r["device"] == "tower-a-f05"]
+    assert shown["fields"] == {OFFLINE_FIELD: 1.0}
+    assert shown["time_ms"] == t0 + 5000
+    # the offline rule counts from the DEATH: no reading since, for longer than its limit
+    rule = {"id": "offline", "kind": "offline", "interval_s": 1, "intervals": 5, "min_after_s": 5}
+    engine = AlarmEngine(
+        store, load_registry(), RuleSet.model_validate({"rules": [rule]}), warmup_s=120
+    )
+    assert [a for a in engine.step(death_ns + 4 * 10**9) if a.device == "tower-a-f05"] == []
+    raised = [a for a in engine.step(death_ns + 6 * 10**9) if a.device == "tower-a-f05"]
+    assert [(a.rule, a.state.value, a.value) for a in raised] == [("offline", "raised", 6.0)]
     assert "asked for a rebirth" in onboarding.collector.output()
 
 

@@ -12,7 +12,7 @@ from config.registry import load_registry
 from ingest.decode import TIME_FROM_ARRIVAL_FIELD, Reason
 from ingest.mapping import MetricSpec, SparkplugSpec
 from ingest.sparkplug import (
-    DEVICE_STATE,
+    OFFLINE_FIELD,
     REBIRTH_METRIC,
     SUBSCRIPTIONS,
     DataType,
@@ -101,15 +101,11 @@ def test_birth_values_are_readings_and_aliases_are_learnt():
         ),
         RECEIVED_NS,
     )
-    state, reading = out.points
-    assert (state.measurement, dict(state.fields), state.time_ns) == (
-        DEVICE_STATE,
-        {"online": 1.0},
-        NOW_NS,
-    )
+    (reading,) = out.points
     assert reading.measurement == TELEMETRY
     assert reading.tags == {"park": GROUP, "device": "tower-a-f05"}
-    assert reading.fields == {"energy_kwh": 100.0, "power_kw": 5.5}
+    assert reading.fields == {"energy_kwh": 100.0, "power_kw": 5.5, OFFLINE_FIELD: 0.0}
+    assert reading.time_ns == NOW_NS
     out = ddata(decoder, 2, [(None, 1, DataType.DOUBLE, 101.25), (None, 2, DataType.FLOAT, 6.5)])
     (point,) = out.points
     assert point.fields == {"energy_kwh": 101.25, "power_kw": 6.5}
@@ -177,11 +173,17 @@ def test_ddeath_takes_a_device_offline_and_dbirth_brings_it_back():
         dev("DDEATH", "tower-a-f05"), new_payload([], timestamp_ms=NOW_MS + 3000, seq=2), NOW_NS
     )
     (state,) = out.points
-    assert state.measurement == DEVICE_STATE
+    assert state.measurement == TELEMETRY
     assert state.tags == {"park": GROUP, "device": "tower-a-f05"}
-    assert state.fields == {"online": 0.0}
+    assert state.fields == {OFFLINE_FIELD: 1.0}
     assert state.time_ns == NOW_NS + 3 * 10**9
     assert out.commands == []
+    back = decoder.decode(
+        dev("DBIRTH", "tower-a-f05"),
+        new_payload([("energy", 1, DataType.DOUBLE, 100.5)], timestamp_ms=NOW_MS + 9000, seq=3),
+        NOW_NS,
+    )
+    assert [dict(p.fields) for p in back.points] == [{"energy_kwh": 100.5, OFFLINE_FIELD: 0.0}]
 
 
 def test_ndeath_takes_every_device_of_the_node_offline_unless_it_is_stale():
@@ -194,10 +196,11 @@ def test_ndeath_takes_every_device_of_the_node_offline_unless_it_is_stale():
     )
     stale = decoder.decode(NDEATH, new_payload([("bdSeq", None, DataType.UINT64, 3)]), RECEIVED_NS)
     assert stale.points == []  # the will of the session before: the node is up
-    out = decoder.decode(NDEATH, new_payload([("bdSeq", None, DataType.UINT64, 4)]), RECEIVED_NS)
-    assert sorted((p.tags["device"], p.fields["online"]) for p in out.points) == [
-        ("tower-a-f05", 0.0),
-        ("tower-a-f06", 0.0),
+    will = new_payload([("bdSeq", None, DataType.UINT64, 4)], timestamp_ms=NOW_MS - 3_600_000)
+    out = decoder.decode(NDEATH, will, RECEIVED_NS)
+    assert sorted((p.tags["device"], dict(p.fields), p.time_ns) for p in out.points) == [
+        ("tower-a-f05", {OFFLINE_FIELD: 1.0}, RECEIVED_NS),  # a will's time is its connect's
+        ("tower-a-f06", {OFFLINE_FIELD: 1.0}, RECEIVED_NS),
     ]
     assert out.commands == []  # a DEATH is no gap: NDEATH has no seq
 
@@ -228,9 +231,11 @@ def test_mapped_names_units_and_signed_integers():
         ),
         RECEIVED_NS,
     )
-    _state, reading = out.points
+    (reading,) = out.points
     assert reading.tags == {"park": GROUP, "device": "plant-2-main"}
-    assert reading.fields == pytest.approx({"energy_kwh": 2500.0, "power_kw": -6.1}, rel=1e-12)
+    assert reading.fields == pytest.approx(
+        {"energy_kwh": 2500.0, "power_kw": -6.1, OFFLINE_FIELD: 0.0}, rel=1e-12
+    )
     assert out.rejected == []
 
 
