@@ -967,7 +967,9 @@ def main(argv: list[str] | None = None) -> int:
         "SMARTPARK_BATCH_SIZE=1000 (default: the collector's own defaults)",
     )
     p.add_argument(
-        "--n-formats", type=int, help="readings per payload format, decode stage (200,000)"
+        "--n-formats",
+        type=int,
+        help="readings per payload format, decode stage, over 3 rounds (300,000)",
     )
     p.add_argument("--json", type=Path, help="write all results here")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
@@ -1000,7 +1002,7 @@ def main(argv: list[str] | None = None) -> int:
     formats: list[dict[str, Any]] = []
     if not cfg.only or "formats" in cfg.only:
         print("[formats] decode stage per payload format …", file=sys.stderr, flush=True)
-        formats = bench_formats(args.n_formats or (20_000 if quick else 200_000))
+        formats = bench_formats(args.n_formats or (60_000 if quick else 300_000))
     results: list[dict[str, Any]] = []
     root = Path(tempfile.mkdtemp(prefix="smartpark-bench-"))
     try:
