@@ -8,7 +8,12 @@ machine:
 2. ``smartpark collect`` end to end (published → counted in InfluxDB), QoS 1, for single-reading
    messages and for 100-reading gateway batches, with one collector process and with two sharing
    one subscription: readings/s, loss, publish→stored latency (p50/p99) and peak RSS;
-3. the same single-reading workload through ``mqtt2influxdb`` 1.5.2 in its own virtualenv.
+3. the same single-reading workload through ``mqtt2influxdb`` 1.5.2 in its own virtualenv;
+4. the formats (``--only formats``; :func:`bench_formats`): the collector's decode stage, the one
+   step that differs between payload formats, in this process, for the native JSON (single
+   readings and 100-reading batches), each shipped payload mapping (config/mappings) and Sparkplug
+   B DDATA: readings/s. The MQTT receive and the store write cost the same per message and
+   reading whatever the format; they are measured by the cases above.
 
 Every server is private (127.0.0.1, free ports, temporary folder), every load is bounded in count
 and time, every wait has a timeout, and every process the benchmark starts is stopped by PID on
@@ -29,8 +34,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import orjson
@@ -66,6 +73,11 @@ from bench._report import (
     details,
     machine_notes,
 )
+from config.registry import load_registry
+from ingest.collector import Router
+from ingest.decode import Decoder
+from ingest.mapping import load_mappings, shipped_mappings_path
+from ingest.sparkplug import DataType, new_payload
 from store.base import TELEMETRY, Point
 from store.lineproto import encode_points, quote_ident
 
@@ -716,6 +728,149 @@ points:
         return results
 
 
+# -- the formats: the collector's decode stage per payload format ------------------------------
+
+
+def _format_messages(name: str, n_readings: int, now_ms: int) -> list[tuple[str, bytes]]:
+    """Messages of one format carrying about ``n_readings`` readings of the demo park's meters,
+    times in the last minute, values in range (so every reading is stored)."""
+    floors = [f"tower-a-f{i:02d}" for i in range(1, 25)]
+    out: list[tuple[str, bytes]] = []
+    i = 0
+    while len(out) * _FORMAT_READINGS[name] < n_readings:
+        dev = floors[i % len(floors)]
+        ts = now_ms - 60_000 + i % 60_000
+        e, p = 1000.0 + i * 0.01, 40.0 + i % 50
+        if name == "native":
+            topic = f"parks/wuhan-demo/devices/{dev}/telemetry"
+            out.append((topic, orjson.dumps({"ts": ts, "energy": e, "power": p})))
+        elif name == "native_batch100":
+            batch = [{"ts": ts + k, "energy": e + k, "power": p} for k in range(100)]
+            topic = f"parks/wuhan-demo/devices/{dev}/telemetry"
+            out.append((topic, orjson.dumps({"readings": batch})))
+        elif name == "flat-json":
+            iso = datetime.fromtimestamp(ts / 1000, UTC).isoformat()
+            out.append(
+                ("gw/g1/meters", orjson.dumps({"meter": dev, "time": iso, "kwh": e, "kw": p}))
+            )
+        elif name == "flat-json_batch100":
+            iso = datetime.fromtimestamp(ts / 1000, UTC).isoformat()
+            batch = [{"meter": floors[k % 24], "time": iso, "kwh": e, "kw": p} for k in range(100)]
+            out.append(("gw/g1/meters", orjson.dumps(batch)))
+        elif name == "thingsboard-gateway":  # 10 devices x 10 readings
+            doc = {
+                floors[(i + d) % 24]: [
+                    {"ts": ts + k, "values": {"energy": e + k, "power": p * 1000}}
+                    for k in range(10)
+                ]
+                for d in range(10)
+            }
+            out.append(("v1/gateway/telemetry", orjson.dumps(doc)))
+        elif name == "tasmota-energy":
+            local = datetime.fromtimestamp(ts // 1000, UTC).astimezone(_SHANGHAI)
+            doc = {
+                "Time": local.replace(tzinfo=None).isoformat(),
+                "ENERGY": {"Total": e, "Power": p * 1000, "Factor": 0.95, "Current": 2.0},
+            }
+            out.append((f"tele/{dev}/SENSOR", orjson.dumps(doc)))
+        else:  # sparkplug: DDATA by alias after one NBIRTH and a DBIRTH per device
+            if not out:
+                birth = new_payload([("bdSeq", None, DataType.UINT64, 0)], seq=0)
+                out.append(("spBv1.0/wuhan-demo/NBIRTH/gw1", birth))
+                for k, floor in enumerate(floors):
+                    metrics = [("energy", 1, DataType.DOUBLE, e), ("power", 2, DataType.FLOAT, p)]
+                    payload = new_payload(metrics, timestamp_ms=ts, seq=k + 1)
+                    out.append((f"spBv1.0/wuhan-demo/DBIRTH/gw1/{floor}", payload))
+            seq = len(out) % 256
+            metrics = [(None, 1, DataType.DOUBLE, e), (None, 2, DataType.FLOAT, p)]
+            payload = new_payload(metrics, timestamp_ms=ts, seq=seq)
+            out.append((f"spBv1.0/wuhan-demo/DDATA/gw1/{dev}", payload))
+        i += 1
+    return out
+
+
+_FORMAT_READINGS = {
+    "native": 1,
+    "native_batch100": 100,
+    "flat-json": 1,
+    "flat-json_batch100": 100,
+    "thingsboard-gateway": 100,
+    "tasmota-energy": 1,
+    "sparkplug": 1,
+}
+_SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def bench_formats(
+    n_readings: int, *, rounds: int = 3, time_limit_s: float = 20.0
+) -> list[dict[str, Any]]:
+    """The collector's decode stage (:class:`ingest.collector.Router`, as ``smartpark collect``
+    routes) for each format in this process: readings/s of the best of ``rounds`` rounds (the
+    formats take turns, so a burst of load from elsewhere hits all of them alike), each round
+    ``n_readings / rounds`` readings per format and at most ``time_limit_s`` [s] per format."""
+    registry = load_registry()
+    mappings = load_mappings(shipped_mappings_path(), registry=registry)
+    now_ms = time.time_ns() // 1_000_000
+    received_ns = now_ms * 1_000_000
+    messages = {
+        name: _format_messages(name, max(1, n_readings // rounds), now_ms)
+        for name in _FORMAT_READINGS
+    }
+    best: dict[str, dict[str, Any]] = {}
+    for _round in range(rounds):
+        for name, per_message in _FORMAT_READINGS.items():
+            # a fresh router per round: Sparkplug's node state starts again at the NBIRTH
+            native = Decoder(registry, topic_template="parks/{park}/devices/{device}/telemetry")
+            router = Router(native, mappings)
+            stored = rejected = done = 0
+            deadline = time.monotonic() + time_limit_s
+            cpu0, t0 = time.process_time(), time.perf_counter()
+            for topic, payload in messages[name]:
+                decoded = router.decode(topic, payload, received_ns)
+                stored += sum(1 for p in decoded.points if p.measurement == TELEMETRY)
+                rejected += len(decoded.rejected)
+                done += 1
+                if done % 256 == 0 and time.monotonic() > deadline:
+                    break
+            wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+            result = {
+                "case": f"format_{name}",
+                "format": name,
+                "readings_per_message": per_message,
+                "messages": done,
+                "readings": stored,
+                "rejected": rejected,
+                "readings_s": round(stored / wall) if wall else None,
+                "cpu_readings_s": round(stored / cpu) if cpu else None,
+                "us_per_reading": round(wall / stored * 1e6, 2) if stored else None,
+                "rounds": rounds,
+            }
+            # the CPU time of this process: steadier than the wall clock on a shared machine
+            key = "cpu_readings_s"
+            if name not in best or (result[key] or 0) > (best[name][key] or 0):
+                best[name] = result
+    return list(best.values())
+
+
+def formats_table(results: list[dict[str, Any]]) -> str:
+    """The formats section as a Markdown table, the native JSON first."""
+    native = next((r["cpu_readings_s"] for r in results if r["format"] == "native"), None)
+    lines = [
+        "| format (decode stage) | readings/message | readings | readings/s (wall) | "
+        "readings/s (CPU) | µs/reading (wall) | CPU vs native single | quarantined |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        rate = r["cpu_readings_s"]
+        ratio = f"{rate / native:.2f}x" if native and rate else "-"
+        lines.append(
+            f"| {r['format']} | {r['readings_per_message']} | {r['readings']:,} | "
+            f"{r['readings_s'] or 0:,} | {r['cpu_readings_s'] or 0:,} | {r['us_per_reading']} | "
+            f"{ratio} | {r['rejected']} |"
+        )
+    return "\n".join(lines)
+
+
 def _read_json_line(stream: IO[bytes], *, timeout_s: float) -> dict[str, Any] | None:
     """One JSON line from a subprocess's stdout, or None after ``timeout_s`` / at EOF."""
     box: list[bytes] = []
@@ -798,7 +953,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--only",
         default="",
-        help="comma list of: paho, influx, single1, single2, batch1, batch2, m2i",
+        help="comma list of: paho, influx, single1, single2, batch1, batch2, m2i, formats",
     )
     p.add_argument(
         "--m2i-venv", type=Path, default=Path.home() / ".cache" / "smartpark-bench" / "m2i-venv"
@@ -810,6 +965,11 @@ def main(argv: list[str] | None = None) -> int:
         metavar="KEY=VALUE",
         help="extra SMARTPARK_* setting for the collector(s), e.g. "
         "SMARTPARK_BATCH_SIZE=1000 (default: the collector's own defaults)",
+    )
+    p.add_argument(
+        "--n-formats",
+        type=int,
+        help="readings per payload format, decode stage, over 3 rounds (300,000)",
     )
     p.add_argument("--json", type=Path, help="write all results here")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
@@ -839,9 +999,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     notes = machine_notes()
     started = time.time()
+    formats: list[dict[str, Any]] = []
+    if not cfg.only or "formats" in cfg.only:
+        print("[formats] decode stage per payload format …", file=sys.stderr, flush=True)
+        formats = bench_formats(args.n_formats or (60_000 if quick else 300_000))
+    results: list[dict[str, Any]] = []
     root = Path(tempfile.mkdtemp(prefix="smartpark-bench-"))
     try:
-        results = Bench(cfg, root).run()
+        if cfg.only != {"formats"}:
+            results = Bench(cfg, root).run()
     finally:
         if cfg.keep:
             print(f"logs kept in {root}", file=sys.stderr)
@@ -856,8 +1022,15 @@ def main(argv: list[str] | None = None) -> int:
         f"git {notes['git']}; load average {notes['loadavg_start'][0]:.2f} → "
         f"{notes['loadavg_end'][0]:.2f}; {cfg.runs} run(s), {notes['wall_s']:.0f} s\n"
     )
-    print(table)
-    print(details(results))
+    if results:
+        print(table)
+        print(details(results))
+    if formats:
+        print(
+            "\nPayload formats, the collector's decode stage (one process, in memory; "
+            "best of 3 rounds):\n"
+        )
+        print(formats_table(formats))
     if args.json:
         payload = {
             "machine": notes,
@@ -872,6 +1045,7 @@ def main(argv: list[str] | None = None) -> int:
             },
             "rows": rows,
             "results": results,
+            "formats": formats,
         }
         args.json.write_bytes(
             orjson.dumps(payload, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)

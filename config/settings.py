@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     # emission_factors.yaml, coal_equivalents.yaml, tariffs.yaml, targets.yaml extend the shipped
     tables_dir: Path | None = None
     topic_template: str = DEFAULT_TOPIC_TEMPLATE
+    mappings: Path | None = None  # payload mappings / Sparkplug B: a file or folder (onboarding.md)
     client_id: str = "smartpark-collector"
     max_clock_skew_s: float = 300.0
     max_payload_bytes: int = 1_048_576

@@ -50,12 +50,15 @@ from config.errors import StoreQueryError, StoreUnavailableError
 from config.registry import Registry
 from config.settings import Settings, mqtt_endpoint
 from ingest.decode import Decoded, Decoder
+from ingest.mapping import MappingDecoder, MappingSet, load_mappings
 from ingest.metrics import CollectorMetrics
+from ingest.sparkplug import SUBSCRIPTIONS as SPARKPLUG_SUBSCRIPTIONS
+from ingest.sparkplug import SparkplugDecoder
 from ingest.spool import Spool, SpoolFullError
 from store.base import TELEMETRY, Point, QuarantineRecord, Store
 from store.touched import touched_marks
 
-__all__ = ["Collector", "CollectorStats"]
+__all__ = ["Collector", "CollectorStats", "Router"]
 
 log = logging.getLogger("smartpark.collector")
 
@@ -107,8 +110,65 @@ class _Batch:
         self.rejected.extend(decoded.rejected)
 
 
+class Router:
+    """Which decoder takes a topic: the first payload mapping whose filter matches it, else
+    Sparkplug B for ``spBv1.0/...`` (when a mapping file has a ``sparkplug:`` section), else the
+    native decoder; and the topic filters that cover them all."""
+
+    def __init__(
+        self,
+        native: Decoder,
+        mappings: MappingSet | None = None,
+        *,
+        max_skew_s: float = 300.0,
+        max_payload_bytes: int = 1_048_576,
+    ) -> None:
+        self.native = native
+        mappings = mappings or MappingSet()
+        self.mappings = [
+            MappingDecoder(
+                spec,
+                native.registry,
+                max_skew_s=max_skew_s,
+                max_payload_bytes=max_payload_bytes,
+            )
+            for spec in mappings.mappings
+        ]
+        self.sparkplug = (
+            SparkplugDecoder(
+                native.registry,
+                mappings.sparkplug,
+                max_skew_s=max_skew_s,
+                max_payload_bytes=max_payload_bytes,
+            )
+            if mappings.sparkplug is not None
+            else None
+        )
+        filters = [native.template.subscription, *(m.filter.text for m in self.mappings)]
+        if self.sparkplug is not None:
+            filters.extend(SPARKPLUG_SUBSCRIPTIONS)
+        self.subscriptions = list(dict.fromkeys(filters))
+
+    def decode(self, topic: str, payload: bytes, received_ns: int) -> Decoded:
+        """Decode one message with the decoder its topic is routed to; never raises."""
+        limit = self.native.max_topic_bytes
+        if len(topic) * 4 > limit and len(topic.encode("utf-8", "surrogatepass")) > limit:
+            return self.native.decode(topic, payload, received_ns)  # refused: topic_too_long
+        for mapping in self.mappings:
+            if mapping.filter.matches(topic):
+                return mapping.decode(topic, payload, received_ns)
+        if self.sparkplug is not None and self.sparkplug.handles(topic):
+            return self.sparkplug.decode(topic, payload, received_ns)
+        return self.native.decode(topic, payload, received_ns)
+
+
 class Collector:
-    """One collector process's worth of work; ``start()`` it, ``stop()`` it."""
+    """One collector process's worth of work; ``start()`` it, ``stop()`` it.
+
+    ``settings.mappings`` (a file or folder, :mod:`ingest.mapping`) adds payload mappings and
+    Sparkplug B to the native format; a bad file raises :class:`ingest.mapping.MappingError`
+    with every problem's file and line.
+    """
 
     def __init__(
         self,
@@ -127,6 +187,12 @@ class Collector:
             max_skew_s=settings.max_clock_skew_s,
             max_payload_bytes=settings.max_payload_bytes,
             max_topic_bytes=settings.max_topic_bytes,
+        )
+        self.router = Router(
+            self.decoder,
+            load_mappings(settings.mappings, registry=registry) if settings.mappings else None,
+            max_skew_s=settings.max_clock_skew_s,
+            max_payload_bytes=settings.max_payload_bytes,
         )
         # devices with cumulative registers: their batches leave touched marks for the ledger
         self._ledgered = {
@@ -153,8 +219,11 @@ class Collector:
         self._metrics_server: Any = None
         self._connect_failed = False
 
-        subscription = self.decoder.template.subscription
-        self.subscription = f"$share/{share_group}/{subscription}" if share_group else subscription
+        self.subscriptions = [
+            f"$share/{share_group}/{topic}" if share_group else topic
+            for topic in self.router.subscriptions
+        ]
+        self.subscription = self.subscriptions[0]  # the native template's
         self._url = mqtt_endpoint(settings.mqtt_url, settings)
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
@@ -250,7 +319,7 @@ class Collector:
             return
         self._generation += 1
         self._connect_failed = False
-        client.subscribe(self.subscription, qos=1)
+        client.subscribe([(topic, 1) for topic in self.subscriptions])
         self.stats.connected = True
         self.metrics.broker_connected.set(1)
         if self._generation > 1 and not flags.session_present:
@@ -262,7 +331,7 @@ class Collector:
             "connected to %s:%d, subscribed to %s (session present: %s)",
             self._url.host,
             self._url.port,
-            self.subscription,
+            ", ".join(self.subscriptions),
             flags.session_present,
         )
 
@@ -326,7 +395,7 @@ class Collector:
         except queue.Empty:
             return None
         batch = _Batch()
-        batch.add(first, self.decoder.decode(first.topic, first.payload, first.received_ns))
+        batch.add(first, self._decode(first))
         deadline = time.monotonic() + self.settings.batch_interval_s
         while len(batch.points) < self.settings.batch_size:
             try:
@@ -339,10 +408,17 @@ class Collector:
                     message = self._inbox.get(timeout=gap)
                 except queue.Empty:
                     break
-            batch.add(
-                message, self.decoder.decode(message.topic, message.payload, message.received_ns)
-            )
+            batch.add(message, self._decode(message))
         return batch
+
+    def _decode(self, message: _Message) -> Decoded:
+        decoded = self.router.decode(message.topic, message.payload, message.received_ns)
+        for topic, payload in decoded.commands:
+            # QoS 0: a rebirth request is not worth keeping for a node that is gone (Sparkplug
+            # 3.0.0 §10.2.2 leaves the QoS of NCMD to the host)
+            self._client.publish(topic, payload, qos=0)
+            log.warning("sequence gap or unknown alias: asked for a rebirth on %s", topic)
+        return decoded
 
     def _decode_loop(self) -> None:
         while True:

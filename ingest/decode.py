@@ -22,11 +22,21 @@ from config.registry import Device, Registry
 from config.units import converter, stored_field_name
 from store.base import TELEMETRY, Point, QuarantineRecord
 
-__all__ = ["Decoded", "Decoder", "Reason", "TopicTemplate", "parse_ts_ns"]
+__all__ = [
+    "TIME_FROM_ARRIVAL_FIELD",
+    "Decoded",
+    "Decoder",
+    "Reason",
+    "TopicTemplate",
+    "check_time_ns",
+    "parse_ts_ns",
+]
 
 EXCERPT_BYTES = 256
 MIN_TS_NS = 946_684_800_000_000_000  # 2000-01-01T00:00:00Z: anything earlier is a broken clock
 NS_PER_MS = 1_000_000
+TIME_FROM_ARRIVAL_FIELD = "time_from_arrival"
+"""Field set to 1 on a reading whose device sent no time: it carries the broker arrival time."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -49,6 +59,9 @@ class Reason(StrEnum):
     NO_FIELDS = "no_fields"
     EMPTY_BATCH = "empty_batch"
     IMPLAUSIBLE = "implausible"
+    MAPPING_PATH = "mapping_path"  # a payload mapping's path found nothing usable
+    MALFORMED_PROTOBUF = "malformed_protobuf"  # a Sparkplug B payload that does not parse
+    UNKNOWN_METRIC = "unknown_metric"  # a Sparkplug B alias never declared by a BIRTH
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +109,8 @@ class Decoded:
 
     points: list[Point] = field(default_factory=list)
     rejected: list[QuarantineRecord] = field(default_factory=list)
+    # messages the collector publishes in answer (topic, payload): Sparkplug rebirth requests
+    commands: list[tuple[str, bytes]] = field(default_factory=list)
 
 
 class _Conversion(NamedTuple):
@@ -275,16 +290,11 @@ class Decoder:
         time_ns = parse_ts_ns(item["ts"])
         if isinstance(time_ns, str):
             return _Bad(Reason.BAD_TS, time_ns)
-        if time_ns < MIN_TS_NS:
-            hint = " (looks like epoch seconds; ts is epoch milliseconds)" if time_ns > 0 else ""
-            return _Bad(Reason.TS_OUT_OF_RANGE, f"ts is before 2000-01-01{hint}")
-        if time_ns > now_ns + self.max_skew_ns:
-            return _Bad(
-                Reason.TS_OUT_OF_RANGE,
-                # integer seconds: a float ts of 1e303 ms is beyond any float in ns
-                f"ts is {(time_ns - now_ns) // 10**9} s in the future "
-                f"(limit {self.max_skew_ns // 10**9} s)",
-            )
+        out_of_range = check_time_ns(time_ns, now_ns, self.max_skew_ns)
+        if out_of_range is not None:
+            early = 0 < time_ns < MIN_TS_NS
+            hint = " (looks like epoch seconds; ts is epoch milliseconds)" if early else ""
+            return _Bad(Reason.TS_OUT_OF_RANGE, out_of_range + hint)
         fields: dict[str, float] = {}
         for name, value in item.items():
             if name == "ts":
@@ -313,6 +323,19 @@ class Decoder:
         if not fields:
             return _Bad(Reason.NO_FIELDS, "reading has a ts but no fields")
         return time_ns, fields
+
+
+def check_time_ns(time_ns: int, now_ns: int, max_skew_ns: int) -> str | None:
+    """Why a device time [ns] cannot be stored (before 2000, or more than ``max_skew_ns`` [ns]
+    after ``now_ns`` [ns]), or None when it can."""
+    if time_ns < MIN_TS_NS:
+        return "ts is before 2000-01-01"
+    if time_ns > now_ns + max_skew_ns:
+        # integer seconds: a float ts of 1e303 ms is beyond any float in ns
+        return (
+            f"ts is {(time_ns - now_ns) // 10**9} s in the future (limit {max_skew_ns // 10**9} s)"
+        )
+    return None
 
 
 def parse_ts_ns(ts: Any) -> int | str:
