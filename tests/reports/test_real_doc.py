@@ -1,6 +1,6 @@
 """The number check on documents the service layer builds from data: the demo park's January
 2025 simulated into an embedded store (the ``january_data_dir`` fixture of tests/conftest.py),
-a park evaluation and a tenant's green-factory report, built by ``services.reports``."""
+a park evaluation and a tenant's green-factory report, built by ``reports.build``."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ import pytest
 from config.registry import load_registry
 from reports.model import ReportDoc
 from reports.render import cjk_fonts, render
-from services.indicators import Profile
-from services.reports import ReportRequest, build_report
+from reports.build import ReportRequest, build_report
 from store import EmbeddedStore
 from tests.reports.checks import number_problems, pdf_text
 
@@ -38,7 +37,7 @@ def store(january_data_dir: Path) -> Iterator[EmbeddedStore]:
 def test_every_number_of_a_built_report_is_shown(
     store: EmbeddedStore, tenant: str | None, lang: str, tmp_path: Path
 ) -> None:
-    doc = build_report(store, PARK, ReportRequest(year=2025, tenant=tenant, profile=Profile()))
+    doc = build_report(store, PARK, ReportRequest(year=2025, tenant=tenant))
     assert isinstance(doc, ReportDoc)
     problems = number_problems(
         doc,
