@@ -538,8 +538,8 @@ def _report(args: argparse.Namespace) -> int:
     import yaml
 
     from config.registry import load_registry
-    from reports.render import render
     from reports.build import ReportRequest, build_report, legacy_profile
+    from reports.render import render
     from services.ledger import device_ledger, stored_ledger
     from smartpark import __version__
     from smartpark.progress import ProgressBar

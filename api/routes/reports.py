@@ -19,8 +19,8 @@ from config.auth import PrincipalRole
 from config.errors import ConflictError, InvalidRequestError, NotFoundError
 from config.registry import ParkRegistry
 from config.version import __version__
-from reports.render import render
 from reports.build import ReportRequest, build_report, legacy_profile
+from reports.render import render
 from store.base import Store
 
 __all__ = ["FIRST_YEAR", "router"]

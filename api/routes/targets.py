@@ -22,8 +22,8 @@ from api.schemas import (
 from config.errors import InvalidRequestError
 from config.targets import targets
 from services.energy import parse_scope
-from services.indicators import Profile
 from services.evaluation import PARK_PROFILES, TENANT_PROFILES, evaluate_targets, profiles_for
+from services.indicators import Profile
 from services.targets import ProfileResult, TargetResult, YearEnd
 
 __all__ = ["router"]

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from config.registry import load_registry
+from reports.build import ReportRequest, build_report
 from reports.model import ReportDoc
 from reports.render import cjk_fonts, render
-from reports.build import ReportRequest, build_report
 from store import EmbeddedStore
 from tests.reports.checks import number_problems, pdf_text
 
