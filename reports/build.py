@@ -351,10 +351,12 @@ def method_comparison(
 
 
 def _status(value: float | None, ind: Indicator | None, veto: TargetRow | None) -> Status:
+    if value is None:
+        return "not_enough_data"
     if veto is None or veto.threshold is None:
         return "no_threshold"
     pct = ind.completeness_pct if ind is not None else None
-    if value is None or pct is None or pct < MIN_COMPLETENESS_PCT:
+    if pct is None or pct < MIN_COMPLETENESS_PCT:
         return "not_enough_data"
     met = value <= veto.threshold if veto.direction == "<=" else value >= veto.threshold
     return "met" if met else "not_met"

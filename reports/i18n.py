@@ -324,6 +324,9 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
         "Electricity (equivalent value)",
     ),
     "factor.kwh_per_gec": ("每张绿证对应电量", "kWh per green certificate"),
+    "factor.flat_price_cny_per_kwh": ("平段电价", "Flat energy price"),
+    "factor.demand_charge_cny_per_kw_month": ("需量电价", "Demand charge rate"),
+    "factor.row": ("因子表第 {n} 行", "factor table row {n}"),
     "factor.natural_gas": ("天然气折标系数", "Natural gas coal equivalent"),
     "factor.heat": ("热力折标系数", "Heat coal equivalent"),
     # units (only those that read differently)

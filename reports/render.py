@@ -288,11 +288,16 @@ def render_html(doc: ReportDoc, lang: Lang = "zh") -> str:
 
     targets_by_key = {r.key: r for b in doc.targets for r in b.rows}
 
+    factor_rows = {f"factor.{f.name}": n for n, f in enumerate(doc.factors, 1)}
+
     def item_label(key: str) -> str:
-        """A note item or a target key: its label, else the title the target table gives."""
+        """A note item: its label; else a target's title from the target table, or where the
+        factor table lists a factor (a time-of-use schedule is named by its tariff's key)."""
         row = targets_by_key.get(key.removeprefix("target."))
         if key.startswith("target.") and row is not None:
             return target_label(row)
+        if key not in i18n.LABELS and key in factor_rows:
+            return i18n.t("factor.row", lang).format(n=factor_rows[key])
         return i18n.t(key, lang)
 
     def note_text(note: Note) -> str:

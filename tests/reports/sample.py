@@ -682,3 +682,71 @@ def factory_doc() -> ReportDoc:
             ),
         ),
     )
+
+
+def no_veto_doc() -> ReportDoc:
+    """The park evaluation judged only on profiles without a veto, one of them claiming
+    ``vetoes_met=True`` as ``services.targets.ProfileResult.vetoes_met`` does for no veto
+    (``all([])``): the report must show no "all vetoes met" badge for it."""
+    doc = park_doc()
+    blocks = tuple(
+        b.model_copy(update={"vetoes_met": True})
+        for b in doc.targets
+        if b.key != "zero_carbon_park"
+    )
+    return doc.model_copy(update={"targets": blocks, "methods": None})
+
+
+def lacking_veto_doc() -> ReportDoc:
+    """The park evaluation whose 910 veto row has not enough data (45 % of the year measured),
+    under the coal-equivalent method (等价值) with no rationale and certificates kept."""
+    doc = park_doc()
+    zero = doc.targets[0]
+    veto = zero.rows[0].model_copy(
+        update={
+            "value": 0.7339,
+            "status": "not_enough_data",
+            "gap": None,
+            "completeness_pct": 45.12,
+            "reason": "45.12 % of the intervals measured, 90 % needed",
+        }
+    )
+    zero = zero.model_copy(
+        update={
+            "rows": (veto, *zero.rows[1:]),
+            "vetoes_met": None,
+            "vetoes_lacking_data": ("carbon_per_energy",),
+        }
+    )
+    profile = doc.profile.model_copy(
+        update={
+            "name": "wuhan-demo/2026 (等价值)",
+            "electricity_method": "coal_equivalent",
+            "rationale": None,
+            "pv_certificates": "kept",
+            "scope2_basis": "net",
+            "losses": "inside",
+        }
+    )
+    methods = MethodComparison(
+        target_key="carbon_per_energy",
+        document="发改环资〔2025〕910号",
+        threshold=0.2,
+        chosen="coal_equivalent",
+        rows=(
+            MethodRow(
+                method="calorific_value", value=1.812784, status="not_enough_data", chosen=False
+            ),
+            MethodRow(
+                method="coal_equivalent", value=0.7339, status="not_enough_data", chosen=True
+            ),
+        ),
+    )
+    return doc.model_copy(
+        update={
+            "targets": (zero, *doc.targets[1:]),
+            "profile": profile,
+            "methods": methods,
+            "instruments": (),
+        }
+    )
