@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime
 from typing import get_args
 from zoneinfo import ZoneInfo
 
+from analytics.energy import ElectricityMethod as IndicatorMethod
 from analytics.intervals import DEFAULT_INTERVAL_S
 from config.accounting import AccountingProfile, ElectricityMethod
 from config.registry import ParkRegistry, Tenant
@@ -152,9 +153,10 @@ def _indicator_profile(profile: AccountingProfile) -> Profile:
     """What ``services.indicators`` takes today. No certificate count: green instruments are
     matched per month and scope from the store (services/instruments.py), never an annual
     count reused in every month and for every tenant."""
-    method = next(old for old, new in LEGACY_METHODS.items() if new == profile.electricity_method)
+    calorific = profile.electricity_method == "calorific_value"
+    method: IndicatorMethod = "equivalent_value" if calorific else "coal_consumption"
     return Profile(
-        method=method,  # type: ignore[arg-type]
+        method=method,
         gas_is_clean=profile.gas_is_clean,
         purchased_heat=profile.purchased_heat,
         flat_price_cny_per_kwh=profile.flat_price_cny_per_kwh,
@@ -515,11 +517,11 @@ def _block(result: ProfileResult) -> TargetBlock:
         )
     p = result.profile
     vetoes = [r for r in rows if r.veto]
-    lacking = tuple(r.key for r in vetoes if r.status in ("not_enough_data", "no_threshold"))
+    lacking = tuple(r.key for r in vetoes if r.status == "not_enough_data")
     met: bool | None = None  # no veto, or a veto without a status: nothing to badge as met
     if any(r.status == "not_met" for r in vetoes):
         met = False
-    elif vetoes and not lacking:
+    elif vetoes and all(r.status == "met" for r in vetoes):
         met = True
     return TargetBlock(
         key=p.id,

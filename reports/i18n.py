@@ -358,10 +358,10 @@ def t(key: str, lang: Lang = "zh") -> str:
 
 def method(name: str, lang: Lang = "zh") -> str:
     """An electricity method as GB/T 2589-2020 names it (``config.accounting.METHOD_LABELS``)."""
-    pair = METHOD_LABELS.get(name)  # type: ignore[call-overload]
-    if pair is None:
-        return name
-    return str(pair[0] if lang == "zh" else pair[1])
+    for key, (zh, en) in METHOD_LABELS.items():
+        if key == name:
+            return zh if lang == "zh" else en
+    return name
 
 
 def unit(name: str | None, lang: Lang = "zh") -> str:

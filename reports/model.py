@@ -100,7 +100,7 @@ class TargetBlock(_Frozen):
     indicative: bool  # judged on less than a full year of data
     vetoes_met: bool | None  # None: the profile has no veto, or a veto has no status yet
     rows: tuple[TargetRow, ...]
-    vetoes_lacking_data: tuple[str, ...] = ()  # keys of the veto rows without enough data
+    vetoes_lacking_data: tuple[str, ...] = ()  # keys of the veto rows "not_enough_data"
 
 
 class MonthRow(_Frozen):
