@@ -293,6 +293,15 @@ def test_without_a_veto_row_the_values_stand_alone(factory: ReportDoc) -> None:
     assert [r.status for r in m.rows] == ["no_threshold", "not_enough_data"]
     shown = rows(factory, "en")
     assert tokens(shown["methods:calorific_value"])["1.871"] == 1
+    html = render(factory, "html", "en")
+    assert t("methods.no_veto", "en").encode() in html
+    # a park whose veto has no threshold yet (910 band not chosen) still has the veto
+    park = lacking_veto_doc()
+    assert park.methods is not None
+    unbanded = park.model_copy(
+        update={"methods": park.methods.model_copy(update={"threshold": None})}
+    )
+    assert t("methods.no_veto", "en").encode() not in render(unbanded, "html", "en")
 
 
 # --- the green instruments ------------------------------------------------------------------
