@@ -1,2 +1,3 @@
-"""Reports: the data of a report (:mod:`reports.model`, filled by ``services/reports.py``) and
-its renderers (:mod:`reports.render`): ``render(doc, "json" | "csv" | "html" | "pdf", lang)``."""
+"""Reports: the data of a report (:mod:`reports.model`), its builder from the services' results
+(:mod:`reports.build`) and its renderers (:mod:`reports.render`):
+``render(doc, "json" | "csv" | "html" | "pdf", lang)``."""

@@ -4,13 +4,17 @@
 point from 1,000 up), three below 1, trailing zeros dropped; a fraction (unit ``fraction``,
 ``share``, ``fraction/yr`` …) is shown as a percentage, as is a value whose unit is ``%``
 (completeness), with at most two decimals. ``None`` and non-finite values are an em dash.
+
+``exact(value)``: a factor or coefficient as its table holds it, every digit (0.1229, never
+0.123; 35.544; 0.000025), no separators and no exponent, so an evaluator can recompute a figure.
 """
 
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
-__all__ = ["DASH", "gap", "is_fraction", "number", "year"]
+__all__ = ["DASH", "exact", "gap", "is_fraction", "number", "year"]
 
 DASH = "—"
 _FRACTION_UNITS = frozenset({"fraction", "share", "ratio"})
@@ -53,6 +57,17 @@ def number(value: float | None, unit: str | None = None) -> str:
     if unit == "%":
         return _plain(value, 2) + "%"
     return _plain(value)
+
+
+def exact(value: float | None) -> str:
+    """``value`` with every digit of its shortest round-trip form (``repr``), in positional
+    notation: the number an evaluator copies from the report gives back the same float."""
+    if value is None or isinstance(value, bool) or not math.isfinite(value):
+        return DASH
+    text = format(Decimal(repr(float(value))), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def gap(value: float | None, unit: str | None = None) -> str:

@@ -1,10 +1,11 @@
 """Every label of the reports, in Chinese (default) and English, keyed by stable keys.
 
 Keys are indicator keys (``tco2_per_tce``), target keys (``target.carbon_per_energy``), section
-and column names (``section.targets``), statuses (``status.met``), bases, note kinds, carriers,
-accounting settings and units (``unit.fraction``). ``t(key, lang)`` falls back to the key itself,
-so an indicator the table does not know yet still shows, by its key. Data strings of the report
-(park and tenant names, target titles, standards, sources, notes) are shown as they are.
+and column names (``section.targets``), statuses (``status.met``), bases, note kinds and texts
+(``notetext.<code>``), carriers, accounting settings and their values, instrument kinds and units
+(``unit.fraction``). ``t(key, lang)`` falls back to the key itself, so an indicator the table does
+not know yet still shows, by its key. Data strings of the report (park and tenant names, target
+titles, standards, sources, the profile's name and rationale) are shown as they are.
 """
 
 # Chinese labels use full-width punctuation (brackets, commas): not confusables here.
@@ -14,7 +15,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-__all__ = ["LABELS", "MONTHS_EN", "Lang", "t", "unit"]
+from config.accounting import METHOD_LABELS
+
+__all__ = ["LABELS", "MONTHS_EN", "Lang", "method", "t", "unit"]
 
 Lang = Literal["zh", "en"]
 
@@ -42,7 +45,8 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "section.tenants": ("分企业", "Tenants"),
     "section.microgrid": ("微电网运行", "Microgrid"),
     "section.factors": ("排放因子与折标系数", "Factors and coefficients"),
-    "section.accounting": ("核算口径", "Accounting profile"),
+    "section.accounting": ("核算边界与方法", "Boundary and method"),
+    "section.instruments": ("绿色电力凭证", "Green instruments"),
     "section.notes": ("说明", "Notes"),
     # KPI tiles
     "kpi.tco2_per_tce": ("单位能耗碳排放", "CO2 per tce"),
@@ -84,6 +88,11 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "col.setting": ("设置", "Setting"),
     "col.reason": ("原因", "Reason"),
     "col.sources": ("阈值来源", "Threshold sources"),
+    "col.method": ("电力折标方法", "Electricity method"),
+    "col.instrument": ("凭证编号", "Instrument"),
+    "col.kind": ("类型", "Kind"),
+    "col.kwh": ("电量 (kWh)", "Energy (kWh)"),
+    "col.scope": ("范围", "Scope"),
     # statuses and flags
     "status.met": ("达标", "met"),
     "status.not_met": ("未达标", "not met"),
@@ -93,6 +102,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "vetoes.true": ("否决项均达标", "all veto indicators met"),
     "vetoes.false": ("否决项未达标", "a veto indicator is not met"),
     "vetoes.none": ("否决项待定", "veto indicators undecided"),
+    "vetoes.lacking": ("否决项数据不足：", "veto indicators lacking data: "),
     "indicative": ("不足一年数据，结果仅供参考", "less than a year of data: indicative only"),
     "example": ("示例值", "example value"),
     "projected": ("预测", "projected"),
@@ -102,6 +112,7 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "evidence.P": ("P 一手", "P primary"),
     "evidence.S": ("S 二手", "S second-hand"),
     "evidence.U": ("U 未核实", "U unverified"),
+    "evidence.V": ("V 已核实", "V verified"),
     "basis.measured": ("实测", "measured"),
     "basis.estimated": ("估算", "estimated"),
     "basis.declared": ("申报", "declared"),
@@ -111,6 +122,32 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "note.example": ("示例", "example"),
     "note.missing": ("缺失", "missing"),
     "note.info": ("说明", "info"),
+    # note texts (reports.model.NoteCode); the note's items follow, by their labels
+    "notetext.estimated": (
+        "以下指标部分基于插补或估算区间（完整率低于 100%）",
+        "these rest partly on interpolated or estimated intervals (completeness below 100 %)",
+    ),
+    "notetext.declared": ("申报值，非实测", "declared, not measured"),
+    "notetext.unverified_factors": (
+        "以下因子尚未与一手来源核对",
+        "these factors are not verified against their primary source",
+    ),
+    "notetext.not_computed": (
+        "未能计算（原因见各表）",
+        "not computed (see the reasons in the tables)",
+    ),
+    "notetext.profile_not_in_force": (
+        "以下目标体系在本年度无生效版本，未予评价",
+        "these target profiles have no version in force for the year and are not evaluated",
+    ),
+    "notetext.example_thresholds": (
+        "以下目标的阈值为示例值，并非标准规定",
+        "the thresholds of these targets are example values, not a standard's",
+    ),
+    "notetext.year_incomplete": (
+        "本年度尚未结束，年末值为预测值",
+        "the year is not over: year-end values are projections",
+    ),
     "chart.energy_title": (
         "月度综合能耗与单位能耗碳排放",
         "Monthly energy and CO2 per tce",
@@ -141,6 +178,14 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "total_tco2": ("碳排放总量", "Total emissions"),
     "tco2_per_tce": ("单位能耗碳排放", "CO2 per tce"),
     "tco2_per_tce_market": ("单位能耗碳排放（基于市场）", "CO2 per tce (market-based)"),
+    "tco2_per_tce_calorific_value": ("单位能耗碳排放（当量值）", "CO2 per tce (calorific value)"),
+    "tco2_per_tce_coal_equivalent": ("单位能耗碳排放（等价值）", "CO2 per tce (equivalent value)"),
+    "tco2_per_tce_location": (
+        "单位能耗碳排放（基于位置，不计绿电凭证）",
+        "CO2 per tce (location-based, no instruments)",
+    ),
+    "billed_demand_kw": ("计费需量", "Billed demand"),
+    "pv_performance_ratio": ("光伏系统性能比", "PV performance ratio"),
     "clean_energy_share": ("清洁能源消费占比", "Clean-energy share"),
     "renewable_share": ("可再生能源使用比例", "Renewable share"),
     "renewable_electricity_share": ("绿电使用比例", "Renewable electricity share"),
@@ -187,15 +232,84 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "carrier.heat": ("外购热力", "Purchased heat"),
     "carrier.diesel": ("柴油", "Diesel"),
     "carrier.water": ("水", "Water"),
-    # accounting profile
+    # the boundary and method statement (reports.model.ProfileStatement)
+    "accounting.name": ("核算口径", "Accounting profile"),
     "accounting.electricity_method": ("电力折标方法", "Electricity conversion method"),
+    "accounting.rationale": ("选择理由", "Rationale"),
+    "accounting.grid_factor": ("电网排放因子", "Grid emission factor"),
+    "accounting.scope2_basis": ("范围二电量口径", "Scope 2 electricity basis"),
     "accounting.gas_is_clean": ("天然气计为清洁能源", "Natural gas counts as clean"),
     "accounting.purchased_heat": ("计入外购热力", "Purchased heat counted"),
-    "accounting.gec_count": ("绿证数量", "Green certificates (GEC)"),
-    "accounting.green_contract_kwh": ("绿电交易电量 (kWh)", "Green contracts (kWh)"),
+    "accounting.gas": ("天然气低位发热量", "Natural gas lower heating value"),
+    "accounting.gas_meter_reference": ("燃气表计量状态", "Gas meters read volumes at"),
+    "accounting.boundary": ("核算边界", "Accounting boundary"),
+    "accounting.ev_charging": ("电动汽车充电", "EV charging"),
+    "accounting.public_areas": ("公共区域与公共服务", "Public areas and common services"),
+    "accounting.losses": ("变压器与线路损耗", "Transformer and line losses"),
+    "accounting.pv_certificates": ("自有光伏的绿证", "Certificates of on-site PV"),
     "accounting.flat_price_cny_per_kwh": ("平段电价 (元/kWh)", "Flat price (CNY/kWh)"),
     "accounting.province": ("省份", "Province"),
     "accounting.grid_region": ("区域电网", "Grid region"),
+    "accounting.no_rationale": ("未说明", "not given"),
+    "grid.province": (
+        "所在省级电网平均排放因子（缺省时依次取区域电网、全国）",
+        "the province's grid average factor (else the regional grid's, else the national)",
+    ),
+    "grid.region": (
+        "所在区域电网平均排放因子（缺省时取全国）",
+        "the regional grid's average factor (else the national)",
+    ),
+    "grid.national": ("全国电网平均排放因子", "the national grid average factor"),
+    "grid.fixed": ("固定因子：", "a fixed factor: "),
+    "scope2.gross": ("外购电量（不扣除上网电量）", "gross grid import (export not netted)"),
+    "scope2.net": ("外购电量扣除上网电量（按期净额）", "grid import net of export, per period"),
+    "gasref.0C": ("0 °C、101.325 kPa（标准立方米 Nm³）", "0 °C, 101.325 kPa (Nm³)"),
+    "gasref.20C": ("20 °C、101.325 kPa", "20 °C, 101.325 kPa"),
+    "gas.at": ("，基准状态", ", at "),
+    "gas.source": ("来源", "source"),
+    "boundary.in": ("计入", "inside"),
+    "boundary.out": ("不计入", "outside"),
+    "pvcert.kept": ("自留：自用光伏电量计为绿电", "kept: self-consumed PV counts as green"),
+    "pvcert.sold": (
+        "已出售：自用光伏电量不计为绿电（环境属性随绿证转让）",
+        "sold: self-consumed PV does not count as green (the attribute went with the certificate)",
+    ),
+    # the 910 veto under both electricity methods (reports.model.MethodComparison)
+    "methods.title": (
+        "单位能耗碳排放：两种电力折标方法",
+        "CO2 per tce under both electricity methods",
+    ),
+    "methods.why": (
+        "发改环资〔2025〕910号附件未规定电力按当量值还是等价值折标（GB/T 2589-2020），"
+        "两种方法的结果相差约 2.5 倍，故并列给出；判定采用园区核算口径选定的方法。",
+        "The annex of NDRC notice 2025 No. 910 does not say whether electricity is converted "
+        "to standard coal at its calorific value or its equivalent value (GB/T 2589-2020); the "
+        "results differ about 2.5-fold, so both are shown. The verdict is the method of the "
+        "park's accounting profile.",
+    ),
+    "methods.chosen": ("园区采用", "the park's choice"),
+    "methods.other": ("对照", "for comparison"),
+    "methods.no_veto": (
+        "本报告无此否决项：仅列数值。",
+        "This report has no such veto: values only.",
+    ),
+    # green instruments (reports.model.InstrumentRow; kinds as services/instruments.py)
+    "instrument.gec": ("绿证 (GEC)", "Green electricity certificate (GEC)"),
+    "instrument.contract": ("绿电交易", "Green-power trading contract"),
+    "instrument.direct": ("绿电直连", "Green-power direct supply"),
+    "instruments.rule": (
+        "每份凭证只用于一个月份、一个范围（园区或一家企业），且不超过其所匹配的用电量"
+        "（GHG Protocol 范围二指南质量准则；发改环资〔2025〕910号）。",
+        "Each instrument is used once, for one month and one scope (the park or one tenant), "
+        "never above the consumption it is matched to (GHG Protocol Scope 2 Guidance, Quality "
+        "Criteria; NDRC notice 2025 No. 910).",
+    ),
+    "instruments.none": (
+        "本报告期未使用绿证、绿电交易或绿电直连电量：基于市场的范围二排放与绿电比例不计任何凭证。",
+        "No green certificate, green-power contract or direct supply was used in this period: "
+        "market-based Scope 2 and the green shares count no instrument.",
+    ),
+    "scope.park": ("园区", "park"),
     # factors
     "factor.grid_average": ("电网平均排放因子", "Grid average emission factor"),
     "factor.grid_excl_market_nonfossil": (
@@ -204,11 +318,15 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     ),
     "factor.natural_gas_combustion": ("天然气燃烧排放因子", "Natural gas combustion"),
     "factor.purchased_heat": ("外购热力排放因子", "Purchased heat"),
-    "factor.electricity_equivalent": ("电力折标系数（当量值）", "Electricity (equivalent value)"),
+    "factor.electricity_equivalent": ("电力折标系数（当量值）", "Electricity (calorific value)"),
     "factor.electricity_coal_consumption": (
         "电力折标系数（等价值）",
-        "Electricity (coal consumption)",
+        "Electricity (equivalent value)",
     ),
+    "factor.kwh_per_gec": ("每张绿证对应电量", "kWh per green certificate"),
+    "factor.flat_price_cny_per_kwh": ("平段电价", "Flat energy price"),
+    "factor.demand_charge_cny_per_kw_month": ("需量电价", "Demand charge rate"),
+    "factor.row": ("因子表第 {n} 行", "factor table row {n}"),
     "factor.natural_gas": ("天然气折标系数", "Natural gas coal equivalent"),
     "factor.heat": ("热力折标系数", "Heat coal equivalent"),
     # units (only those that read differently)
@@ -236,6 +354,14 @@ def t(key: str, lang: Lang = "zh") -> str:
     if pair is None:
         return key
     return pair[0] if lang == "zh" else pair[1]
+
+
+def method(name: str, lang: Lang = "zh") -> str:
+    """An electricity method as GB/T 2589-2020 names it (``config.accounting.METHOD_LABELS``)."""
+    for key, (zh, en) in METHOD_LABELS.items():
+        if key == name:
+            return zh if lang == "zh" else en
+    return name
 
 
 def unit(name: str | None, lang: Lang = "zh") -> str:

@@ -1,8 +1,8 @@
 """The data of a report: what the JSON holds, and all the CSV, HTML and PDF show.
 
-A :class:`ReportDoc` is assembled by the service layer (``services/reports.py``) from analytics
-results, and rendered by the modules of this package without computing anything new: every
-number in every format comes from this document. Values are in the unit named beside them;
+A :class:`ReportDoc` is assembled by :mod:`reports.build` from the services' results, and
+rendered by :mod:`reports.render` without computing anything new: every number in every format
+comes from this document. Values are in the unit named beside them;
 shares are fractions (0.9 = 90 %); completeness is a percentage of intervals measured.
 Language-neutral: ``key`` fields are stable identifiers; the renderers translate titles
 (Chinese by default, English with ``lang="en"``).
@@ -14,22 +14,37 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from config.accounting import (
+    ElectricityMethod,
+    GasReference,
+    GridFactorRule,
+    PvCertificates,
+    Scope2Basis,
+)
+
 __all__ = [
     "Basis",
     "CarrierRow",
     "FactorRow",
     "IndicatorRow",
+    "InstrumentRow",
+    "MethodComparison",
+    "MethodRow",
     "MonthRow",
     "Note",
+    "NoteCode",
+    "ProfileStatement",
     "ReportDoc",
     "ReportKind",
     "ScopeRow",
+    "Status",
     "TargetBlock",
     "TargetRow",
 ]
 
 ReportKind = Literal["park_evaluation", "green_factory"]
 Basis = Literal["measured", "estimated", "declared", "mixed"]
+Status = Literal["met", "not_met", "not_enough_data", "no_threshold"]
 
 
 class _Frozen(BaseModel):
@@ -59,7 +74,7 @@ class TargetRow(_Frozen):
     veto: bool
     value: float | None
     threshold: float | None
-    status: Literal["met", "not_met", "not_enough_data", "no_threshold"]
+    status: Status
     gap: float | None
     completeness_pct: float | None
     basis: Basis
@@ -83,8 +98,9 @@ class TargetBlock(_Frozen):
     document: str
     year: int
     indicative: bool  # judged on less than a full year of data
-    vetoes_met: bool | None
+    vetoes_met: bool | None  # None: the profile has no veto, or a veto has no status yet
     rows: tuple[TargetRow, ...]
+    vetoes_lacking_data: tuple[str, ...] = ()  # keys of the veto rows "not_enough_data"
 
 
 class MonthRow(_Frozen):
@@ -121,9 +137,11 @@ class ScopeRow(_Frozen):
 
 
 class FactorRow(_Frozen):
-    """A factor or coefficient the figures used, with its provenance."""
+    """A factor or coefficient the figures used, with its provenance. ``value`` is the factor
+    exactly as the factor table holds it; every format prints it in full (0.1229, not 0.123)."""
 
-    key: str
+    key: str  # "name:region:year", e.g. "grid_average:CN-HB:2023"
+    name: str  # the factor table's key, e.g. "grid_average"
     value: float
     unit: str
     source: str
@@ -132,11 +150,91 @@ class FactorRow(_Frozen):
     evidence: str
 
 
+class ProfileStatement(_Frozen):
+    """The boundary and method statement: the accounting profile the figures were computed
+    with (:class:`config.accounting.AccountingProfile`, see its module for each choice) and the
+    park's grid location. Flat, so the JSON and CSV name every choice by one key."""
+
+    name: str  # the profile's name, e.g. "wuhan-demo/2026"
+    electricity_method: ElectricityMethod  # GB/T 2589-2020: 当量值 or 等价值
+    rationale: str | None  # why the park chose its method (the park's text, zh or en)
+    grid_factor: GridFactorRule
+    fixed_grid_factor_key: str | None
+    province: str | None
+    grid_region: str | None
+    scope2_basis: Scope2Basis
+    gas_is_clean: bool
+    purchased_heat: bool
+    gas_supplier: str
+    gas_lhv_mj_per_m3: float  # [MJ/m³] lower heating value at gas_reference
+    gas_reference: GasReference
+    gas_meter_reference: GasReference
+    gas_source: str
+    ev_charging: bool  # inside the boundary
+    public_areas: bool  # inside the boundary
+    losses: Literal["inside", "outside"]
+    pv_certificates: PvCertificates
+    flat_price_cny_per_kwh: float | None  # [CNY/kWh] the profile's, else the tariff's
+
+
+class MethodRow(_Frozen):
+    """The 910 core indicator under one electricity method."""
+
+    method: ElectricityMethod
+    value: float | None  # [tCO2/tce]
+    status: Status
+    chosen: bool  # the park's profile uses this method (its status is the verdict)
+
+
+class MethodComparison(_Frozen):
+    """The zero-carbon park veto (tCO2 per tce, NDRC 2025 No. 910) under both GB/T 2589-2020
+    electricity methods side by side, because the notice's annex does not say which applies.
+    ``target_key``/``threshold`` come from the veto row of the report's targets; both are None
+    when the report has no such row (a green-factory report): the values are then shown alone.
+    """
+
+    target_key: str | None
+    document: str | None
+    threshold: float | None
+    direction: Literal["<=", ">="] = "<="
+    unit: str = "tCO2/tce"
+    chosen: ElectricityMethod
+    rows: tuple[MethodRow, ...]
+
+
+class InstrumentRow(_Frozen):
+    """One green instrument (green certificate, green-power contract, direct supply) as matched
+    to the scope's consumption of one month: used once, never above what it is matched to."""
+
+    id: str
+    kind: str  # gec, contract, direct (services/instruments.py)
+    kwh: float  # [kWh] used against this month and scope
+    month: str  # "2026-03"
+    tenant: str | None  # None: a park-scoped instrument
+
+
+NoteCode = Literal[
+    "estimated",
+    "declared",
+    "unverified_factors",
+    "not_computed",
+    "profile_not_in_force",
+    "example_thresholds",
+    "year_incomplete",
+]
+
+
 class Note(_Frozen):
-    """Where a value was estimated or declared, or what a reader must know."""
+    """What a reader must know, as a code and the keys it concerns: the renderer words it in
+    the report's language (``reports.i18n``: ``notetext.<code>`` and each item's label), so no
+    identifier or English sentence reaches a Chinese report. ``items`` are label keys
+    (an indicator key, ``target.<key>``, ``factor.<name>``, ``profile.<id>``); ``value`` is a
+    declared value."""
 
     kind: Literal["estimated", "declared", "example", "missing", "info"]
-    text: str
+    code: NoteCode
+    items: tuple[str, ...] = ()
+    value: float | None = None
 
 
 class ReportDoc(_Frozen):
@@ -152,7 +250,7 @@ class ReportDoc(_Frozen):
     tz: str
     generated_at: str  # ISO-8601 with offset
     software: str  # "smartpark <version>"
-    accounting: dict[str, str | float | bool | None]  # the accounting profile, by setting name
+    profile: ProfileStatement  # the boundary and method statement
     completeness_pct: float | None  # of the year, over the meters the figures rest on
     indicators: tuple[IndicatorRow, ...]
     targets: tuple[TargetBlock, ...]
@@ -161,4 +259,6 @@ class ReportDoc(_Frozen):
     tenants: tuple[ScopeRow, ...] = ()  # park evaluation only
     microgrid: tuple[IndicatorRow, ...] = ()  # park evaluation only
     factors: tuple[FactorRow, ...]
+    methods: MethodComparison | None = None  # the 910 veto under both electricity methods
+    instruments: tuple[InstrumentRow, ...] = ()  # green instruments used, by month and scope
     notes: tuple[Note, ...] = ()

@@ -1,7 +1,7 @@
 """Render a :class:`~reports.model.ReportDoc` as JSON, CSV, HTML or PDF, computing nothing new.
 
 * ``json``: the doc itself (``model_dump(mode="json")``), model field order, the keys of the free
-  dictionaries (accounting, monthly values) sorted; UTF-8, not ASCII-escaped.
+  dictionary (monthly values) sorted; UTF-8, not ASCII-escaped.
 * ``csv``: every table in one long ("tidy") table ``table,row,column,value,unit,note``, UTF-8 with
   a BOM (Excel), numbers as ``repr`` so they read back exactly.
 * ``html``: one self-contained page (inline CSS and SVG charts, no external reference).
@@ -28,7 +28,7 @@ from config.errors import UnavailableError
 from reports import charts, i18n
 from reports import fmt as numfmt
 from reports.i18n import Lang
-from reports.model import IndicatorRow, ReportDoc, TargetRow
+from reports.model import IndicatorRow, Note, ReportDoc, TargetBlock, TargetRow
 
 __all__ = [
     "CSV_COLUMNS",
@@ -76,7 +76,6 @@ def render(doc: ReportDoc, fmt: Format, lang: Lang = "zh") -> bytes:
 
 def render_json(doc: ReportDoc) -> bytes:
     data = doc.model_dump(mode="json")
-    data["accounting"] = dict(sorted(data["accounting"].items()))
     for month in data["monthly"]:
         month["values"] = dict(sorted(month["values"].items()))
     text = json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False)
@@ -178,12 +177,32 @@ def csv_rows(doc: ReportDoc) -> Iterator[tuple[str, str, str, str, str, str]]:
     yield from indicator_rows("microgrid", doc.microgrid)
     for factor in doc.factors:
         yield row("factors", factor.key, "value", factor.value, factor.unit)
-        for column in ("year", "region", "source", "evidence"):
+        for column in ("name", "year", "region", "source", "evidence"):
             yield row("factors", factor.key, column, getattr(factor, column))
-    for name, value in sorted(doc.accounting.items()):
-        yield row("accounting", name, "value", value)
+    for name, value in doc.profile.model_dump().items():
+        unit = {"gas_lhv_mj_per_m3": "MJ/m3", "flat_price_cny_per_kwh": "CNY/kWh"}.get(name)
+        yield row("accounting", name, "value", value, unit)
+    if doc.methods is not None:
+        m = doc.methods
+        for column in ("target_key", "document", "direction", "chosen"):
+            yield row("methods", "", column, getattr(m, column))
+        yield row("methods", "", "threshold", m.threshold, m.unit)
+        for method in m.rows:
+            yield row("methods", method.method, "value", method.value, m.unit)
+            yield row("methods", method.method, "status", method.status)
+            yield row("methods", method.method, "chosen", method.chosen)
+    for k, used in enumerate(doc.instruments, 1):
+        yield row("instruments", str(k), "id", used.id)
+        yield row("instruments", str(k), "kind", used.kind)
+        yield row("instruments", str(k), "kwh", used.kwh, "kWh")
+        yield row("instruments", str(k), "month", used.month)
+        yield row("instruments", str(k), "tenant", used.tenant)
     for k, note in enumerate(doc.notes, 1):
-        yield row("notes", str(k), note.kind, note.text)
+        yield row("notes", str(k), "kind", note.kind)
+        yield row("notes", str(k), "code", note.code)
+        yield row("notes", str(k), "items", " ".join(note.items))
+        if note.value is not None:
+            yield row("notes", str(k), "value", note.value)
 
 
 def _target_rows(table: str, target: TargetRow, row: Callable[..., Any]) -> Iterator[Any]:
@@ -229,7 +248,9 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(num=numfmt.number, gap=numfmt.gap, year=numfmt.year, DASH=numfmt.DASH)
+    env.globals.update(
+        num=numfmt.number, exact=numfmt.exact, gap=numfmt.gap, year=numfmt.year, DASH=numfmt.DASH
+    )
     return env
 
 
@@ -264,6 +285,31 @@ def render_html(doc: ReportDoc, lang: Lang = "zh") -> str:
         if lang == "zh":
             return row.title.split(" — ", 1)[0] if " — " in row.title else row.title
         return i18n.t(key, lang) if key in i18n.LABELS else row.title
+
+    targets_by_key = {r.key: r for b in doc.targets for r in b.rows}
+
+    factor_rows = {f"factor.{f.name}": n for n, f in enumerate(doc.factors, 1)}
+
+    def item_label(key: str) -> str:
+        """A note item: its label; else a target's title from the target table, or where the
+        factor table lists a factor (a time-of-use schedule is named by its tariff's key)."""
+        row = targets_by_key.get(key.removeprefix("target."))
+        if key.startswith("target.") and row is not None:
+            return target_label(row)
+        if key not in i18n.LABELS and key in factor_rows:
+            return i18n.t("factor.row", lang).format(n=factor_rows[key])
+        return i18n.t(key, lang)
+
+    def note_text(note: Note) -> str:
+        return _note_text(note, lang, item_label)
+
+    def lacking(block: TargetBlock) -> str:
+        """The veto rows of ``block`` without enough data, by their labels."""
+        comma = "、" if lang == "zh" else ", "
+        return comma.join(target_label(r) for r in block.rows if r.key in block.vetoes_lacking_data)
+
+    def factor_label(name: str) -> str:
+        return i18n.t(f"factor.{name}", lang) if f"factor.{name}" in i18n.LABELS else name
 
     indicators = {i.key: i for i in doc.indicators}
     columns = monthly_columns(doc)
@@ -301,6 +347,11 @@ def render_html(doc: ReportDoc, lang: Lang = "zh") -> str:
             unit=unit,
             label=label,
             target_label=target_label,
+            item_label=item_label,
+            note_text=note_text,
+            factor_label=factor_label,
+            lacking=lacking,
+            method=lambda m: i18n.method(m, lang),
             ind=indicators,
             columns=columns,
             intensity=intensity,
@@ -313,6 +364,18 @@ def render_html(doc: ReportDoc, lang: Lang = "zh") -> str:
             month_label=lambda m: charts.month_label(m, lang),
         )
     )
+
+
+def _note_text(note: Note, lang: Lang, label: Callable[[str], str]) -> str:
+    """A note in ``lang``: its text (``notetext.<code>``), then its items by their labels; a
+    declared value as ``item = value (declared, not measured)``."""
+    colon, comma = ("：", "、") if lang == "zh" else (": ", ", ")  # noqa: RUF001
+    items = comma.join(label(k) for k in note.items)
+    text = i18n.t(f"notetext.{note.code}", lang)
+    if note.value is not None:
+        shown = f"{items} = {numfmt.exact(note.value)}"
+        return f"{shown}（{text}）" if lang == "zh" else f"{shown} ({text})"  # noqa: RUF001
+    return f"{text}{colon}{items}" if items else text
 
 
 # --- PDF ------------------------------------------------------------------------------------

@@ -611,10 +611,9 @@ def _report(args: argparse.Namespace) -> int:
     import yaml
 
     from config.registry import load_registry
+    from reports.build import ReportRequest, build_report, legacy_profile
     from reports.render import render
-    from services.indicators import Profile
     from services.ledger import device_ledger, stored_ledger
-    from services.reports import ReportRequest, build_report
     from smartpark import __version__
     from smartpark.progress import ProgressBar
     from store import open_store
@@ -651,7 +650,7 @@ def _report(args: argparse.Namespace) -> int:
             ReportRequest(
                 year=args.year,
                 tenant=args.tenant,
-                profile=Profile(method=args.method),
+                profile=legacy_profile(park, args.method),
                 declared=declared,
                 sector=args.sector,
             ),

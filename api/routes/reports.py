@@ -19,9 +19,8 @@ from config.auth import PrincipalRole
 from config.errors import ConflictError, InvalidRequestError, NotFoundError
 from config.registry import ParkRegistry
 from config.version import __version__
+from reports.build import ReportRequest, build_report, legacy_profile
 from reports.render import render
-from services.indicators import Profile
-from services.reports import ReportRequest, build_report
 from store.base import Store
 
 __all__ = ["FIRST_YEAR", "router"]
@@ -94,7 +93,7 @@ def _document(
     doc = build_report(
         store,
         park,
-        ReportRequest(year=_year(year), tenant=tenant, profile=Profile(method=method)),
+        ReportRequest(year=_year(year), tenant=tenant, profile=legacy_profile(park, method)),
         software=f"smartpark {__version__}",
     )
     name = f"{park.id}{'-' + tenant if tenant else ''}-{year}-{lang}.{fmt}"

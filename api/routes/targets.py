@@ -1,6 +1,6 @@
 """Targets of a period and scope: ``GET /api/v1/parks/{park}/targets`` — the target profiles of
 the park (zero-carbon park, MIIT green park, microgrid) or of a tenant (green factory), evaluated
-as the reports evaluate them (:func:`services.reports.evaluate_targets`)."""
+as the reports evaluate them (:func:`services.evaluation.evaluate_targets`)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ from api.schemas import (
 from config.errors import InvalidRequestError
 from config.targets import targets
 from services.energy import parse_scope
+from services.evaluation import PARK_PROFILES, TENANT_PROFILES, evaluate_targets, profiles_for
 from services.indicators import Profile
-from services.reports import PARK_PROFILES, TENANT_PROFILES, evaluate_targets, profiles_for
 from services.targets import ProfileResult, TargetResult, YearEnd
 
 __all__ = ["router"]

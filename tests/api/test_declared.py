@@ -88,4 +88,4 @@ def test_the_report_uses_what_was_declared(api):
     assert (rows["water_reuse"]["value"], rows["water_reuse"]["basis"]) == (0.85, "declared")
     assert rows["water_reuse"]["status"] == "met"
     assert rows["waste_heat_use"]["status"] == "not_met"
-    assert any(n["kind"] == "declared" and "water_reuse" in n["text"] for n in doc["notes"])
+    assert any(n["kind"] == "declared" and "target.water_reuse" in n["items"] for n in doc["notes"])

@@ -19,14 +19,9 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from config.registry import Registry, load_registry
 from config.settings import Settings
+from reports.build import ReportRequest, build_report
 from services.energy import Scope
-from services.reports import (
-    PARK_PROFILES,
-    TENANT_PROFILES,
-    ReportRequest,
-    build_report,
-    evaluate_targets,
-)
+from services.evaluation import PARK_PROFILES, TENANT_PROFILES, evaluate_targets
 from store import EmbeddedStore
 from tests.api.test_auth import DAY, TOKENS, A, B, X, Y, client, headers, registry
 

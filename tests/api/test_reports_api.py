@@ -149,7 +149,7 @@ def test_the_old_tenant_path_is_a_409_when_two_parks_have_the_tenant(store, janu
 def test_a_report_of_the_current_year_projects_to_year_end(store):
     from datetime import UTC, datetime
 
-    from services.reports import ReportRequest, build_report
+    from reports.build import ReportRequest, build_report
 
     # mid-February 2025, with January measured: year to date and a year-end projection
     doc = build_report(store, PARK, ReportRequest(year=2025, now=datetime(2025, 2, 15, tzinfo=UTC)))

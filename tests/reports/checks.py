@@ -164,12 +164,36 @@ def _expect(
             )
         case ("factors", int(i), "value" | "year" as f):
             factor = data["factors"][i]
-            shown = fmt.year(int(value)) if f == "year" else fmt.number(value, factor["unit"])
+            # a factor in full: 0.1229, never 0.123
+            shown = fmt.year(int(value)) if f == "year" else fmt.exact(value)
             return make(("factors", factor["key"], f), f"factors:{i}", "factors", shown)
-        case ("accounting", str(name)):
+        case ("profile", "gas_lhv_mj_per_m3" | "flat_price_cny_per_kwh" as name):
+            row = "gas" if name == "gas_lhv_mj_per_m3" else name
             return make(
-                ("accounting", name, "value"), f"accounting:{name}", "accounting", fmt.number(value)
+                ("accounting", name, "value"), f"accounting:{row}", "accounting", fmt.exact(value)
             )
+        case ("methods", "threshold"):
+            unit = data["methods"]["unit"]
+            return make(
+                ("methods", "", "threshold"), "methods", "accounting", fmt.number(value, unit)
+            )
+        case ("methods", "rows", int(r), "value"):
+            method, unit = data["methods"]["rows"][r]["method"], data["methods"]["unit"]
+            return make(
+                ("methods", method, "value"),
+                f"methods:{method}",
+                "accounting",
+                fmt.number(value, unit),
+            )
+        case ("instruments", int(k), "kwh"):
+            return make(
+                ("instruments", str(k + 1), "kwh"),
+                f"instruments:{k + 1}",
+                "instruments",
+                fmt.number(value, "kWh"),
+            )
+        case ("notes", int(k), "value"):
+            return make(("notes", str(k + 1), "value"), f"notes:{k + 1}", "notes", fmt.exact(value))
     raise AssertionError(f"a number at {path} that no report section is known to show")
 
 
@@ -275,6 +299,7 @@ SECTIONS = (
     "microgrid",
     "factors",
     "accounting",
+    "instruments",
     "notes",
 )
 

@@ -12,8 +12,12 @@ from reports.model import (
     CarrierRow,
     FactorRow,
     IndicatorRow,
+    InstrumentRow,
+    MethodComparison,
+    MethodRow,
     MonthRow,
     Note,
+    ProfileStatement,
     ReportDoc,
     ScopeRow,
     TargetBlock,
@@ -81,7 +85,8 @@ def _ind(
 
 FACTORS = (
     FactorRow(
-        key="grid_average",
+        key="grid_average:CN-HB:2023",
+        name="grid_average",
         value=0.4044,
         unit="kgCO2/kWh",
         source="MEE/NBS announcement 2025 No. 47, table 3 (湖北)",
@@ -90,7 +95,8 @@ FACTORS = (
         evidence="S",
     ),
     FactorRow(
-        key="grid_excl_market_nonfossil",
+        key="grid_excl_market_nonfossil:CN:2023",
+        name="grid_excl_market_nonfossil",
         value=0.6096,
         unit="kgCO2/kWh",
         source="MEE/NBS announcement 2025 No. 47, national excl. market-traded non-fossil",
@@ -99,7 +105,8 @@ FACTORS = (
         evidence="P",
     ),
     FactorRow(
-        key="natural_gas_combustion",
+        key="natural_gas_combustion:CN:2015",
+        name="natural_gas_combustion",
         value=2.162,
         unit="kgCO2/m3",
         source="industry accounting guidelines (2015) defaults",
@@ -108,7 +115,8 @@ FACTORS = (
         evidence="S",
     ),
     FactorRow(
-        key="electricity_equivalent",
+        key="electricity_equivalent:CN:2020",
+        name="electricity_equivalent",
         value=0.1229,
         unit="kgce/kWh",
         source="GB/T 2589-2020 Annex A",
@@ -117,7 +125,8 @@ FACTORS = (
         evidence="P",
     ),
     FactorRow(
-        key="natural_gas",
+        key="natural_gas:CN:2020",
+        name="natural_gas",
         value=1.2143,
         unit="kgce/m3",
         source="GB/T 2589-2020 Annex A",
@@ -127,16 +136,47 @@ FACTORS = (
     ),
 )
 
-ACCOUNTING: dict[str, str | float | bool | None] = {
-    "electricity_method": "equivalent_value",
-    "gas_is_clean": False,
-    "purchased_heat": True,
-    "gec_count": 1200.0,
-    "green_contract_kwh": 2500000.0,
-    "flat_price_cny_per_kwh": 0.65,
-    "province": "hubei",
-    "grid_region": "central_china",
-}
+PROFILE = ProfileStatement(
+    name="wuhan-demo/2026",
+    electricity_method="calorific_value",
+    rationale="园区按 GB/T 2589-2020 当量值核算综合能耗，与能耗双控统计口径一致。",
+    grid_factor="province",
+    fixed_grid_factor_key=None,
+    province="hubei",
+    grid_region="central_china",
+    scope2_basis="gross",
+    gas_is_clean=False,
+    purchased_heat=True,
+    gas_supplier="wuhan-gas",
+    gas_lhv_mj_per_m3=35.544,
+    gas_reference="20C",
+    gas_meter_reference="0C",
+    gas_source="GB/T 2589 Annex A, gas-field natural gas 35,544 kJ/m³",
+    ev_charging=True,
+    public_areas=True,
+    losses="outside",
+    pv_certificates="sold",
+    flat_price_cny_per_kwh=0.6519,
+)
+
+METHODS = MethodComparison(
+    target_key="carbon_per_energy",
+    document="发改环资〔2025〕910号",
+    threshold=0.2,
+    chosen="calorific_value",
+    rows=(
+        MethodRow(method="calorific_value", value=1.812784, status="not_met", chosen=True),
+        MethodRow(method="coal_equivalent", value=0.7339, status="not_met", chosen=False),
+    ),
+)
+
+INSTRUMENTS = (
+    InstrumentRow(id="GEC-2026-000117", kind="gec", kwh=1200000.0, month="2026-03", tenant=None),
+    InstrumentRow(
+        id="PPA-HB-2026-04", kind="contract", kwh=812345.5, month="2026-04", tenant="chipcore"
+    ),
+    InstrumentRow(id="DS-PV-02", kind="direct", kwh=43210.25, month="2026-04", tenant=None),
+)
 
 
 def _target(
@@ -175,10 +215,10 @@ def park_doc() -> ReportDoc:
             "comprehensive_energy_tce",
             238850.574,
             "tce",
-            factors=("electricity_equivalent", "natural_gas"),
+            factors=("electricity_equivalent:CN:2020", "natural_gas:CN:2020"),
         ),
-        _ind("scope1_tco2", 21783.17, "tCO2", factors=("natural_gas_combustion",)),
-        _ind("scope2_location_tco2", 411207.9, "tCO2", factors=("grid_average",)),
+        _ind("scope1_tco2", 21783.17, "tCO2", factors=("natural_gas_combustion:CN:2015",)),
+        _ind("scope2_location_tco2", 411207.9, "tCO2", factors=("grid_average:CN-HB:2023",)),
         _ind("scope2_market_tco2", 602114.33, "tCO2", basis="estimated"),
         _ind("tco2_per_tce", 1.812784, "tCO2/tce"),
         _ind("clean_energy_share", 0.048731, "fraction"),
@@ -420,7 +460,7 @@ def park_doc() -> ReportDoc:
         tz="Asia/Shanghai",
         generated_at="2026-11-24T21:12:00+08:00",
         software="smartpark 0.1.0",
-        accounting=ACCOUNTING,
+        profile=PROFILE,
         completeness_pct=97.83,
         indicators=indicators,
         targets=(zero, green, micro),
@@ -454,16 +494,23 @@ def park_doc() -> ReportDoc:
         tenants=tenants,
         microgrid=microgrid,
         factors=FACTORS,
+        methods=METHODS,
+        instruments=INSTRUMENTS,
         notes=(
             Note(
                 kind="estimated",
-                text="rest partly on interpolated or estimated intervals "
-                "(completeness < 100 %): comprehensive_energy_tce, tco2_per_tce",
+                code="estimated",
+                items=("comprehensive_energy_tce", "tco2_per_tce"),
             ),
-            Note(kind="declared", text="water_reuse = 0.853 (declared, not measured)"),
-            Note(kind="example", text="microgrid thresholds are example values, not a standard"),
-            Note(kind="missing", text="not computed (see reasons): kgco2_per_m2"),
-            Note(kind="info", text="December 2026 has no data yet: the year is projected"),
+            Note(kind="declared", code="declared", items=("target.water_reuse",), value=0.853),
+            Note(
+                kind="example",
+                code="example_thresholds",
+                items=("target.self_sufficiency", "target.renewable_penetration"),
+            ),
+            Note(kind="example", code="unverified_factors", items=("factor.grid_average",)),
+            Note(kind="missing", code="not_computed", items=("kgco2_per_m2",)),
+            Note(kind="info", code="year_incomplete"),
         ),
     )
 
@@ -583,7 +630,7 @@ def factory_doc() -> ReportDoc:
         tz="Asia/Shanghai",
         generated_at="2026-11-24T21:12:00+08:00",
         software="smartpark 0.1.0",
-        accounting=ACCOUNTING,
+        profile=PROFILE,
         completeness_pct=99.12,
         indicators=indicators,
         targets=(block,),
@@ -607,12 +654,99 @@ def factory_doc() -> ReportDoc:
             ),
         ),
         factors=FACTORS[:3],
+        methods=MethodComparison(
+            target_key=None,
+            document=None,
+            threshold=None,
+            chosen="calorific_value",
+            rows=(
+                MethodRow(
+                    method="calorific_value", value=1.87118, status="no_threshold", chosen=True
+                ),
+                MethodRow(
+                    method="coal_equivalent", value=None, status="not_enough_data", chosen=False
+                ),
+            ),
+        ),
         notes=(
             Note(
                 kind="example",
-                text="green-factory baselines and leading values are examples "
-                "(GB/T 36132-2025 values not retrieved)",
+                code="example_thresholds",
+                items=("target.unit_product_energy", "target.unit_product_carbon"),
             ),
-            Note(kind="declared", text="units produced declared by the tenant"),
+            Note(
+                kind="declared",
+                code="declared",
+                items=("target.unit_product_energy",),
+                value=1.25e5,
+            ),
         ),
+    )
+
+
+def no_veto_doc() -> ReportDoc:
+    """The park evaluation judged only on profiles without a veto, one of them claiming
+    ``vetoes_met=True`` as ``services.targets.ProfileResult.vetoes_met`` does for no veto
+    (``all([])``): the report must show no "all vetoes met" badge for it."""
+    doc = park_doc()
+    blocks = tuple(
+        b.model_copy(update={"vetoes_met": True})
+        for b in doc.targets
+        if b.key != "zero_carbon_park"
+    )
+    return doc.model_copy(update={"targets": blocks, "methods": None})
+
+
+def lacking_veto_doc() -> ReportDoc:
+    """The park evaluation whose 910 veto row has not enough data (45 % of the year measured),
+    under the coal-equivalent method (等价值) with no rationale and certificates kept."""
+    doc = park_doc()
+    zero = doc.targets[0]
+    veto = zero.rows[0].model_copy(
+        update={
+            "value": 0.7339,
+            "status": "not_enough_data",
+            "gap": None,
+            "completeness_pct": 45.12,
+            "reason": "45.12 % of the intervals measured, 90 % needed",
+        }
+    )
+    zero = zero.model_copy(
+        update={
+            "rows": (veto, *zero.rows[1:]),
+            "vetoes_met": None,
+            "vetoes_lacking_data": ("carbon_per_energy",),
+        }
+    )
+    profile = doc.profile.model_copy(
+        update={
+            "name": "wuhan-demo/2026 (等价值)",
+            "electricity_method": "coal_equivalent",
+            "rationale": None,
+            "pv_certificates": "kept",
+            "scope2_basis": "net",
+            "losses": "inside",
+        }
+    )
+    methods = MethodComparison(
+        target_key="carbon_per_energy",
+        document="发改环资〔2025〕910号",
+        threshold=0.2,
+        chosen="coal_equivalent",
+        rows=(
+            MethodRow(
+                method="calorific_value", value=1.812784, status="not_enough_data", chosen=False
+            ),
+            MethodRow(
+                method="coal_equivalent", value=0.7339, status="not_enough_data", chosen=True
+            ),
+        ),
+    )
+    return doc.model_copy(
+        update={
+            "targets": (zero, *doc.targets[1:]),
+            "profile": profile,
+            "methods": methods,
+            "instruments": (),
+        }
     )

@@ -18,7 +18,7 @@ import pytest
 from reports import fmt
 from reports import render as render_module
 from reports.i18n import LABELS, t
-from reports.model import ReportDoc
+from reports.model import ProfileStatement, ReportDoc
 from reports.render import CJK, MissingCJKFontError, cjk_fonts, render
 from tests.reports.checks import (
     expected_numbers,
@@ -58,7 +58,7 @@ def test_json_is_the_doc(kind: str) -> None:
     assert ReportDoc.model_validate_json(raw) == doc_of(kind)
     data = json.loads(raw)
     assert list(data) == list(ReportDoc.model_fields)  # the model's field order
-    assert list(data["accounting"]) == sorted(data["accounting"])
+    assert list(data["profile"]) == list(ProfileStatement.model_fields)
     assert "光谷示范园区" in raw.decode("utf-8")  # UTF-8, not \u-escaped
     assert rendered(kind, "json") == render(doc_of(kind), "json")  # stable
 
@@ -79,11 +79,12 @@ def test_csv_is_long_form_utf8_with_bom(kind: str) -> None:
         "carriers",
         "factors",
         "accounting",
+        "methods",
         "notes",
     }
     assert expected <= tables
     if kind == "park":
-        assert {"tenants", "microgrid"} <= tables
+        assert {"tenants", "microgrid", "instruments"} <= tables
     missing = [r for r in rows if r[:3] == ["indicators", "kgco2_per_m2", "value"]]
     if kind == "park":  # a None value keeps its reason
         assert missing == [

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from config.registry import load_registry
+from reports.build import ReportRequest, build_report
 from reports.render import cjk_fonts, render
-from services.reports import ReportRequest, build_report
 from store import EmbeddedStore
 from tests.reports.checks import number_problems, pdf_text
 from tests.support.simulated import fill_store

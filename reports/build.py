@@ -1,14 +1,18 @@
 """Assemble reports: a park evaluation (park, year) or a green-factory report (tenant, year).
 
 Every figure comes from :func:`services.indicators.scope_indicators` (the year, each month, each
-tenant) and :func:`services.targets.evaluate`; this module only picks and labels them into a
-:class:`reports.model.ReportDoc`, which ``reports.render`` turns into JSON, CSV, HTML or PDF
-without computing anything. The one derived breakdown is tCO2 per carrier: natural gas is the
-Scope 1 figure, purchased heat its share of Scope 2 (``purchased_heat_tco2``), electricity the
-rest of Scope 2 location-based.
+tenant) and the target evaluation of :mod:`services.evaluation`; this module only picks and
+labels them into a :class:`reports.model.ReportDoc`, which :mod:`reports.render` turns into JSON,
+CSV, HTML or PDF without computing anything. The one derived breakdown is tCO2 per carrier:
+natural gas is the Scope 1 figure, purchased heat its share of Scope 2 (``purchased_heat_tco2``),
+electricity the rest of Scope 2 location-based.
 
-Each meter's ledger is computed once for the whole year and sliced for the months and tenants
-(:class:`YearLedger`), so a report reads each register once.
+Layering: reports/ composes the services' results into documents, so it may import services/
+(README, "Layout"); nothing below it imports reports/.
+
+What an evaluator needs beside the figures comes from :func:`evaluator_sections`: the boundary and
+method statement (the accounting profile), the 910 veto under both GB/T 2589-2020 electricity
+methods, and the green instruments matched to the scope's consumption by month.
 """
 
 from __future__ import annotations
@@ -17,25 +21,40 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import get_args
 from zoneinfo import ZoneInfo
 
-from analytics.intervals import DEFAULT_INTERVAL_S, IntervalLedger
-from config.registry import Device, ParkRegistry, Tenant
-from config.targets import TargetNotFoundError, targets
+from analytics.energy import ElectricityMethod as IndicatorMethod
+from analytics.intervals import DEFAULT_INTERVAL_S
+from config.accounting import AccountingProfile, ElectricityMethod
+from config.registry import ParkRegistry, Tenant
 from reports.model import (
     Basis,
     CarrierRow,
     FactorRow,
     IndicatorRow,
+    InstrumentRow,
+    MethodComparison,
+    MethodRow,
     MonthRow,
     Note,
+    ProfileStatement,
     ReportDoc,
     ScopeRow,
+    Status,
     TargetBlock,
     TargetRow,
 )
 from services.declared import read_declared
 from services.energy import LedgerFn, Scope
+from services.evaluation import (
+    PARK_PROFILES,
+    TENANT_PROFILES,
+    YearLedger,
+    evaluate_profiles,
+    months_begun,
+    tenant_of,
+)
 from services.indicators import (
     Indicator,
     IndicatorReport,
@@ -43,28 +62,35 @@ from services.indicators import (
     local_period,
     scope_indicators,
 )
-from services.ledger import FieldLedger, device_ledger
-from services.targets import ProfileResult, evaluate
+from services.ledger import device_ledger
+from services.targets import MIN_COMPLETENESS_PCT, ProfileResult
 from store.base import Store
 
 __all__ = [
+    "LEGACY_METHODS",
     "MICROGRID_KEYS",
     "MONTHLY_KEYS",
     "PARK_PROFILES",
     "TENANT_PROFILES",
+    "VETO_KEYS",
     "ReportRequest",
-    "TargetEvaluation",
-    "YearLedger",
     "build_report",
-    "evaluate_profiles",
-    "evaluate_targets",
-    "profiles_for",
+    "evaluator_sections",
+    "legacy_profile",
+    "profile_statement",
 ]
 
-PARK_PROFILES = ("zero_carbon_park", "miit_green_park", "microgrid")
-"""Target profiles a park evaluation is judged on (config/data/targets.yaml)."""
-TENANT_PROFILES = ("green_factory",)
-"""Target profiles a green-factory report is judged on."""
+VETO_KEYS: dict[ElectricityMethod, str] = {
+    "calorific_value": "tco2_per_tce_calorific_value",
+    "coal_equivalent": "tco2_per_tce_coal_equivalent",
+}
+"""The indicator key of the 910 core indicator (tCO2 per tce) under each electricity method."""
+
+LEGACY_METHODS: dict[str, ElectricityMethod] = {
+    "equivalent_value": "calorific_value",  # it meant 当量值 (0.1229 kgce/kWh)
+    "coal_consumption": "coal_equivalent",
+}
+"""The old ``method=`` names of the API and CLI, and the GB/T 2589-2020 method each meant."""
 
 MONTHLY_KEYS = (
     "comprehensive_energy_tce",
@@ -96,63 +122,6 @@ _CARRIERS = (  # carrier, quantity detail key, unit
 )
 
 
-class YearLedger:
-    """A :data:`~services.energy.LedgerFn` that computes each device's ledger once over
-    ``[start_ns, end_ns)`` [ns] with ``base`` and serves any sub-range by slicing it."""
-
-    def __init__(
-        self, base: LedgerFn, *, start_ns: int, end_ns: int, interval_s: int = DEFAULT_INTERVAL_S
-    ) -> None:
-        self.base = base
-        self.start_ns = start_ns
-        self.end_ns = end_ns
-        self.interval_s = interval_s
-        self._cache: dict[tuple[str, str], list[FieldLedger]] = {}
-
-    def __call__(
-        self,
-        store: Store,
-        park_id: str,
-        device: Device,
-        *,
-        start_ns: int,
-        end_ns: int,
-        interval_s: int = DEFAULT_INTERVAL_S,
-    ) -> list[FieldLedger]:
-        """The device's ledger over ``[start_ns, end_ns)``, sliced from the year's."""
-        if interval_s != self.interval_s or start_ns < self.start_ns or end_ns > self.end_ns:
-            return self.base(
-                store, park_id, device, start_ns=start_ns, end_ns=end_ns, interval_s=interval_s
-            )
-        key = (park_id, device.id)
-        if key not in self._cache:
-            self._cache[key] = self.base(
-                store,
-                park_id,
-                device,
-                start_ns=self.start_ns,
-                end_ns=self.end_ns,
-                interval_s=interval_s,
-            )
-        step = interval_s * 1_000_000_000
-        lo = start_ns - start_ns % step
-        hi = -(-end_ns // step) * step
-        out = []
-        for f in self._cache[key]:
-            led = f.ledger
-            keep = (led.start_ns >= lo) & (led.start_ns < hi)
-            out.append(
-                FieldLedger(
-                    f.field,
-                    f.unit,
-                    IntervalLedger(
-                        led.start_ns[keep], led.energy[keep], led.quality[keep], interval_s, ()
-                    ),
-                )
-            )
-        return out
-
-
 @dataclass(frozen=True, slots=True)
 class ReportRequest:
     """What to report: the park's year, or one tenant's (``tenant``), and the choices a reader
@@ -161,7 +130,7 @@ class ReportRequest:
 
     year: int
     tenant: str | None = None
-    profile: Profile = field(default_factory=Profile)
+    profile: AccountingProfile = field(default_factory=AccountingProfile)
     declared: Mapping[str, float] = field(default_factory=dict)
     sector: str | None = None
     now: datetime | None = None
@@ -169,6 +138,29 @@ class ReportRequest:
 
 
 Progress = Callable[[int, int], None]
+
+
+def legacy_profile(park: ParkRegistry, method: str = "equivalent_value") -> AccountingProfile:
+    """The park's default profile with the electricity method an old ``method=`` name meant
+    (:data:`LEGACY_METHODS`), for callers that do not read the stored profile yet. Raises
+    ``ValueError`` for an unknown name."""
+    if method not in LEGACY_METHODS:
+        raise ValueError(f"unknown method {method!r}: {', '.join(LEGACY_METHODS)}")
+    return AccountingProfile(name=f"{park.id}/default", electricity_method=LEGACY_METHODS[method])
+
+
+def _indicator_profile(profile: AccountingProfile) -> Profile:
+    """What ``services.indicators`` takes today. No certificate count: green instruments are
+    matched per month and scope from the store (services/instruments.py), never an annual
+    count reused in every month and for every tenant."""
+    calorific = profile.electricity_method == "calorific_value"
+    method: IndicatorMethod = "equivalent_value" if calorific else "coal_consumption"
+    return Profile(
+        method=method,
+        gas_is_clean=profile.gas_is_clean,
+        purchased_heat=profile.purchased_heat,
+        flat_price_cny_per_kwh=profile.flat_price_cny_per_kwh,
+    )
 
 
 def build_report(
@@ -187,9 +179,9 @@ def build_report(
     tz = park.park.timezone
     year = local_period(str(request.year), tz)
     now = request.now or datetime.now(UTC)
-    tenant = _tenant(park, request.tenant) if request.tenant else None
+    tenant = tenant_of(park, request.tenant) if request.tenant else None
     scope = Scope("tenant", tenant.id) if tenant else Scope("park", park.id)
-    months = _months(request.year, now, ZoneInfo(tz))
+    months = months_begun(request.year, now, ZoneInfo(tz))
     tenants = [] if tenant else list(park.tenants)
     total = 1 + len(months) + len(tenants)
     done = 0
@@ -203,13 +195,14 @@ def build_report(
     cached = YearLedger(
         ledger, start_ns=year.start_ns, end_ns=year.end_ns, interval_s=request.interval_s
     )
+    computed_with = _indicator_profile(request.profile)
 
     def indicators(period: str, of: Scope) -> IndicatorReport:
         return scope_indicators(
             store,
             park,
             period,
-            request.profile,
+            computed_with,
             scope=of,
             interval_s=request.interval_s,
             ledger=cached,
@@ -238,6 +231,9 @@ def build_report(
     )
     factors = _factors([annual, *monthly, *(r for _, r in tenant_reports)])
     notes += _notes(annual, request, factors)
+    statement, methods, instruments = evaluator_sections(
+        annual, request.profile, park, blocks, monthly=monthly
+    )
     return ReportDoc(
         kind="green_factory" if tenant else "park_evaluation",
         park_id=park.id,
@@ -249,7 +245,7 @@ def build_report(
         tz=tz,
         generated_at=now.astimezone(ZoneInfo(tz)).isoformat(timespec="seconds"),
         software=software,
-        accounting=_accounting(request.profile, park),
+        profile=statement,
         completeness_pct=_completeness(by_key),
         indicators=tuple(_row(i) for i in annual.indicators if i.name not in MICROGRID_KEYS),
         targets=tuple(blocks),
@@ -258,21 +254,126 @@ def build_report(
         tenants=tuple(_tenant_row(t, r) for t, r in tenant_reports),
         microgrid=() if tenant else tuple(_row(by_key[k]) for k in MICROGRID_KEYS if k in by_key),
         factors=factors,
+        methods=methods,
+        instruments=instruments,
         notes=tuple(notes),
     )
 
 
-def _tenant(park: ParkRegistry, tenant_id: str) -> Tenant:
-    for t in park.tenants:
-        if t.id == tenant_id:
-            return t
-    raise LookupError(f"park {park.id!r} has no tenant {tenant_id!r}")
+def evaluator_sections(
+    annual: IndicatorReport,
+    profile: AccountingProfile,
+    park: ParkRegistry,
+    blocks: Sequence[TargetBlock],
+    *,
+    monthly: Sequence[IndicatorReport] = (),
+) -> tuple[ProfileStatement, MethodComparison, tuple[InstrumentRow, ...]]:
+    """The sections an evaluator reproduces the figures from, out of the year's indicators
+    ``annual`` (and its ``monthly`` reports): the boundary and method statement of ``profile``,
+    the 910 veto under both electricity methods (the indicator keys of :data:`VETO_KEYS`,
+    threshold and verdict from the veto row of ``blocks``), and the green instruments used.
+
+    The one place that reads what ``services.indicators`` adds for issue 13: once
+    ``IndicatorReport.profile`` and ``.instruments`` exist, ``profile`` is ``annual.profile``
+    and the instrument rows are ``annual.instruments`` (see :func:`instrument_rows`)."""
+    return (
+        profile_statement(profile, park),
+        method_comparison(annual, profile.electricity_method, blocks),
+        instrument_rows(annual, monthly),
+    )
 
 
-def _months(year: int, now: datetime, zone: ZoneInfo) -> list[str]:
-    """The months of ``year`` that have begun by ``now`` (all twelve for a past year)."""
-    today = now.astimezone(zone).date()
-    return [f"{year}-{m:02d}" for m in range(1, 13) if date(year, m, 1) <= today]
+def profile_statement(profile: AccountingProfile, park: ParkRegistry) -> ProfileStatement:
+    """The boundary and method statement of ``profile`` for ``park`` (its grid location and,
+    unless the profile sets one, its tariff's flat price [CNY/kWh])."""
+    tariff = park.park.tariff
+    return ProfileStatement(
+        name=profile.name,
+        electricity_method=profile.electricity_method,
+        rationale=profile.rationale,
+        grid_factor=profile.grid_factor,
+        fixed_grid_factor_key=profile.fixed_grid_factor_key,
+        province=park.park.province,
+        grid_region=park.park.grid_region,
+        scope2_basis=profile.scope2_basis,
+        gas_is_clean=profile.gas_is_clean,
+        purchased_heat=profile.purchased_heat,
+        gas_supplier=profile.gas.supplier,
+        gas_lhv_mj_per_m3=profile.gas.lhv_mj_per_m3,
+        gas_reference=profile.gas.reference,
+        gas_meter_reference=profile.gas.meter_reference,
+        gas_source=profile.gas.source,
+        ev_charging=profile.boundary.ev_charging,
+        public_areas=profile.boundary.public_areas,
+        losses=profile.boundary.losses,
+        pv_certificates=profile.pv_certificates,
+        flat_price_cny_per_kwh=profile.flat_price_cny_per_kwh
+        if profile.flat_price_cny_per_kwh is not None
+        else (tariff.flat_price_cny_per_kwh if tariff else None),
+    )
+
+
+def _veto_row(blocks: Sequence[TargetBlock]) -> tuple[TargetBlock, TargetRow] | None:
+    for b in blocks:
+        for r in b.rows:
+            if r.veto and r.reads == "tco2_per_tce":
+                return b, r
+    return None
+
+
+def method_comparison(
+    annual: IndicatorReport, chosen: ElectricityMethod, blocks: Sequence[TargetBlock]
+) -> MethodComparison:
+    """tCO2 per tce under both electricity methods, judged against the veto row of ``blocks``
+    that reads it (the zero-carbon park's ≤ 0.2 tCO2/tce). The chosen method's status is the
+    target evaluation's verdict; the other's applies the same rule to its own value (the same
+    meters, so the same completeness). A method whose value the indicators do not carry (keys
+    of :data:`VETO_KEYS`) reads ``tco2_per_tce`` for the chosen method and is ``not_enough_data``
+    for the other."""
+    by_key = {i.name: i for i in annual.indicators}
+    found = _veto_row(blocks)
+    block, veto = found if found is not None else (None, None)
+    rows = []
+    for method in get_args(ElectricityMethod):
+        ind = by_key.get(VETO_KEYS[method])
+        if ind is None and method == chosen:
+            ind = by_key.get("tco2_per_tce")
+        value = ind.value if ind is not None else None
+        verdict = veto is not None and method == chosen  # the target evaluation's own
+        status: Status = veto.status if verdict and veto is not None else _status(value, ind, veto)
+        rows.append(MethodRow(method=method, value=value, status=status, chosen=method == chosen))
+    return MethodComparison(
+        target_key=veto.key if veto is not None else None,
+        document=block.document if block is not None else None,
+        threshold=veto.threshold if veto is not None else None,
+        direction=veto.direction if veto is not None else "<=",
+        chosen=chosen,
+        rows=tuple(rows),
+    )
+
+
+def _status(value: float | None, ind: Indicator | None, veto: TargetRow | None) -> Status:
+    if value is None:
+        return "not_enough_data"
+    if veto is None or veto.threshold is None:
+        return "no_threshold"
+    pct = ind.completeness_pct if ind is not None else None
+    if pct is None or pct < MIN_COMPLETENESS_PCT:
+        return "not_enough_data"
+    met = value <= veto.threshold if veto.direction == "<=" else value >= veto.threshold
+    return "met" if met else "not_met"
+
+
+def instrument_rows(
+    annual: IndicatorReport, monthly: Sequence[IndicatorReport] = ()
+) -> tuple[InstrumentRow, ...]:
+    """The green instruments the figures used: one row per instrument, month and tenant, as
+    the matcher of services/instruments.py used them (each once, never above the consumption
+    it is matched to). Today's ``IndicatorReport`` carries no instruments (they arrive with
+    issue 13's ``IndicatorReport.instruments``: id, kind, kWh, month, tenant), so this is empty
+    and the report says that none were used."""
+    del annual, monthly
+    return ()
 
 
 def _basis(i: Indicator) -> Basis:
@@ -377,118 +478,11 @@ def _targets(
         months=monthly if current else None,
         now=now if current else None,
     )
-    return [_block(r) for r in results], [Note(kind="missing", text=m) for m in missing]
-
-
-def evaluate_profiles(
-    profile_ids: Sequence[str],
-    report: IndicatorReport,
-    *,
-    on: date,
-    declared: Mapping[str, float],
-    sector: str | None,
-    months: Sequence[IndicatorReport] | None = None,
-    now: datetime | None = None,
-) -> tuple[list[ProfileResult], list[str]]:
-    """Evaluate each profile of ``profile_ids`` (the version in force ``on``) against
-    ``report`` with :func:`services.targets.evaluate`; ``months`` (the current year's monthly
-    reports) add year-to-date values and projections. Returns the results and, for each profile
-    not in force, why."""
-    table = targets()
-    results, missing = [], []
-    for pid in profile_ids:
-        try:
-            profile = table.profile(pid, on)
-        except TargetNotFoundError as exc:
-            missing.append(str(exc))
-            continue
-        results.append(evaluate(profile, report, declared, sector=sector, months=months, now=now))
-    return results, missing
-
-
-@dataclass(frozen=True, slots=True)
-class TargetEvaluation:
-    """Target profiles evaluated for one scope and local period (:func:`evaluate_targets`).
-
-    ``projected`` is True when the results carry year-to-date values and projections (the
-    period is the current year); ``missing`` says why a profile asked for was not evaluated."""
-
-    report: IndicatorReport
-    sector: str | None
-    declared: Mapping[str, float]
-    projected: bool
-    results: tuple[ProfileResult, ...]
-    missing: tuple[str, ...]
-
-
-def profiles_for(scope: Scope) -> tuple[str, ...]:
-    """The target profiles a scope is judged on: :data:`PARK_PROFILES` for the park,
-    :data:`TENANT_PROFILES` for a tenant. Raises ``ValueError`` for any other scope."""
-    if scope.kind == "park":
-        return PARK_PROFILES
-    if scope.kind == "tenant":
-        return TENANT_PROFILES
-    raise ValueError(f"targets apply to the park or a tenant, not to scope {scope}")
-
-
-def evaluate_targets(
-    store: Store,
-    park: ParkRegistry,
-    period: str,
-    *,
-    scope: Scope,
-    profile_ids: Sequence[str] | None = None,
-    profile: Profile | None = None,
-    sector: str | None = None,
-    now: datetime | None = None,
-    interval_s: int = DEFAULT_INTERVAL_S,
-    ledger: LedgerFn = device_ledger,
-) -> TargetEvaluation:
-    """The target profiles of ``scope`` (the park or a tenant; default :func:`profiles_for`)
-    evaluated for the local ``period`` (``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD``), as the reports
-    evaluate them: with the values declared for the scope and the period's year, the tenant's
-    sector (unless ``sector`` is given), the profile versions in force at the end of the period's
-    year, and for the current year the monthly reports so far (year to date and projection).
-
-    Raises :class:`~services.indicators.PeriodError`, ``ValueError`` for a scope that is not the
-    park or a tenant, and :class:`~services.energy.UnknownScopeError` for an unknown tenant."""
-    default = profiles_for(scope)  # refuses building, floor and device scopes
-    ids = tuple(profile_ids) if profile_ids is not None else default
-    tz = park.park.timezone
-    zone = ZoneInfo(tz)
-    when = local_period(period, tz)
-    now = now or datetime.now(UTC)
-    year = when.first_day.year
-    cached = YearLedger(ledger, start_ns=when.start_ns, end_ns=when.end_ns, interval_s=interval_s)
-
-    def indicators(label: str) -> IndicatorReport:
-        return scope_indicators(
-            store, park, label, profile, scope=scope, interval_s=interval_s, ledger=cached
-        )
-
-    report = indicators(when.label)
-    tenant = _tenant(park, scope.id or "") if scope.kind == "tenant" else None
-    current = when.kind == "year" and now.astimezone(zone).year == year
-    monthly = [indicators(m) for m in _months(year, now, zone)] if current else None
-    declared = read_declared(store, park, scope=scope, year=year)
-    chosen_sector = sector or (tenant.sector if tenant else None)
-    results, missing = evaluate_profiles(
-        ids,
-        report,
-        on=date(year, 12, 31),  # the targets judge the period's year, as in the reports
-        declared=declared,
-        sector=chosen_sector,
-        months=monthly,
-        now=now if current else None,
-    )
-    return TargetEvaluation(
-        report=report,
-        sector=chosen_sector,
-        declared=declared,
-        projected=current,
-        results=tuple(results),
-        missing=tuple(missing),
-    )
+    del missing  # the messages name the profiles; the note names them in the report's language
+    evaluated = {r.profile.id for r in results}
+    not_in_force = tuple(f"profile.{p}" for p in profile_ids if p not in evaluated)
+    notes = [Note(kind="missing", code="profile_not_in_force", items=not_in_force)]
+    return [_block(r) for r in results], notes if not_in_force else []
 
 
 def _block(result: ProfileResult) -> TargetBlock:
@@ -522,14 +516,22 @@ def _block(result: ProfileResult) -> TargetBlock:
             )
         )
     p = result.profile
+    vetoes = [r for r in rows if r.veto]
+    lacking = tuple(r.key for r in vetoes if r.status == "not_enough_data")
+    met: bool | None = None  # no veto, or a veto without a status: nothing to badge as met
+    if any(r.status == "not_met" for r in vetoes):
+        met = False
+    elif vetoes and all(r.status == "met" for r in vetoes):
+        met = True
     return TargetBlock(
         key=p.id,
         title=p.title,
         document=p.document,
         year=p.year,
         indicative=result.indicative,
-        vetoes_met=result.vetoes_met,
+        vetoes_met=met,
         rows=tuple(rows),
+        vetoes_lacking_data=lacking,
     )
 
 
@@ -542,6 +544,7 @@ def _factors(reports: list[IndicatorReport]) -> tuple[FactorRow, ...]:
                 if key not in seen:
                     seen[key] = FactorRow(
                         key=key,
+                        name=f.name,
                         value=f.value,
                         unit=f.unit,
                         source=f.source,
@@ -552,50 +555,26 @@ def _factors(reports: list[IndicatorReport]) -> tuple[FactorRow, ...]:
     return tuple(seen.values())
 
 
-def _accounting(profile: Profile, park: ParkRegistry) -> dict[str, str | float | bool | None]:
-    tariff = park.park.tariff
-    return {
-        "electricity_method": profile.method,
-        "gas_is_clean": profile.gas_is_clean,
-        "purchased_heat": profile.purchased_heat,
-        "gec_count": profile.gec_count,
-        "green_contract_kwh": profile.green_contract_kwh,
-        "flat_price_cny_per_kwh": profile.flat_price_cny_per_kwh
-        if profile.flat_price_cny_per_kwh is not None
-        else (tariff.flat_price_cny_per_kwh if tariff else None),
-        "province": park.park.province,
-        "grid_region": park.park.grid_region,
-    }
-
-
 def _notes(
     annual: IndicatorReport, request: ReportRequest, factors: tuple[FactorRow, ...]
 ) -> list[Note]:
+    """The notes of the report, as codes and label keys (words come from reports.i18n)."""
     notes = []
-    incomplete = [
+    incomplete = tuple(
         i.name
         for i in annual.indicators
         if i.value is not None and i.completeness_pct is not None and i.completeness_pct < 100.0
-    ]
+    )
     if incomplete:
-        notes.append(
-            Note(
-                kind="estimated",
-                text="rest partly on interpolated or estimated intervals (completeness < 100 %): "
-                + ", ".join(incomplete),
-            )
-        )
+        notes.append(Note(kind="estimated", code="estimated", items=incomplete))
     for key, value in sorted(request.declared.items()):
-        notes.append(Note(kind="declared", text=f"{key} = {value:g} (declared, not measured)"))
-    unverified = [f.key for f in factors if f.evidence.upper() not in ("P", "V")]
+        notes.append(Note(kind="declared", code="declared", items=(f"target.{key}",), value=value))
+    unverified = tuple(
+        dict.fromkeys(f"factor.{f.name}" for f in factors if f.evidence.upper() not in ("P", "V"))
+    )
     if unverified:
-        notes.append(
-            Note(
-                kind="example",
-                text="factors not verified against their primary source: " + ", ".join(unverified),
-            )
-        )
-    missing = [i.name for i in annual.indicators if i.value is None]
+        notes.append(Note(kind="example", code="unverified_factors", items=unverified))
+    missing = tuple(i.name for i in annual.indicators if i.value is None)
     if missing:
-        notes.append(Note(kind="missing", text="not computed (see reasons): " + ", ".join(missing)))
+        notes.append(Note(kind="missing", code="not_computed", items=missing))
     return notes
