@@ -755,10 +755,10 @@ def _format_messages(name: str, n_readings: int, now_ms: int) -> list[tuple[str,
             )
         elif name == "flat-json_batch100":
             iso = datetime.fromtimestamp(ts / 1000, UTC).isoformat()
-            batch = [{"meter": floors[k % 24], "time": iso, "kwh": e, "kw": p} for k in range(100)]
-            out.append(("gw/g1/meters", orjson.dumps(batch)))
+            rows = [{"meter": floors[k % 24], "time": iso, "kwh": e, "kw": p} for k in range(100)]
+            out.append(("gw/g1/meters", orjson.dumps(rows)))
         elif name == "thingsboard-gateway":  # 10 devices x 10 readings
-            doc = {
+            doc: dict[str, object] = {
                 floors[(i + d) % 24]: [
                     {"ts": ts + k, "values": {"energy": e + k, "power": p * 1000}}
                     for k in range(10)
@@ -768,7 +768,7 @@ def _format_messages(name: str, n_readings: int, now_ms: int) -> list[tuple[str,
             out.append(("v1/gateway/telemetry", orjson.dumps(doc)))
         elif name == "tasmota-energy":
             local = datetime.fromtimestamp(ts // 1000, UTC).astimezone(_SHANGHAI)
-            doc = {
+            doc = {  # same name, another shape: the annotation above covers both
                 "Time": local.replace(tzinfo=None).isoformat(),
                 "ENERGY": {"Total": e, "Power": p * 1000, "Factor": 0.95, "Current": 2.0},
             }
@@ -778,11 +778,14 @@ def _format_messages(name: str, n_readings: int, now_ms: int) -> list[tuple[str,
                 birth = new_payload([("bdSeq", None, DataType.UINT64, 0)], seq=0)
                 out.append(("spBv1.0/wuhan-demo/NBIRTH/gw1", birth))
                 for k, floor in enumerate(floors):
-                    metrics = [("energy", 1, DataType.DOUBLE, e), ("power", 2, DataType.FLOAT, p)]
-                    payload = new_payload(metrics, timestamp_ms=ts, seq=k + 1)
+                    named = [("energy", 1, DataType.DOUBLE, e), ("power", 2, DataType.FLOAT, p)]
+                    payload = new_payload(named, timestamp_ms=ts, seq=k + 1)
                     out.append((f"spBv1.0/wuhan-demo/DBIRTH/gw1/{floor}", payload))
             seq = len(out) % 256
-            metrics = [(None, 1, DataType.DOUBLE, e), (None, 2, DataType.FLOAT, p)]
+            metrics: list[tuple[str | None, int | None, int, float | bool]] = [
+                (None, 1, DataType.DOUBLE, e),
+                (None, 2, DataType.FLOAT, p),
+            ]
             payload = new_payload(metrics, timestamp_ms=ts, seq=seq)
             out.append((f"spBv1.0/wuhan-demo/DDATA/gw1/{dev}", payload))
         i += 1
@@ -847,7 +850,7 @@ def bench_formats(
             }
             # the CPU time of this process: steadier than the wall clock on a shared machine
             key = "cpu_readings_s"
-            if name not in best or (result[key] or 0) > (best[name][key] or 0):
+            if name not in best or float(result[key] or 0) > float(best[name][key] or 0):  # type: ignore[arg-type]
                 best[name] = result
     return list(best.values())
 
