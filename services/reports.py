@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from analytics.intervals import DEFAULT_INTERVAL_S, IntervalLedger
+from config.accounting import AccountingProfile
 from config.registry import Device, ParkRegistry, Tenant
 from config.targets import TargetNotFoundError, targets
 from reports.model import (
@@ -39,7 +40,6 @@ from services.energy import LedgerFn, Scope
 from services.indicators import (
     Indicator,
     IndicatorReport,
-    Profile,
     local_period,
     scope_indicators,
 )
@@ -161,7 +161,7 @@ class ReportRequest:
 
     year: int
     tenant: str | None = None
-    profile: Profile = field(default_factory=Profile)
+    profile: AccountingProfile = field(default_factory=AccountingProfile)
     declared: Mapping[str, float] = field(default_factory=dict)
     sector: str | None = None
     now: datetime | None = None
@@ -209,7 +209,7 @@ def build_report(
             store,
             park,
             period,
-            request.profile,
+            profile=request.profile,
             scope=of,
             interval_s=request.interval_s,
             ledger=cached,
@@ -438,7 +438,7 @@ def evaluate_targets(
     *,
     scope: Scope,
     profile_ids: Sequence[str] | None = None,
-    profile: Profile | None = None,
+    profile: AccountingProfile | None = None,
     sector: str | None = None,
     now: datetime | None = None,
     interval_s: int = DEFAULT_INTERVAL_S,
@@ -463,7 +463,7 @@ def evaluate_targets(
 
     def indicators(label: str) -> IndicatorReport:
         return scope_indicators(
-            store, park, label, profile, scope=scope, interval_s=interval_s, ledger=cached
+            store, park, label, profile=profile, scope=scope, interval_s=interval_s, ledger=cached
         )
 
     report = indicators(when.label)
@@ -552,14 +552,14 @@ def _factors(reports: list[IndicatorReport]) -> tuple[FactorRow, ...]:
     return tuple(seen.values())
 
 
-def _accounting(profile: Profile, park: ParkRegistry) -> dict[str, str | float | bool | None]:
+def _accounting(
+    profile: AccountingProfile, park: ParkRegistry
+) -> dict[str, str | float | bool | None]:
     tariff = park.park.tariff
     return {
-        "electricity_method": profile.method,
+        "electricity_method": profile.electricity_method,
         "gas_is_clean": profile.gas_is_clean,
         "purchased_heat": profile.purchased_heat,
-        "gec_count": profile.gec_count,
-        "green_contract_kwh": profile.green_contract_kwh,
         "flat_price_cny_per_kwh": profile.flat_price_cny_per_kwh
         if profile.flat_price_cny_per_kwh is not None
         else (tariff.flat_price_cny_per_kwh if tariff else None),

@@ -537,9 +537,10 @@ def _ledger(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     import yaml
 
+    from analytics.energy import conversion_method_from_legacy
+    from config.accounting import AccountingProfile
     from config.registry import load_registry
     from reports.render import render
-    from services.indicators import Profile
     from services.ledger import device_ledger, stored_ledger
     from services.reports import ReportRequest, build_report
     from smartpark import __version__
@@ -578,7 +579,9 @@ def _report(args: argparse.Namespace) -> int:
             ReportRequest(
                 year=args.year,
                 tenant=args.tenant,
-                profile=Profile(method=args.method),
+                profile=AccountingProfile(
+                    electricity_method=conversion_method_from_legacy(args.method)
+                ),
                 declared=declared,
                 sector=args.sector,
             ),

@@ -14,13 +14,14 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
+from analytics.energy import conversion_method_from_legacy
 from api.deps import ParkDep, PrincipalDep, RegistryDep, StoreDep, forbidden, require_roles
+from config.accounting import AccountingProfile
 from config.auth import PrincipalRole
 from config.errors import ConflictError, InvalidRequestError, NotFoundError
 from config.registry import ParkRegistry
 from config.version import __version__
 from reports.render import render
-from services.indicators import Profile
 from services.reports import ReportRequest, build_report
 from store.base import Store
 
@@ -94,7 +95,11 @@ def _document(
     doc = build_report(
         store,
         park,
-        ReportRequest(year=_year(year), tenant=tenant, profile=Profile(method=method)),
+        ReportRequest(
+            year=_year(year),
+            tenant=tenant,
+            profile=AccountingProfile(electricity_method=conversion_method_from_legacy(method)),
+        ),
         software=f"smartpark {__version__}",
     )
     name = f"{park.id}{'-' + tenant if tenant else ''}-{year}-{lang}.{fmt}"

@@ -18,23 +18,22 @@ intensities), :mod:`~services.indicators.shares` (clean and renewable shares),
 
 from __future__ import annotations
 
-import numpy as np
-from numpy.typing import NDArray
-
 from analytics.intervals import DEFAULT_INTERVAL_S
+from config.accounting import AccountingProfile
 from config.registry import ParkRegistry
 from services.energy import Balance, LedgerFn, Scope, energy_balance
-from services.indicators.basis import Basis, park_basis, scope_basis, supply_balance
+from services.indicators.basis import park_basis, scope_basis, supply_balance
 from services.indicators.cost import costs
 from services.indicators.energy_carbon import carbon_indicators, comprehensive_energy, intensities
-from services.indicators.microgrid import microgrid_indicators
+from services.indicators.green import InstrumentSource, certified_green, stored_instruments
+from services.indicators.microgrid import irradiance_w_per_m2, microgrid_indicators, sliding_demand
 from services.indicators.model import (
     FactorUsed,
     Indicator,
     IndicatorReport,
+    InstrumentUse,
     LocalPeriod,
     PeriodError,
-    Profile,
     factor_regions,
     local_period,
 )
@@ -46,9 +45,11 @@ __all__ = [
     "FactorUsed",
     "Indicator",
     "IndicatorReport",
+    "InstrumentSource",
+    "InstrumentUse",
     "LocalPeriod",
     "PeriodError",
-    "Profile",
+    "default_profile",
     "factor_regions",
     "local_period",
     "park_indicators",
@@ -60,44 +61,67 @@ def park_indicators(
     store: Store,
     park: ParkRegistry,
     period: str,
-    profile: Profile | None = None,
     *,
+    profile: AccountingProfile | None = None,
     interval_s: int = DEFAULT_INTERVAL_S,
     ledger: LedgerFn = device_ledger,
+    instruments: InstrumentSource = stored_instruments,
 ) -> IndicatorReport:
     """Every indicator of ``park`` for the local ``period`` (``YYYY``, ``YYYY-MM``,
-    ``YYYY-MM-DD``). Raises :class:`PeriodError` for a bad period."""
+    ``YYYY-MM-DD``) under the accounting ``profile``. Raises :class:`PeriodError` for a bad
+    period."""
     return scope_indicators(
-        store, park, period, profile, scope=Scope("park"), interval_s=interval_s, ledger=ledger
+        store,
+        park,
+        period,
+        profile=profile,
+        scope=Scope("park"),
+        interval_s=interval_s,
+        ledger=ledger,
+        instruments=instruments,
     )
+
+
+def default_profile(park: ParkRegistry) -> AccountingProfile:
+    """The park's registry default profile, else the defaults named ``<park>/default``."""
+    # MERGE: PROFILE adds Park.accounting and services.accounting.profile_for(store, park, year)
+    # (the year's stored override); callers pass its answer as ``profile``.
+    declared = getattr(park.park, "accounting", None)
+    if isinstance(declared, AccountingProfile):
+        return declared
+    return AccountingProfile(name=f"{park.id}/default")
 
 
 def scope_indicators(
     store: Store,
     park: ParkRegistry,
     period: str,
-    profile: Profile | None = None,
     *,
     scope: Scope,
+    profile: AccountingProfile | None = None,
     interval_s: int = DEFAULT_INTERVAL_S,
     ledger: LedgerFn = device_ledger,
+    instruments: InstrumentSource = stored_instruments,
 ) -> IndicatorReport:
     """The indicators of ``scope`` (park, building, floor or tenant) of ``park`` for the local
-    ``period``, with the formulas of the park (see docs/analytics.md, "Indicators per scope").
+    ``period`` under the accounting ``profile`` (default :func:`default_profile`), with the
+    formulas of the park (see docs/analytics.md, "Indicators per scope", and
+    docs/accounting.md).
 
     A building, floor or tenant takes its highest consumption meters, its own gas and heat
-    meters, a pro-rata share of the park's grid import and on-site PV (park import / park load
-    and PV self-consumed / park load over the period), its floor area and, for one tenant, its
-    production counters; the instruments of ``profile`` (GEC, contracts) are those retired for
-    this scope, never a split of the park's. Park-level indicators (PV, battery, self-
-    sufficiency) are None with a reason for a part of the park.
+    meters, a pro-rata share of the park's purchased electricity and on-site PV (park purchase /
+    park load and PV self-consumed / park load over the period), its floor area and, for one
+    tenant, its production counters. Green instruments (``instruments``: the park's, by
+    reporting year) are matched month by month to purchased electricity: a tenant counts only
+    its own, the park all, never more than it bought. Park-level indicators (PV, battery,
+    self-sufficiency, billed demand) are None with a reason for a part of the park.
 
     Raises :class:`PeriodError` for a bad period, :class:`ValueError` for a device scope and
     :class:`~services.energy.UnknownScopeError` for a scope the park does not have.
     """
     if scope.kind == "device":
         raise ValueError("indicators cover the park, a building, a floor or a tenant, not a device")
-    profile = profile or Profile()
+    profile = profile or default_profile(park)
     tz = park.park.timezone
     when = local_period(period, tz)
     regions = factor_regions(park)
@@ -110,49 +134,45 @@ def scope_indicators(
         interval_s=interval_s,
         ledger=ledger,
     )
+    sliding = irradiance = None
     if scope.kind == "park":
-        basis = park_basis(bal, park)
+        basis = park_basis(bal, park, profile)
         park_bal: Balance | None = bal
+        if interval_s <= _MAX_INTERVAL_S:
+            sliding = sliding_demand(store, park, when, ledger=ledger)
+        irradiance = irradiance_w_per_m2(store, park, bal.start_ns, interval_s)
     else:
         supply = supply_balance(store, park, when, interval_s=interval_s, ledger=ledger)
-        basis = scope_basis(bal, supply, park)
+        basis = scope_basis(bal, supply, park, profile)
         park_bal = None
-    out = _compute(
-        basis,
-        bal.start_ns,
-        park_bal,
-        park=park,
-        when=when,
-        regions=regions,
-        profile=profile,
-        tz=tz,
+    green = certified_green(
+        store,
+        park,
+        scope,
+        when,
+        profile,
+        source=instruments,
         interval_s=interval_s,
+        ledger=ledger,
     )
-    return IndicatorReport(park.id, when, tz, regions, profile, tuple(out), str(scope))
-
-
-def _compute(
-    basis: Basis,
-    start_ns: NDArray[np.int64],
-    park_bal: Balance | None,
-    *,
-    park: ParkRegistry,
-    when: LocalPeriod,
-    regions: tuple[str, ...],
-    profile: Profile,
-    tz: str,
-    interval_s: int,
-) -> list[Indicator]:
     on = when.first_day
     en, tce = comprehensive_energy(basis, profile=profile, regions=regions, on=on)
-    co2, carbon_out = carbon_indicators(basis, en, profile=profile, regions=regions, on=on)
+    co2, carbon_out = carbon_indicators(basis, en, green, profile=profile, regions=regions, on=on)
     out = [tce, *carbon_out, *shares(basis, en, co2, profile=profile), *intensities(basis, en, co2)]
     out += microgrid_indicators(
-        basis, park_bal, park=park, green_kwh=co2.green_kwh, interval_s=interval_s
+        basis,
+        park_bal,
+        bal.start_ns,
+        park=park,
+        green_kwh=co2.green_kwh,
+        interval_s=interval_s,
+        tz=tz,
+        sliding=sliding,
+        irradiance=irradiance,
     )
     out += costs(
         basis,
-        start_ns,
+        bal.start_ns,
         park=park,
         when=when,
         regions=regions,
@@ -170,7 +190,7 @@ def _compute(
             else i
             for i in out
         ]
-    return out
+    return IndicatorReport(park.id, when, tz, regions, profile, tuple(out), str(scope), green.uses)
 
 
 _MAX_INTERVAL_S = 3600
@@ -179,6 +199,7 @@ _MAX_INTERVAL_S = 3600
 _NEEDS_INTERVALS = frozenset(
     {
         "peak_demand_kw",
+        "billed_demand_kw",
         "load_factor",
         "tou_energy_cost_cny",
         "demand_charge_cny",  # on the max-demand basis; a capacity charge needs no intervals

@@ -11,10 +11,11 @@ from numpy.typing import NDArray
 
 from analytics import tariff
 from analytics.calendar import LocalPeriod
+from config.accounting import AccountingProfile
 from config.factors import TOU_PERIOD_ORDER, FactorNotFoundError, tou_tariffs
 from config.registry import ParkRegistry
 from services.indicators.basis import Basis
-from services.indicators.model import FactorUsed, Indicator, Profile, finite, min_of
+from services.indicators.model import FactorUsed, Indicator, finite, min_of
 
 __all__ = ["costs"]
 
@@ -25,15 +26,15 @@ def _months(when: LocalPeriod) -> list[int]:
 
 
 def _price(
-    park: ParkRegistry, profile: Profile, when: LocalPeriod, region: str
+    park: ParkRegistry, profile: AccountingProfile, when: LocalPeriod, region: str
 ) -> FactorUsed | None:
-    """The flat energy price [CNY/kWh]: the request's, else the registry tariff's, else None."""
+    """The flat energy price [CNY/kWh]: the profile's, else the registry tariff's, else None."""
     if profile.flat_price_cny_per_kwh is not None:
         return FactorUsed(
             "flat_price_cny_per_kwh",
             profile.flat_price_cny_per_kwh,
             "CNY/kWh",
-            "request parameter flat_price_cny_per_kwh",
+            f"accounting profile {profile.name}: flat_price_cny_per_kwh",
             when.first_day.year,
             region,
             "U",
@@ -54,7 +55,7 @@ def costs(
     park: ParkRegistry,
     when: LocalPeriod,
     regions: Sequence[str],
-    profile: Profile,
+    profile: AccountingProfile,
     tz: str,
     interval_s: int,
 ) -> list[Indicator]:
@@ -92,7 +93,7 @@ def _tou(
     park: ParkRegistry,
     when: LocalPeriod,
     regions: Sequence[str],
-    profile: Profile,
+    profile: AccountingProfile,
     tz: str,
 ) -> Indicator:
     on = when.first_day

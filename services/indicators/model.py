@@ -13,8 +13,8 @@ import numpy as np
 
 from analytics import calendar, carbon
 from analytics.calendar import LocalPeriod
-from analytics.energy import ElectricityMethod
 from analytics.intervals import Quality
+from config.accounting import AccountingProfile
 from config.errors import InvalidRequestError
 from config.factors import Factor, FactorNotFoundError, FactorTable
 from config.registry import ParkRegistry
@@ -29,9 +29,9 @@ __all__ = [
     "Indicator",
     "IndicatorReport",
     "Inputs",
+    "InstrumentUse",
     "LocalPeriod",
     "PeriodError",
-    "Profile",
     "completeness",
     "factor_regions",
     "finite",
@@ -92,24 +92,18 @@ def factor_regions(park: ParkRegistry) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True, slots=True)
-class Profile:
-    """The park's accounting profile: the choices a standard leaves open, and the instruments.
+class InstrumentUse:
+    """A green instrument matched to this scope and period: its id, kind (``gec``, ``contract``,
+    ``direct``), the kWh used [kWh], the local month ``YYYY-MM`` and the tenant (None: the
+    park)."""
 
-    ``method``: electricity to tce at the equivalent value or by coal consumption (GB/T 2589);
-    ``gas_is_clean``: whether natural gas counts as clean energy; ``purchased_heat``: whether the
-    heat meters measure heat bought from outside the park (then it counts in tce and Scope 2);
-    ``gec_count`` green certificates retired and ``green_contract_kwh`` green power settled for the
-    period (retired for the scope asked for: a park's instruments are never split to its
-    tenants); ``flat_price_cny_per_kwh`` [CNY/kWh] the flat energy price the TOU ratios
-    multiply, overriding the park tariff's in the registry.
-    """
-
-    method: ElectricityMethod = "equivalent_value"
-    gas_is_clean: bool = False
-    purchased_heat: bool = False
-    gec_count: float = 0.0
-    green_contract_kwh: float = 0.0
-    flat_price_cny_per_kwh: float | None = None
+    # MERGE: services/instruments.py (INSTRUMENTS) defines InstrumentUse with these fields;
+    # import it from there and drop this copy.
+    instrument_id: str
+    kind: str
+    energy_kwh: float
+    month: str
+    tenant: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,15 +140,17 @@ class Indicator:
 @dataclass(frozen=True, slots=True)
 class IndicatorReport:
     """Every indicator of a park, or of a building, floor or tenant of it (``scope``, as
-    :func:`services.energy.parse_scope` writes it), for one local period."""
+    :func:`services.energy.parse_scope` writes it), for one local period, under the accounting
+    ``profile``, with the green ``instruments`` matched to this scope and period."""
 
     park: str
     period: LocalPeriod
     tz: str
     regions: tuple[str, ...]
-    profile: Profile
+    profile: AccountingProfile
     indicators: tuple[Indicator, ...]
     scope: str = "park"
+    instruments: tuple[InstrumentUse, ...] = ()
 
 
 GEC = FactorUsed(
@@ -195,6 +191,10 @@ def finite(x: float) -> float | None:
 
 
 def completeness(series: Series) -> float:
+    # MERGE: QUALITY adds analytics.intervals.known_pct / measured_pct. Totals and what derives
+    # from them (tce, carbon, shares, intensities, energy cost) take known_pct; figures of the
+    # 15-minute shape (peak and sliding demand, load factor, TOU split, demand charge) take
+    # measured_pct. Until then both read this measured share.
     """Share of intervals measured [%]. The ledger calls an interval measured when the readings
     feeding it lie within the device's reporting cadence (services.maintenance), so this counts
     the expected readings received: an hourly meter with every reading is 100 % complete."""

@@ -4,19 +4,24 @@ renewable share of its electricity: on-site PV used plus certified green electri
 from __future__ import annotations
 
 from analytics import carbon, energy
+from config.accounting import AccountingProfile
 from services.indicators.basis import Basis
 from services.indicators.energy_carbon import Carbon, Energy
-from services.indicators.model import GEC, Indicator, Profile, finite, missing
+from services.indicators.model import Indicator, finite, missing
 
 __all__ = ["shares"]
 
 
-def shares(basis: Basis, en: Energy, co2: Carbon, *, profile: Profile) -> list[Indicator]:
+def shares(basis: Basis, en: Energy, co2: Carbon, *, profile: AccountingProfile) -> list[Indicator]:
     """``clean_energy_share``, ``renewable_share`` and ``renewable_electricity_share``
-    [fraction]."""
-    pv_self, green_kwh, elec_kwh = basis.pv_self, co2.green_kwh, basis.elec.kwh
+    [fraction]: on-site PV used (only while the park keeps its certificates) plus the certified
+    green kWh matched to this scope and period."""
+    green_kwh, elec_kwh = co2.green_kwh, basis.elec.kwh
+    pv_kept = profile.pv_certificates == "kept"
+    pv_self = basis.pv_self
+    pv_kwh = (pv_self.kwh or 0.0) if pv_kept else 0.0
     re_kwh = (
-        min((pv_self.kwh or 0.0) + green_kwh, elec_kwh)
+        min(pv_kwh + green_kwh, elec_kwh)
         if green_kwh is not None and elec_kwh is not None and pv_self.kwh is not None
         else None
     )
@@ -37,13 +42,17 @@ def shares(basis: Basis, en: Energy, co2: Carbon, *, profile: Profile) -> list[I
         re_elec_share = finite(
             carbon.renewable_electricity_share(
                 total_electricity_kwh=elec_kwh or 0.0,
-                pv_self_consumed_kwh=pv_self.kwh or 0.0,
+                pv_self_consumed_kwh=pv_kwh,
                 green_contract_kwh=green_kwh or 0.0,
             )
         )
-    share_factors = en.factors + ((GEC,) if profile.gec_count else ())
+    share_factors = en.factors
     zero = "no energy consumed"
-    pv_words = "on-site PV used" if basis.scope.kind == "park" else "its share of on-site PV"
+    pv_words = (
+        ("on-site PV used" if basis.scope.kind == "park" else "its share of on-site PV")
+        if pv_kept
+        else "no on-site PV (its certificates were sold)"
+    )
     out: list[Indicator] = []
     for name, value, note in (
         (
@@ -56,7 +65,7 @@ def shares(basis: Basis, en: Energy, co2: Carbon, *, profile: Profile) -> list[I
         (
             "renewable_electricity_share",
             re_elec_share,
-            f"({pv_words} + certified green kWh) / electricity",
+            f"({pv_words} + certified green kWh matched to this scope and month) / electricity",
         ),
     ):
         out.append(

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from config.accounting import AccountingProfile
 from config.registry import load_registry
 from reports.model import ReportDoc
 from reports.render import cjk_fonts, render
-from services.indicators import Profile
 from services.reports import ReportRequest, build_report
 from store import EmbeddedStore
 from tests.reports.checks import number_problems, pdf_text
@@ -38,7 +38,9 @@ def store(january_data_dir: Path) -> Iterator[EmbeddedStore]:
 def test_every_number_of_a_built_report_is_shown(
     store: EmbeddedStore, tenant: str | None, lang: str, tmp_path: Path
 ) -> None:
-    doc = build_report(store, PARK, ReportRequest(year=2025, tenant=tenant, profile=Profile()))
+    doc = build_report(
+        store, PARK, ReportRequest(year=2025, tenant=tenant, profile=AccountingProfile())
+    )
     assert isinstance(doc, ReportDoc)
     problems = number_problems(
         doc,
