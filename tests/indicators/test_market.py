@@ -54,7 +54,10 @@ def two_months(tmp_path):
     return store, toy.registry(tmp_path)
 
 
-def market(store, park, period, *instruments, scope=Scope("park")):
+PARK = Scope("park")
+
+
+def market(store, park, period, *instruments, scope=PARK):
     report = scope_indicators(store, park, period, scope=scope, instruments=lambda *_: instruments)
     return report, by_name(report.indicators)
 

@@ -83,7 +83,8 @@ def test_both_methods_on_a_tenant(plain):
     assert value(i_ce["tco2_per_tce_location"]) == pytest.approx(1.332016, rel=1e-6)
     assert "当量值" in (i_cv["tco2_per_tce"].note or "")
     assert "等价值" in (i_ce["tco2_per_tce"].note or "")
-    assert cv.profile.name == "toy/default" and ce.profile.name == "toy/ce"
+    assert cv.profile.name == "toy/default"
+    assert ce.profile.name == "toy/ce"
 
 
 @pytest.mark.parametrize(
