@@ -4,15 +4,19 @@ year: energy (tce), carbon, shares, intensities, microgrid, battery, PV and elec
 prices it used.
 
 The inputs are the scope's energy balance (:func:`services.energy.energy_balance`) over the
-period; the factors come from the effective-dated tables of :mod:`config.factors`, the grid
-factor of the park's province when the table has one, else of its grid region, else national;
-prices from the park's ``tariff`` in the registry. An indicator that cannot be computed (no data,
+period and the park's accounting profile (:class:`config.accounting.AccountingProfile`: the
+electricity method, the grid-factor rule, Scope 2 net or gross, the gas heating value, the
+boundary, who owns the PV certificates), which every report names; the factors come from the
+effective-dated tables of :mod:`config.factors`; green instruments are matched to purchased
+electricity month by month (:mod:`services.indicators.green`); prices from the park's
+``tariff`` in the registry. An indicator that cannot be computed (no data,
 no factor, a zero denominator, a park-level indicator asked of a part of the park) is ``None``
 with a reason, never a made-up number. See docs/analytics.md, "Energy balances and indicators".
 
 The package holds one module per concern: :mod:`~services.indicators.basis` (the flows of the
 scope), :mod:`~services.indicators.energy_carbon` (tce, Scope 1 and 2, the 910 core indicator,
 intensities), :mod:`~services.indicators.shares` (clean and renewable shares),
+:mod:`~services.indicators.green` (certified green kWh from the instruments),
 :mod:`~services.indicators.microgrid` (PV, battery, demand) and :mod:`~services.indicators.cost`
 (TOU energy cost and demand charge); this module runs them in order."""
 

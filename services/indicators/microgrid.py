@@ -2,8 +2,9 @@
 the peak demand, billed demand and load factor of the electricity the tariff bills.
 
 PV final yield is on the DC nameplate at STC (``dc_kwp`` in the registry; IEC 61724-1:2021), and
-the performance ratio needs a plane-of-array irradiance sensor (an ``env_sensor`` reporting
-``irradiance``). The park's peak demand is the highest 15-minute window sliding over the grid
+the performance ratio needs a plane-of-array irradiance series: a device whose kind reports an
+``irradiance`` field [W/m²] (none of the registry's kinds does yet, so the indicator says so).
+The park's peak demand is the highest 15-minute window sliding over the grid
 meters' register in steps of their reporting cadence when they report more often than every
 15 minutes (utilities bill it so), else the highest fixed quarter hour; the billed demand is
 not below 40 % of the contracted capacity (发改办价格[2016]1583号)."""
@@ -52,7 +53,7 @@ _FLOOR = FactorUsed(
     "S",
 )
 IRRADIANCE_FIELD = "irradiance_w_per_m2"
-"""The stored field of a plane-of-array irradiance sensor (env_sensor ``irradiance``, W/m²)."""
+"""The stored name of a plane-of-array irradiance field ``irradiance`` [W/m²]."""
 
 
 @dataclass(frozen=True, slots=True)
