@@ -183,6 +183,7 @@ def scope_indicators(
         profile=profile,
         tz=tz,
         interval_s=interval_s,
+        sliding=sliding.by_month if sliding is not None else None,
     )
     if interval_s > _MAX_INTERVAL_S:
         # day (or single) slots, e.g. from the daily roll-up: a peak, a load factor or a TOU

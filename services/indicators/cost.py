@@ -4,7 +4,8 @@ park's tariff)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -58,12 +59,20 @@ def costs(
     profile: AccountingProfile,
     tz: str,
     interval_s: int,
+    sliding: Mapping[str, float] | None = None,
 ) -> list[Indicator]:
     """TOU energy cost, demand charge and their sum, of the electricity the tariff bills: the
     park's grid import, or a scope's metered consumption (re-billed at the park's tariff)."""
     tou = _tou(basis, start_ns, park=park, when=when, regions=regions, profile=profile, tz=tz)
     dc, owed = _demand(
-        basis, start_ns, park=park, when=when, regions=regions, tz=tz, ivl=interval_s
+        basis,
+        start_ns,
+        park=park,
+        when=when,
+        regions=regions,
+        tz=tz,
+        ivl=interval_s,
+        sliding=sliding,
     )
     total: float | None = None
     reason = tou.reason or (dc.reason if owed else None)
@@ -165,9 +174,12 @@ def _demand(
     regions: Sequence[str],
     tz: str,
     ivl: int,
+    sliding: Mapping[str, float] | None = None,
 ) -> tuple[Indicator, bool]:
     """Demand charge of the period [CNY]: each local month's highest ``ivl``-average power of the
     billed electricity [kW] × the price [CNY/(kW·month)], or the contracted capacity × price.
+    For the park, the month's highest 15-minute window ``sliding`` [kW by month label] replaces
+    the fixed blocks where known, and the demand is not below 40 % of ``contracted_kw``.
 
     Returns the indicator and whether a demand charge is owed for this scope and period: False
     when none applies (none configured, a day, a capacity charge asked of a part of the park),
@@ -202,29 +214,43 @@ def _demand(
             name, kw * price * months, unit, 100.0, (factor,), None, note,
             {"contracted_kw": kw, "price_cny_per_kw_month": price, "months": float(months)},
         ), True  # fmt: skip
-    what = "grid import" if basis.scope.kind == "park" else "metered electricity"
+    park_scope = basis.scope.kind == "park"
+    what = "grid import" if park_scope else "metered electricity"
     note = f"highest {ivl // 60}-minute average {what} of each local month × price"
+    if park_scope and sliding:
+        note = f"highest 15-minute window sliding over the {what} of each local month × price"
+    if park_scope and t.contracted_kw is not None:
+        note += ", not below 40 % of the contracted capacity (发改办价格[2016]1583号)"
     if billed.kwh is None:
         why = billed.why or f"no {what} data"
         return Indicator(name, None, unit, billed.completeness, (factor,), why, note), True
-    charge = tariff.demand_charge(
+    blocks = tariff.demand_charge(
         start_ns, billed.series.energy, interval_s=ivl, price_cny_per_kw_month=price, tz=tz
     )
     detail: dict[str, float | None] = {"price_cny_per_kw_month": price}
-    for label, kw in zip(charge.month, charge.max_demand_kw, strict=True):
-        detail[f"max_demand_kw:{label}"] = finite(float(kw))
+    charged: dict[str, float] = {}
+    for label, kw in zip(blocks.month, blocks.max_demand_kw, strict=True):
+        detail[f"fixed_block_max_kw:{label}"] = finite(float(kw))
+        measured = float(kw)
+        if park_scope and sliding is not None and math.isfinite(sliding.get(label, math.nan)):
+            measured = sliding[label]
+        detail[f"max_demand_kw:{label}"] = finite(measured)
+        if park_scope and t.contracted_kw is not None:
+            measured = tariff.billed_demand_kw(measured, t.contracted_kw)
+            detail[f"billed_demand_kw:{label}"] = finite(measured)
+        charged[label] = measured * price
     if when.kind == "day":
         why = "a demand charge is billed per month: ask for a month or a year"
         return Indicator(name, None, unit, billed.completeness, (factor,), why, note, detail), False
-    unknown = [m for m, c in zip(charge.month, charge.charge_cny, strict=True) if np.isnan(c)]
+    unknown = [m for m, c in charged.items() if np.isnan(c)]
     if unknown:
         why = f"no {what} data in {', '.join(unknown)}"
         return Indicator(name, None, unit, billed.completeness, (factor,), why, note, detail), True
-    for label, c in zip(charge.month, charge.charge_cny, strict=True):
-        detail[f"charge_cny:{label}"] = float(c)
+    for label, c in charged.items():
+        detail[f"charge_cny:{label}"] = c
     return Indicator(
         name,
-        float(np.sum(charge.charge_cny)),
+        sum(charged.values()),
         unit,
         billed.completeness,
         (factor,),

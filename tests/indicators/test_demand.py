@@ -48,9 +48,12 @@ def test_sliding_peak_and_billed_demand(tmp_path, minutes, contracted, billed):
     assert ind["billed_demand_kw"].value == pytest.approx(billed)
     assert ind["billed_demand_kw"].detail["contracted_kw"] == contracted
     # the fixed quarter hours split the peak: 8 of 15 minutes in the first block
-    assert ind["demand_charge_cny"].detail["max_demand_kw:2026-03"] == pytest.approx(
-        PEAK_KW * 8 / 15
-    )
+    charge = ind["demand_charge_cny"]
+    assert charge.detail["fixed_block_max_kw:2026-03"] == pytest.approx(PEAK_KW * 8 / 15)
+    assert charge.detail["max_demand_kw:2026-03"] == pytest.approx(PEAK_KW)
+    # the month's demand charge bills the billed demand: × 40 CNY/(kW·month)
+    month = {i.name: i for i in park_indicators(minutes, park, "2026-03").indicators}
+    assert month["demand_charge_cny"].value == pytest.approx(billed * 40)
 
 
 def test_quarter_hour_meters_keep_fixed_blocks(tmp_path):
