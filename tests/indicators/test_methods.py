@@ -159,3 +159,34 @@ def test_ev_charging_outside_the_boundary(exporting):
         ).indicators
     )
     assert a["comprehensive_energy_tce"].detail["electricity_kwh"] == pytest.approx(80.0)
+
+
+@pytest.fixture
+def solar(tmp_path):
+    """The grid supplies 800 kWh and on-site PV 200 kWh, all used on site (tenant a 1,000)."""
+    store = EmbeddedStore(tmp_path / "store.sqlite3")
+    toy.write(store, "grid", "energy_kwh", {DAY: toy.spread(800.0)})
+    toy.write(store, "pv", "energy_kwh", {DAY: toy.spread(200.0)})
+    toy.write(store, "ma", "energy_kwh", {DAY: toy.spread(1000.0)})
+    extra = "  - {id: pv, kind: pv_inverter, role: pv, parent: grid, capacity_kw: 100}\n"
+    return store, toy.registry(tmp_path, extra=extra)
+
+
+def test_self_consumed_pv_is_green_only_while_its_certificates_are_kept(solar):
+    store, park = solar
+    kept = by_name(park_indicators(store, park, DAY.isoformat()).indicators)
+    sold = by_name(
+        park_indicators(
+            store, park, DAY.isoformat(), profile=AccountingProfile(pv_certificates="sold")
+        ).indicators
+    )
+    # kept: 200 of 1,000 kWh renewable; sold: the attribute went with the certificate (GHG
+    # Protocol Scope 2 Guidance 2015, Quality Criteria 2), so none
+    assert value(kept["renewable_electricity_share"]) == pytest.approx(0.2)
+    assert value(sold["renewable_electricity_share"]) == pytest.approx(0.0)
+    # market-based: kept 800 × 0.6096; sold (800 + 200) × 0.6096 kgCO2
+    assert value(kept["scope2_market_tco2"]) == pytest.approx(0.48768)
+    assert value(sold["scope2_market_tco2"]) == pytest.approx(0.6096)
+    # 910 core: kept 800 × 0.4044 / (1,000 × 0.1229); sold 1,000 × 0.4044 / (1,000 × 0.1229)
+    assert value(kept["tco2_per_tce"]) == pytest.approx(800 * EF_HUBEI / (1000 * K_CV_PUBLISHED))
+    assert value(sold["tco2_per_tce"]) == pytest.approx(EF_HUBEI / K_CV_PUBLISHED)
