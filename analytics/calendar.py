@@ -15,8 +15,9 @@ the ledger only partly spans is less than 100 % complete, never silently full.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -27,9 +28,12 @@ from analytics.intervals import KNOWN_TOTAL, Quality
 
 __all__ = [
     "DEFAULT_TZ",
+    "LocalPeriod",
     "Period",
+    "PeriodParseError",
     "Rollup",
     "local_fields",
+    "local_period",
     "local_period_edges",
     "rollup",
     "utc_offset_s",
@@ -232,3 +236,54 @@ def local_fields(
     month = dates.astype("datetime64[M]").astype(np.int64) % 12 + 1
     weekday = (days + 3) % 7 + 1  # 1970-01-01 was a Thursday
     return month, hour, weekday
+
+
+# -- parsing a local period ------------------------------------------------------------------
+
+_PERIOD_TEXT = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")
+
+
+class PeriodParseError(ValueError):
+    """A period that is not ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, or not a real date."""
+
+
+@dataclass(frozen=True, slots=True)
+class LocalPeriod:
+    """A local calendar year, month or day: its label, kind, first day and UTC edges [ns]."""
+
+    label: str
+    kind: Period
+    first_day: date
+    start_ns: int
+    end_ns: int
+
+
+def local_period(text: str, tz: str) -> LocalPeriod:
+    """``2026`` (year), ``2026-03`` (month) or ``2026-03-14`` (day) in the IANA zone ``tz``;
+    edges at local midnight [ns since the epoch, UTC]. Raises :class:`PeriodParseError`."""
+    match = _PERIOD_TEXT.fullmatch(text.strip())
+    if match is None:
+        raise PeriodParseError(f"bad period {text!r}: use YYYY, YYYY-MM or YYYY-MM-DD")
+    y, m, d = (int(g) if g else None for g in match.groups())
+    assert y is not None  # the pattern always captures the year
+    try:
+        first = date(y, m or 1, d or 1)
+        if d is not None:
+            kind: Period = "day"
+            after = first + timedelta(days=1)
+        elif m is not None:
+            kind = "month"
+            after = date(y + 1, 1, 1) if m == 12 else date(y, m + 1, 1)
+        else:
+            kind = "year"
+            after = date(y + 1, 1, 1)
+    except ValueError as exc:
+        raise PeriodParseError(f"bad period {text!r}: {exc}") from None
+    zone = ZoneInfo(tz)
+
+    def edge(day: date) -> int:
+        return _ns(datetime(day.year, day.month, day.day, tzinfo=zone))
+
+    return LocalPeriod(
+        first.isoformat()[: len(text.strip())], kind, first, edge(first), edge(after)
+    )

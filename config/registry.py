@@ -405,6 +405,9 @@ class Device(_Frozen):
     units: dict[str, str] = Field(default_factory=dict, description="field -> unit overrides")
     multiplier: float = Field(default=1.0, gt=0, description="register multiplier (CT x PT)")
     capacity_kw: float | None = Field(default=None, gt=0)
+    dc_kwp: float | None = Field(
+        default=None, gt=0, description="PV array DC nameplate at STC [kWp] (IEC 61724-1 P0)"
+    )
     capacity_kwh: float | None = Field(default=None, gt=0)
     limits: dict[str, tuple[float, float]] = Field(
         default_factory=dict,

@@ -24,7 +24,6 @@ from datetime import UTC, date, datetime
 from typing import get_args
 from zoneinfo import ZoneInfo
 
-from analytics.energy import ElectricityMethod as IndicatorMethod
 from analytics.intervals import DEFAULT_INTERVAL_S
 from config.accounting import AccountingProfile, ElectricityMethod
 from config.registry import ParkRegistry, Tenant
@@ -58,7 +57,6 @@ from services.evaluation import (
 from services.indicators import (
     Indicator,
     IndicatorReport,
-    Profile,
     local_period,
     scope_indicators,
 )
@@ -149,20 +147,6 @@ def legacy_profile(park: ParkRegistry, method: str = "equivalent_value") -> Acco
     return AccountingProfile(name=f"{park.id}/default", electricity_method=LEGACY_METHODS[method])
 
 
-def _indicator_profile(profile: AccountingProfile) -> Profile:
-    """What ``services.indicators`` takes today. No certificate count: green instruments are
-    matched per month and scope from the store (services/instruments.py), never an annual
-    count reused in every month and for every tenant."""
-    calorific = profile.electricity_method == "calorific_value"
-    method: IndicatorMethod = "equivalent_value" if calorific else "coal_consumption"
-    return Profile(
-        method=method,
-        gas_is_clean=profile.gas_is_clean,
-        purchased_heat=profile.purchased_heat,
-        flat_price_cny_per_kwh=profile.flat_price_cny_per_kwh,
-    )
-
-
 def build_report(
     store: Store,
     park: ParkRegistry,
@@ -195,14 +179,13 @@ def build_report(
     cached = YearLedger(
         ledger, start_ns=year.start_ns, end_ns=year.end_ns, interval_s=request.interval_s
     )
-    computed_with = _indicator_profile(request.profile)
 
     def indicators(period: str, of: Scope) -> IndicatorReport:
         return scope_indicators(
             store,
             park,
             period,
-            computed_with,
+            profile=request.profile,
             scope=of,
             interval_s=request.interval_s,
             ledger=cached,

@@ -2,7 +2,7 @@
 results for the API, the reports and the CLI. ``analytics`` itself never does I/O."""
 
 from services.energy import Balance, Figure, Scope, energy_balance, parse_scope
-from services.indicators import Indicator, IndicatorReport, Profile, park_indicators
+from services.indicators import Indicator, IndicatorReport, park_indicators
 from services.ledger import LOOKBACK_S, FieldLedger, device_ledger
 
 __all__ = [
@@ -12,7 +12,6 @@ __all__ = [
     "Figure",
     "Indicator",
     "IndicatorReport",
-    "Profile",
     "Scope",
     "device_ledger",
     "energy_balance",

@@ -15,11 +15,12 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from analytics.intervals import DEFAULT_INTERVAL_S, IntervalLedger
+from config.accounting import AccountingProfile
 from config.registry import Device, ParkRegistry, Tenant
 from config.targets import TargetNotFoundError, targets
 from services.declared import read_declared
 from services.energy import LedgerFn, Scope
-from services.indicators import IndicatorReport, Profile, local_period, scope_indicators
+from services.indicators import IndicatorReport, local_period, scope_indicators
 from services.ledger import FieldLedger, device_ledger
 from services.targets import ProfileResult, evaluate
 from store.base import Store
@@ -172,7 +173,7 @@ def evaluate_targets(
     *,
     scope: Scope,
     profile_ids: Sequence[str] | None = None,
-    profile: Profile | None = None,
+    profile: AccountingProfile | None = None,
     sector: str | None = None,
     now: datetime | None = None,
     interval_s: int = DEFAULT_INTERVAL_S,
@@ -197,7 +198,7 @@ def evaluate_targets(
 
     def indicators(label: str) -> IndicatorReport:
         return scope_indicators(
-            store, park, label, profile, scope=scope, interval_s=interval_s, ledger=cached
+            store, park, label, profile=profile, scope=scope, interval_s=interval_s, ledger=cached
         )
 
     report = indicators(when.label)

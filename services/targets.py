@@ -26,6 +26,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from analytics.energy import CONVERSION_METHODS, ConversionMethod
 from analytics.projection import project_ratio, project_total
 from config.targets import (
     DECLARED_PREFIX,
@@ -42,6 +43,7 @@ from services.indicators import Indicator, IndicatorReport
 __all__ = [
     "MIN_COMPLETENESS_PCT",
     "Basis",
+    "MethodResult",
     "ProfileResult",
     "Status",
     "TargetResult",
@@ -93,12 +95,24 @@ def _tce(report: IndicatorReport) -> float | None:
 
 
 _ELEC = _detail("comprehensive_energy_tce", "electricity_kwh")
+
+
+def _tce_by(method: ConversionMethod) -> Callable[[IndicatorReport], float | None]:
+    """Comprehensive energy [tce] at one GB/T 2589 electricity method."""
+    return _detail("comprehensive_energy_tce", f"tce_{method}")
+
+
+# The 910 core indicator read under each electricity method, beside the profile's.
+_BY_METHOD = "tco2_per_tce"
 # The denominator of each report ratio, per month: the year's value is Σ(value × weight) /
 # Σ weight. Self-sufficiency and renewable penetration are shares of the load, which the report
 # does not give: electricity consumed stands in for it as the monthly weight.
 _WEIGHT: dict[str, tuple[Callable[[IndicatorReport], float | None], str]] = {
     "tco2_per_tce": (_tce, "comprehensive energy [tce]"),
     "tco2_per_tce_market": (_tce, "comprehensive energy [tce]"),
+    "tco2_per_tce_location": (_tce, "comprehensive energy [tce]"),
+    "tco2_per_tce_calorific_value": (_tce_by("calorific_value"), "energy at 当量值 [tce]"),
+    "tco2_per_tce_coal_equivalent": (_tce_by("coal_equivalent"), "energy at 等价值 [tce]"),
     "clean_energy_share": (_tce, "comprehensive energy [tce]"),
     "renewable_share": (_tce, "comprehensive energy [tce]"),
     "renewable_electricity_share": (_ELEC, "electricity consumed [kWh]"),
@@ -151,6 +165,21 @@ class YearEnd:
 
 
 @dataclass(frozen=True, slots=True)
+class MethodResult:
+    """A banded indicator under one GB/T 2589-2020 electricity method: its value, the annual
+    energy [tce/yr] (projected within the current year) its band was chosen by, the threshold
+    and status, and whether it is the accounting profile's method (the verdict)."""
+
+    method: ConversionMethod
+    value: float | None
+    annual_tce: float | None
+    threshold: float | None
+    status: Status
+    chosen: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TargetResult:
     """One indicator of a profile, evaluated."""
 
@@ -171,6 +200,8 @@ class TargetResult:
     score: float | None = None
     reason: str | None = None
     year_end: YearEnd | None = None
+    by_method: tuple[MethodResult, ...] = ()
+    annual_tce: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,7 +396,10 @@ def evaluate(
         Sector of the scored (green-factory) indicators' baseline and leading values.
     annual_tce
         The park's annual comprehensive energy [tce/yr], which chooses a banded threshold.
-        Default: the report's ``comprehensive_energy_tce`` when the report covers a year.
+        Default: for a year report, its ``comprehensive_energy_tce``, or within the current year
+        (``months`` given) that figure projected to the end of the year
+        (:func:`analytics.projection.project_total`; 发改环资[2025]910号 bands parks by their
+        annual consumption, which a year to date understates).
     months, reference, now
         The monthly reports of the current year so far, last year's monthly reports (the
         seasonal shape; without them each month weighs its number of days) and the present
@@ -374,8 +408,9 @@ def evaluate(
     declared = declared or {}
     overrides = overrides or {}
     kind = report.period.kind
+    given_tce = annual_tce
     if annual_tce is None and kind == "year":
-        annual_tce = _value(report, "comprehensive_energy_tce")
+        annual_tce = _annual(report, _tce, months, reference, now)
     results: list[TargetResult] = []
     for ti in profile.indicators:
         read = _read(ti, report, declared)
@@ -411,6 +446,17 @@ def evaluate(
                 forced=forced,
                 basis=read.basis,
             ).run(declared)
+        by_method: tuple[MethodResult, ...] = ()
+        if ti.reads == _BY_METHOD and any(b.banded for b in ti.thresholds):
+            by_method = _by_method(
+                ti,
+                report,
+                overrides=overrides,
+                given_tce=given_tce,
+                months=months,
+                reference=reference,
+                now=now,
+            )
         results.append(
             TargetResult(
                 key=ti.key,
@@ -430,11 +476,72 @@ def evaluate(
                 score=sc,
                 reason=reason,
                 year_end=year_end,
+                by_method=by_method,
+                annual_tce=annual_tce if any(b.banded for b in ti.thresholds) else None,
             )
         )
     return ProfileResult(
         profile, report.park, report.scope, report.period.label, kind != "year", tuple(results)
     )
+
+
+def _annual(
+    report: IndicatorReport,
+    get: Callable[[IndicatorReport], float | None],
+    months: Sequence[IndicatorReport] | None,
+    reference: Sequence[IndicatorReport] | None,
+    now: datetime | None,
+) -> float | None:
+    """The year's value of an additive figure [its unit]: projected to the end of the year from
+    the monthly reports within the current year, else the year report's own."""
+    if months:
+        actual, _ = _month_arrays(months, get)
+        ref, present = _month_arrays(list(reference or []), get)
+        year = months[0].period.first_day.year
+        shape = ref if len(present) == 12 and float(np.nansum(ref)) > 0 else _days(year)
+        observed = np.where(np.isfinite(actual), _elapsed(months, now), 0.0)
+        if observed.any():
+            p = project_total(actual, shape, observed)
+            if math.isfinite(p.value):
+                return float(p.value)
+    return get(report)
+
+
+def _by_method(
+    ti: TargetIndicator,
+    report: IndicatorReport,
+    *,
+    overrides: Mapping[str, float],
+    given_tce: float | None,
+    months: Sequence[IndicatorReport] | None,
+    reference: Sequence[IndicatorReport] | None,
+    now: datetime | None,
+) -> tuple[MethodResult, ...]:
+    """The 910 core indicator under 当量值 and 等价值: each method's value
+    (``tco2_per_tce_<method>``), its band chosen from that method's (projected) annual tce, its
+    threshold and status; the profile's method is ``chosen`` (its verdict is the result's)."""
+    out = []
+    chosen = report.profile.electricity_method
+    for method in CONVERSION_METHODS:
+        ind = _find(report, f"{ti.reads}_{method}")
+        annual: float | None
+        if given_tce is not None and method == chosen:
+            annual = given_tce
+        elif report.period.kind == "year":
+            annual = _annual(report, _tce_by(method), months, reference, now)
+        else:
+            annual = None
+        _, threshold, forced, why = _threshold(
+            ti, overrides=overrides, sector=None, annual_tce=annual
+        )
+        value = ind.value if ind is not None else None
+        completeness = ind.completeness_pct if ind is not None else None
+        status = _status(value, completeness, "measured", threshold, forced, ti.direction)
+        reason = (ind.reason if ind is not None else f"the report has no {ti.reads}_{method}") or (
+            why if status in ("not_enough_data", "no_threshold") else None
+        )
+        out.append(MethodResult(method, value, annual, threshold, status, method == chosen, reason))
+    return tuple(out)
 
 
 def _ratio_text(ti: TargetIndicator) -> str:

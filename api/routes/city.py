@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
+from analytics.energy import conversion_method_from_legacy
 from api.deps import PrincipalDep, RegistryDep, StoreDep, require_roles
 from api.schemas import (
     CityIndicatorsOut,
@@ -16,10 +17,10 @@ from api.schemas import (
     iso_from_ns,
     ms_from_ns,
 )
+from config.accounting import AccountingProfile
 from config.auth import PrincipalRole
 from services.indicators import (
     IndicatorReport,
-    Profile,
     local_period,
     park_indicators,
 )
@@ -90,10 +91,10 @@ def city_indicators(
     contracts, location-based carbon beside market-based, each park's own tariff and grid
     factors), as `GET /parks/{park}/indicators?period=` with its defaults."""
     asked = local_period(period, "UTC")  # the label and kind; each park in its own zone
-    profile = Profile(method=method)
+    profile = AccountingProfile(electricity_method=conversion_method_from_legacy(method))
     parks = [
         _park(
-            park_indicators(store, registry.parks[pid], period, profile),
+            park_indicators(store, registry.parks[pid], period, profile=profile),
             registry.parks[pid].park.name,
             registry.parks[pid].park.grid_region,
         )

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 
 from analytics.calendar import local_period_edges
+from analytics.energy import conversion_method_from_legacy
 from analytics.intervals import DEFAULT_INTERVAL_S
 from api.deps import ParkDep, StoreDep, scope_query
 from api.params import InstantNs
@@ -24,9 +25,10 @@ from api.schemas import (
     iso_from_ns,
     ms_from_ns,
 )
+from config.accounting import AccountingProfile
 from config.errors import InvalidRequestError
 from services.energy import energy_balance, parse_scope
-from services.indicators import Profile, scope_indicators
+from services.indicators import scope_indicators
 
 __all__ = ["MAX_RANGE_DAYS", "router"]
 
@@ -213,15 +215,14 @@ def indicators(
             "indicators cover the park, a building, a floor or a tenant, not a device: use park, "
             "building:<id>, floor:<building>/<n> or tenant:<id>",
         )
-    profile = Profile(
-        method=method,
+    profile = AccountingProfile(
+        name=f"{park.id}/request",
+        electricity_method=conversion_method_from_legacy(method),
         gas_is_clean=gas_is_clean,
         purchased_heat=purchased_heat,
-        gec_count=gec_count,
-        green_contract_kwh=green_contract_kwh,
         flat_price_cny_per_kwh=flat_price_cny_per_kwh,
-    )
-    report = scope_indicators(store, park, period, profile, scope=chosen)
+    )  # MERGE: PROFILE resolves the stored profile; gec_count/green_contract_kwh go
+    report = scope_indicators(store, park, period, profile=profile, scope=chosen)
     when = report.period
     return IndicatorsOut(
         park=report.park,
@@ -234,11 +235,11 @@ def indicators(
         end=iso_from_ns(when.end_ns),
         end_ms=ms_from_ns(when.end_ns),
         profile=AccountingProfileOut(
-            method=profile.method,
+            method=method,
             gas_is_clean=profile.gas_is_clean,
             purchased_heat=profile.purchased_heat,
-            gec_count=profile.gec_count,
-            green_contract_kwh=profile.green_contract_kwh,
+            gec_count=0.0,
+            green_contract_kwh=0.0,
             flat_price_cny_per_kwh=profile.flat_price_cny_per_kwh,
             regions=list(report.regions),
         ),

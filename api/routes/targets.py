@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
+from analytics.energy import conversion_method_from_legacy
 from api.deps import ParkDep, StoreDep, scope_query
 from api.schemas import (
     TargetProfileOut,
@@ -19,11 +20,11 @@ from api.schemas import (
     iso_from_ns,
     ms_from_ns,
 )
+from config.accounting import AccountingProfile
 from config.errors import InvalidRequestError
 from config.targets import targets
 from services.energy import parse_scope
 from services.evaluation import PARK_PROFILES, TENANT_PROFILES, evaluate_targets, profiles_for
-from services.indicators import Profile
 from services.targets import ProfileResult, TargetResult, YearEnd
 
 __all__ = ["router"]
@@ -170,7 +171,7 @@ def park_targets(
         period,
         scope=chosen,
         profile_ids=ids,
-        profile=Profile(method=method),
+        profile=AccountingProfile(electricity_method=conversion_method_from_legacy(method)),
         sector=sector,
     )
     when = ev.report.period

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 import httpx
 import pytest
 
+from analytics.instruments import Instrument, month_index
 from api.main import create_app
+from config.accounting import AccountingProfile
 from config.registry import load_registry
 from config.settings import Settings
 from services.energy import (
@@ -23,7 +25,7 @@ from services.energy import (
     parse_scope,
     scope_devices,
 )
-from services.indicators import PeriodError, Profile, local_period, park_indicators
+from services.indicators import PeriodError, local_period, park_indicators
 from store import TELEMETRY, EmbeddedStore, Point
 
 REGISTRY = load_registry()
@@ -281,6 +283,11 @@ def test_a_silent_meter_makes_its_figures_missing_not_zero(store):
 # -- indicators ----------------------------------------------------------------------------------
 
 
+# natural gas from one heating value: 35.544 MJ/m3 (GB/T 2589 Annex A, the profile default)
+K_GAS = 35.544 / 29.3076  # kgce/m3, GB/T 2589-2020 §3
+EF_GAS = 35.544e-6 * 15.3 * 0.99 * 44 / 12 * 1000  # kgCO2/m3, national guidelines 2015
+
+
 def test_local_period():
     day = local_period("2026-03-14", "Asia/Shanghai")
     assert (day.kind, day.start_ns, day.end_ns) == ("day", T0, T0 + N * Q)
@@ -294,7 +301,9 @@ def test_local_period():
 
 
 def test_indicators_of_a_known_day(park_day):
-    report = park_indicators(park_day, PARK, DAY, Profile(flat_price_cny_per_kwh=0.6))
+    report = park_indicators(
+        park_day, PARK, DAY, profile=AccountingProfile(flat_price_cny_per_kwh=0.6)
+    )
     ind = {i.name: i for i in report.indicators}
     assert report.regions == ("CN-HB", "CN-CENTRAL", "CN")
 
@@ -304,15 +313,16 @@ def test_indicators_of_a_known_day(park_day):
         return v
 
     # electricity = import − export + PV = 1000 + 400 = 1400 kWh at 0.1229 kgce/kWh;
-    # gas 50 m3 at 1.2143 kgce/m3; heat meters not counted (internal by default)
-    tce = 1400 * 0.1229 / 1000 + 50 * 1.2143 / 1000
+    # gas 50 m3 at 35.544 MJ/m3 / 29.3076 MJ/kgce (the profile's heating value, GB/T 2589);
+    # heat meters not counted (internal by default)
+    tce = 1400 * 0.1229 / 1000 + 50 * K_GAS / 1000
     assert value("comprehensive_energy_tce") == pytest.approx(tce)  # 0.232775
     assert ind["comprehensive_energy_tce"].completeness_pct == 100.0
-    assert {f.name for f in ind["comprehensive_energy_tce"].factors} == {
+    assert {f.name for f in ind["comprehensive_energy_tce"].factors} >= {
         "electricity_equivalent",
-        "natural_gas",
+        "natural_gas_lhv",
     }
-    scope1 = 50 * 2.162 / 1000  # 0.1081 tCO2
+    scope1 = 50 * EF_GAS / 1000  # 0.0987 tCO2
     assert value("scope1_tco2") == pytest.approx(scope1)
     # Hubei 2023 grid factor, the latest published by 2026: 0.4044 kgCO2/kWh
     scope2 = 1000 * 0.4044 / 1000
@@ -344,12 +354,15 @@ def test_indicators_of_a_known_day(park_day):
 
 
 def test_profile_choices_change_the_indicators(park_day):
-    profile = Profile(
-        method="coal_consumption", gas_is_clean=True, purchased_heat=True, gec_count=0.5
+    profile = AccountingProfile(
+        electricity_method="coal_equivalent", gas_is_clean=True, purchased_heat=True
     )
-    ind = {i.name: i for i in park_indicators(park_day, PARK, DAY, profile).indicators}
+    march = month_index(2026, 3)
+    gec = Instrument("g", "gec", 500.0, march, march + 1, march, march + 1)  # 0.5 GEC
+    report = park_indicators(park_day, PARK, DAY, profile=profile, instruments=lambda *_: (gec,))
+    ind = {i.name: i for i in report.indicators}
     # coal consumption 0.3036 kgce/kWh (2023); heat 500 kWh × 3.6 MJ/kWh × 0.03412 kgce/MJ
-    tce_e, tce_gas = 1400 * 0.3036 / 1000, 50 * 1.2143 / 1000
+    tce_e, tce_gas = 1400 * 0.3036 / 1000, 50 * K_GAS / 1000
     tce_heat = 500 * 3.6 * 0.03412 / 1000
     assert ind["comprehensive_energy_tce"].value == pytest.approx(tce_e + tce_gas + tce_heat)
     heat_tco2 = 500 * 0.0036 * 0.11  # purchased heat 0.11 tCO2/GJ
@@ -378,7 +391,8 @@ async def test_indicators_endpoint_and_errors(park_day, tmp_path):
         assert body["start"] == "2026-03-13T16:00:00.000Z"
         assert body["profile"]["method"] == "equivalent_value"
         ind = {i["name"]: i for i in body["indicators"]}
-        assert ind["scope2_market_tco2"]["value"] == pytest.approx(500 * 0.6096 / 1000)
+        # gec_count is no longer read: instruments come from the store (issue 13)
+        assert ind["scope2_market_tco2"]["value"] == pytest.approx(1000 * 0.6096 / 1000)
         # no flat price given: the demo park's registry tariff, 0.65 CNY/kWh (an example value)
         assert ind["tou_energy_cost_cny"]["value"] == pytest.approx(1047.2 * 0.65)
         assert ind["tou_energy_cost_cny"]["factors"][0]["name"] == "flat_price_cny_per_kwh"
@@ -439,16 +453,16 @@ async def test_indicators_of_a_tenant_of_the_demo_park(park_day, tmp_path):
         body = resp.json()
         assert body["scope"] == "tenant:chipcore"
         ind = {i["name"]: i for i in body["indicators"]}
-    # plant-1-main 400 kWh, gas-boiler 50 m3: 400 × 0.1229 + 50 × 1.2143 kgce
-    tce = 400 * 0.1229 / 1000 + 50 * 1.2143 / 1000
+    # plant-1-main 400 kWh, gas-boiler 50 m3: 400 × 0.1229 + 50 × K_GAS kgce
+    tce = 400 * 0.1229 / 1000 + 50 * K_GAS / 1000
     assert ind["comprehensive_energy_tce"]["value"] == pytest.approx(tce)
     # its share of the park's grid power: 400 × import 1000 / load 1390 kWh
     grid_kwh = 400 * 1000 / 1390
     scope2 = grid_kwh * 0.4044 / 1000
     assert ind["scope2_location_tco2"]["value"] == pytest.approx(scope2)
-    assert ind["scope1_tco2"]["value"] == pytest.approx(50 * 2.162 / 1000)
+    assert ind["scope1_tco2"]["value"] == pytest.approx(50 * EF_GAS / 1000)
     # plant-1 floor 1: 12,000 m2; 960 units made in the day
-    carbon = 50 * 2.162 / 1000 + scope2
+    carbon = 50 * EF_GAS / 1000 + scope2
     assert ind["kgco2_per_m2"]["value"] == pytest.approx(1000 * carbon / 12000)
     assert ind["tco2_per_unit"]["value"] == pytest.approx(carbon / 960)
     assert ind["kgce_per_unit"]["value"] == pytest.approx(1000 * tce / 960)

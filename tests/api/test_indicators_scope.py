@@ -19,7 +19,11 @@ toy tariff: flat price 0.5 CNY/kWh, demand 40 CNY/(kW·month) on the monthly 15-
 Park load = import + PV = 60 kWh; grid share = 50 / 60 = 5/6, PV share = 10 / 60 = 1/6.
 Tenant a also burns 2 m3 of gas at i = 8 and makes 100 units over the day.
 Grid factor (Hubei 2023) 0.4044 kgCO2/kWh, residual 0.6096, electricity 0.1229 kgce/kWh,
-gas 1.2143 kgce/m3 and 2.162 kgCO2/m3.
+natural gas from the profile's one heating value (GB/T 2589 Annex A gas-field gas, 35.544 MJ/m3,
+meters and heating value both at 20 °C): 35.544 / 29.3076 MJ/kgce = 1.212791 kgce/m3 (GB/T
+2589-2020 §3) and 35.544e-6 TJ × 15.3 tC/TJ × 0.99 × 44/12 × 1000 = 1.974078 kgCO2/m3 (national
+accounting guidelines 2015). Before issue 13 the table's 1.2143 kgce/m3 and 2.162 kgCO2/m3 (from
+38.93 MJ/Nm3) were mixed: ~9 % too much CO2 per tce.
 """
 
 from __future__ import annotations
@@ -30,11 +34,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from analytics.instruments import Instrument, month_index
 from api.main import create_app
+from config.accounting import AccountingProfile
 from config.registry import ParkRegistry, Registry, load_registry
 from config.settings import Settings
 from services.energy import Scope, UnknownScopeError
-from services.indicators import Indicator, Profile, park_indicators, scope_indicators
+from services.indicators import Indicator, park_indicators, scope_indicators
 from store import TELEMETRY, EmbeddedStore, Point
 
 DAY = "2026-03-14"
@@ -77,8 +83,10 @@ devices:
   - {{id: prod-a, kind: production_counter, role: production, building: b1, floor: 1, tenant: a}}
 """
 
-EF_GRID, EF_RESIDUAL, EF_GAS = 0.4044, 0.6096, 2.162  # kgCO2 per kWh, kWh, m3
-K_ELEC, K_GAS = 0.1229, 1.2143  # kgce per kWh, m3
+LHV = 35.544  # MJ/m3 at 20 °C, the profile's default
+EF_GAS = LHV * 1e-6 * 15.3 * 0.99 * 44 / 12 * 1000  # kgCO2/m3 = 1.974078
+EF_GRID, EF_RESIDUAL = 0.4044, 0.6096  # kgCO2 per kWh
+K_ELEC, K_GAS = 0.1229, LHV / 29.3076  # kgce per kWh, per m3 (1.212791)
 FLAT, DEMAND = 0.5, 40.0  # CNY/kWh, CNY/(kW·month)
 GRID_SHARE, PV_SHARE = 50 / 60, 10 / 60
 
@@ -125,14 +133,14 @@ def value(ind: Indicator) -> float:
 def test_tenant_energy_carbon_intensities_and_cost(toy):
     store, park = toy
     ind = by_name(scope_indicators(store, park, DAY, scope=Scope("tenant", "a")).indicators)
-    # energy: 30 kWh × 0.1229 + 2 m3 × 1.2143 kgce = 3.687 + 2.4286 = 6.1156 kgce
+    # energy: 30 kWh × 0.1229 + 2 m3 × 1.212791 kgce = 3.687 + 2.425582 = 6.112582 kgce
     tce = 30 * K_ELEC / 1000 + 2 * K_GAS / 1000
-    assert value(ind["comprehensive_energy_tce"]) == pytest.approx(0.0061156)
+    assert value(ind["comprehensive_energy_tce"]) == pytest.approx(0.006112582)
     assert ind["comprehensive_energy_tce"].detail["electricity_kwh"] == pytest.approx(30.0)
     assert ind["comprehensive_energy_tce"].detail["natural_gas_m3"] == pytest.approx(2.0)
-    # Scope 1: 2 m3 × 2.162 = 4.324 kgCO2
+    # Scope 1: 2 m3 × 1.974078 = 3.948156 kgCO2
     s1 = 2 * EF_GAS / 1000
-    assert value(ind["scope1_tco2"]) == pytest.approx(0.004324)
+    assert value(ind["scope1_tco2"]) == pytest.approx(0.003948156)
     # Scope 2: the tenant's share of grid power, 30 × 5/6 = 25 kWh, × 0.4044 = 10.11 kgCO2
     s2 = 25 * EF_GRID / 1000
     assert value(ind["scope2_location_tco2"]) == pytest.approx(0.01011)
@@ -143,11 +151,11 @@ def test_tenant_energy_carbon_intensities_and_cost(toy):
     assert value(ind["tco2_per_tce"]) == pytest.approx((s1 + s2) / tce)
     # renewable electricity: its PV share 30 × 1/6 = 5 kWh of 30
     assert value(ind["renewable_electricity_share"]) == pytest.approx(5 / 30)
-    # floor 1: 1000 m2 → (4.324 + 10.11) kgCO2 / 1000 m2 = 0.014434
-    assert value(ind["kgco2_per_m2"]) == pytest.approx(0.014434)
-    # 100 units: 14.434 kgCO2 / 100 = 0.00014434 tCO2/unit; 6.1156 kgce / 100
-    assert value(ind["tco2_per_unit"]) == pytest.approx(0.00014434)
-    assert value(ind["kgce_per_unit"]) == pytest.approx(0.061156)
+    # floor 1: 1000 m2 → (3.948156 + 10.11) kgCO2 / 1000 m2 = 0.014058156
+    assert value(ind["kgco2_per_m2"]) == pytest.approx(0.014058156)
+    # 100 units: 14.058156 kgCO2 / 100 = 0.00014058156 tCO2/unit; 6.112582 kgce / 100
+    assert value(ind["tco2_per_unit"]) == pytest.approx(0.00014058156)
+    assert value(ind["kgce_per_unit"]) == pytest.approx(0.06112582)
     # own peak: 20 kWh in a quarter hour = 80 kW
     assert value(ind["peak_demand_kw"]) == pytest.approx(80.0)
     # TOU: valley 10 × 0.48 × 0.5 = 2.4; critical 20 × 1.8 × 0.5 = 18 → 20.4 CNY
@@ -189,9 +197,9 @@ def test_other_tenant_floor_and_building(toy):
     assert value(floor["tou_energy_cost_cny"]) == pytest.approx(8.625)
     assert value(floor["kgco2_per_m2"]) == pytest.approx(0.01348)
     # building b1: ma + mb = 50 kWh, gas 2 m3, 1500 m2:
-    # (50 × 5/6 × 0.4044 + 2 × 2.162) kgCO2 / 1500 m2 = (16.85 + 4.324) / 1500 = 0.0141160
+    # (50 × 5/6 × 0.4044 + 2 × 1.974078) kgCO2 / 1500 m2 = (16.85 + 3.948156) / 1500 = 0.0138654
     bld = by_name(scope_indicators(store, park, DAY, scope=Scope("building", "b1")).indicators)
-    assert value(bld["kgco2_per_m2"]) == pytest.approx(0.014116)
+    assert value(bld["kgco2_per_m2"]) == pytest.approx(0.0138654376)
     assert bld["kgco2_per_m2"].detail["area_m2"] == pytest.approx(1500.0)
     assert value(bld["tou_energy_cost_cny"]) == pytest.approx(20.4 + 8.625)
 
@@ -204,8 +212,8 @@ def test_park_scope_and_allocation_adds_up(toy):
     assert value(ind["scope2_location_tco2"]) == pytest.approx(0.02022)
     allocated_kwh = 25 + 50 / 3 + 10 * GRID_SHARE
     assert allocated_kwh == pytest.approx(50.0)
-    # kgCO2/m2 of the park: (4.324 + 20.22) / 1500 m2
-    assert value(ind["kgco2_per_m2"]) == pytest.approx(0.024544 / 1.5)
+    # kgCO2/m2 of the park: (3.948156 + 20.22) / 1500 m2
+    assert value(ind["kgco2_per_m2"]) == pytest.approx(0.024168156 / 1.5)
     # TOU of the grid import: 10 × 0.24 + 5 × 0.5 + 5 × 0.745 + 30 × 0.9 = 35.625 CNY
     assert value(ind["tou_energy_cost_cny"]) == pytest.approx(35.625)
     assert value(ind["peak_demand_kw"]) == pytest.approx(120.0)  # 30 kWh / 0.25 h
@@ -240,17 +248,31 @@ def test_capacity_basis_charges_the_park_only(tmp_path, toy):
     assert value(a["electricity_cost_cny"]) == pytest.approx(20.4)  # energy alone
 
 
-def test_instruments_are_those_of_the_scope_and_request_price_wins(toy):
+def test_instruments_are_those_of_the_scope_and_profile_price_wins(toy):
     store, park = toy
-    profile = Profile(gec_count=0.01, flat_price_cny_per_kwh=1.0)  # 10 kWh of certificates
-    ind = by_name(
-        scope_indicators(store, park, DAY, profile, scope=Scope("tenant", "a")).indicators
-    )
-    # (25 − 10) kWh × 0.6096 = 9.144 kgCO2
+    march = month_index(2026, 3)
+    gec = Instrument("a-gec", "gec", 10.0, march, march + 1, march, march + 1, tenant="a")
+    profile = AccountingProfile(name="toy/2026", flat_price_cny_per_kwh=1.0)
+    report = scope_indicators(
+        store, park, DAY, profile=profile, scope=Scope("tenant", "a"),
+        instruments=lambda *_: (gec,),
+    )  # fmt: skip
+    ind = by_name(report.indicators)
+    # tenant a bought 30 × 5/6 = 25 kWh; (25 − 10) kWh × 0.6096 = 9.144 kgCO2
     assert value(ind["scope2_market_tco2"]) == pytest.approx(0.009144)
+    assert [(u.instrument_id, u.energy_kwh, u.month) for u in report.instruments] == [
+        ("a-gec", pytest.approx(10.0), "2026-03")
+    ]
+    # tenant b holds no instrument: its Scope 2 market-based is its whole purchase, 20 × 5/6
+    b = by_name(
+        scope_indicators(
+            store, park, DAY, scope=Scope("tenant", "b"), instruments=lambda *_: (gec,)
+        ).indicators
+    )
+    assert value(b["scope2_market_tco2"]) == pytest.approx(20 * 5 / 6 * 0.6096 / 1000)
     # TOU at 1.0 CNY/kWh: 10 × 0.48 + 20 × 1.8 = 40.8
     assert value(ind["tou_energy_cost_cny"]) == pytest.approx(40.8)
-    assert ind["tou_energy_cost_cny"].factors[0].source.startswith("request parameter")
+    assert ind["tou_energy_cost_cny"].factors[0].source.startswith("accounting profile toy/2026")
 
 
 def test_unknown_and_device_scopes_are_refused(toy):
@@ -277,7 +299,7 @@ async def test_scoped_indicators_endpoint(toy, tmp_path):
         ind = {i["name"]: i for i in body["indicators"]}
         assert ind["tou_energy_cost_cny"]["value"] == pytest.approx(20.4)
         assert ind["demand_charge_cny"]["value"] == pytest.approx(3200.0)
-        assert ind["kgco2_per_m2"]["value"] == pytest.approx(0.014434)
+        assert ind["kgco2_per_m2"]["value"] == pytest.approx(0.014058156)
         assert ind["self_sufficiency_rate"]["value"] is None
         assert ind["self_sufficiency_rate"]["reason"]
         for scope, status, words in (

@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from config.accounting import AccountingProfile
 from config.registry import load_registry
 from config.targets import targets
-from services.indicators import Indicator, IndicatorReport, Profile, local_period, park_indicators
+from services.indicators import Indicator, IndicatorReport, local_period, park_indicators
 from services.targets import MIN_COMPLETENESS_PCT, evaluate, score
 from store import EmbeddedStore
 
@@ -52,7 +53,9 @@ def report(
         )
         for name, value in values.items()
     )
-    return IndicatorReport("p", local_period(period, TZ), TZ, ("CN",), Profile(), indicators)
+    return IndicatorReport(
+        "p", local_period(period, TZ), TZ, ("CN",), AccountingProfile(), indicators
+    )
 
 
 def test_core_indicator_met_in_the_small_band():
@@ -197,7 +200,7 @@ def test_green_factory_scores_between_baseline_and_leading():
 
 def test_unit_mismatch_is_refused():
     bad = IndicatorReport(
-        "p", local_period("2026", TZ), TZ, ("CN",), Profile(),
+        "p", local_period("2026", TZ), TZ, ("CN",), AccountingProfile(),
         (Indicator("tco2_per_tce", 0.1, "kgCO2/kgce", 100.0),),
     )  # fmt: skip
     with pytest.raises(ValueError, match="in 'tCO2/tce' but indicator tco2_per_tce is in"):
