@@ -25,6 +25,7 @@ from fastapi_offline import FastAPIOffline
 from api.deps import get_principal
 from api.errors import install_error_handlers
 from api.routes import (
+    accounting,
     alarms,
     city,
     declared,
@@ -173,6 +174,7 @@ def create_app(
         energy.router,
         reports.router,
         declared.router,
+        accounting.router,
         alarms.router,
         live.router,
         me.router,
