@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from config.accounting import AccountingProfile, Boundary
-from config.registry import ParkRegistry, load_registry
+from config.errors import RegistryError
+from config.registry import ParkRegistry, demo_registry_path, load_registry
 from services.accounting import (
     ACCOUNTING,
     AccountingProfileError,
@@ -20,6 +21,7 @@ from services.accounting import (
     registry_profile,
     with_method,
 )
+from store.base import Store
 from store.embedded import EmbeddedStore
 
 PARK = load_registry().parks["wuhan-demo"]
@@ -30,6 +32,14 @@ def store(tmp_path: Path) -> Iterator[EmbeddedStore]:
     s = EmbeddedStore(tmp_path / "s.sqlite3")
     yield s
     s.close()
+
+
+@pytest.fixture(params=["embedded_store", "influx_store"])
+def any_store(request: pytest.FixtureRequest) -> Store:
+    """The embedded store and a real InfluxDB (tests/conftest.py): the profile is stored the
+    same way in both."""
+    store: Store = request.getfixturevalue(request.param)
+    return store
 
 
 def test_without_a_stored_profile_the_registry_default_applies(store: EmbeddedStore) -> None:
@@ -49,7 +59,8 @@ def test_without_a_stored_profile_the_registry_default_applies(store: EmbeddedSt
     assert registry_profile(bare).electricity_method == "calorific_value"
 
 
-def test_put_get_delete_and_years_are_isolated(store: EmbeddedStore) -> None:
+def test_put_get_delete_and_years_are_isolated(any_store: Store) -> None:
+    store = any_store
     mine = AccountingProfile(
         name="wuhan-demo/2025 evaluator",
         electricity_method="coal_equivalent",
@@ -77,7 +88,8 @@ def test_put_get_delete_and_years_are_isolated(store: EmbeddedStore) -> None:
     assert delete_profile(store, PARK, 2025).name == "wuhan-demo/default"
 
 
-def test_a_long_chinese_rationale_survives_the_store(store: EmbeddedStore) -> None:
+def test_a_long_chinese_rationale_survives_the_store(any_store: Store) -> None:
+    store = any_store
     text = "园区按当量值统计综合能耗。" * 150  # 1,950 characters, 5,850 UTF-8 bytes
     mine = AccountingProfile(name="长理由", rationale=text)
     put_profile(store, PARK, 2025, mine)
@@ -116,3 +128,33 @@ def test_a_method_override_renames_the_profile() -> None:
     assert over.name == "wuhan-demo/2025 (method overridden: coal_equivalent)"
     assert with_method(base, "calorific_value") is base
     assert with_method(base, None) is base
+
+
+def test_the_registry_refuses_an_unknown_fixed_factor_key_with_file_and_line(
+    tmp_path: Path,
+) -> None:
+    text = (
+        demo_registry_path()
+        .read_text(encoding="utf-8")
+        .replace(
+            "    grid_factor: province\n",
+            "    grid_factor: fixed\n    fixed_grid_factor_key: grid_atlantis\n",
+        )
+    )
+    path = tmp_path / "park.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(RegistryError) as caught:
+        load_registry(path)
+    (problem,) = caught.value.problems
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if t.strip() == "accounting:")
+    assert (problem.file, problem.line) == (str(path), line)
+    assert "fixed_grid_factor_key: 'grid_atlantis' is not a grid factor" in problem.message
+    # a method outside the two is refused there too, the field named
+    path.write_text(
+        text.replace(
+            "fixed_grid_factor_key: grid_atlantis", "fixed_grid_factor_key: grid_average"
+        ).replace("electricity_method: calorific_value", "electricity_method: equivalent_value"),
+        encoding="utf-8",
+    )
+    with pytest.raises(RegistryError, match="electricity_method"):
+        load_registry(path)
