@@ -1,5 +1,5 @@
 """The city view: ``GET /api/v1/city/indicators`` — every park the key may see, side by side on
-the same indicators, computed on the same basis."""
+the same indicators, each with the accounting profile it was computed with."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from api.schemas import (
     ms_from_ns,
 )
 from config.auth import PrincipalRole
-from services.accounting import legacy_profile
+from services.accounting import electricity_method, legacy_profile
 from services.indicators import IndicatorReport, local_period, park_indicators
 
 __all__ = ["router"]
@@ -93,6 +93,8 @@ def city_indicators(
     on the same electricity method (`method` of the answer is null when the parks' differ)."""
     asked = local_period(period, "UTC")  # the label and kind; each park in its own zone
     year = int(asked.label[:4])
+    if method is not None:
+        electricity_method(method)  # refused before any park is computed, whoever sees none
     parks = []
     for pid in sorted(registry.parks):
         if not principal.sees_park(pid):
