@@ -26,6 +26,7 @@ from pydantic import BaseModel
 from api.deps import get_principal
 from api.errors import install_error_handlers
 from api.routes import (
+    accounting,
     alarms,
     city,
     declared,
@@ -215,6 +216,7 @@ def create_app(
         declared.router,
         maintenance.router,
         instruments.router,
+        accounting.router,
         alarms.router,
         live.router,
         me.router,

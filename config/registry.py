@@ -31,7 +31,9 @@ from pydantic import (
     model_validator,
 )
 
+from config.accounting import AccountingProfile
 from config.errors import Problem, RegistryError
+from config.factors import emission_factors
 from config.units import Quantity, UnknownUnitError, converter
 from config.yamlfile import YamlFileError, describe_error, read_yaml
 
@@ -249,6 +251,24 @@ class Park(_Frozen):
     tariff: Tariff | None = Field(
         default=None, description="electricity tariff at the grid connection (cost indicators)"
     )
+    accounting: AccountingProfile | None = Field(
+        default=None,
+        description="the park's default accounting profile (a year's stored profile overrides it)",
+    )
+
+    @field_validator("accounting")
+    @classmethod
+    def _factor_keys_exist(cls, value: AccountingProfile | None) -> AccountingProfile | None:
+        key = None if value is None else value.fixed_grid_factor_key
+        if key is not None:
+            units = {f.unit for f in emission_factors().entries if f.key == key}
+            if units != {"kgCO2/kWh"}:
+                known = sorted({f.key for f in emission_factors().entries if f.unit == "kgCO2/kWh"})
+                raise ValueError(
+                    f"fixed_grid_factor_key: {key!r} is not a grid factor (kgCO2/kWh) of the "
+                    f"emission factor table; known: {', '.join(known)}"
+                )
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -65,7 +65,6 @@ from services.targets import MIN_COMPLETENESS_PCT, ProfileResult
 from store.base import Store
 
 __all__ = [
-    "LEGACY_METHODS",
     "MICROGRID_KEYS",
     "MONTHLY_KEYS",
     "PARK_PROFILES",
@@ -74,7 +73,6 @@ __all__ = [
     "ReportRequest",
     "build_report",
     "evaluator_sections",
-    "legacy_profile",
     "profile_statement",
 ]
 
@@ -83,12 +81,6 @@ VETO_KEYS: dict[ElectricityMethod, str] = {
     "coal_equivalent": "tco2_per_tce_coal_equivalent",
 }
 """The indicator key of the 910 core indicator (tCO2 per tce) under each electricity method."""
-
-LEGACY_METHODS: dict[str, ElectricityMethod] = {
-    "equivalent_value": "calorific_value",  # it meant 当量值 (0.1229 kgce/kWh)
-    "coal_consumption": "coal_equivalent",
-}
-"""The old ``method=`` names of the API and CLI, and the GB/T 2589-2020 method each meant."""
 
 MONTHLY_KEYS = (
     "comprehensive_energy_tce",
@@ -136,15 +128,6 @@ class ReportRequest:
 
 
 Progress = Callable[[int, int], None]
-
-
-def legacy_profile(park: ParkRegistry, method: str = "equivalent_value") -> AccountingProfile:
-    """The park's default profile with the electricity method an old ``method=`` name meant
-    (:data:`LEGACY_METHODS`), for callers that do not read the stored profile yet. Raises
-    ``ValueError`` for an unknown name."""
-    if method not in LEGACY_METHODS:
-        raise ValueError(f"unknown method {method!r}: {', '.join(LEGACY_METHODS)}")
-    return AccountingProfile(name=f"{park.id}/default", electricity_method=LEGACY_METHODS[method])
 
 
 def build_report(

@@ -23,6 +23,7 @@ from config.settings import Settings, get_settings
 from smartpark import instruments_cli
 
 if TYPE_CHECKING:
+    from config.accounting import ElectricityMethod
     from config.registry import Registry
     from services.follow import LedgerFollower
 
@@ -203,9 +204,11 @@ def _add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     report.add_argument(
         "--method",
-        default="equivalent_value",
-        choices=["equivalent_value", "coal_consumption"],
-        help="electricity to tce (GB/T 2589): equivalent value (default) or coal consumption",
+        type=_method,
+        metavar="{calorific_value,coal_equivalent}",
+        help="override the electricity method of the year's accounting profile for this report: "
+        "calorific_value (当量值) or coal_equivalent (等价值), GB/T 2589-2020; default: the "
+        "profile's (the stored one of the year, else the park's in the registry)",
     )
     report.add_argument(
         "--declared",
@@ -220,6 +223,17 @@ def _add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         choices=["computed", "stored"],
         help="read the interval ledger computed from the registers (default) or the stored one",
     )
+
+
+def _method(text: str) -> ElectricityMethod:
+    """``--method``: a GB/T 2589-2020 method name; an old name is refused with the new one."""
+    from services.accounting import AccountingProfileError, electricity_method
+
+    try:
+        return electricity_method(text)
+    except AccountingProfileError as exc:
+        message = str(exc).removeprefix("method: ").replace("method=", "--method ")
+        raise argparse.ArgumentTypeError(message) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -611,8 +625,9 @@ def _report(args: argparse.Namespace) -> int:
     import yaml
 
     from config.registry import load_registry
-    from reports.build import ReportRequest, build_report, legacy_profile
+    from reports.build import ReportRequest, build_report
     from reports.render import render
+    from services.accounting import profile_for, with_method
     from services.ledger import device_ledger, stored_ledger
     from smartpark import __version__
     from smartpark.progress import ProgressBar
@@ -644,13 +659,15 @@ def _report(args: argparse.Namespace) -> int:
     )
     store = open_store(settings.store_url, data_dir=settings.data_dir)
     try:
+        profile = with_method(profile_for(store, park, args.year), args.method)
+        print(f"accounting profile: {profile.name} ({profile.electricity_method})", file=sys.stderr)
         doc = build_report(
             store,
             park,
             ReportRequest(
                 year=args.year,
                 tenant=args.tenant,
-                profile=legacy_profile(park, args.method),
+                profile=profile,
                 declared=declared,
                 sector=args.sector,
             ),

@@ -1,15 +1,16 @@
 """The city view: ``GET /api/v1/city/indicators`` — every park the key may see, side by side on
-the same indicators, computed on the same basis."""
+the same indicators, each with the accounting profile it was computed with."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from analytics.energy import conversion_method_from_legacy
 from api.deps import PrincipalDep, RegistryDep, StoreDep, require_roles
+from api.routes.accounting import MethodQuery, refuse_retired_parameters, used_profile
 from api.schemas import (
+    AccountingProfileOut,
     CityIndicatorsOut,
     CityParkOut,
     CityValueOut,
@@ -17,13 +18,9 @@ from api.schemas import (
     iso_from_ns,
     ms_from_ns,
 )
-from config.accounting import AccountingProfile
 from config.auth import PrincipalRole
-from services.indicators import (
-    IndicatorReport,
-    local_period,
-    park_indicators,
-)
+from services.accounting import electricity_method
+from services.indicators import IndicatorReport, local_period, park_indicators
 
 __all__ = ["router"]
 
@@ -35,7 +32,9 @@ router = APIRouter(
 )
 
 
-def _park(report: IndicatorReport, name: str, grid_region: str) -> CityParkOut:
+def _park(
+    report: IndicatorReport, name: str, grid_region: str, profile: AccountingProfileOut
+) -> CityParkOut:
     when = report.period
     comps = [i.completeness_pct for i in report.indicators if i.completeness_pct is not None]
     return CityParkOut(
@@ -48,6 +47,7 @@ def _park(report: IndicatorReport, name: str, grid_region: str) -> CityParkOut:
         end=iso_from_ns(when.end_ns),
         end_ms=ms_from_ns(when.end_ns),
         completeness_pct=min(comps) if comps else None,
+        profile=profile,
         indicators=[
             CityValueOut(
                 name=i.name,
@@ -66,8 +66,12 @@ def _park(report: IndicatorReport, name: str, grid_region: str) -> CityParkOut:
     summary="Parks compared on the same indicators",
     responses={
         403: {"description": "A tenant key (or a gateway key)"},
-        422: {"description": "Bad period"},
+        422: {
+            "description": "Bad period, a method other than calorific_value or coal_equivalent "
+            "(the old names say which to use) or a retired parameter"
+        },
     },
+    dependencies=[Depends(refuse_retired_parameters)],
 )
 def city_indicators(
     registry: RegistryDep,
@@ -80,31 +84,35 @@ def city_indicators(
             "its own time zone."
         ),
     ],
-    method: Annotated[
-        Literal["equivalent_value", "coal_consumption"],
-        Query(description="Electricity to tce (GB/T 2589), the same for every park."),
-    ] = "equivalent_value",
+    method: MethodQuery = None,
 ) -> CityIndicatorsOut:
     """Every park the key may see (a city key: all of them, an operator key: its own), ordered by
     id, each with the same indicators in the same order: name, value, unit, completeness and, for
-    a null value, why. Every park is computed with the same accounting (no certificates or green
-    contracts, location-based carbon beside market-based, each park's own tariff and grid
-    factors), as `GET /parks/{park}/indicators?period=` with its defaults."""
+    a null value, why. Each park is computed with its accounting profile of the period's year
+    (named in its `profile`), as `GET /parks/{park}/indicators?period=`; `method=` puts every park
+    on the same electricity method (`method` of the answer is null when the parks' differ)."""
     asked = local_period(period, "UTC")  # the label and kind; each park in its own zone
-    profile = AccountingProfile(electricity_method=conversion_method_from_legacy(method))
-    parks = [
-        _park(
-            park_indicators(store, registry.parks[pid], period, profile=profile),
-            registry.parks[pid].park.name,
-            registry.parks[pid].park.grid_region,
+    year = int(asked.label[:4])
+    if method is not None:
+        electricity_method(method)  # refused before any park is computed, whoever sees none
+    parks = []
+    for pid in sorted(registry.parks):
+        if not principal.sees_park(pid):
+            continue
+        park = registry.parks[pid]
+        profile, named = used_profile(store, park, year, method)
+        report = park_indicators(
+            store,
+            park,
+            period,
+            profile=profile,
         )
-        for pid in sorted(registry.parks)
-        if principal.sees_park(pid)
-    ]
+        parks.append(_park(report, park.park.name, park.park.grid_region, named))
+    methods = {p.profile.electricity_method for p in parks}
     return CityIndicatorsOut(
         period=asked.label,
         kind=asked.kind,
-        method=method,
+        method=methods.pop() if len(methods) == 1 else None,
         names=list(dict.fromkeys(i.name for p in parks for i in p.indicators)),
         parks=parks,
     )

@@ -4,17 +4,18 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
 
 from analytics.calendar import local_period_edges
-from analytics.energy import conversion_method_from_legacy
 from analytics.intervals import DEFAULT_INTERVAL_S
 from api.deps import ParkDep, StoreDep, scope_query
 from api.params import InstantNs
+from api.routes.accounting import MethodQuery, refuse_retired_parameters, used_profile
 from api.schemas import (
-    AccountingProfileOut,
     EnergyFigureOut,
     EnergyOut,
     EnergyPeriodOut,
@@ -25,10 +26,9 @@ from api.schemas import (
     iso_from_ns,
     ms_from_ns,
 )
-from config.accounting import AccountingProfile
 from config.errors import InvalidRequestError
 from services.energy import energy_balance, parse_scope
-from services.indicators import scope_indicators
+from services.indicators import local_period, scope_indicators
 
 __all__ = ["MAX_RANGE_DAYS", "router"]
 
@@ -140,6 +140,7 @@ def energy(
                 periods=periods,
             )
         )
+    year = datetime.fromtimestamp(first_ns / 1e9, ZoneInfo(tz)).year
     return EnergyOut(
         park=park.id,
         scope=str(chosen),
@@ -150,6 +151,7 @@ def energy(
         start_ms=ms_from_ns(first_ns),
         end=iso_from_ns(last_ns),
         end_ms=ms_from_ns(last_ns),
+        profile=used_profile(store, park, year, None)[1],
         figures=figures,
     )
 
@@ -157,7 +159,16 @@ def energy(
 @router.get(
     "/{park}/indicators",
     summary="Energy, carbon, cost and microgrid indicators of a period and scope",
-    responses={404: {"description": "Unknown park or scope"}},
+    responses={
+        404: {"description": "Unknown park or scope"},
+        422: {
+            "description": "Bad period or scope, a method other than calorific_value or "
+            "coal_equivalent (the old names say which to use), or a retired parameter "
+            "(gec_count, green_contract_kwh, gas_is_clean, purchased_heat, "
+            "flat_price_cny_per_kwh: the accounting profile and the instrument ledger hold them)"
+        },
+    },
+    dependencies=[Depends(refuse_retired_parameters)],
 )
 def indicators(
     park: ParkDep,
@@ -167,38 +178,13 @@ def indicators(
         str,
         Query(description="Local year `2026`, month `2026-03` or day `2026-03-14`."),
     ],
-    method: Annotated[
-        Literal["equivalent_value", "coal_consumption"],
-        Query(description="Electricity to tce (GB/T 2589): equivalent value or coal consumption."),
-    ] = "equivalent_value",
-    gas_is_clean: Annotated[
-        bool, Query(description="Count natural gas as clean energy in the clean-energy share.")
-    ] = False,
-    purchased_heat: Annotated[
-        bool,
-        Query(description="Heat meters measure heat bought from outside (count it in tce, CO2)."),
-    ] = False,
-    gec_count: Annotated[
-        float, Query(ge=0, description="Green certificates retired for the period (1 = 1 MWh).")
-    ] = 0.0,
-    green_contract_kwh: Annotated[
-        float, Query(ge=0, description="Green power settled under contracts for the period.")
-    ] = 0.0,
-    flat_price_cny_per_kwh: Annotated[
-        float | None,
-        Query(
-            gt=0,
-            description="Flat energy price the TOU ratios multiply [CNY/kWh]; default: the "
-            "park tariff's in the registry.",
-        ),
-    ] = None,
+    method: MethodQuery = None,
     scope: Annotated[
         str,
         Depends(
             scope_query(
-                "park, building:<id>, floor:<building>/<n> or tenant:<id>; GEC and contracts are "
-                "those retired for this scope. Default park (a tenant key: its own tenant, the "
-                "only scope it may ask for)."
+                "park, building:<id>, floor:<building>/<n> or tenant:<id>. Default park (a "
+                "tenant key: its own tenant, the only scope it may ask for)."
             )
         ),
     ],
@@ -208,21 +194,23 @@ def indicators(
     self-sufficiency, renewable penetration, peak demand and load factor, battery cycles and
     efficiency, PV yield, TOU energy cost and demand charge — of the park or of a building, floor
     or tenant, each with its unit, completeness and the factors and prices it used; null with a
-    reason when it cannot be computed or does not apply to the scope."""
+    reason when it cannot be computed or does not apply to the scope. Computed with the accounting
+    profile of the period's year (`GET /accounting/{year}`), which the answer names."""
     chosen = parse_scope(scope)
     if chosen.kind == "device":
         raise InvalidRequestError(
             "indicators cover the park, a building, a floor or a tenant, not a device: use park, "
             "building:<id>, floor:<building>/<n> or tenant:<id>",
         )
-    profile = AccountingProfile(
-        name=f"{park.id}/request",
-        electricity_method=conversion_method_from_legacy(method),
-        gas_is_clean=gas_is_clean,
-        purchased_heat=purchased_heat,
-        flat_price_cny_per_kwh=flat_price_cny_per_kwh,
-    )  # MERGE: PROFILE resolves the stored profile; gec_count/green_contract_kwh go
-    report = scope_indicators(store, park, period, profile=profile, scope=chosen)
+    year = int(local_period(period, park.park.timezone).label[:4])
+    profile, named = used_profile(store, park, year, method)
+    report = scope_indicators(
+        store,
+        park,
+        period,
+        profile=profile,
+        scope=chosen,
+    )
     when = report.period
     return IndicatorsOut(
         park=report.park,
@@ -234,15 +222,8 @@ def indicators(
         start_ms=ms_from_ns(when.start_ns),
         end=iso_from_ns(when.end_ns),
         end_ms=ms_from_ns(when.end_ns),
-        profile=AccountingProfileOut(
-            method=method,
-            gas_is_clean=profile.gas_is_clean,
-            purchased_heat=profile.purchased_heat,
-            gec_count=0.0,
-            green_contract_kwh=0.0,
-            flat_price_cny_per_kwh=profile.flat_price_cny_per_kwh,
-            regions=list(report.regions),
-        ),
+        profile=named,
+        regions=list(report.regions),
         indicators=[
             IndicatorOut(
                 name=i.name,

@@ -15,11 +15,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from api.deps import ParkDep, PrincipalDep, RegistryDep, StoreDep, forbidden, require_roles
+from api.routes.accounting import MethodQuery, used_profile
 from config.auth import PrincipalRole
 from config.errors import ConflictError, InvalidRequestError, NotFoundError
 from config.registry import ParkRegistry
 from config.version import __version__
-from reports.build import ReportRequest, build_report, legacy_profile
+from reports.build import ReportRequest, build_report
 from reports.render import render
 from store.base import Store
 
@@ -32,7 +33,6 @@ FIRST_YEAR = 2000
 
 Format = Literal["pdf", "html", "csv", "json"]
 Lang = Literal["zh", "en"]
-Method = Literal["equivalent_value", "coal_consumption"]
 
 _MEDIA = {
     "pdf": "application/pdf",
@@ -62,15 +62,15 @@ _RESPONSES: dict[int | str, dict[str, object]] = {
     },
     404: {"description": "Unknown park or tenant"},
     503: {"description": "A Chinese PDF was asked for and the server has no CJK font"},
-    422: {"description": "Bad year, format or language"},
+    422: {
+        "description": "Bad year, format or language, or a method other than calorific_value or "
+        "coal_equivalent (the old names say which to use)"
+    },
 }
 
 YearPath = Annotated[int, Path(description="Calendar year, park local time.", examples=[2025])]
 FormatQuery = Annotated[Format, Query(description="Document format.")]
 LangQuery = Annotated[Lang, Query(description="Language: Chinese (default) or English.")]
-MethodQuery = Annotated[
-    Method, Query(description="Electricity to tce (GB/T 2589): equivalent value or coal use.")
-]
 
 
 def _year(year: int) -> int:
@@ -88,12 +88,17 @@ def _document(
     tenant: str | None,
     fmt: Format,
     lang: Lang,
-    method: Method,
+    method: str | None,
 ) -> Response:
+    profile, _ = used_profile(store, park, _year(year), method)
     doc = build_report(
         store,
         park,
-        ReportRequest(year=_year(year), tenant=tenant, profile=legacy_profile(park, method)),
+        ReportRequest(
+            year=year,
+            tenant=tenant,
+            profile=profile,
+        ),
         software=f"smartpark {__version__}",
     )
     name = f"{park.id}{'-' + tenant if tenant else ''}-{year}-{lang}.{fmt}"
@@ -120,11 +125,12 @@ def park_report(
     *,
     format: FormatQuery = "json",
     lang: LangQuery = "zh",
-    method: MethodQuery = "equivalent_value",
+    method: MethodQuery = None,
 ) -> Response:
     """The park's evaluation for a calendar year: indicators, targets with status and gap,
     per-tenant table, per-carrier breakdown, monthly trends, microgrid results, every factor
-    with its source, completeness and notes."""
+    with its source, completeness and notes — with the accounting profile of the year
+    (`GET /accounting/{year}`)."""
     return _document(store, park, year=year, tenant=None, fmt=format, lang=lang, method=method)
 
 
@@ -146,10 +152,11 @@ def tenant_report(
     year: YearPath,
     format: FormatQuery = "json",
     lang: LangQuery = "zh",
-    method: MethodQuery = "equivalent_value",
+    method: MethodQuery = None,
 ) -> Response:
-    """The tenant's green-factory energy and carbon report for a calendar year: a tenant key gets
-    its own only, an operator key those of its park's tenants."""
+    """The tenant's green-factory energy and carbon report for a calendar year, with its park's
+    accounting profile of the year: a tenant key gets its own only, an operator key those of its
+    park's tenants."""
     if principal.role is PrincipalRole.TENANT and tenant != principal.tenant:
         raise forbidden(f"a tenant key may only fetch its own reports ({principal.tenant!r})")
     if not any(t.id == tenant for t in park.tenants):

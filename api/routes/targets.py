@@ -4,12 +4,12 @@ as the reports evaluate them (:func:`services.evaluation.evaluate_targets`)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from analytics.energy import conversion_method_from_legacy
 from api.deps import ParkDep, StoreDep, scope_query
+from api.routes.accounting import MethodQuery, refuse_retired_parameters, used_profile
 from api.schemas import (
     TargetProfileOut,
     TargetRowOut,
@@ -20,11 +20,11 @@ from api.schemas import (
     iso_from_ns,
     ms_from_ns,
 )
-from config.accounting import AccountingProfile
 from config.errors import InvalidRequestError
 from config.targets import targets
 from services.energy import parse_scope
 from services.evaluation import PARK_PROFILES, TENANT_PROFILES, evaluate_targets, profiles_for
+from services.indicators import local_period
 from services.targets import ProfileResult, TargetResult, YearEnd
 
 __all__ = ["router"]
@@ -101,10 +101,12 @@ def _profile(result: ProfileResult) -> TargetProfileOut:
     responses={
         404: {"description": "Unknown park or tenant"},
         422: {
-            "description": "Bad period, a scope other than park or tenant, or a profile that "
-            "does not apply to the scope"
+            "description": "Bad period, a scope other than park or tenant, a profile that "
+            "does not apply to the scope, a method other than calorific_value or "
+            "coal_equivalent (the old names say which to use) or a retired parameter"
         },
     },
+    dependencies=[Depends(refuse_retired_parameters)],
 )
 def park_targets(
     park: ParkDep,
@@ -121,10 +123,7 @@ def park_targets(
             max_length=64,
         ),
     ] = None,
-    method: Annotated[
-        Literal["equivalent_value", "coal_consumption"],
-        Query(description="Electricity to tce (GB/T 2589): equivalent value or coal consumption."),
-    ] = "equivalent_value",
+    method: MethodQuery = None,
     sector: Annotated[
         str | None,
         Query(
@@ -150,7 +149,8 @@ def park_targets(
     for the scope and the period's year (`PUT /declared/{year}`), exactly as the reports do.
     When the period is the current year, each row also gets `year_end`: the year-to-date value
     and a projection to the end of the year ± one standard deviation. A period shorter than a
-    year is `indicative`: the targets judge whole years."""
+    year is `indicative`: the targets judge whole years. The indicators use the accounting
+    profile of the period's year, named in `accounting`."""
     # only domain errors are answered here (api/errors.py): any other error is a bug, and a 500
     chosen = parse_scope(scope)
     if chosen.kind not in ("park", "tenant"):
@@ -165,13 +165,15 @@ def park_targets(
                 f"profile {profile!r} does not apply to scope {chosen}; it has: {', '.join(ids)}",
             )
         ids = (profile,)
+    year = int(local_period(period, park.park.timezone).label[:4])
+    accounting, named = used_profile(store, park, year, method)
     ev = evaluate_targets(
         store,
         park,
         period,
         scope=chosen,
         profile_ids=ids,
-        profile=AccountingProfile(electricity_method=conversion_method_from_legacy(method)),
+        profile=accounting,
         sector=sector,
     )
     when = ev.report.period
@@ -189,5 +191,6 @@ def park_targets(
         declared=dict(ev.declared),
         projected=ev.projected,
         missing=list(ev.missing),
+        accounting=named,
         profiles=[_profile(r) for r in ev.results],
     )

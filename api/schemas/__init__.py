@@ -1,6 +1,6 @@
 """What the API sends: response models, one module per resource (``parks``, ``energy``,
-``indicators``, ``targets``, ``alarms``, ``ledger``, ``quarantine``, ``declared``, ``common``),
-re-exported here: ``from api.schemas import ParkOut``.
+``accounting``, ``indicators``, ``targets``, ``alarms``, ``ledger``, ``quarantine``,
+``declared``, ``common``), re-exported here: ``from api.schemas import ParkOut``.
 
 Every instant goes out twice, as an ISO-8601 UTC string (``...Z``, millisecond precision) and as
 integer milliseconds since the epoch (``*_ms``), so a browser and a script both read it without
@@ -11,12 +11,18 @@ the value. Non-finite numbers (which JSON cannot carry) go out as ``null``.
 from __future__ import annotations
 
 from api.schemas._base import finite_or_none, iso_from_ns, ms_from_ns
+from api.schemas.accounting import (
+    AccountingIn,
+    AccountingOut,
+    AccountingProfileOut,
+    MethodLabelOut,
+    profile_out,
+)
 from api.schemas.alarms import AlarmListOut, AlarmOut
 from api.schemas.common import ErrorOut, HealthOut, MeOut
 from api.schemas.declared import DeclarableOut, DeclaredIn, DeclaredOut
 from api.schemas.energy import EnergyFigureOut, EnergyOut, EnergyPeriodOut
 from api.schemas.indicators import (
-    AccountingProfileOut,
     CityIndicatorsOut,
     CityParkOut,
     CityValueOut,
@@ -42,6 +48,8 @@ from api.schemas.quarantine import QuarantineListOut, QuarantineOut
 from api.schemas.targets import TargetProfileOut, TargetRowOut, TargetsOut, ThresholdOut, YearEndOut
 
 __all__ = [
+    "AccountingIn",
+    "AccountingOut",
     "AccountingProfileOut",
     "AlarmListOut",
     "AlarmOut",
@@ -69,6 +77,7 @@ __all__ = [
     "LedgerIssueOut",
     "LedgerOut",
     "MeOut",
+    "MethodLabelOut",
     "ParkDetailOut",
     "ParkOut",
     "QuarantineListOut",
@@ -85,4 +94,5 @@ __all__ = [
     "finite_or_none",
     "iso_from_ns",
     "ms_from_ns",
+    "profile_out",
 ]

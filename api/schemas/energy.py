@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from api.schemas._base import _RANGE, _example, _Out
+from api.schemas.accounting import PROFILE_OUT_EXAMPLE, AccountingProfileOut
 
 __all__ = ["EnergyFigureOut", "EnergyOut", "EnergyPeriodOut"]
 
@@ -52,6 +53,7 @@ class EnergyOut(_Out):
             "timezone": "Asia/Shanghai",
             "interval_s": 900,
             **_RANGE,
+            "profile": PROFILE_OUT_EXAMPLE,
             "figures": [
                 {
                     "name": "grid_import_kwh",
@@ -85,4 +87,8 @@ class EnergyOut(_Out):
     start_ms: int
     end: str
     end_ms: int
+    profile: AccountingProfileOut = Field(
+        description="The accounting profile of the range's first year (its boundary says what "
+        "the park's figures hold)."
+    )
     figures: list[EnergyFigureOut]

@@ -7,9 +7,10 @@ from typing import Literal
 from pydantic import Field
 
 from api.schemas._base import _RANGE, _example, _Out
+from api.schemas.accounting import PROFILE_OUT_EXAMPLE, AccountingProfileOut
+from config.accounting import ElectricityMethod
 
 __all__ = [
-    "AccountingProfileOut",
     "CityIndicatorsOut",
     "CityParkOut",
     "CityValueOut",
@@ -44,20 +45,6 @@ class IndicatorOut(_Out):
     detail: dict[str, float | None]
 
 
-class AccountingProfileOut(_Out):
-    """The accounting choices the indicators were computed with."""
-
-    method: str
-    gas_is_clean: bool
-    purchased_heat: bool
-    gec_count: float
-    green_contract_kwh: float
-    flat_price_cny_per_kwh: float | None = Field(
-        description="The request's flat price [CNY/kWh]; null = the park tariff's (see factors)."
-    )
-    regions: list[str] = Field(description="Factor regions tried, most specific first.")
-
-
 class IndicatorsOut(_Out):
     """Every indicator of a park, or of a building, floor or tenant, for one local period."""
 
@@ -69,15 +56,8 @@ class IndicatorsOut(_Out):
             "kind": "day",
             "timezone": "Asia/Shanghai",
             **_RANGE,
-            "profile": {
-                "method": "equivalent_value",
-                "gas_is_clean": False,
-                "purchased_heat": False,
-                "gec_count": 0.0,
-                "green_contract_kwh": 0.0,
-                "flat_price_cny_per_kwh": None,
-                "regions": ["hubei", "central_china", "CN"],
-            },
+            "profile": PROFILE_OUT_EXAMPLE,
+            "regions": ["CN-HB", "CN-CENTRAL", "CN"],
             "indicators": [
                 {
                     "name": "tco2_per_tce",
@@ -102,7 +82,11 @@ class IndicatorsOut(_Out):
     start_ms: int
     end: str
     end_ms: int
-    profile: AccountingProfileOut
+    profile: AccountingProfileOut = Field(
+        description="The accounting profile of the period's year the indicators were computed "
+        "with (PUT /accounting/{year} changes it)."
+    )
+    regions: list[str] = Field(description="Factor regions tried, most specific first.")
     indicators: list[IndicatorOut]
 
 
@@ -130,6 +114,10 @@ class CityParkOut(_Out):
     completeness_pct: float | None = Field(
         description="Lowest completeness of the park's indicators."
     )
+    profile: AccountingProfileOut = Field(
+        description="The park's accounting profile of the period's year (method overridden "
+        "when the request gives `method=`)."
+    )
     indicators: list[CityValueOut]
 
 
@@ -140,7 +128,7 @@ class CityIndicatorsOut(_Out):
         {
             "period": "2025-06",
             "kind": "month",
-            "method": "equivalent_value",
+            "method": "calorific_value",
             "names": ["comprehensive_energy_tce", "tco2_per_tce"],
             "parks": [
                 {
@@ -153,6 +141,7 @@ class CityIndicatorsOut(_Out):
                     "end": "2025-06-30T16:00:00.000Z",
                     "end_ms": 1751299200000,
                     "completeness_pct": 99.1,
+                    "profile": {**PROFILE_OUT_EXAMPLE, "year": 2025},
                     "indicators": [
                         {
                             "name": "comprehensive_energy_tce",
@@ -176,6 +165,10 @@ class CityIndicatorsOut(_Out):
 
     period: str = Field(examples=["2025-06"])
     kind: Literal["hour", "day", "month", "year"]
-    method: str = Field(description="Electricity to tce: equivalent value (the same for all).")
+    method: ElectricityMethod | None = Field(
+        description="Electricity to tce when every park uses the same (`calorific_value` 当量值 "
+        "or `coal_equivalent` 等价值; the request's `method=` makes it so); null when the "
+        "parks' profiles differ: compare them with care."
+    )
     names: list[str] = Field(description="The indicators, in the order every park lists them.")
     parks: list[CityParkOut]

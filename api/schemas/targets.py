@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from api.schemas._base import _example, _Out
+from api.schemas.accounting import PROFILE_OUT_EXAMPLE, AccountingProfileOut
 
 __all__ = ["TargetProfileOut", "TargetRowOut", "TargetsOut", "ThresholdOut", "YearEndOut"]
 
@@ -98,6 +99,7 @@ class TargetsOut(_Out):
             "declared": {"water_reuse": 0.82},
             "projected": True,
             "missing": [],
+            "accounting": PROFILE_OUT_EXAMPLE,
             "profiles": [
                 {
                     "id": "zero_carbon_park",
@@ -165,4 +167,8 @@ class TargetsOut(_Out):
     declared: dict[str, float] = Field(description="Values declared for the scope and year.")
     projected: bool = Field(description="True when rows carry `year_end` (the current year).")
     missing: list[str] = Field(description="Profiles asked for that are not in force, and why.")
+    accounting: AccountingProfileOut = Field(
+        description="The accounting profile the indicators were computed with (named "
+        "`accounting` here: `profile` and `profiles` are the target profiles)."
+    )
     profiles: list[TargetProfileOut]

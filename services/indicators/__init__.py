@@ -87,12 +87,11 @@ def park_indicators(
 
 
 def default_profile(park: ParkRegistry) -> AccountingProfile:
-    """The park's registry default profile, else the defaults named ``<park>/default``."""
-    # MERGE: PROFILE adds Park.accounting and services.accounting.profile_for(store, park, year)
-    # (the year's stored override); callers pass its answer as ``profile``.
-    declared = getattr(park.park, "accounting", None)
-    if isinstance(declared, AccountingProfile):
-        return declared
+    """The park's registry default profile, else the defaults named ``<park>/default``. The
+    API, CLI and reports pass the profile in force for the year
+    (:func:`services.accounting.profile_for`: the stored override, else this)."""
+    if park.park.accounting is not None:
+        return park.park.accounting
     return AccountingProfile(name=f"{park.id}/default")
 
 

@@ -306,6 +306,24 @@ CASES: dict[tuple[str, str], list[Case]] = {
         Case("GET", f"/api/v1/parks/{A}/declared/{YEAR}?scope=tenant:{Y}", OWNER_Y),
         Case("GET", f"/api/v1/parks/{B}/declared/{YEAR}", PARK_B),
     ],
+    # a tenant reads its park's accounting (it applies to its own figures), never writes it
+    ("GET", "/api/v1/parks/{park}/accounting/{year}"): [
+        Case("GET", f"/api/v1/parks/{A}/accounting/{YEAR}", PARK_A),
+        Case("GET", f"/api/v1/parks/{B}/accounting/{YEAR}", PARK_B),
+    ],
+    ("PUT", "/api/v1/parks/{park}/accounting/{year}"): [
+        Case(
+            "PUT",
+            f"/api/v1/parks/{A}/accounting/{YEAR}",
+            STAFF_A,
+            body={"electricity_method": "calorific_value"},
+        ),
+        Case("PUT", f"/api/v1/parks/{B}/accounting/{YEAR}", PARK_B, body={}),
+    ],
+    ("DELETE", "/api/v1/parks/{park}/accounting/{year}"): [
+        Case("DELETE", f"/api/v1/parks/{A}/accounting/{YEAR}", STAFF_A),
+        Case("DELETE", f"/api/v1/parks/{B}/accounting/{YEAR}", PARK_B),
+    ],
     ("GET", "/api/v1/parks/{park}/alarms"): [
         Case("GET", f"/api/v1/parks/{A}/alarms", PARK_A),
         Case("GET", f"/api/v1/parks/{A}/alarms?state=all", PARK_A),

@@ -235,6 +235,10 @@ def test_overview_shows_live_values_that_change(
         "目标 ≥ 90 %", timeout=20_000
     )
     expect(page.locator('[data-kpi="tco2_per_tce"] .kpi-target')).to_have_text("无阈值")
+    # the accounting profile the figures use: the demo park's registry default
+    expect(page.locator("#kpi-profile")).to_have_text(
+        "核算口径\uff1awuhan-demo/default · 电力折标准煤按当量值 (GB/T 2589-2020)"
+    )
     # the alarm panel: alarms, "none", or "not available" on a server without them
     expect(page.locator("#alarms .alarm-body")).not_to_have_text("加载中…")
     expect(page.locator('[data-device="grid-main"] .dev-value')).to_have_text(KW)

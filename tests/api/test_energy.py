@@ -384,15 +384,20 @@ def test_indicators_without_data_are_null_with_a_reason(store):
 
 async def test_indicators_endpoint_and_errors(park_day, tmp_path):
     async with client_for(park_day, tmp_path) as client:
-        resp = await client.get(f"{URL}/indicators", params={"period": DAY, "gec_count": 0.5})
+        resp = await client.get(f"{URL}/indicators", params={"period": DAY})
         assert resp.status_code == 200, resp.text
         body = resp.json()
         assert body["kind"] == "day"
         assert body["start"] == "2026-03-13T16:00:00.000Z"
-        assert body["profile"]["method"] == "equivalent_value"
+        # the demo park's registry profile (config/parks/demo.yaml), named in the answer
+        assert body["profile"]["name"] == "wuhan-demo/default"
+        assert body["profile"]["electricity_method"] == "calorific_value"
+        assert body["profile"]["source"] == "registry"
         ind = {i["name"]: i for i in body["indicators"]}
         # gec_count is no longer read: instruments come from the store (issue 13)
         assert ind["scope2_market_tco2"]["value"] == pytest.approx(1000 * 0.6096 / 1000)
+        # 1000 kWh imported × Hubei 2023 0.4044 kgCO2/kWh
+        assert ind["scope2_location_tco2"]["value"] == pytest.approx(1000 * 0.4044 / 1000)
         # no flat price given: the demo park's registry tariff, 0.65 CNY/kWh (an example value)
         assert ind["tou_energy_cost_cny"]["value"] == pytest.approx(1047.2 * 0.65)
         assert ind["tou_energy_cost_cny"]["factors"][0]["name"] == "flat_price_cny_per_kwh"
@@ -418,7 +423,10 @@ async def test_indicators_endpoint_and_errors(park_day, tmp_path):
             (f"{URL}/indicators", {"period": "2026-13"}, 422),
             (f"{URL}/indicators", {"period": "26-03"}, 422),
             (f"{URL}/indicators", {"period": DAY, "method": "magic"}, 422),
-            (f"{URL}/indicators", {"period": DAY, "gec_count": -1}, 422),
+            # retired: instruments come from the ledger, choices from the accounting profile
+            (f"{URL}/indicators", {"period": DAY, "gec_count": 1}, 422),
+            (f"{URL}/indicators", {"period": DAY, "gas_is_clean": "true"}, 422),
+            (f"{URL}/indicators", {"period": DAY, "method": "equivalent_value"}, 422),
         ):
             got = await client.get(path, params=params)
             assert got.status_code == status, (path, params, got.text)

@@ -392,3 +392,50 @@ def test_an_error_that_is_not_ours_still_raises(monkeypatch):
     monkeypatch.setitem(smartpark.cli._COMMANDS, "check-config", bug)
     with pytest.raises(KeyError):
         main(["check-config"])
+
+
+def test_report_method_takes_the_new_names_and_refuses_the_old_ones_with_the_new(
+    monkeypatch, capsys, tmp_path, request
+):
+    import types
+
+    import pytest
+
+    import reports.build
+    import reports.render
+    from config.accounting import AccountingProfile
+    from config.registry import load_registry
+    from services.accounting import put_profile
+    from store.embedded import EmbeddedStore
+
+    monkeypatch.delenv("SMARTPARK_STORE_URL", raising=False)
+    settings = _fresh_settings(monkeypatch, SMARTPARK_DATA_DIR=str(tmp_path))
+    request.addfinalizer(settings.cache_clear)
+    store = EmbeddedStore(tmp_path / "store.sqlite3")
+    put_profile(store, load_registry().parks["wuhan-demo"], 2025, AccountingProfile(name="ev"))
+    store.close()
+    doc = types.SimpleNamespace(tenant_id=None, park_id="wuhan-demo", kind="park", year=2025)
+    monkeypatch.setattr(reports.build, "build_report", lambda *a, **k: doc)
+    monkeypatch.setattr(reports.render, "render", lambda *a: b"{}")
+    base = ["report", "--park", "wuhan-demo", "--format", "json"]
+
+    def run(*args: str) -> str:
+        code = main([*base, "--out", str(tmp_path / "r.json"), *args])
+        err = capsys.readouterr().err
+        assert code == 0, err
+        return err
+
+    # the year's stored profile, overridden for one report by --method
+    assert "accounting profile: ev (calorific_value)" in run("--year", "2025")
+    over = run("--year", "2025", "--method", "coal_equivalent")
+    assert "accounting profile: ev (method overridden: coal_equivalent) (coal_equivalent)" in over
+    # another year: the park's registry default
+    assert "accounting profile: wuhan-demo/default (calorific_value)" in run("--year", "2024")
+    for old, new in (
+        ("equivalent_value", "calorific_value"),
+        ("coal_consumption", "coal_equivalent"),
+    ):
+        with pytest.raises(SystemExit) as exit_:
+            main([*base, "--year", "2025", "--method", old])
+        assert exit_.value.code == 2
+        assert f"use --method {new}" in capsys.readouterr().err

@@ -78,6 +78,7 @@ export const L = {
   not_enough_data: ["数据不足", "not enough data"],
   example: ["示例值", "example"],
   targets_unavailable: ["目标不可用（{0}）", "targets unavailable ({0})"],
+  accounting_profile: ["核算口径：{0} · 电力折标准煤按{1}", "Accounting profile: {0} · electricity at the {1}"],
   ind_tco2_per_tce: ["单位能耗碳排放", "CO2 per tce"],
   ind_clean_energy_share: ["清洁能源占比", "Clean-energy share"],
   ind_self_sufficiency_rate: ["自给率", "Self-sufficiency"],

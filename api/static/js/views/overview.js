@@ -6,7 +6,7 @@ import { deviceRow, deviceScale, updateDeviceRow } from "../devices.js";
 import { $, el, svg } from "../dom.js";
 import { fmtKw, fmtNum, fmtTime, localDate, roleLabel, serverNow } from "../format.js";
 import { has, t } from "../i18n.js";
-import { fmtIndicator, fmtThreshold, indicator } from "../indicators.js";
+import { fmtIndicator, fmtThreshold, indicator, profileText } from "../indicators.js";
 import { applyAlarm, currentFlows, reading, sumRole } from "../live.js";
 import { panel, setCrumbs, setTab } from "../page.js";
 import { ACTIVE_KW, TARGETS_REFRESH_MS, TODAY_REFRESH_MS, state } from "../state.js";
@@ -292,7 +292,10 @@ export function viewOverview(gen) {
   // kpis
   const kpiP = panel(t("kpis"), "kpi-panel");
   const kpiBody = el("div", "kpis");
-  kpiP.append(kpiBody);
+  // which accounting profile the figures and the target verdicts use (GET /accounting/{year})
+  const kpiProfile = el("p", "muted kpi-profile", "");
+  kpiProfile.id = "kpi-profile";
+  kpiP.append(kpiBody, kpiProfile);
   // buildings
   const bP = panel(t("all_buildings"), "bld-panel");
   const bBody = el("div", "bld-cards");
@@ -338,6 +341,7 @@ export function viewOverview(gen) {
     const flows = currentFlows();
     todayPanel(todayBody, flows);
     kpiTiles(kpiBody, state.today ? state.today.indicators : null, state.targets);
+    kpiProfile.textContent = profileText(state.today ? state.today.indicators : null);
   };
   let lastSlow = 0;
   const tickView = () => {

@@ -7,7 +7,7 @@ import { deviceRow, deviceScale, updateDeviceRow } from "../devices.js";
 import { $, el } from "../dom.js";
 import { buildingName, fmtKw, fmtNum, localDate, serverNow } from "../format.js";
 import { has, t } from "../i18n.js";
-import { fmtIndicator, indicator } from "../indicators.js";
+import { fmtIndicator, indicator, profileText } from "../indicators.js";
 import { reading } from "../live.js";
 import { notFound, panel, setCrumbs, setTab, showRefusal } from "../page.js";
 import { state } from "../state.js";
@@ -114,7 +114,8 @@ export function viewTenant(id, gen) {
   const indP = panel(t("month_indicators", month), "kpi-panel");
   const indBody = el("div", "kpis");
   indBody.id = "tenant-indicators";
-  indP.append(indBody);
+  const indProfile = el("p", "muted kpi-profile", "");
+  indP.append(indBody, indProfile);
   // devices
   const devs = state.devices.filter((d) => d.tenant === id);
   const devP = panel(t("devices"), "");
@@ -167,6 +168,7 @@ export function viewTenant(id, gen) {
         if (i.value === null) tile.classList.add("kpi-none");
         indBody.append(tile);
       }
+      indProfile.textContent = profileText(ind);
     })
     .catch((err) => {
       if (handleAuth(err)) return;
