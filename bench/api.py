@@ -219,7 +219,16 @@ def _client_main(args: argparse.Namespace) -> int:
 def _client(kind: str, url: str, token: str, clients: int, seconds: float) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
-            *(PYTHON, "-m", "bench.api", "--client", kind, "--url", url, "--token", token),
+            *(
+                PYTHON,
+                "-m",
+                "bench.api",
+                "--client",
+                kind,
+                "--url",
+                url,
+                f"--token={token}",
+            ),  # a token may start with "-"
             *("--clients", str(clients), "--seconds", str(seconds)),
         ],
         cwd=ROOT,

@@ -45,6 +45,8 @@ class SmartparkProcess:
         self.env = env
         self._log = log_path.open("wb")
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTPARK_")}
+        # the default metrics port (9180) may be taken by another collector on this machine
+        full_env["SMARTPARK_METRICS_PORT"] = "0"
         full_env.update(env)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "smartpark", *args],

@@ -122,6 +122,7 @@ def test_declared_swap_is_exact_and_an_hourly_meter_is_complete(
         "SMARTPARK_DATA_DIR": str(tmp_path / "data"),
         "SMARTPARK_BATCH_INTERVAL_S": "0.2",
         "SMARTPARK_LEDGER_POLL_S": "0.5",
+        "SMARTPARK_METRICS_PORT": "0",  # the default 9180 may be taken by another collector
     }
     truth_path = tmp_path / "truth.csv"
     collector = start_collector(env, tmp_path / "collect.log")
