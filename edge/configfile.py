@@ -24,13 +24,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from config.errors import ConfigError, Problem
 from config.settings import DEFAULT_TOPIC_TEMPLATE, parse_mqtt_url
-from config.yamlfile import YamlFileError, read_yaml
+from config.yamlfile import YamlDocument, YamlFileError, describe_error, read_yaml
 from edge.errors import EdgeConfigError
 from edge.meter_maps import Dlt645Map, MeterMap, ModbusMap, builtin_maps, load_map
 
@@ -69,7 +69,10 @@ class Broker(_Model):
 
     @model_validator(mode="after")
     def _valid(self) -> Broker:
-        parse_mqtt_url(self.url)  # ConfigError → a problem at this line
+        try:
+            parse_mqtt_url(self.url)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None  # pydantic places it at this line
         for template in (self.topic_template, self.status_topic_template):
             if "{device}" not in template or any(c in template for c in "#+"):
                 raise ValueError(f"{template!r}: a topic template names {{device}}, no wildcards")
@@ -169,6 +172,18 @@ class EdgeSetup:
     maps: Mapping[str, MeterMap]
 
 
+_KINDS = {"modbus_tcp", "modbus_rtu", "dlt645_serial", "dlt645_tcp"}
+
+
+def _problem(doc: YamlDocument, err: dict[str, Any]) -> Problem:
+    loc = tuple(err["loc"])
+    if (
+        len(loc) > 2 and loc[0] == "buses" and loc[2] in _KINDS
+    ):  # the union's tag is not in the file
+        loc = loc[:2] + loc[3:]
+    return doc.problem(loc, describe_error({**err, "loc": loc}))
+
+
 def load_edge_config(path: Path) -> EdgeSetup:
     """Read and check ``edge.yaml``: structure, unique bus and device ids, each meter's map
     (shipped name or file) and that it suits the bus's protocol. Raises
@@ -180,7 +195,7 @@ def load_edge_config(path: Path) -> EdgeSetup:
     try:
         cfg = EdgeConfig.model_validate(doc.data)
     except ValidationError as exc:
-        raise EdgeConfigError(doc.problems(exc)) from None
+        raise EdgeConfigError([_problem(doc, dict(err)) for err in exc.errors()]) from None
     problems: list[Problem] = []
     seen_bus: set[str] = set()
     seen_device: set[str] = set()

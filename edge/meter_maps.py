@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from config.registry import KINDS, DeviceKind
 from config.yamlfile import YamlFileError, parse_yaml, read_yaml
@@ -102,23 +102,32 @@ class _Map(BaseModel):
     model: str
     sources: dict[str, str] = Field(min_length=1)
 
-    def _check_fields(self, fields: dict[str, ModbusField] | dict[str, Dlt645Field]) -> None:
+    def problems(self) -> list[tuple[tuple[str, ...], str]]:
+        """What the models cannot check alone, each at its location in the file: every field is
+        an electricity-meter field of the registry, in the unit the registry publishes it in,
+        citing listed sources."""
+        fields: dict[str, ModbusField] | dict[str, Dlt645Field] = getattr(self, "fields", {})
+        out: list[tuple[tuple[str, ...], str]] = []
         if not fields:
-            raise ValueError("a map needs at least one field")
+            out.append((("fields",), "a map needs at least one field"))
         for name, entry in fields.items():
             spec = _FIELDS.get(name)
             if spec is None:
-                raise ValueError(
-                    f"field {name!r} is not an electricity-meter field ({', '.join(_FIELDS)})"
+                known = ", ".join(_FIELDS)
+                out.append(
+                    (("fields", name), f"{name!r} is not an electricity-meter field ({known})")
                 )
+                continue
             if entry.unit != spec.default_unit:
-                raise ValueError(
-                    f"field {name!r} is published in {spec.default_unit}, "
-                    f"the map gives {entry.unit}"
+                where = ("fields", name, "unit" if isinstance(entry, ModbusField) else "di")
+                message = (
+                    f"{name!r} is published in {spec.default_unit}, the map gives {entry.unit}"
                 )
+                out.append((where, message))
             for key in (k.strip() for k in entry.source.split(",")):
                 if key not in self.sources:
-                    raise ValueError(f"field {name!r} cites source {key!r}, not in sources")
+                    out.append((("fields", name, "source"), f"source {key!r} is not in sources"))
+        return out
 
 
 class ModbusMap(_Map):
@@ -128,11 +137,6 @@ class ModbusMap(_Map):
     function: Literal["holding", "input"]
     word_order: WordOrder
     fields: dict[str, ModbusField]
-
-    @model_validator(mode="after")
-    def _fields_are_registry_fields(self) -> ModbusMap:
-        self._check_fields(self.fields)
-        return self
 
     def blocks(self) -> list[Block]:
         """The reads that cover every field: neighbours within a few registers share a read of
@@ -157,11 +161,6 @@ class Dlt645Map(_Map):
 
     protocol: Literal["dlt645"]
     fields: dict[str, Dlt645Field]
-
-    @model_validator(mode="after")
-    def _fields_are_registry_fields(self) -> Dlt645Map:
-        self._check_fields(self.fields)
-        return self
 
 
 MeterMap = ModbusMap | Dlt645Map
@@ -193,9 +192,13 @@ def _validate(text: bytes, file: str) -> MeterMap:
         message = f"protocol: modbus or dlt645, got {protocol!r}"
         raise EdgeConfigError([doc.problem(("protocol",), message)])
     try:
-        return model.model_validate(data)
+        parsed = model.model_validate(data)
     except ValidationError as exc:
         raise EdgeConfigError(doc.problems(exc)) from None
+    problems = [doc.problem(where, message) for where, message in parsed.problems()]
+    if problems:
+        raise EdgeConfigError(problems)
+    return parsed
 
 
 @cache
