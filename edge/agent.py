@@ -172,6 +172,7 @@ class EdgeAgent:
                     max_inflight_messages=broker.inflight,
                     timeout=10,
                 ) as client:
+                    client.pending_calls_threshold = broker.inflight + 1  # a full window is normal
                     log.info(
                         "connected to %s; %d messages buffered", url.redacted, len(self.outbox)
                     )
