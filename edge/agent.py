@@ -20,8 +20,9 @@ import json
 import logging
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import aiomqtt
 
@@ -178,7 +179,9 @@ class EdgeAgent:
                     )
                     self.connected = True
                     pause = _BACKOFF_S[0]
-                    await self._drain(client, broker.inflight)
+                    # publishes wait for their PUBACK; a dropped connection must end them now,
+                    # not at their timeout: the message iterator raises on a disconnection
+                    await _first_to_end(self._drain(client, broker.inflight), _watch(client))
             except aiomqtt.MqttError as exc:
                 if self.connected:
                     log.warning("broker %s lost: %s; buffering", url.redacted, exc)
@@ -218,6 +221,24 @@ class EdgeAgent:
                     raise result
                 if isinstance(result, BaseException):
                     raise EdgeError(f"publishing failed: {result!r}") from result
+
+
+async def _watch(client: aiomqtt.Client) -> None:
+    async for _ in client.messages:  # nothing is subscribed: this only waits for a disconnection
+        pass
+
+
+async def _first_to_end(*coros: Coroutine[Any, Any, None]) -> None:
+    """Run ``coros`` until the first ends (or fails); cancel the rest; re-raise its error."""
+    tasks = [asyncio.create_task(c) for c in coros]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for task in done:
+        task.result()
 
 
 async def _serve(setup: EdgeSetup) -> None:

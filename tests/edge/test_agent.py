@@ -90,15 +90,15 @@ def helpers() -> Iterator[Callable[[list[str], Path], Helper]]:
 
 
 class Subscriber:
-    """Everything under ``parks/#`` at QoS 1, on a persistent session (it survives outages)."""
+    """Everything of one park at QoS 1, on a persistent session (it survives outages)."""
 
-    def __init__(self, port: int, client_id: str) -> None:
+    def __init__(self, port: int, client_id: str, park: str) -> None:
         self.lock = threading.Lock()
         self.messages: list[tuple[str, bytes, bool]] = []
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False
         )
-        self.client.on_connect = lambda c, *_: c.subscribe("parks/#", qos=1)
+        self.client.on_connect = lambda c, *_: c.subscribe(f"parks/{park}/#", qos=1)
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(0.1, 1)
         self.client.connect("127.0.0.1", port)
@@ -138,7 +138,7 @@ def _wait(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
 
 def _write_config(path: Path, broker_port: int, buses: str, client_id: str) -> Path:
     path.write_text(
-        f"park: p1\nbuffer: {path.parent / 'buffer.sqlite3'}\njournal: true\n"
+        f"park: {client_id}\nbuffer: {path.parent / 'buffer.sqlite3'}\njournal: true\n"
         f"broker: {{url: 'mqtt://127.0.0.1:{broker_port}', client_id: {client_id}}}\n"
         f"buses:\n{buses}",
         encoding="utf-8",
@@ -180,7 +180,7 @@ def test_readings_arrive_from_modbus_tcp_rtu_and_dlt645(tmp_path: Path, mosquitt
       - {{device: d9, address: "000099999999", map: dlt645-2007}}
 """
     config = _write_config(tmp_path / "edge.yaml", mosquitto.port, buses, "edge-a")
-    sub = Subscriber(mosquitto.port, "edge-test-a")
+    sub = Subscriber(mosquitto.port, "edge-test-a", "edge-a")
     agent = helpers(["-m", "smartpark", "edge", "--config", str(config)], tmp_path / "agent.log")
     try:
         _wait(
@@ -259,7 +259,7 @@ def test_kill_9_and_a_broker_outage_lose_nothing(tmp_path: Path, helpers):
     )
     config = _write_config(tmp_path / "edge.yaml", broker.port, buses, "edge-b")
     db = tmp_path / "buffer.sqlite3"
-    sub = Subscriber(broker.port, "edge-test-b")
+    sub = Subscriber(broker.port, "edge-test-b", "edge-b")
     argv = ["-m", "smartpark", "edge", "--config", str(config)]
     log = tmp_path / "agent.log"
     try:
@@ -277,10 +277,11 @@ def test_kill_9_and_a_broker_outage_lose_nothing(tmp_path: Path, helpers):
         _wait(lambda: _buffered(db) >= left + 20, 30, "the next agent buffering after them")
         during = _buffered(db)
         broker.start()
-        time.sleep(1.5)
-        agent.stop(signal.SIGKILL)  # and once more, mid-replay or mid-stream
+        _wait(lambda: log.read_text().count("connected to") >= 3, 30, "the replay to start")
+        time.sleep(0.1)
+        agent.stop(signal.SIGKILL)  # and once more, mid-replay or just after it
         agent = helpers(argv, log)
-        time.sleep(1.0)
+        _wait(lambda: log.read_text().count("connected to") >= 4, 30, "the fourth agent")
         _wait(lambda: _buffered(db) == 0, 30, "the buffer to drain")
         assert agent.stop() == 0
         truth = _journal(db)
@@ -321,3 +322,46 @@ def test_kill_9_and_a_broker_outage_lose_nothing(tmp_path: Path, helpers):
         gaps = sum(1 for a, b in itertools.pairwise(reads) if b != a + 1)
         assert reads[0] == 1
         assert gaps <= 3
+
+
+def test_a_meter_that_stops_answering_is_offline_then_back(tmp_path: Path, mosquitto, helpers):
+    server = helpers(["-m", "tests.edge.modbus_server", "tcp", "1"], tmp_path / "tcp1.log")
+    port = int(server.first_line().split()[1])
+    buses = (
+        f"  - id: tcp\n    kind: modbus_tcp\n    host: 127.0.0.1\n    port: {port}\n"
+        "    interval_s: 0.2\n    timeout_s: 0.3\n    retries: 1\n"
+        "    meters:\n      - {device: m1, unit: 1, map: chint-dtsu666}\n"
+    )
+    config = _write_config(tmp_path / "edge.yaml", mosquitto.port, buses, "edge-c")
+    sub = Subscriber(mosquitto.port, "edge-test-c", "edge-c")
+    agent = helpers(["-m", "smartpark", "edge", "--config", str(config)], tmp_path / "agent.log")
+    try:
+        _wait(lambda: len(sub.readings()["m1"]) >= 3, 30, "readings")
+        server.stop(signal.SIGKILL)  # the meter (its gateway) goes silent
+        _wait(lambda: len(sub.statuses()["m1"]) >= 2, 30, "the offline state")
+        before = len(sub.readings()["m1"])
+        time.sleep(1.0)  # five polls, all unanswered
+        assert len(sub.readings()["m1"]) == before  # nothing invented while it is away
+        env_back = {**ENV, "MODBUS_PORT": str(port)}
+        with (tmp_path / "tcp3.log").open("ab") as err:
+            again = subprocess.Popen(
+                [sys.executable, "-m", "tests.edge.modbus_server", "tcp", "1"],
+                cwd=ROOT,
+                env=env_back,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+            )
+        try:
+            _wait(lambda: len(sub.statuses()["m1"]) >= 3, 30, "the online state again")
+            _wait(lambda: len(sub.readings()["m1"]) > before, 30, "readings again")
+        finally:
+            again.kill()
+            again.wait()
+        assert agent.stop() == 0
+    finally:
+        sub.close()
+    states = sub.statuses()["m1"]
+    assert [s["state"] for s in states] == ["online", "offline", "online"]
+    assert "m1: " in str(states[1]["reason"])
+    stamps = [int(s["ts"]) for s in states]
+    assert stamps == sorted(stamps)
