@@ -32,7 +32,7 @@ from edge.configfile import Broker, EdgeSetup, load_edge_config
 from edge.errors import EdgeError, MeterError, MeterUnavailableError
 from edge.outbox import Message, Outbox
 
-__all__ = ["EdgeAgent", "reading_message", "run_edge", "status_message"]
+__all__ = ["STATUS_TEXT", "EdgeAgent", "reading_message", "run_edge", "status_message"]
 
 log = logging.getLogger("smartpark.edge")
 
@@ -52,11 +52,32 @@ def reading_message(
     return Message(_topic(broker.topic_template, park, device), payload, device, "reading")
 
 
+STATUS_TEXT: dict[str, dict[str, str]] = {
+    "online": {"en": "meter answering", "zh": "电表应答正常"},
+    "no_answer": {"en": "meter not answering", "zh": "电表无应答"},
+    "error_reply": {"en": "meter answered with an error", "zh": "电表应答异常"},
+}
+"""What a person reads about a meter's state, in English and Chinese (the ``reason`` beside it
+is the technical detail for the integrator)."""
+
+
 def status_message(
-    broker: Broker, park: str, device: str, ts_ms: int, *, online: bool, reason: str = ""
+    broker: Broker,
+    park: str,
+    device: str,
+    ts_ms: int,
+    *,
+    online: bool,
+    reason: str = "",
+    cause: str = "no_answer",
 ) -> Message:
-    """A meter's state change (retained): ``online`` or ``offline`` with the reason."""
-    body: dict[str, object] = {"ts": ts_ms, "state": "online" if online else "offline"}
+    """A meter's state change (retained): ``online``, or ``offline`` with its ``cause``
+    (``no_answer`` or ``error_reply``) and the technical ``reason``; ``ts`` [ms]."""
+    body: dict[str, object] = {
+        "ts": ts_ms,
+        "state": "online" if online else "offline",
+        "message": STATUS_TEXT["online" if online else cause],
+    }
     if reason:
         body["reason"] = reason
     payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
@@ -112,7 +133,15 @@ class EdgeAgent:
                     log.warning("meter offline: %s", exc)
                     messages.append(
                         status_message(
-                            broker, park, meter.device, ts_ms, online=False, reason=str(exc)
+                            broker,
+                            park,
+                            meter.device,
+                            ts_ms,
+                            online=False,
+                            reason=str(exc),
+                            cause="no_answer"
+                            if isinstance(exc, MeterUnavailableError)
+                            else "error_reply",
                         )
                     )
                 online[meter.device] = False

@@ -28,7 +28,15 @@ from edge.errors import EdgeError, FrameError, MeterError, MeterUnavailableError
 from edge.meter_maps import Dlt645Map, MeterMap, ModbusMap, Ratio
 from edge.registers import decode_words
 
-__all__ = ["Dlt645Poller", "ModbusPoller", "Poller", "open_poller", "ratio_factor"]
+__all__ = [
+    "AnyBus",
+    "Dlt645Poller",
+    "Meter",
+    "ModbusPoller",
+    "Poller",
+    "open_poller",
+    "ratio_factor",
+]
 
 log = logging.getLogger("smartpark.edge")
 

@@ -222,6 +222,7 @@ def test_readings_arrive_from_modbus_tcp_rtu_and_dlt645(tmp_path: Path, mosquitt
     assert "d9" not in readings  # never a made-up value
     (offline,) = sub.statuses()["d9"]  # one message per change of state, not one per poll
     assert offline["state"] == "offline"
+    assert offline["message"] == {"en": "meter not answering", "zh": "电表无应答"}
     assert "000099999999" in str(offline["reason"])
     assert "no answer within 0.3 s, 2 tries" in str(offline["reason"])
     assert [s["state"] for s in sub.statuses()["m1"]] == ["online"]
