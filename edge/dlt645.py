@@ -13,10 +13,12 @@ A frame is ``68 A0..A5 68 C L DATA CS 16``, optionally led by up to four wake-up
 Values are BCD, least significant byte first; a signed format keeps its sign in the top bit of
 the most significant byte. A data identifier (DI) ``DI3 DI2 DI1 DI0`` travels ``DI0`` first.
 
-Why our own codec: the PyPI package ``dlt645`` (3.2.0) writes DEBUG logs into its own install
-folder at import (``loguru`` file handlers) and pulls ``loguru`` in; a gateway box needs the 150
-lines below, not that. The constants follow DL/T 645-2007 as restated by that package's tables
-(second-hand: the standard's text is not in our sources).
+Why our own codec: the PyPI package ``dlt645`` (3.2.0, "Beta") was read. Its framing is sound,
+but it ships no type information (``mypy --strict`` here), pulls in ``loguru`` (and removes
+loguru's default handler when imported), and its tables have slips (02 06 00 00, the power
+factor, carries the unit kW); the agent needs the four functions below. The constants follow
+DL/T 645-2007 as restated by that package's tables (second-hand: the standard's text is not in
+our sources).
 """
 
 from __future__ import annotations
