@@ -4,6 +4,9 @@ One task per bus polls its meters in turn (a bus is one line: one request at a t
 appends the cycle's messages to the :class:`~edge.outbox.Outbox` in one fsynced transaction;
 one task forwards the buffer to the broker, oldest first, at QoS 1, removing each message only
 after its PUBACK, and reconnects with a growing pause while the broker is unreachable.
+aiomqtt, not bare paho: everything here is one asyncio loop (pymodbus's clients are asyncio too),
+and aiomqtt's QoS 1 ``publish`` returns once the PUBACK has arrived, so deleting after the PUBACK
+is an ``await`` and a ``DELETE``, with no message ids tracked across paho's network thread.
 
 Readings are smartpark's native payload on the configured topic template:
 ``{"ts": <epoch ms>, "energy": 1234.5, "power": 12.3, ...}`` in the registry's units. A meter

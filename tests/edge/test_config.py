@@ -85,3 +85,17 @@ def test_a_bad_broker_url(tmp_path: Path):
     (problem,) = caught.value.problems
     assert problem.line == 18
     assert "mqtt://" in problem.message
+
+
+def test_the_command_prints_every_problem_and_exits_2(tmp_path: Path, capsys):
+    from smartpark.cli import main
+
+    path = tmp_path / "edge.yaml"
+    path.write_text(GOOD.replace("unit: 1,", "unit: 0,").replace("port: 8899", "port: 0"))
+    assert main(["edge", "--config", str(path)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"error: {path} has 2 problem(s):",
+        f"  {path}:10: buses.0.meters.0.unit: Input should be greater than or equal to 1",
+        f"  {path}:15: buses.1.port: Input should be greater than or equal to 1",
+    ]
