@@ -170,9 +170,8 @@ class EdgeAgent:
             due += bus.interval_s
             late = loop.time() - due
             if late > 0:  # a slow bus: start the next cycle now, do not try to catch up
-                log.warning(
-                    "bus %s: a poll cycle took %.1f s longer than its interval", bus.id, late
-                )
+                if late >= bus.interval_s:  # a whole cycle missed: worth saying
+                    log.warning("bus %s: polling %.1f s behind its interval", bus.id, late)
                 due = loop.time()
             await asyncio.sleep(max(0.0, due - loop.time()))
 
