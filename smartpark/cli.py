@@ -133,6 +133,9 @@ def _build_parser() -> argparse.ArgumentParser:
     instruments_cli.add_parser(sub)
     _add_verify_parser(sub)
 
+    edge = sub.add_parser("edge", help="poll meters (Modbus, DL/T 645) and publish to a broker")
+    edge.add_argument("--config", required=True, type=Path, help="edge.yaml (see docs/edge.md)")
+
     check = sub.add_parser("check-config", help="validate a park registry (file or folder)")
     check.add_argument("path", nargs="?", type=Path, help="default: SMARTPARK_REGISTRY or the demo")
     return parser
@@ -684,6 +687,19 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _edge(args: argparse.Namespace) -> int:
+    from edge import EdgeConfigError, run_edge
+
+    path: Path = args.config
+    try:
+        return run_edge(path)
+    except EdgeConfigError as exc:  # every problem on its own line, with file:line
+        print(f"error: {path} has {len(exc.problems)} problem(s):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+
+
 _COMMANDS = {
     "demo": _demo,
     "collect": _collect,
@@ -695,4 +711,5 @@ _COMMANDS = {
     "report": _report,
     "instruments": instruments_cli.run,
     "verify": _verify,
+    "edge": _edge,
 }

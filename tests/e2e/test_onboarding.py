@@ -28,7 +28,7 @@ from services.alarms import AlarmEngine
 from store import InfluxStore
 from store.base import SeriesQuery
 from tests.e2e.helpers import SmartparkProcess, forget_session, publish_all, wait_for
-from tests.services import InfluxService, MosquittoService
+from tests.support.servers import InfluxService, MosquittoService
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.influxdb, pytest.mark.slow]
 
