@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from api.deps import ParkDep, StoreDep, scope_query
 from api.routes.accounting import MethodQuery, refuse_retired_parameters, used_profile
 from api.schemas import (
+    MethodResultOut,
     TargetProfileOut,
     TargetRowOut,
     TargetsOut,
@@ -25,7 +26,7 @@ from config.targets import targets
 from services.energy import parse_scope
 from services.evaluation import PARK_PROFILES, TENANT_PROFILES, evaluate_targets, profiles_for
 from services.indicators import local_period
-from services.targets import ProfileResult, TargetResult, YearEnd
+from services.targets import MethodResult, ProfileResult, TargetResult, YearEnd
 
 __all__ = ["router"]
 
@@ -59,6 +60,18 @@ def _year_end(ye: YearEnd | None) -> YearEndOut | None:
     )
 
 
+def _method(m: MethodResult) -> MethodResultOut:
+    return MethodResultOut(
+        method=m.method,
+        value=_num(m.value),
+        annual_tce=_num(m.annual_tce),
+        threshold=_num(m.threshold),
+        status=m.status,
+        chosen=m.chosen,
+        reason=m.reason,
+    )
+
+
 def _row(r: TargetResult) -> TargetRowOut:
     return TargetRowOut(
         key=r.key,
@@ -79,6 +92,7 @@ def _row(r: TargetResult) -> TargetRowOut:
         example_threshold=any(t.example for t in r.thresholds),
         thresholds=[ThresholdOut.model_validate(t) for t in r.thresholds],
         year_end=_year_end(r.year_end),
+        by_method=[_method(m) for m in r.by_method] or None,
     )
 
 

@@ -45,7 +45,14 @@ from api.schemas.parks import (
     TenantOut,
 )
 from api.schemas.quarantine import QuarantineListOut, QuarantineOut
-from api.schemas.targets import TargetProfileOut, TargetRowOut, TargetsOut, ThresholdOut, YearEndOut
+from api.schemas.targets import (
+    MethodResultOut,
+    TargetProfileOut,
+    TargetRowOut,
+    TargetsOut,
+    ThresholdOut,
+    YearEndOut,
+)
 
 __all__ = [
     "AccountingIn",
@@ -78,6 +85,7 @@ __all__ = [
     "LedgerOut",
     "MeOut",
     "MethodLabelOut",
+    "MethodResultOut",
     "ParkDetailOut",
     "ParkOut",
     "QuarantineListOut",

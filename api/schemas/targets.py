@@ -9,7 +9,14 @@ from pydantic import Field
 from api.schemas._base import _example, _Out
 from api.schemas.accounting import PROFILE_OUT_EXAMPLE, AccountingProfileOut
 
-__all__ = ["TargetProfileOut", "TargetRowOut", "TargetsOut", "ThresholdOut", "YearEndOut"]
+__all__ = [
+    "MethodResultOut",
+    "TargetProfileOut",
+    "TargetRowOut",
+    "TargetsOut",
+    "ThresholdOut",
+    "YearEndOut",
+]
 
 
 class ThresholdOut(_Out):
@@ -40,6 +47,25 @@ class YearEndOut(_Out):
     reason: str | None
 
 
+class MethodResultOut(_Out):
+    """The 910 core indicator under one GB/T 2589-2020 electricity method: its value, the annual
+    energy its band was chosen by, the threshold and the status. The accounting profile's method
+    is ``chosen``: its status is the row's verdict; the other method is shown, not judged by."""
+
+    method: Literal["calorific_value", "coal_equivalent"] = Field(
+        description="calorific_value (当量值) or coal_equivalent (等价值)."
+    )
+    value: float | None = Field(description="tCO2/tce under this method.")
+    annual_tce: float | None = Field(
+        description="Annual energy [tce/yr] under this method (projected within the current "
+        "year) that chose the band; null when the period is not a year."
+    )
+    threshold: float | None = Field(description="The band's threshold under this method.")
+    status: Literal["met", "not_met", "not_enough_data", "no_threshold"]
+    chosen: bool = Field(description="True for the accounting profile's method: the verdict.")
+    reason: str | None
+
+
 class TargetRowOut(_Out):
     """One indicator of a target profile, evaluated."""
 
@@ -62,6 +88,12 @@ class TargetRowOut(_Out):
     thresholds: list[ThresholdOut]
     year_end: YearEndOut | None = Field(
         description="Year to date and projection ± sigma: when the period is the current year."
+    )
+    by_method: list[MethodResultOut] | None = Field(
+        default=None,
+        description="The 910 core indicator (`tco2_per_tce`) under both electricity methods, "
+        "in the order calorific_value, coal_equivalent; the accounting profile's method is "
+        "`chosen` (its status is the row's), the other is shown; null on other rows.",
     )
 
 
@@ -147,6 +179,26 @@ class TargetsOut(_Out):
                                 "method": "ratio: numerator and denominator projected apart",
                                 "reason": None,
                             },
+                            "by_method": [
+                                {
+                                    "method": "calorific_value",
+                                    "value": 0.21,
+                                    "annual_tce": 480000.0,
+                                    "threshold": 0.2,
+                                    "status": "not_met",
+                                    "chosen": True,
+                                    "reason": None,
+                                },
+                                {
+                                    "method": "coal_equivalent",
+                                    "value": 0.09,
+                                    "annual_tce": 1120000.0,
+                                    "threshold": 0.3,
+                                    "status": "met",
+                                    "chosen": False,
+                                    "reason": None,
+                                },
+                            ],
                         }
                     ],
                 }
