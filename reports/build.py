@@ -334,12 +334,18 @@ def instrument_rows(
     annual: IndicatorReport, monthly: Sequence[IndicatorReport] = ()
 ) -> tuple[InstrumentRow, ...]:
     """The green instruments the figures used: one row per instrument, month and tenant, as
-    the matcher of services/instruments.py used them (each once, never above the consumption
-    it is matched to). Today's ``IndicatorReport`` carries no instruments (they arrive with
-    issue 13's ``IndicatorReport.instruments``: id, kind, kWh, month, tenant), so this is empty
-    and the report says that none were used."""
-    del annual, monthly
-    return ()
+    the matcher used them (each once, never above the consumption it is matched to), from the
+    annual report's ``instruments`` (the monthly reports repeat the same claims month by month,
+    so they add nothing). Empty when none were used; the report then says so."""
+    del monthly
+    return tuple(
+        InstrumentRow(
+            id=u.instrument_id, kind=u.kind, kwh=u.energy_kwh, month=u.month, tenant=u.tenant
+        )
+        for u in sorted(
+            annual.instruments, key=lambda u: (u.month, u.tenant or "", u.instrument_id)
+        )
+    )
 
 
 def _basis(i: Indicator) -> Basis:

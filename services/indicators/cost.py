@@ -16,7 +16,7 @@ from config.accounting import AccountingProfile
 from config.factors import TOU_PERIOD_ORDER, FactorNotFoundError, tou_tariffs
 from config.registry import ParkRegistry
 from services.indicators.basis import Basis
-from services.indicators.model import FactorUsed, Indicator, finite, min_of
+from services.indicators.model import FactorUsed, Indicator, finite, min_of, shape_completeness
 
 __all__ = ["costs"]
 
@@ -107,6 +107,7 @@ def _tou(
 ) -> Indicator:
     on = when.first_day
     billed = basis.billed
+    shape_pct = shape_completeness(billed.series)  # these need the 15-min shape
     what = "grid import" if basis.scope.kind == "park" else "metered electricity"
     schedule = None
     for region in regions:
@@ -127,7 +128,7 @@ def _tou(
     factors = (used,) if flat is None else (flat, used)
     if billed.kwh is None:
         why = billed.why or f"no {what} data"
-        return Indicator("tou_energy_cost_cny", None, "CNY", billed.completeness, factors, why)
+        return Indicator("tou_energy_cost_cny", None, "CNY", shape_pct, factors, why)
     ratios = np.asarray(schedule.ratio_by_month_period(), dtype=np.float64)
     price = flat.value if flat is not None else 1.0
     cost = tariff.tou_cost(
@@ -153,7 +154,7 @@ def _tou(
         "tou_energy_cost_cny",
         cost.total_cny() if flat is not None else None,
         "CNY",
-        billed.completeness,
+        shape_pct,
         factors,
         None
         if flat is not None
@@ -188,6 +189,7 @@ def _demand(
     name, unit = "demand_charge_cny", "CNY"
     t = park.park.tariff
     billed = basis.billed
+    shape_pct = shape_completeness(billed.series)  # these need the 15-min shape
     if t is None or t.demand_charge_cny_per_kw_month is None:
         why = "no demand charge configured (no park tariff in the registry, or a single-part one)"
         return Indicator(name, None, unit, None, (), why), False
@@ -223,7 +225,7 @@ def _demand(
         note += ", not below 40 % of the contracted capacity (发改办价格[2016]1583号)"
     if billed.kwh is None:
         why = billed.why or f"no {what} data"
-        return Indicator(name, None, unit, billed.completeness, (factor,), why, note), True
+        return Indicator(name, None, unit, shape_pct, (factor,), why, note), True
     blocks = tariff.demand_charge(
         start_ns, billed.series.energy, interval_s=ivl, price_cny_per_kw_month=price, tz=tz
     )
@@ -241,18 +243,18 @@ def _demand(
         charged[label] = measured * price
     if when.kind == "day":
         why = "a demand charge is billed per month: ask for a month or a year"
-        return Indicator(name, None, unit, billed.completeness, (factor,), why, note, detail), False
+        return Indicator(name, None, unit, shape_pct, (factor,), why, note, detail), False
     unknown = [m for m, c in charged.items() if np.isnan(c)]
     if unknown:
         why = f"no {what} data in {', '.join(unknown)}"
-        return Indicator(name, None, unit, billed.completeness, (factor,), why, note, detail), True
+        return Indicator(name, None, unit, shape_pct, (factor,), why, note, detail), True
     for label, c in charged.items():
         detail[f"charge_cny:{label}"] = c
     return Indicator(
         name,
         sum(charged.values()),
         unit,
-        billed.completeness,
+        shape_pct,
         (factor,),
         None,
         note

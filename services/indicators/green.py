@@ -25,6 +25,7 @@ from config.registry import ParkRegistry
 from services.energy import Balance, LedgerFn, Scope, energy_balance
 from services.indicators.basis import purchased, supply_balance
 from services.indicators.model import Inputs, InstrumentUse, local_period
+from services.instruments import instruments_for_year
 from store.base import Store
 
 __all__ = ["Green", "InstrumentSource", "certified_green", "stored_instruments"]
@@ -34,14 +35,9 @@ InstrumentSource = Callable[[Store, ParkRegistry, int], Sequence[inst.Instrument
 
 
 def stored_instruments(store: Store, park: ParkRegistry, year: int) -> Sequence[inst.Instrument]:
-    """The instruments stored for ``park`` retired against ``year``.
-
-    # MERGE: services/instruments.py (INSTRUMENTS) stores the ledger; read it here (its
-    # match_year takes the consumption mapping this module builds in ``_buckets``). Until it
-    # lands there is no stored instrument, and every certified green figure is 0.
-    """
-    del store, park, year
-    return ()
+    """The instruments stored for ``park`` retired against ``year`` (the green-instrument
+    ledger, :func:`services.instruments.instruments_for_year`)."""
+    return instruments_for_year(store, park, year)
 
 
 @dataclass(frozen=True, slots=True)

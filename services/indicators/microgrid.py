@@ -23,7 +23,15 @@ from analytics.intervals import Quality
 from config.registry import Device, ParkRegistry
 from services.energy import Balance, LedgerFn
 from services.indicators.basis import Basis
-from services.indicators.model import FactorUsed, Flow, Indicator, Inputs, finite, min_of
+from services.indicators.model import (
+    FactorUsed,
+    Flow,
+    Indicator,
+    Inputs,
+    finite,
+    min_of,
+    shape_completeness,
+)
 from services.maintenance import device_cadence
 from store.base import SeriesQuery, Store
 
@@ -190,7 +198,7 @@ def microgrid_indicators(
     else:
         by_month = fixed_by_month
         peak = finite(microgrid.peak_demand_kw(billed.series.energy, interval_s)) if known else None
-        peak_completeness = billed.completeness
+        peak_completeness = shape_completeness(billed.series)
         peak_note = f"highest fixed {interval_s // 60}-minute average {what}"
     demand = [
         Indicator(
@@ -209,7 +217,7 @@ def microgrid_indicators(
         "load_factor",
         lf,
         "fraction",
-        billed.completeness,
+        shape_completeness(billed.series),
         (),
         None if lf is not None else f"no {what} data (or none above 0) in this period",
         f"mean / peak interval {what}",

@@ -13,7 +13,7 @@ import numpy as np
 
 from analytics import calendar, carbon
 from analytics.calendar import LocalPeriod
-from analytics.intervals import Quality
+from analytics.intervals import known_pct, measured_pct
 from config.accounting import AccountingProfile
 from config.errors import InvalidRequestError
 from config.factors import Factor, FactorNotFoundError, FactorTable
@@ -97,8 +97,8 @@ class InstrumentUse:
     ``direct``), the kWh used [kWh], the local month ``YYYY-MM`` and the tenant (None: the
     park)."""
 
-    # MERGE: services/instruments.py (INSTRUMENTS) defines InstrumentUse with these fields;
-    # import it from there and drop this copy.
+    # One month's claim of one scope; services.instruments.InstrumentUse is the other view, a
+    # whole record of the ledger with what it covered in the year.
     instrument_id: str
     kind: str
     energy_kwh: float
@@ -191,15 +191,17 @@ def finite(x: float) -> float | None:
 
 
 def completeness(series: Series) -> float:
-    # MERGE: QUALITY adds analytics.intervals.known_pct / measured_pct. Totals and what derives
-    # from them (tce, carbon, shares, intensities, energy cost) take known_pct; figures of the
-    # 15-minute shape (peak and sliding demand, load factor, TOU split, demand charge) take
-    # measured_pct. Until then both read this measured share.
-    """Share of intervals measured [%]. The ledger calls an interval measured when the readings
-    feeding it lie within the device's reporting cadence (services.maintenance), so this counts
-    the expected readings received: an hourly meter with every reading is 100 % complete."""
-    q = series.quality
-    return 100.0 * float(np.count_nonzero(q == int(Quality.MEASURED))) / q.size if q.size else 0.0
+    """Share of intervals whose energy total is known [%] (analytics.intervals.known_pct): the
+    completeness of totals and of everything derived from them (tce, carbon, shares,
+    intensities). An hourly meter with every reading is 100 % complete here."""
+    return known_pct(series.quality)
+
+
+def shape_completeness(series: Series) -> float:
+    """Share of intervals read, not spread over a gap [%] (analytics.intervals.measured_pct):
+    the completeness of figures that need the 15-minute shape (peak demand, load factor, the
+    time-of-use split, the demand charge). An hourly meter's quarter hours are interpolated."""
+    return measured_pct(series.quality)
 
 
 def flow_of(series: Series, why: str) -> Flow:
