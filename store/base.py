@@ -46,7 +46,15 @@ covered (fields ``first_ms``, ``last_ms``), stamped with the time of the write (
 LEDGER_DAY = "ledger_day"
 """Measurement of the daily roll-up of the stored ledger (see :mod:`services.rollup`)."""
 
-LONG_TERM: frozenset[str] = frozenset({LEDGER_DAY})
+LONG_TERM: frozenset[str] = frozenset(
+    {
+        LEDGER_DAY,
+        # evidence an evaluator asks for years later, whatever the raw readings' retention:
+        "accounting_profile",  # services/accounting.py, the profile of each park and year
+        "instrument",  # services/instruments.py, the green-instrument ledger
+        "maintenance",  # services/maintenance.py, meter replacements and ratio changes
+    }
+)
 """Measurements kept for the long term. Where the server has retention policies, an adapter keeps
 them apart from the rest (:class:`store.influx.InfluxStore`: a policy of infinite duration and
 long shards, created on first use); callers read and write them like any other measurement."""

@@ -726,3 +726,13 @@ def test_influxdb_creates_its_database_on_first_use(influxd, influx_store):
 
     assert influx_store.database in shown
     assert influx_store.count(PARK) == 1
+
+
+def test_the_evidence_measurements_are_kept_for_the_long_term() -> None:
+    """Profiles, instruments and the maintenance log outlive the raw readings' retention."""
+    from services.accounting import ACCOUNTING
+    from services.instruments import INSTRUMENT
+    from services.maintenance import MAINTENANCE
+    from store.base import LEDGER_DAY, LONG_TERM
+
+    assert {ACCOUNTING, INSTRUMENT, MAINTENANCE, LEDGER_DAY} <= LONG_TERM
