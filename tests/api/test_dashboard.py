@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -35,6 +36,7 @@ from config.settings import Settings
 from services.targets import MIN_COMPLETENESS_PCT
 from store.base import TELEMETRY, Point
 from store.embedded import EmbeddedStore
+from tests.support.catalogue import indicator_names
 
 pytestmark = pytest.mark.browser
 
@@ -306,6 +308,15 @@ def test_dashboard_shows_live_power_without_reload(live_app: LiveApp, browser: B
     expect(page.locator('[data-device="pv-plant-1-a"]')).to_have_class("dev")
     # the live stream when the server has one, else polling /latest
     expect(page.locator("#status-text")).to_have_text(re.compile(r"^Live · (stream|polling)$"))
+    # the 910 core indicator under the method the demo profile (当量值) does not use: shown with
+    # the year's verdict, beside the profile's
+    expect(page.locator('[data-kpi="tco2_per_tce"] .kpi-method')).to_have_text(
+        re.compile(
+            rf"^equivalent value \({datetime.now(UTC).year}\): (—|[0-9.,]+) tCO2/tce "
+            r"\((met|not met|not enough data|no threshold)\)$"
+        ),
+        timeout=15_000,
+    )
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
@@ -445,6 +456,24 @@ def test_every_module_of_the_page_is_served_as_javascript(client: TestClient) ->
     on_disk = {f"/static/{p.relative_to(STATIC_DIR).as_posix()}" for p in STATIC_DIR.rglob("*.js")}
     assert seen == on_disk
     assert len(seen) >= 10  # api, live, i18n, charts, router, views…: the graph was followed
+
+
+_LABEL = re.compile(r'^  (\w+): \["([^"]*)", "([^"]*)"\],$', re.MULTILINE)
+
+
+def test_every_indicator_has_a_dashboard_label_in_both_languages(tmp_path: Path) -> None:
+    """The dashboard shows an indicator by its ``ind_<name>`` label (the raw name otherwise):
+    every indicator a report carries has one, Chinese and English."""
+    labels = {k: (zh, en) for k, zh, en in _LABEL.findall((STATIC_DIR / "js/i18n.js").read_text())}
+    assert len(labels) > 100  # the table was read
+    names = indicator_names(tmp_path)
+    assert "tco2_per_tce_location" in names
+    assert [n for n in names if f"ind_{n}" not in labels] == []
+    han = re.compile(r"[\u4e00-\u9fff]")
+    shown = [f"ind_{n}" for n in names]
+    shown += ["method_calorific_value", "method_coal_equivalent", "by_method", "by_method_title"]
+    assert [k for k in shown if not han.search(labels[k][0])] == []  # Chinese
+    assert [k for k in shown if not labels[k][1] or han.search(labels[k][1])] == []  # English
 
 
 def test_ui_config_gives_the_thresholds_the_server_applies(client: TestClient) -> None:

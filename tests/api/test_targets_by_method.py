@@ -69,7 +69,7 @@ def test_the_core_row_carries_both_methods_and_the_profiles_is_the_verdict(
     ind = {i["name"]: i for i in indicators["indicators"]}
     for m in by:
         value = ind[f"tco2_per_tce_{m['method']}"]["value"]
-        assert value is not None and value > 0
+        assert value > 0
         assert m["value"] == pytest.approx(value, rel=1e-12)
         # a month: no annual energy, so no band and no verdict under either method
         # a month: no annual energy to choose 910's band by, so no verdict under either method

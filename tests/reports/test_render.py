@@ -28,6 +28,7 @@ from tests.reports.checks import (
     read_pgm,
 )
 from tests.reports.sample import factory_doc, park_doc
+from tests.support.catalogue import indicator_names
 
 POPPLER = shutil.which("pdftotext") is not None and shutil.which("pdftoppm") is not None
 IN_CI = os.environ.get("CI") == "true"  # in CI a missing tool fails the test instead of skipping it
@@ -171,6 +172,20 @@ def test_unknown_keys_fall_back_to_the_key() -> None:
     assert [
         k for k, (zh, en) in LABELS.items() if not zh or (not en and not k.startswith("page."))
     ] == []
+
+
+def test_every_indicator_has_a_label_in_both_languages(tmp_path: Path) -> None:
+    names = indicator_names(tmp_path)
+    # the keys the accounting issue added are among those the reports compute
+    assert {
+        "tco2_per_tce_calorific_value",
+        "tco2_per_tce_coal_equivalent",
+        "tco2_per_tce_location",
+        "billed_demand_kw",
+        "pv_performance_ratio",
+    } <= set(names)
+    assert [n for n in names if n not in LABELS] == []
+    assert [n for n in names if not CJK.search(t(n, "zh")) or CJK.search(t(n, "en"))] == []
 
 
 # --- the PDF opens and renders --------------------------------------------------------------

@@ -137,14 +137,15 @@ export async function loadTargets() {
         const prev = byReads.get(row.reads);
         // the first profile that gives a threshold wins; keep a row without one as "no threshold"
         if (!prev || (prev.threshold === null && row.threshold !== null)) {
-          byReads.set(row.reads, { ...row, profile: block.id });
+          // the 910 core row's by_method stays with the indicator whichever profile's row wins
+          byReads.set(row.reads, { ...row, by_method: row.by_method || (prev ? prev.by_method : null), profile: block.id });
         }
       }
     }
   } catch (err) {
     error = err.message;
   }
-  state.targets = { park, byReads, error, at: Date.now() };
+  state.targets = { park, year, byReads, error, at: Date.now() };
 }
 
 export const KPIS = ["tco2_per_tce", "clean_energy_share", "self_sufficiency_rate", "renewable_penetration", "renewable_share", "pv_self_consumption_rate"];
@@ -178,10 +179,23 @@ export function kpiTiles(host, indicators, targets) {
       }
     }
     tile.append(tgt);
+    const other = !targets || targets.error ? null : otherMethod(row, targets.year);
+    if (other) tile.append(other);
     const comp = el("div", "kpi-comp", ind && ind.completeness_pct !== null ? t("completeness", fmtNum(ind.completeness_pct, 0)) : "");
     tile.append(comp);
     host.append(tile);
   }
+}
+
+// The 910 core indicator under the electricity method the park's profile does not use: the
+// year's value and its verdict, shown beside the profile's (which alone is the verdict).
+export function otherMethod(row, year) {
+  const m = row && row.by_method ? row.by_method.find((b) => !b.chosen) : null;
+  if (!m) return null;
+  const line = el("div", "kpi-method", t("by_method", t(`method_${m.method}`), year, fmtNum(m.value, 2), t(m.status)));
+  line.dataset.method = m.method;
+  line.title = m.reason ? `${t("by_method_title")} ${m.reason}` : t("by_method_title");
+  return line;
 }
 
 export function todayPanel(host, flows) {
