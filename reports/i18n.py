@@ -329,6 +329,24 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "factor.row": ("因子表第 {n} 行", "factor table row {n}"),
     "factor.natural_gas": ("天然气折标系数", "Natural gas coal equivalent"),
     "factor.heat": ("热力折标系数", "Heat coal equivalent"),
+    "factor.diesel": ("柴油折标系数", "Diesel coal equivalent"),
+    "factor.diesel_combustion": ("柴油燃烧排放因子", "Diesel combustion"),
+    "factor.natural_gas_lhv": ("天然气低位发热量", "Natural gas lower heating value"),
+    "factor.natural_gas_carbon_content": ("天然气单位热值含碳量", "Natural gas carbon content"),
+    "factor.natural_gas_oxidation": ("天然气碳氧化率", "Natural gas carbon oxidation"),
+    "factor.natural_gas_kgce": (
+        "天然气折标系数（由低位发热量）",
+        "Natural gas coal equivalent (from the heating value)",
+    ),
+    # the time-of-use schedules of config/data/tariffs_*.yaml, by name
+    "factor.hubei_ci_tou_2024_draft": (
+        "湖北工商业分时电价（2024 年征求意见稿）",
+        "Hubei C&I time-of-use tariff (2024 draft)",
+    ),
+    "factor.demand_floor_fraction": (
+        "计费需量下限（占合同容量）",
+        "Billed demand floor (share of contracted capacity)",
+    ),
     # units (only those that read differently)
     "unit.fraction": ("%", "%"),
     "unit.share": ("%", "%"),

@@ -16,6 +16,7 @@ from config.accounting import AccountingProfile
 from config.registry import load_registry
 from reports import build as build_module
 from reports.build import ReportRequest, build_report
+from reports.i18n import LABELS
 from reports.model import ReportDoc
 from reports.render import cjk_fonts, render
 from store import EmbeddedStore
@@ -43,6 +44,9 @@ def test_every_number_of_a_built_report_is_shown(
 ) -> None:
     doc = build_report(store, PARK, ReportRequest(year=2025, tenant=tenant))
     assert isinstance(doc, ReportDoc)
+    # every factor the indicators used is named in words, not by its key
+    assert doc.factors
+    assert [f.name for f in doc.factors if f"factor.{f.name}" not in LABELS] == []
     problems = number_problems(
         doc,
         render(doc, "csv"),
