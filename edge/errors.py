@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from config.errors import ConfigError, Problem, SmartParkError, UnavailableError
+from config.errors import ConfigError, Problem, UnavailableError
 
 __all__ = ["EdgeConfigError", "EdgeError", "FrameError", "MeterError", "MeterUnavailableError"]
 
 
-class EdgeError(SmartParkError):
-    """Something went wrong at the edge: a field bus, a meter or the local buffer."""
+class EdgeError(UnavailableError):
+    """Something went wrong at the edge: a field bus, a meter or the local buffer. To a caller
+    it is an unavailable dependency (the meter or bus): retry later."""
 
 
 class EdgeConfigError(ConfigError):
@@ -27,5 +28,5 @@ class MeterError(EdgeError):
     """A meter answered, but with an error (a Modbus exception, a DL/T 645 abnormal reply)."""
 
 
-class MeterUnavailableError(EdgeError, UnavailableError):
+class MeterUnavailableError(EdgeError):
     """A meter did not answer within the bus's timeout and retries."""

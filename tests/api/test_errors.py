@@ -31,7 +31,17 @@ from config.settings import Settings
 from store.embedded import EmbeddedStore
 
 PARK = "wuhan-demo"
-PACKAGES = ("config", "store", "ingest", "analytics", "services", "reports", "api", "simulators")
+PACKAGES = (
+    "config",
+    "store",
+    "ingest",
+    "analytics",
+    "services",
+    "reports",
+    "api",
+    "simulators",
+    "edge",
+)
 
 
 def _every_error_class() -> set[type[SmartParkError]]:
