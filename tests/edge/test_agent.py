@@ -284,7 +284,8 @@ def test_kill_9_and_a_broker_outage_lose_nothing(tmp_path: Path, helpers):
         agent = helpers(argv, log)
         _wait(lambda: log.read_text().count("connected to") >= 4, 30, "the fourth agent")
         _wait(lambda: _buffered(db) == 0, 30, "the buffer to drain")
-        assert agent.stop() == 0
+        code = agent.stop()
+        assert code == 0, f"the agent exited {code} on SIGTERM:\n{log.read_text()[-3000:]}"
         truth = _journal(db)
         _wait(
             lambda: sum(len(v) for v in sub.readings().values()) >= len(truth),
