@@ -141,7 +141,9 @@ def test_certificates_through_the_api_change_targets_and_reports_alike(
             year_before, row_year_before = _core(api, str(YEAR))
             core_before = _indicator(month_before, "tco2_per_tce")["value"]
             tce = _indicator(month_before, "comprehensive_energy_tce")["value"]
-            assert core_before is not None and tce is not None and tce > 0
+            assert core_before is not None
+            assert tce is not None
+            assert tce > 0
             assert row_month_before == core_before
             # the month's only data are these three days: the year reads the same (to the
             # order of summation)
