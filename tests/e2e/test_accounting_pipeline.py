@@ -3,7 +3,7 @@ days of the demo park hourly to Mosquitto, ``smartpark collect`` stores the read
 the ledger into InfluxDB, and a GEC entered through ``PUT …/instruments/{id}`` lowers the 910 core
 indicator (tCO2/tce) on ``/indicators`` by exactly its certified kWh at the grid factor, and
 ``/targets``, the JSON report and the PDF report all print that same value and name the
-certificate.
+certificate. The same run checks the PV performance ratio against the demo park's pyranometer.
 
 The embedded-store twin of this test is tests/accounting/test_instruments_in_figures.py."""
 
@@ -25,7 +25,7 @@ from config.settings import Settings
 from reports.fmt import number
 from simulators.publisher import simulate
 from store import InfluxStore
-from store.base import LEDGER_DAY
+from store.base import LEDGER_DAY, SeriesQuery
 from tests.e2e.helpers import start_collector, wait_for
 from tests.reports.checks import pdf_text
 from tests.support.servers import InfluxService, MosquittoService
@@ -157,6 +157,21 @@ def test_certificates_through_the_api_change_targets_and_reports_alike(
             # the grid factor the park's figures use is Hubei's published 2023 factor
             grid_factors = [f["value"] for f in scope2["factors"] if f["unit"] == "kgCO2/kWh"]
             assert grid_factors == [HUBEI_2023_KGCO2_PER_KWH], scope2["factors"]
+
+            # the PV performance ratio from the registry's pyranometer (IEC 61724-1): H_POA is
+            # the sum of its hourly means × 1 h, read straight from InfluxDB, and PR = Y_f / Y_r
+            pyr = store.series(
+                SeriesQuery(PARK.id, "pyr-plant-1", "irradiance_w_per_m2", start_ns, end_ns)
+            )
+            assert len(pyr) == result.ticks
+            h_kwh_per_m2 = sum(r.value for r in pyr) * 1.0 / 1000  # W/m² × 1 h → kWh/m²
+            assert h_kwh_per_m2 > 1.0  # three October days in Wuhan: sunshine was published
+            pr = _indicator(month_before, "pv_performance_ratio")
+            yf = _indicator(month_before, "pv_specific_yield_kwh_per_kw")
+            assert yf["detail"]["p0_kwp"] == 440 + 440 + 330  # the demo arrays' dc_kwp
+            assert pr["detail"]["irradiation_kwh_per_m2"] == pytest.approx(h_kwh_per_m2, rel=1e-9)
+            assert pr["value"] == pytest.approx(yf["value"] / h_kwh_per_m2, rel=1e-9)
+            assert 0.6 < pr["value"] < 0.95  # derated, temperature-corrected arrays
 
             stored = api.put(f"{URL}/instruments/gec-oct", json=GEC)
             assert stored.status_code == 200, stored.text
