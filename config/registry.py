@@ -77,6 +77,7 @@ class DeviceKind(StrEnum):
     )
     WATER_METER = "water_meter"
     PRODUCTION_COUNTER = "production_counter"  # units of product a tenant has made
+    PYRANOMETER = "pyranometer"  # plane-of-array irradiance beside a PV array (IEC 61724-1)
 
 
 class Role(StrEnum):
@@ -121,6 +122,7 @@ _PERCENT = (0.0, 100.0)
 _VOLTAGE = (0.0, 1e6)  # V: up to a 1 MV transmission connection
 _CURRENT = (0.0, 1e6)  # A
 _POWER_FACTOR = (0.0, 1.0)  # [-] |cos φ|: the sign of power says the direction
+_IRRADIANCE = (0.0, 2000.0)  # [W/m²] plane-of-array, cloud enhancement included
 _CAPACITY_MARGIN = 1.5  # |power| may exceed the rated capacity by this factor (surges, ratings)
 
 
@@ -191,6 +193,12 @@ KINDS: Mapping[DeviceKind, Mapping[str, FieldSpec]] = {
     DeviceKind.PRODUCTION_COUNTER: {
         # not scaled: the register multiplier is a CT x PT ratio, meaningless for a count
         "produced": FieldSpec(Quantity.COUNT, "units", cumulative=True, plausible=_REGISTER),
+    },
+    DeviceKind.PYRANOMETER: {
+        # mean plane-of-array irradiance over the reading's interval, in the array's plane
+        # (tilt_deg, azimuth_deg); above the solar constant (1,361 W/m²) only with cloud
+        # enhancement, never above 2,000 W/m²
+        "irradiance": FieldSpec(Quantity.IRRADIANCE, "W/m2", plausible=_IRRADIANCE),
     },
 }
 

@@ -42,6 +42,7 @@ class Quantity(StrEnum):
     VOLTAGE = "voltage"  # an electricity meter's line-to-line voltage
     CURRENT = "current"  # an electricity meter's phase current
     POWER_FACTOR = "power_factor"  # dimensionless: stored without a unit suffix
+    IRRADIANCE = "irradiance"  # plane-of-array irradiance of a pyranometer (IEC 61724-1 G_POA)
 
 
 class UnknownUnitError(ConfigError):
@@ -61,6 +62,7 @@ CANONICAL_UNIT: Mapping[Quantity, str] = {
     Quantity.VOLTAGE: "V",
     Quantity.CURRENT: "A",
     Quantity.POWER_FACTOR: "1",
+    Quantity.IRRADIANCE: "W/m2",
 }
 
 CANONICAL_SUFFIX: Mapping[Quantity, str] = {
@@ -76,6 +78,7 @@ CANONICAL_SUFFIX: Mapping[Quantity, str] = {
     Quantity.VOLTAGE: "v",
     Quantity.CURRENT: "a",
     Quantity.POWER_FACTOR: "",  # a pure number has no unit to name: ``pf`` is stored as ``pf``
+    Quantity.IRRADIANCE: "w_per_m2",
 }
 
 # unit -> factor to the canonical unit (value_canonical = value * factor)
@@ -100,6 +103,7 @@ UNITS: Mapping[Quantity, Mapping[str, float]] = {
     Quantity.VOLTAGE: {"V": 1.0, "kV": 1e3},
     Quantity.CURRENT: {"A": 1.0, "kA": 1e3},
     Quantity.POWER_FACTOR: {"1": 1.0, "%": 0.01},
+    Quantity.IRRADIANCE: {"W/m2": 1.0, "kW/m2": 1e3},
 }
 
 _AFFINE_TEMPERATURE: Mapping[str, Callable[[float], float]] = {

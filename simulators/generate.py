@@ -1,9 +1,9 @@
 """Generate a registry for a synthetic park of N devices (for scale tests and benchmarks).
 
 The park mixes high-rise factories (one tenant and one meter per floor), rooftop PV, batteries,
-EV charging banks, gas, heat, water and environment meters, and one production counter per
-building, in roughly the proportions of a Wuhan high-tech park; device ids are stable for a
-given N.
+EV charging banks, gas, heat, water and environment meters, a pyranometer in the plane of every
+fifth building's array, and one production counter per building, in roughly the proportions of a
+Wuhan high-tech park; device ids are stable for a given N.
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ def generate_park(devices: int, *, park_id: str = "generated") -> dict[str, Any]
             )  # fmt: skip
         block += [
             {"id": f"{bid}-pv", "kind": "pv_inverter", "role": "pv", "parent": "grid-main",
-             "building": bid, "capacity_kw": 300, "tilt_deg": 20, "azimuth_deg": 180},
+             "building": bid, "capacity_kw": 300, "dc_kwp": 330, "tilt_deg": 20,
+             "azimuth_deg": 180},
             {"id": f"{bid}-env", "kind": "env_sensor", "role": "environment", "building": bid,
              "floor": 1},
             {"id": f"{bid}-water", "kind": "water_meter", "role": "water", "building": bid},
@@ -72,6 +73,9 @@ def generate_park(devices: int, *, park_id: str = "generated") -> dict[str, Any]
             block.append({"id": f"{bid}-bess", "kind": "battery", "role": "storage",
                           "parent": "grid-main", "capacity_kw": 500, "capacity_kwh": 1000,
                           "dispatch": "peak_shaving"})  # fmt: skip
+            # a pyranometer in the plane of the building's array: the PV performance ratio
+            block.append({"id": f"{bid}-pyr", "kind": "pyranometer", "role": "environment",
+                          "building": bid, "tilt_deg": 20, "azimuth_deg": 180})  # fmt: skip
         if b % 2 == 0:
             bank = f"{bid}-ev"
             block.append({"id": bank, "kind": "electricity_meter", "role": "feeder",

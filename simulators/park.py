@@ -11,6 +11,9 @@ agrees with its register.
   follows the outdoor temperature, times AR(1) noise.
 - **PV** from the sun's position and clear-sky irradiance at the park's coordinates, each
   inverter's tilt, azimuth and rating, cloudiness, and temperature derating (:mod:`.solar`).
+- **Pyranometers** report the plane-of-array irradiance [W/m²] the same sun and clouds give in
+  their own plane (``tilt_deg``, ``azimuth_deg``): the irradiance an inverter of that plane turns
+  into power, so a park's performance ratio (IEC 61724-1) can be checked against it.
 - **Batteries** dispatched by policy (PV self-consumption, peak shaving, TOU arbitrage on the
   Hubei tariff periods) within power, state-of-charge and round-trip efficiency limits.
 - **EV chargers** run sessions whose arrivals depend on hour and day type.
@@ -317,6 +320,7 @@ class ParkModel:
         self.water = where(lambda d: d.kind is DeviceKind.WATER_METER)
         self.prod = where(lambda d: d.kind is DeviceKind.PRODUCTION_COUNTER)
         self.env = where(lambda d: d.kind is DeviceKind.ENV_SENSOR)
+        self.pyr = where(lambda d: d.kind is DeviceKind.PYRANOMETER)
         self.electric = where(lambda d: d.kind in _ELECTRIC)
         self.electric_meters = where(lambda d: d.kind is DeviceKind.ELECTRICITY_METER)
         self.outdoor = np.array([devices[i].building is None for i in self.env], dtype=bool)
@@ -342,6 +346,13 @@ class ParkModel:
         self.water_base = _WATER_M3_PER_H[profile] * self.rng.uniform(0.7, 1.3, n)
         self.capacity_kw = np.array(
             [d.capacity_kw or _default_capacity(d.kind) for d in devices], dtype=np.float64
+        )
+        self.dc_kwp = np.array(  # [kWp] the PV inverters' DC nameplate, in self.pv order
+            [
+                devices[i].dc_kwp or self.capacity_kw[i] * solar.DC_AC_RATIO
+                for i in self.pv.tolist()
+            ],
+            dtype=np.float64,
         )
         self.capacity_kwh = np.array([d.capacity_kwh or 200.0 for d in devices])
         self.tilt = np.array(
@@ -448,8 +459,7 @@ class ParkModel:
         )
         net[ld] = np.maximum(p_load, 0.0)
 
-        if self.pv.size:
-            self._pv(mid_s, t_out, power, net)
+        irradiance = self._sun(mid_s, t_out, power, net)
         if self.ev.size:
             self._ev(h0, off, dt_h, power, net)
 
@@ -480,6 +490,7 @@ class ParkModel:
         values: dict[str, Array] = {r: v.copy() for r, v in self.reg.items()}
         values["power"] = values["flow"] = power
         values["soc"] = 100.0 * self.soc_kwh / self.capacity_kwh
+        values["irradiance"] = irradiance
         values.update(
             self._environment(t_out, hour, local.month, occupancy) | self._electrical(power)
         )
@@ -528,17 +539,26 @@ class ParkModel:
         self.reg["produced"][p] += made
         return made
 
-    def _pv(self, mid_s: float, t_out: float, power: Array, net: Array) -> None:
-        pv = self.pv
+    def _sun(self, mid_s: float, t_out: float, power: Array, net: Array) -> Array:
+        """PV power [kW] of the inverters (into ``power`` and ``net``) and the plane-of-array
+        irradiance [W/m²] of the pyranometers (returned, 0 for every other device), from one sun
+        and one sky."""
+        irradiance = np.zeros(self.n)
+        pv, pyr = self.pv, self.pyr
+        if not (pv.size or pyr.size):
+            return irradiance
         site = self.park.park
         zen, az, doy = solar.solar_position(np.array([mid_s]), site.latitude, site.longitude)
         ghi = solar.clear_sky_ghi(zen) * self.weather.clearness()
+        planes = np.concatenate([pv, pyr])
         poa = solar.plane_of_array(
-            ghi, zen, az, doy, tilt_deg=self.tilt[pv], surface_azimuth_deg=self.azimuth[pv]
+            ghi, zen, az, doy, tilt_deg=self.tilt[planes], surface_azimuth_deg=self.azimuth[planes]
         )
-        p_pv = solar.pv_ac_power_kw(poa, t_out, self.capacity_kw[pv])
+        p_pv = solar.pv_ac_power_kw(poa[: pv.size], t_out, self.capacity_kw[pv], self.dc_kwp)
         power[pv] = p_pv
         net[pv] = -p_pv
+        irradiance[pyr] = poa[pv.size :]
+        return irradiance
 
     def _ev(self, hour: int, off: int, dt_h: float, power: Array, net: Array) -> None:
         """Sessions start at idle chargers by the hour's arrival rate and run until served."""

@@ -145,16 +145,18 @@ def plane_of_array(
 
 
 def pv_ac_power_kw(
-    poa_w_per_m2: Array, air_temperature_c: Array | float, capacity_kw: Array
+    poa_w_per_m2: Array,
+    air_temperature_c: Array | float,
+    capacity_kw: Array,
+    dc_kwp: Array | None = None,
 ) -> Array:
-    """AC output [kW] of inverters rated ``capacity_kw`` [kW AC] under ``poa_w_per_m2``.
+    """AC output [kW] of inverters rated ``capacity_kw`` [kW AC] under ``poa_w_per_m2`` [W/m²].
 
-    DC nameplate = ``DC_AC_RATIO`` × AC rating; NOCT cell temperature; PVWatts derate; clipped at
-    the inverter's rating; never negative.
+    DC nameplate ``dc_kwp`` [kWp at STC] (default ``DC_AC_RATIO`` × AC rating); NOCT cell
+    temperature; PVWatts derate; clipped at the inverter's rating; never negative.
     """
+    nameplate = capacity_kw * DC_AC_RATIO if dc_kwp is None else dc_kwp
     cell_c = air_temperature_c + poa_w_per_m2 * (NOCT_C - 20.0) / 800.0
-    dc_kw = (
-        capacity_kw * DC_AC_RATIO * poa_w_per_m2 / 1000.0 * (1.0 + GAMMA_PER_K * (cell_c - 25.0))
-    )
+    dc_kw = nameplate * poa_w_per_m2 / 1000.0 * (1.0 + GAMMA_PER_K * (cell_c - 25.0))
     out: Array = np.clip(dc_kw * SYSTEM_DERATE, 0.0, capacity_kw)
     return out

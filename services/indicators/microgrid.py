@@ -2,8 +2,9 @@
 the peak demand, billed demand and load factor of the electricity the tariff bills.
 
 PV final yield is on the DC nameplate at STC (``dc_kwp`` in the registry; IEC 61724-1:2021), and
-the performance ratio needs a plane-of-array irradiance series: a device whose kind reports an
-``irradiance`` field [W/m²] (none of the registry's kinds does yet, so the indicator says so).
+the performance ratio needs a plane-of-array irradiance series: the park's first device whose
+kind reports an ``irradiance`` field [W/m²] (a ``pyranometer``; without one the indicator says
+so).
 The park's peak demand is the highest 15-minute window sliding over the grid
 meters' register in steps of their reporting cadence when they report more often than every
 15 minutes (utilities bill it so), else the highest fixed quarter hour; the billed demand is
@@ -21,6 +22,7 @@ from analytics import microgrid, tariff
 from analytics.calendar import LocalPeriod, local_period_edges
 from analytics.intervals import Quality
 from config.registry import Device, ParkRegistry
+from config.units import Quantity, stored_field_name
 from services.energy import Balance, LedgerFn
 from services.indicators.basis import Basis
 from services.indicators.model import (
@@ -48,6 +50,7 @@ _PARK_ONLY = (
     ("pv_performance_ratio", "fraction"),
 )
 _WINDOW_S = tariff.DEMAND_WINDOW_S
+_MAX_ROWS = 100_000  # irradiance buckets read at most: a year of 15-minute means is 35,040
 # Steps [s] a sliding window can move by: divisors of the 15-minute window, whole seconds.
 _STEPS_S = (60, 180, 300, 450)
 _FLOOR = FactorUsed(
@@ -60,8 +63,10 @@ _FLOOR = FactorUsed(
     "CN",
     "S",
 )
-IRRADIANCE_FIELD = "irradiance_w_per_m2"
-"""The stored name of a plane-of-array irradiance field ``irradiance`` [W/m²]."""
+IRRADIANCE = "irradiance"
+"""The payload field of a plane-of-array irradiance sensor (a ``pyranometer``) [W/m²]."""
+IRRADIANCE_FIELD = stored_field_name(IRRADIANCE, Quantity.IRRADIANCE)
+"""Its stored name, ``irradiance_w_per_m2``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,29 +136,64 @@ def _import_steps(
 def irradiance_w_per_m2(
     store: Store, park: ParkRegistry, start_ns: NDArray[np.int64], interval_s: int
 ) -> tuple[NDArray[np.float64], str] | None:
-    """Mean plane-of-array irradiance [W/m²] per interval (NaN where none was reported) of the
-    park's first irradiance sensor and its id; None when the registry has none."""
-    sensor = next((d for d in park.devices if "irradiance" in d.fields), None)
+    """Mean plane-of-array irradiance [W/m²] over each interval ``[start_ns[k], start_ns[k] +
+    interval_s)`` of the park's first irradiance sensor, and its id; NaN where its readings do
+    not cover the whole interval; None when the registry has no such sensor.
+
+    A reading stamped ``t`` is the mean over the sensor's reporting interval before it, ``(t − c,
+    t]`` (``c`` its cadence, declared or learned: the device's ``expected_interval_s``), as a
+    power reading is: a pyranometer reporting hourly covers four quarter hours, one reporting
+    every minute fifteen readings of one. The store averages the readings in intervals aligned
+    like ``start_ns``; each such mean then stands for the same span shifted back by ``c``.
+    """
+    sensor = next((d for d in park.devices if IRRADIANCE in d.fields), None)
     if sensor is None or start_ns.size == 0:
         return None
     step_ns = interval_s * 1_000_000_000
+    lo_ns, hi_ns = int(start_ns[0]), int(start_ns[-1]) + step_ns
+    cadence_s = device_cadence(store, park.id, sensor, end_ns=hi_ns).interval_s or interval_s
+    c_ns = round(cadence_s * 1e9)
+    # the store's buckets: one per reading of a sensor reporting every interval or less often
+    # (exact), else one per interval (a reading's share of the next interval is then spread)
+    every_s = interval_s
+    if cadence_s < interval_s and cadence_s >= 1 and (hi_ns - lo_ns) / c_ns <= _MAX_ROWS:
+        every_s = round(cadence_s)
+    every_ns = every_s * 1_000_000_000
     rows = store.series(
         SeriesQuery(
             park.id,
             sensor.id,
             IRRADIANCE_FIELD,
-            int(start_ns[0]),
-            int(start_ns[-1]) + step_ns,
-            every_s=interval_s,
-            limit=max(start_ns.size, 1),
+            lo_ns,
+            hi_ns + c_ns,  # the readings closing the last interval are stamped after it
+            every_s=every_s,
+            limit=(hi_ns - lo_ns + c_ns) // every_ns + 2,
         )
     )
-    g = np.full(start_ns.size, np.nan)
-    at = {r.time_ns: r.value for r in rows}
-    for i, t in enumerate(start_ns.tolist()):
-        if t in at:
-            g[i] = at[t]
-    return g, sensor.id
+    rows = [r for r in rows if math.isfinite(r.value)]
+    if not rows:
+        return np.full(start_ns.size, np.nan), sensor.id
+    bucket = np.array([r.time_ns for r in rows], dtype=np.int64)
+    g = np.array([r.value for r in rows], dtype=np.float64)
+    # each bucket's mean covers (b − c, b − c + max(bucket, c)]; spans never overlap
+    span_lo = bucket - c_ns
+    span_hi = span_lo + max(every_ns, c_ns)
+    span_lo[1:] = np.maximum(span_lo[1:], span_hi[:-1])
+    span_hi = np.maximum(span_hi, span_lo)
+    # cumulative irradiance × time and cumulative covered time at the span edges: both piecewise
+    # linear in time, so read at the interval edges by interpolation
+    width = (span_hi - span_lo).astype(np.float64)
+    f_hi = np.cumsum(g * width)
+    c_hi = np.cumsum(width)
+    x = np.column_stack([span_lo, span_hi]).ravel().astype(np.float64)
+    f = np.column_stack([f_hi - g * width, f_hi]).ravel()
+    cov = np.column_stack([c_hi - width, c_hi]).ravel()
+    edges = np.append(start_ns, hi_ns).astype(np.float64)
+    energy = np.diff(np.interp(edges, x, f))
+    covered = np.diff(np.interp(edges, x, cov))
+    full = covered >= step_ns * (1 - 1e-9)
+    out: NDArray[np.float64] = np.where(full, energy / step_ns, np.nan)
+    return out, sensor.id
 
 
 def microgrid_indicators(
@@ -437,7 +477,7 @@ def _pv(
     ]
     pr_name = "pv_performance_ratio"
     if irradiance is None:
-        why = "no irradiance sensor in the registry (an env_sensor reporting irradiance)"
+        why = "no irradiance sensor in the registry (a pyranometer reporting irradiance)"
         out.append(Indicator(pr_name, None, "fraction", None, (), why))
         return out
     g, sensor = irradiance

@@ -342,7 +342,8 @@ def test_indicators_of_a_known_day(park_day):
     assert value("load_factor") == pytest.approx((1000 / 96) / 30)
     assert value("battery_equivalent_full_cycles") == pytest.approx(90 / 500)
     assert value("battery_round_trip_efficiency") == pytest.approx(90 / 100)
-    assert value("pv_specific_yield_kwh_per_kw") == pytest.approx(400 / (400 + 400 + 300))
+    # final yield on the demo arrays' DC nameplate dc_kwp (IEC 61724-1 P0), not their AC rating
+    assert value("pv_specific_yield_kwh_per_kw") == pytest.approx(400 / (440 + 440 + 330))
     # March, ordinary months: critical 18–20 (6 × 10 + 2 × 30 = 120 kWh), peak 16–18 & 20–24
     # (24 × 10), flat 0–1, 7–12, 14–16 (32 × 10), valley 1–7, 12–14 (32 × 10);
     # 120 × 1.8 + 240 × 1.49 + 320 × 1 + 320 × 0.48 = 1047.2 kWh at the flat price

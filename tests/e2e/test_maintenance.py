@@ -185,6 +185,17 @@ def test_declared_swap_is_exact_and_an_hourly_meter_is_complete(
             grid = next(f for f in energy.json()["figures"] if f["name"] == "grid_import_kwh")
             assert grid["completeness_pct"] == 100.0
             assert [p["completeness_pct"] for p in grid["periods"]] == [100.0]
+            # /indicators: the day's totals (and what is derived from them) are complete by the
+            # known measure; the figures that need the 15-minute shape are not (measured share)
+            ind = api.get(
+                f"/api/v1/parks/{PARK.id}/indicators", params={"period": DAY.date().isoformat()}
+            )
+            assert ind.status_code == 200, ind.text
+            pct = {i["name"]: i["completeness_pct"] for i in ind.json()["indicators"]}
+            for total in ("comprehensive_energy_tce", "tco2_per_tce"):
+                assert pct[total] == 100.0, (total, pct[total])
+            for shape in ("peak_demand_kw", "load_factor"):
+                assert pct[shape] == 0.0, (shape, pct[shape])
             cadence = {"expected_interval_s": 3600.0, "source": "learned"}
             log = api.get(f"/api/v1/parks/{PARK.id}/devices/grid-main/maintenance").json()
             assert log["cadence"] == cadence
