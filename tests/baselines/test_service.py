@@ -212,3 +212,30 @@ def test_the_limit_table_keeps_baseline_and_calibration_apart(tmp_path: Path) ->
     with pytest.raises(BaselineLimitError) as info:
         load_baseline_limits(bad)
     assert "limits.yaml" in str(info.value)
+
+
+def test_production_as_a_regressor_explains_a_factory(store: EmbeddedStore) -> None:
+    """chipcore's load follows its output: with the production counter the model explains more
+    (the simulated factory's energy is driven by its load profile, which its output follows)."""
+    common = {
+        "scope": Scope("tenant", "chipcore"),
+        "baseline_period": BASE,
+        "reporting_period": REPORT,
+        "kind": "3p_heating",
+    }
+    plain = create_baseline(store, PARK, **common)  # type: ignore[arg-type]
+    with_output = create_baseline(store, PARK, production=True, **common)  # type: ignore[arg-type]
+    assert len(with_output.model.production_coefs) == 1
+    assert with_output.model.production_coefs[0] > 0  # [kWh per unit made]
+    assert with_output.model.stats.p == plain.model.stats.p + 1
+    assert with_output.model.stats.cv_rmse_pct < 0.7 * plain.model.stats.cv_rmse_pct
+    assert with_output.model.stats.r2 > plain.model.stats.r2
+    with pytest.raises(BaselineRequestError, match="production counter"):
+        create_baseline(
+            store,
+            PARK,
+            scope=Scope("tenant", "t01"),
+            baseline_period=BASE,
+            reporting_period=REPORT,
+            production=True,
+        )
