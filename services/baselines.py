@@ -149,6 +149,7 @@ class BaselineDefinition:
     limits: str | None  # a limit set id, or None: chosen by the reporting period's length
     production: bool
     created_ns: int
+    day_type: bool = True  # False: no day type (hourly models keep the hour of day)
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,6 +337,13 @@ def _acceptance(s: LimitSet) -> AcceptanceLimits:
     )
 
 
+def _categories(category: NDArray[np.int64], defn: BaselineDefinition) -> NDArray[np.int64] | None:
+    """The model's category: day type (× 24 + hour), or without day type the hour alone."""
+    if defn.day_type:
+        return category
+    return category % 24 if defn.granularity == "hour" else None
+
+
 def _fallback(
     category: NDArray[np.int64], levels: tuple[int, ...], granularity: Granularity
 ) -> NDArray[np.int64]:
@@ -384,12 +392,13 @@ def evaluate_baseline(
             f"no {defn.granularity} of {defn.baseline_start}…{defn.baseline_end} has both "
             f"enough energy data for {defn.figure} and an outdoor temperature"
         )
+    base_cat = _categories(base.category, defn)
     try:
         if defn.kind == "auto":
             model = fit_best(
                 base.energy,
                 base.temperature_c,
-                category=base.category,
+                category=base_cat,
                 production=base.production,
             )
         else:
@@ -397,7 +406,7 @@ def evaluate_baseline(
                 base.energy,
                 base.temperature_c,
                 kind=defn.kind,
-                category=base.category,
+                category=base_cat,
                 production=base.production,
             )
     except BaselineError as exc:
@@ -410,15 +419,19 @@ def evaluate_baseline(
         end=defn.reporting_end,
         **common,  # type: ignore[arg-type]
     )
-    category = _fallback(rep.category, model.category_levels, defn.granularity)
-    usable = np.isin(category, np.asarray(model.category_levels, dtype=np.int64))
+    category = _categories(rep.category, defn)
+    if category is None:
+        usable = np.ones(rep.energy.size, dtype=bool)
+    else:
+        category = _fallback(category, model.category_levels, defn.granularity)
+        usable = np.isin(category, np.asarray(model.category_levels, dtype=np.int64))
     claim = None
     if usable.any():
         result = savings(
             model,
             rep.energy[usable],
             rep.temperature_c[usable],
-            category=category[usable],
+            category=None if category is None else category[usable],
             production=None if rep.production is None else rep.production[usable],
             confidence=acc.fsu_confidence,
         )
@@ -487,6 +500,7 @@ def _to_point(park: str, defn: BaselineDefinition) -> Point:
         "reporting_start": float(defn.reporting_start.toordinal()),
         "reporting_end": float(defn.reporting_end.toordinal()),
         "production": 1.0 if defn.production else 0.0,
+        "day_type": 1.0 if defn.day_type else 0.0,
     }
     device = defn.id + "?" + urlencode(text, quote_via=quote)
     return Point(BASELINE, {"park": park, "device": device}, fields, defn.created_ns)
@@ -507,6 +521,7 @@ def _from_row(device: str, fields: dict[str, float], time_ns: int) -> BaselineDe
         reporting_end=date.fromordinal(int(fields["reporting_end"])),
         limits=text.get("limits"),
         production=fields.get("production", 0.0) >= 1.0,
+        day_type=fields.get("day_type", 1.0) >= 1.0,
         created_ns=time_ns,
     )
 
@@ -523,6 +538,7 @@ def create_baseline(
     figure: str | None = None,
     limits: str | None = None,
     production: bool = False,
+    day_type: bool = True,
     baseline_id: str | None = None,
 ) -> BaselineResult:
     """Check, fit and store a baseline; returns its result. Nothing is stored when the
@@ -542,6 +558,7 @@ def create_baseline(
         limits=limits,
         production=production,
         created_ns=now,
+        day_type=day_type,
     )
     _check(park, defn)
     result = evaluate_baseline(store, park, defn)

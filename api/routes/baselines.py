@@ -61,6 +61,7 @@ def _definition(d: BaselineDefinition) -> BaselineDefinitionOut:
         reporting_end=d.reporting_end,
         limits=d.limits,
         production=d.production,
+        day_type=d.day_type,
         created=iso_from_ns(d.created_ns),
         created_ms=ms_from_ns(d.created_ns),
     )
@@ -166,6 +167,7 @@ def post_baseline(park: ParkDep, store: StoreDep, body: BaselineIn) -> BaselineR
         figure=body.figure,
         limits=body.limits,
         production=body.production,
+        day_type=body.day_type,
         baseline_id=body.id,
     )
     return _result(park.id, result)

@@ -32,6 +32,7 @@ _DEFINITION: dict[str, JsonValue] = {
     "reporting_end": "2025-01-29",
     "limits": None,
     "production": False,
+    "day_type": True,
 }
 
 
@@ -75,6 +76,11 @@ class BaselineIn(BaseModel):
     production: bool = Field(
         default=False, description="Add the scope's production counters as regressors."
     )
+    day_type: bool = Field(
+        default=True,
+        description="Day type from the Chinese working calendar (working, rest, adjusted "
+        "working day); false: none (hourly models keep the hour of day).",
+    )
 
 
 class BaselineDefinitionOut(BaseModel):
@@ -91,6 +97,7 @@ class BaselineDefinitionOut(BaseModel):
     reporting_end: date
     limits: str | None
     production: bool
+    day_type: bool
     created: str = Field(description="ISO-8601 UTC")
     created_ms: int
 
