@@ -441,15 +441,24 @@ def fit_baseline(
     if ya.size <= p:
         raise BaselineError(f"{ya.size} points cannot fit a model of {p} parameters")
 
-    def sse(cps: tuple[float, ...]) -> tuple[float, NDArray[np.float64]]:
-        x = _design(kind, t, cps=cps, dd=dd, category=cat, levels=levels, production=prod)
-        beta, s = _lstsq(x, ya)
-        return s, beta
+    # Frisch-Waugh-Lovell: project the fixed columns (intercept, categories, production) out
+    # once, so each change-point candidate costs a fit of its 1-2 temperature columns only.
+    fixed = _design("mean", t, cps=(), dd=None, category=cat, levels=levels, production=prod)
+    q, r = np.linalg.qr(fixed)
+    full_rank = bool(np.all(np.abs(np.diag(r)) > 1e-10 * max(1.0, float(np.abs(r).max()))))
 
-    best: tuple[float, tuple[float, ...], NDArray[np.float64]] | None = None
+    def sse(cps: tuple[float, ...]) -> float:
+        if not full_rank:
+            x = _design(kind, t, cps=cps, dd=dd, category=cat, levels=levels, production=prod)
+            return _lstsq(x, ya)[1]
+        f = _temperature_features(kind, t, cps, dd)
+        f_r = f - q @ (q.T @ f)
+        return _lstsq(f_r, y_r)[1]
+
+    y_r = ya - q @ (q.T @ ya)
+    best: tuple[float, tuple[float, ...]] | None = None
     if n_cp == 0:
-        s, beta = sse(())
-        best = (s, (), beta)
+        best = (0.0, ())
     else:
         grid = _candidates(t, grid_step_c, edge_fraction)
         pairs: list[tuple[float, ...]] = (
@@ -458,12 +467,13 @@ def fit_baseline(
             else [(float(a), float(b)) for a in grid for b in grid if a <= b]
         )
         for cps in pairs:
-            s, beta = sse(cps)
+            s = sse(cps)
             if best is None or s < best[0] - 1e-12 * max(1.0, best[0]):
-                best = (s, cps, beta)
+                best = (s, cps)
     assert best is not None
-    _, cps, beta = best
+    cps = best[1]
     x = _design(kind, t, cps=cps, dd=dd, category=cat, levels=levels, production=prod)
+    beta = _lstsq(x, ya)[0]
     y_hat = x @ beta
     resid = ya - y_hat
     n_temp = x.shape[1] - 1 - max(len(levels) - 1, 0) - (prod.shape[1] if prod is not None else 0)

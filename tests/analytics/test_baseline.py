@@ -238,3 +238,14 @@ def test_properties_of_an_ols_fit(ys: list[float], slope: float) -> None:
     same = savings(model, predict(model, t), t)
     assert same.savings == pytest.approx(0.0, abs=1e-6 * float(y.sum()))
     assert same.uncertainty >= 0
+
+
+def test_collinear_fixed_columns_take_the_plain_least_squares_path() -> None:
+    """A production column equal to a constant is collinear with the intercept: the change-point
+    search must not use the projection shortcut then, and finds the same change point."""
+    t = _temps(400)
+    y = 200 + 5 * np.maximum(t - 19, 0) + RNG.normal(0, 1, t.size)
+    plain = fit_baseline(y, t, kind="3p_cooling")
+    collinear = fit_baseline(y, t, kind="3p_cooling", production=np.full(t.size, 3.0))
+    assert plain.change_points_c == collinear.change_points_c == pytest.approx((19.0,), abs=0.51)
+    assert collinear.stats.cv_rmse_pct == pytest.approx(plain.stats.cv_rmse_pct, rel=0.01)
