@@ -28,6 +28,7 @@ from api.errors import install_error_handlers
 from api.routes import (
     accounting,
     alarms,
+    baselines,
     city,
     declared,
     energy,
@@ -214,6 +215,7 @@ def create_app(
         energy.router,
         reports.router,
         declared.router,
+        baselines.router,
         maintenance.router,
         instruments.router,
         accounting.router,

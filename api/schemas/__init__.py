@@ -19,6 +19,17 @@ from api.schemas.accounting import (
     profile_out,
 )
 from api.schemas.alarms import AlarmListOut, AlarmOut
+from api.schemas.baselines import (
+    BaselineDefinitionOut,
+    BaselineIn,
+    BaselineLimitsOut,
+    BaselineListOut,
+    BaselineModelOut,
+    BaselineReasonOut,
+    BaselineResultOut,
+    BaselineSavingsOut,
+    BaselineStatsOut,
+)
 from api.schemas.common import ErrorOut, HealthOut, MeOut
 from api.schemas.declared import DeclarableOut, DeclaredIn, DeclaredOut
 from api.schemas.energy import EnergyFigureOut, EnergyOut, EnergyPeriodOut
@@ -60,6 +71,15 @@ __all__ = [
     "AccountingProfileOut",
     "AlarmListOut",
     "AlarmOut",
+    "BaselineDefinitionOut",
+    "BaselineIn",
+    "BaselineLimitsOut",
+    "BaselineListOut",
+    "BaselineModelOut",
+    "BaselineReasonOut",
+    "BaselineResultOut",
+    "BaselineSavingsOut",
+    "BaselineStatsOut",
     "BuildingOut",
     "CityIndicatorsOut",
     "CityParkOut",

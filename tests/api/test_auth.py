@@ -189,6 +189,13 @@ INSTRUMENT: dict[str, object] = {
     "generation_from": "2025-01",
     "generation_to": "2025-12",
 }
+BASELINE: dict[str, object] = {
+    "scope": "tenant:nobody",
+    "baseline_start": "2025-01-01",
+    "baseline_end": "2025-01-22",
+    "reporting_start": "2025-01-22",
+    "reporting_end": "2025-01-29",
+}
 CASES: dict[tuple[str, str], list[Case]] = {
     ("GET", "/api/v1/parks"): [Case("GET", "/api/v1/parks", ALL)],
     ("GET", "/api/v1/parks/{park}"): [
@@ -380,6 +387,19 @@ CASES: dict[tuple[str, str], list[Case]] = {
             PARK_B,
             body={"scope": "park", "values": {"water_reuse": 0.6}},
         ),
+    ],
+    # baselines: park staff only (a baseline may cover the whole park); the auth store holds no
+    # history to fit, so the key is let through to a scope the park does not have (404)
+    ("POST", "/api/v1/parks/{park}/baselines"): [
+        Case("POST", f"/api/v1/parks/{A}/baselines", STAFF_A, body=BASELINE, ok_status=404),
+        Case("POST", f"/api/v1/parks/{B}/baselines", PARK_B, body=BASELINE, ok_status=404),
+    ],
+    ("GET", "/api/v1/parks/{park}/baselines"): [
+        Case("GET", f"/api/v1/parks/{A}/baselines", STAFF_A),
+        Case("GET", f"/api/v1/parks/{B}/baselines", PARK_B),
+    ],
+    ("GET", "/api/v1/parks/{park}/baselines/{baseline_id}"): [
+        Case("GET", f"/api/v1/parks/{A}/baselines/nothing", STAFF_A, ok_status=404),
     ],
     # instruments: staff write; a tenant reads its own tenant's only (403 for any other id)
     ("GET", "/api/v1/parks/{park}/instruments"): [
