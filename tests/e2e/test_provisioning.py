@@ -103,7 +103,8 @@ def test_an_approved_device_is_stored_without_a_collector_restart(running):
     with TestClient(app) as api:
         url = f"/api/v1/parks/{PARK}/devices"
         [pending] = api.get(f"{url}/pending").json()["devices"]
-        assert pending["device"] == DEVICE and pending["topic"] == TOPIC
+        assert pending["device"] == DEVICE
+        assert pending["topic"] == TOPIC
         assert orjson.loads(pending["first_payload"])["power"] == 1500.0
 
         # malformed: refused with the field named, nothing written, readings still quarantined
@@ -130,7 +131,8 @@ def test_an_approved_device_is_stored_without_a_collector_restart(running):
         assert took_s <= REGISTRY_POLL_S + BATCH_INTERVAL_S + SLACK_S, took_s
         assert api.get(f"{url}/pending").json()["devices"] == []
         assert api.get(f"{url}/{DEVICE}").json()["tenant"] == "delta"
-    assert running.collector.alive() and running.collector.pid == pid
+    assert running.collector.alive()
+    assert running.collector.pid == pid
     assert "registry reloaded" in running.collector.output()
     # the reading from before the approval stays in quarantine: only later ones are stored
     before_ns = orjson.loads(before[1])["ts"] * 10**6

@@ -90,7 +90,8 @@ def api(tmp_path: Path) -> Iterator[Api]:
 def test_pending_lists_the_unknown_device_with_its_first_message(api):
     body = api.client.get(f"{URL}/pending", headers=auth("operator")).json()
     [pending] = body["devices"]
-    assert pending["device"] == "rs-new" and pending["messages"] == 3
+    assert pending["device"] == "rs-new"
+    assert pending["messages"] == 3
     assert pending["topic"] == f"parks/{PARK}/devices/rs-new/telemetry"
     assert pending["first_payload"].endswith('"power": 1500}')
     assert pending["last_seen_ms"] - pending["first_seen_ms"] == 2000
@@ -107,14 +108,18 @@ def test_an_approved_device_is_served_at_once_and_leaves_the_pending_list(api):
     response = api.client.post(URL, json=NEW_METER, headers=auth("operator"))
     assert response.status_code == 201, response.text
     body = response.json()
-    assert body["written"] is True and body["device"]["id"] == "rs-new"
-    assert body["device"]["building"] == "hall" and body["device"]["floor"] == 1
+    assert body["written"] is True
+    assert body["device"]["id"] == "rs-new"
+    assert body["device"]["building"] == "hall"
+    assert body["device"]["floor"] == 1
     got = api.client.get(f"{URL}/rs-new", headers=auth("city"))
-    assert got.status_code == 200 and got.json()["tenant"] == "delta"
+    assert got.status_code == 200
+    assert got.json()["tenant"] == "delta"
     pending = api.client.get(f"{URL}/pending", headers=auth("city")).json()
     assert pending["devices"] == []
     again = api.client.post(URL, json=NEW_METER, headers=auth("city"))
-    assert again.status_code == 200 and again.json()["written"] is False
+    assert again.status_code == 200
+    assert again.json()["written"] is False
     # a second server on the same data folder (no restart of either) sees it too
     other = create_app(settings=api.settings, store=api.store, auth=_keys())
     with TestClient(other) as client:

@@ -10,8 +10,8 @@ import pytest
 
 from config.errors import NotFoundError, RegistryError
 from config.registry import (
-    Role,
     RegistryWatch,
+    Role,
     approved_dir,
     approved_file,
     load_registry,
@@ -84,8 +84,12 @@ def test_an_approved_device_is_in_the_registry_loaded_again(paths):
     loaded = load_registry(registry_path, approved=approved)
     device = loaded.parks[PARK].device("rs-new")
     assert device == done.device
-    assert device is not None and device.multiplier == 40.0 and device.unit_of("power") == "W"
-    assert device.role is Role.LOAD and device.building == "hall" and device.floor == 1
+    assert device is not None
+    assert device.multiplier == 40.0
+    assert device.unit_of("power") == "W"
+    assert device.role is Role.LOAD
+    assert device.building == "hall"
+    assert device.floor == 1
     # the hand-edited file is untouched, and loading without the folder leaves the device out
     assert load_registry(registry_path).parks[PARK].device("rs-new") is None
     # again with the same entry: nothing written; a second device joins the first
@@ -120,7 +124,8 @@ def test_a_broken_approved_file_is_reported_with_file_and_line(paths):
     with pytest.raises(RegistryError) as exc:
         load_registry(registry_path, approved=approved)
     [problem] = exc.value.problems
-    assert problem.file.endswith("riverside.approved.yaml") and problem.line == 4
+    assert problem.file.endswith("riverside.approved.yaml")
+    assert problem.line == 4
     assert "unknown building 'nowhere'" in problem.message
     approved_file(approved, "elsewhere").write_text("park: elsewhere\ndevices: []\n")
     approved_file(approved, PARK).unlink()
@@ -139,7 +144,8 @@ def test_the_watch_reloads_on_change_and_keeps_the_old_registry_on_a_bad_file(
     assert watch.poll() is None  # polled less than 2 s ago
     now[0] = 2.0
     reloaded = watch.poll()
-    assert reloaded is not None and reloaded.parks[PARK].device("rs-new") is not None
+    assert reloaded is not None
+    assert reloaded.parks[PARK].device("rs-new") is not None
     now[0] = 4.0
     assert watch.poll() is None
     approved_file(approved, PARK).write_text("park: riverside\ndevices: [{id: rs-new}]\n")
@@ -155,10 +161,12 @@ def test_a_watch_given_a_registry_reloads_once_approved_files_exist(paths):
     registry_path, approved = paths
     given = load_registry(registry_path)
     watch = RegistryWatch(registry_path, approved, given)
-    assert watch.poll(force=True) is None and watch.registry is given  # none yet
+    assert watch.poll(force=True) is None
+    assert watch.registry is given
     approve_device(given, PARK, NEW_METER, approved=approved)
     reloaded = watch.poll(force=True)
-    assert reloaded is not None and reloaded.parks[PARK].device("rs-new") is not None
+    assert reloaded is not None
+    assert reloaded.parks[PARK].device("rs-new") is not None
 
 
 def _record(ns: int, device: str, reason: str = "unknown_device") -> QuarantineRecord:
