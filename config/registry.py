@@ -772,12 +772,14 @@ def merge_approved(
 
 
 class RegistryWatch:
-    """The registry of a running process, reloaded when the approved devices change.
+    """The registry of a running process, with the approved devices merged in again whenever
+    they change.
 
-    :meth:`poll` looks at the approved files (name, size, modification time) at most every
-    ``poll_s`` [s]; when they changed it reloads the registry with them. A reload that fails
-    validation keeps the registry in use and logs one line. With ``registry`` given (already
-    loaded), the first poll that finds approved files reloads.
+    The hand-edited registry is read once: ``registry`` when given (as loaded, without approved
+    devices), else the file or folder ``path``. :meth:`poll` looks at the approved files in
+    ``approved`` (name, size, modification time) at most every ``poll_s`` [s]; when they changed
+    it merges them into that registry again (:func:`merge_approved`). A merge that fails
+    validation keeps the registry in use and logs one line.
     """
 
     def __init__(
@@ -789,17 +791,18 @@ class RegistryWatch:
         poll_s: float = REGISTRY_POLL_S,
         clock_s: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.path = path
         self.approved = approved
         self.poll_s = poll_s
         self._clock_s = clock_s
         self._lock = threading.Lock()
         self._next_s = 0.0
         if registry is None:
+            self._base = load_registry(path)
             self._seen = self._signature()
-            registry = load_registry(path, approved=approved)
+            registry = merge_approved(self._base, _approved_files(approved))
         else:
-            self._seen = ()
+            self._base = registry
+            self._seen = ()  # the first poll that finds approved files merges them
         self.registry = registry
 
     def _signature(self) -> tuple[tuple[str, int, int], ...]:
@@ -825,7 +828,7 @@ class RegistryWatch:
                 return None
             self._seen = seen
             try:
-                registry = load_registry(self.path, approved=self.approved)
+                registry = merge_approved(self._base, _approved_files(self.approved))
             except RegistryError as exc:
                 first = exc.problems[0] if exc.problems else "?"
                 log.error(
