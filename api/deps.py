@@ -19,7 +19,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from config.auth import AUTH_OFF, ApiKeys, Principal, PrincipalRole
 from config.errors import NotFoundError
-from config.registry import Device, ParkRegistry, Registry
+from config.registry import Device, ParkRegistry, Registry, RegistryWatch
 from config.settings import Settings
 from store.base import Store
 
@@ -50,7 +50,11 @@ def get_store(request: Request) -> Store:
 
 
 def get_registry(request: Request) -> Registry:
-    """The park registry the app serves."""
+    """The park registry the app serves; reloaded (every few seconds at most) when devices were
+    approved by another process (:class:`config.registry.RegistryWatch`)."""
+    watch: RegistryWatch | None = getattr(request.app.state, "registry_watch", None)
+    if watch is not None and (reloaded := watch.poll()) is not None:
+        request.app.state.registry = reloaded
     registry: Registry = request.app.state.registry
     return registry
 

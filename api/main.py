@@ -31,6 +31,7 @@ from api.routes import (
     baselines,
     city,
     declared,
+    devices_admin,
     energy,
     health,
     instruments,
@@ -48,7 +49,7 @@ from api.routes.health import package_version
 from api.schemas import ErrorOut
 from api.security import install_security
 from config.auth import ApiKeys
-from config.registry import Registry, load_registry
+from config.registry import Registry, RegistryWatch, approved_dir
 from config.settings import Settings, get_settings
 from services.alarms import AlarmEngine, load_rules, metrics_url_of
 from services.stream import StreamHub
@@ -148,8 +149,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with ExitStack() as owned:
-            if registry is None:
-                app.state.registry = load_registry(settings.registry)
+            if registry is None:  # reloaded when devices are approved (config/registry.py)
+                watch = RegistryWatch(settings.registry, approved_dir(settings.data_dir))
+                app.state.registry, app.state.registry_watch = watch.registry, watch
             if store is None:
                 opened = open_store(settings.store_url, data_dir=settings.data_dir)
                 owned.callback(opened.close)
@@ -209,6 +211,7 @@ def create_app(
         },
     }
     for router in (
+        devices_admin.router,  # before parks: /devices/pending is no device id
         parks.router,
         quarantine.router,
         ledger.router,

@@ -12,8 +12,11 @@ and power fields.
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 import zoneinfo
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -38,7 +41,9 @@ from config.units import Quantity, UnknownUnitError, converter
 from config.yamlfile import YamlFileError, describe_error, read_yaml
 
 __all__ = [
+    "APPROVED_SUFFIX",
     "KINDS",
+    "REGISTRY_POLL_S",
     "Building",
     "Device",
     "DeviceKind",
@@ -51,14 +56,22 @@ __all__ = [
     "ParkRegistry",
     "Quantity",
     "Registry",
+    "RegistryWatch",
     "Role",
     "Tariff",
     "Tenant",
     "TenantProfile",
     "Viewer",
+    "approved_dir",
+    "approved_file",
+    "cross_check",
     "demo_registry_path",
     "load_registry",
+    "merge_approved",
+    "with_devices",
 ]
+
+log = logging.getLogger("smartpark.registry")
 
 _ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 
@@ -624,14 +637,17 @@ MAX_REGISTRY_DEVICES = 200_000
 def load_registry(
     path: Path | None = None,
     *,
+    approved: Path | None = None,
     max_file_bytes: int = MAX_REGISTRY_FILE_BYTES,
     max_devices: int = MAX_REGISTRY_DEVICES,
 ) -> Registry:
     """Load and validate a registry file, or every ``*.yaml`` in a folder.
 
-    Files above ``max_file_bytes`` [bytes] are refused before parsing, and a registry of more
-    than ``max_devices`` devices is refused. Raises :class:`RegistryError` listing every problem
-    found, each with file and line.
+    ``approved`` is the folder of devices approved at run time (:func:`approved_dir`); its
+    ``*.approved.yaml`` files are merged into their parks (:func:`merge_approved`) and checked
+    with them. Files above ``max_file_bytes`` [bytes] are refused before parsing, and a registry
+    of more than ``max_devices`` devices is refused. Raises :class:`RegistryError` listing every
+    problem found, each with file and line.
     """
     path = path or demo_registry_path()
     if path.is_dir():
@@ -672,7 +688,169 @@ def load_registry(
         sources[park.id] = file
     if problems:
         raise RegistryError(problems)
-    return Registry(parks=parks, sources=sources)
+    registry = Registry(parks=parks, sources=sources)
+    if approved is not None:
+        registry = merge_approved(registry, _approved_files(approved), max_file_bytes)
+    return registry
+
+
+# -- devices approved at run time (services/provisioning.py) --------------------------------------
+
+APPROVED_SUFFIX = ".approved.yaml"
+"""Name ending of a file of approved devices: ``<park id>.approved.yaml``."""
+
+REGISTRY_POLL_S = 2.0
+"""How often a process looks for changed approved devices [s] (:class:`RegistryWatch`)."""
+
+
+class _ApprovedFile(_Frozen):
+    """Devices an operator approved into a park at run time, kept apart from the hand-edited
+    registry so that the service only ever writes a file of its own."""
+
+    park: str = Field(pattern=_ID_PATTERN)
+    devices: tuple[Device, ...] = ()
+
+
+def approved_dir(data_dir: Path) -> Path:
+    """The folder of approved devices under the data folder ``data_dir``: ``registry.d``."""
+    return data_dir / "registry.d"
+
+
+def approved_file(folder: Path, park_id: str) -> Path:
+    """The file of devices approved into park ``park_id`` in ``folder``."""
+    return folder / f"{park_id}{APPROVED_SUFFIX}"
+
+
+def _approved_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob(f"*{APPROVED_SUFFIX}")) if folder.is_dir() else []
+
+
+def with_devices(park: ParkRegistry, devices: Sequence[Device]) -> ParkRegistry:
+    """``park`` with ``devices`` added after its own (not cross-checked: :func:`cross_check`)."""
+    merged = park.model_copy(update={"devices": (*park.devices, *devices)})
+    merged.__dict__.pop("_index", None)  # the old device index, copied with the model
+    return merged
+
+
+def cross_check(park: ParkRegistry) -> list[tuple[tuple[str | int, ...], str]]:
+    """The references between a park's entries that do not hold, as (location, message): what
+    ``smartpark check-config`` reports beyond the structure."""
+    return list(_cross_check(park))
+
+
+def merge_approved(
+    registry: Registry, files: Iterable[Path], max_file_bytes: int = MAX_REGISTRY_FILE_BYTES
+) -> Registry:
+    """``registry`` with the devices of each approved file (``park:`` and ``devices:``) added to
+    its park, checked as ``check-config`` checks a park. Raises :class:`RegistryError` with every
+    problem at its file and line."""
+    parks = dict(registry.parks)
+    problems: list[Problem] = []
+    for file in files:
+        try:
+            doc = read_yaml(file, max_bytes=max_file_bytes)
+            extra = _ApprovedFile.model_validate(doc.data)
+        except YamlFileError as exc:
+            problems.extend(exc.problems)
+            continue
+        except ValidationError as exc:
+            problems.extend(doc.problems(exc, describe=_describe))
+            continue
+        park = parks.get(extra.park)
+        if park is None:
+            problems.append(doc.problem(("park",), f"park {extra.park!r} is not in the registry"))
+            continue
+        merged = with_devices(park, extra.devices)
+        base = len(park.devices)
+        found = False
+        for loc, msg in _cross_check(merged):
+            if len(loc) >= 2 and loc[0] == "devices" and isinstance(loc[1], int) and loc[1] >= base:
+                problems.append(doc.problem(("devices", loc[1] - base, *loc[2:]), msg))
+                found = True
+            elif loc[:1] == ("devices",) and len(loc) == 1:
+                continue  # a park-wide finding the hand-edited file already answers for
+            else:
+                problems.append(doc.problem((), msg))
+                found = True
+        if not found:
+            parks[park.id] = merged
+    if problems:
+        raise RegistryError(problems)
+    return Registry(parks=parks, sources=registry.sources)
+
+
+class RegistryWatch:
+    """The registry of a running process, with the approved devices merged in again whenever
+    they change.
+
+    The hand-edited registry is read once: ``registry`` when given (as loaded, without approved
+    devices), else the file or folder ``path``. :meth:`poll` looks at the approved files in
+    ``approved`` (name, size, modification time) at most every ``poll_s`` [s]; when they changed
+    it merges them into that registry again (:func:`merge_approved`). A merge that fails
+    validation keeps the registry in use and logs one line.
+    """
+
+    def __init__(
+        self,
+        path: Path | None,
+        approved: Path,
+        registry: Registry | None = None,
+        *,
+        poll_s: float = REGISTRY_POLL_S,
+        clock_s: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.approved = approved
+        self.poll_s = poll_s
+        self._clock_s = clock_s
+        self._lock = threading.Lock()
+        self._next_s = 0.0
+        if registry is None:
+            self._base = load_registry(path)
+            self._seen = self._signature()
+            registry = merge_approved(self._base, _approved_files(approved))
+        else:
+            self._base = registry
+            self._seen = ()  # the first poll that finds approved files merges them
+        self.registry = registry
+
+    def _signature(self) -> tuple[tuple[str, int, int], ...]:
+        out = []
+        for file in _approved_files(self.approved):
+            try:
+                st = file.stat()
+            except OSError:
+                continue  # replaced between the listing and the stat: the next poll sees it
+            out.append((file.name, st.st_mtime_ns, st.st_size))
+        return tuple(out)
+
+    def poll(self, *, force: bool = False) -> Registry | None:
+        """The reloaded registry when the approved files changed since the last look, else None
+        (also when it is not yet time to look, or the new files do not validate)."""
+        now = self._clock_s()
+        if (not force and now < self._next_s) or not self._lock.acquire(blocking=False):
+            return None
+        try:
+            self._next_s = now + self.poll_s
+            seen = self._signature()
+            if seen == self._seen:
+                return None
+            self._seen = seen
+            try:
+                registry = merge_approved(self._base, _approved_files(self.approved))
+            except RegistryError as exc:
+                first = exc.problems[0] if exc.problems else "?"
+                log.error(
+                    "approved devices changed but do not validate; keeping the registry in use "
+                    "(%d problems, first: %s)",
+                    len(exc.problems),
+                    first,
+                )
+                return None
+            self.registry = registry
+            log.info("registry reloaded: approved devices in %s changed", self.approved)
+            return registry
+        finally:
+            self._lock.release()
 
 
 # -- loading with line numbers (config/yamlfile.py) -----------------------------------------------

@@ -47,7 +47,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from prometheus_client import start_http_server
 
 from config.errors import StoreQueryError, StoreUnavailableError
-from config.registry import Registry
+from config.registry import Registry, RegistryWatch, approved_dir
 from config.settings import Settings, mqtt_endpoint
 from ingest.decode import Decoded, Decoder
 from ingest.mapping import MappingDecoder, MappingSet, load_mappings
@@ -181,26 +181,15 @@ class Collector:
     ) -> None:
         self.settings = settings
         self.store = store
-        self.decoder = Decoder(
-            registry,
-            topic_template=settings.topic_template,
-            max_skew_s=settings.max_clock_skew_s,
-            max_payload_bytes=settings.max_payload_bytes,
-            max_topic_bytes=settings.max_topic_bytes,
+        # devices approved at run time (services/provisioning.py) are picked up without a restart
+        self._registry_watch = RegistryWatch(
+            settings.registry, approved_dir(settings.data_dir), registry
         )
-        self.router = Router(
-            self.decoder,
-            load_mappings(settings.mappings, registry=registry) if settings.mappings else None,
-            max_skew_s=settings.max_clock_skew_s,
-            max_payload_bytes=settings.max_payload_bytes,
+        registry = self._registry_watch.poll(force=True) or registry
+        self._mappings = (
+            load_mappings(settings.mappings, registry=registry) if settings.mappings else None
         )
-        # devices with cumulative registers: their batches leave touched marks for the ledger
-        self._ledgered = {
-            (park.id, d.id)
-            for park in registry.parks.values()
-            for d in park.devices
-            if any(spec.cumulative for spec in d.fields.values())
-        }
+        self._use_registry(registry)
         self.stats = CollectorStats()
         self.metrics = CollectorMetrics()
         self.spool = Spool(settings.spool_path, max_bytes=settings.spool_max_bytes)
@@ -252,6 +241,41 @@ class Collector:
         self._client.on_message = self._on_message
         self._update_spool_metrics()
         self.metrics.store_up.set(1)
+
+    def _use_registry(self, registry: Registry) -> None:
+        """Decode with ``registry`` from the next message on (the decode thread calls this
+        between batches; Sparkplug B state, learnt from BIRTH certificates, is kept)."""
+        self.decoder = Decoder(
+            registry,
+            topic_template=self.settings.topic_template,
+            max_skew_s=self.settings.max_clock_skew_s,
+            max_payload_bytes=self.settings.max_payload_bytes,
+            max_topic_bytes=self.settings.max_topic_bytes,
+        )
+        router = Router(
+            self.decoder,
+            self._mappings,
+            max_skew_s=self.settings.max_clock_skew_s,
+            max_payload_bytes=self.settings.max_payload_bytes,
+        )
+        old = getattr(self, "router", None)
+        if old is not None and old.sparkplug is not None:
+            old.sparkplug.registry = registry
+            router.sparkplug = old.sparkplug
+        self.router = router
+        # devices with cumulative registers: their batches leave touched marks for the ledger
+        self._ledgered = {
+            (park.id, d.id)
+            for park in registry.parks.values()
+            for d in park.devices
+            if any(spec.cumulative for spec in d.fields.values())
+        }
+
+    def _reload_registry(self) -> None:
+        """Use the registry again when approved devices changed (at most every few seconds)."""
+        registry = self._registry_watch.poll()
+        if registry is not None:
+            self._use_registry(registry)
 
     @property
     def spool_full(self) -> bool:
@@ -422,6 +446,7 @@ class Collector:
 
     def _decode_loop(self) -> None:
         while True:
+            self._reload_registry()
             batch = self._take_batch(self.settings.batch_interval_s)
             if batch is not None:
                 self._decoded.put(batch)  # waits while the writer has two batches in hand

@@ -1,6 +1,6 @@
 """What the API sends: response models, one module per resource (``parks``, ``energy``,
 ``accounting``, ``indicators``, ``targets``, ``alarms``, ``ledger``, ``quarantine``,
-``declared``, ``common``), re-exported here: ``from api.schemas import ParkOut``.
+``provisioning``, ``declared``, ``common``), re-exported here: ``from api.schemas import ParkOut``.
 
 Every instant goes out twice, as an ISO-8601 UTC string (``...Z``, millisecond precision) and as
 integer milliseconds since the epoch (``*_ms``), so a browser and a script both read it without
@@ -55,6 +55,12 @@ from api.schemas.parks import (
     SeriesPointOut,
     TenantOut,
 )
+from api.schemas.provisioning import (
+    DeviceApprovalIn,
+    DeviceApprovedOut,
+    PendingDeviceOut,
+    PendingListOut,
+)
 from api.schemas.quarantine import QuarantineListOut, QuarantineOut
 from api.schemas.targets import (
     MethodResultOut,
@@ -87,6 +93,8 @@ __all__ = [
     "DeclarableOut",
     "DeclaredIn",
     "DeclaredOut",
+    "DeviceApprovalIn",
+    "DeviceApprovedOut",
     "DeviceOut",
     "EnergyFigureOut",
     "EnergyOut",
@@ -108,6 +116,8 @@ __all__ = [
     "MethodResultOut",
     "ParkDetailOut",
     "ParkOut",
+    "PendingDeviceOut",
+    "PendingListOut",
     "QuarantineListOut",
     "QuarantineOut",
     "ReadingOut",

@@ -216,6 +216,33 @@ CASES: dict[tuple[str, str], list[Case]] = {
         Case("GET", f"/api/v1/parks/{B}/devices/rs-grid", PARK_B),
         Case("GET", f"/api/v1/parks/{A}/devices/nothing", STAFF_A, ok_status=404),
     ],
+    # provisioning: staff only; approving an entry the registry already holds changes nothing
+    ("GET", "/api/v1/parks/{park}/devices/pending"): [
+        Case("GET", f"/api/v1/parks/{A}/devices/pending", STAFF_A),
+        Case("GET", f"/api/v1/parks/{B}/devices/pending", PARK_B),
+    ],
+    ("POST", "/api/v1/parks/{park}/devices"): [
+        Case(
+            "POST",
+            f"/api/v1/parks/{A}/devices",
+            STAFF_A,
+            body={
+                "id": "tower-a-f01",
+                "kind": "electricity_meter",
+                "role": "load",
+                "parent": "tower-a-main",
+                "building": "tower-a",
+                "floor": 1,
+                "tenant": "t01",
+            },
+        ),
+        Case(
+            "POST",
+            f"/api/v1/parks/{B}/devices",
+            PARK_B,
+            body={"id": "rs-grid", "kind": "electricity_meter", "role": "grid_connection"},
+        ),
+    ],
     ("GET", "/api/v1/parks/{park}/latest"): [
         Case("GET", f"/api/v1/parks/{A}/latest", PARK_A),
         Case("GET", f"/api/v1/parks/{B}/latest", PARK_B),

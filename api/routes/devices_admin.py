@@ -1,0 +1,112 @@
+"""Provisioning: devices waiting for approval, and their approval into the registry.
+
+``GET /api/v1/parks/{park}/devices/pending`` lists the devices whose readings were quarantined as
+unknown; ``POST /api/v1/parks/{park}/devices`` approves one (services/provisioning.py): from then
+on its readings are stored, with no restart of the collector or the server. City and operator
+keys only.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from api.deps import ParkDep, RegistryDep, SettingsDep, StoreDep, require_roles
+from api.routes.parks import stored_fields
+from api.schemas import (
+    DeviceApprovalIn,
+    DeviceApprovedOut,
+    DeviceOut,
+    ErrorOut,
+    PendingDeviceOut,
+    PendingListOut,
+    iso_from_ns,
+    ms_from_ns,
+)
+from config.auth import PrincipalRole
+from config.registry import Device, approved_dir
+from services.provisioning import PENDING_SCAN_RECORDS, approve_device, pending_devices
+
+__all__ = ["router"]
+
+# included before api/routes/parks.py's router: ``/devices/pending`` is no device id
+router = APIRouter(
+    prefix="/api/v1/parks",
+    tags=["provisioning"],
+    dependencies=[Depends(require_roles(PrincipalRole.CITY, PrincipalRole.OPERATOR))],
+)
+
+
+@router.get("/{park}/devices/pending", summary="Devices waiting for approval")
+def list_pending(park: ParkDep, store: StoreDep) -> PendingListOut:
+    """Devices that published into the park but are not in its registry (their readings were
+    quarantined as ``unknown_device``), each with the topic and an excerpt of its first
+    payload, the most recently seen first. Built from the park's newest quarantine records."""
+    return PendingListOut(
+        park=park.id,
+        scanned=PENDING_SCAN_RECORDS,
+        devices=[
+            PendingDeviceOut(
+                device=p.device,
+                topic=p.topic,
+                first_payload=p.first_payload,
+                messages=p.messages,
+                first_seen=iso_from_ns(p.first_seen_ns),
+                first_seen_ms=ms_from_ns(p.first_seen_ns),
+                last_seen=iso_from_ns(p.last_seen_ns),
+                last_seen_ms=ms_from_ns(p.last_seen_ns),
+            )
+            for p in pending_devices(store, park)
+        ],
+    )
+
+
+@router.post(
+    "/{park}/devices",
+    summary="Approve a device into the park's registry",
+    responses={
+        422: {
+            "model": ErrorOut,
+            "description": "The entry is refused; `errors` names "
+            "each field at fault and nothing was written",
+        }
+    },
+)
+def approve(
+    *,
+    request: Request,
+    response: Response,
+    park: ParkDep,
+    registry: RegistryDep,
+    settings: SettingsDep,
+    entry: DeviceApprovalIn,
+) -> DeviceApprovedOut:
+    """Add the device to the registry: checked as ``smartpark check-config`` checks a device
+    (a new id; known tenant, building, floor and parent meter; known units), written to the
+    park's file of approved devices under the data folder, and served at once. Collectors pick
+    it up within a few seconds, without a restart. Approving the same entry again changes
+    nothing (``written`` false); another entry with an id in use is refused."""
+    done = approve_device(
+        registry,
+        park.id,
+        entry.model_dump(exclude_unset=True),
+        approved=approved_dir(settings.data_dir),
+    )
+    request.app.state.registry = done.registry
+    response.status_code = 201 if done.written else 200
+    return DeviceApprovedOut(park=park.id, written=done.written, device=_device_out(done.device))
+
+
+def _device_out(dev: Device) -> DeviceOut:
+    return DeviceOut(
+        id=dev.id,
+        kind=dev.kind.value,
+        role=dev.role.value,
+        name=dev.name,
+        parent=dev.parent,
+        tenant=dev.tenant,
+        building=dev.building,
+        floor=dev.floor,
+        capacity_kw=dev.capacity_kw,
+        capacity_kwh=dev.capacity_kwh,
+        fields=stored_fields(dev.kind),
+    )
