@@ -308,7 +308,7 @@ def _os_error(exc: OSError) -> ConfigError:
     what = exc.strerror or str(exc)
     where = f"{exc.filename}: " if exc.filename is not None else ""
     hint = _OS_HINTS.get(exc.errno or 0)
-    return ConfigError(f"{where}{what}" + (f" ({hint})" if hint else ""))
+    return ConfigError(f"{where}{what}" + (f"; {hint}" if hint else ""))
 
 
 def report_error(exc: SmartParkError) -> int:
@@ -343,6 +343,11 @@ def _hint(exc: SmartParkError) -> str | None:
     if isinstance(exc, BrokerError):
         return "is the MQTT broker running? SMARTPARK_MQTT_URL names it"
     if isinstance(exc, RegistryError):
+        if any(p.line == 0 for p in exc.problems):  # the file or folder itself, not a line of it
+            return (
+                "SMARTPARK_REGISTRY (or the command's --registry / path) must name a registry "
+                "file or a folder of *.yaml files; unset, the demo park is used"
+            )
         return "fix each line above; `smartpark check-config` checks the registry again"
     return None
 
@@ -548,17 +553,16 @@ def _serve(args: argparse.Namespace) -> int:
         # followed while serving: keys added, revoked or rotated apply without a restart
         keys = KeyFile(settings.api_keys, registry)
         log.info("API keys: %d from %s (re-read when it changes)", len(keys), settings.api_keys)
-    sock = _listen(args.host, args.port)
+    _check_listen(args.host, args.port)
     app = create_app(settings=settings, registry=registry, auth=keys)
     # live streams never end by themselves: give them a few seconds at shutdown, then close them
-    config = uvicorn.Config(app, host=args.host, port=args.port, timeout_graceful_shutdown=3)
-    uvicorn.Server(config).run(sockets=[sock])
+    uvicorn.run(app, host=args.host, port=args.port, timeout_graceful_shutdown=3)
     return 0
 
 
-def _listen(host: str, port: int) -> socket.socket:
-    """A socket bound to ``host``:``port`` for the server (handed to uvicorn), or a
-    :class:`ConfigError` saying which option to change."""
+def _check_listen(host: str, port: int) -> None:
+    """Bind ``host``:``port`` once (as uvicorn will, with SO_REUSEADDR) so a port in use is a
+    :class:`ConfigError` naming the option to change, not uvicorn's own exit."""
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
         sock = socket.socket(family, kind, proto)
@@ -568,7 +572,6 @@ def _listen(host: str, port: int) -> socket.socket:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
     except OSError as exc:
-        sock.close()
         if exc.errno == errno.EADDRINUSE:
             raise ConfigError(
                 f"port {port} on {host} is already in use: stop what holds it, or give another "
@@ -577,7 +580,8 @@ def _listen(host: str, port: int) -> socket.socket:
         raise ConfigError(
             f"cannot listen on {host}:{port} ({exc.strerror or exc}): give another --port or --host"
         ) from None
-    return sock
+    finally:
+        sock.close()
 
 
 def _keys(args: argparse.Namespace) -> int:
