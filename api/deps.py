@@ -82,8 +82,16 @@ _api_key = APIKeyHeader(
 )
 
 
-def _unauthorized(message: str) -> HTTPException:
-    return HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
+class _Unauthorized(HTTPException):
+    """A 401 whose body carries ``code`` (``unauthorized``, ``key_expired``)."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(401, message, headers={"WWW-Authenticate": "Bearer"})
+        self.code = code
+
+
+def _unauthorized(message: str, *, code: str = "unauthorized") -> HTTPException:
+    return _Unauthorized(message, code)
 
 
 def forbidden(message: str) -> HTTPException:
@@ -98,7 +106,8 @@ def get_principal(
 ) -> Principal:
     """The principal of the request's token (``Authorization: Bearer`` or ``X-API-Key``).
 
-    401 without a token or with an unknown one; 403 for a gateway key (publish-only). With auth
+    401 without a token or with an unknown one (code ``key_expired`` for a key past its
+    ``expires`` day); 403 for a gateway key (publish-only). With auth
     off (``create_app(auth=None)``) every request is ``city``. The token is never logged.
     """
     keys: ApiKeys | None = request.app.state.auth
@@ -109,11 +118,18 @@ def get_principal(
     token = bearer.credentials if bearer is not None else api_key
     if not token:
         raise _unauthorized("an API key is required: send 'Authorization: Bearer <token>'")
-    principal = keys.authenticate(token)
-    if principal is None:
-        client = request.client.host if request.client else "?"
+    entry = keys.lookup(token)  # a KeyFile reads its file again here when it has changed
+    client = request.client.host if request.client else "?"
+    if entry is None:
         log.info("refused an unknown API key from %s for %s", client, request.url.path)
         raise _unauthorized("invalid API key")
+    if entry.expired():
+        log.info("refused the expired key %r from %s", entry.name, client)
+        raise _unauthorized(
+            f"this API key expired after {entry.expires} (UTC); ask for a new one",
+            code="key_expired",
+        )
+    principal = entry.principal
     if principal.role is PrincipalRole.GATEWAY:
         raise forbidden("a gateway key may only publish over MQTT; it cannot use the API")
     request.state.principal = principal

@@ -11,6 +11,7 @@ park's network without internet access. Every error is JSON shaped as :class:`Er
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 from collections.abc import AsyncIterator, Callable
 from contextlib import ExitStack, asynccontextmanager
@@ -49,6 +50,7 @@ from api.routes.health import package_version
 from api.schemas import ErrorOut
 from api.security import install_security
 from config.auth import ApiKeys
+from config.errors import StoreUnavailableError
 from config.registry import Registry, RegistryWatch, approved_dir
 from config.settings import Settings, get_settings
 from services.alarms import AlarmEngine, load_rules, metrics_url_of
@@ -74,6 +76,8 @@ class _RevalidatedStatic(StaticFiles):
 __all__ = ["STATIC_DIR", "create_app"]
 
 STATIC_DIR = Path(__file__).parent / "static"
+
+log = logging.getLogger("smartpark.api")
 
 _DESCRIPTION = """\
 Energy of an industrial park, live: the registry of parks and devices, the newest reading of
@@ -244,7 +248,8 @@ def create_app(
 
 def _start_alarms(app: FastAPI, settings: Settings) -> AlarmEngine | None:
     """The alarm engine of this server, evaluating in a background thread (None when
-    ``SMARTPARK_ALARMS=false``). It loads the stored alarms before the app takes requests."""
+    ``SMARTPARK_ALARMS=false``). It loads the stored alarms before the app takes requests, or,
+    with the store down at start, on its first pass after the store answers again."""
     if not settings.alarms:
         app.state.alarm_engine = None
         return None
@@ -254,7 +259,12 @@ def _start_alarms(app: FastAPI, settings: Settings) -> AlarmEngine | None:
         load_rules(settings.alarm_rules),
         metrics_url=metrics_url_of(settings.metrics_host, settings.metrics_port),
     )
-    engine.load()
+    try:
+        engine.load()
+    except StoreUnavailableError as exc:
+        # the server still starts: data routes answer 503 naming the store, /healthz says
+        # degraded, and the engine's thread loads the stored alarms once the store answers
+        log.warning("alarms: %s; the alarm engine waits for the store and retries", exc)
     engine.start(every_s=settings.alarm_eval_s)
     app.state.alarm_engine = engine
     return engine

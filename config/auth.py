@@ -12,11 +12,19 @@ SHA-256 of its token, never the token itself::
       park: wuhan-demo
       tenant: chipcore           # tenant: the tenant of that park
       sha256: 9a1e…
+      created: 2026-12-01        # optional: when the key was made (or last rotated)
+      expires: 2027-06-30        # optional: valid through that day (UTC), then 401 key_expired
 
 Roles: ``city`` sees every park; ``operator`` one park with all its tenants; ``tenant`` only its own
 meters, indicators and reports in its park; ``gateway`` is a publish-only MQTT credential that the
 API refuses everywhere. ``smartpark keys add`` generates a token, appends its entry and prints the
-token once.
+token once; ``keys list`` shows the entries (never a hash), ``keys revoke NAME`` removes one and
+``keys rotate NAME`` gives it a new token (printed once; the old one stops working). Each of them
+rewrites the file atomically and touches only the lines of the entry concerned, so comments stay.
+
+A running server reads the file again when its modification time or size changes
+(:class:`KeyFile`, checked at most every ``check_every_s``), so a revoke, a rotation or a new key
+takes effect within a second or two, without a restart.
 
 Checking a token (:meth:`ApiKeys.authenticate`) hashes it first and looks the digest up. Hashing
 first makes the lookup safe against timing attacks: whatever a dictionary lookup's timing leaks is
@@ -29,11 +37,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
 import re
 import secrets
+import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
@@ -57,14 +69,20 @@ __all__ = [
     "MAX_KEY_FILE_BYTES",
     "ApiKeys",
     "KeyEntry",
+    "KeyFile",
     "KeysError",
     "Principal",
     "PrincipalRole",
     "add_key",
     "hash_token",
+    "list_keys",
     "load_api_keys",
     "new_token",
+    "revoke_key",
+    "rotate_key",
 ]
+
+log = logging.getLogger("smartpark.auth")
 
 
 class PrincipalRole(StrEnum):
@@ -123,6 +141,10 @@ class KeyEntry(BaseModel):
     park: str | None = None
     tenant: str | None = None
     sha256: str = Field(description="hex SHA-256 of the token")
+    created: date | None = Field(default=None, description="day the token was made (UTC)")
+    expires: date | None = Field(
+        default=None, description="last day the key is valid (UTC); refused from the next day"
+    )
 
     @field_validator("sha256")
     @classmethod
@@ -148,6 +170,15 @@ class KeyEntry(BaseModel):
         """The principal this key stands for."""
         return Principal(name=self.name, role=self.role, park=self.park, tenant=self.tenant)
 
+    def expired(self, now: datetime | None = None) -> bool:
+        """Whether the key has expired at ``now`` (default: the current time): it is valid
+        through the whole of its ``expires`` day, UTC."""
+        if self.expires is None:
+            return False
+        now = now if now is not None else datetime.now(UTC)
+        end = datetime.combine(self.expires + timedelta(days=1), datetime.min.time(), UTC)
+        return now >= end
+
 
 class KeysError(ConfigError):
     """The key file has one or more problems; ``problems`` lists them all, with file:line."""
@@ -171,23 +202,83 @@ _NO_MATCH = "0" * 64  # compared against when no key matches, so every check cos
 
 
 class ApiKeys:
-    """The principals of a key file, by the SHA-256 of their tokens."""
+    """The keys of a key file, by the SHA-256 of their tokens."""
 
     def __init__(self, entries: Iterable[KeyEntry]) -> None:
-        self._by_digest: dict[str, Principal] = {e.sha256: e.principal for e in entries}
+        self._by_digest: dict[str, KeyEntry] = {e.sha256: e for e in entries}
 
     def __len__(self) -> int:
         return len(self._by_digest)
 
-    def authenticate(self, token: str) -> Principal | None:
-        """The principal of ``token``, or None. Never logs or keeps the token."""
+    def lookup(self, token: str) -> KeyEntry | None:
+        """The entry of ``token`` (expired or not), or None. Never logs or keeps the token."""
         digest = hash_token(token)
-        principal = self._by_digest.get(digest)
-        stored = digest if principal is not None else _NO_MATCH
+        entry = self._by_digest.get(digest)
+        stored = digest if entry is not None else _NO_MATCH
         # the lookup above matched on the digest; confirm in constant time
-        if hmac.compare_digest(stored, digest) and principal is not None:
-            return principal
+        if hmac.compare_digest(stored, digest) and entry is not None:
+            return entry
         return None
+
+    def authenticate(self, token: str, now: datetime | None = None) -> Principal | None:
+        """The principal of ``token``, or None (unknown, or expired at ``now``)."""
+        entry = self.lookup(token)
+        if entry is None or entry.expired(now):
+            return None
+        return entry.principal
+
+
+class KeyFile(ApiKeys):
+    """The keys of a key file that a running server follows: before a lookup, the file is read
+    again when its modification time or size has changed, looked at no more often than every
+    ``check_every_s`` [s]. A file that has become invalid (or gone) keeps the keys last read and
+    logs an ERROR with its problems until it is fixed; the CLI writes the file atomically, so only
+    a hand edit can get there."""
+
+    def __init__(self, path: Path, registry: Registry, *, check_every_s: float = 1.0) -> None:
+        super().__init__([])
+        self.path = path
+        self.registry = registry
+        self.check_every_s = check_every_s
+        self._lock = threading.Lock()
+        self._checked = time.monotonic()
+        self._seen = self._signature()
+        self._by_digest = load_api_keys(path, registry)._by_digest
+
+    def _signature(self) -> tuple[int, int, int] | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def refresh(self, *, force: bool = False) -> bool:
+        """Read the file again if it changed (and the last look is ``check_every_s`` old, unless
+        ``force``); True when new keys were loaded."""
+        now = time.monotonic()
+        if not force and now - self._checked < self.check_every_s:
+            return False
+        with self._lock:
+            if not force and now - self._checked < self.check_every_s:
+                return False
+            self._checked = now
+            seen = self._signature()
+            if seen == self._seen:
+                return False
+            self._seen = seen
+            try:
+                keys = load_api_keys(self.path, self.registry)
+            except KeysError as exc:
+                log.error("API keys: %s; keeping the %d keys read before", exc, len(self))
+                return False
+            self._by_digest = keys._by_digest
+        log.info("API keys: %d from %s (the file changed)", len(self), self.path)
+        return True
+
+    def lookup(self, token: str) -> KeyEntry | None:
+        """As :meth:`ApiKeys.lookup`, on the file as it is now (within ``check_every_s``)."""
+        self.refresh()
+        return super().lookup(token)
 
 
 # -- the key file ---------------------------------------------------------------------------------
@@ -296,13 +387,28 @@ def add_key(
     role: PrincipalRole,
     park: str | None = None,
     tenant: str | None = None,
+    expires: date | None = None,
+    today: date | None = None,
 ) -> str:
     """Generate a token, append its hashed entry to the key file (created if missing) and return
-    the token, which is stored nowhere. Raises :class:`ConfigError` for a bad role, park, tenant
-    or name, and :class:`KeysError` when the existing file has problems."""
+    the token, which is stored nowhere. ``expires`` is the last day the key is valid (UTC);
+    ``today`` (default: the current UTC day) is written as ``created``. Raises
+    :class:`ConfigError` for a bad role, park, tenant, name or an expiry already past, and
+    :class:`KeysError` when the existing file has problems."""
+    today = today if today is not None else datetime.now(UTC).date()
+    if expires is not None and expires < today:
+        raise ConfigError(f"--expires {expires} is already past (today is {today}, UTC)")
     token = new_token()
     try:
-        entry = KeyEntry(name=name, role=role, park=park, tenant=tenant, sha256=hash_token(token))
+        entry = KeyEntry(
+            name=name,
+            role=role,
+            park=park,
+            tenant=tenant,
+            sha256=hash_token(token),
+            created=today,
+            expires=expires,
+        )
     except ValidationError as exc:
         msgs = [str(e.get("msg", "")).removeprefix("Value error, ") for e in exc.errors()]
         raise ConfigError("; ".join(msgs)) from None
@@ -317,15 +423,90 @@ def add_key(
         raise KeysError(problems)
     if any(e.name == name for e in existing):
         raise ConfigError(f"{path}: a key named {name!r} already exists")
-    item = {k: v for k, v in entry.model_dump(mode="json").items() if v is not None}
+    item = _dumpable(entry)
     block = yaml.safe_dump([item], sort_keys=False, allow_unicode=True)
     if isinstance(root, yaml.SequenceNode) and root.flow_style:  # `[]`: rewrite as a block list
-        data = [e.model_dump(mode="json", exclude_none=True) for e in existing]
+        data = [_dumpable(e) for e in existing]
         new = yaml.safe_dump([*data, item], sort_keys=False, allow_unicode=True)
     else:
         new = old + ("\n" if old and not old.endswith("\n") else "") + block
     _write_private(path, new)
     return token
+
+
+def list_keys(path: Path, registry: Registry) -> list[KeyEntry]:
+    """The entries of the key file, in file order. Raises :class:`KeysError`."""
+    entries, problems = _entries(_read(path, MAX_KEY_FILE_BYTES), registry)
+    if problems:
+        raise KeysError(problems)
+    return entries
+
+
+def revoke_key(path: Path, registry: Registry, name: str) -> KeyEntry:
+    """Remove the key ``name`` from the file (its token stops working) and return its entry.
+    Raises :class:`ConfigError` when there is no such key, :class:`KeysError` for a bad file."""
+    doc, entries, index = _find(path, registry, name)
+    _write_private(path, _replace_item(path.read_text(encoding="utf-8"), doc, entries, index, None))
+    return entries[index]
+
+
+def rotate_key(path: Path, registry: Registry, name: str, *, today: date | None = None) -> str:
+    """Give the key ``name`` a new token and return it (stored nowhere); the old token stops
+    working. Role, scope and expiry stay; ``created`` becomes ``today`` (default: the current
+    UTC day). Raises :class:`ConfigError` when there is no such key, :class:`KeysError` for a
+    bad file."""
+    doc, entries, index = _find(path, registry, name)
+    token = new_token()
+    today = today if today is not None else datetime.now(UTC).date()
+    rotated = entries[index].model_copy(update={"sha256": hash_token(token), "created": today})
+    text = _replace_item(path.read_text(encoding="utf-8"), doc, entries, index, rotated)
+    _write_private(path, text)
+    return token
+
+
+def _dumpable(entry: KeyEntry) -> dict[str, object]:
+    return entry.model_dump(mode="json", exclude_none=True)
+
+
+def _find(path: Path, registry: Registry, name: str) -> tuple[YamlDocument, list[KeyEntry], int]:
+    if not path.exists():
+        raise ConfigError(f"{path}: no such key file")
+    doc = _read(path, MAX_KEY_FILE_BYTES)
+    entries, problems = _entries(doc, registry)
+    if problems:
+        raise KeysError(problems)
+    for i, entry in enumerate(entries):
+        if entry.name == name:
+            return doc, entries, i
+    known = ", ".join(e.name for e in entries) or "none"
+    raise ConfigError(f"{path}: no key named {name!r}; known: {known}")
+
+
+def _replace_item(
+    text: str, doc: YamlDocument, entries: list[KeyEntry], index: int, new: KeyEntry | None
+) -> str:
+    """``text`` with the ``index``-th entry replaced by ``new`` (None: removed). Only that
+    entry's lines change, so the comments around it stay; a flow-style list (``[{…}, …]``) is
+    written out again as a block list."""
+    root = doc.root
+    kept = [_dumpable(e) for e in entries]
+    if new is None:
+        kept.pop(index)
+    else:
+        kept[index] = _dumpable(new)
+    # _entries drops nothing from a valid file, so entry i is node i
+    if not isinstance(root, yaml.SequenceNode) or root.flow_style:
+        return yaml.safe_dump(kept, sort_keys=False, allow_unicode=True) if kept else "[]\n"
+    node = root.value[index]
+    lines = text.splitlines(keepends=True)
+    first = node.start_mark.line
+    last = node.end_mark.line if node.end_mark.column > 0 else node.end_mark.line - 1
+    # blank and comment lines before the next entry belong to it, not to this one
+    while last > first and (not lines[last].strip() or lines[last].lstrip().startswith("#")):
+        last -= 1
+    block = yaml.safe_dump([_dumpable(new)], sort_keys=False, allow_unicode=True) if new else ""
+    out = "".join(lines[:first]) + block + "".join(lines[last + 1 :])
+    return out if out.strip() else "[]\n"
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -44,14 +44,13 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
-from prometheus_client import start_http_server
 
 from config.errors import StoreQueryError, StoreUnavailableError
 from config.registry import Registry, RegistryWatch, approved_dir
 from config.settings import Settings, mqtt_endpoint
 from ingest.decode import Decoded, Decoder
 from ingest.mapping import MappingDecoder, MappingSet, load_mappings
-from ingest.metrics import CollectorMetrics
+from ingest.metrics import CollectorMetrics, serve_metrics
 from ingest.sparkplug import SUBSCRIPTIONS as SPARKPLUG_SUBSCRIPTIONS
 from ingest.sparkplug import SparkplugDecoder
 from ingest.spool import Spool, SpoolFullError
@@ -287,10 +286,8 @@ class Collector:
     def start(self, *, connect_timeout_s: float = 10.0) -> None:
         """Start receiving; waits up to ``connect_timeout_s`` for the broker, then keeps trying."""
         if self.settings.metrics_port:
-            self._metrics_server, _ = start_http_server(
-                self.settings.metrics_port,
-                addr=self.settings.metrics_host,
-                registry=self.metrics.registry,
+            self._metrics_server = serve_metrics(
+                self.metrics.registry, self.settings.metrics_host, self.settings.metrics_port
             )
             log.info(
                 "metrics on http://%s:%d/metrics",

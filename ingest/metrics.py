@@ -3,9 +3,14 @@ process in tests and in the demo)."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import errno
+from wsgiref.simple_server import WSGIServer
 
-__all__ = ["CollectorMetrics"]
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from config.errors import ConfigError
+
+__all__ = ["CollectorMetrics", "MetricsPortError", "serve_metrics"]
 
 _LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600)
 
@@ -65,3 +70,26 @@ class CollectorMetrics:
         self.store_up = Gauge(
             "smartpark_collector_store_up", "1 while the last store write succeeded.", registry=r
         )
+
+
+class MetricsPortError(ConfigError):
+    """The collector's metrics port cannot be opened (in use, or not allowed)."""
+
+
+def serve_metrics(registry: CollectorRegistry, host: str, port: int) -> WSGIServer:
+    """Serve ``registry`` as ``http://host:port/metrics`` in a background thread.
+
+    Raises :class:`MetricsPortError`, naming ``SMARTPARK_METRICS_PORT`` and what to do, when the
+    port cannot be opened: several collectors on one host (``smartpark collect --share``) each
+    need a port of their own, or ``0`` to export none.
+    """
+    try:
+        server, _ = start_http_server(port, addr=host, registry=registry)
+    except OSError as exc:
+        why = "is already in use" if exc.errno == errno.EADDRINUSE else f"cannot be opened ({exc})"
+        raise MetricsPortError(
+            f"the metrics port {host}:{port} (SMARTPARK_METRICS_PORT) {why}: set "
+            "SMARTPARK_METRICS_PORT to a free port, or to 0 to turn the collector's /metrics off "
+            "(each collector on one host needs its own port)"
+        ) from None
+    return server

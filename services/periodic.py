@@ -2,8 +2,9 @@
 
 A subclass implements :meth:`Periodic.run_pass`; :meth:`Periodic.start` calls it every
 ``every_s`` seconds (at once again while it reports more work waiting), and after a failed pass
-waits twice as long each time, up to a minute, logging the failure. A failure never ends the
-thread: the next pass retries. :meth:`Periodic.stop` lets the current pass finish.
+waits twice as long each time, up to a minute, logging the failure (a store outage as one
+WARNING line per retry, without a traceback). A failure never ends the thread: the next pass
+retries. :meth:`Periodic.stop` lets the current pass finish.
 """
 
 from __future__ import annotations
@@ -49,16 +50,24 @@ class Periodic:
 
     def _run(self, every_s: float) -> None:
         backoff = every_s
+        store_down = False
         while not self._stop.is_set():
             try:
                 more = self.run_pass()
             except StoreUnavailableError as exc:
-                self._log.warning("%s: store unavailable (%s); retrying", self.name, exc)
+                # an outage is expected: one WARNING line per retry, never a traceback
                 backoff = min(_MAX_BACKOFF_S, backoff * 2)
+                store_down = True
+                self._log.warning(
+                    "%s: the store is unavailable (%s); retrying in %.0f s", self.name, exc, backoff
+                )
             except Exception:  # a background thread must outlive any one bad pass
                 self._log.exception("%s: a pass failed; retrying", self.name)
                 backoff = min(_MAX_BACKOFF_S, backoff * 2)
             else:
+                if store_down:
+                    self._log.info("%s: the store answers again", self.name)
+                    store_down = False
                 backoff = every_s
                 if more:
                     continue

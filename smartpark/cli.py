@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
 import signal
+import socket
 import sys
 import threading
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +26,7 @@ from smartpark import instruments_cli
 
 if TYPE_CHECKING:
     from config.accounting import ElectricityMethod
+    from config.auth import KeyEntry
     from config.registry import Registry
     from services.follow import LedgerFollower
 
@@ -40,6 +43,13 @@ def _parse_time_ns(text: str) -> int:
     if parsed.tzinfo is None:
         raise argparse.ArgumentTypeError(f"give a UTC offset, e.g. {text}+08:00")
     return int(parsed.timestamp()) * 10**9 + parsed.microsecond * 1000
+
+
+def _parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a day (YYYY-MM-DD): {text!r}") from None
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -157,8 +167,31 @@ def _add_keys_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     add.add_argument("--tenant", help="tenant id of that park (tenant)")
     add.add_argument("--name", required=True, help="who holds the key (unique in the file)")
     add.add_argument(
+        "--expires",
+        type=_parse_day,
+        metavar="YYYY-MM-DD",
+        help="last day the key is valid (UTC); afterwards the API answers 401 key_expired",
+    )
+    add.add_argument(
         "--file", type=Path, help="key file (default: SMARTPARK_API_KEYS); created if missing"
     )
+    file_help = "key file (default: SMARTPARK_API_KEYS)"
+    listing = keys_sub.add_parser(
+        "list", help="name, role, park, tenant, created and expiry of every key (never a hash)"
+    )
+    listing.add_argument("--file", type=Path, help=file_help)
+    revoke = keys_sub.add_parser(
+        "revoke",
+        help="remove a key from the file: its token stops working (a running serve follows)",
+    )
+    revoke.add_argument("name", help="the key's name")
+    revoke.add_argument("--file", type=Path, help=file_help)
+    rotate = keys_sub.add_parser(
+        "rotate",
+        help="give a key a new token, printed once; the old token stops working",
+    )
+    rotate.add_argument("name", help="the key's name")
+    rotate.add_argument("--file", type=Path, help=file_help)
 
 
 def _add_verify_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -252,8 +285,30 @@ def main(argv: list[str] | None = None) -> int:
         if rest is not None or errors is None:
             raise
         return max(report_error(exc) for exc in _leaves(errors))
+    except OSError as exc:  # a file or a port of the machine: expected, and the user's to fix
+        return report_error(_os_error(exc))
     except KeyboardInterrupt:
         return 130
+
+
+_OS_HINTS = {
+    errno.ENOENT: "check the path (a folder on it may be missing)",
+    errno.EACCES: "check the permissions of the file or folder",
+    errno.EPERM: "check the permissions of the file or folder",
+    errno.EISDIR: "give a file, not a folder",
+    errno.ENOSPC: "free some disk space",
+    errno.EROFS: "give a path on a writable disk",
+    errno.EADDRINUSE: "another process holds the port: stop it or choose another port",
+}
+
+
+def _os_error(exc: OSError) -> ConfigError:
+    """An :class:`OSError` the machine raised (a file, a folder, a port) as one line: what
+    failed, on which path, and what to do."""
+    what = exc.strerror or str(exc)
+    where = f"{exc.filename}: " if exc.filename is not None else ""
+    hint = _OS_HINTS.get(exc.errno or 0)
+    return ConfigError(f"{where}{what}" + (f"; {hint}" if hint else ""))
 
 
 def report_error(exc: SmartParkError) -> int:
@@ -288,6 +343,11 @@ def _hint(exc: SmartParkError) -> str | None:
     if isinstance(exc, BrokerError):
         return "is the MQTT broker running? SMARTPARK_MQTT_URL names it"
     if isinstance(exc, RegistryError):
+        if any(p.line == 0 for p in exc.problems):  # the file or folder itself, not a line of it
+            return (
+                "SMARTPARK_REGISTRY (or the command's --registry / path) must name a registry "
+                "file or a folder of *.yaml files; unset, the demo park is used"
+            )
         return "fix each line above; `smartpark check-config` checks the registry again"
     return None
 
@@ -472,7 +532,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.main import create_app
-    from config.auth import load_api_keys
+    from config.auth import KeyFile
     from config.registry import load_registry
 
     settings = get_settings()
@@ -490,16 +550,42 @@ def _serve(args: argparse.Namespace) -> int:
             "serve without authentication"
         )
     else:
-        keys = load_api_keys(settings.api_keys, registry)
-        log.info("API keys: %d from %s", len(keys), settings.api_keys)
+        # followed while serving: keys added, revoked or rotated apply without a restart
+        keys = KeyFile(settings.api_keys, registry)
+        log.info("API keys: %d from %s (re-read when it changes)", len(keys), settings.api_keys)
+    _check_listen(args.host, args.port)
     app = create_app(settings=settings, registry=registry, auth=keys)
     # live streams never end by themselves: give them a few seconds at shutdown, then close them
     uvicorn.run(app, host=args.host, port=args.port, timeout_graceful_shutdown=3)
     return 0
 
 
+def _check_listen(host: str, port: int) -> None:
+    """Bind ``host``:``port`` once (as uvicorn will, with SO_REUSEADDR) so a port in use is a
+    :class:`ConfigError` naming the option to change, not uvicorn's own exit."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise ConfigError(f"--host {host!r} cannot be used: {exc.strerror or exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"port {port} on {host} is already in use: stop what holds it, or give another "
+                "with --port"
+            ) from None
+        raise ConfigError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}): give another --port or --host"
+        ) from None
+    finally:
+        sock.close()
+
+
 def _keys(args: argparse.Namespace) -> int:
-    from config.auth import PrincipalRole, add_key
+    from config.auth import PrincipalRole, add_key, list_keys, revoke_key, rotate_key
     from config.registry import load_registry
 
     settings = get_settings()
@@ -507,18 +593,55 @@ def _keys(args: argparse.Namespace) -> int:
     if path is None:
         raise ConfigError("no key file: give --file or set SMARTPARK_API_KEYS")
     registry = load_registry(settings.registry)
-    token = add_key(
-        path,
-        registry,
-        name=args.name,
-        role=PrincipalRole(args.role),
-        park=args.park,
-        tenant=args.tenant,
-    )
-    print(f"added {args.role} key {args.name!r} to {path}", file=sys.stderr)
+    if args.keys_command == "list":
+        _print_keys(list_keys(path, registry) if path.exists() else [], path)
+        return 0
+    if args.keys_command == "revoke":
+        entry = revoke_key(path, registry, args.name)
+        print(f"revoked {entry.role} key {entry.name!r} in {path}; its token no longer works")
+        return 0
+    if args.keys_command == "rotate":
+        token = rotate_key(path, registry, args.name)
+        print(
+            f"rotated key {args.name!r} in {path}; the old token no longer works", file=sys.stderr
+        )
+    else:
+        token = add_key(
+            path,
+            registry,
+            name=args.name,
+            role=PrincipalRole(args.role),
+            park=args.park,
+            tenant=args.tenant,
+            expires=args.expires,
+        )
+        until = f", valid through {args.expires} (UTC)" if args.expires else ""
+        print(f"added {args.role} key {args.name!r} to {path}{until}", file=sys.stderr)
     print("token (shown only now; send it as 'Authorization: Bearer <token>'):", file=sys.stderr)
     print(token, flush=True)
     return 0
+
+
+def _print_keys(entries: list[KeyEntry], path: Path) -> None:
+    """``keys list``: one row per key, columns aligned; never the hash."""
+    if not entries:
+        print(f"no keys in {path}")
+        return
+    header = ("NAME", "ROLE", "PARK", "TENANT", "CREATED", "EXPIRES")
+    rows = [
+        (
+            e.name,
+            str(e.role),
+            e.park or "-",
+            e.tenant or "-",
+            str(e.created or "-"),
+            f"{e.expires} (expired)" if e.expired() else str(e.expires or "never"),
+        )
+        for e in entries
+    ]
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
+    for row in (header, *rows):
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
 def _check_config(args: argparse.Namespace) -> int:

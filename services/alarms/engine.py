@@ -157,15 +157,24 @@ class AlarmEngine(Periodic):
 
     # -- reading -------------------------------------------------------------------------------
 
+    def _ensure_loaded(self) -> None:
+        """Load the stored alarms if the store was down when the engine started, so nobody is
+        told "no alarms" for lack of a store; :class:`StoreUnavailableError` while it still is."""
+        if not self._loaded:
+            self.load()
+
     def alarms(self, park: str, *, active_only: bool = False) -> list[Alarm]:
-        """The park's alarms, newest raise first."""
+        """The park's alarms, newest raise first. Raises :class:`StoreUnavailableError` while
+        the stored alarms could not be read yet."""
         with self._lock:
+            self._ensure_loaded()
             found = [a for a in self._alarms.get(park, {}).values() if a.active or not active_only]
         return sorted(found, key=lambda a: (-a.raised_ms, a.id))
 
     def get(self, park: str, alarm_id: str) -> Alarm | None:
         """One alarm, or None."""
         with self._lock:
+            self._ensure_loaded()
             return self._alarms.get(park, {}).get(alarm_id)
 
     # -- actions -------------------------------------------------------------------------------
@@ -174,6 +183,7 @@ class AlarmEngine(Periodic):
         """Acknowledge an active alarm (again: no change). KeyError unknown, AlarmConflictError
         when it is already cleared."""
         with self._lock:
+            self._ensure_loaded()
             alarm = self._alarms.get(park, {}).get(alarm_id)
             if alarm is None:
                 raise KeyError(alarm_id)
@@ -195,6 +205,7 @@ class AlarmEngine(Periodic):
         """Clear an alarm (a cleared one: no change). KeyError when unknown. A condition that
         still holds raises a new alarm after the rule's duration again."""
         with self._lock:
+            self._ensure_loaded()
             alarm = self._alarms.get(park, {}).get(alarm_id)
             if alarm is None:
                 raise KeyError(alarm_id)
@@ -245,8 +256,7 @@ class AlarmEngine(Periodic):
         """One pass over every park: feed new readings, judge, raise and clear. Returns the
         alarms that changed."""
         now_ns = now_ns if now_ns is not None else time.time_ns()
-        if not self._loaded:
-            self.load()
+        self._ensure_loaded()
         changed: list[Alarm] = []
         for park in self.registry.parks.values():
             changed.extend(self._step_park(park, now_ns))
