@@ -284,7 +284,9 @@ _json = st.recursive(
 _PATHS = ["$", "$.a", "$.a.b", "$['b'][0]", "$.a[-1]", "$.*", "$.a[*]", "$.*[*]", "$.*.c", "$[1]"]
 
 
-@given(doc=_json)
+# a top-level object or array, as payloads are: python-jsonpath parses a str document as JSON
+# text (so "0" would become 0), which is the reference library's convention, not a payload's
+@given(doc=_json.filter(lambda d: isinstance(d, dict | list)))
 @settings(max_examples=300, deadline=None)
 def test_paths_agree_with_python_jsonpath(doc):
     for text in _PATHS:
