@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -30,17 +31,20 @@ from api.main import create_app
 from config.auth import (
     ApiKeys,
     KeyEntry,
+    KeyFile,
     KeysError,
     PrincipalRole,
     add_key,
     hash_token,
     load_api_keys,
+    revoke_key,
 )
 from config.errors import ConfigError
 from config.registry import Registry, demo_registry_path, load_registry
 from config.settings import Settings
 from store.base import TELEMETRY, Point, QuarantineRecord
 from store.embedded import EmbeddedStore
+from tests.support.waiting import wait_until
 
 A, B = "wuhan-demo", "riverside"
 X, Y = "chipcore", "lumina"  # tenants of A; B has a "chipcore" too
@@ -855,3 +859,88 @@ def test_json_is_json(client: TestClient) -> None:
         "message": "a gateway key may only publish over MQTT; it cannot use the API",
     }
     assert json.loads(client.get("/api/v1/parks").text)["code"] == "unauthorized"
+
+
+# -- expiry and a key file followed while serving ------------------------------------------------
+
+
+def test_an_expired_key_is_refused_with_key_expired(tmp_path: Path, registry: Registry) -> None:
+    today = datetime.now(UTC).date()
+    path = write_keys(
+        tmp_path,
+        f"- {{name: old, role: city, sha256: {hash_token('old-token')}, expires: "
+        f"{today - timedelta(days=1)}}}\n"
+        f"- {{name: last-day, role: city, sha256: {hash_token('last-day-token')}, expires: "
+        f"{today}}}\n",
+    )
+    store = EmbeddedStore(tmp_path / "s.sqlite3")
+    app = create_app(
+        settings=Settings(_env_file=None, data_dir=tmp_path, auth_failures_per_min=0, alarms=False),
+        store=store,
+        registry=registry,
+        auth=load_api_keys(path, registry),
+    )
+    with TestClient(app) as c:
+        refused = c.get("/api/v1/parks", headers={"Authorization": "Bearer old-token"})
+        assert refused.status_code == 401
+        assert refused.headers["WWW-Authenticate"] == "Bearer"
+        assert refused.json() == {
+            "code": "key_expired",
+            "message": (
+                f"this API key expired after {today - timedelta(days=1)} (UTC); ask for a new one"
+            ),
+        }
+        # valid through the whole of its last day
+        ok = c.get("/api/v1/parks", headers={"Authorization": "Bearer last-day-token"})
+        assert ok.status_code == 200
+        unknown = c.get("/api/v1/parks", headers={"Authorization": f"Bearer {BAD_TOKEN}"})
+        assert unknown.json()["code"] == "unauthorized"
+    store.close()
+
+
+def test_expiry_ends_at_midnight_utc_after_the_last_day(tmp_path: Path, registry: Registry) -> None:
+    path = write_keys(
+        tmp_path,
+        f"- {{name: k, role: city, sha256: {hash_token('k-token')}, expires: 2026-12-31}}\n",
+    )
+    keys = load_api_keys(path, registry)
+    last_second = datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC)
+    assert keys.authenticate("k-token", now=last_second) is not None
+    assert keys.authenticate("k-token", now=last_second + timedelta(seconds=1)) is None
+    # 08:00 in Wuhan on 1 January is still 31 December in UTC
+    wuhan = timezone(timedelta(hours=8))
+    assert keys.authenticate("k-token", now=datetime(2027, 1, 1, 7, 59, tzinfo=wuhan)) is not None
+
+
+def test_a_running_app_follows_the_key_file_without_a_restart(
+    tmp_path: Path, registry: Registry
+) -> None:
+    path = tmp_path / "keys.yaml"
+    ops = add_key(path, registry, name="ops", role=PrincipalRole.OPERATOR, park=A)
+    settings = Settings(
+        _env_file=None, data_dir=tmp_path, api_keys=path, auth_failures_per_min=0, alarms=False
+    )
+    assert settings.api_keys is not None
+    store = EmbeddedStore(tmp_path / "s.sqlite3")
+    # as `smartpark serve` builds it: the file is looked at again at most once a second
+    keys = KeyFile(settings.api_keys, registry)
+    assert keys.check_every_s == 1.0
+    app = create_app(settings=settings, store=store, registry=registry, auth=keys)
+
+    with TestClient(app) as c:
+
+        def status(token: str) -> int:
+            return c.get("/api/v1/parks", headers={"Authorization": f"Bearer {token}"}).status_code
+
+        assert status(ops) == 200
+        revoke_key(path, registry, "ops")
+        wait_until(lambda: status(ops) == 401, timeout_s=5, what="the revoked key to be refused")
+        # a key added while serving is taken up the same way
+        city = add_key(path, registry, name="city", role=PrincipalRole.CITY)
+        wait_until(lambda: status(city) == 200, timeout_s=5, what="the new key to be accepted")
+        # a hand edit that breaks the file keeps the keys read before (and logs why)
+        path.write_text("- name: [\n")
+        time.sleep(keys.check_every_s * 1.5)
+        assert status(city) == 200
+        assert status(ops) == 401
+    store.close()
