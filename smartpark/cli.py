@@ -534,6 +534,7 @@ def _serve(args: argparse.Namespace) -> int:
     from api.main import create_app
     from config.auth import KeyFile
     from config.registry import load_registry
+    from store import open_store
 
     settings = get_settings()
     registry = load_registry(settings.registry)
@@ -554,9 +555,15 @@ def _serve(args: argparse.Namespace) -> int:
         keys = KeyFile(settings.api_keys, registry)
         log.info("API keys: %d from %s (re-read when it changes)", len(keys), settings.api_keys)
     _check_listen(args.host, args.port)
-    app = create_app(settings=settings, registry=registry, auth=keys)
-    # live streams never end by themselves: give them a few seconds at shutdown, then close them
-    uvicorn.run(app, host=args.host, port=args.port, timeout_graceful_shutdown=3)
+    # opened here, not in the app's start-up, so a store that cannot be opened (an embedded
+    # store's folder) is one line from report_error, not uvicorn's traceback
+    store = open_store(settings.store_url, data_dir=settings.data_dir)
+    try:
+        app = create_app(settings=settings, store=store, registry=registry, auth=keys)
+        # live streams never end by themselves: give them a few seconds at shutdown, then close
+        uvicorn.run(app, host=args.host, port=args.port, timeout_graceful_shutdown=3)
+    finally:
+        store.close()
     return 0
 
 

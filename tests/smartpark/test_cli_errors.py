@@ -183,3 +183,17 @@ def test_a_missing_registry_names_smartpark_registry(tmp_path: Path) -> None:
     assert check.returncode == 2
     assert "Traceback" not in check.stderr
     assert sum("SMARTPARK_REGISTRY" in line for line in check.stderr.splitlines()) == 1
+
+
+def test_serve_with_an_embedded_store_it_cannot_open_is_one_error(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "data"
+    not_a_folder.write_text("a file where the data folder should be\n")
+    env = {"SMARTPARK_AUTH": "off", "SMARTPARK_DATA_DIR": str(not_a_folder)}
+    done = _run(["--log-level", "ERROR", "serve", "--port", str(free_port())], env, tmp_path)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith(f"error: cannot open embedded store {not_a_folder}/store.sqlite3: ")
+    assert lines[1:] == [
+        "hint: is the store running? SMARTPARK_STORE_URL names it (empty: the embedded store)"
+    ]
