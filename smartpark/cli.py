@@ -296,6 +296,8 @@ _OS_HINTS = {
     errno.EACCES: "check the permissions of the file or folder",
     errno.EPERM: "check the permissions of the file or folder",
     errno.EISDIR: "give a file, not a folder",
+    errno.EEXIST: "a file stands where a folder is needed on the path",
+    errno.ENOTDIR: "a file stands where a folder is needed on the path",
     errno.ENOSPC: "free some disk space",
     errno.EROFS: "give a path on a writable disk",
     errno.EADDRINUSE: "another process holds the port: stop it or choose another port",

@@ -178,3 +178,17 @@ def test_keys_without_a_file_say_which_setting(capsys: pytest.CaptureFixture[str
     assert capsys.readouterr().err.splitlines() == [
         "error: no key file: give --file or set SMARTPARK_API_KEYS"
     ]
+
+
+def test_a_file_where_a_folder_should_be_is_one_line_saying_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "etc"
+    blocker.write_text("not a folder\n")
+    args = ["keys", "add", "--role", "city", "--name", "c", "--file", str(blocker / "keys.yaml")]
+    assert main(args) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        f"error: {blocker}: File exists; a file stands where a folder is needed on the path"
+    ]
