@@ -64,11 +64,12 @@ def list_pending(park: ParkDep, store: StoreDep) -> PendingListOut:
     "/{park}/devices",
     summary="Approve a device into the park's registry",
     responses={
+        400: {"model": ErrorOut, "description": "The body is not valid JSON"},
         422: {
             "model": ErrorOut,
             "description": "The entry is refused; `errors` names "
             "each field at fault and nothing was written",
-        }
+        },
     },
 )
 def approve(

@@ -105,6 +105,23 @@ class BaselineDefinitionOut(BaseModel):
 class BaselineListOut(BaseModel):
     """Every baseline of the park (definitions only; GET one for its results)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "park": "wuhan-demo",
+                    "baselines": [
+                        {
+                            **_DEFINITION,
+                            "created": "2026-12-05T09:00:00.000Z",
+                            "created_ms": 1796461200000,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     park: str
     baselines: list[BaselineDefinitionOut]
 

@@ -59,6 +59,7 @@ VALID = {
     "year": "2025",
     "alarm_id": "offline~grid-main~1",
     "instrument_id": "gec-1",
+    "baseline_id": "jan",
     "format": "json",
     "once": "true",
 }

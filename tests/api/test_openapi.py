@@ -72,11 +72,12 @@ def problems(spec: dict[str, Any]) -> list[str]:
             for code in errors:
                 if not responses[code].get("description"):
                     found.append(f"{what}: response {code} has no description")
-            ok = responses.get("200")
+            # the success answer: 200, or 201 for a POST that creates something
+            ok = responses.get("200") or (responses.get("201") if method == "post" else None)
             if ok is None:
-                found.append(f"{what}: no 200 response")
+                found.append(f"{what}: no 200 (or, creating, 201) response")
             elif not _has_example(spec, ok):
-                found.append(f"{what}: no example of its 200 response")
+                found.append(f"{what}: no example of its success response")
     return found
 
 
@@ -120,7 +121,7 @@ def test_the_check_notices_what_is_missing() -> None:
         "GET /api/v1/things: 401 not documented",
         "GET /api/v1/things: 403 not documented",
         "GET /api/v1/things: 422 not documented",
-        "GET /api/v1/things: no example of its 200 response",
+        "GET /api/v1/things: no example of its success response",
     ]
     spec["components"]["schemas"]["Thing"]["examples"] = [{}]
     op = spec["paths"]["/api/v1/things"]["get"]

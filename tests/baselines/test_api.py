@@ -24,9 +24,9 @@ URL = "/api/v1/parks/wuhan-demo/baselines"
 BODY = {
     "id": "jan",
     "baseline_start": "2025-01-01",
-    "baseline_end": "2025-01-22",
-    "reporting_start": "2025-01-22",
-    "reporting_end": "2025-01-29",
+    "baseline_end": "2025-01-15",
+    "reporting_start": "2025-01-15",
+    "reporting_end": "2025-01-22",
     "kind": "3p_heating",
 }
 
@@ -81,9 +81,9 @@ def test_create_list_and_read(api: TestClient, store: EmbeddedStore) -> None:
         granularity="day",
         kind="3p_heating",
         baseline_start=date(2025, 1, 1),
-        baseline_end=date(2025, 1, 22),
-        reporting_start=date(2025, 1, 22),
-        reporting_end=date(2025, 1, 29),
+        baseline_end=date(2025, 1, 15),
+        reporting_start=date(2025, 1, 15),
+        reporting_end=date(2025, 1, 22),
         limits=None,
         production=False,
         created_ns=0,

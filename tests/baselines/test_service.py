@@ -28,8 +28,10 @@ from services.energy import Scope, UnknownScopeError, energy_balance
 from store import EmbeddedStore
 
 PARK = load_registry().parks["wuhan-demo"]
-BASE = (date(2025, 1, 1), date(2025, 1, 22))
-REPORT = (date(2025, 1, 22), date(2025, 1, 29))
+# Two ordinary weeks, then one: the last week of January 2025 runs up to the Spring Festival
+# (28 Jan), whose pre-holiday wind-down no day type of the model captures (docs/baselines.md)
+BASE = (date(2025, 1, 1), date(2025, 1, 15))
+REPORT = (date(2025, 1, 15), date(2025, 1, 22))
 
 
 @pytest.fixture(scope="module")
@@ -88,9 +90,9 @@ def test_unchanged_park_shows_no_savings(store: EmbeddedStore) -> None:
         baseline_id="park-jan",
     )
     stats = result.model.stats
-    assert result.baseline_periods == 21
+    assert result.baseline_periods == 14
     assert result.reporting_expected == 7
-    assert result.reporting_periods == 7  # the worked Sunday counts as a working day
+    assert result.reporting_periods == 7
     assert stats.cv_rmse_pct < 10
     assert abs(stats.nmbe_pct) < 1e-6
     assert result.passed
@@ -133,7 +135,7 @@ def test_hourly_model_with_day_type_by_hour(store: EmbeddedStore) -> None:
         kind="4p",
         baseline_id="park-hourly",
     )
-    assert result.baseline_periods == 21 * 24
+    assert result.baseline_periods == 14 * 24
     assert len(result.model.category_levels) == 48  # working and rest days × 24 hours
     assert result.model.stats.n_eff < result.model.stats.n  # hourly residuals are correlated
     assert result.claim is not None
@@ -162,7 +164,7 @@ def test_definitions_are_stored_and_read_back(store: EmbeddedStore) -> None:
     [
         ({"baseline_period": (BASE[1], BASE[0])}, BaselineRequestError, "baseline period"),
         (
-            {"reporting_period": (date(2025, 1, 15), date(2025, 1, 20))},
+            {"reporting_period": (date(2025, 1, 10), date(2025, 1, 20))},
             BaselineRequestError,
             "has ended",
         ),

@@ -38,5 +38,5 @@ def test_failed_passes_are_retried_and_waiting_work_runs_at_once(caplog):
         worker.stop()
 
     assert worker.passes >= 5
-    assert "flaky: store unavailable (down); retrying" in caplog.text
+    assert "flaky: the store is unavailable (down); retrying" in caplog.text
     assert "flaky: a pass failed; retrying" in caplog.text
