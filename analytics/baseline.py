@@ -42,7 +42,7 @@ Statistics (ASHRAE Guideline 14-2014 definitions, with ``p`` the number of param
   lag-1 autocorrelation rho, m the number of reporting points, F the savings fraction and t
   Student's t at the stated confidence. The factor 1.26 is Guideline 14's empirical correction
   (validated for monthly data; CalTRACK replaces it by fitted polynomials for daily data) [S:
-  /work/shared/research/domain-standards.md §8.2–8.3; equation number not verified].
+  docs/sources/standards.md §8.2–8.3; equation number not verified].
 
 Acceptance limits are data (``config/data/baseline_limits.yaml``), passed in as
 :class:`AcceptanceLimits`; :func:`judge` gives every reason a model fails, and
@@ -100,7 +100,7 @@ _CHANGE_POINTS: dict[ModelKind, int] = {"3p_heating": 1, "3p_cooling": 1, "4p": 
 
 FSU_CORRECTION = 1.26
 """[-] Empirical factor of the fractional savings uncertainty, ASHRAE Guideline 14-2014 Annex B
-(Reddy & Claridge 2000) [S: domain-standards.md §8.2; annex equation number not verified]."""
+(Reddy & Claridge 2000) [S: docs/sources/standards.md §8.2; annex equation number not verified]."""
 
 
 class BaselineError(ValueError):

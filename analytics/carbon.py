@@ -273,7 +273,7 @@ def core_indicator_certified_green(
     surplus certificates do not go below zero), at the location-based grid factor; purchased heat
     (``heat_tco2``). Self-consumed on-site PV is not in the purchased kWh, so it adds nothing here;
     whether its energy is in the denominator is the caller's boundary. It uses the location
-    factor for grey kWh, as the research's reading of the 910 notes (research/domain-standards.md
+    factor for grey kWh, as the research's reading of the 910 notes (docs/sources/standards.md
     §1.2, [U]); :func:`scope2_market_based_green` gives the residual-mix figure.
 
     Raises

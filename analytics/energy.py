@@ -54,7 +54,7 @@ __all__ = [
 # 2020, [kgce/kWh].
 ELECTRICITY_EQUIVALENT_KGCE_PER_KWH = 0.1229
 # GB/T 2589 Annex A, gas-field natural gas (35,544 kJ/m3 LHV), 2008 table as reproduced for
-# 2020, [kgce/m3]. Unverified against the 2020 text; see research/domain-standards.md §4.
+# 2020, [kgce/m3]. Unverified against the 2020 text; see docs/sources/standards.md §4.
 NATURAL_GAS_KGCE_PER_M3 = 1.2143
 # GB/T 2589 Annex A, heat at equivalent value, [kgce/MJ] (= 34.12 kgce/GJ).
 HEAT_KGCE_PER_MJ = 0.03412

@@ -7,7 +7,7 @@ Within the current year the band must be chosen from the projected annual consum
 year-to-date figure, or every park sits below the first band until autumn.
 
 The annex's calculation notes do not say whether electricity enters the tce denominator at its
-calorific value (当量值) or its coal equivalent (等价值) (research/domain-standards.md §1.2, [U]);
+calorific value (当量值) or its coal equivalent (等价值) (docs/sources/standards.md §1.2, [U]);
 the figure moves by a factor of about 2.5, and so does the band. :func:`core_indicator_by_method`
 evaluates the same carbon and energy under both, side by side, so the caller can show both and
 which one the park chose.

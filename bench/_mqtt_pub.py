@@ -3,7 +3,7 @@
 Raw socket, no client library: every message's PUBLISH packet is built from a per-device template
 with one ``bytes.replace`` (the reading's ``ts``) and the packet id, and at most ``window``
 PUBLISHes wait for their PUBACK at any time, like a real client's in-flight limit. ``mosquitto_pub
--l -q 1`` cannot be used instead (``shared/research/perf-calibration.md`` §7.2).
+-l -q 1`` cannot be used instead (``docs/sources/performance.md`` §7.2).
 
 The ``ts`` of each reading is the wall-clock time [ms since the epoch] at which its message is
 handed to the socket, so the time InfluxDB stores is the publish time, and a reading's

@@ -30,7 +30,7 @@ class BenchMosquitto(MosquittoService):
     """``mosquitto`` with no queue caps, 1,000 QoS 1 messages in flight per client, no persistence.
 
     ``max_queued_messages`` / ``max_queued_bytes`` 0 lift the caps that silently drop messages to
-    a slow subscriber (``shared/research/perf-calibration.md`` §7.1).
+    a slow subscriber (``docs/sources/performance.md`` §7.1).
     """
 
     def _write_config(self) -> None:

@@ -25,7 +25,7 @@ Threads and who owns what:
 
 Why paho and not aiomqtt here: paho 2.x lets us acknowledge manually, after the write; aiomqtt
 acknowledges on receipt, so a crash loses what was in memory. paho is also the faster receive path
-on this machine (``shared/research/perf-calibration.md`` §4.1).
+on this machine (``docs/sources/performance.md`` §4.1).
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ LOSS_FRACTION = 0.01  # default distribution losses between a parent meter and i
 NOISE_TAU_S = 1800.0  # [s] correlation time of load noise
 NOISE_SD = 0.06  # [-] relative standard deviation of load noise
 SOC_MIN, SOC_MAX = 0.10, 0.95  # [-] battery operating window
-DEFAULT_ROUND_TRIP = 0.90  # [-] LFP AC-AC (domain-standards §7.3: 85-90 %)
+DEFAULT_ROUND_TRIP = 0.90  # [-] LFP AC-AC (docs/sources/standards.md §7.3: 85-90 %)
 EV_SESSION_MEDIAN_KWH = 18.0  # [kWh] lognormal median of energy per session
 EV_CHARGE_FACTOR = 0.95
 DEFAULT_TILT_DEG = 20.0  # [deg] near the annual optimum at Wuhan's latitude (≈ 30.5° N)
@@ -138,7 +138,8 @@ _EV_ARRIVALS = np.array(
 )  # fmt: skip
 EV_OFF_DAY_FACTOR = 0.45
 
-# Hubei C&I time-of-use periods (domain-standards §10): 0 valley, 1 flat, 2 peak, 3 critical
+# Hubei C&I time-of-use periods (docs/sources/standards.md §10): 0 valley, 1 flat, 2 peak,
+# 3 critical
 _TOU = np.array([1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 2, 2, 3, 3, 2, 2, 2, 2])
 _TOU_JUL_AUG = np.array([1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 2, 2, 2, 2, 3, 3, 2, 2])
 

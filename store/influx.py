@@ -57,7 +57,7 @@ every read opens each of them for each series; one shard makes grouped reads 2-1
 DEFAULT_PORT = 8086
 WRITE_BATCH_POINTS = 5_000
 """Points per ``/write`` request; InfluxDB's advice, and the batch size calibrated in
-``shared/research/perf-calibration.md`` §3."""
+``docs/sources/performance.md`` §3."""
 
 # InfluxDB's representable time range [ns] (models.MinNanoTime / MaxNanoTime in 1.x)
 _MIN_TIME_NS = -9_223_372_036_854_775_806

@@ -70,7 +70,7 @@ def test_purchased_heat():
 
 
 def test_carbon_per_tce_matches_the_published_sensitivity_table():
-    # domain-standards.md §1.2: Hubei grid electricity 0.4044 / 0.1229 = 3.29 tCO2/tce,
+    # docs/sources/standards.md §1.2: Hubei grid electricity 0.4044 / 0.1229 = 3.29 tCO2/tce,
     # national 0.5306 / 0.1229 = 4.32, natural gas 2.162 / 1.2143 = 1.78.
     kwh = 1e6
     assert_allclose(

@@ -18,7 +18,7 @@ from analytics.tariff import (
 S = 1_000_000_000
 C, P, F, V = TouPeriod.CRITICAL, TouPeriod.PEAK, TouPeriod.FLAT, TouPeriod.VALLEY
 
-# Hubei C&I draft of 2024-01-03 (domain-standards.md §10).
+# Hubei C&I draft of 2024-01-03 (docs/sources/standards.md §10).
 FLAT_VALLEY = {F: [(0, 1), (7, 12), (14, 16)], V: [(1, 7), (12, 14)]}
 JUL_AUG = periods_from_hours({C: [(20, 22)], P: [(16, 20), (22, 24)], **FLAT_VALLEY})
 OTHER = periods_from_hours({C: [(18, 20)], P: [(16, 18), (20, 24)], **FLAT_VALLEY})

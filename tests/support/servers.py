@@ -303,7 +303,7 @@ class MosquittoService(Service):
     """A private ``mosquitto`` broker with persistence and its log under ``root``.
 
     ``max_queued_messages 0`` lifts the default 1,000-message queue cap, which drops messages to a
-    slow subscriber (``shared/research/perf-calibration.md``). ``autosave_interval_s`` (default:
+    slow subscriber (``docs/sources/performance.md`` §7.1). ``autosave_interval_s`` (default:
     mosquitto's own, 1800 s) is how often the broker saves its persistence file; a SIGKILL loses
     whatever it had not saved.
     """
