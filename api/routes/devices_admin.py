@@ -11,11 +11,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 
 from api.deps import ParkDep, RegistryDep, SettingsDep, StoreDep, require_roles
-from api.routes.parks import stored_fields
+from api.routes.parks import device_out
 from api.schemas import (
     DeviceApprovalIn,
     DeviceApprovedOut,
-    DeviceOut,
     ErrorOut,
     PendingDeviceOut,
     PendingListOut,
@@ -23,7 +22,7 @@ from api.schemas import (
     ms_from_ns,
 )
 from config.auth import PrincipalRole
-from config.registry import Device, approved_dir
+from config.registry import approved_dir
 from services.provisioning import PENDING_SCAN_RECORDS, approve_device, pending_devices
 
 __all__ = ["router"]
@@ -94,20 +93,4 @@ def approve(
     )
     request.app.state.registry = done.registry
     response.status_code = 201 if done.written else 200
-    return DeviceApprovedOut(park=park.id, written=done.written, device=_device_out(done.device))
-
-
-def _device_out(dev: Device) -> DeviceOut:
-    return DeviceOut(
-        id=dev.id,
-        kind=dev.kind.value,
-        role=dev.role.value,
-        name=dev.name,
-        parent=dev.parent,
-        tenant=dev.tenant,
-        building=dev.building,
-        floor=dev.floor,
-        capacity_kw=dev.capacity_kw,
-        capacity_kwh=dev.capacity_kwh,
-        fields=stored_fields(dev.kind),
-    )
+    return DeviceApprovedOut(park=park.id, written=done.written, device=device_out(done.device))

@@ -12,15 +12,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Response
+from fastapi import APIRouter, Depends, Path, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from api.deps import ParkDep, PrincipalDep, StoreDep, forbidden, require_roles
 from api.schemas import ErrorOut, iso_from_ns
 from config.auth import PrincipalRole
+from config.errors import NotFoundError
 from config.registry import Device, MaintenanceEntry, MaintenanceKind, ParkRegistry
 from services.maintenance import (
-    MaintenanceConflictError,
     MaintenanceError,
     device_cadence,
     maintenance_log,
@@ -163,7 +163,7 @@ class MaintenanceRecordedOut(MaintenanceLogOut):
 def _device(park: ParkRegistry, device_id: str) -> Device:
     dev = park.device(device_id)
     if dev is None:
-        raise HTTPException(404, f"park {park.id!r} has no device {device_id!r}")
+        raise NotFoundError(f"park {park.id!r} has no device {device_id!r}")
     return dev
 
 
@@ -228,15 +228,10 @@ def post_maintenance(
     dev = _device(park, device)
     try:
         entry = MaintenanceEntry.model_validate(body.model_dump())
-    except ValidationError as exc:
+    except ValidationError as exc:  # the registry's cross-field rules, answered by api/errors.py
         detail = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
-        raise HTTPException(422, detail) from None
-    try:
-        done = record_entry(store, park, dev.id, entry)
-    except MaintenanceConflictError as exc:
-        raise HTTPException(409, str(exc)) from None
-    except MaintenanceError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise MaintenanceError(detail) from None
+    done = record_entry(store, park, dev.id, entry)  # 409/422 from the one error table
     if not done.written:
         response.status_code = 200
     log = _log_out(park, dev, done.log, store)

@@ -88,7 +88,8 @@ def _park_out(reg: ParkRegistry) -> ParkOut:
     )
 
 
-def _device_out(dev: Device) -> DeviceOut:
+def device_out(dev: Device) -> DeviceOut:
+    """A registry device as the API answers it."""
     return DeviceOut(
         id=dev.id,
         kind=dev.kind.value,
@@ -156,7 +157,7 @@ def list_devices(
     """The park's devices in registry order, each with the fields it stores (a tenant key: its
     own devices only)."""
     return [
-        _device_out(d)
+        device_out(d)
         for d in _visible(park, principal).devices
         if (role is None or d.role is role) and (kind is None or d.kind is kind)
     ]
@@ -178,7 +179,7 @@ def get_device(
         raise forbidden(f"device {device!r} is not one of tenant {principal.tenant!r}'s")
     dev = _device_or_404(park, device)
     cadence = device_cadence(store, park.id, dev)
-    return _device_out(dev).model_copy(
+    return device_out(dev).model_copy(
         update={
             "cadence": DeviceCadenceOut(
                 expected_interval_s=cadence.interval_s, source=cadence.source
