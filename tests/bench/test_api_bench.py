@@ -19,11 +19,11 @@ def test_the_quick_api_bench_completes_and_prints_its_figures(capsys):
     rows = {line.split("|")[1].strip(): line for line in out.splitlines()[3:] if "|" in line}
     assert len(rows) == 6, out
     for clients in (1, 20):
-        label = f"/latest, {clients} client{'s' if clients > 1 else ''}, 3 s"
+        label = f"/latest, {clients} client{'s' if clients > 1 else ''}, 2 s"
         [latest] = [line for key, line in rows.items() if key.startswith(label + " (")]
         assert int(re.search(r"(\d+) req/s", latest)[1]) > 0
         assert re.search(r"(\d+) ok, 0 errors", latest)
-    streams = rows["20 stream subscribers, held 3 s"]
+    streams = rows["20 stream subscribers, held 2 s"]
     assert "20/20 connected" in streams
     drawn = rows["publish → drawn in the page (Chromium), sim every 0.5 s"]
     assert int(re.search(r"(\d+) readings drawn", drawn)[1]) > 0
