@@ -190,6 +190,10 @@ export const L = {
   col_park: ["园区", "Park"],
   col_complete: ["完整度", "Complete"],
   city_note: ["各园区按各自年度的核算口径计算（电力折标方法、绿电凭证）；范围二排放为基于位置。空值表示无法计算，鼠标悬停查看原因。", "Each park on its own accounting profile of the year (electricity method, green certificates); Scope 2 is location-based. A blank cannot be computed: hover for the reason."],
+  // plausibility: what a figure of a period in progress stands for (issue 17 item 2)
+  basis_peak_mtd: ["本月至今的最大需量（15 分钟平均）", "Peak so far this month (15-minute average)"],
+  basis_cost_mtd: ["本月至今", "Month to date"],
+  basis_cost_mtd_demand: ["本月至今；含按月计收的需量电费 {0} 元（按至今最大需量计）", "Month to date; includes the month's demand charge of {0} CNY, on the peak so far"],
 };
 
 export function t(key, ...args) {

@@ -166,6 +166,8 @@ export function viewTenant(id, gen) {
         tile.append(el("h3", "kpi-label", has(`ind_${name}`) ? t(`ind_${name}`) : name), el("div", "kpi-value num", fmtIndicator(i)));
         tile.append(el("div", "kpi-comp", i.value === null ? i.reason || "" : t("completeness", fmtNum(i.completeness_pct || 0, 0))));
         if (i.value === null) tile.classList.add("kpi-none");
+        const basis = basisNote(i, month);
+        if (basis) tile.append(el("div", "kpi-basis", basis));
         indBody.append(tile);
       }
       indProfile.textContent = profileText(ind);
@@ -208,4 +210,15 @@ export async function downloadReport(tenant, year, fmt, msg) {
     if (handleAuth(err)) return;
     msg.textContent = t("download_failed", err.message);
   }
+}
+
+// What a figure of a month still in progress stands for (docs/dashboard.md, "Plausibility rules"):
+// the peak so far, and a cost carrying the whole month's demand charge on that peak.
+export function basisNote(ind, month) {
+  if (!ind || ind.value === null || month !== localDate(serverNow()).slice(0, 7)) return "";
+  if (ind.name === "peak_demand_kw") return t("basis_peak_mtd");
+  if (ind.name !== "electricity_cost_cny") return "";
+  const demand = ind.detail ? ind.detail.demand_cny : null;
+  if (demand === null || demand === undefined) return t("basis_cost_mtd");
+  return t("basis_cost_mtd_demand", fmtNum(demand, 0));
 }
