@@ -45,9 +45,9 @@ def t(key: str, lang: Lang = "zh") -> str:
 
 
 def plural(key: str, count: int, lang: Lang = "zh") -> str:
-    """The text of ``key`` for ``count`` things [a count], its ``{n}`` filled in: English picks
-    "1 tenant" or "2 tenants" from the catalogue's plural forms."""
-    return message(key, lang, n=count, count=count)
+    """The text of ``key`` for ``count`` things [a count], its ``{0}`` or ``{n}`` filled in:
+    English picks "1 tenant" or "2 tenants" from the catalogue's plural forms."""
+    return message(key, lang, count, n=count)
 
 
 def method(name: str, lang: Lang = "zh") -> str:
