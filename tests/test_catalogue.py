@@ -73,6 +73,9 @@ def test_english_counts_things_right() -> None:
     assert message("ui.n_buildings", "en", 0) == "0 buildings"
     assert i18n.plural("ui.n_tenants", 1, "en") == "1 tenant"
     assert i18n.plural("ui.n_tenants", 3, "en") == "3 tenants"
+    assert message("verify.faults", "en", n=1, count=1) == "1 fault injected"
+    assert message("verify.n_device_days", "en", n=2, count=2) == "2 device-days"
+    assert message("verify.faults", "zh", n=1, count=1) == "注入故障 1 次"
     # no English text counts with "(s)"
     assert [k for k, e in catalogue().items() if any("(s)" in x for x in _forms(e.en))] == []
 
