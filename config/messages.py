@@ -18,6 +18,10 @@ dashboard loads), the alarm engine and the CLI all read this table.
 
 from __future__ import annotations
 
+import ast
+import json
+import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -42,6 +46,7 @@ __all__ = [
     "plural_form",
     "template",
     "texts",
+    "yaml_from_block",
 ]
 
 Lang = Literal["zh", "en"]
@@ -186,3 +191,35 @@ def texts(lang: Lang, prefixes: tuple[str, ...] = ()) -> dict[str, Text]:
     return {
         k: e.text(lang) for k, e in catalogue().items() if not prefixes or k.startswith(prefixes)
     }
+
+
+_JS_KEY = re.compile(r"^(\s*)([A-Za-z_][A-Za-z0-9_]*):", re.MULTILINE)
+
+
+def yaml_from_block(source: str, prefix: str = "") -> str:
+    """Catalogue lines (``"key": [zh, en]``, one a line) from a block of entries written the old
+    way: as ``reports/i18n.py`` had them (``"key": ("中文", "English"),``, a text split over
+    lines allowed) or, with ``prefix="ui."``, as ``api/static/js/i18n.js`` had them (``key:
+    ["中文", "English"],``). Comments are dropped. What moves a block added to either file on
+    another branch into ``config/messages/<block>.yaml`` without retyping it::
+
+        python -m config.messages < block.py > config/messages/city.yaml
+        python -m config.messages --ui < block.js > config/messages/city-page.yaml
+    """
+    text = source
+    if prefix:
+        text = re.sub(r"//[^\n]*", "", text)
+        text = _JS_KEY.sub(lambda m: f'{m.group(1)}"{prefix}{m.group(2)}":', text)
+    entries = ast.literal_eval("{" + text + "}")
+    if not isinstance(entries, dict):
+        raise ValueError("not a block of key: (zh, en) entries")
+    lines = []
+    for key, pair in entries.items():
+        zh, en = pair
+        q = [json.dumps(str(x), ensure_ascii=False) for x in (key, zh, en)]
+        lines.append(f"{q[0]}: [{q[1]}, {q[2]}]")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover - the one-off move of a block, see yaml_from_block
+    sys.stdout.write(yaml_from_block(sys.stdin.read(), "ui." if "--ui" in sys.argv else ""))

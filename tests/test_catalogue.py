@@ -24,6 +24,7 @@ from config.messages import (
     message,
     template,
     texts,
+    yaml_from_block,
 )
 from config.registry import DeviceKind, Role, demo_registry_path, load_registry
 from config.settings import Settings
@@ -230,3 +231,21 @@ def test_every_report_section_in_chinese_shows_no_identifier(kind: str) -> None:
     assert problems == {}
     accounting = sections["accounting"]
     assert "区域电网: 华中电网" in accounting, accounting
+
+
+def test_a_block_of_old_entries_moves_into_the_catalogue_unchanged(tmp_path: Path) -> None:
+    """How a block written the old way on another branch (the "city" and "plausibility" blocks)
+    joins: converted line for line, loaded, every text kept."""
+    python_block = (
+        '    # city\n    "city.rank": ("排名", "Rank"),\n'
+        '    "city.note": (\n        "按园区比较", \n        "compared by park"\n    ),\n'
+    )
+    js_block = '  // plausibility\n  plaus_withheld: ["暂不显示 {0}", "withheld: {0}"],\n'
+    (tmp_path / "city.yaml").write_text(yaml_from_block(python_block), encoding="utf-8")
+    (tmp_path / "plaus.yaml").write_text(yaml_from_block(js_block, "ui."), encoding="utf-8")
+    loaded = load_catalogue(tmp_path)
+    assert {k: (e.zh, e.en) for k, e in loaded.items()} == {
+        "city.rank": ("排名", "Rank"),
+        "city.note": ("按园区比较", "compared by park"),
+        "ui.plaus_withheld": ("暂不显示 {0}", "withheld: {0}"),
+    }
