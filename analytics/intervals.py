@@ -271,6 +271,11 @@ def typical_spacing_s(
     return float(np.median(np.diff(t))) / _NS_PER_S
 
 
+def _times_word(n: int) -> str:
+    """``once`` or ``n times``: the English of a count of events."""
+    return "once" if n == 1 else f"{n} times"
+
+
 def _times(t_ns: NDArray[np.int64]) -> list[int]:
     return [int(x) for x in t_ns[:_MAX_ISSUE_TIMES]]
 
@@ -575,7 +580,7 @@ def _step_energy(
         issues.append(
             Issue(
                 IssueCode.ROLLOVER,
-                f"register rolled over at {roll.describe()} {int(rolled.sum())} times",
+                f"register rolled over at {roll.describe()} {_times_word(int(rolled.sum()))}",
                 {"time_ns": _times(t1[rolled])},
             )
         )
@@ -594,7 +599,7 @@ def _step_energy(
         issues.append(
             Issue(
                 IssueCode.RESET,
-                f"register reset {int(drop.sum())} times; energy before each reset is lost",
+                f"register reset {_times_word(int(drop.sum()))}; energy before each reset is lost",
                 {"time_ns": _times(t1[drop]), "value_before": [float(x) for x in v0[drop][:10]]},
             )
         )

@@ -204,6 +204,7 @@ def create_app(
         app.state.registry = registry
 
     app.include_router(health.router)  # no data: stays open
+    app.include_router(ui.public_router)  # the message catalogue: no data, stays open
     # every /api/v1 route authenticates here, in one place; scope checks are in api/deps.py
     secured = [Depends(get_principal)]
     auth_responses: dict[int | str, dict[str, object]] = {

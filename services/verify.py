@@ -18,9 +18,6 @@ reading, which no deployment can know). A day passes when every compared figure 
 ``tolerance`` (relative) of the truth, or within :data:`ABSOLUTE_FLOOR` of it.
 """
 
-# Chinese texts use full-width punctuation (brackets, commas, colons): not confusables here.
-# ruff: noqa: RUF001
-
 from __future__ import annotations
 
 import csv
@@ -35,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from analytics.intervals import DEFAULT_INTERVAL_S, Quality
 from config.errors import ConfigError
+from config.messages import has, message
 from config.registry import Device, DeviceKind, ParkRegistry
 from config.units import stored_field_name
 from services.ledger import FieldLedger, device_ledger, stored_ledger
@@ -365,61 +363,12 @@ def _close(value: float, exact: float, tolerance: float) -> bool:
 
 # -- the report a person reads -------------------------------------------------------------------
 
-_TEXT = {
-    "en": {
-        "title": "verify park {park} against {truth}: {first} to {last} ({tz}), tolerance {tol}",
-        "head": (
-            "day",
-            "device",
-            "carrier",
-            "register",
-            "truth",
-            "ledger",
-            "stored",
-            "difference",
-            "verdict",
-        ),
-        "ok": "ok",
-        "fail": "FAIL",
-        "faults": "{n} faults injected",
-        "not_measured": "{n} of {m} intervals not measured",
-        "computed": "ledger differs",
-        "stored": "stored ledger differs",
-        "no readings": "no readings",
-        "no stored ledger": "no stored ledger (run `smartpark ledger rebuild`)",
-        "pass_line": "verify: PASS — {n} device-days of {d} devices within {tol} of the truth",
-        "fail_line": "verify: FAIL — {n} of {m} device-days beyond {tol}:",
-        "nothing": "verify: FAIL — nothing to compare: the truth and the window do not overlap",
-        "carriers": {
-            "electricity": "electricity",
-            "gas": "gas",
-            "heat": "heat",
-            "water": "water",
-            "units": "product",
-        },
-    },
-    "zh": {
-        "title": "核验园区 {park}，对照真值文件 {truth}：{first} 至 {last}（{tz}），容差 {tol}",
-        "head": ("日期", "设备", "能源品种", "寄存器", "真值", "台账", "已存台账", "偏差", "结论"),
-        "ok": "通过",
-        "fail": "不通过",
-        "faults": "注入故障 {n} 次",
-        "not_measured": "{m} 个区间中 {n} 个非实测",
-        "computed": "台账不符",
-        "stored": "已存台账不符",
-        "no readings": "无读数",
-        "no stored ledger": "无已存台账（请运行 `smartpark ledger rebuild`）",
-        "pass_line": "核验：通过 — {d} 台设备共 {n} 个设备日，均在真值的 {tol} 以内",
-        "fail_line": "核验：不通过 — {m} 个设备日中 {n} 个超出 {tol}：",
-        "nothing": "核验：不通过 — 无可比较的数据：真值文件与所选时段不重叠",
-        "carriers": {
-            "electricity": "电",
-            "gas": "天然气",
-            "heat": "热",
-            "water": "水",
-            "units": "产品",
-        },
-    },
+_HEAD = ("day", "device", "carrier", "register", "truth", "ledger", "stored", "difference")
+_REASONS = {  # VerifyResult reasons → their catalogue keys (config/messages/cli.yaml)
+    "computed": "verify.reason.computed",
+    "stored": "verify.reason.stored",
+    "no readings": "verify.reason.no_readings",
+    "no stored ledger": "verify.reason.no_stored_ledger",
 }
 
 
@@ -436,13 +385,19 @@ def format_result(
 ) -> list[str]:
     """The lines ``smartpark verify`` prints: a title, a table of device-days (or only the
     failed ones), and a verdict line naming every failed device and day."""
-    text = _TEXT[lang]
-    carriers: dict[str, str] = text["carriers"]  # type: ignore[assignment]
+
+    def say(key: str, *args: object, **kwargs: object) -> str:
+        return message(key, lang, *args, **kwargs)
+
+    def carrier(name: str) -> str:
+        return say(f"verify.carrier.{name}") if has(f"verify.carrier.{name}") else name
+
     tol = f"{100 * result.tolerance:.3g} %"
     if not result.checks:
-        return [str(text["nothing"])]
+        return [say("verify.nothing")]
     lines = [
-        str(text["title"]).format(
+        say(
+            "verify.title",
             park=result.park,
             truth=truth.path,
             first=result.checks[0].day,
@@ -451,22 +406,28 @@ def format_result(
             tol=tol,
         )
     ]
-    rows = [list(text["head"])]
+    rows = [[say(f"verify.head.{h}") for h in (*_HEAD, "verdict")]]
     for c in result.checks:
         if only_failures and c.ok:
             continue
         rel = c.relative
-        notes = [str(text[r.strip()]) if r.strip() in text else r for r in c.reason.split(",") if r]
+        notes = [
+            say(_REASONS[r.strip()]) if r.strip() in _REASONS else r
+            for r in c.reason.split(",")
+            if r
+        ]
         if c.not_measured:
-            notes.append(str(text["not_measured"]).format(n=c.not_measured, m=c.intervals))
+            notes.append(
+                say("verify.not_measured", n=c.not_measured, m=c.intervals, count=c.intervals)
+            )
         if c.faults:
-            notes.append(str(text["faults"]).format(n=c.faults))
-        verdict = str(text["ok"] if c.ok else text["fail"])
+            notes.append(say("verify.faults", n=c.faults, count=c.faults))
+        verdict = say("verify.ok" if c.ok else "verify.fail")
         rows.append(
             [
                 c.day.isoformat(),
                 c.device,
-                carriers.get(c.carrier, c.carrier),
+                carrier(c.carrier),
                 c.register,
                 _fmt(c.truth),
                 _fmt(c.computed),
@@ -481,11 +442,19 @@ def format_result(
     failures = result.failures
     if not failures:
         devices = len({c.device for c in result.checks})
-        lines.append(str(text["pass_line"]).format(n=len(result.checks), d=devices, tol=tol))
+        days = say("verify.n_device_days", n=len(result.checks), count=len(result.checks))
+        lines.append(
+            say(
+                "verify.pass_line",
+                days=days,
+                devices=say("verify.n_devices", n=devices, count=devices),
+                tol=tol,
+            )
+        )
     else:
-        lines.append(str(text["fail_line"]).format(n=len(failures), m=len(result.checks), tol=tol))
+        lines.append(say("verify.fail_line", n=len(failures), m=len(result.checks), tol=tol))
         lines += [
-            f"  {c.device} {carriers.get(c.carrier, c.carrier)} {c.register} {c.day} "
+            f"  {c.device} {carrier(c.carrier)} {c.register} {c.day} "
             f"({'—' if math.isnan(c.relative) else f'{100 * c.relative:+.2f} %'})"
             for c in failures
         ]

@@ -10,6 +10,7 @@ import signal
 import socket
 import sys
 import threading
+from collections.abc import Sized
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ from config.errors import (
     SmartParkError,
     StoreUnavailableError,
 )
+from config.messages import Lang, message
 from config.settings import Settings, get_settings
 from smartpark import instruments_cli
 
@@ -313,12 +315,30 @@ def _os_error(exc: OSError) -> ConfigError:
     return ConfigError(f"{where}{what}" + (f"; {hint}" if hint else ""))
 
 
+CLI_LANG: Lang = "en"
+"""The language of the command line's own lines (their Chinese is in the catalogue too)."""
+
+
+def _say(key: str, **values: object) -> str:
+    """A line of the command line from the catalogue (``config/messages/cli.yaml``)."""
+    return message(key, CLI_LANG, **values)
+
+
+def _count(what: str, things: int | Sized) -> str:
+    """``1 device`` / ``2 devices``: a count of ``things`` (a number or a collection)."""
+    n = things if isinstance(things, int) else len(things)
+    return message(f"cli.n_{what}", CLI_LANG, n=n, count=n)
+
+
 def report_error(exc: SmartParkError) -> int:
     """The one place the command line answers a domain error: ``error: <message>`` on stderr (the
     registry's problems one a line, each with file:line), then ``hint: <what to do>`` where there
     is one; no traceback. Returns the exit code: 2 for configuration, 1 for anything else."""
     if isinstance(exc, RegistryError):
-        print(f"error: the registry has {len(exc.problems)} problem(s):", file=sys.stderr)
+        print(
+            _say("cli.registry_problems", problems=_count("problems", exc.problems)),
+            file=sys.stderr,
+        )
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
     else:
@@ -660,8 +680,14 @@ def _check_config(args: argparse.Namespace) -> int:
     registry = load_registry(path)
     for park_id, park in registry.parks.items():
         print(
-            f"{registry.sources[park_id]}: park {park_id!r} OK — {len(park.tenants)} tenants, "
-            f"{len(park.buildings)} buildings, {len(park.devices)} devices"
+            _say(
+                "cli.park_ok",
+                source=registry.sources[park_id],
+                park=repr(park_id),
+                tenants=_count("tenants", park.tenants),
+                buildings=_count("buildings", park.buildings),
+                devices=_count("devices", park.devices),
+            )
         )
     return 0
 
@@ -698,8 +724,14 @@ def _ledger(args: argparse.Namespace) -> int:
             progress=ProgressBar(len(park.devices), "ledger rebuild"),
         )
         print(
-            f"ledger of park {park.id!r}: {result.devices} devices, {result.registers} "
-            f"registers, {result.intervals} intervals written ({result.missing} missing)",
+            _say(
+                "cli.ledger_written",
+                park=repr(park.id),
+                devices=_count("devices", result.devices),
+                registers=_count("registers", result.registers),
+                intervals=_count("intervals", result.intervals),
+                missing=result.missing,
+            ),
             flush=True,
         )
         # the daily roll-up of the local days the rebuilt window touches, from the new ledger
@@ -718,8 +750,15 @@ def _ledger(args: argparse.Namespace) -> int:
     first = datetime.fromtimestamp(rolled.first_ns // 10**9, zone).date()
     last = datetime.fromtimestamp((rolled.last_ns - 1) // 10**9, zone).date()
     print(
-        f"day roll-up ({LEDGER_DAY}): {rolled.days} register-days written for {rolled.devices} "
-        f"devices, local days {first} to {last} ({park.park.timezone})"
+        _say(
+            "cli.day_rollup",
+            measurement=LEDGER_DAY,
+            days=_count("register_days", rolled.days),
+            devices=_count("devices", rolled.devices),
+            first=first,
+            last=last,
+            tz=park.park.timezone,
+        )
     )
     return 0
 
@@ -826,7 +865,10 @@ def _edge(args: argparse.Namespace) -> int:
     try:
         return run_edge(path)
     except EdgeConfigError as exc:  # every problem on its own line, with file:line
-        print(f"error: {path} has {len(exc.problems)} problem(s):", file=sys.stderr)
+        print(
+            _say("cli.file_problems", path=path, problems=_count("problems", exc.problems)),
+            file=sys.stderr,
+        )
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2

@@ -17,7 +17,8 @@ _ALARM: dict[str, Any] = {
     "rule": "floor-demand",
     "kind": "threshold",
     "severity": "warning",
-    "message": "tower-a-f03 above its contracted demand for 15 min",
+    "message": "tower-a-f03: power 182 kW above 160 kW for 15 min",
+    "message_zh": "tower-a-f03\uff1a功率 182 kW\uff0c超过 160 kW\uff0c持续 15 分钟",
     "value": 182.0,
     "threshold": 160.0,
     "state": "raised",
@@ -51,7 +52,8 @@ class AlarmOut(_Out):
         "spool_growing",
     ]
     severity: Literal["info", "warning", "major", "critical"]
-    message: str
+    message: str = Field(description="What happened, in English.")
+    message_zh: str = Field(description="The same in Chinese.")
     value: float | None = Field(description="The value that raised it (unit per kind).")
     threshold: float | None
     state: Literal["raised", "acknowledged", "cleared"]

@@ -45,7 +45,7 @@ from services.alarms.records import (
     actor_point,
     actors_from_rows,
     alarm_from_row,
-    describe,
+    with_messages,
 )
 from services.periodic import Periodic
 from store.base import TELEMETRY, Store
@@ -149,7 +149,7 @@ class AlarmEngine(Periodic):
                         acknowledged_by=by.get((alarm.id, "ack")),
                         cleared_by=by.get((alarm.id, "clear")),
                     )
-                    alarm = replace(alarm, message=describe(alarm, self.rules.rule(alarm.rule)))
+                    alarm = with_messages(alarm, self.rules.rule(alarm.rule))
                     self._alarms[park][alarm.id] = alarm
                     if alarm.active:
                         self._active[(park, alarm.key)] = alarm.id
@@ -324,7 +324,7 @@ class AlarmEngine(Periodic):
                     threshold=verdict.threshold,
                     raised_ms=now_ns // 10**6,
                 )
-                alarm = replace(alarm, message=describe(alarm, rule))
+                alarm = with_messages(alarm, rule)
                 self._save(alarm)
                 return [alarm]
             if verdict.on is False and active_id is not None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from config.alarm_rules import AlarmKind, Rule, Severity
+from config.messages import Lang, message
 from store.base import LatestReading, Point
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "actors_from_rows",
     "alarm_from_row",
     "describe",
+    "with_messages",
 ]
 
 ALARM = "alarm"
@@ -70,7 +72,8 @@ class Alarm:
     acknowledged_by: str | None = None
     cleared_ms: int | None = None
     cleared_by: str | None = None  # None: cleared by the engine (the condition ended)
-    message: str = ""
+    message: str = ""  # English
+    message_zh: str = ""
 
     @property
     def key(self) -> str:
@@ -112,6 +115,7 @@ class Alarm:
             "kind": self.kind.value,
             "severity": self.severity.value,
             "message": self.message,
+            "message_zh": self.message_zh,
             "value": self.value if math.isfinite(self.value) else None,
             "threshold": self.threshold if math.isfinite(self.threshold) else None,
             "state": self.state.value,
@@ -175,26 +179,35 @@ def actors_from_rows(rows: Iterable[LatestReading]) -> dict[tuple[str, str], str
 _UNITS = {"power_kw": "kW"}
 
 
-def describe(alarm: Alarm, rule: Rule | None) -> str:
-    """A one-line message in English."""
-    where = alarm.device or f"park {alarm.park}"
+def _field_label(name: str, lang: Lang) -> str:
+    key = f"field.{name}"
+    text = message(key, lang)
+    return name if text == key else text
+
+
+def describe(alarm: Alarm, rule: Rule | None, lang: Lang = "en") -> str:
+    """A one-line message in ``lang``, from the catalogue's ``alarm.<kind>`` texts (values as
+    ``%g``; a quarantine share [fraction] as %; a stuck register's time in min)."""
+    where = alarm.device or message("alarm.park", lang, park=alarm.park)
     v, t = alarm.value, alarm.threshold
+    values: dict[str, object] = {"where": where, "value": f"{v:g}", "threshold": f"{t:g}"}
     match alarm.kind:
         case AlarmKind.THRESHOLD:
-            name = rule.field if rule else "value"
-            unit = _UNITS.get(name, "")
-            span = f" for {rule.for_s / 60:g} min" if rule and rule.for_s else ""
-            return f"{where}: {name} {v:g} {unit} above {t:g} {unit}{span}".replace("  ", " ")
-        case AlarmKind.OFFLINE:
-            return f"{where}: no reading for {v:g} s (offline after {t:g} s)"
-        case AlarmKind.REGISTER_RESET:
-            return f"{where}: register went down from {t:g} to {v:g} (reset, rollover or new meter)"
-        case AlarmKind.REGISTER_STUCK:
-            return f"{where}: energy register unchanged for {v:g} min while drawing power"
-        case AlarmKind.NIGHT_BASE_LOAD:
-            return f"{where}: night-time base load {v:g} kW above its normal limit {t:g} kW"
+            name = rule.field if rule else ""
+            values["name"] = _field_label(name, lang) if name else message("alarm.value", lang)
+            values["unit"] = _UNITS.get(name, "")
+            values["span"] = (
+                message("alarm.for_min", lang, minutes=f"{rule.for_s / 60:g}")
+                if rule and rule.for_s
+                else ""
+            )
         case AlarmKind.QUARANTINE_RATE:
-            return f"{where}: {100 * v:.1f} % of input quarantined (limit {100 * t:g} %)"
-        case AlarmKind.SPOOL_GROWING:
-            return f"{where}: the collector's spool is growing ({v:g} bytes): the store lags"
-    return where
+            values["value"], values["threshold"] = f"{100 * v:.1f}", f"{100 * t:g}"
+    text = " ".join(message(f"alarm.{alarm.kind.value}", lang, **values).split())
+    return text.replace(" \uff0c", "\uff0c")  # no space before a Chinese comma (empty unit)
+
+
+def with_messages(alarm: Alarm, rule: Rule | None) -> Alarm:
+    """``alarm`` with its message in English and Chinese (:func:`describe`)."""
+    en, zh = describe(alarm, rule, "en"), describe(alarm, rule, "zh")
+    return replace(alarm, message=en, message_zh=zh)

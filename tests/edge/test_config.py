@@ -95,7 +95,7 @@ def test_the_command_prints_every_problem_and_exits_2(tmp_path: Path, capsys):
     assert main(["edge", "--config", str(path)]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err == [
-        f"error: {path} has 2 problem(s):",
+        f"error: {path} has 2 problems:",
         f"  {path}:10: buses.0.meters.0.unit: Input should be greater than or equal to 1",
         f"  {path}:15: buses.1.port: Input should be greater than or equal to 1",
     ]

@@ -95,7 +95,7 @@ STATEMENT = {
         "accounting:name": ["wuhan-demo/2026"],
         "accounting:electricity_method": ["当量值 (GB/T 2589-2020)"],
         "accounting:rationale": ["当量值核算综合能耗"],
-        "accounting:grid_factor": ["省级电网平均排放因子", "hubei", "central_china"],
+        "accounting:grid_factor": ["省级电网平均排放因子", "湖北", "华中电网"],
         "accounting:scope2_basis": ["不扣除上网电量"],
         "accounting:gas": ["35.544 MJ/m³", "20 °C、101.325 kPa", "wuhan-gas", "GB/T 2589 Annex A"],
         "accounting:gas_meter_reference": ["0 °C、101.325 kPa"],
@@ -107,7 +107,7 @@ STATEMENT = {
         "accounting:name": ["wuhan-demo/2026"],
         "accounting:electricity_method": ["calorific value (GB/T 2589-2020)"],
         "accounting:rationale": ["当量值核算综合能耗"],  # the park's own words, as written
-        "accounting:grid_factor": ["the province's grid average factor", "hubei"],
+        "accounting:grid_factor": ["the province's grid average factor", "Hubei", "Central China"],
         "accounting:scope2_basis": ["gross grid import"],
         "accounting:gas": ["35.544 MJ/m³", "at 20 °C, 101.325 kPa", "wuhan-gas"],
         "accounting:gas_meter_reference": ["0 °C, 101.325 kPa (Nm³)"],

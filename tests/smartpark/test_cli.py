@@ -71,7 +71,7 @@ def test_ledger_rebuild_command_writes_the_ledger(monkeypatch, capsys, tmp_path)
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "ledger rebuild:" in captured.err  # progress lines (not a terminal here)
-    assert "1 registers, 4 intervals written (0 missing)" in captured.out
+    assert "1 register, 4 intervals written (0 missing)" in captured.out
     assert "day roll-up (ledger_day): " in captured.out
     assert "local days 2026-01-01 to 2026-01-01 (Asia/Shanghai)" in captured.out
     store = EmbeddedStore(tmp_path / "store.sqlite3")

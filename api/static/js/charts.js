@@ -5,7 +5,7 @@
 import { getJson, handleAuth, parkPath } from "./api.js";
 import { el, svg } from "./dom.js";
 import { fmtAuto, fmtEvery, fmtNum, fmtTime, niceCeil, serverNow, tz } from "./format.js";
-import { t } from "./i18n.js";
+import { fieldLabel, t } from "./i18n.js";
 import { DAY_MS, state } from "./state.js";
 
 export const CHART_H = 220;
@@ -141,7 +141,7 @@ export function barChart(host, periods, opts) {
 export async function seriesPanel(host, dev, field, unit, gen) {
   const panel = el("section", "panel chart-panel");
   const head = el("div", "panel-head");
-  const title = el("h2", "", field === "power_kw" ? t("power_24h") : t("field_24h", field));
+  const title = el("h2", "", field === "power_kw" ? t("power_24h") : t("field_24h", fieldLabel(field)));
   const note = el("span", "panel-note", "");
   head.append(title, note);
   const body = el("div", "chart-host");

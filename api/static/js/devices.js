@@ -2,7 +2,7 @@
 
 import { el } from "./dom.js";
 import { buildingName, deviceName, fmtAge, fmtAuto, fmtKw, niceCeil, tenantName, unitShown } from "./format.js";
-import { t } from "./i18n.js";
+import { kindLabel, t } from "./i18n.js";
 import { reading } from "./live.js";
 import { state } from "./state.js";
 
@@ -11,12 +11,12 @@ export function deviceRow(dev, opts) {
   const row = el(opts && opts.link === false ? "div" : "a", "dev");
   if (!(opts && opts.link === false)) row.href = `#/d/${encodeURIComponent(dev.id)}`;
   row.dataset.device = dev.id;
-  row.title = [dev.id, dev.kind.replace(/_/g, " "), dev.capacity_kw ? t("rated", dev.capacity_kw) : ""].filter(Boolean).join(" · ");
+  row.title = [dev.id, kindLabel(dev.kind), dev.capacity_kw ? t("rated", dev.capacity_kw) : ""].filter(Boolean).join(" · ");
   const names = el("div", "dev-names");
   let where = "";
   if (dev.tenant && state.tenants.has(dev.tenant)) where = tenantName(dev.tenant);
   else if (dev.building) where = buildingName(dev.building) + (dev.floor !== null ? ` · ${t("floor_n", dev.floor)}` : "");
-  names.append(el("div", "dev-name", deviceName(dev)), el("div", "dev-sub", where || dev.kind.replace(/_/g, " ")));
+  names.append(el("div", "dev-name", deviceName(dev)), el("div", "dev-sub", where || kindLabel(dev.kind)));
   const bar = el("div", "bar");
   const fill = el("div", "fill");
   bar.append(fill);

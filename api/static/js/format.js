@@ -1,7 +1,7 @@
 // Numbers, times, units and names as the page shows them, in the page's language and the park's
 // time zone.
 
-import { has, t } from "./i18n.js";
+import { has, t, unitLabel } from "./i18n.js";
 import { state } from "./state.js";
 
 export const numberFormats = new Map();
@@ -74,7 +74,7 @@ export function zoneLabel(timeZone) {
 }
 export const UNIT_SHOWN = { degC: "°C", m3: "m³", "m3/h": "m³/h", "ug/m3": "µg/m³", m2: "m²", "kgCO2/m2": "kgCO2/m²" };
 export function unitShown(unit) {
-  return UNIT_SHOWN[unit] || unit || "";
+  return UNIT_SHOWN[unit] || unitLabel(unit || "");
 }
 export function roleLabel(role) {
   return has(`role_${role}`) ? t(`role_${role}`) : role.replace(/_/g, " ");

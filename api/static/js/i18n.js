@@ -1,209 +1,92 @@
 // Every string a person sees, in Chinese and English, and the function that picks one.
+//
+// The texts are the server's one message catalogue (config/messages/*.yaml), the same the
+// reports and the API's messages use: GET messages?lang=zh|en (no key: it holds no data), both
+// languages loaded once before any module that imports this one runs (a top-level await), so
+// t() is synchronous and the language toggle needs no request. The page's own labels are the catalogue's "ui.*"
+// entries: t("loading") reads "ui.loading"; a full key ("device_kind.pv_inverter") is read as
+// it is. An entry with plural forms ({one, other}) takes its form from the first argument.
 
 import { state } from "./state.js";
 
-// -- one label table: [Chinese, English] ------------------------------------------------
-export const L = {
-  skip: ["跳到内容", "Skip to content"],
-  loading: ["加载中…", "Loading…"],
-  park: ["园区", "Park"],
-  tab_overview: ["总览", "Overview"],
-  tab_buildings: ["楼宇", "Buildings"],
-  tab_tenants: ["企业", "Tenants"],
-  tab_city: ["城市", "City"],
-  api_docs: ["API 文档", "API docs"],
-  connecting: ["连接中…", "Connecting…"],
-  open: ["打开", "Open"],
-  key_note: ["密钥只保存在此浏览器标签页中，并随每个请求发送到本服务器。", "The key is kept for this browser tab only and sent to this server with every request."],
-  key_enter: ["请输入 API 密钥以查看园区。", "Enter an API key to see the park."],
-  key_refused: ["该 API 密钥被拒绝，请输入其他密钥。", "That API key was refused. Enter another one."],
-  key_revoked: ["服务器不再接受此 API 密钥，请输入其他密钥。", "The server no longer accepts this API key. Enter another one."],
-  no_parks: ["注册表中没有园区。", "The registry has no parks."],
-  key_needed: ["需要 API 密钥", "API key needed"],
-  live_stream: ["实时 · 推送", "Live · stream"],
-  live_poll: ["实时 · 轮询", "Live · polling"],
-  offline: ["离线 · 重试中", "Offline · retrying"],
-  cannot_reach: ["无法连接服务器：{0}", "Cannot reach the server: {0}"],
-  updated: ["更新于 {0}", "Updated {0}"],
-  newest: ["最新读数 {0}", "newest reading {0}"],
-  no_readings: ["暂无读数", "no readings yet"],
-  park_meta: ["{0} 台设备 · {1} 栋楼 · {2} 家企业 · 时区 {3}", "{0} devices · {1} buildings · {2} tenants · times in {3}"],
-  now: ["刚刚", "now"],
-  s_ago: ["{0} 秒前", "{0} s ago"],
-  min_ago: ["{0} 分钟前", "{0} min ago"],
-  h_ago: ["{0} 小时前", "{0} h ago"],
-  d_ago: ["{0} 天前", "{0} d ago"],
-  no_data: ["无数据", "no data"],
-  stale: ["过期", "stale"],
-  footer: ["电池功率为正表示放电、为负表示充电；电网功率为负表示上网。超过 {0} 秒无读数的设备显示为灰色。碳排放按电网平均排放因子（基于位置）计算。", "Positive battery power is discharging, negative is charging. Negative grid power is export. A device with no reading for more than {0} s is greyed. Carbon uses the grid-average factor (location-based)."],
-  // overview
-  power_flow: ["实时功率流", "Live power flow"],
-  grid: ["电网", "Grid"],
-  pv: ["光伏", "PV"],
-  battery: ["储能", "Battery"],
-  buildings: ["楼宇负荷", "Buildings"],
-  ev: ["充电桩", "EV chargers"],
-  load: ["园区总负荷", "Park load"],
-  importing: ["购电", "importing"],
-  exporting: ["上网", "exporting"],
-  charging: ["充电", "charging"],
-  discharging: ["放电", "discharging"],
-  idle: ["待机", "idle"],
-  soc: ["SoC {0} %", "SoC {0} %"],
-  of_kwp: ["{0} % / {1} kWp", "{0} % of {1} kWp"],
-  n_charging: ["{0}/{1} 在充", "{0} of {1} charging"],
-  onsite: ["{0} % 本地供给", "{0} % supplied on site"],
-  today: ["今日能耗与碳排放", "Today: energy and carbon"],
-  carbon_now: ["当前碳强度", "Carbon intensity now"],
-  carbon_rate: ["{0} tCO2/h（电网购电）", "{0} tCO2/h (grid import)"],
-  factor: ["因子 {0} {1}", "factor {0} {1}"],
-  carbon_needs: ["需要电网因子与负荷", "needs the grid factor and load"],
-  completeness: ["完整度 {0} %", "{0} % complete"],
-  fig_grid_import_kwh: ["电网购电", "Grid import"],
-  fig_grid_export_kwh: ["上网电量", "Grid export"],
-  fig_pv_generation_kwh: ["光伏发电", "PV generation"],
-  fig_battery_charge_kwh: ["储能充电", "Battery charge"],
-  fig_battery_discharge_kwh: ["储能放电", "Battery discharge"],
-  fig_ev_charging_kwh: ["充电桩用电", "EV charging"],
-  fig_load_kwh: ["园区用电", "Park consumption"],
-  fig_gas_m3: ["天然气", "Natural gas"],
-  carbon_total: ["碳排放（范围1+2，位置法）", "Carbon (scope 1 + 2, location)"],
-  carbon_scope2: ["范围2（位置法）", "Scope 2 (location)"],
-  carbon_scope1: ["范围1（天然气）", "Scope 1 (gas)"],
-  kpis: ["指标与目标（今日值 / 年度目标）", "Indicators against targets (today / annual target)"],
-  no_threshold: ["无阈值", "no threshold"],
-  target: ["目标 {0} {1}", "target {0} {1}"],
-  met: ["达标", "met"],
-  not_met: ["未达标", "not met"],
-  not_enough_data: ["数据不足", "not enough data"],
-  example: ["示例值", "example"],
-  targets_unavailable: ["目标不可用（{0}）", "targets unavailable ({0})"],
-  accounting_profile: ["核算口径：{0} · 电力折标准煤按{1}", "Accounting profile: {0} · electricity at the {1}"],
-  ind_tco2_per_tce: ["单位能耗碳排放", "CO2 per tce"],
-  ind_clean_energy_share: ["清洁能源占比", "Clean-energy share"],
-  ind_self_sufficiency_rate: ["自给率", "Self-sufficiency"],
-  ind_renewable_penetration: ["可再生能源渗透率", "Renewable penetration"],
-  ind_renewable_share: ["可再生能源占比", "Renewable share"],
-  ind_pv_self_consumption_rate: ["光伏自消纳率", "PV self-consumption"],
-  ind_comprehensive_energy_tce: ["综合能耗", "Energy (tce)"],
-  ind_scope2_location_tco2: ["范围2碳排放", "Scope 2 CO2"],
-  ind_scope1_tco2: ["范围1碳排放", "Scope 1 CO2"],
-  ind_renewable_electricity_share: ["绿电占比", "Renewable electricity share"],
-  ind_kgco2_per_m2: ["单位面积碳排放", "CO2 per m²"],
-  ind_peak_demand_kw: ["最大需量", "Peak demand"],
-  ind_electricity_cost_cny: ["电费", "Electricity cost"],
-  ind_load_factor: ["负荷率", "Load factor"],
-  ind_scope2_market_tco2: ["范围2碳排放（基于市场）", "Scope 2 CO2 (market-based)"],
-  ind_tco2_per_tce_calorific_value: ["单位能耗碳排放（当量值）", "CO2 per tce (calorific value)"],
-  ind_tco2_per_tce_coal_equivalent: ["单位能耗碳排放（等价值）", "CO2 per tce (equivalent value)"],
-  ind_tco2_per_tce_location: ["单位能耗碳排放（基于位置，不计绿电凭证）", "CO2 per tce (location-based, no instruments)"],
-  ind_tco2_per_tce_market: ["单位能耗碳排放（基于市场）", "CO2 per tce (market-based)"],
-  ind_tco2_per_unit: ["单位产品碳排放", "CO2 per unit of product"],
-  ind_kgce_per_unit: ["单位产品综合能耗", "Energy per unit of product"],
-  ind_billed_demand_kw: ["计费需量", "Billed demand"],
-  ind_battery_equivalent_full_cycles: ["储能等效循环次数", "Battery full cycles"],
-  ind_battery_round_trip_efficiency: ["储能往返效率", "Battery round-trip efficiency"],
-  ind_pv_specific_yield_kwh_per_kw: ["光伏等效利用小时", "PV specific yield"],
-  ind_pv_performance_ratio: ["光伏系统性能比", "PV performance ratio"],
-  ind_tou_energy_cost_cny: ["分时电量电费", "Time-of-use energy cost"],
-  ind_demand_charge_cny: ["需量电费", "Demand charge"],
-  // the 910 core indicator under the method the profile does not use (shown, not the verdict)
-  method_calorific_value: ["当量值", "calorific value"],
-  method_coal_equivalent: ["等价值", "equivalent value"],
-  by_method: ["{0}（{1} 年）：{2} tCO2/tce（{3}）", "{0} ({1}): {2} tCO2/tce ({3})"],
-  by_method_title: ["园区核算口径采用另一方法，其结果为判定依据；此方法仅供参考。", "The park's accounting profile uses the other method, whose result is the verdict; this one is shown for reference."],
-  alarms: ["活动告警", "Active alarms"],
-  alarms_na: ["告警不可用", "alarms not available"],
-  alarms_none: ["无活动告警", "No active alarms"],
-  sev_critical: ["严重", "critical"],
-  sev_major: ["重要", "major"],
-  sev_warning: ["警告", "warning"],
-  sev_minor: ["次要", "minor"],
-  sev_info: ["提示", "info"],
-  acknowledged: ["已确认", "acknowledged"],
-  devices: ["设备", "Devices"],
-  n_devices: ["{0} 台设备", "{0} device(s)"],
-  n_stale: ["{0} 台过期", "{0} stale"],
-  role_grid_connection: ["电网关口", "Grid connection"],
-  role_feeder: ["馈线", "Feeders"],
-  role_load: ["楼层负荷", "Floor loads"],
-  role_pv: ["光伏", "PV"],
-  role_storage: ["储能", "Battery storage"],
-  role_ev_charging: ["充电桩", "EV charging"],
-  role_gas: ["燃气", "Gas"],
-  role_environment: ["环境", "Environment"],
-  role_heat: ["热量", "Heat"],
-  role_water: ["水", "Water"],
-  role_production: ["产量计数", "Production"],
-  // drill-down
-  all_buildings: ["全部楼宇", "All buildings"],
-  building: ["楼宇", "Building"],
-  floor: ["楼层", "Floor"],
-  floor_n: ["{0} 层", "Floor {0}"],
-  tenant: ["企业", "Tenant"],
-  device: ["设备", "Device"],
-  area: ["面积", "Area"],
-  power_now: ["当前功率", "Power now"],
-  floors: ["楼层", "Floors"],
-  vacant: ["空置", "vacant"],
-  power_24h: ["功率（近24小时，服务器端降采样）", "Power, last 24 h (downsampled on the server)"],
-  field_24h: ["{0}（近24小时）", "{0}, last 24 h"],
-  daily_energy: ["每日电量（近14天）", "Daily energy, last 14 days"],
-  daily_energy_30: ["每日电量（近30天）", "Daily energy, last 30 days"],
-  quality: ["数据质量（近24小时，15分钟区间）", "Data quality, last 24 h (15-min intervals)"],
-  quality_none: ["该设备没有累计寄存器，无区间账本。", "This device has no cumulative register, so there is no interval ledger."],
-  measured_pct: ["实测完整度 {0} %", "{0} % measured"],
-  issues: ["问题", "Issues"],
-  no_issues: ["无问题", "no issues"],
-  q_measured: ["实测", "measured"],
-  q_rollover_corrected: ["翻转修正", "rollover corrected"],
-  q_interpolated: ["插值", "interpolated"],
-  q_reset_corrected: ["复位修正", "reset corrected"],
-  q_meter_replaced: ["换表", "meter replaced"],
-  q_estimated: ["估算", "estimated"],
-  q_missing: ["缺失", "missing"],
-  chart_points: ["{0} 点 · 每 {1}", "{0} points · every {1}"],
-  chart_empty: ["该时段无数据", "no data in this range"],
-  no_power_meter: ["该楼宇没有总表。", "This building has no main meter."],
-  rated: ["额定 {0} kW", "{0} kW rated"],
-  kind: ["类型", "Kind"],
-  rating: ["额定", "Rating"],
-  // tenant
-  tenants_title: ["园区企业", "Tenants of the park"],
-  sector: ["行业", "Sector"],
-  month_indicators: ["本月指标（{0}）", "This month's indicators ({0})"],
-  reports: ["报告下载", "Report downloads"],
-  year: ["年份", "Year"],
-  downloading: ["下载中…", "Downloading…"],
-  download_failed: ["下载失败：{0}", "Download failed: {0}"],
-  refused: ["无权访问", "Access refused"],
-  refused_tenant: ["此密钥无权查看企业 {0} 的数据。", "This key may not see tenant {0}'s data."],
-  refused_other: ["此密钥无权查看该页面。", "This key may not see this page."],
-  not_found: ["未找到：{0}", "Not found: {0}"],
-  occupies: ["所在楼层", "Floors"],
-  // city
-  city_title: ["园区对比", "Parks compared"],
-  period: ["时段", "Period"],
-  period_day: ["今日", "Today"],
-  period_month: ["本月", "This month"],
-  period_year: ["本年", "This year"],
-  col_park: ["园区", "Park"],
-  col_complete: ["完整度", "Complete"],
-  city_note: ["各园区按各自年度的核算口径计算（电力折标方法、绿电凭证）；范围二排放为基于位置。空值表示无法计算，鼠标悬停查看原因。", "Each park on its own accounting profile of the year (electricity method, green certificates); Scope 2 is location-based. A blank cannot be computed: hover for the reason."],
-  // plausibility: what a figure of a period in progress stands for (issue 17 item 2)
-  basis_peak_mtd: ["本月至今的最大需量（15 分钟平均）", "Peak so far this month (15-minute average)"],
-  basis_cost_mtd: ["本月至今", "Month to date"],
-  basis_cost_mtd_demand: ["本月至今；含按月计收的需量电费 {0} 元（按至今最大需量计）", "Month to date; includes the month's demand charge of {0} CNY, on the peak so far"],
-};
+async function load(lang) {
+  // a few tries: a busy server may drop one request; without texts the page would show keys
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    try {
+      const response = await fetch(`messages?lang=${lang}`, { cache: "no-cache" });
+      if (response.ok) return (await response.json()).messages || {};
+      console.error(`messages?lang=${lang}: ${response.status}`);
+    } catch (err) {
+      console.error(`messages?lang=${lang}: ${err}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300 * (attempt + 1)));
+  }
+  return {}; // the server is unreachable: keys show, and the page says it cannot reach it
+}
+
+const [zh, en] = await Promise.all([load("zh"), load("en")]);
+const TEXTS = { zh, en };
+
+function entry(key) {
+  const table = TEXTS[state.lang === "en" ? "en" : "zh"];
+  const ui = `ui.${key}`;
+  if (Object.prototype.hasOwnProperty.call(table, ui)) return table[ui];
+  if (Object.prototype.hasOwnProperty.call(table, key)) return table[key];
+  return undefined;
+}
+
+function pluralForm(count) {
+  // CLDR: English "one" for exactly 1; Chinese has only "other"
+  return state.lang === "en" && Number(count) === 1 ? "one" : "other";
+}
 
 export function t(key, ...args) {
-  const entry = L[key];
-  let text = entry ? entry[state.lang === "en" ? 1 : 0] : key;
+  let text = entry(key);
+  if (text === undefined) text = key;
+  else if (typeof text === "object") text = text[pluralForm(args[0])] || text.other;
   args.forEach((a, i) => {
-    text = text.replace(`{${i}}`, String(a));
+    text = text.replaceAll(`{${i}}`, String(a));
   });
   return text;
 }
+
+// t() with placeholders by name: "{where}", "{value}" …
+export function tn(key, values) {
+  let text = t(key);
+  for (const [name, value] of Object.entries(values)) text = text.replaceAll(`{${name}}`, String(value));
+  return text;
+}
+
 export function has(key) {
-  return Object.prototype.hasOwnProperty.call(L, key);
+  return entry(key) !== undefined;
+}
+
+function labelOr(key, raw) {
+  // a name the catalogue does not know yet shows as words, never as a snake_case identifier
+  return has(key) ? t(key) : String(raw).replace(/_/g, " ");
+}
+
+export function kindLabel(kind) {
+  return labelOr(`device_kind.${kind}`, kind);
+}
+export function fieldLabel(name) {
+  return labelOr(`field.${name}`, name);
+}
+export function regionLabel(region) {
+  return labelOr(`region.${region}`, region);
+}
+export function alarmKindLabel(kind) {
+  return labelOr(`alarm_kind.${kind}`, kind);
+}
+export function issueLabel(code) {
+  return labelOr(`ledger_issue.${code}`, code);
+}
+export function unitLabel(unit) {
+  return has(`unit.${unit}`) ? t(`unit.${unit}`) : unit;
+}
+
+// an alarm's message in the page's language (the API sends both)
+export function alarmMessage(alarm) {
+  if (state.lang !== "en" && alarm.message_zh) return alarm.message_zh;
+  return alarm.message || alarmKindLabel(alarm.kind || "");
 }

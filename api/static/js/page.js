@@ -30,7 +30,7 @@ export function applyStaticLabels() {
   else if (state.live === "poll" && statusKind === "live") setStatus("live", t("live_poll"));
   if (state.park) {
     $("park-name").textContent = state.park.name;
-    $("park-meta").textContent = t("park_meta", state.park.devices, state.park.buildings, state.park.tenants,
+    $("park-meta").textContent = t("park_meta", t("n_devices", state.park.devices), t("n_buildings", state.park.buildings), t("n_tenants", state.park.tenants),
       `${state.park.timezone} (${zoneLabel(state.park.timezone)})`);
   }
 }

@@ -24,7 +24,7 @@ export function viewBuildings() {
     card.href = `#/b/${encodeURIComponent(b.id)}`;
     card.dataset.building = b.id;
     const v = el("div", "bld-value num", "—");
-    card.append(el("div", "bld-name", b.name), v, el("div", "bld-sub", `${b.floors.length} × ${t("floor")}`));
+    card.append(el("div", "bld-name", b.name), v, el("div", "bld-sub", t("n_floors", b.floors.length)));
     list.append(card);
     rows.push({ feeder: state.devices.find((d) => d.role === "feeder" && d.building === b.id), v });
   }

@@ -3,7 +3,7 @@
 import { getJson } from "../api.js";
 import { $, el } from "../dom.js";
 import { fmtNum, localDate, serverNow } from "../format.js";
-import { has, t } from "../i18n.js";
+import { has, regionLabel, t } from "../i18n.js";
 import { fmtIndicator, indicator } from "../indicators.js";
 import { panel, setCrumbs, setTab, showRefusal } from "../page.js";
 import { API, state } from "../state.js";
@@ -48,7 +48,7 @@ export function viewCity(gen, periodKind) {
     const a = el("a", "", pk.name);
     a.href = `?park=${encodeURIComponent(pk.id)}#/`;
     const c0 = el("td");
-    c0.append(a, el("div", "dev-sub", `${t("n_devices", pk.devices)} · ${pk.grid_region}`));
+    c0.append(a, el("div", "dev-sub", `${t("n_devices", pk.devices)} · ${regionLabel(pk.grid_region)}`));
     tr.append(c0);
     const row = {};
     for (const c of CITY_COLUMNS) {

@@ -5,7 +5,7 @@ import { dailyPanel, seriesPanel } from "../charts.js";
 import { primaryField } from "../devices.js";
 import { $, el } from "../dom.js";
 import { buildingName, deviceName, fmtAge, fmtAuto, fmtNum, fmtTime, roleLabel, tenantName, unitShown } from "../format.js";
-import { t } from "../i18n.js";
+import { fieldLabel, issueLabel, kindLabel, t } from "../i18n.js";
 import { reading } from "../live.js";
 import { notFound, panel, setCrumbs, setTab, showRefusal } from "../page.js";
 import { state } from "../state.js";
@@ -29,7 +29,7 @@ export async function qualityPanel(host, dev, gen) {
     if (gen !== state.viewGen) return;
     for (const f of led.fields) {
       const block = el("div", "quality-field");
-      block.append(el("div", "quality-title", `${f.field} · ${t("measured_pct", fmtNum(f.completeness_pct, 1))}`));
+      block.append(el("div", "quality-title", `${fieldLabel(f.field)} · ${t("measured_pct", fmtNum(f.completeness_pct, 1))}`));
       const strip = el("div", "quality-strip");
       strip.setAttribute("aria-hidden", "true");
       for (const iv of f.intervals) {
@@ -48,7 +48,7 @@ export async function qualityPanel(host, dev, gen) {
       }
       const issues = el("ul", "issues");
       if (!f.issues.length) issues.append(el("li", "muted", t("no_issues")));
-      for (const i of f.issues.slice(0, 6)) issues.append(el("li", "", `${i.code}: ${i.message}`));
+      for (const i of f.issues.slice(0, 6)) issues.append(issueItem(i));
       block.append(strip, chips, issues);
       body.append(block);
     }
@@ -57,6 +57,13 @@ export async function qualityPanel(host, dev, gen) {
     if (handleAuth(err)) return;
     body.textContent = err.message;
   }
+}
+
+function issueItem(issue) {
+  // the finding's name; the server's sentence (English) after it in English, as its tooltip in Chinese
+  const li = el("li", "", state.lang === "en" ? `${issueLabel(issue.code)}: ${issue.message}` : issueLabel(issue.code));
+  li.title = issue.message;
+  return li;
 }
 
 export function viewDevice(id, gen) {
@@ -84,7 +91,7 @@ export function viewDevice(id, gen) {
     facts.append(el("dt", "", k), el("dd", "", String(v)));
   };
   fact("ID", dev.id);
-  fact(t("kind"), `${dev.kind.replace(/_/g, " ")} · ${roleLabel(dev.role)}`);
+  fact(t("kind"), `${kindLabel(dev.kind)} · ${roleLabel(dev.role)}`);
   if (dev.building) fact(t("building"), buildingName(dev.building) + (dev.floor !== null ? ` · ${t("floor_n", dev.floor)}` : ""));
   if (dev.tenant) fact(t("tenant"), tenantName(dev.tenant));
   if (dev.capacity_kw) fact(t("rating"), dev.capacity_kw + (dev.capacity_kwh ? ` kW / ${dev.capacity_kwh} kWh` : " kW"));
@@ -110,7 +117,7 @@ export function viewDevice(id, gen) {
         if (v === undefined) continue;
         const chip = el("div", `live-field${r.stale ? " stale" : ""}`);
         chip.dataset.field = f.name;
-        chip.append(el("span", "lf-name", f.name), el("span", "lf-value num", `${fmtAuto(v)} ${unitShown(f.unit)}`));
+        chip.append(el("span", "lf-name", fieldLabel(f.name)), el("span", "lf-value num", `${fmtAuto(v)} ${unitShown(f.unit)}`));
         liveBox.append(chip);
       }
       liveBox.append(el("span", "muted", r.stale ? `${t("stale")} · ${fmtAge(r.age)}` : fmtAge(r.age)));

@@ -5,7 +5,7 @@ import { HttpError, getJson, handleAuth, parkPath } from "../api.js";
 import { deviceRow, deviceScale, updateDeviceRow } from "../devices.js";
 import { $, el, svg } from "../dom.js";
 import { fmtKw, fmtNum, fmtTime, localDate, roleLabel, serverNow } from "../format.js";
-import { has, t } from "../i18n.js";
+import { alarmKindLabel, alarmMessage, has, t } from "../i18n.js";
 import { fmtIndicator, fmtThreshold, indicator, profileText } from "../indicators.js";
 import { applyAlarm, currentFlows, reading, sumRole } from "../live.js";
 import { panel, setCrumbs, setTab } from "../page.js";
@@ -97,7 +97,7 @@ export function updateFlow(fd) {
   fd.nodes.battery.sub.textContent = mode + (c !== null ? ` · ${t("soc", fmtNum(c, 0))}` : "");
   setLink(fd.links.battery, f.battery, f.battery !== null && f.battery < 0);
   fd.nodes.buildings.value.textContent = kw(buildings);
-  fd.nodes.buildings.sub.textContent = `${state.buildings.size} × ${t("building")}`;
+  fd.nodes.buildings.sub.textContent = t("n_buildings", state.buildings.size);
   setLink(fd.links.buildings, buildings, true);
   fd.nodes.ev.value.textContent = kw(f.ev);
   const ev = sumRole("ev_charging");
@@ -271,9 +271,9 @@ export function alarmsPanel(host) {
     const sev = has(`sev_${a.severity}`) ? t(`sev_${a.severity}`) : a.severity || "";
     li.append(el("span", "alarm-sev", sev));
     const text = el("div", "alarm-text");
-    text.append(el("div", "alarm-msg", a.message || a.kind || ""));
+    text.append(el("div", "alarm-msg", alarmMessage(a)));
     const when = a.raised_ms || a.time_ms || a.since_ms;
-    const bits = [a.kind, a.device, when ? fmtTime(when, { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" }) : "", a.state === "acknowledged" ? t("acknowledged") : ""];
+    const bits = [alarmKindLabel(a.kind), a.device, when ? fmtTime(when, { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" }) : "", a.state === "acknowledged" ? t("acknowledged") : ""];
     text.append(el("div", "alarm-meta", bits.filter(Boolean).join(" · ")));
     li.append(text);
     ul.append(li);
@@ -321,7 +321,7 @@ export function viewOverview(gen) {
     card.dataset.building = b.id;
     card.append(el("div", "bld-name", b.name));
     const v = el("div", "bld-value num", "—");
-    const sub = el("div", "bld-sub", `${b.floors.length} × ${t("floor")}`);
+    const sub = el("div", "bld-sub", t("n_floors", b.floors.length));
     card.append(v, sub);
     bBody.append(card);
     const feeder = state.devices.find((d) => d.role === "feeder" && d.building === b.id);

@@ -1,0 +1,225 @@
+"""The one message catalogue: every text a person reads, in Chinese and English.
+
+The catalogue is data, in ``config/messages/*.yaml``: one file per area (``reports.yaml``, the
+reports' labels; ``dashboard.yaml``, the page's, keys ``ui.*``; ``vocabulary.yaml``, what the
+registry, the store and the alarm engine name — device kinds, fields, units, grid regions,
+alarm kinds and messages; ``cli.yaml``, the command line). The files together are one table: a
+key appears once, in one file, and every entry has both languages (:func:`catalogue` refuses
+anything else, each problem at its file:line). A new area is a new file; nothing else changes.
+
+An entry is ``key: [Chinese, English]``, one per line. A text with a count has plural forms::
+
+    "ui.n_devices": {zh: "{0} 台设备", en: {one: "{0} device", other: "{0} devices"}}
+
+Placeholders are ``str.format`` fields: ``{0}``, ``{1}`` … in order (the dashboard's), or by
+name, ``{n}``. The reports (``reports/i18n.py``), the API (``GET /api/v1/messages``, which the
+dashboard loads), the alarm engine and the CLI all read this table.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal, TypeAlias
+
+import yaml
+
+from config.errors import ConfigError, Problem
+from config.yamlfile import read_yaml
+
+__all__ = [
+    "CATALOGUE_DIR",
+    "LANGS",
+    "CatalogueError",
+    "Entry",
+    "Lang",
+    "Text",
+    "catalogue",
+    "has",
+    "message",
+    "plural_form",
+    "template",
+    "texts",
+    "yaml_from_block",
+]
+
+Lang = Literal["zh", "en"]
+LANGS: tuple[Lang, ...] = ("zh", "en")
+CATALOGUE_DIR = Path(__file__).with_name("messages")
+PLURAL_FORMS = ("one", "other")
+"""The CLDR plural categories English needs; Chinese has only ``other``."""
+
+Text: TypeAlias = str | Mapping[str, str]
+"""A text, or its plural forms by CLDR category (``one``, ``other``)."""
+
+
+class CatalogueError(ConfigError):
+    """The message catalogue has problems (a key twice, a language or plural form missing)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One message: its Chinese and English text, each a string or plural forms."""
+
+    zh: Text
+    en: Text
+
+    def text(self, lang: Lang) -> Text:
+        """The text in ``lang``."""
+        return self.zh if lang == "zh" else self.en
+
+
+def plural_form(lang: Lang, count: float) -> str:
+    """The CLDR plural category of ``count`` [a number of things] in ``lang``: Chinese has one
+    form (``other``); English says ``one`` for exactly 1 and ``other`` for everything else."""
+    return "one" if lang == "en" and count == 1 else "other"
+
+
+def _text(value: object, lang: Lang, where: str) -> tuple[Text | None, str | None]:
+    if isinstance(value, str):
+        return (value, None) if value or lang == "en" else (None, f"{where}: no {lang} text")
+    if isinstance(value, dict):
+        forms = {str(k): v for k, v in value.items()}
+        wanted = ("other",) if lang == "zh" else PLURAL_FORMS
+        missing = [f for f in wanted if not isinstance(forms.get(f), str) or not forms[f]]
+        extra = sorted(set(forms) - set(PLURAL_FORMS))
+        if missing or extra:
+            return None, f"{where}: {lang} plural forms must be {', '.join(wanted)}"
+        return {k: str(v) for k, v in forms.items()}, None
+    return None, f"{where}: the {lang} text must be a string or plural forms"
+
+
+def _entry(key: str, value: object) -> tuple[Entry | None, str | None]:
+    if isinstance(value, list) and len(value) == 2:
+        zh_value, en_value = value
+    elif isinstance(value, dict) and set(value) == set(LANGS):
+        zh_value, en_value = value["zh"], value["en"]
+    else:
+        return None, f"{key}: an entry is [Chinese, English] or {{zh: …, en: …}}"
+    zh, zh_problem = _text(zh_value, "zh", key)
+    en, en_problem = _text(en_value, "en", key)
+    if zh is None or en is None:
+        return None, zh_problem or en_problem
+    return Entry(zh, en), None
+
+
+def _key_lines(root: yaml.Node | None) -> list[tuple[str, int]]:
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    return [(str(k.value), k.start_mark.line + 1) for k, _ in root.value]
+
+
+def load_catalogue(folder: Path) -> dict[str, Entry]:
+    """Every entry of every ``*.yaml`` file of ``folder``, checked: each key once in all the
+    files, each entry with a Chinese and an English text (an English text may be empty: a page
+    suffix reads "" in English). Raises :class:`CatalogueError` listing every problem."""
+    entries: dict[str, Entry] = {}
+    where: dict[str, str] = {}
+    problems: list[Problem] = []
+    files = sorted(folder.glob("*.yaml"))
+    if not files:
+        raise CatalogueError([Problem(str(folder), 1, "no message file (*.yaml) here")])
+    for path in files:
+        doc = read_yaml(path, max_bytes=1 << 20, allow_empty=True)
+        if doc.data is None:
+            continue
+        if not isinstance(doc.data, dict):
+            problems.append(Problem(doc.file, 1, "a message file is a mapping: key: [zh, en]"))
+            continue
+        for key, line in _key_lines(doc.root):
+            if key in where:
+                problems.append(Problem(doc.file, line, f"{key}: already in {where[key]}"))
+                continue
+            where[key] = f"{doc.file}:{line}"
+            entry, problem = _entry(key, doc.data[key])
+            if entry is None:
+                problems.append(Problem(doc.file, line, problem or key))
+            else:
+                entries[key] = entry
+    if problems:
+        raise CatalogueError(problems)
+    return entries
+
+
+@cache
+def catalogue() -> Mapping[str, Entry]:
+    """The shipped catalogue (``config/messages/*.yaml``), read once."""
+    return load_catalogue(CATALOGUE_DIR)
+
+
+def has(key: str) -> bool:
+    """Whether the catalogue has ``key``."""
+    return key in catalogue()
+
+
+def template(key: str, lang: Lang, count: float | None = None) -> str:
+    """The unformatted text of ``key`` in ``lang`` (the plural form for ``count`` when it has
+    forms; ``other`` without a count); the key itself when the catalogue does not know it."""
+    entry = catalogue().get(key)
+    if entry is None:
+        return key
+    text = entry.text(lang)
+    if isinstance(text, str):
+        return text
+    form = plural_form(lang, count) if count is not None else "other"
+    return text.get(form, text["other"])
+
+
+def message(key: str, lang: Lang, *args: object, **kwargs: object) -> str:
+    """The text of ``key`` in ``lang`` with its placeholders filled: ``{0}`` … from ``args``,
+    ``{name}`` from ``kwargs``. A text with plural forms takes its form from ``count=`` or, else,
+    from the first argument."""
+    count = kwargs.get("count", args[0] if args else None)
+    number = count if isinstance(count, int | float) and not isinstance(count, bool) else None
+    text = template(key, lang, number)
+    return text.format(*args, **kwargs) if args or kwargs else text
+
+
+def texts(lang: Lang, prefixes: tuple[str, ...] = ()) -> dict[str, Text]:
+    """Every text in ``lang`` by key (only keys starting with one of ``prefixes``, if given):
+    what ``GET /api/v1/messages`` sends the dashboard."""
+    return {
+        k: e.text(lang) for k, e in catalogue().items() if not prefixes or k.startswith(prefixes)
+    }
+
+
+_JS_KEY = re.compile(r"^(\s*)([A-Za-z_][A-Za-z0-9_]*):", re.MULTILINE)
+
+
+def yaml_from_block(source: str, prefix: str = "") -> str:
+    """Catalogue lines (``"key": [zh, en]``, one a line) from a block of entries written the old
+    way: as ``reports/i18n.py`` had them (``"key": ("中文", "English"),``, a text split over
+    lines allowed) or, with ``prefix="ui."``, as ``api/static/js/i18n.js`` had them (``key:
+    ["中文", "English"],``). Comments are dropped. What moves a block added to either file on
+    another branch into ``config/messages/<block>.yaml`` without retyping it::
+
+        python -m config.messages < block.py > config/messages/city.yaml
+        python -m config.messages --ui < block.js > config/messages/city-page.yaml
+    """
+    text = source
+    if prefix:
+        text = re.sub(r"//[^\n]*", "", text)
+        text = _JS_KEY.sub(lambda m: f'{m.group(1)}"{prefix}{m.group(2)}":', text)
+    entries = ast.literal_eval("{" + text + "}")
+    if not isinstance(entries, dict):
+        raise ValueError("not a block of key: (zh, en) entries")
+    lines = []
+    for key, pair in entries.items():
+        zh, en = pair
+        q = [json.dumps(str(x), ensure_ascii=False) for x in (key, zh, en)]
+        lines.append(f"{q[0]}: [{q[1]}, {q[2]}]")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover - the one-off move of a block, see yaml_from_block
+    sys.stdout.write(yaml_from_block(sys.stdin.read(), "ui." if "--ui" in sys.argv else ""))
