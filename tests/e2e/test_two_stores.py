@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 from fastapi.testclient import TestClient
@@ -144,11 +145,19 @@ def test_parks_live_in_their_stores_and_one_stopped_costs_only_its_park(
     collector = start_collector(env, tmp_path / "collector.log")
 
     def held(server: str, park: str) -> int:
-        stored = telemetry_totals(servers[server].url, database, park)
+        """Readings of ``park`` in ``server``; -1 while it cannot say (no database yet, or a
+        series whose first points are still being written, which InfluxDB answers with null)."""
+        try:
+            stored = telemetry_totals(servers[server].url, database, park)
+        except (AssertionError, TypeError, httpx.HTTPError):
+            return -1
         return sum(t.count for t in stored.values())
 
     def spooled() -> float:
-        return scrape_metrics(metrics_port).get(SPOOL_GAUGE, -1.0)
+        try:
+            return scrape_metrics(metrics_port).get(SPOOL_GAUGE, -1.0)
+        except httpx.HTTPError:  # a busy collector may answer late; ask again
+            return -1.0
 
     try:
         # 1. both up: each park's readings land in its own server, and only there
@@ -163,7 +172,8 @@ def test_parks_live_in_their_stores_and_one_stopped_costs_only_its_park(
                 timeout_s=20,
                 what=f"{park}'s readings in {server}",
             )
-        assert held("north", "south-park") == held("south", "north-park") == 0
+        assert telemetry_totals(north.url, database, "south-park") == {}
+        assert telemetry_totals(south.url, database, "north-park") == {}
 
         # 2. south stopped: north's readings go on, only south's are spooled. Published in
         # rounds, so that later batches meet a spool that already holds south's readings
@@ -221,7 +231,8 @@ def test_parks_live_in_their_stores_and_one_stopped_costs_only_its_park(
             )
             stored = telemetry_totals(servers[server].url, database, park)
             assert stored == published.totals[park], f"{park} in {server}: stored ≠ published"
-        assert held("north", "south-park") == held("south", "north-park") == 0
+        assert telemetry_totals(north.url, database, "south-park") == {}
+        assert telemetry_totals(south.url, database, "north-park") == {}
         log = collector.output()
         assert "the store 'south' is unavailable" in log
         assert collector.interrupt(timeout_s=15) == 0, collector.tail()
