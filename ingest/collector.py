@@ -11,6 +11,10 @@ Delivery guarantees (each is proven by a test against real Mosquitto and InfluxD
   (:mod:`ingest.spool`) and replay in order when it is back; new batches queue behind them so
   order is kept. When the spool is full the collector stops acknowledging (the broker holds the
   rest) and raises the ``spool_full`` alarm; nothing is dropped.
+- **Several stores.** With parks in several stores (:class:`store.RoutedStore`, docs/stores.md)
+  one may be down while the others answer: only the readings of its parks are spooled (the
+  points :class:`store.PartialWriteError` carries), and those parks wait behind the spool until
+  it drains; the other parks' readings keep going straight to their stores.
 - **Idempotent replays.** A reading's identity is its series and device timestamp, so a message
   redelivered after a crash overwrites itself.
 
