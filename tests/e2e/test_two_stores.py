@@ -29,7 +29,8 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from config.registry import load_registry
 from config.settings import Settings
-from store import RoutedStore, open_stores
+from ingest.collector import Collector
+from store import EmbeddedStore, RoutedStore, open_stores
 from tests.e2e.helpers import (
     DeviceTotals,
     forget_session,
@@ -39,7 +40,9 @@ from tests.e2e.helpers import (
     telemetry_totals,
     wait_for,
 )
+from tests.store.test_routed import Switchable, registry_of
 from tests.support.servers import InfluxService, MosquittoService, free_port
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.influxdb, pytest.mark.slow]
 
@@ -244,3 +247,91 @@ def test_parks_live_in_their_stores_and_one_stopped_costs_only_its_park(
         south.start()
         for server in servers.values():
             server.drop_database(database)
+
+
+# -- the collector in-process, both stores failing in turn (embedded stores behind a switch) ------
+
+
+def test_stores_failing_in_turn_lose_and_double_nothing(
+    mosquitto: MosquittoService, tmp_path: Path
+) -> None:
+    """South stops, then north too, then south comes back before north: each park waits behind
+    the spool only while its store is down or its readings are still spooled, a spooled batch
+    spanning both stores replays whole once both answer, and every reading is stored once."""
+    mosquitto.start()
+    folder = registry_of(tmp_path / "registry", {"a": None, "b": None})
+    registry = load_registry(folder)
+    stores = {n: Switchable(tmp_path / f"{n}.sqlite3") for n in ("default", "north", "south")}
+    routed = RoutedStore(stores, {"a": "north", "b": "south"})
+    settings = Settings(
+        mqtt_url=mosquitto.url,
+        registry=folder,
+        data_dir=tmp_path / "data",
+        client_id=f"turns-{uuid.uuid4().hex[:8]}",
+        batch_interval_s=0.05,
+        metrics_port=0,
+        ledger_follow=False,
+    )
+    collector = Collector(settings=settings, registry=registry, store=routed)
+    published = Published({})
+    start_ms = (time.time_ns() // 1_000_000 // 1000 - 3600) * 1000
+    counter = iter(range(0, 10_000, 40))
+
+    def round_of(*parks: str) -> None:
+        first = next(counter)
+        messages = []
+        for park in parks:
+            for i in range(first, first + 40):
+                published.add(park, "grid", 0.25 * i, 0.5 * i)
+                body = {"ts": start_ms + i * 1000, "power": 0.25 * i, "energy": 0.5 * i}
+                messages.append((f"parks/{park}/devices/grid/telemetry", orjson.dumps(body)))
+        publish_all(mosquitto.port, messages)
+
+    # the test reads each file on a connection of its own, whether its store is "down" or not
+    readers = {n: EmbeddedStore(tmp_path / f"{n}.sqlite3") for n in stores}
+
+    def stored(name: str, park: str) -> int:
+        return readers[name].count(park)
+
+    collector.start()
+    try:
+        round_of("a", "b")
+        wait_until(lambda: stored("north", "a") == stored("south", "b") == 40, what="round 1")
+
+        stores["south"].down = True
+        round_of("a", "b")
+        wait_until(lambda: stored("north", "a") == 80, what="a stored while south is down")
+        wait_until(lambda: collector.spool.readings == 40, what="only b's 40 readings spooled")
+        round_of("a", "b")  # the spool holds b: a goes straight on, b waits behind it
+        wait_until(lambda: stored("north", "a") == 120, what="a stored past the spool")
+        wait_until(lambda: collector.spool.readings == 80, what="b's readings spooled")
+
+        stores["north"].down = True
+        round_of("a", "b")
+        wait_until(lambda: collector.spool.readings == 160, what="both parks spooled")
+        stores["south"].down = False  # north still down: the batch holding a cannot replay
+        round_of("b")
+        wait_until(lambda: stored("south", "b") >= 120, what="b's first spooled batches replayed")
+        assert stored("north", "a") == 120
+        assert len(collector.spool) > 0
+
+        stores["north"].down = False
+        wait_until(lambda: len(collector.spool) == 0, timeout_s=30, what="the spool drained")
+        for name, park in (("north", "a"), ("south", "b")):
+            totals = readers[name].aggregate(
+                park,
+                measurement="telemetry",
+                fields={"n": ("count", "power_kw"), "p": ("sum", "power_kw")},
+                start_ns=0,
+                end_ns=2**62,
+            )["grid"]
+            want = published.totals[park]["grid"]
+            assert (totals["n"], totals["p"]) == (want.count, want.power_kw_sum), park
+        assert stored("north", "b") == stored("south", "a") == stored("default", "a") == 0
+        assert collector.stats.readings_stored >= published.count("a") + published.count("b")
+    finally:
+        collector.stop(timeout_s=5)
+        routed.close()
+        for reader in readers.values():
+            reader.close()
+        forget_session(mosquitto.port, settings.client_id)
