@@ -38,6 +38,7 @@ from config.errors import (
 )
 from config.factors import FactorNotFoundError
 from config.targets import TargetNotFoundError
+from store.routed import NamedStoreUnavailableError
 
 __all__ = ["ERRORS", "ErrorMapping", "error_response", "install_error_handlers", "mapping_of"]
 
@@ -79,6 +80,10 @@ ERRORS: dict[type[SmartParkError], ErrorMapping] = {
         "store_unavailable",
         lambda exc: f"the store is unavailable: {exc}",
         lambda _: STORE_RETRY_AFTER_S,
+    ),
+    # one of several named stores (store/routed.py): its own message names it
+    NamedStoreUnavailableError: ErrorMapping(
+        503, "store_unavailable", str, lambda _: STORE_RETRY_AFTER_S
     ),
     StoreError: ErrorMapping(502, "store_failed", lambda exc: f"the store failed: {exc}"),
     StoreQueryError: ErrorMapping(

@@ -55,7 +55,7 @@ from config.registry import Registry, RegistryWatch, approved_dir
 from config.settings import Settings, get_settings
 from services.alarms import AlarmEngine, load_rules, metrics_url_of
 from services.stream import StreamHub
-from store import open_store
+from store import open_stores
 from store.base import Store
 
 # ES modules must be served as JavaScript whatever /etc/mime.types says (Python 3.11's own table
@@ -157,7 +157,7 @@ def create_app(
                 watch = RegistryWatch(settings.registry, approved_dir(settings.data_dir))
                 app.state.registry, app.state.registry_watch = watch.registry, watch
             if store is None:
-                opened = open_store(settings.store_url, data_dir=settings.data_dir)
+                opened = open_stores(settings, app.state.registry)  # each park's store
                 owned.callback(opened.close)
                 app.state.store = opened
             engine = _start_alarms(app, settings)

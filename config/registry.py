@@ -276,6 +276,11 @@ class Park(_Frozen):
         default=None,
         description="the park's default accounting profile (a year's stored profile overrides it)",
     )
+    store: str = Field(
+        default="default",
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
+        description="the named store the park lives in (SMARTPARK_STORES; docs/stores.md)",
+    )
 
     @field_validator("accounting")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import ssl
 from functools import lru_cache
 from pathlib import Path
@@ -14,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from config.errors import ConfigError
 
 __all__ = [
+    "DEFAULT_STORE",
     "DEFAULT_TOPIC_TEMPLATE",
     "MqttUrl",
     "Settings",
@@ -24,6 +26,10 @@ __all__ = [
 ]
 
 DEFAULT_TOPIC_TEMPLATE = "parks/{park}/devices/{device}/telemetry"
+
+DEFAULT_STORE = "default"
+"""Name of the store ``SMARTPARK_STORE_URL`` opens: the store of every park that names none."""
+_STORE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
 
 def _default_data_dir() -> Path:
@@ -41,6 +47,9 @@ class Settings(BaseSettings):
 
     mqtt_url: str = "mqtt://127.0.0.1:1883"
     store_url: str = ""
+    # several stores (docs/stores.md): `name=URL,name=URL`; a park's `store: name` picks one,
+    # `default` is store_url
+    stores: str = ""
     data_dir: Path = Field(default_factory=_default_data_dir)
     registry: Path | None = None
     # the park's own factor, tariff and target tables (docs/tables.md): a folder whose
@@ -88,6 +97,30 @@ class Settings(BaseSettings):
     def cors_origin_list(self) -> list[str]:
         """``cors_origins`` as a list (empty: CORS stays closed)."""
         return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
+
+    def named_stores(self) -> dict[str, str]:
+        """Every store by name: ``default`` → ``store_url``, then each ``name=URL`` of
+        ``stores`` (comma-separated). Raises :class:`ConfigError` for a malformed entry, a
+        repeated name, or a name ``default`` (that one is ``SMARTPARK_STORE_URL``)."""
+        found = {DEFAULT_STORE: self.store_url}
+        for entry in (e.strip() for e in self.stores.split(",")):
+            if not entry:
+                continue
+            name, sep, url = (part.strip() for part in entry.partition("="))
+            if not sep or not url or not _STORE_NAME.fullmatch(name):
+                raise ConfigError(
+                    f"SMARTPARK_STORES: {redact_url(entry)!r} is not NAME=URL (a name of "
+                    "lower-case letters, digits, '-' or '_', e.g. "
+                    "north=influxdb://10.0.0.5:8086/smartpark)"
+                )
+            if name == DEFAULT_STORE:
+                raise ConfigError(
+                    "SMARTPARK_STORES names a store 'default'; that one is SMARTPARK_STORE_URL"
+                )
+            if name in found:
+                raise ConfigError(f"SMARTPARK_STORES names the store {name!r} twice")
+            found[name] = url
+        return found
 
     @property
     def ledger_cursor_path(self) -> Path:

@@ -11,6 +11,10 @@ Delivery guarantees (each is proven by a test against real Mosquitto and InfluxD
   (:mod:`ingest.spool`) and replay in order when it is back; new batches queue behind them so
   order is kept. When the spool is full the collector stops acknowledging (the broker holds the
   rest) and raises the ``spool_full`` alarm; nothing is dropped.
+- **Several stores.** With parks in several stores (:class:`store.RoutedStore`, docs/stores.md)
+  one may be down while the others answer: only the readings of its parks are spooled (the
+  points :class:`store.PartialWriteError` carries), and those parks wait behind the spool until
+  it drains; the other parks' readings keep going straight to their stores.
 - **Idempotent replays.** A reading's identity is its series and device timestamp, so a message
   redelivered after a crash overwrites itself.
 
@@ -55,6 +59,7 @@ from ingest.sparkplug import SUBSCRIPTIONS as SPARKPLUG_SUBSCRIPTIONS
 from ingest.sparkplug import SparkplugDecoder
 from ingest.spool import Spool, SpoolFullError
 from store.base import TELEMETRY, Point, QuarantineRecord, Store
+from store.routed import PartialWriteError
 from store.touched import touched_marks
 
 __all__ = ["Collector", "CollectorStats", "Router"]
@@ -204,6 +209,9 @@ class Collector:
         self._retry_at = 0.0  # monotonic time of the next store attempt while it is down
         self._backoff_s = _BACKOFF_MIN_S
         self._spool_full = False
+        # parks whose readings wait behind the spool while some of several stores are down
+        # (None: all of them, as with one store down)
+        self._held: set[str] | None = None
         self._metrics_server: Any = None
         self._connect_failed = False
 
@@ -481,12 +489,23 @@ class Collector:
     def _make_durable(self, points: list[Point], rejected: list[QuarantineRecord]) -> bool:
         """Store the batch, or spool it; False only when stopping with neither possible."""
         while True:
-            if not len(self.spool) and time.monotonic() >= self._retry_at:
-                try:
-                    self._write_to_store(points, rejected)
-                except StoreUnavailableError as exc:
-                    self._store_failed(exc)
-                else:
+            if not len(self.spool):
+                self._held = None  # unless a write says which parks failed, all of them wait
+                if time.monotonic() >= self._retry_at:
+                    try:
+                        self._write_to_store(points, rejected)
+                    except PartialWriteError as exc:
+                        self._held = set()
+                        points = self._failed_part(points, points, exc)
+                    except StoreUnavailableError as exc:
+                        self._store_failed(exc)
+                    else:
+                        self._store_ok()
+                        self._clear_spool_full()
+                        return True
+            elif self._held is not None:
+                points = self._past_the_spool(points)
+                if not points and not rejected:
                     self._clear_spool_full()
                     return True
             try:
@@ -505,6 +524,38 @@ class Collector:
             self.stats.readings_spooled += len(points)
             self._update_spool_metrics()
             return True
+
+    def _failed_part(
+        self, points: list[Point], tried: list[Point], exc: PartialWriteError
+    ) -> list[Point]:
+        """After a write of ``tried`` reached only some stores: count what was stored, hold
+        the parks of what was not behind the spool, and return what must be spooled (the
+        points of ``points`` not tried, then those of ``tried`` not written)."""
+        self._store_failed(exc)
+        unwritten = {id(p) for p in exc.unwritten}
+        failed = [p for p in tried if id(p) in unwritten]
+        self._count_stored(len(tried) - len(failed))
+        if self._held is not None:
+            self._held |= {p.tags["park"] for p in failed}
+        tried_ids = {id(p) for p in tried}
+        return [p for p in points if id(p) not in tried_ids] + failed
+
+    def _past_the_spool(self, points: list[Point]) -> list[Point]:
+        """While some stores are down (``_held`` names the parks waiting behind the spool),
+        write the other parks' readings straight to their stores; return those to spool."""
+        held = self._held if self._held is not None else set()
+        direct = [p for p in points if p.tags["park"] not in held]
+        if not direct:
+            return points
+        try:
+            self._write_to_store(direct, [])
+        except PartialWriteError as exc:
+            return self._failed_part(points, direct, exc)
+        except StoreUnavailableError as exc:
+            self._store_failed(exc)
+            self._held = None  # not a routed write: everything waits behind the spool
+            return points
+        return [p for p in points if p.tags["park"] in held]
 
     def _clear_spool_full(self) -> None:
         if self._spool_full:
@@ -526,6 +577,7 @@ class Collector:
             except StoreUnavailableError as exc:
                 self._store_failed(exc)
                 return
+            self._store_ok()
             self.spool.pop(batch.sequence)
             self._update_spool_metrics()
             if not len(self.spool):
@@ -541,8 +593,11 @@ class Collector:
                 self.store.write(points + self._marks(points))
             except StoreQueryError as exc:
                 log.error("store refused a batch of %d readings (%s); isolating", len(points), exc)
-                refused, accepted = self._isolate_refused(points)
-                self.store.write(self._marks(accepted))
+                try:
+                    refused, accepted = self._isolate_refused(points)
+                    self.store.write(self._marks(accepted))
+                except PartialWriteError as inner:  # its points are not all those unwritten
+                    raise StoreUnavailableError(str(inner)) from inner
             self.metrics.write_seconds.observe(time.perf_counter() - started)
         records = quarantine + self._unique_times(refused)
         if records:
@@ -551,14 +606,15 @@ class Collector:
             except StoreQueryError:
                 # should not happen (quarantine tags are sanitised); the log keeps them instead
                 log.exception("store refused quarantine records: %r", records)
-        self._store_ok()
-        stored = len(points) - len(refused)
-        self.stats.readings_stored += stored
-        self.metrics.readings_stored.inc(stored)
+        self._count_stored(len(points) - len(refused))
         for record in records:
             self.stats.quarantined_by_reason[record.reason] += 1
             self.metrics.readings_quarantined.labels(record.reason).inc()
         self.stats.readings_quarantined += len(records)
+
+    def _count_stored(self, stored: int) -> None:
+        self.stats.readings_stored += stored
+        self.metrics.readings_stored.inc(stored)
 
     def _marks(self, points: list[Point]) -> list[Point]:
         """Touched marks of a batch, for the ledger follower (services/follow.py)."""

@@ -432,11 +432,11 @@ def _demo(args: argparse.Namespace) -> int:
 def _collect(args: argparse.Namespace) -> int:
     from config.registry import load_registry
     from ingest.collector import Collector
-    from store import open_store
+    from store import open_stores
 
     settings = get_settings()
     registry = load_registry(settings.registry)
-    store = open_store(settings.store_url, data_dir=settings.data_dir)
+    store = open_stores(settings, registry)
     collector = Collector(settings=settings, registry=registry, store=store, share_group=args.share)
     follower = _ledger_follower(settings, registry)
     stopped = threading.Event()
@@ -467,12 +467,12 @@ def _ledger_follower(settings: Settings, registry: Registry) -> LedgerFollower |
     """The ledger follower of ``smartpark collect``, on its own store connection, or None when
     ``SMARTPARK_LEDGER_FOLLOW`` is false."""
     from services.follow import LedgerFollower
-    from store import open_store
+    from store import open_stores
 
     if not settings.ledger_follow:
         return None
     return LedgerFollower(
-        open_store(settings.store_url, data_dir=settings.data_dir),
+        open_stores(settings, registry),
         registry,
         interval_s=settings.ledger_interval_s,
         cursor_path=settings.ledger_cursor_path,
@@ -556,7 +556,7 @@ def _serve(args: argparse.Namespace) -> int:
     from api.main import create_app
     from config.auth import KeyFile
     from config.registry import load_registry
-    from store import open_store
+    from store import open_stores
 
     settings = get_settings()
     registry = load_registry(settings.registry)
@@ -579,7 +579,7 @@ def _serve(args: argparse.Namespace) -> int:
     _check_listen(args.host, args.port)
     # opened here, not in the app's start-up, so a store that cannot be opened (an embedded
     # store's folder) is one line from report_error, not uvicorn's traceback
-    store = open_store(settings.store_url, data_dir=settings.data_dir)
+    store = open_stores(settings, registry)
     try:
         app = create_app(settings=settings, store=store, registry=registry, auth=keys)
         # live streams never end by themselves: give them a few seconds at shutdown, then close
@@ -675,10 +675,17 @@ def _print_keys(entries: list[KeyEntry], path: Path) -> None:
 
 def _check_config(args: argparse.Namespace) -> int:
     from config.registry import load_registry
+    from store import park_routes
 
     path = args.path or get_settings().registry
     registry = load_registry(path)
+    park_routes(registry, list(get_settings().named_stores()))  # a park's store: is it defined?
     for park_id, park in registry.parks.items():
+        store = (
+            ""
+            if park.park.store == "default"
+            else _say("cli.park_store", store=repr(park.park.store))
+        )
         print(
             _say(
                 "cli.park_ok",
@@ -688,6 +695,7 @@ def _check_config(args: argparse.Namespace) -> int:
                 buildings=_count("buildings", park.buildings),
                 devices=_count("devices", park.devices),
             )
+            + store
         )
     return 0
 
@@ -699,7 +707,7 @@ def _ledger(args: argparse.Namespace) -> int:
     from services.ledger import rebuild_ledger
     from services.rollup import write_day_rollups
     from smartpark.progress import ProgressBar
-    from store import LEDGER_DAY, open_store
+    from store import LEDGER_DAY, open_stores
 
     settings = get_settings()
     registry = load_registry(settings.registry)
@@ -712,7 +720,7 @@ def _ledger(args: argparse.Namespace) -> int:
         raise ConfigError("--end must be after --start")
     if args.interval <= 0:
         raise ConfigError("--interval must be a positive number of seconds")
-    store = open_store(settings.store_url, data_dir=settings.data_dir)
+    store = open_stores(settings, registry)
     try:
         result = rebuild_ledger(
             store,
@@ -766,7 +774,7 @@ def _ledger(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from config.registry import load_registry
     from services.verify import format_result, read_truth, verify
-    from store import open_store
+    from store import open_stores
 
     settings = get_settings()
     registry = load_registry(settings.registry)
@@ -776,7 +784,7 @@ def _verify(args: argparse.Namespace) -> int:
             f"no park {args.park!r} in the registry; known: {', '.join(registry.parks)}"
         )
     truth = read_truth(args.truth, park)
-    store = open_store(settings.store_url, data_dir=settings.data_dir)
+    store = open_stores(settings, registry)
     try:
         result = verify(
             store,
@@ -805,7 +813,7 @@ def _report(args: argparse.Namespace) -> int:
     from services.ledger import device_ledger, stored_ledger
     from smartpark import __version__
     from smartpark.progress import ProgressBar
-    from store import open_store
+    from store import open_stores
 
     settings = get_settings()
     registry = load_registry(settings.registry)
@@ -831,7 +839,7 @@ def _report(args: argparse.Namespace) -> int:
     out = args.out or Path(
         f"{park.id}{'-' + args.tenant if args.tenant else ''}-{args.year}.{args.format}"
     )
-    store = open_store(settings.store_url, data_dir=settings.data_dir)
+    store = open_stores(settings, registry)
     try:
         profile = with_method(profile_for(store, park, args.year), args.method)
         print(f"accounting profile: {profile.name} ({profile.electricity_method})", file=sys.stderr)

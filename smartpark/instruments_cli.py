@@ -181,13 +181,14 @@ def run(args: argparse.Namespace) -> int:
     """``smartpark instruments …``: the exit code (0 done, 1 problems in the file)."""
     from config.registry import load_registry
     from config.settings import get_settings
-    from store import open_store
+    from store import open_stores
 
     settings = get_settings()
-    park = _park(load_registry(settings.registry), args.park)
+    registry = load_registry(settings.registry)
+    park = _park(registry, args.park)
     if args.instruments_command == "import":
         lines = read_csv(args.file)
-    store = open_store(settings.store_url, data_dir=settings.data_dir)
+    store = open_stores(settings, registry)
     try:
         if args.instruments_command == "import":
             return _import(store, park, args.file, lines, dry_run=args.dry_run)

@@ -77,7 +77,7 @@ def stored_registers(
     tick (``start_ns`` [ns], or now on the grid of ``interval_s`` [s], as the simulator starts),
     or None when there is no store here (an embedded store file that does not exist is not
     created) or it cannot be read (a warning)."""
-    url = settings.store_url
+    url = settings.named_stores().get(park.park.store, settings.store_url)  # docs/stores.md
     if not url and not (settings.data_dir / EMBEDDED_FILE).exists():
         return None
     if url.startswith("sqlite://") and not Path(url.removeprefix("sqlite://")).exists():

@@ -26,6 +26,11 @@ class HealthOut(_Out):
 
     status: Literal["ok", "degraded"]
     store: Literal["ok", "unavailable"]
+    stores: dict[str, Literal["ok", "unavailable"]] = Field(
+        default_factory=dict,
+        description="Each named store (SMARTPARK_STORES, `default` included) and whether it "
+        "answers; one entry, `default`, with a single store.",
+    )
     parks: int = Field(description="Number of parks in the registry.")
     version: str
 
