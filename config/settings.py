@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     alarms: bool = True  # the API process evaluates the alarm rules (services/alarms.py)
     alarm_rules: Path | None = None  # alarm rule file; default: config/alarms/default.yaml
     alarm_eval_s: float = Field(default=5.0, gt=0)  # how often the alarm engine evaluates [s]
+    # replicas of `serve` on one store: the one holding the lease "alarms" evaluates
+    # (services/lease.py, docs/deploy-city.md); ttl 4 s: a dead leader's successor evaluates
+    # within ttl + ttl/8 + settle (min(1, ttl/8)) = 5 s, one evaluation period
+    alarm_lease: bool = True
+    alarm_lease_ttl_s: float = Field(default=4.0, ge=0.4)  # a claim's life without renewal [s]
+    alarm_lease_settle_s: float | None = Field(default=None, gt=0)  # None: min(1, ttl/8) [s]
+    replica_id: str = ""  # this replica's holder id in leases; empty: <host>:<pid>
     # MQTT security (mqtts:// only for the TLS files); secrets come from files, never the log
     mqtt_ca_file: Path | None = None  # CA bundle the broker's certificate must chain to
     mqtt_cert_file: Path | None = None  # client certificate (PEM), optional

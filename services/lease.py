@@ -300,7 +300,7 @@ def _leader(claims: dict[str, Claim]) -> Claim | None:
 
 
 class LeaseKeeper(Periodic):
-    """Tries to take or renew ``lease`` every ``ttl_s / 4`` in a background thread, so the work
+    """Tries to take or renew ``lease`` every ``ttl_s / 8`` in a background thread, so the work
     it guards never delays a renewal; :meth:`stop` releases the lease. ``on_change(held)`` is
     called (from the keeper's thread) when this holder gains or loses the lease."""
 
@@ -314,8 +314,9 @@ class LeaseKeeper(Periodic):
         self._store_down = False
 
     def start(self, *, every_s: float | None = None) -> None:
-        """Run in a thread, one try every ``every_s`` [s] (default ``ttl_s / 4``)."""
-        super().start(every_s=every_s if every_s is not None else self.lease.ttl_s / 4)
+        """Run in a thread, one try every ``every_s`` [s] (default ``ttl_s / 8``: a free lease is
+        taken at most ``ttl_s / 8 + settle_s`` after it lapsed)."""
+        super().start(every_s=every_s if every_s is not None else self.lease.ttl_s / 8)
 
     def run_pass(self) -> bool:
         """One try; a store outage is logged once and retried at the normal pace (a keeper that

@@ -9,14 +9,21 @@ from collections.abc import Sequence
 
 import pytest
 
+from config.alarm_rules import RuleSet
 from config.errors import StoreUnavailableError
+from config.registry import demo_registry_path, load_registry
+from services.alarms import ALARM, AlarmEngine
+from services.alarms.engine import ALARM_LEASE
 from services.lease import LEASE, Lease, LeaseKeeper
-from store.base import Point, Store
+from services.periodic import Periodic
+from store.base import TELEMETRY, Point, Store
 from store.embedded import EmbeddedStore
 from store.influx import InfluxStore
 
 T0 = 1_764_000_000.0  # 2025-11-24T16:00:00Z [s]
 DAY_MS = 86_400_000
+S = 1_000_000_000
+PARK = "wuhan-demo"
 
 
 class Clock:
@@ -269,3 +276,69 @@ def test_on_influxdb_one_holder_then_the_other(influx_store: InfluxStore) -> Non
     time.sleep(2.1)  # b is gone: its claim expires
     assert a.try_acquire()
     assert a.holder() == "a"
+
+
+def test_two_alarm_engines_raise_each_alarm_once_across_a_takeover(
+    embedded_store: EmbeddedStore,
+) -> None:
+    """Two engines (two replicas) on one store: only the lease holder raises; when it dies
+    silently the other takes over, knows the alarm already raised, and raises the next once."""
+    registry = load_registry(demo_registry_path())
+    rules = RuleSet.model_validate(
+        {
+            "rules": [
+                {
+                    "id": "hot",
+                    "kind": "threshold",
+                    "devices": {"ids": ["tower-a-f03", "plant-1-main"]},
+                    "above": 100,
+                    "for_s": 0,
+                }
+            ]
+        }
+    )
+
+    def hot(device: str) -> None:
+        point = Point(TELEMETRY, {"park": PARK, "device": device}, {"power_kw": 150.0}, now_ns())
+        embedded_store.write([point])
+
+    def engine(holder: str) -> AlarmEngine:
+        lease = Lease(embedded_store, ALARM_LEASE, holder, 0.8, settle_s=0.05)
+        return AlarmEngine(embedded_store, registry, rules, lease=lease)
+
+    def stored() -> list[str]:
+        rows = embedded_store.scan(PARK, measurement=ALARM, start_ns=0, end_ns=now_ns() + S)
+        return sorted(r.device for r in rows)
+
+    def wait_for(count: int) -> float:
+        start = time.monotonic()
+        while len(stored()) < count and time.monotonic() - start < 5:
+            time.sleep(0.02)
+        return time.monotonic() - start
+
+    a, b = engine("a"), engine("b")
+    a.start(every_s=0.1)
+    b.start(every_s=0.1)
+    try:
+        hot("tower-a-f03")
+        wait_for(1)
+        time.sleep(0.3)  # a few more passes of both
+        assert stored() == ["hot~tower-a-f03"]
+        leader, other = (a, b) if a.lease is not None and a.lease.held else (b, a)
+        # the leader dies without a word: its threads stop, its claim is left to expire
+        Periodic.stop(leader)
+        assert leader._keeper is not None
+        Periodic.stop(leader._keeper)
+        hot("plant-1-main")
+        took = wait_for(2)
+        assert took < 0.8 + 0.1 + 0.05 + 0.5  # ttl + keeper tick + settle + a pass's margin
+        time.sleep(0.3)
+        assert stored() == ["hot~plant-1-main", "hot~tower-a-f03"]  # each raised once
+        assert {x.device for x in other.alarms(PARK)} == {"tower-a-f03", "plant-1-main"}
+    finally:
+        a.stop()
+        b.stop()
+
+
+def now_ns() -> int:
+    return time.time_ns()
