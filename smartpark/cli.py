@@ -25,6 +25,8 @@ from config.settings import Settings, get_settings
 from smartpark import instruments_cli
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from config.accounting import ElectricityMethod
     from config.auth import KeyEntry
     from config.registry import Registry
@@ -128,6 +130,14 @@ def _build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="API and dashboard (settings from SMARTPARK_*)")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="N replica processes on this port (the kernel spreads connections; one of them, "
+        "holding the store lease, runs the alarm engine; docs/deploy-city.md)",
+    )
 
     ledger = sub.add_parser("ledger", help="the interval ledger (settings from SMARTPARK_*)")
     ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True, metavar="ACTION")
@@ -557,6 +567,19 @@ def _serve(args: argparse.Namespace) -> int:
         keys = KeyFile(settings.api_keys, registry)
         log.info("API keys: %d from %s (re-read when it changes)", len(keys), settings.api_keys)
     _check_listen(args.host, args.port)
+    if args.workers < 1:
+        raise ConfigError(f"--workers must be 1 or more, not {args.workers}")
+    if args.workers > 1:
+        # each worker builds its app (and opens the store) itself: serve_replica below
+        uvicorn.run(
+            "smartpark.cli:serve_replica",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            timeout_graceful_shutdown=3,
+        )
+        return 0
     # opened here, not in the app's start-up, so a store that cannot be opened (an embedded
     # store's folder) is one line from report_error, not uvicorn's traceback
     store = open_store(settings.store_url, data_dir=settings.data_dir)
@@ -567,6 +590,25 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
+
+
+def serve_replica() -> FastAPI:
+    """The app of one worker of ``serve --workers N``, built from settings in the worker's own
+    process: the registry, the API keys (followed), the store (opened at start-up)."""
+    from api.main import create_app
+    from config.auth import KeyFile
+    from config.registry import load_registry
+
+    settings = get_settings()
+    registry = load_registry(settings.registry)
+    keys = None if settings.auth == "off" else KeyFile(_key_path(settings), registry)
+    return create_app(settings=settings, registry=registry, auth=keys)
+
+
+def _key_path(settings: Settings) -> Path:
+    if settings.api_keys is None:
+        raise ConfigError("no API keys: set SMARTPARK_API_KEYS, or SMARTPARK_AUTH=off")
+    return settings.api_keys
 
 
 def _check_listen(host: str, port: int) -> None:
