@@ -82,7 +82,7 @@ def test_alarm_leader_killed_successor_raises_each_alarm_once(
     try:
         for port, replica in replicas.items():
             wait_for(
-                lambda p=port, r=replica: _answers(p) or not r.alive(),
+                lambda: _answers(port) or not replica.alive(),  # noqa: B023 (called at once)
                 timeout_s=60,
                 what=f"replica {port} to answer",
             )
