@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     alarm_lease_ttl_s: float = Field(default=4.0, ge=0.4)  # a claim's life without renewal [s]
     alarm_lease_settle_s: float | None = Field(default=None, gt=0)  # None: min(1, ttl/8) [s]
     replica_id: str = ""  # this replica's holder id in leases; empty: <host>:<pid>
+    # how long each class of data is kept [days], 0: forever; docs/limits.md argues for them.
+    # Set on an InfluxDB store by `smartpark store retention --apply` (never implicitly)
+    retention_raw_days: int = Field(default=400, ge=0)  # readings: recompute + a year's audit
+    retention_ledger_days: int = Field(default=2192, ge=0)  # 15-min ledger: a 5-year plan + base
+    retention_rollup_days: int = Field(default=0, ge=0)  # day roll-ups and evidence: forever
     # MQTT security (mqtts:// only for the TLS files); secrets come from files, never the log
     mqtt_ca_file: Path | None = None  # CA bundle the broker's certificate must chain to
     mqtt_cert_file: Path | None = None  # client certificate (PEM), optional

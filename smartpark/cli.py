@@ -127,18 +127,8 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--output", type=Path, help="file for --generate-park (default: stdout)")
 
-    serve = sub.add_parser("serve", help="API and dashboard (settings from SMARTPARK_*)")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        metavar="N",
-        help="N replica processes on this port (the kernel spreads connections; one of them, "
-        "holding the store lease, runs the alarm engine; docs/deploy-city.md)",
-    )
-
+    _add_serve_parser(sub)
+    _add_store_parser(sub)
     ledger = sub.add_parser("ledger", help="the interval ledger (settings from SMARTPARK_*)")
     ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True, metavar="ACTION")
     rebuild = ledger_sub.add_parser("rebuild", help="recompute and store the ledger of a window")
@@ -611,6 +601,64 @@ def _key_path(settings: Settings) -> Path:
     return settings.api_keys
 
 
+def _add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = sub.add_parser("serve", help="API and dashboard (settings from SMARTPARK_*)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="N replica processes on this port (the kernel spreads connections; one of them, "
+        "holding the store lease, runs the alarm engine; docs/deploy-city.md)",
+    )
+
+
+def _add_store_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    store_cmd = sub.add_parser("store", help="the store's housekeeping (settings: SMARTPARK_*)")
+    store_sub = store_cmd.add_subparsers(dest="store_command", required=True, metavar="ACTION")
+    retention = store_sub.add_parser(
+        "retention",
+        help="show how long the store keeps raw readings, the ledger and the roll-ups; "
+        "--apply sets SMARTPARK_RETENTION_*_DAYS (deletes older data)",
+    )
+    retention.add_argument("--apply", action="store_true", help="set the policies (InfluxDB)")
+
+
+def _store(args: argparse.Namespace) -> int:
+    """``smartpark store retention [--apply]``."""
+    from store import InfluxStore, open_store
+    from store.influx import Retention
+
+    settings = get_settings()
+    wanted = Retention(
+        settings.retention_raw_days, settings.retention_ledger_days, settings.retention_rollup_days
+    )
+    store = open_store(settings.store_url, data_dir=settings.data_dir)
+    try:
+        if not isinstance(store, InfluxStore):
+            print(
+                f"{store!r} keeps everything: retention applies to InfluxDB stores "
+                "(docs/limits.md, Retention)"
+            )
+            return 0
+        print(f"{store!r}")
+        for what, policy in store.retention().items():
+            print(f"  {what:8} {policy}")
+        if not args.apply:
+            print(
+                f"settings: raw {wanted.raw_days} d, ledger {wanted.ledger_days} d, "
+                f"roll-ups {wanted.rollup_days} d (0: forever); --apply sets them"
+            )
+            return 0
+        for statement in store.apply_retention(wanted):
+            print(f"applied: {statement}")
+    finally:
+        store.close()
+    return 0
+
+
 def _check_listen(host: str, port: int) -> None:
     """Bind ``host``:``port`` once (as uvicorn will, with SO_REUSEADDR) so a port in use is a
     :class:`ConfigError` naming the option to change, not uvicorn's own exit."""
@@ -879,6 +927,7 @@ _COMMANDS = {
     "collect": _collect,
     "simulate": _simulate,
     "serve": _serve,
+    "store": _store,
     "keys": _keys,
     "check-config": _check_config,
     "ledger": _ledger,
