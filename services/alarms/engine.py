@@ -160,37 +160,33 @@ class AlarmEngine(Periodic):
     def load(self) -> list[Alarm]:
         """Read the stored alarms (every park) into memory; returns those that are new or
         changed since the last load (written by another replica, or before a restart)."""
-        stored: dict[str, dict[str, Alarm]] = {}
         end = time.time_ns() + 86_400 * _NS
-        for park in self.registry.parks:
-            rows = self.store.scan(park, measurement=ALARM, start_ns=0, end_ns=end)
-            who = self.store.scan(park, measurement=ALARM_BY, start_ns=0, end_ns=end)
-            by = actors_from_rows(who)
-            found = stored.setdefault(park, {})
-            for row in rows:
-                alarm = alarm_from_row(park, row)
-                if alarm is None:
-                    continue
-                alarm = replace(
-                    alarm,
-                    acknowledged_by=by.get((alarm.id, "ack")),
-                    cleared_by=by.get((alarm.id, "clear")),
-                )
-                alarm = replace(alarm, message=describe(alarm, self.rules.rule(alarm.rule)))
-                found[alarm.id] = alarm
         changed: list[Alarm] = []
+        # held throughout, so no acknowledgement through the API lands between read and apply
         with self._lock:
-            for park, found in stored.items():
+            for park in self.registry.parks:
+                rows = self.store.scan(park, measurement=ALARM, start_ns=0, end_ns=end)
+                who = self.store.scan(park, measurement=ALARM_BY, start_ns=0, end_ns=end)
+                by = actors_from_rows(who)
                 known = self._alarms.setdefault(park, {})
-                for alarm_id, alarm in found.items():
-                    mine = known.get(alarm_id)
+                for row in rows:
+                    alarm = alarm_from_row(park, row)
+                    if alarm is None:
+                        continue
+                    alarm = replace(
+                        alarm,
+                        acknowledged_by=by.get((alarm.id, "ack")),
+                        cleared_by=by.get((alarm.id, "clear")),
+                    )
+                    alarm = replace(alarm, message=describe(alarm, self.rules.rule(alarm.rule)))
+                    mine = known.get(alarm.id)
                     # unchanged: keep what this process knows (a NaN value reads back as -1)
                     if mine is None or _stored_form(mine) != alarm:
                         changed.append(alarm)
-                        known[alarm_id] = alarm
+                        known[alarm.id] = alarm
                     if alarm.active:
-                        self._active[(park, alarm.key)] = alarm_id
-                    elif self._active.get((park, alarm.key)) == alarm_id:
+                        self._active[(park, alarm.key)] = alarm.id
+                    elif self._active.get((park, alarm.key)) == alarm.id:
                         del self._active[(park, alarm.key)]
             self._loaded = True
         return changed
