@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from config.errors import ConfigError
@@ -95,6 +95,16 @@ class Settings(BaseSettings):
     cors_origins: str = ""  # comma-separated origins allowed by CORS; empty: no CORS at all
     auth_failures_per_min: int = Field(default=20, ge=0)  # per client IP, then 429; 0: no limit
     max_body_bytes: int = Field(default=1_048_576, ge=1)  # larger request bodies: 413 [bytes]
+
+    @model_validator(mode="after")
+    def _lease_settle_fits_its_ttl(self) -> Settings:
+        settle = self.alarm_lease_settle_s
+        if settle is not None and self.alarm_lease_ttl_s < 4 * settle:
+            raise ValueError(
+                f"SMARTPARK_ALARM_LEASE_TTL_S ({self.alarm_lease_ttl_s} s) must be at least 4 x "
+                f"SMARTPARK_ALARM_LEASE_SETTLE_S ({settle} s)"
+            )
+        return self
 
     @property
     def cors_origin_list(self) -> list[str]:

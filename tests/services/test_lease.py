@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import itertools
+import os
+import socket
 import threading
 import time
 from collections.abc import Sequence
 
 import pytest
+from pydantic import ValidationError
 
 from config.alarm_rules import RuleSet
 from config.errors import StoreUnavailableError
 from config.registry import demo_registry_path, load_registry
+from config.settings import Settings
 from services.alarms import ALARM, AlarmEngine
-from services.alarms.engine import ALARM_LEASE
+from services.alarms.engine import ALARM_LEASE, alarm_lease
 from services.lease import LEASE, Lease, LeaseKeeper
 from services.periodic import Periodic
 from store.base import TELEMETRY, Point, Store
@@ -342,3 +346,25 @@ def test_two_alarm_engines_raise_each_alarm_once_across_a_takeover(
 
 def now_ns() -> int:
     return time.time_ns()
+
+
+def test_the_alarm_lease_settles_briefly_on_one_sqlite_file_and_longer_on_influxdb(
+    embedded_store: EmbeddedStore,
+) -> None:
+    lease = alarm_lease(embedded_store, ttl_s=4.0, holder="r1")
+    assert (lease.name, lease.holder_id, lease.settle_s, lease.max_skew_s) == (
+        "alarms",
+        "r1",
+        0.05,
+        0.025,
+    )
+    remote = alarm_lease(InfluxStore("influxdb://127.0.0.1:1/x"), ttl_s=4.0)
+    assert (remote.settle_s, remote.max_skew_s) == (0.5, 0.25)  # min(1, ttl/8), settle/2
+    assert remote.holder_id == f"{socket.gethostname()}:{os.getpid()}"
+    assert alarm_lease(embedded_store, ttl_s=4.0, settle_s=0.2).settle_s == 0.2
+
+
+def test_settings_refuse_a_lease_ttl_below_four_settle_times() -> None:
+    with pytest.raises(ValidationError, match=r"TTL_S \(1.0 s\) must be at least 4 x"):
+        Settings(_env_file=None, alarm_lease_ttl_s=1.0, alarm_lease_settle_s=0.5)
+    assert Settings(_env_file=None).alarm_lease_ttl_s == 4.0
