@@ -200,29 +200,46 @@ def test_bad_parameters_are_refused(embedded_store: EmbeddedStore) -> None:
         Lease(embedded_store, "x", "a", 0.0)
 
 
-def test_threads_never_hold_it_together(embedded_store: EmbeddedStore) -> None:
-    """Four holders on one SQLite file with the real clock, contending for 3 s: the intervals
-    in which each believed it held the lease never overlap, and it changes hands."""
+@pytest.mark.parametrize(
+    ("kind", "ttl_s", "settle_s"),
+    [("embedded", 0.4, 0.05), pytest.param("influxdb", 0.8, 0.1, marks=pytest.mark.influxdb)],
+)
+def test_threads_never_hold_it_together(
+    request: pytest.FixtureRequest, kind: str, ttl_s: float, settle_s: float
+) -> None:
+    """Four holders with the real clock, contending for 3 s: the intervals in which each
+    believed it held the lease never overlap, and it changes hands."""
+    shared: Store = request.getfixturevalue(
+        {"embedded": "embedded_store"}.get(kind, "influx_store")
+    )
     held: list[tuple[float, float, str]] = []
     lock = threading.Lock()
     stop = time.monotonic() + 3.0
 
     def run(holder: str) -> None:
-        me = Lease(embedded_store, "alarms", holder, 0.4, settle_s=0.05)
-        gained: float | None = None
+        me = Lease(shared, "alarms", holder, ttl_s, settle_s=settle_s)
+        tenure: list[float] = []  # [start, held until] of the current tenure
         renewals = 0
+
+        def record() -> None:
+            with lock:
+                held.append((tenure[0], tenure[1], holder))
+            tenure.clear()
+
         while time.monotonic() < stop:
             if me.try_acquire():
-                gained = gained if gained is not None else time.time()
+                if not tenure:
+                    tenure[:] = [time.time(), 0.0]
+                tenure[1] = me._held_until_ms / 1000
                 renewals += 1
-                if renewals == 3:  # a holder dies silently after three renewals
-                    with lock:
-                        held.append((gained, me._held_until_ms / 1000, holder))
+                if renewals == 3:  # a holder dies silently after three tries as holder
+                    record()
                     return
+            elif tenure:
+                record()
             time.sleep(0.03)
-        if gained is not None:
-            with lock:
-                held.append((gained, me._held_until_ms / 1000, holder))
+        if tenure:
+            record()
 
     threads = [threading.Thread(target=run, args=(f"h{i}",)) for i in range(4)]
     for t in threads:
