@@ -100,7 +100,9 @@ class Lease:
     ``settle_s / 2``) the clock skew allowed between holders. ``clock`` returns seconds since
     the epoch; ``sleep`` waits seconds (tests pass fakes of both).
 
-    Thread-safe. The protocol and its assumptions are in the module docstring.
+    Thread-safe. The protocol and its assumptions are in the module docstring. A claim blocks
+    for ``settle_s``: a process taking many leases (one per park) claims them from a thread pool,
+    or keeps one :class:`LeaseKeeper` per lease.
     """
 
     def __init__(
