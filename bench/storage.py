@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.storage [--quick] [--hours 24] [--meters 50000] [--every 15]
 
-Simulates the demo park (``simulators.park.ParkModel``, 52 devices, each reading as its device
+Simulates the demo park (``simulators.park.ParkModel``, 53 devices, each reading as its device
 publishes it) every 15 s for ``--hours`` (readings stamped with up to ±250 ms of jitter, as polled
 meters are), decodes every payload as the collector does (``ingest.decode.Decoder``: canonical
 field names and units) and writes the points in 5,000-point batches to
@@ -197,7 +197,7 @@ def table(fig: StorageFigures, *, hours: float, meters: int, every_s: float) -> 
     registers_month = meters * DAYS_PER_MONTH * 96  # one register per meter, 96 intervals a day
     ledger_month = registers_month * fig.ledger_bytes_per_interval
     rows = [
-        ("demo park, 52 devices, every 15 s", f"{hours:g} h: {fig.readings:,} readings, "
+        ("demo park, 53 devices, every 15 s", f"{hours:g} h: {fig.readings:,} readings, "
          f"{fig.values:,} values ({fig.values / fig.readings:.1f} per reading)"),
         ("InfluxDB raw (TSM + index, compacted)", f"{fig.influx_raw_bytes:,} B = "
          f"**{fig.influx_bytes_per_reading:.1f} B/reading**, "
