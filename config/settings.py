@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from config.errors import ConfigError
@@ -81,6 +81,18 @@ class Settings(BaseSettings):
     alarms: bool = True  # the API process evaluates the alarm rules (services/alarms.py)
     alarm_rules: Path | None = None  # alarm rule file; default: config/alarms/default.yaml
     alarm_eval_s: float = Field(default=5.0, gt=0)  # how often the alarm engine evaluates [s]
+    # replicas of `serve` on one store: the one holding the lease "alarms" evaluates
+    # (services/lease.py, docs/deploy-city.md); ttl 4 s: a dead leader's successor evaluates
+    # within ttl + ttl/8 + settle (min(1, ttl/8)) = 5 s, one evaluation period
+    alarm_lease: bool = True
+    alarm_lease_ttl_s: float = Field(default=4.0, ge=0.4)  # a claim's life without renewal [s]
+    alarm_lease_settle_s: float | None = Field(default=None, gt=0)  # None: min(1, ttl/8) [s]
+    replica_id: str = ""  # this replica's holder id in leases; empty: <host>:<pid>
+    # how long each class of data is kept [days], 0: forever; docs/limits.md argues for them.
+    # Set on an InfluxDB store by `smartpark store retention --apply` (never implicitly)
+    retention_raw_days: int = Field(default=400, ge=0)  # readings: recompute + a year's audit
+    retention_ledger_days: int = Field(default=2192, ge=0)  # 15-min ledger: a 5-year plan + base
+    retention_rollup_days: int = Field(default=0, ge=0)  # day roll-ups and evidence: forever
     # MQTT security (mqtts:// only for the TLS files); secrets come from files, never the log
     mqtt_ca_file: Path | None = None  # CA bundle the broker's certificate must chain to
     mqtt_cert_file: Path | None = None  # client certificate (PEM), optional
@@ -92,6 +104,16 @@ class Settings(BaseSettings):
     cors_origins: str = ""  # comma-separated origins allowed by CORS; empty: no CORS at all
     auth_failures_per_min: int = Field(default=20, ge=0)  # per client IP, then 429; 0: no limit
     max_body_bytes: int = Field(default=1_048_576, ge=1)  # larger request bodies: 413 [bytes]
+
+    @model_validator(mode="after")
+    def _lease_settle_fits_its_ttl(self) -> Settings:
+        settle = self.alarm_lease_settle_s
+        if settle is not None and self.alarm_lease_ttl_s < 4 * settle:
+            raise ValueError(
+                f"SMARTPARK_ALARM_LEASE_TTL_S ({self.alarm_lease_ttl_s} s) must be at least 4 x "
+                f"SMARTPARK_ALARM_LEASE_SETTLE_S ({settle} s)"
+            )
+        return self
 
     @property
     def cors_origin_list(self) -> list[str]:

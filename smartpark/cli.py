@@ -27,6 +27,8 @@ from config.settings import Settings, get_settings
 from smartpark import instruments_cli
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from config.accounting import ElectricityMethod
     from config.auth import KeyEntry
     from config.registry import Registry
@@ -127,10 +129,8 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--output", type=Path, help="file for --generate-park (default: stdout)")
 
-    serve = sub.add_parser("serve", help="API and dashboard (settings from SMARTPARK_*)")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--host", default="127.0.0.1")
-
+    _add_serve_parser(sub)
+    _add_store_parser(sub)
     ledger = sub.add_parser("ledger", help="the interval ledger (settings from SMARTPARK_*)")
     ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True, metavar="ACTION")
     rebuild = ledger_sub.add_parser("rebuild", help="recompute and store the ledger of a window")
@@ -577,6 +577,19 @@ def _serve(args: argparse.Namespace) -> int:
         keys = KeyFile(settings.api_keys, registry)
         log.info("API keys: %d from %s (re-read when it changes)", len(keys), settings.api_keys)
     _check_listen(args.host, args.port)
+    if args.workers < 1:
+        raise ConfigError(f"--workers must be 1 or more, not {args.workers}")
+    if args.workers > 1:
+        # each worker builds its app (and opens the store) itself: serve_replica below
+        uvicorn.run(
+            "smartpark.cli:serve_replica",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            timeout_graceful_shutdown=3,
+        )
+        return 0
     # opened here, not in the app's start-up, so a store that cannot be opened (an embedded
     # store's folder) is one line from report_error, not uvicorn's traceback
     store = open_stores(settings, registry)
@@ -584,6 +597,83 @@ def _serve(args: argparse.Namespace) -> int:
         app = create_app(settings=settings, store=store, registry=registry, auth=keys)
         # live streams never end by themselves: give them a few seconds at shutdown, then close
         uvicorn.run(app, host=args.host, port=args.port, timeout_graceful_shutdown=3)
+    finally:
+        store.close()
+    return 0
+
+
+def serve_replica() -> FastAPI:
+    """The app of one worker of ``serve --workers N``, built from settings in the worker's own
+    process: the registry, the API keys (followed), the store (opened at start-up)."""
+    from api.main import create_app
+    from config.auth import KeyFile
+    from config.registry import load_registry
+
+    settings = get_settings()
+    registry = load_registry(settings.registry)
+    keys = None if settings.auth == "off" else KeyFile(_key_path(settings), registry)
+    return create_app(settings=settings, registry=registry, auth=keys)
+
+
+def _key_path(settings: Settings) -> Path:
+    if settings.api_keys is None:
+        raise ConfigError("no API keys: set SMARTPARK_API_KEYS, or SMARTPARK_AUTH=off")
+    return settings.api_keys
+
+
+def _add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = sub.add_parser("serve", help="API and dashboard (settings from SMARTPARK_*)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="N replica processes on this port (the kernel spreads connections; one of them, "
+        "holding the store lease, runs the alarm engine; docs/deploy-city.md)",
+    )
+
+
+def _add_store_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    store_cmd = sub.add_parser("store", help="the store's housekeeping (settings: SMARTPARK_*)")
+    store_sub = store_cmd.add_subparsers(dest="store_command", required=True, metavar="ACTION")
+    retention = store_sub.add_parser(
+        "retention",
+        help="show how long the store keeps raw readings, the ledger and the roll-ups; "
+        "--apply sets SMARTPARK_RETENTION_*_DAYS (deletes older data)",
+    )
+    retention.add_argument("--apply", action="store_true", help="set the policies (InfluxDB)")
+
+
+def _store(args: argparse.Namespace) -> int:
+    """``smartpark store retention [--apply]``."""
+    from store import InfluxStore, open_store
+    from store.influx import Retention
+
+    settings = get_settings()
+    wanted = Retention(
+        settings.retention_raw_days, settings.retention_ledger_days, settings.retention_rollup_days
+    )
+    store = open_store(settings.store_url, data_dir=settings.data_dir)
+    try:
+        if not isinstance(store, InfluxStore):
+            print(
+                f"{store!r} keeps everything: retention applies to InfluxDB stores "
+                "(docs/limits.md, Retention)"
+            )
+            return 0
+        print(f"{store!r}")
+        for what, policy in store.retention().items():
+            print(f"  {what:8} {policy}")
+        if not args.apply:
+            print(
+                f"settings: raw {wanted.raw_days} d, ledger {wanted.ledger_days} d, "
+                f"roll-ups {wanted.rollup_days} d (0: forever); --apply sets them"
+            )
+            return 0
+        for statement in store.apply_retention(wanted):
+            print(f"applied: {statement}")
     finally:
         store.close()
     return 0
@@ -887,6 +977,7 @@ _COMMANDS = {
     "collect": _collect,
     "simulate": _simulate,
     "serve": _serve,
+    "store": _store,
     "keys": _keys,
     "check-config": _check_config,
     "ledger": _ledger,

@@ -19,6 +19,7 @@ import math
 import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -40,7 +41,15 @@ from store.base import (
 )
 from store.lineproto import encode_points, encode_string_fields, quote_ident, quote_string
 
-__all__ = ["LONG_TERM_RP", "QUARANTINE", "InfluxStore"]
+__all__ = [
+    "KEPT",
+    "LEDGER_MEASUREMENT",
+    "LEDGER_RP",
+    "LONG_TERM_RP",
+    "QUARANTINE",
+    "InfluxStore",
+    "Retention",
+]
 
 QUARANTINE = "quarantine"
 """Measurement of quarantined input: tags park/device/reason, string fields, time = received."""
@@ -53,6 +62,53 @@ the server allows it; where it refuses (2.x/3.x, no admin rights) the default po
 LONG_TERM_SHARD_DURATION = "520w"
 """Ten years per shard group. With the default of 7 days a year of daily points spans 53 shards and
 every read opens each of them for each series; one shard makes grouped reads 2-10x faster."""
+
+LEDGER_RP = "smartpark_ledger"
+"""Retention policy of the 15-minute ledger on InfluxDB 1.x (shard groups of
+:data:`LEDGER_SHARD_DURATION`); created on first use, infinite until an operator applies a
+:class:`Retention` (``smartpark store retention --apply``)."""
+
+LEDGER_MEASUREMENT = "ledger"
+"""The stored ledger (:data:`services.ledger.LEDGER`; the store layer cannot import it)."""
+
+LEDGER_SHARD_DURATION = "26w"
+"""Half a year per shard group: a year of a park's 15-minute ledger opens 2-3 shards, not 53."""
+
+KEPT: frozenset[str] = frozenset(
+    {
+        # records people made or judged, small, read years later, whatever the raw retention:
+        "alarm",  # services/alarms/records.py: alarms raised, acknowledged, cleared
+        "alarm_by",  # who acknowledged or cleared them
+        "declared",  # services/declared.py: figures a park declared
+        "baseline",  # services/baselines.py: baseline models
+    }
+)
+"""Measurements kept with the long-term ones (:data:`LONG_TERM_RP`) besides
+:data:`store.base.LONG_TERM`: everything not listed here, not long-term and not the ledger lives in
+the database's default policy, the raw readings' (telemetry, touched marks, quarantine, leases)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """How long each class of data is kept [days]; 0 keeps it forever.
+
+    ``raw_days``: the database's default policy (telemetry, touched marks, quarantine, leases);
+    ``ledger_days``: :data:`LEDGER_RP`; ``rollup_days``: :data:`LONG_TERM_RP` (the day roll-ups,
+    :data:`store.base.LONG_TERM`, :data:`KEPT`). docs/limits.md argues for the defaults
+    (``config.settings``)."""
+
+    raw_days: int
+    ledger_days: int
+    rollup_days: int
+
+    def __post_init__(self) -> None:
+        for name in ("raw_days", "ledger_days", "rollup_days"):
+            days = getattr(self, name)
+            if days < 0:
+                raise ValueError(f"retention {name} must be 0 (forever) or more days, not {days}")
+        if 0 < self.raw_days < 2:
+            raise ValueError("raw readings must be kept at least 2 days (leases, late data)")
+
 
 DEFAULT_PORT = 8086
 WRITE_BATCH_POINTS = 5_000
@@ -72,7 +128,6 @@ _TRANSIENT_STATUS = frozenset({408, 425, 429})
 _ERROR_TEXT_MAX = 500
 _CHUNK_ROWS = 10_000  # rows per chunk of a query answer (influxd 1.x default)
 _SPLIT_NS = 120 * 86_400 * 1_000_000_000  # columns() this long run as two parallel queries
-_UNRESOLVED = "?"  # the long-term policy is not looked up yet
 
 
 class InfluxStore:
@@ -85,9 +140,12 @@ class InfluxStore:
     when the server allows it (``CREATE DATABASE`` is idempotent; 2.x/3.x refuse it, and there the
     bucket and its DBRP mapping must exist already).
 
-    Measurements in ``long_term`` (default :data:`store.base.LONG_TERM`) are written to and read
-    from the retention policy :data:`LONG_TERM_RP`, created on their first use when the server
-    allows it, else the default policy; callers never name a policy.
+    Measurements in ``long_term`` (default :data:`store.base.LONG_TERM`) and :data:`KEPT` are
+    written to and read from the retention policy :data:`LONG_TERM_RP`, the ledger from
+    :data:`LEDGER_RP`, each created on first use when the server allows it (else the default
+    policy holds them); everything else is raw, in the default policy. Callers never name a
+    policy; :meth:`apply_retention` sets how long each keeps its data. An empty ``long_term``
+    keeps everything in the default policy.
 
     Thread-safe: one keep-alive connection pool shared by all threads.
     """
@@ -97,8 +155,9 @@ class InfluxStore:
     ) -> None:
         base_url, database, headers, auth = _parse_url(url)
         self.database = database
-        self.long_term = frozenset(long_term)
-        self._long_term_rp: str | None = _UNRESOLVED
+        self.long_term = frozenset(long_term) | KEPT if long_term else frozenset()
+        self.ledger = frozenset({LEDGER_MEASUREMENT}) if long_term else frozenset()
+        self._policies: dict[str, str | None] = {}  # policy -> itself, or None: the default
         self._rp_lock = threading.Lock()
         self._base_url = base_url
         self._client = httpx.Client(
@@ -122,15 +181,10 @@ class InfluxStore:
         a trailing backslash in a name) before anything is sent. Points of a long-term
         measurement go to its retention policy (class docstring).
         """
-        rp = None
-        if self.long_term and any(p.measurement in self.long_term for p in points):
-            rp = self._long_term_policy()
-        groups: list[tuple[str | None, Sequence[Point]]] = [(None, points)]
-        if rp is not None:
-            groups = [
-                (None, [p for p in points if p.measurement not in self.long_term]),
-                (rp, [p for p in points if p.measurement in self.long_term]),
-            ]
+        by_policy: dict[str | None, list[Point]] = {}
+        for point in points:
+            by_policy.setdefault(self._policy_of(point.measurement), []).append(point)
+        groups: list[tuple[str | None, Sequence[Point]]] = list(by_policy.items())
         bodies = [
             (policy, encode_points(group[i : i + WRITE_BATCH_POINTS]))
             for policy, group in groups
@@ -401,33 +455,99 @@ class InfluxStore:
     # --- retention ----------------------------------------------------------------------------
 
     def _from(self, measurement: str) -> str:
-        """The ``FROM`` target of ``measurement``: in its long-term policy when it has one."""
-        if measurement in self.long_term:
-            rp = self._long_term_policy()
-            if rp is not None:
-                return f"{quote_ident(rp)}.{quote_ident(measurement)}"
+        """The ``FROM`` target of ``measurement``: in its own policy when it has one."""
+        rp = self._policy_of(measurement)
+        if rp is not None:
+            return f"{quote_ident(rp)}.{quote_ident(measurement)}"
         return quote_ident(measurement)
 
-    def _long_term_policy(self) -> str | None:
-        """:data:`LONG_TERM_RP`, created if missing, or None where the server refuses policies
-        (then the default policy holds the long-term measurements). Looked up once."""
+    def _policy_of(self, measurement: str) -> str | None:
+        """The retention policy ``measurement`` lives in; None: the default (raw) policy."""
+        if measurement in self.long_term:
+            return self._policy(LONG_TERM_RP, LONG_TERM_SHARD_DURATION)
+        if measurement in self.ledger:
+            return self._policy(LEDGER_RP, LEDGER_SHARD_DURATION)
+        return None
+
+    def _policy(self, name: str, shard_duration: str) -> str | None:
+        """``name``, created (infinite, shards of ``shard_duration``) if missing, or None where
+        the server refuses policies (2.x/3.x, no admin rights: then the default policy holds its
+        measurements). Looked up once per policy."""
         with self._rp_lock:
-            if self._long_term_rp != _UNRESOLVED:
-                return self._long_term_rp
+            if name in self._policies:
+                return self._policies[name]
             self._ensure_database()
             db = quote_ident(self.database)
-            rp: str | None = LONG_TERM_RP
+            rp: str | None = name
             try:
-                shown = self._select(f"SHOW RETENTION POLICIES ON {db}")
-                if LONG_TERM_RP not in {str(r[0]) for s in shown for r in s.get("values") or []}:
+                if name not in self._retention_policies():
                     self._execute(
-                        f"CREATE RETENTION POLICY {quote_ident(LONG_TERM_RP)} ON {db} "
-                        f"DURATION INF REPLICATION 1 SHARD DURATION {LONG_TERM_SHARD_DURATION}"
+                        f"CREATE RETENTION POLICY {quote_ident(name)} ON {db} "
+                        f"DURATION INF REPLICATION 1 SHARD DURATION {shard_duration}"
                     )
             except StoreQueryError:
-                rp = None  # 2.x/3.x, or no admin rights: the default policy
-            self._long_term_rp = rp
+                rp = None
+            self._policies[name] = rp
             return rp
+
+    def _ensure_policies(self) -> None:
+        if self.long_term:
+            self._policy(LONG_TERM_RP, LONG_TERM_SHARD_DURATION)
+        if self.ledger:
+            self._policy(LEDGER_RP, LEDGER_SHARD_DURATION)
+
+    def _retention_policies(self) -> dict[str, tuple[str, bool]]:
+        """The database's policies: name → (duration as InfluxDB writes it, is the default)."""
+        shown = self._select(f"SHOW RETENTION POLICIES ON {quote_ident(self.database)}")
+        out: dict[str, tuple[str, bool]] = {}
+        for series in shown:
+            columns = list(series.get("columns") or [])
+            for row in series.get("values") or []:
+                got = dict(zip(columns, row, strict=False))
+                out[str(got.get("name"))] = (str(got.get("duration")), bool(got.get("default")))
+        return out
+
+    def retention(self) -> dict[str, str]:
+        """Each class of data → ``policy: duration`` as the server has it now (``0s``: forever);
+        StoreQueryError where the server has no policies (InfluxDB 2.x/3.x: bucket retention)."""
+        self._ensure_policies()
+        policies = self._retention_policies()
+        default = next((n for n, (_, is_default) in policies.items() if is_default), None)
+        shown = {"raw": default, "ledger": LEDGER_RP, "rollups": LONG_TERM_RP}
+        return {
+            what: f"{name}: {policies[name][0]}" if name in policies else "(default policy)"
+            for what, name in shown.items()
+            if name is not None
+        }
+
+    def apply_retention(self, retention: Retention) -> list[str]:
+        """Set how long each class of data is kept: ``ALTER RETENTION POLICY`` of the default
+        policy (raw), :data:`LEDGER_RP` and :data:`LONG_TERM_RP`. Data older than a new duration
+        is deleted by the server within its retention check interval (30 min by default).
+        Returns the statements run. StoreQueryError when the server refuses (no admin rights;
+        on 2.x/3.x set the bucket's retention instead)."""
+        self._ensure_policies()
+        policies = self._retention_policies()
+        default = next((n for n, (_, is_default) in policies.items() if is_default), None)
+        if default is None:
+            raise StoreQueryError(f"database {self.database!r} has no default retention policy")
+        db = quote_ident(self.database)
+        statements = []
+        for name, days in (
+            (default, retention.raw_days),
+            (LEDGER_RP, retention.ledger_days),
+            (LONG_TERM_RP, retention.rollup_days),
+        ):
+            if name not in policies:
+                continue
+            duration = f"{days}d" if days else "INF"
+            statement = f"ALTER RETENTION POLICY {quote_ident(name)} ON {db} DURATION {duration}"
+            if name == default and days:
+                # a shard group is dropped whole: one of at most a tenth of the duration
+                statement += f" SHARD DURATION {max(1, min(7, days // 10))}d"
+            self._execute(statement)
+            statements.append(statement)
+        return statements
 
     # --- HTTP ---------------------------------------------------------------------------------
 
@@ -527,6 +647,12 @@ class InfluxStore:
                 f"InfluxDB at {self._base_url} cannot be reached: {exc}"
             ) from exc
         status = response.status_code
+        if status == 401:
+            # a retry succeeds once the operator fixes the URL: the collector spools meanwhile
+            raise StoreUnavailableError(
+                f"InfluxDB at {self._base_url} refused the credentials of the store URL "
+                f"({_error_text(response)}): check its user and password, or token"
+            )
         if status >= 500 or status in _TRANSIENT_STATUS:
             raise StoreUnavailableError(
                 f"InfluxDB at {self._base_url} answered {status}: {_error_text(response)}"

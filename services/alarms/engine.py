@@ -4,12 +4,22 @@
 few seconds (new telemetry since the last pass, ``latest`` for offline), and keeps every alarm in
 the store (:mod:`services.alarms.records`). Its listeners (the live stream) hear of every raise,
 acknowledgement and clear.
+
+Replicas: several ``serve`` processes may share one store, each with its engine. Given a
+:class:`~services.lease.Lease`, an engine evaluates only while it holds the lease (so each alarm is
+raised once), and every engine, holding it or not, reads the stored alarms once per evaluation
+period, so each replica's API and live stream show the alarms raised, acknowledged or cleared by
+the others. A replica that gains the lease starts afresh (detectors warmed up from the stored
+readings, the stored alarms reloaded) and evaluates at once: an alarm the previous leader raised
+is known as active and not raised again.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
+import socket
 import threading
 import time
 import zoneinfo
@@ -47,14 +57,23 @@ from services.alarms.records import (
     alarm_from_row,
     with_messages,
 )
+from services.lease import Lease, LeaseKeeper
 from services.periodic import Periodic
 from store.base import TELEMETRY, Store
+from store.embedded import EmbeddedStore
 
-__all__ = ["AlarmConflictError", "AlarmEngine"]
+__all__ = ["ALARM_LEASE", "AlarmConflictError", "AlarmEngine", "alarm_lease"]
 
 log = logging.getLogger("smartpark.alarms")
 
 _NS = 1_000_000_000
+
+ALARM_LEASE = "alarms"
+"""Name of the lease whose holder runs the alarm engine (:func:`alarm_lease`)."""
+
+_EMBEDDED_SETTLE_S = 0.05
+"""Settle time of the lease on the embedded store: one SQLite file is read-after-write and its
+processes share one machine's clock, so a claim only needs to outwait a concurrent writer."""
 
 
 class AlarmConflictError(ConflictError):
@@ -94,8 +113,14 @@ class AlarmEngine(Periodic):
         *,
         metrics_url: str | None = None,
         warmup_s: float = 1800.0,
+        lease: Lease | None = None,
     ) -> None:
         super().__init__(log)
+        self.lease = lease
+        self._keeper = LeaseKeeper(lease) if lease is not None else None
+        self._leading = False
+        self._every_s = 5.0
+        self._next_pass = 0.0
         self.store = store
         self.registry = registry
         self.rules = rules
@@ -132,14 +157,18 @@ class AlarmEngine(Periodic):
                     out.append(_Watch(park, rule, dev.id, detector))
         return out
 
-    def load(self) -> None:
-        """Read the stored alarms (every park) into memory."""
+    def load(self) -> list[Alarm]:
+        """Read the stored alarms (every park) into memory; returns those that are new or
+        changed since the last load (written by another replica, or before a restart)."""
+        end = time.time_ns() + 86_400 * _NS
+        changed: list[Alarm] = []
+        # held throughout, so no acknowledgement through the API lands between read and apply
         with self._lock:
-            end = time.time_ns() + 86_400 * _NS
             for park in self.registry.parks:
                 rows = self.store.scan(park, measurement=ALARM, start_ns=0, end_ns=end)
                 who = self.store.scan(park, measurement=ALARM_BY, start_ns=0, end_ns=end)
                 by = actors_from_rows(who)
+                known = self._alarms.setdefault(park, {})
                 for row in rows:
                     alarm = alarm_from_row(park, row)
                     if alarm is None:
@@ -150,10 +179,17 @@ class AlarmEngine(Periodic):
                         cleared_by=by.get((alarm.id, "clear")),
                     )
                     alarm = with_messages(alarm, self.rules.rule(alarm.rule))
-                    self._alarms[park][alarm.id] = alarm
+                    mine = known.get(alarm.id)
+                    # unchanged: keep what this process knows (a NaN value reads back as -1)
+                    if mine is None or _stored_form(mine) != alarm:
+                        changed.append(alarm)
+                        known[alarm.id] = alarm
                     if alarm.active:
                         self._active[(park, alarm.key)] = alarm.id
+                    elif self._active.get((park, alarm.key)) == alarm.id:
+                        del self._active[(park, alarm.key)]
             self._loaded = True
+        return changed
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -310,6 +346,8 @@ class AlarmEngine(Periodic):
     def _judge(
         self, park: str, rule: Rule, device: str | None, verdict: Verdict, now_ns: int
     ) -> list[Alarm]:
+        if self.lease is not None and not self.lease.held:
+            return []  # checked right before each write: the lease may have lapsed mid-pass
         key = f"{rule.id}~{device or NO_DEVICE}"
         with self._lock:
             active_id = self._active.get((park, key))
@@ -415,10 +453,81 @@ class AlarmEngine(Periodic):
 
     # -- the thread (services.periodic) ---------------------------------------------------------
 
+    def start(self, *, every_s: float = 5.0) -> None:
+        """Evaluate every ``every_s`` [s] in a background thread. With a lease the thread also
+        wakes every ``ttl_s / 8`` to notice at once that this replica gained the lease."""
+        self._every_s = every_s
+        if self._keeper is None:
+            super().start(every_s=every_s)
+            return
+        self._keeper.run_pass()  # a lone replica holds the lease before its first pass
+        self._keeper.start()
+        super().start(every_s=min(every_s, self._keeper.lease.ttl_s / 8))
+
+    def stop(self, *, timeout_s: float = 10.0) -> None:
+        """Finish the current pass and stop; release the lease, so another replica takes over
+        at once."""
+        super().stop(timeout_s=timeout_s)
+        if self._keeper is not None:
+            self._keeper.stop(timeout_s=timeout_s)
+
     def run_pass(self) -> bool:
-        """One :meth:`step`; never more waiting (the engine looks at the newest data)."""
-        self.step()
+        """One :meth:`step` when due (never more waiting: the engine looks at the newest data);
+        with a lease, a step only while this replica holds it, else a reload of the stored
+        alarms the leader writes."""
+        if self.lease is None:
+            self.step()
+            return False
+        now = time.monotonic()
+        leading = self.lease.held
+        gained = leading and not self._leading
+        self._leading = leading
+        if not gained and now < self._next_pass:
+            return False
+        self._next_pass = now + self._every_s
+        if gained:
+            log.info("alarms: this replica evaluates (lease %r)", self.lease.name)
+            self._take_over()
+        for alarm in self.load():
+            self._notify(alarm)
+        if leading:
+            self.step()
         return False
+
+    def _take_over(self) -> None:
+        """Start afresh as a new process would: new detectors warmed up from the store."""
+        with self._lock:
+            for park in self.registry.parks.values():
+                self._watches[park.id] = self._build_watches(park)
+            self._cursor.clear()
+            self._seen.clear()
+            self._rates = {p: _ParkRate() for p in self.registry.parks}
+            self._baseline_day.clear()
+            self._spool.clear()
+
+
+def alarm_lease(
+    store: Store, *, ttl_s: float, settle_s: float | None = None, holder: str = ""
+) -> Lease:
+    """The lease :data:`ALARM_LEASE` of this process: ``holder`` (default ``<host>:<pid>``),
+    ``ttl_s`` [s]; ``settle_s`` [s] by default :data:`_EMBEDDED_SETTLE_S` on the embedded store,
+    else the lease's own default (``min(1, ttl_s / 8)``)."""
+    if settle_s is None and isinstance(store, EmbeddedStore):
+        settle_s = _EMBEDDED_SETTLE_S
+    return Lease(
+        store,
+        ALARM_LEASE,
+        holder or f"{socket.gethostname()}:{os.getpid()}",
+        ttl_s,
+        settle_s=settle_s,
+    )
+
+
+def _stored_form(alarm: Alarm) -> Alarm:
+    """``alarm`` as it reads back from the store (a NaN value or threshold is stored as -1)."""
+    value = alarm.value if math.isfinite(alarm.value) else -1.0
+    threshold = alarm.threshold if math.isfinite(alarm.threshold) else -1.0
+    return replace(alarm, value=value, threshold=threshold)
 
 
 def _detector(rule: Rule, dev: Device, tz: zoneinfo.ZoneInfo) -> Detector | None:

@@ -19,7 +19,7 @@ from store import (
     Store,
 )
 from store.influx import LONG_TERM_RP
-from tests.support.servers import free_port
+from tests.support.servers import InfluxService, free_port
 
 S = 1_000_000_000  # ns per second
 # 2023-11-14T22:13:00Z: a whole minute, so 60 s buckets start here
@@ -27,10 +27,20 @@ T0 = 28_333_333 * 60 * S
 PARK = "p1"
 
 
-_FIXTURES = {"embedded": "embedded_store", "influxdb": "influx_store"}
+_FIXTURES = {
+    "embedded": "embedded_store",
+    "influxdb": "influx_store",
+    "influxdb-auth": "influx_auth_store",  # the same server with user and password required
+}
 
 
-@pytest.fixture(params=["embedded", pytest.param("influxdb", marks=pytest.mark.influxdb)])
+@pytest.fixture(
+    params=[
+        "embedded",
+        pytest.param("influxdb", marks=pytest.mark.influxdb),
+        pytest.param("influxdb-auth", marks=pytest.mark.influxdb),
+    ]
+)
 def store(request: pytest.FixtureRequest) -> Store:
     return request.getfixturevalue(_FIXTURES[request.param])
 
@@ -736,3 +746,40 @@ def test_the_evidence_measurements_are_kept_for_the_long_term() -> None:
     from store.base import LEDGER_DAY, LONG_TERM
 
     assert {ACCOUNTING, INSTRUMENT, MAINTENANCE, LEDGER_DAY} <= LONG_TERM
+
+
+@pytest.mark.influxdb
+def test_influxdb_with_authentication_refuses_a_wrong_password_in_one_clear_line(
+    influxd_auth: InfluxService,
+) -> None:
+    database = "test_wrong_password"
+    wrong = InfluxStore(influxd_auth.store_url(database, password="wrong"), timeout_s=5.0)
+    try:
+        for attempt in (
+            lambda: wrong.write([pt("m1", T0, kw=1.0)]),
+            lambda: wrong.latest(PARK),
+        ):
+            # unavailable, not refused: a collector spools its readings until the URL is fixed
+            with pytest.raises(StoreUnavailableError) as caught:
+                attempt()
+            message = str(caught.value)
+            assert message == (
+                f"InfluxDB at {influxd_auth.url} refused the credentials of the store URL "
+                "(authorization failed): check its user and password, or token"
+            )
+            assert "wrong" not in message
+        assert not influxd_auth.show_databases().count(database)  # nothing was created
+    finally:
+        wrong.close()
+
+
+@pytest.mark.influxdb
+def test_influxdb_without_credentials_is_refused_by_an_authenticating_server(
+    influxd_auth: InfluxService,
+) -> None:
+    anonymous = InfluxStore(f"influxdb://127.0.0.1:{influxd_auth.port}/test_anon", timeout_s=5.0)
+    try:
+        with pytest.raises(StoreUnavailableError, match="refused the credentials"):
+            anonymous.count(PARK)
+    finally:
+        anonymous.close()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from config.errors import ConfigError
-from store import InfluxStore, open_store
-from store.influx import _parse_url
+from config.errors import ConfigError, StoreQueryError
+from config.settings import get_settings
+from smartpark.cli import main
+from store import LEDGER_DAY, TELEMETRY, InfluxStore, Point, open_store
+from store.influx import LEDGER_MEASUREMENT, LEDGER_RP, LONG_TERM_RP, Retention, _parse_url
 
 
 @pytest.mark.parametrize(
@@ -69,3 +73,86 @@ def test_open_store_selects_influxdb(tmp_path):
         assert store.database == "db"
     finally:
         store.close()
+
+
+# --- retention -----------------------------------------------------------------------------------
+
+
+def _policies(store: InfluxStore) -> dict[str, str]:
+    shown = store._select(f'SHOW RETENTION POLICIES ON "{store.database}"')
+    return {str(row[0]): str(row[1]) for series in shown for row in series["values"]}
+
+
+@pytest.mark.influxdb
+def test_each_class_of_data_lives_in_its_policy_and_retention_applies_to_each(influx_store):
+    now = time.time_ns()
+    influx_store.write(
+        [
+            Point(TELEMETRY, {"park": "p", "device": "m"}, {"kw": 1.0}, now),
+            Point(LEDGER_MEASUREMENT, {"park": "p", "device": "m"}, {"e": 2.0}, now),
+            Point(LEDGER_DAY, {"park": "p", "device": "m"}, {"e": 3.0}, now),
+            Point("alarm", {"park": "p", "device": "hot~m"}, {"state": 0.0}, now),
+        ]
+    )
+    in_ledger = influx_store._select(f'SELECT "e" FROM "{LEDGER_RP}"."{LEDGER_MEASUREMENT}"')
+    assert [row[1] for s in in_ledger for row in s["values"]] == [2.0]
+    kept = influx_store._select(f'SELECT "state" FROM "{LONG_TERM_RP}"."alarm"')
+    assert [row[1] for s in kept for row in s["values"]] == [0.0]
+    assert influx_store.retention() == {
+        "raw": "autogen: 0s",
+        "ledger": f"{LEDGER_RP}: 0s",
+        "rollups": f"{LONG_TERM_RP}: 0s",
+    }
+
+    applied = influx_store.apply_retention(Retention(400, 2192, 0))
+
+    db = f'"{influx_store.database}"'
+    assert applied == [
+        f'ALTER RETENTION POLICY "autogen" ON {db} DURATION 400d SHARD DURATION 7d',
+        f'ALTER RETENTION POLICY "{LEDGER_RP}" ON {db} DURATION 2192d',
+        f'ALTER RETENTION POLICY "{LONG_TERM_RP}" ON {db} DURATION INF',
+    ]
+    assert _policies(influx_store) == {
+        "autogen": "9600h0m0s",  # 400 d
+        LEDGER_RP: "52608h0m0s",  # 2,192 d
+        LONG_TERM_RP: "0s",  # forever
+    }
+    # everything still reads back where it lives
+    assert influx_store.count("p") == 1
+    assert influx_store.count("p", measurement=LEDGER_MEASUREMENT) == 1
+    assert influx_store.count("p", measurement=LEDGER_DAY) == 1
+    # a reading older than the raw policy is refused by the server, with its reason
+    old = now - 401 * 86_400 * 10**9
+    with pytest.raises(StoreQueryError, match="beyond retention policy"):
+        influx_store.write([Point(TELEMETRY, {"park": "p", "device": "m"}, {"kw": 1.0}, old)])
+
+
+def test_retention_refuses_negative_days_and_a_raw_policy_shorter_than_two_days():
+    with pytest.raises(ValueError, match="0 \\(forever\\) or more days"):
+        Retention(400, -1, 0)
+    with pytest.raises(ValueError, match="at least 2 days"):
+        Retention(1, 0, 0)
+
+
+@pytest.mark.influxdb
+def test_store_retention_command_shows_then_applies_the_settings(
+    influxd, monkeypatch, capsys, tmp_path
+):
+    database = "test_retention_cli"
+    monkeypatch.setenv("SMARTPARK_STORE_URL", influxd.store_url(database))
+    monkeypatch.setenv("SMARTPARK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SMARTPARK_RETENTION_RAW_DAYS", "30")
+    get_settings.cache_clear()
+    try:
+        assert main(["store", "retention"]) == 0
+        shown = capsys.readouterr().out
+        assert "raw      autogen: 0s" in shown
+        assert "settings: raw 30 d, ledger 2192 d, roll-ups 0 d (0: forever)" in shown
+        assert main(["store", "retention", "--apply"]) == 0
+        assert "DURATION 30d SHARD DURATION 3d" in capsys.readouterr().out
+        store = InfluxStore(influxd.store_url(database))
+        assert _policies(store)["autogen"] == "720h0m0s"
+        store.close()
+    finally:
+        get_settings.cache_clear()
+        influxd.drop_database(database)

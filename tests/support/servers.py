@@ -19,6 +19,7 @@ import subprocess
 import time
 from pathlib import Path
 from typing import IO, Self
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -203,13 +204,18 @@ class InfluxService(Service):
     """A private ``influxd`` (InfluxDB 1.x) with everything under ``root``.
 
     ``url`` is the HTTP base (``http://127.0.0.1:PORT``); ``store_url(db)`` the smartpark store URL
-    of one database.
+    of one database. With ``auth=(user, password)`` the server requires authentication
+    (``auth-enabled``) and ``user`` is its admin, created at the first start; ``store_url`` then
+    carries the credentials (``store_url(db, password=...)`` another password).
     """
 
     name = "influxd"
 
-    def __init__(self, root: Path, binary: str | None = None) -> None:
+    def __init__(
+        self, root: Path, binary: str | None = None, *, auth: tuple[str, str] | None = None
+    ) -> None:
         super().__init__(binary or find_binary("influxd", "influxdb"), root)
+        self.auth = auth
         self.config_path = root / "influxdb.conf"
         self.http_port = 0
         self.rpc_port = 0
@@ -223,9 +229,28 @@ class InfluxService(Service):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
 
-    def store_url(self, database: str) -> str:
-        """``influxdb://127.0.0.1:PORT/<database>``, what :class:`store.InfluxStore` takes."""
-        return f"influxdb://127.0.0.1:{self.http_port}/{database}"
+    def store_url(self, database: str, *, password: str | None = None) -> str:
+        """``influxdb://[user:password@]127.0.0.1:PORT/<database>``, what
+        :class:`store.InfluxStore` takes (the credentials when the server has ``auth``)."""
+        if self.auth is None:
+            return f"influxdb://127.0.0.1:{self.http_port}/{database}"
+        user, secret = self.auth
+        secret = secret if password is None else password
+        credentials = f"{quote(user, safe='')}:{quote(secret, safe='')}"
+        return f"influxdb://{credentials}@127.0.0.1:{self.http_port}/{database}"
+
+    def start(self) -> None:
+        """Start the server; with ``auth``, create its admin user (only possible, and only
+        needed, while the server has no user)."""
+        super().start()
+        if self.auth is not None:
+            user, secret = self.auth
+            password = secret.replace("\\", "\\\\").replace("'", "\\'")
+            statement = (
+                f"CREATE USER {quote_ident(user)} WITH PASSWORD '{password}' WITH ALL PRIVILEGES"
+            )
+            with contextlib.suppress(httpx.HTTPError):
+                httpx.post(f"{self.url}/query", params={"q": statement}, timeout=10.0)
 
     def _new_ports(self) -> None:
         self.http_port = free_port()
@@ -261,6 +286,7 @@ bind-address = "127.0.0.1:{self.rpc_port}"
 [http]
   enabled = true
   bind-address = "127.0.0.1:{self.http_port}"
+  auth-enabled = {"true" if self.auth is not None else "false"}
   log-enabled = false
   pprof-enabled = false
 
@@ -282,10 +308,12 @@ bind-address = "127.0.0.1:{self.rpc_port}"
 
     def show_databases(self) -> list[str]:
         """Names of the server's databases."""
-        response = httpx.get(f"{self.url}/query", params={"q": "SHOW DATABASES"}, timeout=10.0)
+        response = httpx.get(
+            f"{self.url}/query", params={"q": "SHOW DATABASES"}, auth=self.auth, timeout=10.0
+        )
         response.raise_for_status()
         series = response.json()["results"][0].get("series", [])
-        return [row[0] for s in series for row in s["values"]]
+        return [row[0] for s in series for row in s.get("values", [])]
 
     def drop_database(self, database: str) -> None:
         """Drop a database if the server is up (test clean-up; quiet when it is down)."""
@@ -295,6 +323,7 @@ bind-address = "127.0.0.1:{self.rpc_port}"
             httpx.post(
                 f"{self.url}/query",
                 params={"q": f"DROP DATABASE {quote_ident(database)}"},
+                auth=self.auth,
                 timeout=10.0,
             )
 
