@@ -55,7 +55,7 @@ from ingest.sparkplug import SUBSCRIPTIONS as SPARKPLUG_SUBSCRIPTIONS
 from ingest.sparkplug import SparkplugDecoder
 from ingest.spool import Spool, SpoolFullError
 from store.base import TELEMETRY, Point, QuarantineRecord, Store
-from store.touched import touched_marks
+from store.touched import LIVE_S, touched_marks
 
 __all__ = ["Collector", "CollectorStats", "Router"]
 
@@ -569,6 +569,7 @@ class Collector:
             now_ns=self._clock_ns(),
             source=self.settings.client_id,
             devices=lambda park, device: (park, device) in self._ledgered,
+            live_s=LIVE_S,  # a live stream: one mark per park and batch, not one per meter
         )
 
     def _isolate_refused(self, points: list[Point]) -> tuple[list[QuarantineRecord], list[Point]]:
