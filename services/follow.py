@@ -35,8 +35,15 @@ batches the work of many readings per device into one recomputation.
 Cursor: marks are read by their stamp, from the cursor minus ``settle_s`` (a write's stamp
 precedes its completion by up to the store's timeout) to now; marks already handled in that
 overlap are remembered and skipped. The cursor per park is kept in a small JSON file, written
-atomically; without one the follower starts from the beginning (idempotent, just slower). Two
-followers on the same store (``--share`` collectors) do the same work twice, harmlessly.
+atomically; without one the follower starts from the beginning (idempotent, just slower).
+
+Several followers (collectors sharing a subscription, or ``smartpark follow`` processes) split
+the parks with a lease per park (:class:`services.lease.Lease` ``follow:<park>``, given
+``holder`` and ``lease_ttl_s``): a pass follows only the parks whose lease it holds, so no park
+is followed twice, and a park whose follower died is taken by another within ``lease_ttl_s``.
+With leases the cursor of each park is also kept in the store (:data:`FOLLOW_CURSOR`), so the
+follower that takes a park over goes on where the last one stopped. Without leases, two followers
+on one store do the same work twice, harmlessly.
 """
 
 from __future__ import annotations
@@ -56,6 +63,7 @@ from numpy.typing import NDArray
 from analytics.intervals import DEFAULT_INTERVAL_S
 from config.registry import Device, ParkRegistry, Registry
 from config.units import stored_field_name
+from services.lease import Lease
 from services.ledger import LEDGER, LOOKBACK_S, QUALITY_SUFFIX, device_ledger, ledger_points
 from services.periodic import Periodic
 from services.rollup import local_days, write_day_rollups
@@ -74,6 +82,7 @@ from store.base import (
 from store.touched import ALL_DEVICES, touched_marks  # re-exported: the marks this module reads
 
 __all__ = [
+    "FOLLOW_CURSOR",
     "PREFETCH_MIN_DEVICES",
     "FollowStep",
     "LedgerFollower",
@@ -88,6 +97,11 @@ _NS_PER_MS = 1_000_000
 _CHUNK_S = 7 * 86_400  # one recomputation covers at most this much device time
 _SCAN_LIMIT = 50_000  # marks read per park and step
 _WRITE_CHUNK = 20_000  # ledger points per store write
+
+FOLLOW_CURSOR = "follow_cursor"
+"""Measurement of the followers' shared cursors: tags park, device ``*``; fields ``cursor_s``
+and ``cursor_frac_ns`` (the cursor [ns] = s × 10⁹ + frac, exact in floats); stamped with the UTC
+day of the write, so a day holds one point per park."""
 
 PREFETCH_MIN_DEVICES = 8
 """Devices touched close together from which a pass reads the park's readings in one query
@@ -138,6 +152,8 @@ class LedgerFollower(Periodic):
         context_s: int = 3_600,
         cursor_path: Path | None = None,
         clock_ns: Callable[[], int] = time.time_ns,
+        holder: str | None = None,
+        lease_ttl_s: float = 60.0,
     ) -> None:
         super().__init__(log)
         self.store = store
@@ -150,6 +166,10 @@ class LedgerFollower(Periodic):
         self._cursor: dict[str, int] = self._load_cursor()
         self._seen: dict[str, set[tuple[str, int, float, float]]] = defaultdict(set)
         self._view = PrefetchedStore(store)
+        self.holder = holder
+        self.lease_ttl_s = lease_ttl_s
+        self._leases: dict[str, Lease] = {}
+        self.followed: set[str] = set()  # parks whose lease this follower held at its last pass
         self._ledgered_cache: dict[str, tuple[tuple[str, int], dict[str, Device]]] = {}
         self.intervals_written = 0
         self.rollup_days_written = 0
@@ -161,13 +181,78 @@ class LedgerFollower(Periodic):
         marks = devices = intervals = days = 0
         caught_up = True
         for park in self.registry.parks.values():
+            if not self._may_follow(park.id):
+                continue
             m, d, i, r, done = self._step_park(park)
             marks, devices, intervals, days = marks + m, devices + d, intervals + i, days + r
             caught_up = caught_up and done
         self._save_cursor()
+        if self.holder is not None:
+            self._store_cursors()
         self.intervals_written += intervals
         self.rollup_days_written += days
         return FollowStep(marks, devices, intervals, caught_up, days)
+
+    def _may_follow(self, park_id: str) -> bool:
+        """True when this follower follows ``park_id`` now: always without leases, else while it
+        holds the park's lease (taking it when free; on taking it over, the stored cursor)."""
+        if self.holder is None:
+            return True
+        lease = self._leases.get(park_id)
+        if lease is None:
+            lease = Lease(self.store, f"follow:{park_id}", self.holder, self.lease_ttl_s)
+            self._leases[park_id] = lease
+        if not lease.try_acquire():
+            if park_id in self.followed:
+                log.info("ledger: park %s is followed by %s now", park_id, lease.holder())
+            self.followed.discard(park_id)
+            return False
+        if park_id not in self.followed:
+            stored = self._stored_cursor(park_id)
+            if stored is not None:
+                self._cursor[park_id] = stored
+                self._seen.pop(park_id, None)
+            log.info("ledger: following park %s (as %s)", park_id, self.holder)
+            self.followed.add(park_id)
+        return True
+
+    def _stored_cursor(self, park_id: str) -> int | None:
+        rows = self.store.latest(park_id, measurement=FOLLOW_CURSOR)
+        row = next((r for r in rows if r.device == ALL_DEVICES), None)
+        if row is None or "cursor_s" not in row.fields:
+            return None
+        return int(row.fields["cursor_s"]) * 1_000_000_000 + int(
+            row.fields.get("cursor_frac_ns", 0.0)
+        )
+
+    def _store_cursors(self) -> None:
+        day_ns = 86_400 * 1_000_000_000
+        today = self._clock_ns() // day_ns * day_ns
+        points = [
+            Point(
+                FOLLOW_CURSOR,
+                {"park": park_id, "device": ALL_DEVICES},
+                {
+                    "cursor_s": float(self._cursor[park_id] // 1_000_000_000),
+                    "cursor_frac_ns": float(self._cursor[park_id] % 1_000_000_000),
+                },
+                today,
+            )
+            for park_id in sorted(self.followed)
+            if park_id in self._cursor
+        ]
+        if points:
+            self.store.write(points)
+
+    def stop(self, *, timeout_s: float = 10.0) -> None:
+        """Finish the current pass, stop, and give up the leases (others take them at once)."""
+        super().stop(timeout_s=timeout_s)
+        for lease in self._leases.values():
+            try:
+                lease.release()
+            except Exception:  # the store may be gone: the claims run out by themselves
+                log.warning("ledger: could not release %r", lease)
+        self.followed.clear()
 
     def catch_up(self, *, timeout_s: float = 60.0) -> FollowStep:
         """Pass until every mark up to now is handled (or ``timeout_s`` [s] passed)."""
