@@ -561,9 +561,9 @@ class Collector:
         self.stats.readings_quarantined += len(records)
 
     def _marks(self, points: list[Point]) -> list[Point]:
-        """Touched marks of a batch, for the ledger follower (services/follow.py)."""
-        if not self.settings.ledger_follow:
-            return []
+        """Touched marks of a batch, for the ledger follower (services/follow.py): written
+        whether or not this process follows (``smartpark follow`` may, elsewhere); a live
+        stream costs one mark per park and batch."""
         return touched_marks(
             (p for p in points if p.measurement == TELEMETRY),
             now_ns=self._clock_ns(),
