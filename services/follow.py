@@ -462,6 +462,9 @@ class LedgerFollower(Periodic):
         write_lo, write_hi = first_ns, last_ns
         context_lo, context_hi = first_ns, last_ns
         for field in _registers(device):
+            inside = SeriesQuery(park_id, device.id, field, first_ns, last_ns + 1, limit=1)
+            if self._view.known(inside) == []:
+                continue  # no reading of this register was touched: its intervals stand
             before = self._neighbours(park_id, device.id, field, first_ns, before=True)
             after = self._neighbours(park_id, device.id, field, last_ns, before=False)
             if before:
@@ -642,6 +645,14 @@ class PrefetchedStore:
         self._windows = []
 
     # -- the Store protocol ----------------------------------------------------------------------
+
+    def known(self, query: SeriesQuery) -> list[SeriesRow] | None:
+        """The answer to ``query`` when a window holds it whole, else None (no store access)."""
+        for window in self._windows:
+            rows = window.answer(query)
+            if rows is not None:
+                return rows
+        return None
 
     def series(self, query: SeriesQuery) -> list[SeriesRow]:
         """From memory when a window holds the answer whole, else from the store."""
