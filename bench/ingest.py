@@ -99,7 +99,15 @@ SHARE_GROUP = "bench"
 class Collector:
     """``smartpark collect`` as a subprocess, configured only through ``SMARTPARK_*``."""
 
-    def __init__(self, *, name: str, env: dict[str, str], workdir: Path, share: str | None) -> None:
+    def __init__(
+        self,
+        *,
+        name: str,
+        env: dict[str, str],
+        workdir: Path,
+        share: str | None,
+        command: str = "collect",
+    ) -> None:
         self.name = name
         self.client_id = env["SMARTPARK_CLIENT_ID"]
         self.metrics_port = int(env.get("SMARTPARK_METRICS_PORT", "0"))
@@ -109,7 +117,7 @@ class Collector:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTPARK_")}
         full_env["PYTHONPATH"] = str(REPO)
         full_env.update(env)
-        args = [sys.executable, "-m", "smartpark", "collect"]
+        args = [sys.executable, "-m", "smartpark", command]
         if share:
             args += ["--share", share]
         # cwd = its own folder, so no stray .env file is read
@@ -378,14 +386,15 @@ class Bench:
 
     # the collector
     def collector_case(
-        self, run: int, *, readings: int, procs: int, follow: bool = True
+        self, run: int, *, readings: int, procs: int, follow: bool = True, pair: bool = False
     ) -> dict[str, Any]:
-        """One collector case; ``follow`` False turns the ledger follower off
-        (``SMARTPARK_LEDGER_FOLLOW=false``: no touched marks, no follower)."""
+        """One collector case; ``follow`` False turns the collector's ledger follower off
+        (``SMARTPARK_LEDGER_FOLLOW=false``; it still writes touched marks); ``pair`` adds a
+        ``smartpark follow`` process beside the collector(s), whose CPU counts too."""
         cfg = self.cfg
         assert self.influx is not None
         kind = "single" if readings == 1 else f"batch{readings}"
-        case = f"{kind}_{procs}p" + ("" if follow else "_nofollow")
+        case = f"{kind}_{procs}p" + ("_pair" if pair else "" if follow else "_nofollow")
         work = self._dir(f"collector-{case}")
         n_readings = cfg.n_single if readings == 1 else cfg.n_batch_readings
         n_msgs = max(1, n_readings // readings)
@@ -401,6 +410,7 @@ class Bench:
             "readings": n_readings,
         }
         collectors: list[Collector] = []
+        follower: Collector | None = None
         with self._broker(work) as broker:
             try:
                 for i in range(procs):
@@ -424,6 +434,14 @@ class Bench:
                             share=SHARE_GROUP if procs > 1 else None,
                         )
                     )
+                if pair:
+                    follower = Collector(
+                        name="follower",
+                        env={**env, "SMARTPARK_METRICS_PORT": "0", "SMARTPARK_CLIENT_ID": "f"},
+                        workdir=work,
+                        share=None,
+                        command="follow",
+                    )
                 ids = [c.client_id for c in collectors]
                 if not wait_subscribed(broker, [f": {cid} 1 " for cid in ids], timeout_s=30):
                     out["error"] = "collector(s) did not subscribe within 30 s"
@@ -433,11 +451,11 @@ class Bench:
                     out["error"] = warm
                     return out
                 burst = self._collector_phase(
-                    "burst", broker, collectors, db, work, n_msgs, readings, rate=0
+                    "burst", broker, collectors, db, work, n_msgs, readings, rate=0, also=follower
                 )
                 out["burst"] = burst.summary()
                 out["burst_latency_ms"] = burst.latency_ms
-                if follow and burst.complete:
+                if (follow or pair) and burst.complete:
                     out["rollup_lag"] = self._rollup_lag(broker, db)
                 if burst.complete and burst.rate_readings_s:
                     offered = cfg.paced_fraction * burst.rate_readings_s / readings
@@ -460,6 +478,9 @@ class Bench:
             finally:
                 for c in collectors:
                     c.stop()
+                if follower is not None:
+                    follower.stop()
+                    out["follower_log"] = follower.log_findings()
                 out["exit_codes"] = {c.name: c.exit_code for c in collectors}
                 out["collector_logs"] = {c.name: c.log_findings() for c in collectors}
                 self._drop(db)
@@ -559,10 +580,13 @@ class Bench:
         readings: int,
         *,
         rate: float,
+        also: Collector | None = None,
     ) -> Phase:
         cfg = self.cfg
         assert self.influx is not None
         pids: dict[str, int | None] = {c.name: c.pid for c in collectors}
+        if also is not None:  # a `smartpark follow` beside the collectors
+            pids[also.name] = also.pid
         pids |= {"mosquitto": broker.pid, "influxd": self.influxd.pid}
         metrics_before = [scrape_metrics(c.metrics_port) for c in collectors]
         publish_s = n_msgs / rate if rate > 0 else 0.0
@@ -766,6 +790,10 @@ points:
             ("influx", self.influx_ceiling),
             ("single1", lambda r: self.collector_case(r, readings=1, procs=1)),
             ("single1nf", lambda r: self.collector_case(r, readings=1, procs=1, follow=False)),
+            (
+                "single1pair",
+                lambda r: self.collector_case(r, readings=1, procs=1, follow=False, pair=True),
+            ),
             ("single2", lambda r: self.collector_case(r, readings=1, procs=2)),
             ("batch1", lambda r: self.collector_case(r, readings=cfg.batch_readings, procs=1)),
             ("batch2", lambda r: self.collector_case(r, readings=cfg.batch_readings, procs=2)),
@@ -966,10 +994,26 @@ def follow_cost(results: list[dict[str, Any]]) -> str:
         text = (
             f"run {run}: follower on {on:,.0f} readings/s, off {off:,.0f}/s: on/off {on / off:.2f}"
         )
+        pair = rate("single_1p_pair")
+        pair_lag = next(
+            (
+                r.get("rollup_lag")
+                for r in results
+                if r["case"] == "single_1p_pair" and r["run"] == run
+            ),
+            None,
+        )
         if paho:
             text += f"; on {on / paho:.0%}, off {off / paho:.0%} of bare paho ({paho:,.0f} msg/s)"
         if lag:
             text += f"; roll-up lag {lag.get('lag_s')} s after the probe was stored"
+        if pair:
+            text += (
+                f"\n       collector + `smartpark follow` process {pair:,.0f} readings/s: "
+                f"pair/off {pair / off:.2f}"
+                + (f", {pair / paho:.0%} of bare paho" if paho else "")
+                + (f"; roll-up lag {pair_lag.get('lag_s')} s" if pair_lag else "")
+            )
         lines.append(text)
     return "\nLedger follower cost (targets: on/off ≥ 0.90, on ≥ 60 % of paho, lag ≤ 60 s):\n" + (
         "\n".join(lines) if lines else "(needs single1 and single1nf)"
@@ -1059,13 +1103,14 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         default="",
         help="comma list of: paho, influx, single1, single1nf (single1 with the ledger follower "
-        "off), single2, batch1, batch2, m2i, formats",
+        "off), single1pair (single1nf and a `smartpark follow` process), single2, batch1, "
+        "batch2, m2i, formats",
     )
     p.add_argument(
         "--follow-cost",
         action="store_true",
-        help="the follower's cost: paho, single1nf and single1 (same as --only "
-        "paho,single1nf,single1), with the on/off ratio and the roll-up lag printed",
+        help="the follower's cost: paho, single1, single1nf and single1pair (same as --only "
+        "paho,single1,single1nf,single1pair), with the ratios and the roll-up lags printed",
     )
     p.add_argument(
         "--m2i-venv", type=Path, default=Path.home() / ".cache" / "smartpark-bench" / "m2i-venv"
@@ -1105,7 +1150,7 @@ def main(argv: list[str] | None = None) -> int:
         idle_s=args.idle_s,
         poll_s=args.poll_s,
         only=(
-            {"paho", "single1", "single1nf"}
+            {"paho", "single1", "single1nf", "single1pair"}
             if args.follow_cost
             else {s.strip() for s in args.only.split(",") if s.strip()}
         ),
