@@ -97,6 +97,7 @@ _NS_PER_MS = 1_000_000
 _CHUNK_S = 7 * 86_400  # one recomputation covers at most this much device time
 _SCAN_LIMIT = 50_000  # marks read per park and step
 _WRITE_CHUNK = 20_000  # ledger points per store write
+_SLICE_S = 900  # readings read in bulk per query [s of device time]
 
 FOLLOW_CURSOR = "follow_cursor"
 """Measurement of the followers' shared cursors: tags park, device ``*``; fields ``cursor_s``
@@ -374,31 +375,28 @@ class LedgerFollower(Periodic):
             end = c_hi + context_ns + step_ns
             if c_hi + LOOKBACK_S * 1_000_000_000 >= now_ns:
                 end = max(end, now_ns + (LOOKBACK_S + self.context_s) * 1_000_000_000 + 1)
-            columns = self.store.columns(
-                park.id, measurement=TELEMETRY, fields=fields, start_ns=start, end_ns=end
-            )
-            self._view.add(
+            # in slices of time, each turned into arrays at once: a pass never holds the whole
+            # answer as Python objects (the memory a pass needs stays small and the same)
+            window = self._view.read(
                 park.id,
                 measurement=TELEMETRY,
                 fields=fields,
                 start_ns=start,
                 end_ns=end,
-                columns=columns,
+                slice_ns=_SLICE_S * 1_000_000_000,
+                until_ns=now_ns + 1,
             )
             if ALL_DEVICES not in devs:
                 continue
             inside = merge_ranges(((lo, hi) for lo, hi in wide if c_lo <= lo <= c_hi), gap=step_ns)
-            for device_id, col in columns.items():
+            for device_id, per in window.data.items():
                 device = devices_of.get(device_id)
                 if device is None:
                     continue
-                t = np.asarray(col.time_ns, dtype=np.int64)
-                has = np.zeros(t.size, dtype=bool)
-                for f in _registers(device):
-                    vals = col.values.get(f)
-                    if vals is not None:
-                        has |= ~np.isnan(np.asarray(vals, dtype=np.float64))
-                held = t[has]
+                times = [per[f][0] for f in _registers(device) if f in per]
+                if not times:
+                    continue
+                held = np.unique(np.concatenate(times))
                 for lo, hi in inside:
                     i = int(np.searchsorted(held, lo, side="left"))
                     j = int(np.searchsorted(held, hi, side="right"))
@@ -606,6 +604,22 @@ class _Window:
         return [SeriesRow(a, b) for a, b in zip(t[i:j].tolist(), v[i:j].tolist(), strict=True)]
 
 
+def _arrays(
+    columns: dict[str, Columns],
+) -> dict[str, dict[str, tuple[NDArray[np.int64], NDArray[np.float64]]]]:
+    """Per device and field: times [ns] and values where the point has the field."""
+    data: dict[str, dict[str, tuple[NDArray[np.int64], NDArray[np.float64]]]] = {}
+    for device, col in columns.items():
+        t = np.asarray(col.time_ns, dtype=np.int64)
+        per: dict[str, tuple[NDArray[np.int64], NDArray[np.float64]]] = {}
+        for name, values in col.values.items():
+            v = np.asarray(values, dtype=np.float64)
+            keep = ~np.isnan(v)
+            per[name] = (t[keep], v[keep])
+        data[device] = per
+    return data
+
+
 class PrefetchedStore:
     """A :class:`~store.base.Store` that answers raw :meth:`series` queries from points read
     in bulk beforehand (:meth:`add`, one :meth:`~store.base.Store.columns` answer), exactly
@@ -629,16 +643,51 @@ class PrefetchedStore:
     ) -> None:
         """Hold ``columns``, the store's answer for ``fields`` of ``measurement`` in ``park``
         over ``[start_ns, end_ns)`` [ns]."""
-        data: dict[str, dict[str, tuple[NDArray[np.int64], NDArray[np.float64]]]] = {}
-        for device, col in columns.items():
-            t = np.asarray(col.time_ns, dtype=np.int64)
-            per: dict[str, tuple[NDArray[np.int64], NDArray[np.float64]]] = {}
-            for name, values in col.values.items():
-                v = np.asarray(values, dtype=np.float64)
-                keep = ~np.isnan(v)
-                per[name] = (t[keep], v[keep])
-            data[device] = per
-        self._windows.append(_Window(park, measurement, frozenset(fields), start_ns, end_ns, data))
+        self._windows.append(
+            _Window(park, measurement, frozenset(fields), start_ns, end_ns, _arrays(columns))
+        )
+
+    def read(
+        self,
+        park: str,
+        *,
+        measurement: str,
+        fields: Sequence[str],
+        start_ns: int,
+        end_ns: int,
+        slice_ns: int,
+        until_ns: int,
+    ) -> _Window:
+        """Read ``fields`` of ``measurement`` in ``park`` over ``[start_ns, end_ns)`` [ns] from
+        the store and hold it: one :meth:`~store.base.Store.columns` query per ``slice_ns`` of
+        time up to ``until_ns`` (then one for the rest, e.g. the empty future), each turned into
+        arrays before the next is read. Returns what is held."""
+        cuts = [*range(start_ns, min(end_ns, until_ns), slice_ns), min(end_ns, until_ns)]
+        if cuts[-1] < end_ns:
+            cuts.append(end_ns)
+        parts: dict[str, dict[str, tuple[list[NDArray[np.int64]], list[NDArray[np.float64]]]]] = {}
+        for lo, hi in zip(cuts, cuts[1:], strict=False):
+            if hi <= lo:
+                continue
+            got = self.store.columns(
+                park, measurement=measurement, fields=fields, start_ns=lo, end_ns=hi
+            )
+            for device, per in _arrays(got).items():
+                held = parts.setdefault(device, {})
+                for name, (t, v) in per.items():
+                    ts, vs = held.setdefault(name, ([], []))
+                    ts.append(t)
+                    vs.append(v)
+            del got
+        data = {
+            device: {
+                name: (np.concatenate(ts), np.concatenate(vs)) for name, (ts, vs) in per.items()
+            }
+            for device, per in parts.items()
+        }
+        window = _Window(park, measurement, frozenset(fields), start_ns, end_ns, data)
+        self._windows.append(window)
+        return window
 
     def clear(self) -> None:
         """Forget what was read."""
