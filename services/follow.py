@@ -48,6 +48,7 @@ on one store do the same work twice, harmlessly.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -666,7 +667,7 @@ class PrefetchedStore:
         if cuts[-1] < end_ns:
             cuts.append(end_ns)
         parts: dict[str, dict[str, tuple[list[NDArray[np.int64]], list[NDArray[np.float64]]]]] = {}
-        for lo, hi in zip(cuts, cuts[1:], strict=False):
+        for lo, hi in itertools.pairwise(cuts):
             if hi <= lo:
                 continue
             got = self.store.columns(

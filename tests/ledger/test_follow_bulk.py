@@ -151,6 +151,6 @@ def test_a_live_park_with_late_data_and_corrections_equals_a_rebuild(store):
         assert day.energy[0] == pytest.approx(float(np.nansum(whole_day.ledger.energy)))
     # the park's readings were read in bulk: a few 15-minute slices per pass, not per meter
     passes = 99 // 5 + 1
-    slices = (3_600 + 900 + 5 * 60) // 900 + 2  # context, an interval, the pass, now and after
+    slices = (3_600 + 900 + 5 * 60) // 900 + 3  # context, an interval, the pass; edges; after now
     assert 0 < columns_reads.count(TELEMETRY) <= passes * slices < passes * len(FLOORS)
     assert store.count(PARK.id, measurement=LEDGER) > 0
