@@ -41,6 +41,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import orjson
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 from bench._measure import (
     POLL_S,
@@ -78,7 +80,7 @@ from ingest.collector import Router
 from ingest.decode import Decoder
 from ingest.mapping import load_mappings, shipped_mappings_path
 from ingest.sparkplug import DataType, new_payload
-from store.base import TELEMETRY, Point
+from store.base import LEDGER_DAY, TELEMETRY, Point
 from store.lineproto import encode_points, quote_ident
 
 __all__ = ["main"]
@@ -86,6 +88,8 @@ __all__ = ["main"]
 PARK = "bench"
 WARMUP_PARK = "warmup"
 WARMUP_MESSAGES = 20
+PROBE_KWH = 50.0  # the roll-up lag probe raises the warm-up meter's register by this [kWh]
+PROBE_TIMEOUT_S = 180.0
 SHARE_GROUP = "bench"
 
 
@@ -95,7 +99,15 @@ SHARE_GROUP = "bench"
 class Collector:
     """``smartpark collect`` as a subprocess, configured only through ``SMARTPARK_*``."""
 
-    def __init__(self, *, name: str, env: dict[str, str], workdir: Path, share: str | None) -> None:
+    def __init__(
+        self,
+        *,
+        name: str,
+        env: dict[str, str],
+        workdir: Path,
+        share: str | None,
+        command: str = "collect",
+    ) -> None:
         self.name = name
         self.client_id = env["SMARTPARK_CLIENT_ID"]
         self.metrics_port = int(env.get("SMARTPARK_METRICS_PORT", "0"))
@@ -105,7 +117,7 @@ class Collector:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTPARK_")}
         full_env["PYTHONPATH"] = str(REPO)
         full_env.update(env)
-        args = [sys.executable, "-m", "smartpark", "collect"]
+        args = [sys.executable, "-m", "smartpark", command]
         if share:
             args += ["--share", share]
         # cwd = its own folder, so no stray .env file is read
@@ -373,11 +385,16 @@ class Bench:
         return out
 
     # the collector
-    def collector_case(self, run: int, *, readings: int, procs: int) -> dict[str, Any]:
+    def collector_case(
+        self, run: int, *, readings: int, procs: int, follow: bool = True, pair: bool = False
+    ) -> dict[str, Any]:
+        """One collector case; ``follow`` False turns the collector's ledger follower off
+        (``SMARTPARK_LEDGER_FOLLOW=false``; it still writes touched marks); ``pair`` adds a
+        ``smartpark follow`` process beside the collector(s), whose CPU counts too."""
         cfg = self.cfg
         assert self.influx is not None
         kind = "single" if readings == 1 else f"batch{readings}"
-        case = f"{kind}_{procs}p"
+        case = f"{kind}_{procs}p" + ("_pair" if pair else "" if follow else "_nofollow")
         work = self._dir(f"collector-{case}")
         n_readings = cfg.n_single if readings == 1 else cfg.n_batch_readings
         n_msgs = max(1, n_readings // readings)
@@ -393,6 +410,7 @@ class Bench:
             "readings": n_readings,
         }
         collectors: list[Collector] = []
+        follower: Collector | None = None
         with self._broker(work) as broker:
             try:
                 for i in range(procs):
@@ -406,6 +424,8 @@ class Bench:
                         "SMARTPARK_METRICS_PORT": str(free_port()),
                         **cfg.collector_env,
                     }
+                    if not follow:
+                        env["SMARTPARK_LEDGER_FOLLOW"] = "false"
                     collectors.append(
                         Collector(
                             name=f"collector-{i + 1}",
@@ -413,6 +433,14 @@ class Bench:
                             workdir=work,
                             share=SHARE_GROUP if procs > 1 else None,
                         )
+                    )
+                if pair:
+                    follower = Collector(
+                        name="follower",
+                        env={**env, "SMARTPARK_METRICS_PORT": "0", "SMARTPARK_CLIENT_ID": "f"},
+                        workdir=work,
+                        share=None,
+                        command="follow",
                     )
                 ids = [c.client_id for c in collectors]
                 if not wait_subscribed(broker, [f": {cid} 1 " for cid in ids], timeout_s=30):
@@ -423,10 +451,12 @@ class Bench:
                     out["error"] = warm
                     return out
                 burst = self._collector_phase(
-                    "burst", broker, collectors, db, work, n_msgs, readings, rate=0
+                    "burst", broker, collectors, db, work, n_msgs, readings, rate=0, also=follower
                 )
                 out["burst"] = burst.summary()
                 out["burst_latency_ms"] = burst.latency_ms
+                if (follow or pair) and burst.complete:
+                    out["rollup_lag"] = self._rollup_lag(broker, db)
                 if burst.complete and burst.rate_readings_s:
                     offered = cfg.paced_fraction * burst.rate_readings_s / readings
                     paced_msgs = max(1, int(offered * cfg.paced_s))
@@ -448,10 +478,67 @@ class Bench:
             finally:
                 for c in collectors:
                     c.stop()
+                if follower is not None:
+                    follower.stop()
+                    out["follower_log"] = follower.log_findings()
                 out["exit_codes"] = {c.name: c.exit_code for c in collectors}
                 out["collector_logs"] = {c.name: c.log_findings() for c in collectors}
                 self._drop(db)
         return out
+
+    def _rollup_lag(self, broker: BenchMosquitto, db: str) -> dict[str, Any]:
+        """How long after a reading is stored the park's day roll-up holds it [s].
+
+        Right after a burst (the follower may still be working through it): one probe reading
+        of park ``warmup``'s meter raises its register by :data:`PROBE_KWH` over the warm-up's
+        readings; the time from the probe being stored to today's ``ledger_day`` energy of
+        that meter reaching it is the lag."""
+        assert self.influx is not None
+        from store import open_store
+
+        store = open_store(self.influxd.store_url(db), data_dir=self.root)
+        try:
+            ts_ms = int(time.time() * 1000)
+            payload = orjson.dumps({"ts": ts_ms, "energy": 1000.0 + PROBE_KWH, "power": 1.0})
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-probe")
+            client.connect("127.0.0.1", broker.port)
+            client.loop_start()
+            sent = time.monotonic()
+            info = client.publish(f"parks/{WARMUP_PARK}/devices/m-0000/telemetry", payload, qos=1)
+            info.wait_for_publish(10)
+            client.disconnect()
+            client.loop_stop()
+            stored_at = rolled_at = None
+            day0 = (ts_ms - 2 * 86_400_000) * 1_000_000
+            end = (ts_ms + 86_400_000) * 1_000_000
+            while time.monotonic() - sent < PROBE_TIMEOUT_S:
+                if stored_at is None:
+                    latest = store.latest(WARMUP_PARK)
+                    if latest and latest[0].time_ns >= ts_ms * 1_000_000:
+                        stored_at = time.monotonic()
+                if stored_at is not None:
+                    sums = store.aggregate(
+                        WARMUP_PARK,
+                        measurement=LEDGER_DAY,
+                        fields={"e": ("sum", "energy_kwh")},
+                        start_ns=day0,
+                        end_ns=end,
+                    )
+                    if sums.get("m-0000", {}).get("e", 0.0) >= PROBE_KWH - 1e-6:
+                        rolled_at = time.monotonic()
+                        break
+                time.sleep(0.5)
+            return {
+                "stored_s": None if stored_at is None else round(stored_at - sent, 2),
+                "lag_s": (
+                    None
+                    if stored_at is None or rolled_at is None
+                    else round(rolled_at - stored_at, 2)
+                ),
+                "timeout_s": PROBE_TIMEOUT_S,
+            }
+        finally:
+            store.close()
 
     def _warmup(self, broker: BenchMosquitto, db: str, work: Path, n: int) -> str | None:
         """Publish a few readings to park ``warmup`` and wait until all are stored."""
@@ -493,10 +580,13 @@ class Bench:
         readings: int,
         *,
         rate: float,
+        also: Collector | None = None,
     ) -> Phase:
         cfg = self.cfg
         assert self.influx is not None
         pids: dict[str, int | None] = {c.name: c.pid for c in collectors}
+        if also is not None:  # a `smartpark follow` beside the collectors
+            pids[also.name] = also.pid
         pids |= {"mosquitto": broker.pid, "influxd": self.influxd.pid}
         metrics_before = [scrape_metrics(c.metrics_port) for c in collectors]
         publish_s = n_msgs / rate if rate > 0 else 0.0
@@ -699,6 +789,11 @@ points:
             ("paho", self.paho_ceiling),
             ("influx", self.influx_ceiling),
             ("single1", lambda r: self.collector_case(r, readings=1, procs=1)),
+            ("single1nf", lambda r: self.collector_case(r, readings=1, procs=1, follow=False)),
+            (
+                "single1pair",
+                lambda r: self.collector_case(r, readings=1, procs=1, follow=False, pair=True),
+            ),
             ("single2", lambda r: self.collector_case(r, readings=1, procs=2)),
             ("batch1", lambda r: self.collector_case(r, readings=cfg.batch_readings, procs=1)),
             ("batch2", lambda r: self.collector_case(r, readings=cfg.batch_readings, procs=2)),
@@ -874,6 +969,57 @@ def formats_table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def follow_cost(results: list[dict[str, Any]]) -> str:
+    """The ledger follower's cost, per run: single-reading readings/s of one collector with the
+    follower on and off, their ratio, each as a share of the bare paho rate of the same run, and
+    the roll-up lag (target: on/off ≥ 0.9, on ≥ 60 % of paho, lag ≤ 60 s)."""
+    lines = []
+    for run in sorted({r.get("run", 0) for r in results}):
+
+        def rate(case: str, run: int = run) -> float | None:
+            res = next((r for r in results if r["case"] == case and r.get("run") == run), None)
+            if res is None:
+                return None
+            if case == "paho_qos1":
+                return res.get("msgs_s")
+            return (res.get("burst") or {}).get("rate_readings_s")
+
+        on, off, paho = rate("single_1p"), rate("single_1p_nofollow"), rate("paho_qos1")
+        if on is None or off is None:
+            continue
+        lag = next(
+            (r.get("rollup_lag") for r in results if r["case"] == "single_1p" and r["run"] == run),
+            None,
+        )
+        text = (
+            f"run {run}: follower on {on:,.0f} readings/s, off {off:,.0f}/s: on/off {on / off:.2f}"
+        )
+        pair = rate("single_1p_pair")
+        pair_lag = next(
+            (
+                r.get("rollup_lag")
+                for r in results
+                if r["case"] == "single_1p_pair" and r["run"] == run
+            ),
+            None,
+        )
+        if paho:
+            text += f"; on {on / paho:.0%}, off {off / paho:.0%} of bare paho ({paho:,.0f} msg/s)"
+        if lag:
+            text += f"; roll-up lag {lag.get('lag_s')} s after the probe was stored"
+        if pair:
+            text += (
+                f"\n       collector + `smartpark follow` process {pair:,.0f} readings/s: "
+                f"pair/off {pair / off:.2f}"
+                + (f", {pair / paho:.0%} of bare paho" if paho else "")
+                + (f"; roll-up lag {pair_lag.get('lag_s')} s" if pair_lag else "")
+            )
+        lines.append(text)
+    return "\nLedger follower cost (targets: on/off ≥ 0.90, on ≥ 60 % of paho, lag ≤ 60 s):\n" + (
+        "\n".join(lines) if lines else "(needs single1 and single1nf)"
+    )
+
+
 def _read_json_line(stream: IO[bytes], *, timeout_s: float) -> dict[str, Any] | None:
     """One JSON line from a subprocess's stdout, or None after ``timeout_s`` / at EOF."""
     box: list[bytes] = []
@@ -956,7 +1102,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--only",
         default="",
-        help="comma list of: paho, influx, single1, single2, batch1, batch2, m2i, formats",
+        help="comma list of: paho, influx, single1, single1nf (single1 with the ledger follower "
+        "off), single1pair (single1nf and a `smartpark follow` process), single2, batch1, "
+        "batch2, m2i, formats",
+    )
+    p.add_argument(
+        "--follow-cost",
+        action="store_true",
+        help="the follower's cost: paho, single1, single1nf and single1pair (same as --only "
+        "paho,single1,single1nf,single1pair), with the ratios and the roll-up lags printed",
     )
     p.add_argument(
         "--m2i-venv", type=Path, default=Path.home() / ".cache" / "smartpark-bench" / "m2i-venv"
@@ -995,7 +1149,11 @@ def main(argv: list[str] | None = None) -> int:
         phase_timeout_s=args.phase_timeout_s or (60.0 if quick else 180.0),
         idle_s=args.idle_s,
         poll_s=args.poll_s,
-        only={s.strip() for s in args.only.split(",") if s.strip()},
+        only=(
+            {"paho", "single1", "single1nf", "single1pair"}
+            if args.follow_cost
+            else {s.strip() for s in args.only.split(",") if s.strip()}
+        ),
         m2i_venv=args.m2i_venv,
         collector_env=dict(kv.split("=", 1) for kv in args.collector_env),
         keep=args.keep,
@@ -1028,6 +1186,7 @@ def main(argv: list[str] | None = None) -> int:
     if results:
         print(table)
         print(details(results))
+        print(follow_cost(results))
     if formats:
         print(
             "\nPayload formats, the collector's decode stage (one process, in memory; "

@@ -212,8 +212,9 @@ def slope_kib_per_h(points: list[tuple[float, float]]) -> float:
     return sum((t - mt) * (v - mv) for t, v in points) / var * 3600
 
 
-def summarize(run: Run, warmup_s: float) -> dict[str, Any]:
-    """RSS, fd and thread figures: over all samples, and per collector process after warm-up."""
+def summarize(run: Run, warmup_s: float, settled_s: float = 300.0) -> dict[str, Any]:
+    """RSS, fd and thread figures: over all samples, and per collector process after warm-up;
+    per process also the slope from ``settled_s`` [s] of its life on (after its first climb)."""
     steady = [s for s in run.samples if s.age_s >= warmup_s]
     by_pid: dict[int, list[Sample]] = defaultdict(list)
     for s in steady:
@@ -227,6 +228,11 @@ def summarize(run: Run, warmup_s: float) -> dict[str, Any]:
             "rss_mib_last": round(ss[-1].rss_kib / 1024, 1),
             "rss_slope_mib_per_h": round(
                 slope_kib_per_h([(s.age_s, s.rss_kib) for s in ss]) / 1024, 2
+            ),
+            "settled_after_s": settled_s,
+            "rss_slope_settled_mib_per_h": round(
+                slope_kib_per_h([(s.age_s, s.rss_kib) for s in ss if s.age_s >= settled_s]) / 1024,
+                2,
             ),
             "fds_max": max(s.fds for s in ss),
             "threads_max": max(s.threads for s in ss),
@@ -274,6 +280,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--down-s", type=float, nargs=2, default=(1.0, 8.0), metavar=("MIN", "MAX"))
     p.add_argument("--drain-s", type=float, default=300.0, help="longest wait for the backlog")
     p.add_argument("--warmup-s", type=float, default=15.0, help="process age before sampling RSS")
+    p.add_argument(
+        "--settled-s",
+        type=float,
+        default=300.0,
+        help="process age from which the settled RSS slope is fitted [s]",
+    )
     p.add_argument("--workdir", type=Path, default=None, help="keep everything here")
     p.add_argument("--json", type=Path, default=None, help="write the figures here")
     p.add_argument(
@@ -431,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
             "repeated": sum(result.repeated.values()),
             "lost_by_device": result.lost,
             "extra_by_device": result.extra,
-            "collector": summarize(run, args.warmup_s),
+            "collector": summarize(run, args.warmup_s, args.settled_s),
             "kills_at_s": [round(t) for t in run.kills],
             "influx_restarts_at_s": [round(t) for t in run.influx_restarts],
         }
@@ -467,7 +479,9 @@ soak {f["duration_s"]:.0f} s at {f["speed"]:g}x ({f["devices"]} devices, {f["tic
   collector RSS {c["rss_mib"].get("min", math.nan)}-{c["rss_mib"].get("max", math.nan)} MiB, """
         f"""slope over the run {c["rss_slope_all_mib_per_h"]} MiB/h; longest life """
         f"""{longest.get("age_s")} s: {longest.get("rss_mib_first")} -> """
-        f"""{longest.get("rss_mib_last")} MiB ({longest.get("rss_slope_mib_per_h")} MiB/h)
+        f"""{longest.get("rss_mib_last")} MiB ({longest.get("rss_slope_mib_per_h")} MiB/h; """
+        f"""after {longest.get("settled_after_s")} s of its life """
+        f"""{longest.get("rss_slope_settled_mib_per_h")} MiB/h)
   open fds {c["fds"]}, threads {c["threads"]}""",
         flush=True,
     )

@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     inbox_max_messages: int = 20_000  # received, not yet decoded; beyond it the broker holds them
     ledger_follow: bool = True  # `smartpark collect` keeps the stored ledger current
     ledger_interval_s: int = 900  # interval of the stored ledger [s]
-    ledger_poll_s: float = 5.0  # how often the ledger follower looks for new data [s]
+    ledger_poll_s: float = 30.0  # how often the ledger follower passes [s] (services/follow.py)
     api_keys: Path | None = None  # the API key file (see config/auth.py); unset: no keys
     auth: Literal["on", "off"] = "on"  # off: every API request acts as `city` (no keys needed)
     stream_poll_s: float = Field(default=0.5, gt=0)  # live stream: how often `latest` is read [s]

@@ -60,7 +60,7 @@ from ingest.sparkplug import SparkplugDecoder
 from ingest.spool import Spool, SpoolFullError
 from store.base import TELEMETRY, Point, QuarantineRecord, Store
 from store.routed import PartialWriteError
-from store.touched import touched_marks
+from store.touched import LIVE_S, touched_marks
 
 __all__ = ["Collector", "CollectorStats", "Router"]
 
@@ -617,14 +617,15 @@ class Collector:
         self.metrics.readings_stored.inc(stored)
 
     def _marks(self, points: list[Point]) -> list[Point]:
-        """Touched marks of a batch, for the ledger follower (services/follow.py)."""
-        if not self.settings.ledger_follow:
-            return []
+        """Touched marks of a batch, for the ledger follower (services/follow.py): written
+        whether or not this process follows (``smartpark follow`` may, elsewhere); a live
+        stream costs one mark per park and batch."""
         return touched_marks(
             (p for p in points if p.measurement == TELEMETRY),
             now_ns=self._clock_ns(),
             source=self.settings.client_id,
             devices=lambda park, device: (park, device) in self._ledgered,
+            live_s=LIVE_S,  # a live stream: one mark per park and batch, not one per meter
         )
 
     def _isolate_refused(self, points: list[Point]) -> tuple[list[QuarantineRecord], list[Point]]:

@@ -22,40 +22,92 @@ share one :func:`~services.rollup.write_day_rollups` call, so a pass writes its 
 batches. A day in progress is written with what is known so far (its slot quality says so) and
 replaced as the day fills.
 
+Reads in bulk: a pass reads the readings of a park once, not device by device. When a pass's
+marks cover many devices (a park-wide mark of a live stream, see :data:`store.touched.ALL_DEVICES`,
+or at least :data:`PREFETCH_MIN_DEVICES` device marks close in time), one
+:meth:`~store.base.Store.columns` query reads every register reading of the park around them,
+and the recomputation's queries are answered from that answer wherever it holds them whole
+(:class:`PrefetchedStore`; anything it cannot answer exactly goes to the store, so the result
+is the same). The roll-up reads the stored ledger of its days the same way. A pass thus costs a
+handful of queries per park, not a handful per device; pacing passes (``SMARTPARK_LEDGER_POLL_S``)
+batches the work of many readings per device into one recomputation.
+
 Cursor: marks are read by their stamp, from the cursor minus ``settle_s`` (a write's stamp
 precedes its completion by up to the store's timeout) to now; marks already handled in that
 overlap are remembered and skipped. The cursor per park is kept in a small JSON file, written
-atomically; without one the follower starts from the beginning (idempotent, just slower). Two
-followers on the same store (``--share`` collectors) do the same work twice, harmlessly.
+atomically; without one the follower starts from the beginning (idempotent, just slower).
+
+Several followers (collectors sharing a subscription, or ``smartpark follow`` processes) split
+the parks with a lease per park (:class:`services.lease.Lease` ``follow:<park>``, given
+``holder`` and ``lease_ttl_s``): a pass follows only the parks whose lease it holds, so no park
+is followed twice, and a park whose follower died is taken by another within ``lease_ttl_s``.
+With leases the cursor of each park is also kept in the store (:data:`FOLLOW_CURSOR`), so the
+follower that takes a park over goes on where the last one stopped. Without leases, two followers
+on one store do the same work twice, harmlessly.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
 
 from analytics.intervals import DEFAULT_INTERVAL_S
 from config.registry import Device, ParkRegistry, Registry
 from config.units import stored_field_name
-from services.ledger import LOOKBACK_S, device_ledger, ledger_points
+from services.lease import Lease
+from services.ledger import LEDGER, LOOKBACK_S, QUALITY_SUFFIX, device_ledger, ledger_points
 from services.periodic import Periodic
 from services.rollup import local_days, write_day_rollups
-from store.base import TOUCHED, LatestReading, Point, SeriesQuery, Store
-from store.touched import touched_marks  # re-exported: the marks this module reads
+from store.base import (
+    TELEMETRY,
+    TOUCHED,
+    Columns,
+    LatestReading,
+    Point,
+    QuarantineRecord,
+    Reduction,
+    SeriesQuery,
+    SeriesRow,
+    Store,
+)
+from store.touched import ALL_DEVICES, touched_marks  # re-exported: the marks this module reads
 
-__all__ = ["FollowStep", "LedgerFollower", "merge_ranges", "touched_marks"]
+__all__ = [
+    "FOLLOW_CURSOR",
+    "PREFETCH_MIN_DEVICES",
+    "FollowStep",
+    "LedgerFollower",
+    "PrefetchedStore",
+    "merge_ranges",
+    "touched_marks",
+]
 
 log = logging.getLogger("smartpark.ledger")
 
 _NS_PER_MS = 1_000_000
 _CHUNK_S = 7 * 86_400  # one recomputation covers at most this much device time
 _SCAN_LIMIT = 50_000  # marks read per park and step
+_WRITE_CHUNK = 20_000  # ledger points per store write
+_SLICE_S = 900  # readings read in bulk per query [s of device time]
+
+FOLLOW_CURSOR = "follow_cursor"
+"""Measurement of the followers' shared cursors: tags park, device ``*``; fields ``cursor_s``
+and ``cursor_frac_ns`` (the cursor [ns] = s × 10⁹ + frac, exact in floats); stamped with the UTC
+day of the write, so a day holds one point per park."""
+
+PREFETCH_MIN_DEVICES = 8
+"""Devices touched close together from which a pass reads the park's readings in one query
+instead of device by device (a park-wide mark always does)."""
 
 
 def merge_ranges(ranges: Iterable[tuple[int, int]], *, gap: int = 0) -> list[tuple[int, int]]:
@@ -102,6 +154,8 @@ class LedgerFollower(Periodic):
         context_s: int = 3_600,
         cursor_path: Path | None = None,
         clock_ns: Callable[[], int] = time.time_ns,
+        holder: str | None = None,
+        lease_ttl_s: float = 60.0,
     ) -> None:
         super().__init__(log)
         self.store = store
@@ -113,6 +167,12 @@ class LedgerFollower(Periodic):
         self._clock_ns = clock_ns
         self._cursor: dict[str, int] = self._load_cursor()
         self._seen: dict[str, set[tuple[str, int, float, float]]] = defaultdict(set)
+        self._view = PrefetchedStore(store)
+        self.holder = holder
+        self.lease_ttl_s = lease_ttl_s
+        self._leases: dict[str, Lease] = {}
+        self.followed: set[str] = set()  # parks whose lease this follower held at its last pass
+        self._ledgered_cache: dict[str, tuple[tuple[str, int], dict[str, Device]]] = {}
         self.intervals_written = 0
         self.rollup_days_written = 0
 
@@ -123,13 +183,78 @@ class LedgerFollower(Periodic):
         marks = devices = intervals = days = 0
         caught_up = True
         for park in self.registry.parks.values():
+            if not self._may_follow(park.id):
+                continue
             m, d, i, r, done = self._step_park(park)
             marks, devices, intervals, days = marks + m, devices + d, intervals + i, days + r
             caught_up = caught_up and done
         self._save_cursor()
+        if self.holder is not None:
+            self._store_cursors()
         self.intervals_written += intervals
         self.rollup_days_written += days
         return FollowStep(marks, devices, intervals, caught_up, days)
+
+    def _may_follow(self, park_id: str) -> bool:
+        """True when this follower follows ``park_id`` now: always without leases, else while it
+        holds the park's lease (taking it when free; on taking it over, the stored cursor)."""
+        if self.holder is None:
+            return True
+        lease = self._leases.get(park_id)
+        if lease is None:
+            lease = Lease(self.store, f"follow:{park_id}", self.holder, self.lease_ttl_s)
+            self._leases[park_id] = lease
+        if not lease.try_acquire():
+            if park_id in self.followed:
+                log.info("ledger: park %s is followed by %s now", park_id, lease.holder())
+            self.followed.discard(park_id)
+            return False
+        if park_id not in self.followed:
+            stored = self._stored_cursor(park_id)
+            if stored is not None:
+                self._cursor[park_id] = stored
+                self._seen.pop(park_id, None)
+            log.info("ledger: following park %s (as %s)", park_id, self.holder)
+            self.followed.add(park_id)
+        return True
+
+    def _stored_cursor(self, park_id: str) -> int | None:
+        rows = self.store.latest(park_id, measurement=FOLLOW_CURSOR)
+        row = next((r for r in rows if r.device == ALL_DEVICES), None)
+        if row is None or "cursor_s" not in row.fields:
+            return None
+        return int(row.fields["cursor_s"]) * 1_000_000_000 + int(
+            row.fields.get("cursor_frac_ns", 0.0)
+        )
+
+    def _store_cursors(self) -> None:
+        day_ns = 86_400 * 1_000_000_000
+        today = self._clock_ns() // day_ns * day_ns
+        points = [
+            Point(
+                FOLLOW_CURSOR,
+                {"park": park_id, "device": ALL_DEVICES},
+                {
+                    "cursor_s": float(self._cursor[park_id] // 1_000_000_000),
+                    "cursor_frac_ns": float(self._cursor[park_id] % 1_000_000_000),
+                },
+                today,
+            )
+            for park_id in sorted(self.followed)
+            if park_id in self._cursor
+        ]
+        if points:
+            self.store.write(points)
+
+    def stop(self, *, timeout_s: float = 10.0) -> None:
+        """Finish the current pass, stop, and give up the leases (others take them at once)."""
+        super().stop(timeout_s=timeout_s)
+        for lease in self._leases.values():
+            try:
+                lease.release()
+            except Exception:  # the store may be gone: the claims run out by themselves
+                log.warning("ledger: could not release %r", lease)
+        self.followed.clear()
 
     def catch_up(self, *, timeout_s: float = 60.0) -> FollowStep:
         """Pass until every mark up to now is handled (or ``timeout_s`` [s] passed)."""
@@ -170,28 +295,114 @@ class LedgerFollower(Periodic):
             if first is None or last_ms is None:
                 continue
             ranges[r.device].append((int(first) * _NS_PER_MS, int(last_ms) * _NS_PER_MS))
+        self._view.clear()
+        devices_of = self._ledgered(park)
+        self._prefetch_readings(park, ranges, devices_of, now)
         intervals = devices = 0
         written: dict[str, list[tuple[int, int]]] = {}
+        pending: list[Point] = []
+        step_ns = self.interval_s * 1_000_000_000
         for device_id, spans in ranges.items():
-            device = park.device(device_id)
-            if device is None or not _registers(device):
+            device = devices_of.get(device_id)
+            if device is None:
                 continue
             devices += 1
-            step_ns = self.interval_s * 1_000_000_000
             for lo, hi in merge_ranges(spans, gap=step_ns):
                 for chunk_lo in range(lo, hi + 1, _CHUNK_S * 1_000_000_000):
                     chunk_hi = min(hi, chunk_lo + _CHUNK_S * 1_000_000_000 - 1)
-                    n, w_lo, w_hi = self._recompute(park.id, device, chunk_lo, chunk_hi)
-                    intervals += n
-                    if n:
+                    points, w_lo, w_hi = self._recompute(park.id, device, chunk_lo, chunk_hi)
+                    intervals += len(points)
+                    pending.extend(points)
+                    if points:
                         written.setdefault(device.id, []).append((w_lo, w_hi))
+                    if len(pending) >= _WRITE_CHUNK:
+                        self.store.write(pending)
+                        pending = []
+        if pending:
+            self.store.write(pending)
         days = self._roll_up(park, written)
+        self._view.clear()
         new_cursor = rows[-1].time_ns if not caught_up and rows else max(cursor, now)
         seen.update(_identity(r) for r in fresh)
         horizon = new_cursor - self.settle_ns
         self._seen[park.id] = {k for k in seen if k[1] >= horizon}
         self._cursor[park.id] = new_cursor
         return len(fresh), devices, intervals, days, caught_up
+
+    def _ledgered(self, park: ParkRegistry) -> dict[str, Device]:
+        """The devices of ``park`` with registers, by id (kept while the registry is the same)."""
+        key = (park.id, id(park))
+        hit = self._ledgered_cache.get(park.id)
+        if hit is None or hit[0] != key:
+            hit = (key, {d.id: d for d in park.devices if _registers(d)})
+            self._ledgered_cache[park.id] = hit
+        return hit[1]
+
+    def _prefetch_readings(
+        self,
+        park: ParkRegistry,
+        ranges: dict[str, list[tuple[int, int]]],
+        devices_of: dict[str, Device],
+        now_ns: int,
+    ) -> None:
+        """Read the park's register readings around the marks in one query per cluster of
+        marks, where they cover many devices; turn each park-wide mark into marks of the devices
+        with readings in its span (in ``ranges``, in place)."""
+        step_ns = self.interval_s * 1_000_000_000
+        wide = ranges.pop(ALL_DEVICES, [])
+        spans = [(lo, hi, ALL_DEVICES) for lo, hi in wide]
+        spans += [(lo, hi, d) for d, dev_spans in ranges.items() for lo, hi in dev_spans]
+        if not spans:
+            return
+        fields = sorted({f for d in devices_of.values() for f in _registers(d)})
+        context_ns = self.context_s * 1_000_000_000
+        # clusters: spans less than an interval apart
+        spans.sort()
+        clusters: list[tuple[int, int, set[str]]] = []
+        for lo, hi, dev in spans:
+            if clusters and lo <= clusters[-1][1] + step_ns:
+                c_lo, c_hi, devs = clusters[-1]
+                devs.add(dev)
+                clusters[-1] = (c_lo, max(c_hi, hi), devs)
+            else:
+                clusters.append((lo, hi, {dev}))
+        for c_lo, c_hi, devs in clusters:
+            if ALL_DEVICES not in devs and len(devs) < PREFETCH_MIN_DEVICES:
+                continue
+            # before: the context of the recomputation, and an interval's worth for the second
+            # neighbour; after: for a cluster near now, the neighbour window whole (nothing
+            # can be there yet, so the answer is complete), else the context and an interval
+            start = c_lo - context_ns - step_ns
+            end = c_hi + context_ns + step_ns
+            if c_hi + LOOKBACK_S * 1_000_000_000 >= now_ns:
+                end = max(end, now_ns + (LOOKBACK_S + self.context_s) * 1_000_000_000 + 1)
+            # in slices of time, each turned into arrays at once: a pass never holds the whole
+            # answer as Python objects (the memory a pass needs stays small and the same)
+            window = self._view.read(
+                park.id,
+                measurement=TELEMETRY,
+                fields=fields,
+                start_ns=start,
+                end_ns=end,
+                slice_ns=_SLICE_S * 1_000_000_000,
+                until_ns=now_ns + 1,
+            )
+            if ALL_DEVICES not in devs:
+                continue
+            inside = merge_ranges(((lo, hi) for lo, hi in wide if c_lo <= lo <= c_hi), gap=step_ns)
+            for device_id, per in window.data.items():
+                device = devices_of.get(device_id)
+                if device is None:
+                    continue
+                times = [per[f][0] for f in _registers(device) if f in per]
+                if not times:
+                    continue
+                held = np.unique(np.concatenate(times))
+                for lo, hi in inside:
+                    i = int(np.searchsorted(held, lo, side="left"))
+                    j = int(np.searchsorted(held, hi, side="right"))
+                    if j > i:
+                        ranges[device_id].append((int(held[i]), int(held[j - 1])))
 
     def _roll_up(self, park: ParkRegistry, written: dict[str, list[tuple[int, int]]]) -> int:
         """Roll up again the local days of ``park`` that hold the intervals ``written`` (per
@@ -207,10 +418,32 @@ class LedgerFollower(Periodic):
                 day_spans.append((int(edges[0]), int(edges[-1])))
             by_days[tuple(merge_ranges(day_spans))].append(device_id)
         days = 0
+        devices_of = self._ledgered(park)
         for day_ranges, device_ids in by_days.items():
             for lo, hi in day_ranges:  # one run of consecutive days, usually the only one
+                if len(device_ids) >= PREFETCH_MIN_DEVICES:
+                    registers = sorted(
+                        {
+                            f
+                            for d in device_ids
+                            if d in devices_of
+                            for f in _registers(devices_of[d])
+                        }
+                    )
+                    fields = registers + [f + QUALITY_SUFFIX for f in registers]
+                    columns = self.store.columns(
+                        park.id, measurement=LEDGER, fields=fields, start_ns=lo, end_ns=hi
+                    )
+                    self._view.add(
+                        park.id,
+                        measurement=LEDGER,
+                        fields=fields,
+                        start_ns=lo,
+                        end_ns=hi,
+                        columns=columns,
+                    )
                 days += write_day_rollups(
-                    self.store,
+                    self._view,
                     park,
                     start_ns=lo,
                     end_ns=hi,
@@ -221,13 +454,16 @@ class LedgerFollower(Periodic):
 
     def _recompute(
         self, park_id: str, device: Device, first_ns: int, last_ns: int
-    ) -> tuple[int, int, int]:
-        """Rewrite the intervals readings in ``[first_ns, last_ns]`` touch; returns how many, and
-        the range ``[lo, hi)`` [ns] of intervals they lie in (whole intervals)."""
+    ) -> tuple[list[Point], int, int]:
+        """The ledger points of the intervals readings in ``[first_ns, last_ns]`` touch (to
+        write), and the range ``[lo, hi)`` [ns] of intervals they lie in (whole intervals)."""
         step_ns = self.interval_s * 1_000_000_000
         write_lo, write_hi = first_ns, last_ns
         context_lo, context_hi = first_ns, last_ns
         for field in _registers(device):
+            inside = SeriesQuery(park_id, device.id, field, first_ns, last_ns + 1, limit=1)
+            if self._view.known(inside) == []:
+                continue  # no reading of this register was touched: its intervals stand
             before = self._neighbours(park_id, device.id, field, first_ns, before=True)
             after = self._neighbours(park_id, device.id, field, last_ns, before=False)
             if before:
@@ -243,7 +479,7 @@ class LedgerFollower(Periodic):
         if hi == lo:
             hi += step_ns  # a lone reading on an interval edge: the interval it opens
         results = device_ledger(
-            self.store,
+            self._view,
             park_id,
             device,
             start_ns=min(lo, context_lo),
@@ -257,9 +493,7 @@ class LedgerFollower(Periodic):
             points.extend(
                 ledger_points(park_id, device.id, result, only=(starts >= lo) & (starts < hi))
             )
-        if points:
-            self.store.write(points)
-        return len(points), lo, hi
+        return points, lo, hi
 
     def _neighbours(
         self, park_id: str, device_id: str, field: str, t_ns: int, *, before: bool
@@ -271,7 +505,7 @@ class LedgerFollower(Periodic):
             if before
             else SeriesQuery(park_id, device_id, field, t_ns + 1, t_ns + window, limit=2)
         )
-        return [row.time_ns for row in self.store.series(query)]
+        return [row.time_ns for row in self._view.series(query)]
 
     # -- the thread (services.periodic) ---------------------------------------------------------
 
@@ -328,3 +562,211 @@ def _identity(row: LatestReading) -> tuple[str, int, float, float]:
         row.fields.get("first_ms", -1.0),
         row.fields.get("last_ms", -1.0),
     )
+
+
+_EMPTY_T: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+_EMPTY_V: NDArray[np.float64] = np.zeros(0, dtype=np.float64)
+
+
+@dataclass(slots=True)
+class _Window:
+    """A park's points of one measurement over ``[start_ns, end_ns)``, per device and field:
+    times [ns] and values, oldest first, only where the point has the field."""
+
+    park: str
+    measurement: str
+    fields: frozenset[str]
+    start_ns: int
+    end_ns: int
+    data: dict[str, dict[str, tuple[NDArray[np.int64], NDArray[np.float64]]]]
+
+    def answer(self, q: SeriesQuery) -> list[SeriesRow] | None:
+        """The rows ``q`` would get from the store, or None when this window cannot tell."""
+        if (
+            q.every_s is not None
+            or q.park != self.park
+            or q.measurement != self.measurement
+            or q.field not in self.fields
+        ):
+            return None
+        t, v = self.data.get(q.device, {}).get(q.field, (_EMPTY_T, _EMPTY_V))
+        starts_inside, ends_inside = q.start_ns >= self.start_ns, q.end_ns <= self.end_ns
+        i = int(np.searchsorted(t, max(q.start_ns, self.start_ns), side="left"))
+        j = int(np.searchsorted(t, min(q.end_ns, self.end_ns), side="left"))
+        if q.descending:  # the newest first: exact if the window holds the end and enough rows
+            if not ends_inside or (not starts_inside and j - i < q.limit):
+                return None
+            i = max(i, j - q.limit)
+            times, values = t[i:j][::-1].tolist(), v[i:j][::-1].tolist()
+            return [SeriesRow(a, b) for a, b in zip(times, values, strict=True)]
+        if not starts_inside or (not ends_inside and j - i < q.limit):
+            return None
+        j = min(j, i + q.limit)
+        return [SeriesRow(a, b) for a, b in zip(t[i:j].tolist(), v[i:j].tolist(), strict=True)]
+
+
+def _arrays(
+    columns: dict[str, Columns],
+) -> dict[str, dict[str, tuple[NDArray[np.int64], NDArray[np.float64]]]]:
+    """Per device and field: times [ns] and values where the point has the field."""
+    data: dict[str, dict[str, tuple[NDArray[np.int64], NDArray[np.float64]]]] = {}
+    for device, col in columns.items():
+        t = np.asarray(col.time_ns, dtype=np.int64)
+        per: dict[str, tuple[NDArray[np.int64], NDArray[np.float64]]] = {}
+        for name, values in col.values.items():
+            v = np.asarray(values, dtype=np.float64)
+            keep = ~np.isnan(v)
+            per[name] = (t[keep], v[keep])
+        data[device] = per
+    return data
+
+
+class PrefetchedStore:
+    """A :class:`~store.base.Store` that answers raw :meth:`series` queries from points read
+    in bulk beforehand (:meth:`add`, one :meth:`~store.base.Store.columns` answer), exactly
+    as the store would have when the answer lies whole inside what was read; everything else
+    goes to the wrapped store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._windows: list[_Window] = []
+        self.answered = 0  # series queries answered from memory (for tests and the bench)
+
+    def add(
+        self,
+        park: str,
+        *,
+        measurement: str,
+        fields: Sequence[str],
+        start_ns: int,
+        end_ns: int,
+        columns: dict[str, Columns],
+    ) -> None:
+        """Hold ``columns``, the store's answer for ``fields`` of ``measurement`` in ``park``
+        over ``[start_ns, end_ns)`` [ns]."""
+        self._windows.append(
+            _Window(park, measurement, frozenset(fields), start_ns, end_ns, _arrays(columns))
+        )
+
+    def read(
+        self,
+        park: str,
+        *,
+        measurement: str,
+        fields: Sequence[str],
+        start_ns: int,
+        end_ns: int,
+        slice_ns: int,
+        until_ns: int,
+    ) -> _Window:
+        """Read ``fields`` of ``measurement`` in ``park`` over ``[start_ns, end_ns)`` [ns] from
+        the store and hold it: one :meth:`~store.base.Store.columns` query per ``slice_ns`` of
+        time up to ``until_ns`` (then one for the rest, e.g. the empty future), each turned into
+        arrays before the next is read. Returns what is held."""
+        cuts = [*range(start_ns, min(end_ns, until_ns), slice_ns), min(end_ns, until_ns)]
+        if cuts[-1] < end_ns:
+            cuts.append(end_ns)
+        parts: dict[str, dict[str, tuple[list[NDArray[np.int64]], list[NDArray[np.float64]]]]] = {}
+        for lo, hi in itertools.pairwise(cuts):
+            if hi <= lo:
+                continue
+            got = self.store.columns(
+                park, measurement=measurement, fields=fields, start_ns=lo, end_ns=hi
+            )
+            for device, per in _arrays(got).items():
+                held = parts.setdefault(device, {})
+                for name, (t, v) in per.items():
+                    ts, vs = held.setdefault(name, ([], []))
+                    ts.append(t)
+                    vs.append(v)
+            del got
+        data = {
+            device: {
+                name: (np.concatenate(ts), np.concatenate(vs)) for name, (ts, vs) in per.items()
+            }
+            for device, per in parts.items()
+        }
+        window = _Window(park, measurement, frozenset(fields), start_ns, end_ns, data)
+        self._windows.append(window)
+        return window
+
+    def clear(self) -> None:
+        """Forget what was read."""
+        self._windows = []
+
+    # -- the Store protocol ----------------------------------------------------------------------
+
+    def known(self, query: SeriesQuery) -> list[SeriesRow] | None:
+        """The answer to ``query`` when a window holds it whole, else None (no store access)."""
+        for window in self._windows:
+            rows = window.answer(query)
+            if rows is not None:
+                return rows
+        return None
+
+    def series(self, query: SeriesQuery) -> list[SeriesRow]:
+        """From memory when a window holds the answer whole, else from the store."""
+        for window in self._windows:
+            rows = window.answer(query)
+            if rows is not None:
+                self.answered += 1
+                return rows
+        return self.store.series(query)
+
+    def write(self, points: Sequence[Point]) -> None:
+        """To the store."""
+        self.store.write(points)
+
+    def latest(self, park: str, *, measurement: str = TELEMETRY) -> list[LatestReading]:
+        """From the store."""
+        return self.store.latest(park, measurement=measurement)
+
+    def scan(
+        self, park: str, *, measurement: str, start_ns: int, end_ns: int, limit: int = 100_000
+    ) -> list[LatestReading]:
+        """From the store."""
+        return self.store.scan(
+            park, measurement=measurement, start_ns=start_ns, end_ns=end_ns, limit=limit
+        )
+
+    def columns(
+        self, park: str, *, measurement: str, fields: Sequence[str], start_ns: int, end_ns: int
+    ) -> dict[str, Columns]:
+        """From the store."""
+        return self.store.columns(
+            park, measurement=measurement, fields=fields, start_ns=start_ns, end_ns=end_ns
+        )
+
+    def aggregate(
+        self,
+        park: str,
+        *,
+        measurement: str,
+        fields: Mapping[str, tuple[Reduction, str]],
+        start_ns: int,
+        end_ns: int,
+    ) -> dict[str, dict[str, float]]:
+        """From the store."""
+        return self.store.aggregate(
+            park, measurement=measurement, fields=fields, start_ns=start_ns, end_ns=end_ns
+        )
+
+    def count(self, park: str, *, device: str | None = None, measurement: str = TELEMETRY) -> int:
+        """From the store."""
+        return self.store.count(park, device=device, measurement=measurement)
+
+    def write_quarantine(self, records: Sequence[QuarantineRecord]) -> None:
+        """To the store."""
+        self.store.write_quarantine(records)
+
+    def quarantined(self, *, park: str | None = None, limit: int = 1000) -> list[QuarantineRecord]:
+        """From the store."""
+        return self.store.quarantined(park=park, limit=limit)
+
+    def ping(self) -> bool:
+        """The store's."""
+        return self.store.ping()
+
+    def close(self) -> None:
+        """Forget what was read (the wrapped store stays open: its owner closes it)."""
+        self.clear()

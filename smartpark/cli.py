@@ -87,6 +87,12 @@ def _build_parser() -> argparse.ArgumentParser:
     collect = sub.add_parser("collect", help="MQTT → store collector (settings from SMARTPARK_*)")
     collect.add_argument("--share", metavar="GROUP", help="subscribe via $share/GROUP/...")
 
+    sub.add_parser(
+        "follow",
+        help="keep the stored ledger and roll-ups current, apart from the collectors "
+        "(run them with SMARTPARK_LEDGER_FOLLOW=false); several split the parks by lease",
+    ).add_argument("--holder", help="this follower's lease id (default: host:pid)")
+
     sim = sub.add_parser("simulate", help="publish a simulated park to an MQTT broker")
     sim.add_argument("--park", help="park id (default: the registry's first park)")
     sim.add_argument("--mqtt-url", help="broker (default: SMARTPARK_MQTT_URL)")
@@ -463,20 +469,58 @@ def _collect(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ledger_follower(settings: Settings, registry: Registry) -> LedgerFollower | None:
-    """The ledger follower of ``smartpark collect``, on its own store connection, or None when
-    ``SMARTPARK_LEDGER_FOLLOW`` is false."""
+def _ledger_follower(
+    settings: Settings, registry: Registry, *, holder: str | None = None
+) -> LedgerFollower | None:
+    """The ledger follower of ``smartpark collect`` (or ``smartpark follow``), on its own store
+    connection, or None when ``SMARTPARK_LEDGER_FOLLOW`` is false. Followers split the parks by
+    lease, as ``holder`` (default: the collector's client id)."""
     from services.follow import LedgerFollower
     from store import open_stores
 
-    if not settings.ledger_follow:
+    if not settings.ledger_follow and holder is None:
         return None
     return LedgerFollower(
         open_stores(settings, registry),
         registry,
         interval_s=settings.ledger_interval_s,
-        cursor_path=settings.ledger_cursor_path,
+        cursor_path=settings.ledger_cursor_path if holder is None else None,
+        holder=holder or settings.client_id,
+        # a pass renews its leases: several passes fit in one ttl
+        lease_ttl_s=max(60.0, 4 * settings.ledger_poll_s),
     )
+
+
+def _follow(args: argparse.Namespace) -> int:
+    import os
+
+    from config.registry import load_registry
+
+    settings = get_settings()
+    registry = load_registry(settings.registry)
+    holder = args.holder or f"{socket.gethostname()}:{os.getpid()}"
+    follower = _ledger_follower(settings, registry, holder=holder)
+    assert follower is not None
+    stopped = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopped.set())
+    follower.start(every_s=settings.ledger_poll_s)
+    log.info(
+        "following the ledger of %d park(s) in %r as %s, a pass every %.0f s; SIGINT/SIGTERM stops",
+        len(registry.parks),
+        follower.store,
+        holder,
+        settings.ledger_poll_s,
+    )
+    stopped.wait()
+    follower.stop()
+    follower.store.close()
+    log.info(
+        "stopped: %d intervals and %d roll-up days written",
+        follower.intervals_written,
+        follower.rollup_days_written,
+    )
+    return 0
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -975,6 +1019,7 @@ def _edge(args: argparse.Namespace) -> int:
 _COMMANDS = {
     "demo": _demo,
     "collect": _collect,
+    "follow": _follow,
     "simulate": _simulate,
     "serve": _serve,
     "store": _store,

@@ -1,0 +1,156 @@
+"""The ledger follower on a live park: park-wide marks, readings read in bulk, the same ledger."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from config.registry import load_registry
+from services.follow import PREFETCH_MIN_DEVICES, LedgerFollower, PrefetchedStore
+from services.ledger import LEDGER, device_ledger, stored_ledger
+from services.rollup import read_day_rollups
+from store import TELEMETRY, EmbeddedStore, Point, SeriesQuery
+from store.base import TOUCHED
+from store.touched import ALL_DEVICES, LIVE_S, touched_marks
+
+REGISTRY = load_registry()
+PARK = REGISTRY.parks["wuhan-demo"]
+FLOORS = [f"tower-a-f{i:02d}" for i in range(1, 13)]  # 12 meters: more than PREFETCH_MIN_DEVICES
+T0 = 1_767_196_800 * 10**9  # 2026-01-01T00:00+08:00
+S = 10**9
+MIN = 60 * S
+HOUR = 60 * MIN
+
+
+class Clock:
+    def __init__(self, t: int) -> None:
+        self.t = t
+
+    def __call__(self) -> int:
+        return self.t
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = EmbeddedStore(tmp_path / "store.sqlite3")
+    yield s
+    s.close()
+
+
+def reading(device: str, t: int, kwh: float) -> Point:
+    return Point(TELEMETRY, {"park": PARK.id, "device": device}, {"energy_kwh": kwh}, t)
+
+
+def collect(store: EmbeddedStore, clock: Clock, points: list[Point]) -> list[Point]:
+    """Write a batch as the collector does (park-wide marks for live readings); returns marks."""
+    marks = touched_marks(
+        points, now_ns=clock(), source="c1", devices=lambda *_: True, live_s=LIVE_S
+    )
+    store.write(points + marks)
+    clock.t += S
+    return marks
+
+
+def test_live_readings_share_one_mark_and_late_ones_keep_their_own():
+    now = T0 + 2 * HOUR
+    points = [reading(d, now - 5 * S, 1.0) for d in FLOORS] + [reading("ev-01", T0, 2.0)]
+    marks = touched_marks(points, now_ns=now, source="c1", devices=lambda *_: True, live_s=LIVE_S)
+
+    assert [(m.tags["device"], m.fields["first_ms"], m.fields["last_ms"]) for m in marks] == [
+        (ALL_DEVICES, (now - 5 * S) / 1e6, (now - 5 * S) / 1e6),
+        ("ev-01", T0 / 1e6, T0 / 1e6),
+    ]
+    assert all(m.measurement == TOUCHED and m.time_ns == now for m in marks)
+
+
+def test_prefetched_answers_are_the_stores_answers(store):
+    rng = random.Random(7)
+    points = [
+        reading(d, T0 + rng.randrange(0, 4 * HOUR // S) * S, rng.uniform(0, 1e4))
+        for d in FLOORS[:3]
+        for _ in range(200)
+    ]
+    points += [Point(TELEMETRY, {"park": PARK.id, "device": "tower-a-f01"}, {"power_kw": 1.0}, T0)]
+    store.write(points)
+    lo, hi = T0 + HOUR, T0 + 3 * HOUR
+    view = PrefetchedStore(store)
+    columns = store.columns(
+        PARK.id, measurement=TELEMETRY, fields=["energy_kwh"], start_ns=lo, end_ns=hi
+    )
+    view.add(
+        PARK.id,
+        measurement=TELEMETRY,
+        fields=["energy_kwh"],
+        start_ns=lo,
+        end_ns=hi,
+        columns=columns,
+    )
+    for _ in range(400):
+        a = T0 + rng.randrange(0, 4 * HOUR // S) * S
+        b = a + rng.randrange(1, 2 * HOUR // S) * S
+        q = SeriesQuery(
+            PARK.id,
+            rng.choice([*FLOORS[:3], "ev-01"]),
+            rng.choice(["energy_kwh", "energy_kwh", "power_kw"]),
+            a,
+            b,
+            limit=rng.choice([1, 2, 3, 100_000]),
+            descending=rng.random() < 0.5,
+        )
+        assert view.series(q) == store.series(q), q
+    assert 50 < view.answered < 400  # many answered from memory, the rest by the store
+
+
+def test_a_live_park_with_late_data_and_corrections_equals_a_rebuild(store):
+    assert len(FLOORS) >= PREFETCH_MIN_DEVICES
+    rng = random.Random(3)
+    clock = Clock(T0 + 20 * S)
+    follower = LedgerFollower(store, REGISTRY, clock_ns=clock)
+    register = dict.fromkeys(FLOORS, 100.0)
+    columns_reads = []
+    real_columns = store.columns
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        columns_reads.append(kwargs["measurement"])
+        return real_columns(*args, **kwargs)
+
+    store.columns = counting  # type: ignore[method-assign]
+    t = T0
+    for minute in range(1, 100):  # 1 h 40 min of a reading a minute, a pass every 5 minutes
+        t = T0 + minute * MIN
+        for d in FLOORS:
+            register[d] += rng.uniform(0.5, 3.0)
+        batch = [reading(d, t + rng.randrange(0, 30) * S, register[d]) for d in FLOORS]
+        if minute == 40:  # a counter reset on one meter
+            register["tower-a-f03"] = 0.5
+            batch.append(reading("tower-a-f03", t + 45 * S, register["tower-a-f03"]))
+        if minute == 70:  # late: a reading into the first hour, and a correction of one
+            batch.append(reading("tower-a-f05", T0 + 30 * MIN + 50 * S, 0.0))
+            old = store.series(SeriesQuery(PARK.id, "tower-a-f06", "energy_kwh", T0, T0 + HOUR))
+            batch.append(reading("tower-a-f06", old[10].time_ns, old[10].value + 0.25))
+        clock.t = t + 40 * S
+        collect(store, clock, batch)
+        if minute % 5 == 0:
+            follower.step()
+    clock.t += 120 * S
+    follower.catch_up()
+
+    end = t + MIN
+    for d in FLOORS:
+        device = PARK.device(d)
+        assert device is not None
+        (expected,) = device_ledger(store, PARK.id, device, start_ns=T0, end_ns=end)
+        (got,) = stored_ledger(store, PARK.id, device, start_ns=T0, end_ns=end)
+        assert np.array_equal(got.ledger.quality, expected.ledger.quality), d
+        assert np.allclose(got.ledger.energy, expected.ledger.energy, equal_nan=True), d
+        day = read_day_rollups(store, PARK.id, "energy_kwh", day_ns=np.array([T0])).get(d)
+        assert day is not None
+        (whole_day,) = stored_ledger(store, PARK.id, device, start_ns=T0, end_ns=T0 + 24 * HOUR)
+        assert day.energy[0] == pytest.approx(float(np.nansum(whole_day.ledger.energy)))
+    # the park's readings were read in bulk: a few 15-minute slices per pass, not per meter
+    passes = 99 // 5 + 1
+    slices = (3_600 + 900 + 5 * 60) // 900 + 3  # context, an interval, the pass; edges; after now
+    assert 0 < columns_reads.count(TELEMETRY) <= passes * slices < passes * len(FLOORS)
+    assert store.count(PARK.id, measurement=LEDGER) > 0
