@@ -84,7 +84,7 @@ from analytics.calendar import local_period_edges
 from analytics.intervals import DEFAULT_INTERVAL_S, KNOWN_TOTAL, IntervalLedger, Quality
 from config.registry import Device, ParkRegistry
 from config.units import CANONICAL_UNIT, stored_field_name
-from services.ledger import FieldLedger, stored_ledger
+from services.ledger import FieldLedger, stored_ledger, stored_or_computed
 from store.base import LEDGER_DAY, Columns, Point, Reduction, Store
 
 __all__ = [
@@ -602,7 +602,9 @@ for a reason outside its own meters (e.g. a partner meter with a gap on that day
 class RollupLedger:
     """A :data:`services.energy.LedgerFn` on the 15-minute grid that reads whole clean days from
     the day roll-up and everything else from the 15-minute ledger (``base``, default the stored
-    one): the hybrid behind :func:`services.indicators.scope_indicators`.
+    one, else the one computed from the raw registers when none is stored:
+    :func:`services.ledger.stored_or_computed`): the hybrid behind
+    :func:`services.indicators.scope_indicators`.
 
     ``fine`` devices are read from ``base`` over the whole range: the meters a figure needs at
     15 minutes (peak demand, load factor, the TOU split, net purchase per interval). Every other
@@ -636,7 +638,7 @@ class RollupLedger:
         fine: Iterable[str],
         groups: Mapping[str, str],
         partners: Mapping[str, DirtyDays] | None = None,
-        base: Callable[..., list[FieldLedger]] = stored_ledger,
+        base: Callable[..., list[FieldLedger]] = stored_or_computed,
         interval_s: int = DEFAULT_INTERVAL_S,
     ) -> None:
         self.park = park

@@ -170,7 +170,7 @@ def scope_indicators(
         park_bal = None
     green = certified_green(
         store,
-        read,
+        park,  # a tenant holding instruments: its meters, at 15 minutes on the roll-up path
         scope,
         when,
         profile,
