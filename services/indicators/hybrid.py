@@ -19,7 +19,8 @@ minutes, see :class:`~services.rollup.RollupLedger`):
   intervals the irradiance is known). A day is taken from the roll-up only when every grid
   register is known with an exact total at every interval of it, the export is 0 at every
   interval (then PV self-consumption is the day's PV: interval energies are never negative) and
-  the irradiance sensor (if any) covers every interval; otherwise that day is read at 15 minutes;
+  the irradiance sensor (if any) covers every interval of it or none; otherwise that day is read
+  at 15 minutes;
 * **gas, heat, production** and every other role the indicators read: sums only.
 
 Feeders and loads of the park are not read at all for the park's indicators: no indicator of
@@ -98,7 +99,7 @@ def rollup_plan(
 def _grid_partner(ledger: RollupLedger, park: ParkRegistry, grid: list[Device]) -> DirtyDays:
     """Days PV and storage must be read at 15 minutes: a grid register not known with an exact
     total at some interval, an export above 0 at some interval, or an interval the irradiance
-    sensor does not cover."""
+    sensor does not cover on a day it covers some of."""
 
     def dirty(
         store: Store, start_ns: int, end_ns: int, edges: NDArray[np.int64]
@@ -127,10 +128,15 @@ def _grid_partner(ledger: RollupLedger, park: ParkRegistry, grid: list[Device]) 
                 bad |= ~known_total_mask(q) | np.isnan(e)
                 if stored_field_name(name, spec.quantity) == "export_energy_kwh":
                     bad |= e != 0.0
+        day_of = np.searchsorted(edges, starts, side="right") - 1
+        out = np.bincount(day_of[bad], minlength=n_days)[:n_days] > 0
         sun = irradiance_w_per_m2(store, park, starts, DEFAULT_INTERVAL_S)
         if sun is not None:
-            bad |= np.isnan(sun[0])
-        day_of = np.searchsorted(edges, starts, side="right") - 1
-        return np.bincount(day_of[bad], minlength=n_days)[:n_days] > 0
+            # the performance ratio takes the intervals with irradiance: a day with none or all
+            # of them takes none or all of the day's PV, whatever its shape
+            dark = np.bincount(day_of, weights=np.isnan(sun[0]), minlength=n_days)[:n_days]
+            size = np.bincount(day_of, minlength=n_days)[:n_days]
+            out |= (dark > 0) & (dark < size)
+        return out
 
     return dirty
