@@ -91,6 +91,7 @@ __all__ = [
     "CHUNK_DAYS",
     "DAY_S",
     "LEDGER_DAY",
+    "MERGE_DAYS",
     "SUFFIXES",
     "DayLedger",
     "DayRollup",
@@ -800,7 +801,8 @@ class _GroupRead:
         return cols
 
     def read(self, dev: Device, want: NDArray[np.bool_]) -> None:
-        """``base`` of ``dev`` on the days of ``want`` not read yet, placed on the grid."""
+        """``base`` of ``dev`` on the days of ``want`` not read yet (and the days between runs of
+        them :data:`MERGE_DAYS` or fewer apart), placed on the grid."""
         have = self.read_days.setdefault(dev.id, np.zeros(self.n_days, dtype=bool))
         todo = want & ~have
         size = self.grid.size
@@ -818,7 +820,7 @@ class _GroupRead:
                 idx = off // self.step
                 ok = (idx >= 0) & (idx < size) & (off % self.step == 0)
                 e[idx[ok]], q[idx[ok]] = res.ledger.energy[ok], res.ledger.quality[ok]
-        have |= todo
+            have[a:b] = True
 
     def clean_from_intervals(
         self, energy: NDArray[np.float64], quality: NDArray[np.int8]
@@ -859,8 +861,20 @@ def known_total_mask(quality: NDArray[np.int8]) -> NDArray[np.bool_]:
     return np.isin(quality, [int(q) for q in KNOWN_TOTAL])
 
 
-def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
-    """``[a, b)`` index runs where ``mask`` is true."""
+MERGE_DAYS = 14
+"""Runs of days to read at 15 minutes this close [days] are read as one range (the days between
+come back at 15 minutes too, which is exact): a query costs about as much as two weeks of one
+register's intervals on this machine (docs/benchmarks.md, "Analytics benchmarks")."""
+
+
+def _runs(mask: NDArray[np.bool_], merge: int = MERGE_DAYS) -> list[tuple[int, int]]:
+    """``[a, b)`` index runs where ``mask`` is true, runs at most ``merge`` apart joined."""
     padded = np.concatenate(([False], mask, [False])).astype(np.int8)
     change = np.flatnonzero(np.diff(padded))
-    return [(int(a), int(b)) for a, b in zip(change[::2], change[1::2], strict=True)]
+    out: list[tuple[int, int]] = []
+    for a, b in zip(change[::2].tolist(), change[1::2].tolist(), strict=True):
+        if out and a - out[-1][1] <= merge:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
