@@ -65,7 +65,10 @@ complete or absent. :func:`device_totals` sums a register per device over a rang
 device. :class:`TotalLedger` is the LedgerFn over those sums, one slot for the whole range: the
 cheapest way to a year's totals. On such day (or single) slots :mod:`services.indicators` gives
 no peak demand, load factor, TOU cost, demand charge or electricity cost (None, with the reason
-"needs interval data"): those need the 15-minute ledger.
+"needs interval data"): those need the 15-minute ledger. :class:`RollupLedger` is the hybrid
+the indicators use by default (:mod:`services.indicators.hybrid`): a LedgerFn on the 15-minute
+grid that takes the clean days of a group of meters from the roll-up and reads the rest, and the
+meters a figure needs at 15 minutes, from the stored ledger: the numbers of the full path.
 
 Everything here goes through the :class:`~store.base.Store` contract only.
 """

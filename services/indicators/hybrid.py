@@ -17,7 +17,7 @@ minutes, see :class:`~services.rollup.RollupLedger`):
 * **PV and storage** (one group): they enter the load (a sum: exact by day), PV
   self-consumption, max(PV − export, 0) per interval, and the performance ratio (PV over the
   intervals the irradiance is known). A day is taken from the roll-up only when every grid
-  register is known with an exact total at every interval of it, the export is 0 at every
+  register is known at every interval of it (none reset-corrected), the export is 0 at every
   interval (then PV self-consumption is the day's PV: interval energies are never negative) and
   the irradiance sensor (if any) covers every interval of it or none; otherwise that day is read
   at 15 minutes;
@@ -42,7 +42,7 @@ from config.registry import Device, ParkRegistry
 from config.units import stored_field_name
 from services.energy import CONSUMPTION_ROLES, Scope, scope_devices
 from services.indicators.microgrid import irradiance_w_per_m2
-from services.rollup import DirtyDays, RollupLedger, known_total_mask
+from services.rollup import DirtyDays, RollupLedger
 from store.base import Store
 
 __all__ = ["SUPPLY_GROUP", "rollup_plan"]
@@ -97,8 +97,8 @@ def rollup_plan(
 
 
 def _grid_partner(ledger: RollupLedger, park: ParkRegistry, grid: list[Device]) -> DirtyDays:
-    """Days PV and storage must be read at 15 minutes: a grid register not known with an exact
-    total at some interval, an export above 0 at some interval, or an interval the irradiance
+    """Days PV and storage must be read at 15 minutes: a grid register unknown or reset-corrected
+    at some interval, an export above 0 at some interval, or an interval the irradiance
     sensor does not cover on a day it covers some of."""
 
     def dirty(
@@ -125,7 +125,10 @@ def _grid_partner(ledger: RollupLedger, park: ParkRegistry, grid: list[Device]) 
                 idx = off // step
                 ok = (idx >= 0) & (idx < starts.size) & (off % step == 0)
                 e[idx[ok]], q[idx[ok]] = led.energy[ok], led.quality[ok]
-                bad |= ~known_total_mask(q) | np.isnan(e)
+                # an unknown interval drops PV's from the load; a reset-corrected one (not a
+                # known total) combined with a replaced PV interval is a known total: both
+                # need PV's own intervals. Any other quality dominates PV's clean day.
+                bad |= np.isnan(e) | (q == Quality.RESET_CORRECTED)
                 if stored_field_name(name, spec.quantity) == "export_energy_kwh":
                     bad |= e != 0.0
         day_of = np.searchsorted(edges, starts, side="right") - 1
