@@ -135,7 +135,7 @@ def build_report(
     park: ParkRegistry,
     request: ReportRequest,
     *,
-    ledger: LedgerFn = device_ledger,
+    ledger: LedgerFn | None = None,
     progress: Progress | None = None,
     software: str = "smartpark",
 ) -> ReportDoc:
@@ -159,9 +159,15 @@ def build_report(
         if progress is not None:
             progress(done, total)
 
-    cached = YearLedger(
-        ledger, start_ns=year.start_ns, end_ns=year.end_ns, interval_s=request.interval_s
-    )
+    # None: the roll-up path of scope_indicators (15-minute intervals only)
+    cached: LedgerFn | None = None
+    if ledger is not None or request.interval_s != DEFAULT_INTERVAL_S:
+        cached = YearLedger(
+            ledger or device_ledger,
+            start_ns=year.start_ns,
+            end_ns=year.end_ns,
+            interval_s=request.interval_s,
+        )
 
     def indicators(period: str, of: Scope) -> IndicatorReport:
         return scope_indicators(

@@ -177,7 +177,7 @@ def evaluate_targets(
     sector: str | None = None,
     now: datetime | None = None,
     interval_s: int = DEFAULT_INTERVAL_S,
-    ledger: LedgerFn = device_ledger,
+    ledger: LedgerFn | None = None,
 ) -> TargetEvaluation:
     """The target profiles of ``scope`` (the park or a tenant; default :func:`profiles_for`)
     evaluated for the local ``period`` (``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD``), as the reports
@@ -186,7 +186,10 @@ def evaluate_targets(
     year, and for the current year the monthly reports so far (year to date and projection).
 
     Raises :class:`~services.indicators.PeriodError`, ``ValueError`` for a scope that is not the
-    park or a tenant, and :class:`~services.energy.UnknownScopeError` for an unknown tenant."""
+    park or a tenant, and :class:`~services.energy.UnknownScopeError` for an unknown tenant.
+    ``ledger`` None: the roll-up path of :func:`~services.indicators.scope_indicators` (on
+    15-minute intervals; another ``interval_s`` computes from the raw registers); a
+    ``ledger``: every meter through it, computed once for the period."""
     default = profiles_for(scope)  # refuses building, floor and device scopes
     ids = tuple(profile_ids) if profile_ids is not None else default
     tz = park.park.timezone
@@ -194,7 +197,14 @@ def evaluate_targets(
     when = local_period(period, tz)
     now = now or datetime.now(UTC)
     year = when.first_day.year
-    cached = YearLedger(ledger, start_ns=when.start_ns, end_ns=when.end_ns, interval_s=interval_s)
+    cached: LedgerFn | None = None
+    if ledger is not None or interval_s != DEFAULT_INTERVAL_S:
+        cached = YearLedger(
+            ledger or device_ledger,
+            start_ns=when.start_ns,
+            end_ns=when.end_ns,
+            interval_s=interval_s,
+        )
 
     def indicators(label: str) -> IndicatorReport:
         return scope_indicators(

@@ -43,6 +43,7 @@ __all__ = [
     "ledger_points",
     "rebuild_ledger",
     "stored_ledger",
+    "stored_or_computed",
 ]
 
 LOOKBACK_S = 86_400
@@ -233,6 +234,29 @@ def stored_ledger(
             )
         )
     return out
+
+
+def stored_or_computed(
+    store: Store,
+    park_id: str,
+    device: Device,
+    *,
+    start_ns: int,
+    end_ns: int,
+    interval_s: int = DEFAULT_INTERVAL_S,
+) -> list[FieldLedger]:
+    """The stored ledger of ``device`` over ``[start_ns, end_ns)`` [ns]
+    (:func:`stored_ledger`); when none of its registers has a stored interval there (the
+    ledger was never written for that range: no follower, no rebuild), the ledger computed from
+    the raw registers (:func:`device_ledger`). A :data:`services.energy.LedgerFn`."""
+    found = stored_ledger(
+        store, park_id, device, start_ns=start_ns, end_ns=end_ns, interval_s=interval_s
+    )
+    if found:
+        return found
+    return device_ledger(
+        store, park_id, device, start_ns=start_ns, end_ns=end_ns, interval_s=interval_s
+    )
 
 
 def rebuild_ledger(

@@ -65,7 +65,10 @@ complete or absent. :func:`device_totals` sums a register per device over a rang
 device. :class:`TotalLedger` is the LedgerFn over those sums, one slot for the whole range: the
 cheapest way to a year's totals. On such day (or single) slots :mod:`services.indicators` gives
 no peak demand, load factor, TOU cost, demand charge or electricity cost (None, with the reason
-"needs interval data"): those need the 15-minute ledger.
+"needs interval data"): those need the 15-minute ledger. :class:`RollupLedger` is the hybrid
+the indicators use by default (:mod:`services.indicators.hybrid`): a LedgerFn on the 15-minute
+grid that takes the clean days of a group of meters from the roll-up and reads the rest, and the
+meters a figure needs at 15 minutes, from the stored ledger: the numbers of the full path.
 
 Everything here goes through the :class:`~store.base.Store` contract only.
 """
@@ -74,7 +77,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,21 +87,25 @@ from analytics.calendar import local_period_edges
 from analytics.intervals import DEFAULT_INTERVAL_S, KNOWN_TOTAL, IntervalLedger, Quality
 from config.registry import Device, ParkRegistry
 from config.units import CANONICAL_UNIT, stored_field_name
-from services.ledger import FieldLedger, stored_ledger
+from services.ledger import FieldLedger, stored_ledger, stored_or_computed
 from store.base import LEDGER_DAY, Columns, Point, Reduction, Store
 
 __all__ = [
     "CHUNK_DAYS",
     "DAY_S",
     "LEDGER_DAY",
+    "MERGE_DAYS",
     "SUFFIXES",
     "DayLedger",
     "DayRollup",
     "DeviceTotal",
+    "DirtyDays",
+    "RollupLedger",
     "RollupResult",
     "TotalLedger",
     "day_points",
     "device_totals",
+    "known_total_mask",
     "local_days",
     "read_day_rollups",
     "write_day_rollups",
@@ -589,3 +596,288 @@ class TotalLedger:
                 )
             )
         return out
+
+
+DirtyDays = Callable[[Store, int, int, NDArray[np.int64]], NDArray[np.bool_]]
+"""``(store, start_ns, end_ns, day_edges) -> bool per day``: days a group must read at 15 minutes
+for a reason outside its own meters (e.g. a partner meter with a gap on that day)."""
+
+
+class RollupLedger:
+    """A :data:`services.energy.LedgerFn` on the 15-minute grid that reads whole clean days from
+    the day roll-up and everything else from the 15-minute ledger (``base``, default the stored
+    one, else the one computed from the raw registers when none is stored:
+    :func:`services.ledger.stored_or_computed`): the hybrid behind
+    :func:`services.indicators.scope_indicators`.
+
+    ``fine`` devices are read from ``base`` over the whole range: the meters a figure needs at
+    15 minutes (peak demand, load factor, the TOU split, net purchase per interval). Every other
+    device belongs to a ``groups`` key (the meters one figure sums: e.g. every gas meter of the
+    scope); a device in no group is read from ``base`` too.
+
+    A figure sums its meters per interval and an interval is known only when every meter is
+    (:func:`services.energy.combine`), so a day of a group is taken from the roll-up only when
+    it is **clean** for every meter of the group: the roll-up is stored for the whole local day
+    and the meter's day is either wholly known with exact totals (``_known`` = ``_known_total``
+    = ``_intervals``) or wholly missing (``_known`` = 0); and the group's ``partners`` callable
+    (when given) does not flag it. Then the day's energy sits in its first interval (the others
+    hold 0), with quality ``MEASURED`` when every interval was measured, else ``INTERPOLATED``:
+    every sum, difference, known share and period total of the day is exact, the 15-minute shape
+    is not (never use such a figure for a peak, a TOU split or an hour). Every other day of the
+    group — a partial day at an edge of the range, a day with a gap, a day whose roll-up is not
+    stored (missing or not yet written: detected per meter and day from the roll-up's own
+    ``_intervals``) — is read for every meter of the group from ``base``. A meter of a group
+    with no roll-up at all in the range is read from ``base`` first: nothing there either means
+    the meter has no such register in the range (as ``base`` answers), else its days are judged
+    from those 15-minute intervals. The measured share (:meth:`Figure.measured_pct`) of a
+    group's figure is exact only on days read at 15 minutes.
+
+    ``reads`` counts the device-ranges read from ``base``; ``rollup_reads`` the roll-up queries.
+    """
+
+    def __init__(
+        self,
+        park: ParkRegistry,
+        *,
+        fine: Iterable[str],
+        groups: Mapping[str, str],
+        partners: Mapping[str, DirtyDays] | None = None,
+        base: Callable[..., list[FieldLedger]] = stored_or_computed,
+        interval_s: int = DEFAULT_INTERVAL_S,
+    ) -> None:
+        self.park = park
+        self.fine = frozenset(fine)
+        self.groups = dict(groups)
+        self.partners = dict(partners or {})
+        self.base = base
+        self.interval_s = interval_s
+        self.reads = 0
+        self.rollup_reads = 0
+        self._fine: dict[tuple[int, str, int, int], list[FieldLedger]] = {}
+        self._group: dict[tuple[int, str, int, int], dict[str, list[FieldLedger]]] = {}
+        self._rollups: dict[tuple[int, str, int, int, str], dict[str, DayRollup]] = {}
+
+    def fine_ledger(
+        self, store: Store, park_id: str, device: Device, *, start_ns: int, end_ns: int
+    ) -> list[FieldLedger]:
+        """``base`` of a device over the range (cached)."""
+        key = (id(store), device.id, start_ns, end_ns)
+        found = self._fine.get(key)
+        if found is None:
+            found = self._read(store, park_id, device, start_ns, end_ns)
+            self._fine[key] = found
+        return found
+
+    def _read(
+        self, store: Store, park_id: str, device: Device, start_ns: int, end_ns: int
+    ) -> list[FieldLedger]:
+        self.reads += 1
+        return self.base(
+            store, park_id, device, start_ns=start_ns, end_ns=end_ns, interval_s=self.interval_s
+        )
+
+    def __call__(
+        self,
+        store: Store,
+        park_id: str,
+        device: Device,
+        *,
+        start_ns: int,
+        end_ns: int,
+        interval_s: int = DEFAULT_INTERVAL_S,
+    ) -> list[FieldLedger]:
+        if interval_s != self.interval_s:
+            raise ValueError(f"this ledger has intervals of {self.interval_s} s, not {interval_s}")
+        step = interval_s * _NS
+        if start_ns % step or end_ns % step:
+            raise ValueError("the range must start and end on interval edges")
+        key = self.groups.get(device.id)
+        if device.id in self.fine or key is None:
+            return self.fine_ledger(store, park_id, device, start_ns=start_ns, end_ns=end_ns)
+        gkey = (id(store), key, start_ns, end_ns)
+        found = self._group.get(gkey)
+        if found is None:
+            found = self._read_group(store, park_id, key, start_ns, end_ns)
+            self._group[gkey] = found
+        return found.get(device.id, [])
+
+    def _day_rollups(
+        self, store: Store, park_id: str, field: str, day_ns: NDArray[np.int64]
+    ) -> dict[str, DayRollup]:
+        if day_ns.size == 0:
+            return {}
+        key = (id(store), park_id, int(day_ns[0]), int(day_ns[-1]), field)
+        found = self._rollups.get(key)
+        if found is None:
+            found = read_day_rollups(
+                store,
+                park_id,
+                field,
+                day_ns=day_ns,
+                suffixes=("", "_known", "_known_total", "_measured", "_intervals"),
+            )
+            self.rollup_reads += 1
+            self._rollups[key] = found
+        return found
+
+    def _read_group(
+        self, store: Store, park_id: str, key: str, start_ns: int, end_ns: int
+    ) -> dict[str, list[FieldLedger]]:
+        """Every member of group ``key`` over the range: clean days from the roll-up, the rest
+        from ``base`` (see the class docstring)."""
+        members = [d for d in self.park.devices if self.groups.get(d.id) == key]
+        g = _GroupRead(self, store, park_id, start_ns, end_ns)
+        days = {
+            (dev.id, field): g.rollup_columns(dev.id, field, unit)
+            for dev in members
+            for field, unit in _cumulative_fields(dev)
+        }
+        by_id = {d.id: d for d in members}
+        # a register with no roll-up in the range: its days are judged from the 15-minute ledger
+        for (dev_id, _field), cols in days.items():
+            if g.whole.any() and np.all(np.isnan(cols["n"])):
+                g.read(by_id[dev_id], np.ones(g.n_days, dtype=bool))
+        dirty = ~g.whole
+        for (dev_id, field), cols in days.items():
+            if (dev_id, field) in g.real:
+                dirty |= ~g.clean_from_intervals(*g.real[(dev_id, field)])
+            elif not g.read_days.get(dev_id, np.zeros(1, dtype=bool)).all():
+                n, k, kt = cols["n"], cols["k"], cols["kt"]
+                dirty |= ~((n == g.expected) & ((k == 0) | ((k == n) & (kt == n))))
+            # else: read whole, nothing there: no such register in the range
+        partner = self.partners.get(key)
+        if partner is not None:
+            dirty |= partner(store, start_ns, end_ns, g.edges)
+        for dev in members:
+            g.read(dev, dirty)
+        out: dict[str, list[FieldLedger]] = {}
+        for (dev_id, field), cols in days.items():
+            led = g.assemble(dev_id, field, cols)
+            if led is not None:
+                out.setdefault(dev_id, []).append(FieldLedger(field, g.units[field], led))
+        return out
+
+
+def _cumulative_fields(dev: Device) -> list[tuple[str, str]]:
+    return [
+        (stored_field_name(name, spec.quantity), CANONICAL_UNIT[spec.quantity])
+        for name, spec in dev.fields.items()
+        if spec.cumulative
+    ]
+
+
+class _GroupRead:
+    """The local days of one range, the roll-up columns and 15-minute intervals read for one
+    group of :class:`RollupLedger`."""
+
+    def __init__(
+        self, owner: RollupLedger, store: Store, park_id: str, start_ns: int, end_ns: int
+    ) -> None:
+        self.owner, self.store, self.park_id = owner, store, park_id
+        self.start_ns = start_ns
+        self.step = owner.interval_s * _NS
+        self.grid = np.arange(start_ns, end_ns, self.step, dtype=np.int64)
+        self.edges = local_days(start_ns, end_ns, owner.park.park.timezone)
+        self.lo = np.maximum(self.edges[:-1], start_ns)
+        self.hi = np.minimum(self.edges[1:], end_ns)
+        self.whole = (self.edges[:-1] >= start_ns) & (self.edges[1:] <= end_ns)
+        self.expected = ((self.hi - self.lo) // self.step).astype(np.float64)
+        self.day_of = np.searchsorted(self.edges, self.grid, side="right") - 1
+        self.first = np.searchsorted(self.grid, self.lo)
+        self.n_days = self.edges.size - 1
+        self.units: dict[str, str] = {}
+        self.real: dict[tuple[str, str], tuple[NDArray[np.float64], NDArray[np.int8]]] = {}
+        self.read_days: dict[str, NDArray[np.bool_]] = {}
+
+    def rollup_columns(self, device: str, field: str, unit: str) -> dict[str, NDArray[np.float64]]:
+        """The register's roll-up per day: e(nergy), k(nown), kt (known total), m(easured),
+        n (intervals); NaN where not stored (and on the partial days at the edges)."""
+        self.units[field] = unit
+        whole_ns = self.edges[:-1][self.whole]
+        r = self.owner._day_rollups(self.store, self.park_id, field, whole_ns).get(device)
+        cols = {s: np.full(self.n_days, np.nan) for s in ("e", "k", "kt", "m", "n")}
+        if r is not None:
+            where = np.flatnonzero(self.whole)
+            cols["e"][where], cols["k"][where] = r.energy, r.known
+            cols["kt"][where], cols["m"][where] = r.known_total, r.measured
+            cols["n"][where] = r.intervals
+        return cols
+
+    def read(self, dev: Device, want: NDArray[np.bool_]) -> None:
+        """``base`` of ``dev`` on the days of ``want`` not read yet (and the days between runs of
+        them :data:`MERGE_DAYS` or fewer apart), placed on the grid."""
+        have = self.read_days.setdefault(dev.id, np.zeros(self.n_days, dtype=bool))
+        todo = want & ~have
+        size = self.grid.size
+        for a, b in _runs(todo):
+            got = self.owner._read(
+                self.store, self.park_id, dev, int(self.lo[a]), int(self.hi[b - 1])
+            )
+            for res in got:
+                e, q = self.real.setdefault(
+                    (dev.id, res.field),
+                    (np.full(size, np.nan), np.full(size, Quality.MISSING, np.int8)),
+                )
+                self.units.setdefault(res.field, res.unit)
+                off = res.ledger.start_ns - self.start_ns
+                idx = off // self.step
+                ok = (idx >= 0) & (idx < size) & (off % self.step == 0)
+                e[idx[ok]], q[idx[ok]] = res.ledger.energy[ok], res.ledger.quality[ok]
+            have[a:b] = True
+
+    def clean_from_intervals(
+        self, energy: NDArray[np.float64], quality: NDArray[np.int8]
+    ) -> NDArray[np.bool_]:
+        """Per day: wholly known with exact totals, or wholly missing."""
+        n = self.n_days
+        known = np.bincount(self.day_of, weights=np.isfinite(energy), minlength=n)[:n]
+        exact = np.bincount(self.day_of, weights=known_total_mask(quality), minlength=n)[:n]
+        out: NDArray[np.bool_] = (known == 0) | (
+            (known == self.expected) & (exact == self.expected)
+        )
+        return out
+
+    def assemble(
+        self, dev_id: str, field: str, cols: dict[str, NDArray[np.float64]]
+    ) -> IntervalLedger | None:
+        """The register on the grid: what was read at 15 minutes, and each other day with a
+        known energy as that energy in its first interval (None: no such register)."""
+        got = self.real.get((dev_id, field))
+        if got is None and np.all(np.isnan(cols["n"])):
+            return None  # neither a roll-up nor 15-minute intervals: no such register
+        if got is not None:
+            e, q = got[0].copy(), got[1].copy()
+        else:
+            e = np.full(self.grid.size, np.nan)
+            q = np.full(self.grid.size, Quality.MISSING, dtype=np.int8)
+        lumped = ~self.read_days[dev_id] & (np.nan_to_num(cols["k"]) > 0)
+        fill = lumped[self.day_of]
+        e[fill] = 0.0
+        e[self.first[lumped]] = cols["e"][lumped]
+        measured = (cols["m"] == cols["n"])[self.day_of[fill]]
+        q[fill] = np.where(measured, Quality.MEASURED, Quality.INTERPOLATED)
+        return IntervalLedger(self.grid, e, q, self.owner.interval_s, ())
+
+
+def known_total_mask(quality: NDArray[np.int8]) -> NDArray[np.bool_]:
+    """True where a quality code is one of :data:`analytics.intervals.KNOWN_TOTAL`."""
+    return np.isin(quality, [int(q) for q in KNOWN_TOTAL])
+
+
+MERGE_DAYS = 14
+"""Runs of days to read at 15 minutes this close [days] are read as one range (the days between
+come back at 15 minutes too, which is exact): a query costs about as much as two weeks of one
+register's intervals on this machine (docs/benchmarks.md, "Analytics benchmarks")."""
+
+
+def _runs(mask: NDArray[np.bool_], merge: int = MERGE_DAYS) -> list[tuple[int, int]]:
+    """``[a, b)`` index runs where ``mask`` is true, runs at most ``merge`` apart joined."""
+    padded = np.concatenate(([False], mask, [False])).astype(np.int8)
+    change = np.flatnonzero(np.diff(padded))
+    out: list[tuple[int, int]] = []
+    for a, b in zip(change[::2].tolist(), change[1::2].tolist(), strict=True):
+        if out and a - out[-1][1] <= merge:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out

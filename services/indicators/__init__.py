@@ -30,6 +30,7 @@ from services.indicators.basis import park_basis, scope_basis, supply_balance
 from services.indicators.cost import costs
 from services.indicators.energy_carbon import carbon_indicators, comprehensive_energy, intensities
 from services.indicators.green import InstrumentSource, certified_green, stored_instruments
+from services.indicators.hybrid import rollup_plan
 from services.indicators.microgrid import irradiance_w_per_m2, microgrid_indicators, sliding_demand
 from services.indicators.model import (
     FactorUsed,
@@ -68,12 +69,12 @@ def park_indicators(
     *,
     profile: AccountingProfile | None = None,
     interval_s: int = DEFAULT_INTERVAL_S,
-    ledger: LedgerFn = device_ledger,
+    ledger: LedgerFn | None = None,
     instruments: InstrumentSource = stored_instruments,
 ) -> IndicatorReport:
     """Every indicator of ``park`` for the local ``period`` (``YYYY``, ``YYYY-MM``,
-    ``YYYY-MM-DD``) under the accounting ``profile``. Raises :class:`PeriodError` for a bad
-    period."""
+    ``YYYY-MM-DD``) under the accounting ``profile``, from the roll-up path unless a ``ledger``
+    is given (see :func:`scope_indicators`). Raises :class:`PeriodError` for a bad period."""
     return scope_indicators(
         store,
         park,
@@ -103,7 +104,7 @@ def scope_indicators(
     scope: Scope,
     profile: AccountingProfile | None = None,
     interval_s: int = DEFAULT_INTERVAL_S,
-    ledger: LedgerFn = device_ledger,
+    ledger: LedgerFn | None = None,
     instruments: InstrumentSource = stored_instruments,
 ) -> IndicatorReport:
     """The indicators of ``scope`` (park, building, floor or tenant) of ``park`` for the local
@@ -119,6 +120,14 @@ def scope_indicators(
     its own, the park all, never more than it bought. Park-level indicators (PV, battery,
     self-sufficiency, billed demand) are None with a reason for a part of the park.
 
+    ``ledger`` None (the default) is the **roll-up path**: the 15-minute stored ledger of only
+    the meters a figure needs at 15 minutes, every other meter from the day roll-up with the
+    days it cannot answer exactly read at 15 minutes (:mod:`services.indicators.hybrid`); the
+    same numbers as the full path on the same stored ledger, at a fraction of the reads, on the
+    15-minute grid only. A ``ledger`` (e.g. :func:`services.ledger.device_ledger` from the raw
+    registers, or :func:`services.ledger.stored_ledger`) reads every meter of the scope through
+    it: the full path.
+
     Raises :class:`PeriodError` for a bad period, :class:`ValueError` for a device scope and
     :class:`~services.energy.UnknownScopeError` for a scope the park does not have.
     """
@@ -128,9 +137,20 @@ def scope_indicators(
     tz = park.park.timezone
     when = local_period(period, tz)
     regions = factor_regions(park)
+    read = park  # the registry the balances read: every meter, or those the roll-up path needs
+    raw: LedgerFn
+    if ledger is None:
+        if interval_s != DEFAULT_INTERVAL_S:
+            raise ValueError(
+                f"the roll-up path has {DEFAULT_INTERVAL_S} s intervals, pass a ledger"
+            )
+        read, ledger = rollup_plan(park, scope, profile)
+        raw = device_ledger  # the sliding demand steps through raw registers (hybrid docstring)
+    else:
+        raw = ledger
     bal = energy_balance(
         store,
-        park,
+        read,
         scope,
         start_ns=when.start_ns,
         end_ns=when.end_ns,
@@ -142,15 +162,15 @@ def scope_indicators(
         basis = park_basis(bal, park, profile)
         park_bal: Balance | None = bal
         if interval_s <= _MAX_INTERVAL_S:
-            sliding = sliding_demand(store, park, when, ledger=ledger)
+            sliding = sliding_demand(store, park, when, ledger=raw)
         irradiance = irradiance_w_per_m2(store, park, bal.start_ns, interval_s)
     else:
-        supply = supply_balance(store, park, when, interval_s=interval_s, ledger=ledger)
+        supply = supply_balance(store, read, when, interval_s=interval_s, ledger=ledger)
         basis = scope_basis(bal, supply, park, profile)
         park_bal = None
     green = certified_green(
         store,
-        park,
+        park,  # a tenant holding instruments: its meters, at 15 minutes on the roll-up path
         scope,
         when,
         profile,
