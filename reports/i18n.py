@@ -387,3 +387,55 @@ def unit(name: str | None, lang: Lang = "zh") -> str:
     if not name:
         return ""
     return t(f"unit.{name}", lang) if f"unit.{name}" in LABELS else name
+
+
+# -- city (the city report, reports/city_render.py) ----------------------------------------------
+LABELS.update(
+    {
+        "kind.city": ("城市园区综合评价报告", "City evaluation of parks"),
+        "city.period": ("评价期", "Period"),
+        "city.previous": ("对比期", "Compared with"),
+        "city.parks": ("参评园区", "Parks evaluated"),
+        "city.parks_in_error": ("未能计算", "Could not be computed"),
+        "city.land": ("用地面积", "Land area"),
+        "city.mu": ("亩", "mu"),
+        "city.ranking": ("园区排名", "Ranking of parks"),
+        "city.chart_title": ("综合得分前 {n} 名", "Top {n} parks by score"),
+        "city.rank": ("排名", "Rank"),
+        "city.score": ("综合得分", "Score"),
+        "city.trend": ("名次变化", "Rank change"),
+        "city.devices": ("台设备", "devices"),
+        "city.error": ("无法计算", "Not computed"),
+        "city.weights": ("评价指标与权重", "Indicators and weights"),
+        "city.direction": ("方向", "Direction"),
+        "city.dir.ge": ("越高越好", "higher is better"),
+        "city.dir.le": ("越低越好", "lower is better"),
+        "city.weight": ("权重（分）", "Weight (points)"),
+        "city.benchmark": ("基准值（全市均值）", "Benchmark (city mean)"),
+        "city.evidence": ("证据等级", "Evidence"),
+        "city.fig.comprehensive_energy_tce": ("综合能耗", "Energy"),
+        "city.fig.tco2_per_tce": ("单位能耗碳排放", "CO2 per tce"),
+        "city.fig.renewable_electricity_share": ("绿电占比", "Green electricity"),
+        "city.fig.energy_per_mu_tce": ("亩均能耗", "Energy per mu"),
+        "city.fig.output_per_mu_10k_cny": ("亩均增加值", "Value added per mu"),
+        "city.fig.completeness_pct": ("数据完整率", "Completeness"),
+        "city.note_scoring": (
+            "每项指标得分 = 权重 × min(指标值 / 基准值, {cap})（越低越好的指标取倒数），"
+            "基准值为有该指标的园区的全市均值；总分满分 {total} 分，可因封顶系数超过满分。",
+            "Each indicator scores weight × min(value / benchmark, {cap}) (inverted where lower is "
+            "better), the benchmark being the mean of the city's parks that have the value; the "
+            "weights add up to {total} points, which a park may exceed by the cap.",
+        ),
+        "city.note_source": ("评分方法来源", "Scoring method source"),
+        "city.note_missing": (
+            "园区缺少某项指标（如未申报工业增加值、未登记用地面积）时该项得 0 分；存储不可用的园区"
+            "不参与排名，并注明原因。",
+            "A park without a value (no declared value added, no land area in the registry) "
+            "scores 0 on it; a park whose store did not answer is not ranked, and the reason is "
+            "given.",
+        ),
+        "unit.10k CNY/mu": ("万元/亩", "10k CNY/mu"),
+        "unit.10k CNY/tce": ("万元/tce", "10k CNY/tce"),
+        "unit.tce/mu": ("tce/亩", "tce/mu"),
+    }
+)
