@@ -190,6 +190,18 @@ export const L = {
   col_park: ["园区", "Park"],
   col_complete: ["完整度", "Complete"],
   city_note: ["各园区按各自年度的核算口径计算（电力折标方法、绿电凭证）；范围二排放为基于位置。空值表示无法计算，鼠标悬停查看原因。", "Each park on its own accounting profile of the year (electricity method, green certificates); Scope 2 is location-based. A blank cannot be computed: hover for the reason."],
+  // city: scores, ranking and 亩均 (views/city.js)
+  city_report: ["城市评价报告", "City report"],
+  city_chart: ["综合得分前 {0} 名", "Top {0} parks by score"],
+  city_points: ["分", "points"],
+  city_score: ["综合得分", "Score"],
+  city_trend: ["名次变化", "Rank change"],
+  city_was: ["{0}：第 {1} 名", "Rank {1} in {0}"],
+  city_error: ["无法计算：{0}", "Not computed: {0}"],
+  city_fig_energy_per_mu_tce: ["亩均能耗", "Energy per mu"],
+  city_fig_output_per_mu_10k_cny: ["亩均增加值", "Value added per mu"],
+  "city_unit_tce/mu": ["tce/亩", "tce/mu"],
+  "city_unit_10k CNY/mu": ["万元/亩", "10k CNY/mu"],
 };
 
 export function t(key, ...args) {
