@@ -35,6 +35,7 @@ from pydantic import (
 )
 
 from config.accounting import AccountingProfile
+from config.city import city_industries
 from config.errors import Problem, RegistryError
 from config.factors import emission_factors
 from config.units import Quantity, UnknownUnitError, converter
@@ -281,6 +282,20 @@ class Park(_Frozen):
         pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
         description="the named store the park lives in (SMARTPARK_STORES; docs/stores.md)",
     )
+    land_mu: float | None = Field(
+        default=None, gt=0, le=1e7, description="land area [亩, mu; 1 mu = 666.67 m2] (亩均)"
+    )
+    industry: str | None = Field(
+        default=None, description="leading industry, a code of config/data/city_industries.yaml"
+    )
+
+    @field_validator("industry")
+    @classmethod
+    def _known_industry(cls, value: str | None) -> str | None:
+        if value is not None and city_industries().get(value) is None:
+            known = ", ".join(i.code for i in city_industries().industries)
+            raise ValueError(f"industry: {value!r} is not a known industry code (known: {known})")
+        return value
 
     @field_validator("accounting")
     @classmethod

@@ -27,6 +27,7 @@ import jinja2
 from config.errors import UnavailableError
 from reports import charts, i18n
 from reports import fmt as numfmt
+from reports.city_model import CityReportDoc
 from reports.i18n import Lang
 from reports.model import IndicatorRow, Note, ReportDoc, TargetBlock, TargetRow
 
@@ -55,8 +56,12 @@ class MissingCJKFontError(UnavailableError):
     """A PDF with Chinese text was asked for and no CJK font is installed."""
 
 
-def render(doc: ReportDoc, fmt: Format, lang: Lang = "zh") -> bytes:
+def render(doc: ReportDoc | CityReportDoc, fmt: Format, lang: Lang = "zh") -> bytes:
     """``doc`` as ``fmt``; ``lang`` chooses the labels of HTML and PDF (JSON and CSV are keyed)."""
+    if isinstance(doc, CityReportDoc):  # the "city" kind has its own renderer
+        from reports.city_render import render_city
+
+        return render_city(doc, fmt, lang)
     if lang not in ("zh", "en"):
         raise ValueError(f"unknown language {lang!r} (zh or en)")
     match fmt:

@@ -134,6 +134,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help="write a registry YAML for a synthetic park of N devices (to --output) and exit",
     )
     sim.add_argument("--output", type=Path, help="file for --generate-park (default: stdout)")
+    _add_city_arguments(sim)
 
     _add_serve_parser(sub)
     _add_store_parser(sub)
@@ -523,11 +524,32 @@ def _follow(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_city_arguments(sim: argparse.ArgumentParser) -> None:
+    sim.add_argument(
+        "--generate-city",
+        type=int,
+        metavar="N",
+        help="write a registry folder of N parks of 10 to 2,000 devices (to --out) and exit",
+    )
+    sim.add_argument("--out", type=Path, default=Path("city"), help="folder for --generate-city")
+
+
 def _simulate(args: argparse.Namespace) -> int:
     from config.registry import load_registry
     from simulators.faults import load_fault_profile
     from simulators.publisher import Progress, simulate
 
+    if args.generate_city is not None:
+        from simulators.city import write_city
+
+        try:
+            files = write_city(args.out, args.generate_city, seed=args.seed)
+        except (ValueError, FileExistsError) as exc:
+            raise ConfigError(str(exc)) from None
+        log.info(
+            "wrote a city of %d parks to %s (SMARTPARK_REGISTRY=%s)", len(files), args.out, args.out
+        )
+        return 0
     if args.generate_park is not None:
         import yaml
 

@@ -316,6 +316,9 @@ CASES: dict[tuple[str, str], list[Case]] = {
     ("GET", "/api/v1/city/indicators"): [
         Case("GET", f"/api/v1/city/indicators?period={DAY}", frozenset({"city", "op_a", "op_b"}))
     ],
+    ("GET", "/api/v1/city/reports/{period}"): [
+        Case("GET", f"/api/v1/city/reports/{DAY}", frozenset({"city", "op_a", "op_b"}))
+    ],
     ("GET", "/api/v1/quarantine"): [
         Case("GET", "/api/v1/quarantine", frozenset({"city", "op_a", "op_b"})),
         Case("GET", f"/api/v1/quarantine?park={A}", STAFF_A),

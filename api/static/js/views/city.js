@@ -1,14 +1,74 @@
-// Every park the key sees, side by side (#/city).
+// Every park the key sees, side by side, scored and ranked (#/city): one request to
+// /city/indicators (the server computes the parks concurrently), a ranking chart of the top
+// parks by score, the table, and the city report for download.
 
-import { getJson } from "../api.js";
-import { $, el } from "../dom.js";
-import { fmtNum, localDate, serverNow } from "../format.js";
+import { getJson, handleAuth, request } from "../api.js";
+import { $, el, svg } from "../dom.js";
+import { fmtAuto, fmtNum, fmtPct, localDate, serverNow } from "../format.js";
 import { has, regionLabel, t } from "../i18n.js";
 import { fmtIndicator, indicator } from "../indicators.js";
 import { panel, setCrumbs, setTab, showRefusal } from "../page.js";
 import { API, state } from "../state.js";
 
 export const CITY_COLUMNS = ["comprehensive_energy_tce", "scope2_location_tco2", "tco2_per_tce", "clean_energy_share", "renewable_share", "self_sufficiency_rate", "pv_self_consumption_rate", "peak_demand_kw"];
+// the city's own figures (per mu, value added): keys of each park's `figures`
+export const CITY_FIGURES = [
+  ["energy_per_mu_tce", "tce/mu"],
+  ["output_per_mu_10k_cny", "10k CNY/mu"],
+];
+export const RANKING_PARKS = 20; // as many as the city's 产业名园 selection picks
+
+function fmtFigure(value, unit) {
+  if (value === null || value === undefined) return "—";
+  if (unit === "fraction") return fmtPct(value, 1);
+  return `${fmtAuto(value)} ${t(`city_unit_${unit}`)}`;
+}
+
+function rankChart(host, parks) {
+  host.replaceChildren();
+  const ranked = parks.filter((p) => p.rank !== null).sort((a, b) => a.rank - b.rank || a.id.localeCompare(b.id)).slice(0, RANKING_PARKS);
+  const row = 22;
+  const labelW = 190;
+  const width = Math.max(320, Math.floor(host.clientWidth) || 640);
+  const height = 8 + row * Math.max(ranked.length, 1);
+  const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, class: "chart", role: "img", "aria-label": t("city_chart", ranked.length) });
+  root.id = "city-rank-chart";
+  const top = Math.max(1e-9, ...ranked.map((p) => p.score || 0));
+  const span = width - labelW - 70;
+  ranked.forEach((p, i) => {
+    const y = 4 + i * row;
+    const name = p.name.length > 26 ? `${p.name.slice(0, 25)}…` : p.name;
+    root.append(svg("text", { x: labelW - 6, y: y + 14, "text-anchor": "end", class: "tick" }, `${p.rank}. ${name}`));
+    const w = (span * Math.max(0, p.score || 0)) / top;
+    const bar = svg("rect", { x: labelW, y: y + 3, width: Math.max(1, w), height: row - 8, class: "col" });
+    bar.dataset.park = p.id;
+    bar.append(svg("title", {}, `${p.name}: ${fmtNum(p.score, 1)} ${t("city_points")}`));
+    root.append(bar);
+    root.append(svg("text", { x: labelW + w + 6, y: y + 14, class: "tick" }, fmtNum(p.score, 1)));
+  });
+  if (!ranked.length) root.append(svg("text", { x: width / 2, y: height / 2 + 4, "text-anchor": "middle", class: "chart-empty" }, t("chart_empty")));
+  host.append(root);
+}
+
+async function downloadCityReport(period, fmt, msg) {
+  msg.textContent = t("downloading");
+  try {
+    const response = await request(`${API}/city/reports/${period}?format=${fmt}&lang=${state.lang}`, 300000);
+    const blob = await response.blob();
+    const m = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+    const a = el("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = m ? m[1] : `city-${period}.${fmt}`;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+    msg.textContent = a.download;
+  } catch (err) {
+    if (handleAuth(err)) return;
+    msg.textContent = t("download_failed", err.message);
+  }
+}
 
 export function viewCity(gen, periodKind) {
   setTab("city");
@@ -32,12 +92,32 @@ export function viewCity(gen, periodKind) {
   });
   lab.append(sel);
   ctl.append(lab, el("span", "muted", t("city_note")));
+  const day = localDate(serverNow());
+  const period = kind === "day" ? day : kind === "month" ? day.slice(0, 7) : day.slice(0, 4);
+  // the city report of the same period
+  const rep = el("div", "report-row");
+  rep.id = "city-reports";
+  rep.append(el("span", "", `${t("city_report")} `));
+  const msg = el("span", "muted", "");
+  for (const fmt of ["pdf", "html", "csv", "json"]) {
+    const btn = el("button", "dl", fmt.toUpperCase());
+    btn.type = "button";
+    btn.dataset.format = fmt;
+    btn.addEventListener("click", () => downloadCityReport(period, fmt, msg));
+    rep.append(btn);
+  }
+  rep.append(msg);
+  const chartHost = el("div", "city-chart");
+  chartHost.append(el("h3", "", t("city_chart", RANKING_PARKS)));
+  const chart = el("div");
+  chartHost.append(chart);
   const table = el("table", "city");
   table.id = "city-table";
   const hr = el("tr");
   hr.append(el("th", "", t("col_park")));
   for (const c of CITY_COLUMNS) hr.append(el("th", "num", has(`ind_${c}`) ? t(`ind_${c}`) : c));
-  hr.append(el("th", "num", t("col_complete")));
+  for (const [f] of CITY_FIGURES) hr.append(el("th", "num", t(`city_fig_${f}`)));
+  hr.append(el("th", "num", t("city_score")), el("th", "num", t("city_trend")), el("th", "num", t("col_complete")));
   const thead = el("thead");
   thead.append(hr);
   const tbody = el("tbody");
@@ -48,62 +128,75 @@ export function viewCity(gen, periodKind) {
     const a = el("a", "", pk.name);
     a.href = `?park=${encodeURIComponent(pk.id)}#/`;
     const c0 = el("td");
-    c0.append(a, el("div", "dev-sub", `${t("n_devices", pk.devices)} · ${regionLabel(pk.grid_region)}`));
+    const rank = el("span", "city-rank", "");
+    c0.append(rank, a, el("div", "dev-sub", `${t("n_devices", pk.devices)} · ${regionLabel(pk.grid_region)}`));
     tr.append(c0);
-    const row = {};
-    for (const c of CITY_COLUMNS) {
+    const row = { _rank: rank };
+    for (const c of [...CITY_COLUMNS, ...CITY_FIGURES.map(([f]) => f), "_score", "_trend", "_comp"]) {
       const td = el("td", "num", "…");
       tr.append(td);
       row[c] = td;
     }
-    const comp = el("td", "num", "…");
-    tr.append(comp);
-    row._comp = comp;
     tbody.append(tr);
     cells.set(pk.id, row);
   }
   table.append(thead, tbody);
   const tw = el("div", "table-wrap");
   tw.append(table);
-  p.append(ctl, tw);
+  p.append(ctl, rep, chartHost, tw);
   $("view").replaceChildren(p);
   state.view = null;
-  const day = localDate(serverNow());
-  const period = kind === "day" ? day : kind === "month" ? day.slice(0, 7) : day.slice(0, 4);
-  const results = new Map();
-  const paint = () => {
-    for (const c of CITY_COLUMNS) {
-      const max = Math.max(0, ...[...results.values()].map((ind) => Math.abs((indicator(ind, c) || {}).value || 0)));
-      for (const [pid, ind] of results) {
-        const i = indicator(ind, c);
-        const td = cells.get(pid)[c];
-        td.replaceChildren();
-        td.append(el("span", "", fmtIndicator(i)));
-        if (i && i.value !== null && max > 0) {
-          const bar = el("div", "mini");
-          const fill = el("div", "mini-fill");
-          fill.style.width = `${(100 * Math.abs(i.value)) / max}%`;
-          bar.append(fill);
-          td.append(bar);
+  getJson(`${API}/city/indicators?period=${period}`, 120000)
+    .then((city) => {
+      if (gen !== state.viewGen) return;
+      rankChart(chart, city.parks);
+      for (const c of CITY_COLUMNS) {
+        const max = Math.max(0, ...city.parks.map((pk) => Math.abs((indicator(pk, c) || {}).value || 0)));
+        for (const pk of city.parks) {
+          const row = cells.get(pk.id);
+          if (!row) continue;
+          const i = indicator(pk, c);
+          const td = row[c];
+          td.replaceChildren();
+          td.append(el("span", "", fmtIndicator(i)));
+          if (i && i.value !== null && max > 0) {
+            const bar = el("div", "mini");
+            const fill = el("div", "mini-fill");
+            fill.style.width = `${(100 * Math.abs(i.value)) / max}%`;
+            bar.append(fill);
+            td.append(bar);
+          }
+          td.title = i && i.value === null ? i.reason || "" : "";
         }
-        td.title = i && i.value === null ? i.reason || "" : "";
       }
-    }
-  };
-  for (const pk of state.parks) {
-    getJson(`${API}/parks/${encodeURIComponent(pk.id)}/indicators?period=${period}`, 60000)
-      .then((ind) => {
-        if (gen !== state.viewGen) return;
-        results.set(pk.id, ind);
-        const comps = ind.indicators.map((i) => i.completeness_pct).filter((v) => v !== null);
-        cells.get(pk.id)._comp.textContent = comps.length ? `${fmtNum(Math.min(...comps), 0)}–${fmtNum(Math.max(...comps), 0)} %` : "—";
-        paint();
-      })
-      .catch((err) => {
-        if (gen !== state.viewGen) return;
+      for (const pk of city.parks) {
         const row = cells.get(pk.id);
-        for (const c of CITY_COLUMNS) row[c].textContent = "";
+        if (!row) continue;
+        row._rank.textContent = pk.rank !== null ? `${pk.rank}. ` : "";
+        for (const [f, unit] of CITY_FIGURES) {
+          const v = pk.figures ? pk.figures[f] : null;
+          row[f].textContent = fmtFigure(v, unit);
+          row[f].title = v === null || v === undefined ? (pk.figure_reasons || {})[f] || "" : "";
+        }
+        row._score.textContent = pk.score === null ? "—" : fmtNum(pk.score, 1);
+        const tr = pk.trend;
+        row._trend.textContent = !tr || tr.rank_change === null ? "—" : tr.rank_change > 0 ? `▲${tr.rank_change}` : tr.rank_change < 0 ? `▼${-tr.rank_change}` : "=";
+        if (tr && tr.rank !== null) row._trend.title = t("city_was", tr.period, tr.rank);
+        const comps = pk.indicators.map((i) => i.completeness_pct).filter((v) => v !== null);
+        row._comp.textContent = comps.length ? `${fmtNum(Math.min(...comps), 0)}–${fmtNum(Math.max(...comps), 0)} %` : "—";
+        if (pk.error) {
+          for (const c of [...CITY_COLUMNS, ...CITY_FIGURES.map(([f]) => f), "_score", "_trend"]) row[c].textContent = "";
+          row._comp.textContent = t("city_error", pk.error);
+          row._comp.classList.add("city-error");
+        }
+      }
+    })
+    .catch((err) => {
+      if (gen !== state.viewGen) return;
+      if (handleAuth(err)) return;
+      for (const row of cells.values()) {
+        for (const c of [...CITY_COLUMNS, ...CITY_FIGURES.map(([f]) => f), "_score", "_trend"]) row[c].textContent = "";
         row._comp.textContent = err.message;
-      });
-  }
+      }
+    });
 }

@@ -1,0 +1,512 @@
+"""City benchmark: a generated city of parks, backfilled (scaled down), measured through HTTP
+against the targets of issue 14.
+
+``python -m bench.city [--quick] [--parks N] [--scale F] [--stores K] [--json FILE]`` on this
+machine:
+
+1. generates a city of ``--parks`` parks (``smartpark simulate --generate-city``; park 1 has
+   2,000 meters) and times loading its registry (target: 100 parks ≤ 10 s);
+2. backfills a scaled-down copy straight into InfluxDB (never through MQTT, as
+   bench/analytics.py does): park 1 at ``--big-meters`` with ``--big-years`` years, the others
+   at ``--scale`` × their meters with a year; for every register the day roll-ups, for the grid
+   connection also the 15-minute ledger (the series peak demand and TOU cost need), and each
+   park's declared value added for the year. It prints the arithmetic of the full-size backfill
+   through MQTT (readings, collectors needed for 30 minutes at a measured rate);
+3. starts ``smartpark serve`` as a subprocess on a free port (registry and store from the
+   environment, authentication off) and times through HTTP: ``/indicators?period=<year>`` of
+   park 1 (p50/p95, target p95 ≤ 1 s), ``/targets`` (≤ 2 s), park 1's year report as PDF
+   (≤ 30 s), ``/city/indicators?period=<year>`` (≤ 3 s for 100 parks over 2 influxd) and the
+   city report as PDF (≤ 60 s);
+4. times the city evaluation in process on the day roll-ups (``TotalLedger``: one server-side
+   sum per register and park), the path the routes take once they answer from roll-ups;
+5. leaves a marked place for a city's disk per month (the retention work measures the bytes per
+   reading; see :data:`BYTES_PER_READING`).
+
+Each HTTP row says whether the answer carried figures: the routes of today compute from raw
+registers, which this bench does not write, so their figures are null until the roll-up path
+lands (issue 14, item 1) — the times are then those of asking, not of answering; run the bench
+again then. ``--stores`` is the number of influxd the parks are spread over; until a park can
+name its store (item 3) only 1 is supported. ``--quick`` is a smoke run (a few small parks,
+under a minute); the full run takes tens of minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import orjson
+import yaml
+
+from bench._procs import free_port
+from bench._report import TARGET_BATCH
+from bench.analytics import local_ns, registers, synthetic_ledger
+from config.registry import ParkRegistry, Registry, Role, load_registry
+from services.city import OUTPUT_KEY, evaluate_city
+from services.declared import write_declared
+from services.energy import Scope
+from services.indicators import IndicatorReport, local_period, park_indicators
+from services.ledger import FieldLedger, ledger_points
+from services.rollup import TotalLedger, day_points
+from simulators.city import generate_city, write_city
+from simulators.generate import generate_park
+from store.base import Point, Store
+from store.influx import InfluxStore
+from tests.support.servers import InfluxService
+
+TZ = "Asia/Shanghai"
+YEAR = 2025
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+# the targets of issue 14 [s]
+TARGET_INDICATORS_P95_S = 1.0
+TARGET_TARGETS_S = 2.0
+TARGET_PARK_PDF_S = 30.0
+TARGET_CITY_S = 3.0
+TARGET_CITY_REPORT_S = 60.0
+TARGET_REGISTRY_S = 10.0  # 100 parks
+TARGET_BACKFILL_S = 30 * 60.0  # a year of the city through MQTT
+
+READINGS_PER_DAY = 96  # a reading per meter every 15 minutes in a backfill
+
+# -- disk per month (issue 14, item 6: retention) -------------------------------------------------
+# DISK PER MONTH: the retention work measures the bytes a reading takes on disk in InfluxDB for
+# the demo park's mix (raw readings, 15-minute ledger, roll-ups). Set BYTES_PER_READING from that
+# measurement (or import it from its bench) and the table prints the city's disk per month.
+BYTES_PER_READING: float | None = None
+"""Bytes on disk per stored raw reading [B], measured by the retention bench; None = not yet."""
+LIVE_INTERVAL_S = 15.0  # a city's live reading interval per meter [s] (issue 14: one per 15 s)
+
+
+def disk_per_month_gib(meters: int) -> float | None:
+    """Raw readings of ``meters`` meters at one per :data:`LIVE_INTERVAL_S` for 30 days, on disk
+    [GiB], from :data:`BYTES_PER_READING`; None until it is measured."""
+    if BYTES_PER_READING is None:
+        return None
+    readings = meters * 30 * 86_400 / LIVE_INTERVAL_S
+    return readings * BYTES_PER_READING / 2**30
+
+
+# -------------------------------------------------------------------------------------------------
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+@dataclass
+class Config:
+    quick: bool
+    parks: int
+    scale: float
+    big_meters: int
+    big_years: int
+    stores: int
+    repeats: int
+    mqtt_rate: float
+    seed: int = 1
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def row(
+    cfg: Config,
+    case: str,
+    value: float | None,
+    unit: str,
+    *,
+    target: float | None = None,
+    note: str = "",
+) -> None:
+    met = None if target is None or value is None or cfg.quick else value <= target
+    cfg.rows.append(
+        {"case": case, "value": value, "unit": unit, "target": target, "met": met, "note": note}
+    )
+    shown = "–" if value is None else f"{value:,.2f}"
+    say(f"  → {case}: {shown} {unit} {note}")
+
+
+# -- 1. the city and its registry ------------------------------------------------------------------
+
+
+def registry_load(cfg: Config, folder: Path) -> Registry:
+    say(f"generating a city of {cfg.parks} parks …")
+    t0 = time.perf_counter()
+    write_city(folder, cfg.parks, seed=cfg.seed)
+    made = time.perf_counter() - t0
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    registry = load_registry(folder)
+    secs, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    devices = sum(len(p.devices) for p in registry.parks.values())
+    row(
+        cfg,
+        f"registry load: {cfg.parks} parks, {devices:,} devices",
+        secs,
+        "s",
+        target=TARGET_REGISTRY_S if cfg.parks >= 100 else None,
+        note=f"{cpu:.1f} s of CPU (the wall time counts the other processes of a busy "
+        f"machine); generated in {made:.1f} s; target ≤ {TARGET_REGISTRY_S:g} s for 100 parks",
+    )
+    return registry
+
+
+def scaled_city(cfg: Config, full: Registry, folder: Path) -> Registry:
+    """The city the bench backfills: park 1 at ``big_meters``, the others scaled; land scaled
+    with the meters so the 亩均 figures stay of the same order."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for n, doc in enumerate(generate_city(cfg.parks, seed=cfg.seed)):
+        full_meters = len(doc["devices"])
+        meters = cfg.big_meters if n == 0 else max(10, round(full_meters * cfg.scale))
+        scaled = generate_park(meters, park_id=doc["park"]["id"])
+        park = dict(doc["park"])
+        park["land_mu"] = round(max(park["land_mu"] * meters / full_meters, 1.0), 1)
+        scaled["park"] = park
+        path = folder / f"{park['id']}.yaml"
+        path.write_text(yaml.safe_dump(scaled, sort_keys=False, allow_unicode=True), "utf-8")
+    registry = load_registry(folder)
+    assert set(registry.parks) == set(full.parks)
+    return registry
+
+
+# -- 2. the backfill -------------------------------------------------------------------------------
+
+
+def backfill_park(store: Store, park: ParkRegistry, years: int, rng: np.random.Generator) -> int:
+    """Day roll-ups of every register over ``years`` years to the end of :data:`YEAR`, the
+    15-minute ledger of the grid connection, the value added declared for each year. Returns
+    the points written."""
+    start, end = local_ns(YEAR - years + 1), local_ns(YEAR + 1)
+    grid = {d.id for d in park.devices if d.role is Role.GRID_CONNECTION}
+    pending: list[Point] = []
+    written = 0
+    for dev_id, f, unit in registers(park):
+        result = FieldLedger(f, unit, synthetic_ledger(start, end, rng))
+        pending.extend(day_points(park.id, dev_id, result, TZ))
+        if dev_id in grid:
+            pending.extend(ledger_points(park.id, dev_id, result))
+        if len(pending) >= 20_000:
+            store.write(pending)
+            written += len(pending)
+            pending = []
+    store.write(pending)
+    written += len(pending)
+    land = park.park.land_mu or 1.0
+    for year in range(YEAR - years + 1, YEAR + 1):
+        value = round(land * float(rng.uniform(30.0, 300.0)), 1)  # 10k CNY/mu of value added
+        write_declared(store, park, scope=Scope("park"), year=year, values={OUTPUT_KEY: value})
+    return written
+
+
+def backfill(cfg: Config, store: Store, city: Registry, full: Registry) -> None:
+    rng = np.random.default_rng(cfg.seed)
+    t0 = time.perf_counter()
+    points = 0
+    for n, pid in enumerate(sorted(city.parks)):
+        years = cfg.big_years if n == 0 else 1
+        points += backfill_park(store, city.parks[pid], years, rng)
+        if n % max(len(city.parks) // 5, 1) == 0:
+            say(f"    {n + 1}/{len(city.parks)} parks, {points:,} points, "
+                f"{time.perf_counter() - t0:.0f} s")  # fmt: skip
+    secs = time.perf_counter() - t0
+    meters = sum(len(p.devices) for p in city.parks.values())
+    row(
+        cfg,
+        f"backfill, scaled: {len(city.parks)} parks, {meters:,} devices, day roll-ups + grid "
+        "15-min ledger, straight to the store",
+        secs,
+        "s",
+        note=f"{points:,} points, {points / secs:,.0f} points/s",
+    )
+    full_meters = sum(len(p.devices) for p in full.parks.values())
+    readings = full_meters * READINGS_PER_DAY * 365
+    one = readings / cfg.mqtt_rate
+    collectors = math.ceil(one / TARGET_BACKFILL_S)
+    row(
+        cfg,
+        f"backfill through MQTT, full size (arithmetic): {full_meters:,} devices × 96 readings/day "
+        f"× 365 days = {readings:,.0f} readings",
+        one,
+        "s",
+        target=TARGET_BACKFILL_S,
+        note=f"at {cfg.mqtt_rate:,.0f} readings/s per collector (100-reading batches, "
+        f"docs/benchmarks.md); {collectors} collectors (and a store that takes "
+        f"{readings / TARGET_BACKFILL_S:,.0f} readings/s) for 30 min",
+    )
+
+
+# -- 3. through HTTP -------------------------------------------------------------------------------
+
+
+def start_serve(
+    folder: Path, store_url: str, data: Path, log: Path
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "SMARTPARK_REGISTRY": str(folder),
+        "SMARTPARK_STORE_URL": store_url,
+        "SMARTPARK_DATA_DIR": str(data),
+        "SMARTPARK_AUTH": "off",
+        "SMARTPARK_ALARMS": "false",
+        "SMARTPARK_METRICS_PORT": "0",
+    }
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [PYTHON, "-m", "smartpark", "serve", "--port", str(port)],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"serve stopped: {log.read_text()[-2000:]}")
+        time.sleep(0.3)
+    stop(proc)
+    raise RuntimeError("serve did not answer within 120 s")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def timed_get(client: httpx.Client, path: str) -> tuple[float, httpx.Response]:
+    t0 = time.perf_counter()
+    response = client.get(path)
+    secs = time.perf_counter() - t0
+    if response.status_code != 200:
+        raise RuntimeError(f"GET {path}: {response.status_code} {response.text[:500]}")
+    return secs, response
+
+
+def answered(body: dict[str, Any]) -> str:
+    tce = next(
+        (i["value"] for i in body.get("indicators", []) if i["name"] == "comprehensive_energy_tce"),
+        None,
+    )
+    if tce is None:
+        return "figures null: the route read raw registers, which this bench does not write"
+    return f"comprehensive energy {tce:,.0f} tce"
+
+
+def http_rows(cfg: Config, url: str, big: ParkRegistry, city: Registry) -> None:
+    meters = len(big.devices)
+    with httpx.Client(base_url=url, timeout=900.0) as client:
+        path = f"/api/v1/parks/{big.id}/indicators?period={YEAR}"
+        first, last = timed_get(client, path)
+        times = [first]
+        for _ in range(cfg.repeats):
+            secs, last = timed_get(client, path)
+            times.append(secs)
+        warm = times[1:] or times
+        p95 = float(np.percentile(warm, 95))
+        row(
+            cfg,
+            f"/indicators?period={YEAR}: park of {meters:,} meters, {cfg.big_years} years stored, "
+            "p95",
+            p95,
+            "s",
+            target=TARGET_INDICATORS_P95_S,
+            note=f"p50 {float(np.median(warm)):.2f} s, first {times[0]:.2f} s, {len(warm)} "
+            f"repeats; {answered(last.json())}",
+        )
+        raw = answered(last.json()).startswith("figures null")
+        first_row = len(cfg.rows) - 1
+        secs, _ = timed_get(client, f"/api/v1/parks/{big.id}/targets?period={YEAR}")
+        again = [timed_get(client, f"/api/v1/parks/{big.id}/targets?period={YEAR}")[0]
+                 for _ in range(max(cfg.repeats // 2, 1))]  # fmt: skip
+        row(cfg, f"/targets?period={YEAR}: same park", max(again), "s", target=TARGET_TARGETS_S,
+            note=f"first {secs:.2f} s, worst of {len(again)} more")  # fmt: skip
+        secs, pdf = timed_get(client, f"/api/v1/parks/{big.id}/reports/{YEAR}?format=pdf&lang=zh")
+        row(cfg, "park year report, PDF (zh): same park", secs, "s", target=TARGET_PARK_PDF_S,
+            note=f"{len(pdf.content):,} bytes")  # fmt: skip
+        devices = sum(len(p.devices) for p in city.parks.values())
+        path = f"/api/v1/city/indicators?period={YEAR}"
+        times = [timed_get(client, path)[0] for _ in range(max(cfg.repeats // 2, 1) + 1)]
+        _, body = timed_get(client, path)
+        parks = body.json()["parks"]
+        ranked = sum(1 for p in parks if p["rank"] is not None)
+        row(
+            cfg,
+            f"/city/indicators?period={YEAR}: {len(city.parks)} parks, {devices:,} devices, "
+            f"{cfg.stores} influxd",
+            max(times[1:] or times),
+            "s",
+            target=TARGET_CITY_S,
+            note=f"first {times[0]:.2f} s; {ranked} parks ranked; trend on (the previous year "
+            "is evaluated too)",
+        )
+        secs, pdf = timed_get(client, f"/api/v1/city/reports/{YEAR}?format=pdf&lang=zh")
+        row(cfg, "city report, PDF (zh)", secs, "s", target=TARGET_CITY_REPORT_S,
+            note=f"{len(pdf.content):,} bytes")  # fmt: skip
+    if raw:  # the routes asked raw registers this bench does not write: not the target's path
+        for r in cfg.rows[first_row:]:
+            r["met"] = None
+            r["note"] += "" if "figures null" in r["note"] else "; the route's path of today"
+
+
+# -- 4. in process, on the roll-ups ----------------------------------------------------------------
+
+
+def rollup_indicators(
+    store: Store, park: ParkRegistry, period: str, *, profile: Any = None
+) -> IndicatorReport:
+    """``park_indicators`` on one slot of day roll-ups (``TotalLedger``)."""
+    when = local_period(period, park.park.timezone)
+    span_s = (when.end_ns - when.start_ns) // 1_000_000_000
+    return park_indicators(
+        store, park, period, profile=profile, interval_s=span_s, ledger=TotalLedger()
+    )
+
+
+def rollup_city(cfg: Config, store: Store, city: Registry) -> None:
+    parks = [city.parks[p] for p in sorted(city.parks)]
+    run: Callable[[], Any] = lambda: evaluate_city(  # noqa: E731
+        store, parks, str(YEAR), indicators=rollup_indicators
+    )
+    first_t0 = time.perf_counter()
+    result = run()
+    first = time.perf_counter() - first_t0
+    t0 = time.perf_counter()
+    run()
+    warm = time.perf_counter() - t0
+    with_tce = sum(
+        1 for r in result.parks if r.figures.figures.get("comprehensive_energy_tce") is not None
+    )
+    row(
+        cfg,
+        f"city evaluation in process on the day roll-ups (TotalLedger), {len(parks)} parks",
+        warm,
+        "s",
+        target=TARGET_CITY_S,
+        note=f"first {first:.2f} s; {with_tce} parks with energy figures; trend on",
+    )
+
+
+# -- the table -------------------------------------------------------------------------------------
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| Case | Measured | Target | Met | Note |", "|---|---|---|---|---|"]
+    # Met: "–" where there is no target, the run is --quick (smoke sizes) or the answer carried
+    # no figures
+    for r in rows:
+        value = "–" if r["value"] is None else f"{r['value']:,.2f} {r['unit']}"
+        target = "–" if r["target"] is None else f"≤ {r['target']:,.0f} {r['unit']}"
+        met = "–" if r["met"] is None else ("yes" if r["met"] else "NO")
+        lines.append(f"| {r['case']} | {value} | {target} | {met} | {r['note']} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.city", description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="a smoke run: a few small parks, < 60 s")
+    p.add_argument("--parks", type=int, help="parks in the city (100)")
+    p.add_argument("--scale", type=float, help="meters of the backfilled parks per meter (0.1)")
+    p.add_argument("--big-meters", type=int, help="meters of park 1 (2,000)")
+    p.add_argument("--big-years", type=int, help="years stored for park 1 (2)")
+    p.add_argument("--stores", type=int, default=1, help="influxd the parks are spread over (1)")
+    p.add_argument("--repeats", type=int, help="timed repeats after the first request (10)")
+    p.add_argument(
+        "--mqtt-rate",
+        type=float,
+        default=float(TARGET_BATCH),
+        help="readings/s of one collector for the backfill arithmetic",
+    )
+    p.add_argument("--json", type=Path, help="write the rows here")
+    p.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = p.parse_args(argv)
+    if args.stores != 1:
+        # STORES: a park names its store once several stores land (issue 14, item 3); then start
+        # args.stores influxd, give the generated parks `store:` names in turn and the routed
+        # settings to serve
+        p.error("--stores: only 1 until a park can name its store (issue 14, item 3)")
+    quick = args.quick
+    cfg = Config(
+        quick=quick,
+        parks=args.parks or (4 if quick else 100),
+        scale=args.scale or (0.02 if quick else 0.1),
+        big_meters=args.big_meters or (40 if quick else 2000),
+        big_years=args.big_years or 2,
+        stores=args.stores,
+        repeats=args.repeats if args.repeats is not None else (2 if quick else 10),
+        mqtt_rate=args.mqtt_rate,
+    )
+    started = time.time()
+    load0 = os.getloadavg()[0]
+    root = Path(tempfile.mkdtemp(prefix="smartpark-bench-city-"))
+    (root / "influxd").mkdir()
+    influxd = InfluxService(root / "influxd")
+    proc = None
+    try:
+        full = registry_load(cfg, root / "city-full")
+        city = scaled_city(cfg, full, root / "city")
+        influxd.start()
+        say(f"influxd pid {influxd.pid} on {influxd.url}")
+        url = influxd.store_url("city")
+        store = InfluxStore(url, timeout_s=600.0)
+        try:
+            backfill(cfg, store, city, full)
+            rollup_city(cfg, store, city)
+        finally:
+            store.close()
+        proc, api = start_serve(root / "city", url, root / "data", root / "serve.log")
+        say(f"serve on {api}")
+        http_rows(cfg, api, city.parks["city-001"], city)
+        meters = sum(len(p.devices) for p in full.parks.values())
+        gib = disk_per_month_gib(meters)
+        row(
+            cfg,
+            f"disk per month, raw readings of {meters:,} devices at one per {LIVE_INTERVAL_S:g} s",
+            gib,
+            "GiB",
+            note="from BYTES_PER_READING of the retention bench"
+            if gib is not None
+            else "not measured yet: issue 14 item 6 sets BYTES_PER_READING",
+        )
+    finally:
+        if proc is not None:
+            stop(proc)
+        influxd.stop()
+        if args.keep:
+            say(f"kept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    wall = time.time() - started
+    head = (
+        f"smartpark city benchmark — {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; "
+        f"load average {load0:.2f} → {os.getloadavg()[0]:.2f}; {wall:.0f} s"
+        + (" (--quick)" if quick else "")
+    )
+    print(head + "\n")
+    print(table(cfg.rows))
+    if args.json:
+        args.json.write_bytes(orjson.dumps({"head": head, "rows": cfg.rows},
+                                           option=orjson.OPT_INDENT_2))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
