@@ -63,4 +63,3 @@ def unit(name: str | None, lang: Lang = "zh") -> str:
     if not name:
         return ""
     return t(f"unit.{name}", lang) if f"unit.{name}" in LABELS else name
-
