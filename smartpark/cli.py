@@ -112,6 +112,14 @@ def _build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--faults", type=Path, metavar="PROFILE", help="fault profile (YAML)")
     sim.add_argument("--truth", type=Path, metavar="FILE", help="write the ground truth (CSV)")
     sim.add_argument(
+        "--retrofit",
+        action="append",
+        default=[],
+        metavar="TENANT:YYYY-MM-DD:FACTOR",
+        help="scale a tenant's load by FACTOR from that local date (repeatable); the truth file "
+        "gets the kWh saved per day and meter",
+    )
+    sim.add_argument(
         "--fresh-registers",
         action="store_true",
         help="start registers from seeded values instead of where the store "
@@ -495,6 +503,16 @@ def _simulate(args: argparse.Namespace) -> int:
         from smartpark.registers import stored_registers
 
         registers = stored_registers(settings, park, start_ns=args.start, interval_s=args.interval)
+    model = None
+    if args.retrofit:
+        from simulators.park import ParkModel
+        from simulators.retrofit import RetrofitError, parse_retrofit
+
+        try:
+            retrofits = [parse_retrofit(text) for text in args.retrofit]
+            model = ParkModel(park, seed=args.seed, registers=registers, retrofits=retrofits)
+        except RetrofitError as exc:
+            raise ConfigError(str(exc)) from None
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -517,6 +535,7 @@ def _simulate(args: argparse.Namespace) -> int:
             batch=args.batch,
             progress=progress,
             registers=registers,
+            model=model,
         )
         log.info(
             "published %d readings in %d messages over %d ticks; %d faults injected",
