@@ -43,6 +43,7 @@ from api.routes import (
     parks,
     quarantine,
     reports,
+    tables,
     targets,
     ui,
 )
@@ -225,6 +226,7 @@ def create_app(
         declared.router,
         baselines.router,
         footprints.router,
+        tables.router,
         maintenance.router,
         instruments.router,
         accounting.router,

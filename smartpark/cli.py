@@ -262,6 +262,12 @@ def _add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     report.add_argument("--sector", help="sector of the green-factory scores (see docs/targets.md)")
     report.add_argument(
+        "--table",
+        choices=["205-1", "green-factory"],
+        help="write an official table as .xlsx instead: NBS 205-1, or (with --tenant) the "
+        "green-factory self-evaluation workbook (docs/tables.md)",
+    )
+    report.add_argument(
         "--ledger",
         default="computed",
         choices=["computed", "stored"],
@@ -808,8 +814,9 @@ def _report(args: argparse.Namespace) -> int:
             raise ConfigError(
                 f"{args.declared}: declared values must be a YAML mapping of name: number ({exc})"
             ) from None
+    suffix = f"{args.table}.xlsx" if args.table else args.format
     out = args.out or Path(
-        f"{park.id}{'-' + args.tenant if args.tenant else ''}-{args.year}.{args.format}"
+        f"{park.id}{'-' + args.tenant if args.tenant else ''}-{args.year}.{suffix}"
     )
     store = open_store(settings.store_url, data_dir=settings.data_dir)
     try:
@@ -831,7 +838,12 @@ def _report(args: argparse.Namespace) -> int:
         )
     finally:
         store.close()
-    body = render(doc, args.format, args.lang)
+    if args.table:
+        from reports.xlsx import table_xlsx
+
+        body = table_xlsx(doc, args.table)
+    else:
+        body = render(doc, args.format, args.lang)
     out.write_bytes(body)
     subject = doc.tenant_id or doc.park_id
     print(f"wrote {out} ({len(body):,} bytes): {doc.kind} of {subject}, {doc.year}")
