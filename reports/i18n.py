@@ -445,6 +445,14 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (zh, en)
         "ASHRAE Guideline 14-2014, IPMVP Option C (whole facility); savings = adjusted baseline "
         "− reporting-period actual",
     ),
+    "section.savings": ("节能量", "Energy savings"),
+    "savings.reason.too_few_points": ("基准期有效数据点过少", "too few baseline periods"),
+    "savings.reason.cv_rmse": ("CV(RMSE) 超过限值", "CV(RMSE) above the limit"),
+    "savings.reason.nmbe": ("NMBE 超出限值", "NMBE outside the limit"),
+    "savings.reason.r2": ("R² 低于限值", "R² below the limit"),
+    "savings.reason.fsu": ("相对不确定度过大", "too uncertain for its size"),
+    "savings.reason.not_finite": ("统计量无法计算", "a statistic could not be computed"),
+    "savings.reason.no_reporting_data": ("报告期尚无数据", "no reporting data yet"),
     "tables.205_1.title": ("能源购进、消费与库存", "Energy purchase, consumption and stock"),
     "tables.green_factory.title": (
         "绿色工厂自评价表(smartpark 可计量指标)",

@@ -190,6 +190,13 @@ export const L = {
   col_park: ["园区", "Park"],
   col_complete: ["完整度", "Complete"],
   city_note: ["各园区按各自年度的核算口径计算（电力折标方法、绿电凭证）；范围二排放为基于位置。空值表示无法计算，鼠标悬停查看原因。", "Each park on its own accounting profile of the year (electricity method, green certificates); Scope 2 is location-based. A blank cannot be computed: hover for the reason."],
+  // footprint: savings chart of the tenant page (issue 18)
+  savings_title: ["节能量：基准线与实测", "Savings: baseline and actual"],
+  savings_baseline: ["调整后基准线", "adjusted baseline"],
+  savings_actual: ["实测", "actual"],
+  savings_claimed: ["节能量 {0} ± {1} {2}，可声称", "Savings {0} ± {1} {2}, claimed"],
+  savings_refused: ["节能量 {0} ± {1} {2}，不满足 ASHRAE Guideline 14，不可声称", "Savings {0} ± {1} {2}, not claimed (ASHRAE Guideline 14 not met)"],
+  savings_no_data: ["报告期尚无数据", "No reporting data yet"],
 };
 
 export function t(key, ...args) {
