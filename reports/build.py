@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from analytics.intervals import DEFAULT_INTERVAL_S
 from config.accounting import AccountingProfile, ElectricityMethod
 from config.registry import ParkRegistry, Tenant
+from reports.baselines import savings_rows
 from reports.model import (
     Basis,
     CarrierRow,
@@ -229,6 +230,7 @@ def build_report(
         methods=methods,
         instruments=instruments,
         notes=tuple(notes),
+        savings=savings_rows(store, park, request.year, tenant.id if tenant else None),
     )
 
 

@@ -21,6 +21,7 @@ from config.accounting import (
     PvCertificates,
     Scope2Basis,
 )
+from reports.savings import SavingsRow
 
 __all__ = [
     "Basis",
@@ -262,3 +263,4 @@ class ReportDoc(_Frozen):
     methods: MethodComparison | None = None  # the 910 veto under both electricity methods
     instruments: tuple[InstrumentRow, ...] = ()  # green instruments used, by month and scope
     notes: tuple[Note, ...] = ()
+    savings: tuple[SavingsRow, ...] = ()  # baselines whose reporting period overlaps the year

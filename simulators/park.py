@@ -42,7 +42,7 @@ import math
 import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import numpy as np
 import numpy.typing as npt
@@ -51,6 +51,7 @@ from config.registry import Device, DeviceKind, ParkRegistry
 from config.units import UNITS, Quantity
 from simulators import solar
 from simulators.climate import Weather
+from simulators.retrofit import Retrofit, load_scale, retrofit_devices
 from simulators.workdays import DayType, day_type
 
 __all__ = [
@@ -208,6 +209,7 @@ class Tick:
     delta: Mapping[str, Array]
     loss: Array
     groups: Sequence[_Group]
+    saved: Array | None = None  # [kWh] per device: what a retrofit saved (None: no retrofit)
 
     def readings(self) -> list[Reading]:
         """Every device's reading, in registry order."""
@@ -237,6 +239,9 @@ class ParkModel:
     (``energy``, ``volume`` …) → its reading in canonical units (kWh, m3, units), as the store
     holds it; registers not named start from seeded values. Either way the random stream is the
     same, so only the register readings differ from a run without it.
+
+    ``retrofits`` scale tenants' loads from a date on (:mod:`simulators.retrofit`); the random
+    stream is the same with or without them, and each tick's ``saved`` holds what they saved.
     """
 
     def __init__(
@@ -245,6 +250,7 @@ class ParkModel:
         *,
         seed: int = 0,
         registers: Mapping[str, Mapping[str, float]] | None = None,
+        retrofits: Sequence[Retrofit] = (),
     ) -> None:
         self.park = park
         self.rng = np.random.default_rng(seed)
@@ -255,6 +261,7 @@ class ParkModel:
         self._topology()
         self._parameters()
         self.groups = self._groups()
+        self.retrofits = [(r, retrofit_devices(park, r, self.loads)) for r in retrofits]
         if registers:
             self.set_registers(registers)
 
@@ -458,7 +465,7 @@ class ParkModel:
         p_load = (
             self.base_kw[ld] * np.maximum(occupancy[ld] + hvac[ld], 0.05) * (1 + self.noise[ld])
         )
-        net[ld] = np.maximum(p_load, 0.0)
+        saved = self._place_loads(p_load, local.date(), dt_h, net)
 
         irradiance = self._sun(mid_s, t_out, power, net)
         if self.ev.size:
@@ -495,7 +502,22 @@ class ParkModel:
         values.update(
             self._environment(t_out, hour, local.month, occupancy) | self._electrical(power)
         )
-        return Tick(time_ns, interval_s, dtype, t_out, values, delta, loss * dt_h, self.groups)
+        return Tick(
+            time_ns, interval_s, dtype, t_out, values, delta, loss * dt_h, self.groups, saved
+        )
+
+    def _place_loads(self, p_load: Array, day: date, dt_h: float, net: Array) -> Array | None:
+        """Put the loads' power [kW] into ``net``, retrofits of ``day`` applied; the energy they
+        saved per device over the interval [kWh], or None when no retrofit applies yet."""
+        ld = self.loads
+        net[ld] = np.maximum(p_load, 0.0)
+        scale = load_scale(self.n, day, self.retrofits) if self.retrofits else None
+        if scale is None:
+            return None
+        net[ld] = np.maximum(p_load * scale[ld], 0.0)
+        saved = np.zeros(self.n)
+        saved[ld] = (np.maximum(p_load, 0.0) - net[ld]) * dt_h
+        return saved
 
     def _electrical(self, power: Array) -> dict[str, Array]:
         """Voltage [V], power factor [-] and current [A] of every electricity meter.

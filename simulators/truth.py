@@ -22,8 +22,10 @@ One CSV file, one row per value (columns in :data:`COLUMNS`, format in ``docs/si
 from __future__ import annotations
 
 import csv
+import zoneinfo
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Self
 
@@ -110,6 +112,10 @@ class TruthWriter:
             (i, d.id, [f for f, spec in d.fields.items() if spec.cumulative])
             for i, d in enumerate(park.devices)
         ]
+        self._zone = zoneinfo.ZoneInfo(park.park.timezone)
+        self._saved_day: tuple[date, int] | None = None  # (local date, midnight [ms])
+        self._saved_kwh = np.zeros(model.n)
+        self._saved_s = 0.0
 
     def __enter__(self) -> Self:
         return self
@@ -118,8 +124,54 @@ class TruthWriter:
         self.close()
 
     def close(self) -> None:
-        """Flush and close the file."""
+        """Write the last day's retrofit savings, flush and close the file."""
+        self._flush_saved()
         self._file.close()
+
+    def _retrofit_rows(self, tick: Tick) -> None:
+        """Add the tick's retrofit savings to its local day's; write a finished day's."""
+        if not self.model.retrofits:
+            return
+        start_s = tick.time_ns / 1e9 - tick.interval_s
+        day = datetime.fromtimestamp(start_s, self._zone).date()
+        if self._saved_day is not None and self._saved_day[0] != day:
+            self._flush_saved()
+        if self._saved_day is None:
+            midnight = datetime(day.year, day.month, day.day, tzinfo=self._zone)
+            self._saved_day = (day, int(midnight.timestamp()) * 1000)
+        if tick.saved is not None:
+            self._saved_kwh += tick.saved
+        self._saved_s += tick.interval_s
+
+    def _flush_saved(self) -> None:
+        if self._saved_day is None:
+            return
+        t = self._saved_day[1]
+        detail = ";".join(str(r) for r, _ in self.model.retrofits)
+        rows: list[tuple[object, ...]] = []
+        devices = self.model.park.devices
+        by_tenant = dict.fromkeys((r.tenant for r, _ in self.model.retrofits), 0.0)
+        seen: set[int] = set()
+        for r, idx in self.model.retrofits:
+            for i in idx.tolist():
+                if i in seen:
+                    continue
+                seen.add(i)
+                kwh = float(self._saved_kwh[i])
+                by_tenant[r.tenant] += kwh
+                rows.append(
+                    ("retrofit", t, self._saved_s, "device", devices[i].id,
+                     "electricity_saved", kwh, "kWh", detail)
+                )  # fmt: skip
+        for tenant, kwh in by_tenant.items():
+            rows.append(
+                ("retrofit", t, self._saved_s, "tenant", tenant, "electricity_saved", kwh, "kWh",
+                 detail)
+            )  # fmt: skip
+        self._csv.writerows(rows)
+        self._saved_day = None
+        self._saved_kwh[:] = 0.0
+        self._saved_s = 0.0
 
     @staticmethod
     def _consumers(park: ParkRegistry, model: ParkModel) -> dict[str, npt.NDArray[np.intp]]:
@@ -215,6 +267,7 @@ class TruthWriter:
         ):
             rows.append(("energy", t, dt, "park", park_id, quantity, value, "kWh", ""))
         self._csv.writerows(rows)
+        self._retrofit_rows(tick)
 
     def _carrier_delta(self, tick: Tick, carrier: str) -> npt.NDArray[np.float64]:
         if carrier in ("gas", "water"):

@@ -93,48 +93,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "(run them with SMARTPARK_LEDGER_FOLLOW=false); several split the parks by lease",
     ).add_argument("--holder", help="this follower's lease id (default: host:pid)")
 
-    sim = sub.add_parser("simulate", help="publish a simulated park to an MQTT broker")
-    sim.add_argument("--park", help="park id (default: the registry's first park)")
-    sim.add_argument("--mqtt-url", help="broker (default: SMARTPARK_MQTT_URL)")
-    sim.add_argument("--interval", type=float, default=5.0, help="simulated seconds per reading")
-    sim.add_argument(
-        "--speed",
-        type=float,
-        default=1.0,
-        help="simulated seconds per real second; 0 = as fast as possible",
-    )
-    sim.add_argument("--start", type=_parse_time_ns, help="simulated start, ISO-8601 with offset")
-    sim.add_argument("--ticks", type=int, help="stop after this many readings per device")
-    sim.add_argument(
-        "--end",
-        type=_parse_time_ns,
-        help="backfill: stop at this simulated time (exclusive); with --start and --speed 0",
-    )
-    sim.add_argument("--seed", type=int, default=0, help="same seed, same bytes")
-    sim.add_argument("--registry", type=Path, help="park registry (default: SMARTPARK_REGISTRY)")
-    sim.add_argument(
-        "--batch",
-        type=int,
-        default=1,
-        metavar="N",
-        help='send each device\'s readings N at a time as {"readings": [...]} (gateway upload)',
-    )
-    sim.add_argument("--faults", type=Path, metavar="PROFILE", help="fault profile (YAML)")
-    sim.add_argument("--truth", type=Path, metavar="FILE", help="write the ground truth (CSV)")
-    sim.add_argument(
-        "--fresh-registers",
-        action="store_true",
-        help="start registers from seeded values instead of where the store "
-        "(SMARTPARK_STORE_URL) says each meter stands at the start",
-    )
-    sim.add_argument(
-        "--generate-park",
-        type=int,
-        metavar="N",
-        help="write a registry YAML for a synthetic park of N devices (to --output) and exit",
-    )
-    sim.add_argument("--output", type=Path, help="file for --generate-park (default: stdout)")
-    _add_city_arguments(sim)
+    _add_simulate_parser(sub)
 
     _add_serve_parser(sub)
     _add_store_parser(sub)
@@ -262,6 +221,12 @@ def _add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         help="values the telemetry cannot measure, e.g. {water_reuse: 0.82, waste_heat_use: 0.5}",
     )
     report.add_argument("--sector", help="sector of the green-factory scores (see docs/targets.md)")
+    report.add_argument(
+        "--table",
+        choices=["205-1", "green-factory"],
+        help="write an official table as .xlsx instead: NBS 205-1, or (with --tenant) the "
+        "green-factory self-evaluation workbook (docs/tables.md)",
+    )
     report.add_argument(
         "--ledger",
         default="computed",
@@ -524,6 +489,59 @@ def _follow(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_simulate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sim = sub.add_parser("simulate", help="publish a simulated park to an MQTT broker")
+    sim.add_argument("--park", help="park id (default: the registry's first park)")
+    sim.add_argument("--mqtt-url", help="broker (default: SMARTPARK_MQTT_URL)")
+    sim.add_argument("--interval", type=float, default=5.0, help="simulated seconds per reading")
+    sim.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="simulated seconds per real second; 0 = as fast as possible",
+    )
+    sim.add_argument("--start", type=_parse_time_ns, help="simulated start, ISO-8601 with offset")
+    sim.add_argument("--ticks", type=int, help="stop after this many readings per device")
+    sim.add_argument(
+        "--end",
+        type=_parse_time_ns,
+        help="backfill: stop at this simulated time (exclusive); with --start and --speed 0",
+    )
+    sim.add_argument("--seed", type=int, default=0, help="same seed, same bytes")
+    sim.add_argument("--registry", type=Path, help="park registry (default: SMARTPARK_REGISTRY)")
+    sim.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        metavar="N",
+        help='send each device\'s readings N at a time as {"readings": [...]} (gateway upload)',
+    )
+    sim.add_argument("--faults", type=Path, metavar="PROFILE", help="fault profile (YAML)")
+    sim.add_argument("--truth", type=Path, metavar="FILE", help="write the ground truth (CSV)")
+    sim.add_argument(
+        "--retrofit",
+        action="append",
+        default=[],
+        metavar="TENANT:YYYY-MM-DD:FACTOR",
+        help="scale a tenant's load by FACTOR from that local date (repeatable); the truth file "
+        "gets the kWh saved per day and meter",
+    )
+    sim.add_argument(
+        "--fresh-registers",
+        action="store_true",
+        help="start registers from seeded values instead of where the store "
+        "(SMARTPARK_STORE_URL) says each meter stands at the start",
+    )
+    sim.add_argument(
+        "--generate-park",
+        type=int,
+        metavar="N",
+        help="write a registry YAML for a synthetic park of N devices (to --output) and exit",
+    )
+    sim.add_argument("--output", type=Path, help="file for --generate-park (default: stdout)")
+    _add_city_arguments(sim)
+
+
 def _add_city_arguments(sim: argparse.ArgumentParser) -> None:
     sim.add_argument(
         "--generate-city",
@@ -534,11 +552,8 @@ def _add_city_arguments(sim: argparse.ArgumentParser) -> None:
     sim.add_argument("--out", type=Path, default=Path("city"), help="folder for --generate-city")
 
 
-def _simulate(args: argparse.Namespace) -> int:
-    from config.registry import load_registry
-    from simulators.faults import load_fault_profile
-    from simulators.publisher import Progress, simulate
-
+def _generate(args: argparse.Namespace) -> int:
+    """``simulate --generate-city`` / ``--generate-park``: write a registry and exit."""
     if args.generate_city is not None:
         from simulators.city import write_city
 
@@ -562,6 +577,16 @@ def _simulate(args: argparse.Namespace) -> int:
             args.output.write_text(text, encoding="utf-8")
             log.info("wrote a park of %d devices to %s", args.generate_park, args.output)
         return 0
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from config.registry import load_registry
+    from simulators.faults import load_fault_profile
+    from simulators.publisher import Progress, simulate
+
+    if args.generate_city is not None or args.generate_park is not None:
+        return _generate(args)
     if args.end is not None and args.start is None:
         raise ConfigError("--end needs --start")
     if args.batch < 1:
@@ -581,6 +606,16 @@ def _simulate(args: argparse.Namespace) -> int:
         from smartpark.registers import stored_registers
 
         registers = stored_registers(settings, park, start_ns=args.start, interval_s=args.interval)
+    model = None
+    if args.retrofit:
+        from simulators.park import ParkModel
+        from simulators.retrofit import RetrofitError, parse_retrofit
+
+        try:
+            retrofits = [parse_retrofit(text) for text in args.retrofit]
+            model = ParkModel(park, seed=args.seed, registers=registers, retrofits=retrofits)
+        except RetrofitError as exc:
+            raise ConfigError(str(exc)) from None
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -603,6 +638,7 @@ def _simulate(args: argparse.Namespace) -> int:
             batch=args.batch,
             progress=progress,
             registers=registers,
+            model=model,
         )
         log.info(
             "published %d readings in %d messages over %d ticks; %d faults injected",
@@ -992,8 +1028,9 @@ def _report(args: argparse.Namespace) -> int:
             raise ConfigError(
                 f"{args.declared}: declared values must be a YAML mapping of name: number ({exc})"
             ) from None
+    suffix = f"{args.table}.xlsx" if args.table else args.format
     out = args.out or Path(
-        f"{park.id}{'-' + args.tenant if args.tenant else ''}-{args.year}.{args.format}"
+        f"{park.id}{'-' + args.tenant if args.tenant else ''}-{args.year}.{suffix}"
     )
     store = open_stores(settings, registry)
     try:
@@ -1015,7 +1052,12 @@ def _report(args: argparse.Namespace) -> int:
         )
     finally:
         store.close()
-    body = render(doc, args.format, args.lang)
+    if args.table:
+        from reports.xlsx import table_xlsx
+
+        body = table_xlsx(doc, args.table)
+    else:
+        body = render(doc, args.format, args.lang)
     out.write_bytes(body)
     subject = doc.tenant_id or doc.park_id
     print(f"wrote {out} ({len(body):,} bytes): {doc.kind} of {subject}, {doc.year}")

@@ -4,8 +4,8 @@
 import { HttpError, getJson, handleAuth, parkPath, request } from "../api.js";
 import { dailyPanel, seriesPanel } from "../charts.js";
 import { deviceRow, deviceScale, updateDeviceRow } from "../devices.js";
-import { $, el } from "../dom.js";
-import { buildingName, fmtKw, fmtNum, localDate, serverNow } from "../format.js";
+import { $, el, svg } from "../dom.js";
+import { buildingName, fmtAuto, fmtKw, fmtNum, localDate, serverNow } from "../format.js";
 import { has, t } from "../i18n.js";
 import { fmtIndicator, indicator, profileText } from "../indicators.js";
 import { reading } from "../live.js";
@@ -154,6 +154,7 @@ export function viewTenant(id, gen) {
   dailyPanel(charts, `tenant:${id}`, 30, gen, "electricity_kwh");
   const meters = tenantMeters(id);
   if (meters.length === 1) seriesPanel(charts, meters[0], "power_kw", "kW", gen);
+  savingsPanel(charts, id, gen);
   getJson(parkPath(`/indicators?period=${month}&scope=${encodeURIComponent(`tenant:${id}`)}`), 30000)
     .then((ind) => {
       if (gen !== state.viewGen) return;
@@ -221,4 +222,68 @@ export function basisNote(ind, month) {
   const demand = ind.detail ? ind.detail.demand_cny : null;
   if (demand === null || demand === undefined) return t("basis_cost_mtd");
   return t("basis_cost_mtd_demand", fmtNum(demand, 0));
+}
+
+// Savings chart (staff keys; a tenant key may not read baselines): the tenant's newest baseline,
+// its reporting period period by period — the adjusted baseline with the ± band of one period
+// (ASHRAE Guideline 14, docs/baselines.md) and the actual — and the claim over the period.
+export function savingsPanel(host, id, gen) {
+  if (state.role === "tenant") return;
+  getJson(parkPath("/baselines"), 30000)
+    .then((list) => {
+      const mine = (list.baselines || []).filter((b) => b.scope === `tenant:${id}`);
+      if (gen !== state.viewGen || !mine.length) return null;
+      const newest = mine.reduce((a, b) => (b.created_ms > a.created_ms ? b : a));
+      return getJson(parkPath(`/baselines/${encodeURIComponent(newest.id)}/series`), 60000);
+    })
+    .then((s) => {
+      if (!s || gen !== state.viewGen) return;
+      const p = panel(t("savings_title"), "savings-panel");
+      p.dataset.baseline = s.id;
+      const box = el("div", "chart-box");
+      p.append(box);
+      const verdict = s.savings === null ? t("savings_no_data") : t(s.claimed ? "savings_claimed" : "savings_refused", fmtAuto(s.savings), fmtAuto(s.uncertainty), s.unit);
+      p.append(el("p", "muted savings-verdict", `${s.id} · ${verdict}`));
+      host.append(p);
+      drawSavings(box, s);
+    })
+    .catch((err) => {
+      if (handleAuth(err)) return;
+      if (err instanceof HttpError && (err.status === 403 || err.status === 404 || err.status === 422)) return;
+    });
+}
+
+function drawSavings(host, s) {
+  const width = Math.max(240, Math.floor(host.clientWidth) || 640);
+  const H = 220;
+  const P = { l: 56, r: 14, t: 24, b: 28 };
+  const root = svg("svg", { viewBox: `0 0 ${width} ${H}`, width, height: H, class: "chart", role: "img", "aria-label": t("savings_title") });
+  const n = s.time_ms.length;
+  if (!n) {
+    root.append(svg("text", { x: width / 2, y: H / 2, "text-anchor": "middle", class: "chart-empty" }, t("savings_no_data")));
+    host.append(root);
+    return;
+  }
+  const hi = Math.max(...s.baseline.map((v) => v + s.band), ...s.actual);
+  const lo = Math.min(0, ...s.baseline.map((v) => v - s.band), ...s.actual);
+  const pw = width - P.l - P.r;
+  const ph = H - P.t - P.b;
+  const x = (i) => P.l + (n === 1 ? pw / 2 : (i / (n - 1)) * pw);
+  const y = (v) => P.t + ph - ((v - lo) / (hi - lo || 1)) * ph;
+  for (const v of [lo, (lo + hi) / 2, hi]) {
+    root.append(svg("line", { x1: P.l, x2: width - P.r, y1: y(v), y2: y(v), class: "grid-line" }));
+    root.append(svg("text", { x: P.l - 6, y: y(v) + 4, "text-anchor": "end", class: "tick" }, fmtAuto(v)));
+  }
+  const up = s.baseline.map((v, i) => `${i ? "L" : "M"}${x(i).toFixed(1)},${y(v + s.band).toFixed(1)}`).join("");
+  const down = s.baseline.map((v, i) => `L${x(i).toFixed(1)},${y(v - s.band).toFixed(1)}`).reverse().join("");
+  root.append(svg("path", { d: `${up}${down}Z`, class: "savings-band", style: "fill: var(--feeder); opacity: 0.18; stroke: none;" }));
+  const line = (vals) => vals.map((v, i) => `${i ? "L" : "M"}${x(i).toFixed(1)},${y(v).toFixed(1)}`).join("");
+  root.append(svg("path", { d: line(s.baseline), class: "line savings-baseline", style: "stroke-dasharray: 5 3;" }));
+  root.append(svg("path", { d: line(s.actual), class: "line grid_connection savings-actual" }));
+  const days = new Intl.DateTimeFormat(state.lang === "en" ? "en-GB" : "zh-CN", { month: "numeric", day: "numeric" });
+  for (const i of [0, Math.floor((n - 1) / 2), n - 1]) {
+    root.append(svg("text", { x: x(i), y: H - 8, "text-anchor": "middle", class: "tick" }, days.format(new Date(s.time_ms[i]))));
+  }
+  root.append(svg("text", { x: P.l, y: 14, class: "tick" }, `- - ${t("savings_baseline")} ±${fmtAuto(s.band)} ${s.unit}   —— ${t("savings_actual")}`));
+  host.append(root);
 }
