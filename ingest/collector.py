@@ -57,7 +57,7 @@ from ingest.spool import Spool, SpoolFullError
 from store.base import TELEMETRY, Point, QuarantineRecord, Store
 from store.touched import touched_marks
 
-__all__ = ["Collector", "CollectorStats", "Router"]
+__all__ = ["RETIRED_REASON", "Collector", "CollectorStats", "Router"]
 
 log = logging.getLogger("smartpark.collector")
 
@@ -65,6 +65,8 @@ _BACKOFF_MIN_S = 0.5
 _BACKOFF_MAX_S = 30.0  # broker reconnects
 _STORE_RETRY_MAX_S = 5.0  # a store retry costs one failed request: keep recovery prompt
 _LINGER_GAP_S = 0.005  # a batch closes when no message arrived for this long
+RETIRED_REASON = "retired"
+"""Quarantine reason of a reading of a retired device (services/provisioning.py retires)."""
 _DRAIN_BUDGET_S = 1.0  # spool replay per loop turn, so new messages keep being spooled and acked
 
 
@@ -262,6 +264,13 @@ class Collector:
             old.sparkplug.registry = registry
             router.sparkplug = old.sparkplug
         self.router = router
+        # retired devices: readings from their retirement on are quarantined
+        self._retired = {
+            (park.id, d.id): int(d.retired.timestamp() * 1e9)
+            for park in registry.parks.values()
+            for d in park.devices
+            if d.retired is not None
+        }
         # devices with cumulative registers: their batches leave touched marks for the ledger
         self._ledgered = {
             (park.id, d.id)
@@ -434,12 +443,37 @@ class Collector:
 
     def _decode(self, message: _Message) -> Decoded:
         decoded = self.router.decode(message.topic, message.payload, message.received_ns)
+        if self._retired and decoded.points:
+            self._set_aside_retired(message, decoded)
         for topic, payload in decoded.commands:
             # QoS 0: a rebirth request is not worth keeping for a node that is gone (Sparkplug
             # 3.0.0 §10.2.2 leaves the QoS of NCMD to the host)
             self._client.publish(topic, payload, qos=0)
             log.warning("sequence gap or unknown alias: asked for a rebirth on %s", topic)
         return decoded
+
+    def _set_aside_retired(self, message: _Message, decoded: Decoded) -> None:
+        """Quarantine (reason ``retired``) the readings of retired devices from their
+        retirement on; whatever the format they came in."""
+        kept = []
+        for point in decoded.points:
+            key = (point.tags.get("park", ""), point.tags.get("device", ""))
+            retired_ns = self._retired.get(key)
+            if retired_ns is None or point.time_ns < retired_ns or point.measurement != TELEMETRY:
+                kept.append(point)
+                continue
+            decoded.rejected.append(
+                QuarantineRecord(
+                    received_ns=message.received_ns,
+                    reason=RETIRED_REASON,
+                    detail=f"device {key[1]!r} of park {key[0]!r} is retired",
+                    topic=message.topic,
+                    excerpt=message.payload[:256].decode("utf-8", errors="replace"),
+                    park=key[0],
+                    device=key[1],
+                )
+            )
+        decoded.points = kept
 
     def _decode_loop(self) -> None:
         while True:
