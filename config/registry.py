@@ -43,6 +43,7 @@ from config.yamlfile import YamlFileError, describe_error, read_yaml
 __all__ = [
     "APPROVED_SUFFIX",
     "KINDS",
+    "OFFLINE_FIELD",
     "REGISTRY_POLL_S",
     "Building",
     "Device",
@@ -112,6 +113,12 @@ class Role(StrEnum):
 
 TenantProfile = Literal["fab_24x7", "assembly_2shift", "office", "data_room"]
 """How a tenant uses energy through the day and week (the simulator's load shape)."""
+
+OFFLINE_FIELD = "offline"
+"""Telemetry field of a device's reachability, written by the collector: 1 when the device was
+declared unreachable (a Sparkplug B DEATH, an edge agent's ``offline`` status), 0 when it is back.
+It belongs to no device kind's fields; the alarm engine reads it for every device (the shipped
+rule ``device-down``)."""
 
 DispatchPolicy = Literal["self_consumption", "peak_shaving", "tou_arbitrage"]
 """How a battery is dispatched (the simulator's controller)."""

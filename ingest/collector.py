@@ -45,7 +45,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from config.errors import StoreQueryError, StoreUnavailableError
+from config.errors import ConfigError, StoreQueryError, StoreUnavailableError
 from config.registry import Registry, RegistryWatch, approved_dir
 from config.settings import Settings, mqtt_endpoint
 from ingest.decode import Decoded, Decoder
@@ -54,6 +54,7 @@ from ingest.metrics import CollectorMetrics, serve_metrics
 from ingest.sparkplug import SUBSCRIPTIONS as SPARKPLUG_SUBSCRIPTIONS
 from ingest.sparkplug import SparkplugDecoder
 from ingest.spool import Spool, SpoolFullError
+from ingest.status import StatusDecoder
 from store.base import TELEMETRY, Point, QuarantineRecord, Store
 from store.touched import touched_marks
 
@@ -113,8 +114,9 @@ class _Batch:
 
 class Router:
     """Which decoder takes a topic: the first payload mapping whose filter matches it, else
-    Sparkplug B for ``spBv1.0/...`` (when a mapping file has a ``sparkplug:`` section), else the
-    native decoder; and the topic filters that cover them all."""
+    Sparkplug B for ``spBv1.0/...`` (when a mapping file has a ``sparkplug:`` section), else an
+    edge agent's meter status (``status_template``, :mod:`ingest.status`; "" reads none), else
+    the native decoder; and the topic filters that cover them all."""
 
     def __init__(
         self,
@@ -123,8 +125,15 @@ class Router:
         *,
         max_skew_s: float = 300.0,
         max_payload_bytes: int = 1_048_576,
+        status_template: str = "",
     ) -> None:
         self.native = native
+        if status_template == native.template.template:
+            raise ConfigError(
+                "SMARTPARK_STATUS_TOPIC_TEMPLATE must differ from SMARTPARK_TOPIC_TEMPLATE "
+                f"(both are {status_template!r}); set it to '' to read no status messages"
+            )
+        self.status = StatusDecoder(native, status_template) if status_template else None
         mappings = mappings or MappingSet()
         self.mappings = [
             MappingDecoder(
@@ -148,6 +157,8 @@ class Router:
         filters = [native.template.subscription, *(m.filter.text for m in self.mappings)]
         if self.sparkplug is not None:
             filters.extend(SPARKPLUG_SUBSCRIPTIONS)
+        if self.status is not None:
+            filters.append(self.status.template.subscription)
         self.subscriptions = list(dict.fromkeys(filters))
 
     def decode(self, topic: str, payload: bytes, received_ns: int) -> Decoded:
@@ -160,6 +171,8 @@ class Router:
                 return mapping.decode(topic, payload, received_ns)
         if self.sparkplug is not None and self.sparkplug.handles(topic):
             return self.sparkplug.decode(topic, payload, received_ns)
+        if self.status is not None and self.status.handles(topic):
+            return self.status.decode(topic, payload, received_ns)
         return self.native.decode(topic, payload, received_ns)
 
 
@@ -258,6 +271,7 @@ class Collector:
             self._mappings,
             max_skew_s=self.settings.max_clock_skew_s,
             max_payload_bytes=self.settings.max_payload_bytes,
+            status_template=self.settings.status_topic_template,
         )
         old = getattr(self, "router", None)
         if old is not None and old.sparkplug is not None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from config.errors import (
     BrokerError,
     ConfigError,
+    Problem,
     RegistryError,
     SmartParkError,
     StoreUnavailableError,
@@ -146,9 +147,22 @@ def _build_parser() -> argparse.ArgumentParser:
     edge = sub.add_parser("edge", help="poll meters (Modbus, DL/T 645) and publish to a broker")
     edge.add_argument("--config", required=True, type=Path, help="edge.yaml (see docs/edge.md)")
 
-    check = sub.add_parser("check-config", help="validate a park registry (file or folder)")
-    check.add_argument("path", nargs="?", type=Path, help="default: SMARTPARK_REGISTRY or the demo")
+    _add_check_parser(sub)
     return parser
+
+
+def _add_check_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    check = sub.add_parser(
+        "check-config",
+        help="validate the registry (with approved devices), payload mappings and alarm rules",
+    )
+    check.add_argument("path", nargs="?", type=Path, help="default: SMARTPARK_REGISTRY or the demo")
+    check.add_argument(
+        "--mappings", type=Path, help="mapping file or folder; default: SMARTPARK_MAPPINGS (if set)"
+    )
+    check.add_argument(
+        "--alarm-rules", type=Path, help="default: SMARTPARK_ALARM_RULES or the shipped rules"
+    )
 
 
 def _add_keys_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -317,9 +331,11 @@ def report_error(exc: SmartParkError) -> int:
     """The one place the command line answers a domain error: ``error: <message>`` on stderr (the
     registry's problems one a line, each with file:line), then ``hint: <what to do>`` where there
     is one; no traceback. Returns the exit code: 2 for configuration, 1 for anything else."""
-    if isinstance(exc, RegistryError):
-        print(f"error: the registry has {len(exc.problems)} problem(s):", file=sys.stderr)
-        for problem in exc.problems:
+    problems = getattr(exc, "problems", None)
+    if isinstance(problems, list) and problems and all(isinstance(p, Problem) for p in problems):
+        what = "the registry" if isinstance(exc, RegistryError) else "the configuration"
+        print(f"error: {what} has {len(problems)} problem(s):", file=sys.stderr)
+        for problem in problems:
             print(f"  {problem}", file=sys.stderr)
     else:
         text = " ".join(str(exc).split()) or type(exc).__name__
@@ -654,15 +670,33 @@ def _print_keys(entries: list[KeyEntry], path: Path) -> None:
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    from config.registry import load_registry
+    """Everything a deployment reads at start, checked as the processes check it: the registry
+    with the devices approved and retired at run time, the payload mappings against it, and the
+    alarm rules. The first file with problems raises (every problem of it, with file and line)."""
+    from config.alarm_rules import load_rules
+    from config.registry import approved_dir, load_registry
+    from ingest.mapping import load_mappings
 
-    path = args.path or get_settings().registry
-    registry = load_registry(path)
+    settings = get_settings()
+    approved = approved_dir(settings.data_dir)
+    registry = load_registry(args.path or settings.registry, approved=approved)
     for park_id, park in registry.parks.items():
+        retired = sum(1 for d in park.devices if d.retired is not None)
         print(
             f"{registry.sources[park_id]}: park {park_id!r} OK — {len(park.tenants)} tenants, "
             f"{len(park.buildings)} buildings, {len(park.devices)} devices"
+            + (f" ({retired} retired)" if retired else "")
         )
+    if approved.is_dir():
+        print(f"{approved}: approved devices OK")
+    mappings = args.mappings or settings.mappings
+    if mappings is not None:
+        found = load_mappings(mappings, registry=registry)
+        sparkplug = ", Sparkplug B" if found.sparkplug is not None else ""
+        print(f"{mappings}: payload mappings OK — {len(found.mappings)} mappings{sparkplug}")
+    rules_path = args.alarm_rules or settings.alarm_rules
+    rules = load_rules(rules_path)
+    print(f"{rules_path or 'shipped alarm rules'}: alarm rules OK — {len(rules.rules)} rules")
     return 0
 
 

@@ -20,7 +20,7 @@ from datetime import date, datetime
 
 from config.alarm_rules import AlarmKind, Rule, RuleSet
 from config.errors import ConflictError
-from config.registry import Device, ParkRegistry, Registry
+from config.registry import OFFLINE_FIELD, Device, ParkRegistry, Registry
 from config.units import stored_field_name
 from services.alarms.collector_metrics import read_spool_bytes
 from services.alarms.detectors import (
@@ -291,6 +291,7 @@ class AlarmEngine(Periodic):
         start = self._cursor.get(park.id, now_ns - self.warmup_ns)
         names = sorted(
             {stored_field_name(n, s.quantity) for d in park.devices for n, s in d.fields.items()}
+            | {OFFLINE_FIELD}  # reachability, any kind: a Sparkplug DEATH, an edge's status
         )
         cols = (
             self.store.columns(
