@@ -58,6 +58,7 @@ from config.registry import Registry, RegistryWatch, approved_dir
 from config.settings import Settings, get_settings
 from services.alarms import AlarmEngine, load_rules, metrics_url_of
 from services.alarms.engine import alarm_lease
+from services.provisioning import RegistryPoller
 from services.stream import StreamHub
 from store import open_stores
 from store.base import Store
@@ -157,6 +158,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with ExitStack() as owned:
+            watch: RegistryWatch | None = None
             if registry is None:  # reloaded when devices are approved (config/registry.py)
                 watch = RegistryWatch(settings.registry, approved_dir(settings.data_dir))
                 app.state.registry, app.state.registry_watch = watch.registry, watch
@@ -181,6 +183,11 @@ def create_app(
                 engine.listeners.append(
                     lambda alarm: hub.publish_alarm(alarm.park, alarm.device, alarm.as_json())
                 )
+            if watch is not None:
+                _follow_registry(app, watch, hub, engine)
+                poller = RegistryPoller(watch)
+                poller.start(every_s=watch.poll_s)
+                owned.callback(poller.stop)
             try:
                 yield
             finally:
@@ -252,6 +259,21 @@ def create_app(
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
     return app
+
+
+def _follow_registry(
+    app: FastAPI, watch: RegistryWatch, hub: StreamHub, engine: AlarmEngine | None
+) -> None:
+    """Devices approved or retired while the server runs reach the routes, the live stream and
+    the alarm engine within the watch's poll period, without a restart."""
+
+    def use(registry: Registry) -> None:
+        app.state.registry = registry
+        hub.use_registry(registry.parks)
+        if engine is not None:
+            engine.use_registry(registry)
+
+    watch.listeners.append(use)
 
 
 def _start_alarms(app: FastAPI, settings: Settings) -> AlarmEngine | None:

@@ -44,6 +44,7 @@ from config.yamlfile import YamlFileError, describe_error, read_yaml
 __all__ = [
     "APPROVED_SUFFIX",
     "KINDS",
+    "OFFLINE_FIELD",
     "REGISTRY_POLL_S",
     "Building",
     "Device",
@@ -69,6 +70,7 @@ __all__ = [
     "demo_registry_path",
     "load_registry",
     "merge_approved",
+    "replace_device",
     "with_devices",
 ]
 
@@ -112,6 +114,12 @@ class Role(StrEnum):
 
 TenantProfile = Literal["fab_24x7", "assembly_2shift", "office", "data_room"]
 """How a tenant uses energy through the day and week (the simulator's load shape)."""
+
+OFFLINE_FIELD = "offline"
+"""Telemetry field of a device's reachability, written by the collector: 1 when the device was
+declared unreachable (a Sparkplug B DEATH, an edge agent's ``offline`` status), 0 when it is back.
+It belongs to no device kind's fields; the alarm engine reads it for every device (the shipped
+rule ``device-down``)."""
 
 DispatchPolicy = Literal["self_consumption", "peak_shaving", "tou_arbitrage"]
 """How a battery is dispatched (the simulator's controller)."""
@@ -501,6 +509,11 @@ class Device(_Frozen):
     maintenance: tuple[MaintenanceEntry, ...] = Field(
         default=(), description="maintenance log: replacements, multiplier and width changes"
     )
+    retired: AwareDatetime | None = Field(
+        default=None,
+        description="from this instant its readings are quarantined (reason retired); what it "
+        "stored before stays, in the ledger and reports too",
+    )
 
     @model_validator(mode="after")
     def _maintenance_is_consistent(self) -> Device:
@@ -729,6 +742,9 @@ class _ApprovedFile(_Frozen):
 
     park: str = Field(pattern=_ID_PATTERN)
     devices: tuple[Device, ...] = ()
+    retired: dict[str, AwareDatetime] = Field(
+        default_factory=dict, description="device id -> when it was retired (any device)"
+    )
 
 
 def approved_dir(data_dir: Path) -> Path:
@@ -750,6 +766,14 @@ def with_devices(park: ParkRegistry, devices: Sequence[Device]) -> ParkRegistry:
     merged = park.model_copy(update={"devices": (*park.devices, *devices)})
     merged.__dict__.pop("_index", None)  # the old device index, copied with the model
     return merged
+
+
+def replace_device(park: ParkRegistry, device: Device) -> ParkRegistry:
+    """``park`` with its device of the same id as ``device`` replaced by ``device``."""
+    devices = tuple(device if d.id == device.id else d for d in park.devices)
+    replaced = park.model_copy(update={"devices": devices})
+    replaced.__dict__.pop("_index", None)
+    return replaced
 
 
 def cross_check(park: ParkRegistry) -> list[tuple[tuple[str | int, ...], str]]:
@@ -792,6 +816,16 @@ def merge_approved(
             else:
                 problems.append(doc.problem((), msg))
                 found = True
+        for device_id, at in extra.retired.items():
+            device = merged.device(device_id)
+            if device is None:
+                loc = ("retired", device_id)
+                problems.append(
+                    doc.problem(loc, f"retired device {device_id!r} is not in the park")
+                )
+                found = True
+            else:
+                merged = replace_device(merged, device.model_copy(update={"retired": at}))
         if not found:
             parks[park.id] = merged
     if problems:
@@ -824,6 +858,8 @@ class RegistryWatch:
         self._clock_s = clock_s
         self._lock = threading.Lock()
         self._next_s = 0.0
+        self.listeners: list[Callable[[Registry], None]] = []
+        """Called with each registry :meth:`poll` loads (the live stream, the alarm engine)."""
         if registry is None:
             self._base = load_registry(path)
             self._seen = self._signature()
@@ -868,6 +904,11 @@ class RegistryWatch:
                 return None
             self.registry = registry
             log.info("registry reloaded: approved devices in %s changed", self.approved)
+            for listener in self.listeners:
+                try:
+                    listener(registry)
+                except Exception:  # one consumer's failure must not keep the others stale
+                    log.exception("registry reloaded: a listener failed")
             return registry
         finally:
             self._lock.release()

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from config.errors import ConfigError
 
 __all__ = [
+    "DEFAULT_STATUS_TEMPLATE",
     "DEFAULT_STORE",
     "DEFAULT_TOPIC_TEMPLATE",
     "MqttUrl",
@@ -26,6 +27,8 @@ __all__ = [
 ]
 
 DEFAULT_TOPIC_TEMPLATE = "parks/{park}/devices/{device}/telemetry"
+DEFAULT_STATUS_TEMPLATE = "parks/{park}/devices/{device}/status"
+"""Topic of a meter's status, as ``smartpark edge`` publishes it (ingest/status.py)."""
 
 DEFAULT_STORE = "default"
 """Name of the store ``SMARTPARK_STORE_URL`` opens: the store of every park that names none."""
@@ -56,6 +59,7 @@ class Settings(BaseSettings):
     # emission_factors.yaml, coal_equivalents.yaml, tariffs.yaml, targets.yaml extend the shipped
     tables_dir: Path | None = None
     topic_template: str = DEFAULT_TOPIC_TEMPLATE
+    status_topic_template: str = DEFAULT_STATUS_TEMPLATE  # edge meter status; "" = not read
     mappings: Path | None = None  # payload mappings / Sparkplug B: a file or folder (onboarding.md)
     client_id: str = "smartpark-collector"
     max_clock_skew_s: float = 300.0

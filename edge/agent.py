@@ -272,11 +272,29 @@ async def _first_to_end(*coros: Coroutine[Any, Any, None]) -> None:
         task.result()
 
 
+_SLOW_STOP_S = 10.0  # a stop taking longer than this logs what is still running
+
+
+def _log_running_tasks() -> None:
+    """Log every task still running, with where it waits: a slow stop says why."""
+    for task in asyncio.all_tasks():
+        frames = task.get_stack(limit=3)
+        where = " <- ".join(f"{f.f_code.co_filename}:{f.f_lineno}" for f in frames)
+        log.warning(
+            "still running %.0f s after the stop: %s at %s", _SLOW_STOP_S, task.get_name(), where
+        )
+
+
 async def _serve(setup: EdgeSetup) -> None:
     agent = EdgeAgent(setup)
     loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        agent.stop()
+        loop.call_later(_SLOW_STOP_S, _log_running_tasks)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, agent.stop)
+        loop.add_signal_handler(sig, stop)
     n_meters = sum(len(b.meters) for b in setup.config.buses)
     log.info(
         "edge agent: %d buses, %d meters, buffer %s",

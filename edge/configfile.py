@@ -29,7 +29,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from config.errors import ConfigError, Problem
-from config.settings import DEFAULT_TOPIC_TEMPLATE, parse_mqtt_url
+from config.settings import DEFAULT_STATUS_TEMPLATE, DEFAULT_TOPIC_TEMPLATE, parse_mqtt_url
 from config.yamlfile import YamlDocument, YamlFileError, describe_error, read_yaml
 from edge.errors import EdgeConfigError
 from edge.meter_maps import Dlt645Map, MeterMap, ModbusMap, builtin_maps, load_map
@@ -48,7 +48,6 @@ __all__ = [
     "load_edge_config",
 ]
 
-DEFAULT_STATUS_TEMPLATE = "parks/{park}/devices/{device}/status"
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 

@@ -49,7 +49,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from config.errors import StoreQueryError, StoreUnavailableError
+from config.errors import ConfigError, StoreQueryError, StoreUnavailableError
 from config.registry import Registry, RegistryWatch, approved_dir
 from config.settings import Settings, mqtt_endpoint
 from ingest.decode import Decoded, Decoder
@@ -58,11 +58,12 @@ from ingest.metrics import CollectorMetrics, serve_metrics
 from ingest.sparkplug import SUBSCRIPTIONS as SPARKPLUG_SUBSCRIPTIONS
 from ingest.sparkplug import SparkplugDecoder
 from ingest.spool import Spool, SpoolFullError
+from ingest.status import StatusDecoder
 from store.base import TELEMETRY, Point, QuarantineRecord, Store
 from store.routed import PartialWriteError
 from store.touched import LIVE_S, touched_marks
 
-__all__ = ["Collector", "CollectorStats", "Router"]
+__all__ = ["RETIRED_REASON", "Collector", "CollectorStats", "Router"]
 
 log = logging.getLogger("smartpark.collector")
 
@@ -70,6 +71,8 @@ _BACKOFF_MIN_S = 0.5
 _BACKOFF_MAX_S = 30.0  # broker reconnects
 _STORE_RETRY_MAX_S = 5.0  # a store retry costs one failed request: keep recovery prompt
 _LINGER_GAP_S = 0.005  # a batch closes when no message arrived for this long
+RETIRED_REASON = "retired"
+"""Quarantine reason of a reading of a retired device (services/provisioning.py retires)."""
 _DRAIN_BUDGET_S = 1.0  # spool replay per loop turn, so new messages keep being spooled and acked
 
 
@@ -116,8 +119,9 @@ class _Batch:
 
 class Router:
     """Which decoder takes a topic: the first payload mapping whose filter matches it, else
-    Sparkplug B for ``spBv1.0/...`` (when a mapping file has a ``sparkplug:`` section), else the
-    native decoder; and the topic filters that cover them all."""
+    Sparkplug B for ``spBv1.0/...`` (when a mapping file has a ``sparkplug:`` section), else an
+    edge agent's meter status (``status_template``, :mod:`ingest.status`; "" reads none), else
+    the native decoder; and the topic filters that cover them all."""
 
     def __init__(
         self,
@@ -126,8 +130,15 @@ class Router:
         *,
         max_skew_s: float = 300.0,
         max_payload_bytes: int = 1_048_576,
+        status_template: str = "",
     ) -> None:
         self.native = native
+        if status_template == native.template.template:
+            raise ConfigError(
+                "SMARTPARK_STATUS_TOPIC_TEMPLATE must differ from SMARTPARK_TOPIC_TEMPLATE "
+                f"(both are {status_template!r}); set it to '' to read no status messages"
+            )
+        self.status = StatusDecoder(native, status_template) if status_template else None
         mappings = mappings or MappingSet()
         self.mappings = [
             MappingDecoder(
@@ -151,6 +162,8 @@ class Router:
         filters = [native.template.subscription, *(m.filter.text for m in self.mappings)]
         if self.sparkplug is not None:
             filters.extend(SPARKPLUG_SUBSCRIPTIONS)
+        if self.status is not None:
+            filters.append(self.status.template.subscription)
         self.subscriptions = list(dict.fromkeys(filters))
 
     def decode(self, topic: str, payload: bytes, received_ns: int) -> Decoded:
@@ -163,6 +176,8 @@ class Router:
                 return mapping.decode(topic, payload, received_ns)
         if self.sparkplug is not None and self.sparkplug.handles(topic):
             return self.sparkplug.decode(topic, payload, received_ns)
+        if self.status is not None and self.status.handles(topic):
+            return self.status.decode(topic, payload, received_ns)
         return self.native.decode(topic, payload, received_ns)
 
 
@@ -264,12 +279,20 @@ class Collector:
             self._mappings,
             max_skew_s=self.settings.max_clock_skew_s,
             max_payload_bytes=self.settings.max_payload_bytes,
+            status_template=self.settings.status_topic_template,
         )
         old = getattr(self, "router", None)
         if old is not None and old.sparkplug is not None:
             old.sparkplug.registry = registry
             router.sparkplug = old.sparkplug
         self.router = router
+        # retired devices: readings from their retirement on are quarantined
+        self._retired = {
+            (park.id, d.id): int(d.retired.timestamp() * 1e9)
+            for park in registry.parks.values()
+            for d in park.devices
+            if d.retired is not None
+        }
         # devices with cumulative registers: their batches leave touched marks for the ledger
         self._ledgered = {
             (park.id, d.id)
@@ -442,12 +465,37 @@ class Collector:
 
     def _decode(self, message: _Message) -> Decoded:
         decoded = self.router.decode(message.topic, message.payload, message.received_ns)
+        if self._retired and decoded.points:
+            self._set_aside_retired(message, decoded)
         for topic, payload in decoded.commands:
             # QoS 0: a rebirth request is not worth keeping for a node that is gone (Sparkplug
             # 3.0.0 §10.2.2 leaves the QoS of NCMD to the host)
             self._client.publish(topic, payload, qos=0)
             log.warning("sequence gap or unknown alias: asked for a rebirth on %s", topic)
         return decoded
+
+    def _set_aside_retired(self, message: _Message, decoded: Decoded) -> None:
+        """Quarantine (reason ``retired``) the readings of retired devices from their
+        retirement on; whatever the format they came in."""
+        kept = []
+        for point in decoded.points:
+            key = (point.tags.get("park", ""), point.tags.get("device", ""))
+            retired_ns = self._retired.get(key)
+            if retired_ns is None or point.time_ns < retired_ns or point.measurement != TELEMETRY:
+                kept.append(point)
+                continue
+            decoded.rejected.append(
+                QuarantineRecord(
+                    received_ns=message.received_ns,
+                    reason=RETIRED_REASON,
+                    detail=f"device {key[1]!r} of park {key[0]!r} is retired",
+                    topic=message.topic,
+                    excerpt=message.payload[:256].decode("utf-8", errors="replace"),
+                    park=key[0],
+                    device=key[1],
+                )
+            )
+        decoded.points = kept
 
     def _decode_loop(self) -> None:
         while True:

@@ -41,7 +41,7 @@ from typing import Any
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError
 
-from config.registry import KINDS, Device, Registry
+from config.registry import KINDS, OFFLINE_FIELD, Device, Registry
 from config.units import converter, stored_field_name
 from ingest.decode import (
     EXCERPT_BYTES,
@@ -72,10 +72,9 @@ NAMESPACE = "spBv1.0"
 REBIRTH_METRIC = "Node Control/Rebirth"
 """The NCMD metric that asks a node to publish its BIRTH again (Sparkplug 3.0.0 §6.4.1)."""
 
-OFFLINE_FIELD = "offline"
-"""Telemetry field of the state Sparkplug certificates declare: 1 at a DEATH's time (a point of
-its own), 0 on a BIRTH's readings. ``/latest`` shows it as the device's newest reading, and an
-alarm rule ``threshold`` on ``offline`` above 0.5 raises at once (docs/onboarding.md)."""
+# OFFLINE_FIELD (config/registry.py): the state Sparkplug certificates declare, 1 at a DEATH's
+# time (a point of its own), 0 on a BIRTH's readings. ``/latest`` shows it as the device's
+# newest reading, and the shipped alarm rule ``device-down`` raises at once (docs/onboarding.md).
 
 SUBSCRIPTIONS: tuple[str, ...] = tuple(
     f"{NAMESPACE}/+/{kind}/+" + ("/+" if kind.startswith("D") else "")

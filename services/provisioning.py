@@ -17,11 +17,13 @@ a restart.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +37,16 @@ from config.registry import (
     DeviceKind,
     ParkRegistry,
     Registry,
+    RegistryWatch,
     approved_file,
     cross_check,
     merge_approved,
+    replace_device,
     with_devices,
 )
 from config.units import UnknownUnitError, converter
 from config.yamlfile import YamlFileError, read_yaml
+from services.periodic import Periodic
 from store.base import Store
 
 __all__ = [
@@ -51,10 +56,14 @@ __all__ = [
     "FieldProblem",
     "PendingDevice",
     "ProvisioningError",
+    "RegistryPoller",
     "approve_device",
     "check_device",
     "pending_devices",
+    "retire_device",
 ]
+
+log = logging.getLogger("smartpark.registry")
 
 PENDING_REASON = "unknown_device"
 """Quarantine reason of a reading from a device the registry does not know
@@ -215,32 +224,94 @@ def approve_device(
             raise ProvisioningError(
                 [FieldProblem("id", f"device {device.id!r} is already approved", "duplicate")]
             )
-        doc = {
-            "park": park_id,
-            "devices": [*earlier, device.model_dump(mode="json", exclude_defaults=True)],
-        }
         ids = {e.get("id") for e in earlier}
-        hand_edited = park.model_copy(
-            update={"devices": tuple(d for d in park.devices if d.id not in ids)}
-        )
-        hand_edited.__dict__.pop("_index", None)
-        approved.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=approved, prefix=f".{park_id}.", suffix=".tmp")
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(f"# devices approved into park {park_id} (smartpark writes this file)\n")
-                yaml.safe_dump(doc, out, allow_unicode=True, sort_keys=False)
-                out.flush()
-                os.fsync(out.fileno())
-            # the file as the loader will read it: parsed, each device validated, cross-checked
-            merge_approved(Registry({park_id: hand_edited}, registry.sources), [tmp])
-            os.replace(tmp, file)
-        finally:
-            tmp.unlink(missing_ok=True)
+        doc = _approved_doc(file, park_id)
+        doc["devices"] = [*earlier, device.model_dump(mode="json", exclude_defaults=True)]
+        _write_checked(registry, park, doc, approved=approved, approved_ids=ids)
     parks = dict(registry.parks)
     parks[park_id] = with_devices(park, [device])
     return Approval(Registry(parks=parks, sources=registry.sources), device, written=True)
+
+
+def retire_device(
+    registry: Registry, park_id: str, device_id: str, at_ns: int, *, approved: Path
+) -> Approval:
+    """Retire device ``device_id`` of park ``park_id`` from ``at_ns`` [ns since the epoch]: its
+    readings from then on are quarantined (reason ``retired``); nothing stored is deleted, and
+    the device stays in the registry (so its history stays in the ledger and reports). Recorded
+    in the park's approved file, for hand-edited and approved devices alike.
+
+    Raises :class:`NotFoundError` for an unknown park or device. A device already retired is
+    left as it is (``written`` False).
+    """
+    park = registry.park(park_id)
+    if park is None:
+        raise NotFoundError(f"unknown park {park_id!r}")
+    device = park.device(device_id)
+    if device is None:
+        raise NotFoundError(f"park {park_id!r} has no device {device_id!r}")
+    if device.retired is not None:
+        return Approval(registry, device, written=False)
+    at = datetime.fromtimestamp(at_ns / 1e9, tz=UTC)
+    with _WRITE_LOCK:
+        file = approved_file(approved, park_id)
+        earlier = _approved_entries(file, park_id)
+        doc = _approved_doc(file, park_id)
+        doc["retired"] = {**doc.get("retired", {}), device_id: at.isoformat()}
+        ids = {e.get("id") for e in earlier}
+        _write_checked(registry, park, doc, approved=approved, approved_ids=ids)
+    retired = device.model_copy(update={"retired": at})
+    parks = dict(registry.parks)
+    parks[park_id] = replace_device(park, retired)
+    return Approval(Registry(parks=parks, sources=registry.sources), retired, written=True)
+
+
+def _approved_doc(file: Path, park_id: str) -> dict[str, Any]:
+    """The park's approved file as a document to change (a new one when there is none)."""
+    doc: dict[str, Any] = {"park": park_id, "devices": _approved_entries(file, park_id)}
+    if file.exists():
+        data = read_yaml(file).data
+        retired = data.get("retired") if isinstance(data, dict) else None
+        if isinstance(retired, dict) and retired:
+            doc["retired"] = {str(k): str(v) for k, v in retired.items()}
+    return doc
+
+
+def _write_checked(
+    registry: Registry,
+    park: ParkRegistry,
+    doc: Mapping[str, Any],
+    *,
+    approved: Path,
+    approved_ids: set[Any],
+) -> None:
+    """Write ``doc`` as the park's approved file: to a temporary file, checked as the registry
+    loader reads it against the park without its earlier approvals, then renamed."""
+    file = approved_file(approved, park.id)
+    hand_edited = park.model_copy(
+        update={
+            "devices": tuple(
+                d.model_copy(update={"retired": None})
+                for d in park.devices
+                if d.id not in approved_ids
+            )
+        }
+    )
+    hand_edited.__dict__.pop("_index", None)
+    approved.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=approved, prefix=f".{park.id}.", suffix=".tmp")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(f"# devices approved into park {park.id} (smartpark writes this file)\n")
+            yaml.safe_dump(dict(doc), out, allow_unicode=True, sort_keys=False)
+            out.flush()
+            os.fsync(out.fileno())
+        # the file as the loader will read it: parsed, each device validated, cross-checked
+        merge_approved(Registry({park.id: hand_edited}, registry.sources), [tmp])
+        os.replace(tmp, file)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _same_entry(device: Device, entry: Mapping[str, Any]) -> bool:
@@ -265,3 +336,20 @@ def _approved_entries(file: Path, park_id: str) -> list[dict[str, Any]]:
             [Problem(str(file), 1, f"not a file of devices approved into park {park_id!r}")]
         )
     return [d for d in devices if isinstance(d, dict)]
+
+
+class RegistryPoller(Periodic):
+    """Polls a :class:`~config.registry.RegistryWatch` in the background, so that its listeners
+    (the live stream, the alarm engine) see approved and retired devices within
+    ``every_s`` [s] even when no request arrives."""
+
+    name = "registry-watch"
+
+    def __init__(self, watch: RegistryWatch) -> None:
+        super().__init__(log)
+        self.watch = watch
+
+    def run_pass(self) -> bool:
+        """Look at the approved files once; never more work waiting."""
+        self.watch.poll()
+        return False

@@ -169,6 +169,15 @@ class StreamHub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.dropped = 0
 
+    def use_registry(self, parks: Mapping[str, ParkRegistry]) -> None:
+        """Serve ``parks`` from the next poll on (devices approved or retired at run time); parks
+        not served already are not added (approvals only add devices). Any thread."""
+        for pid, reg in parks.items():
+            state = self._parks.get(pid)
+            if state is not None:
+                state.registry = reg
+                state.flows_key = None  # the next poll sends flows with the new devices
+
     # -- subscribers ---------------------------------------------------------------------------
 
     async def subscribe(

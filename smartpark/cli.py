@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from config.errors import (
     BrokerError,
     ConfigError,
+    Problem,
     RegistryError,
     SmartParkError,
     StoreUnavailableError,
@@ -114,9 +115,22 @@ def _build_parser() -> argparse.ArgumentParser:
     edge = sub.add_parser("edge", help="poll meters (Modbus, DL/T 645) and publish to a broker")
     edge.add_argument("--config", required=True, type=Path, help="edge.yaml (see docs/edge.md)")
 
-    check = sub.add_parser("check-config", help="validate a park registry (file or folder)")
-    check.add_argument("path", nargs="?", type=Path, help="default: SMARTPARK_REGISTRY or the demo")
+    _add_check_parser(sub)
     return parser
+
+
+def _add_check_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    check = sub.add_parser(
+        "check-config",
+        help="validate the registry (with approved devices), payload mappings and alarm rules",
+    )
+    check.add_argument("path", nargs="?", type=Path, help="default: SMARTPARK_REGISTRY or the demo")
+    check.add_argument(
+        "--mappings", type=Path, help="mapping file or folder; default: SMARTPARK_MAPPINGS (if set)"
+    )
+    check.add_argument(
+        "--alarm-rules", type=Path, help="default: SMARTPARK_ALARM_RULES or the shipped rules"
+    )
 
 
 def _add_keys_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -306,12 +320,11 @@ def report_error(exc: SmartParkError) -> int:
     """The one place the command line answers a domain error: ``error: <message>`` on stderr (the
     registry's problems one a line, each with file:line), then ``hint: <what to do>`` where there
     is one; no traceback. Returns the exit code: 2 for configuration, 1 for anything else."""
-    if isinstance(exc, RegistryError):
-        print(
-            _say("cli.registry_problems", problems=_count("problems", exc.problems)),
-            file=sys.stderr,
-        )
-        for problem in exc.problems:
+    problems = getattr(exc, "problems", None)
+    if isinstance(problems, list) and problems and all(isinstance(p, Problem) for p in problems):
+        key = "cli.registry_problems" if isinstance(exc, RegistryError) else "cli.config_problems"
+        print(_say(key, problems=_count("problems", problems)), file=sys.stderr)
+        for problem in problems:
             print(f"  {problem}", file=sys.stderr)
     else:
         text = " ".join(str(exc).split()) or type(exc).__name__
@@ -866,18 +879,22 @@ def _print_keys(entries: list[KeyEntry], path: Path) -> None:
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    from config.registry import load_registry
+    """Everything a deployment reads at start, checked as the processes check it: the registry
+    with the devices approved and retired at run time, its parks' stores, the payload mappings
+    against it, and the alarm rules. The first file with problems raises (every problem of it,
+    with file and line)."""
+    from config.alarm_rules import load_rules
+    from config.registry import approved_dir, load_registry
+    from ingest.mapping import load_mappings
     from store import park_routes
 
-    path = args.path or get_settings().registry
-    registry = load_registry(path)
-    park_routes(registry, list(get_settings().named_stores()))  # a park's store: is it defined?
+    settings = get_settings()
+    approved = approved_dir(settings.data_dir)
+    registry = load_registry(args.path or settings.registry, approved=approved)
+    park_routes(registry, list(settings.named_stores()))  # a park's store: is it defined?
     for park_id, park in registry.parks.items():
-        store = (
-            ""
-            if park.park.store == "default"
-            else _say("cli.park_store", store=repr(park.park.store))
-        )
+        store = park.park.store
+        retired = sum(1 for d in park.devices if d.retired is not None)
         print(
             _say(
                 "cli.park_ok",
@@ -887,8 +904,20 @@ def _check_config(args: argparse.Namespace) -> int:
                 buildings=_count("buildings", park.buildings),
                 devices=_count("devices", park.devices),
             )
-            + store
+            + (_say("cli.park_retired", n=retired) if retired else "")
+            + ("" if store == "default" else _say("cli.park_store", store=repr(store)))
         )
+    if approved.is_dir():
+        print(_say("cli.approved_ok", path=approved))
+    mappings = args.mappings or settings.mappings
+    if mappings is not None:
+        found = load_mappings(mappings, registry=registry)
+        sparkplug = ", Sparkplug B" if found.sparkplug is not None else ""
+        print(_say("cli.mappings_ok", path=mappings, n=len(found.mappings)) + sparkplug)
+    rules_path = args.alarm_rules or settings.alarm_rules
+    rules = load_rules(rules_path)
+    where = rules_path or _say("cli.shipped_rules")
+    print(_say("cli.rules_ok", path=where, n=len(rules.rules)))
     return 0
 
 

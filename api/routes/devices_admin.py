@@ -2,11 +2,15 @@
 
 ``GET /api/v1/parks/{park}/devices/pending`` lists the devices whose readings were quarantined as
 unknown; ``POST /api/v1/parks/{park}/devices`` approves one (services/provisioning.py): from then
-on its readings are stored, with no restart of the collector or the server. City and operator
-keys only.
+on its readings are stored, with no restart of the collector or the server.
+``POST /api/v1/parks/{park}/devices/{device}/retire`` takes one out of service: its readings from
+then on are set aside (reason ``retired``), what it stored before stays. City and operator keys
+only.
 """
 
 from __future__ import annotations
+
+import time
 
 from fastapi import APIRouter, Depends, Request, Response
 
@@ -15,6 +19,7 @@ from api.routes.parks import device_out
 from api.schemas import (
     DeviceApprovalIn,
     DeviceApprovedOut,
+    DeviceRetireIn,
     ErrorOut,
     PendingDeviceOut,
     PendingListOut,
@@ -22,10 +27,18 @@ from api.schemas import (
     ms_from_ns,
 )
 from config.auth import PrincipalRole
+from config.errors import InvalidRequestError
 from config.registry import approved_dir
-from services.provisioning import PENDING_SCAN_RECORDS, approve_device, pending_devices
+from services.provisioning import (
+    PENDING_SCAN_RECORDS,
+    approve_device,
+    pending_devices,
+    retire_device,
+)
 
 __all__ = ["router"]
+
+_MAX_AHEAD_NS = 366 * 86_400 * 10**9
 
 # included before api/routes/parks.py's router: ``/devices/pending`` is no device id
 router = APIRouter(
@@ -93,4 +106,32 @@ def approve(
     )
     request.app.state.registry = done.registry
     response.status_code = 201 if done.written else 200
+    return DeviceApprovedOut(park=park.id, written=done.written, device=device_out(done.device))
+
+
+@router.post(
+    "/{park}/devices/{device}/retire",
+    summary="Take a device out of service",
+    responses={404: {"model": ErrorOut, "description": "Unknown park or device"}},
+)
+def retire(
+    *,
+    request: Request,
+    park: ParkDep,
+    device: str,
+    registry: RegistryDep,
+    settings: SettingsDep,
+    entry: DeviceRetireIn | None = None,
+) -> DeviceApprovedOut:
+    """Retire the device from ``at`` (default now): collectors set its readings from then on
+    aside in the quarantine (reason ``retired``) within a few seconds, without a restart; its
+    stored readings, ledger and the reports of earlier periods keep it. Recorded in the park's
+    file of approved devices, for hand-edited and approved devices alike. Retiring a retired
+    device changes nothing (``written`` false)."""
+    at = entry.at if entry is not None and entry.at is not None else None
+    at_ns = time.time_ns() if at is None else int(at.timestamp() * 1e9)
+    if at_ns > time.time_ns() + _MAX_AHEAD_NS:
+        raise InvalidRequestError("at: a retirement may be set at most a year ahead")
+    done = retire_device(registry, park.id, device, at_ns, approved=approved_dir(settings.data_dir))
+    request.app.state.registry = done.registry
     return DeviceApprovedOut(park=park.id, written=done.written, device=device_out(done.device))

@@ -102,6 +102,7 @@ def device_out(dev: Device) -> DeviceOut:
         capacity_kw=dev.capacity_kw,
         capacity_kwh=dev.capacity_kwh,
         fields=stored_fields(dev.kind),
+        retired=None if dev.retired is None else dev.retired.isoformat(),
     )
 
 

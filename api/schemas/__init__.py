@@ -58,6 +58,7 @@ from api.schemas.parks import (
 from api.schemas.provisioning import (
     DeviceApprovalIn,
     DeviceApprovedOut,
+    DeviceRetireIn,
     PendingDeviceOut,
     PendingListOut,
 )
@@ -96,6 +97,7 @@ __all__ = [
     "DeviceApprovalIn",
     "DeviceApprovedOut",
     "DeviceOut",
+    "DeviceRetireIn",
     "EnergyFigureOut",
     "EnergyOut",
     "EnergyPeriodOut",

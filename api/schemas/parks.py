@@ -166,6 +166,11 @@ class DeviceOut(_Out):
     capacity_kw: float | None
     capacity_kwh: float | None
     fields: list[FieldOut]
+    retired: str | None = Field(
+        default=None,
+        description="ISO-8601 instant from which its readings are set aside (reason `retired`); "
+        "null while in service",
+    )
     cadence: DeviceCadenceOut | None = Field(
         default=None, description="Reporting cadence; given when one device is asked for."
     )

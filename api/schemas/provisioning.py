@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.schemas._base import _example, _Out
 from api.schemas.parks import DeviceOut
 from config.registry import DeviceKind, Role
 
-__all__ = ["DeviceApprovalIn", "DeviceApprovedOut", "PendingDeviceOut", "PendingListOut"]
+__all__ = [
+    "DeviceApprovalIn",
+    "DeviceApprovedOut",
+    "DeviceRetireIn",
+    "PendingDeviceOut",
+    "PendingListOut",
+]
 
 _ID = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 
@@ -82,6 +88,19 @@ class DeviceApprovedOut(_Out):
     park: str
     written: bool
     device: DeviceOut
+
+
+class DeviceRetireIn(BaseModel):
+    """When a device leaves service (default: now)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"at": "2026-12-01T00:00:00+08:00"}]}
+    )
+
+    at: AwareDatetime | None = Field(
+        default=None,
+        description="ISO-8601 instant with offset; readings from then on are set aside",
+    )
 
 
 class PendingDeviceOut(_Out):

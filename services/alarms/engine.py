@@ -30,7 +30,7 @@ from datetime import date, datetime
 
 from config.alarm_rules import AlarmKind, Rule, RuleSet
 from config.errors import ConflictError
-from config.registry import Device, ParkRegistry, Registry
+from config.registry import OFFLINE_FIELD, Device, ParkRegistry, Registry
 from config.units import stored_field_name
 from services.alarms.collector_metrics import read_spool_bytes
 from services.alarms.detectors import (
@@ -150,12 +150,30 @@ class AlarmEngine(Periodic):
             if not rule.applies_to_park(park.id) or not rule.per_device_kind:
                 continue
             for dev in park.devices:
-                if not rule.devices.matches(dev):
-                    continue
+                if not rule.devices.matches(dev) or dev.retired is not None:
+                    continue  # a retired device is silent by design, not offline
                 detector = _detector(rule, dev, tz)
                 if detector is not None:
                     out.append(_Watch(park, rule, dev.id, detector))
         return out
+
+    def use_registry(self, registry: Registry) -> None:
+        """Evaluate ``registry`` from the next pass on: devices approved at run time get their
+        watches, retired ones lose theirs; the watches of unchanged devices keep their state
+        (a pending threshold keeps its start). Parks added at run time are not picked up (a
+        restart is; approvals only add devices). Safe to call from any thread."""
+        with self._lock:
+            for park in registry.parks.values():
+                if park.id not in self._watches:
+                    continue
+                old = {(w.rule.id, w.device): w for w in self._watches[park.id]}
+                self._watches[park.id] = [
+                    old.get((w.rule.id, w.device), w) for w in self._build_watches(park)
+                ]
+            self.registry = Registry(
+                {pid: registry.parks.get(pid, p) for pid, p in self.registry.parks.items()},
+                registry.sources,
+            )
 
     def load(self) -> list[Alarm]:
         """Read the stored alarms (every park) into memory; returns those that are new or
@@ -309,6 +327,7 @@ class AlarmEngine(Periodic):
         start = self._cursor.get(park.id, now_ns - self.warmup_ns)
         names = sorted(
             {stored_field_name(n, s.quantity) for d in park.devices for n, s in d.fields.items()}
+            | {OFFLINE_FIELD}  # reachability, any kind: a Sparkplug DEATH, an edge's status
         )
         cols = (
             self.store.columns(

@@ -225,6 +225,11 @@ CASES: dict[tuple[str, str], list[Case]] = {
         Case("GET", f"/api/v1/parks/{A}/devices/pending", STAFF_A),
         Case("GET", f"/api/v1/parks/{B}/devices/pending", PARK_B),
     ],
+    # retiring an unknown device: the roles are checked first, then 404; nothing is written
+    ("POST", "/api/v1/parks/{park}/devices/{device}/retire"): [
+        Case("POST", f"/api/v1/parks/{A}/devices/nothing/retire", STAFF_A, ok_status=404),
+        Case("POST", f"/api/v1/parks/{B}/devices/nothing/retire", PARK_B, ok_status=404),
+    ],
     ("POST", "/api/v1/parks/{park}/devices"): [
         Case(
             "POST",

@@ -439,3 +439,26 @@ def test_report_method_takes_the_new_names_and_refuses_the_old_ones_with_the_new
             main([*base, "--year", "2025", "--method", old])
         assert exit_.value.code == 2
         assert f"use --method {new}" in capsys.readouterr().err
+
+
+def test_check_config_checks_the_mappings_and_alarm_rules_too(tmp_path, capsys, monkeypatch):
+    from ingest.mapping import shipped_mappings_path
+
+    monkeypatch.setenv("SMARTPARK_DATA_DIR", str(tmp_path / "data"))
+    shipped = shipped_mappings_path()
+    assert main(["check-config", "--mappings", str(shipped)]) == 0
+    out = capsys.readouterr().out
+    assert f"{shipped}: payload mappings OK — " in out
+    assert "shipped alarm rules: alarm rules OK — " in out
+
+    bad = tmp_path / "bad-mapping.yaml"
+    bad.write_text("mappings:\n  - id: x\n    topic: a/+/b\n    park: nowhere\n", encoding="utf-8")
+    assert main(["check-config", "--mappings", str(bad)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "error: the configuration has 3 problem(s):"
+    assert err[1] == f"  {bad}:2: mappings.0.device: Field required"
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - id: r\n    kind: threshold\n", encoding="utf-8")
+    assert main(["check-config", "--alarm-rules", str(rules)]) == 2
+    assert "above" in capsys.readouterr().err
