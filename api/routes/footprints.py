@@ -43,6 +43,53 @@ DeclaredQuery = Annotated[
     ),
 ]
 _MEDIA = {"json": "application/json", "html": "text/html; charset=utf-8", "pdf": "application/pdf"}
+_PRODUCT_EXAMPLE = {  # abridged: months and factors cut to one each
+    "kind": "product_footprint",
+    "park_id": "wuhan-demo",
+    "tenant_id": "chipcore",
+    "product": "prod-chipcore",
+    "period": "2025",
+    "boundary_en": "gate to gate: the tenant's metered energy",
+    "allocation": "counter",
+    "units": 1200000.0,
+    "kgco2e": 494400.0,
+    "kgco2e_per_unit": 0.412,
+    "kgce_per_unit": 0.131,
+    "kwh_per_unit": 0.88,
+    "factors": [
+        {"key": "electricity_footprint", "value": 0.5777, "unit": "kgCO2e/kWh", "year": 2024}
+    ],
+    "completeness_pct": 99.2,
+    "profile": "default",
+}
+_FOOTPRINTS_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "The tenant's footprints",
+        "content": {
+            "application/json": {
+                "example": {
+                    "park_id": "wuhan-demo",
+                    "tenant_id": "chipcore",
+                    "period": "2025",
+                    "allocation": "counter",
+                    "completeness_pct": 99.2,
+                    "site": [{"month": "2025-01", "electricity_kwh": 90210.0, "kgco2e": 48612.0}],
+                    "products": [_PRODUCT_EXAMPLE],
+                }
+            }
+        },
+    }
+}
+_SHEET_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "The data sheet (JSON, HTML or PDF)",
+        "content": {
+            "application/json": {"example": _PRODUCT_EXAMPLE},
+            "text/html; charset=utf-8": {},
+            "application/pdf": {},
+        },
+    }
+}
 
 
 def parse_declared(items: list[str] | None) -> dict[str, float]:
@@ -80,6 +127,7 @@ def _footprint(
 @router.get(
     "/parks/{park}/tenants/{tenant}/footprints",
     summary="Product carbon footprints of a tenant (gate to gate), per unit, by month",
+    responses=_FOOTPRINTS_RESPONSES,
 )
 def tenant_footprints(
     park: ParkDep,
@@ -105,6 +153,7 @@ def tenant_footprints(
     "/parks/{park}/tenants/{tenant}/footprints/{counter}/sheet",
     summary="Footprint data sheet of one product (JSON, HTML or PDF)",
     response_class=Response,
+    responses=_SHEET_RESPONSES,
 )
 def footprint_data_sheet(
     park: ParkDep,

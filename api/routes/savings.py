@@ -21,6 +21,30 @@ router = APIRouter(prefix="/api/v1/parks", tags=["baselines"])
     "/{park}/baselines/{baseline_id}/series",
     summary="A baseline's reporting period, period by period, with its uncertainty band",
     dependencies=[Depends(require_roles(PrincipalRole.CITY, PrincipalRole.OPERATOR))],
+    responses={
+        200: {
+            "description": "The reporting period, period by period",
+            "content": {
+                "application/json": {
+                    "example": {
+                        "id": "chipcore-2024",
+                        "scope": "tenant:chipcore",
+                        "unit": "kWh",
+                        "granularity": "day",
+                        "passed": True,
+                        "time_ms": [1735660800000, 1735747200000],
+                        "baseline": [2410.5, 2388.1],
+                        "actual": [2150.2, 2101.7],
+                        "band": 96.4,
+                        "confidence": 0.68,
+                        "savings": 546.7,
+                        "uncertainty": 136.3,
+                        "claimed": True,
+                    }
+                }
+            },
+        }
+    },
 )
 def series(
     park: ParkDep,

@@ -29,6 +29,24 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["tables"])
 
+_TABLE_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "The workbook (.xlsx), or with format=json every number it holds",
+        "content": {
+            MEDIA_TYPE: {},
+            "application/json": {
+                "example": {  # abridged: one row of the 205-1 form
+                    "title": "能源购进、消费与库存 Energy purchase, consumption and stock",
+                    "header": ["wuhan-demo", "2025"],
+                    "columns": [{"letter": "A", "key": "carrier", "heading": "能源名称"}],
+                    "rows": [{"carrier": "electricity", "unit": "10^4 kWh", "consumed": 412.7}],
+                    "notes": ["GB/T 2589-2020"],
+                }
+            },
+        },
+    },
+}
+
 TableFormat = Annotated[
     Literal["xlsx", "json"], Query(description="xlsx: the workbook; json: its numbers.")
 ]
@@ -66,6 +84,7 @@ def _table(
     "/parks/{park}/tables/205-1/{year}",
     summary="NBS form 205-1 (energy purchase, consumption and stock) of the park, as .xlsx",
     response_class=Response,
+    responses=_TABLE_RESPONSES,
     dependencies=[Depends(require_roles(PrincipalRole.CITY, PrincipalRole.OPERATOR))],
 )
 def park_table(
@@ -84,6 +103,7 @@ def park_table(
     "/parks/{park}/tenants/{tenant}/tables/{table}/{year}",
     summary="A tenant's 205-1 form or green-factory self-evaluation workbook, as .xlsx",
     response_class=Response,
+    responses=_TABLE_RESPONSES,
 )
 def tenant_table(
     park: ParkDep,

@@ -60,6 +60,8 @@ VALID = {
     "alarm_id": "offline~grid-main~1",
     "instrument_id": "gec-1",
     "baseline_id": "jan",
+    "counter": "prod-chipcore",
+    "table": "205-1",
     "format": "json",
     "once": "true",
 }

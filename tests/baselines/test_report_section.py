@@ -132,6 +132,8 @@ def test_tenant_page_draws_the_savings_chart(store: EmbeddedStore, tmp_path: Pat
             page.on("pageerror", lambda e: errors.append(str(e)))
             in_english(page)
             page.goto(f"{url}/#key={OPERATOR_KEY}")
+            # the page takes the key from the fragment once its modules have loaded
+            expect(page).to_have_url(f"{url}/", timeout=15_000)
             page.goto(f"{url}/#/t/chipcore")
             panel = page.locator(".savings-panel")
             expect(panel).to_be_visible(timeout=30_000)
