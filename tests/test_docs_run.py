@@ -11,7 +11,7 @@ that:
 - ``$KEY``, ``$TOKEN`` and ``$OPERATOR_KEY`` hold the operator key, and a line that only gives
   one a placeholder (``KEY=…``) is left to the test;
 - ``curl`` fails on an HTTP error (``--fail-with-body``), so a 401 cannot pass as a download;
-- ``smartpark`` is this checkout's command line; the working folder has ``examples/``.
+- ``smartpark`` and ``python`` are this checkout's; the working folder has ``examples/``.
 
 The share of blocks that run is printed and held above a floor, so marking is not free.
 """
@@ -156,6 +156,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     shim.mkdir()
     (shim / "smartpark").write_text(f'#!/bin/sh\nexec {sys.executable} -m smartpark "$@"\n')
     (shim / "smartpark").chmod(0o755)
+    # `python` in a block is this checkout's interpreter, as in the activated .venv the docs assume
+    for name in ("python", "python3"):
+        (shim / name).write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
+        (shim / name).chmod(0o755)
     settings = {
         "PYTHONPATH": str(ROOT),
         "SMARTPARK_DATA_DIR": str(root / "data"),

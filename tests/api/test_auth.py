@@ -440,6 +440,30 @@ CASES: dict[tuple[str, str], list[Case]] = {
     ("GET", "/api/v1/parks/{park}/baselines/{baseline_id}"): [
         Case("GET", f"/api/v1/parks/{A}/baselines/nothing", STAFF_A, ok_status=404),
     ],
+    ("GET", "/api/v1/parks/{park}/baselines/{baseline_id}/series"): [
+        Case("GET", f"/api/v1/parks/{A}/baselines/nothing/series", STAFF_A, ok_status=404),
+    ],
+    # official tables: the park's for park staff; a tenant's for its owner and park staff
+    ("GET", "/api/v1/parks/{park}/tables/205-1/{year}"): [
+        Case("GET", f"/api/v1/parks/{A}/tables/205-1/{YEAR}", STAFF_A),
+        Case("GET", f"/api/v1/parks/{B}/tables/205-1/{YEAR}", PARK_B),
+    ],
+    ("GET", "/api/v1/parks/{park}/tenants/{tenant}/tables/{table}/{year}"): [
+        Case("GET", f"/api/v1/parks/{A}/tenants/{X}/tables/205-1/{YEAR}", OWNER_X),
+        Case("GET", f"/api/v1/parks/{A}/tenants/{Y}/tables/205-1/{YEAR}", OWNER_Y),
+    ],
+    # product footprints: a tenant's own, and park staff
+    ("GET", "/api/v1/parks/{park}/tenants/{tenant}/footprints"): [
+        Case("GET", f"/api/v1/parks/{A}/tenants/{X}/footprints?period={YEAR}", OWNER_X),
+        Case("GET", f"/api/v1/parks/{A}/tenants/{Y}/footprints?period={YEAR}", OWNER_Y),
+    ],
+    ("GET", "/api/v1/parks/{park}/tenants/{tenant}/footprints/{counter}/sheet"): [
+        Case(
+            "GET",
+            f"/api/v1/parks/{A}/tenants/{X}/footprints/prod-chipcore/sheet?period={YEAR}",
+            OWNER_X,
+        ),
+    ],
     # instruments: staff write; a tenant reads its own tenant's only (403 for any other id)
     ("GET", "/api/v1/parks/{park}/instruments"): [
         Case("GET", f"/api/v1/parks/{A}/instruments", PARK_A),

@@ -65,6 +65,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             return found.group(1) if found else None
 
         key = wait_for(logged_key, timeout_s=30, what="the demo's key")
+        # the month's figures grow while the demo stores its history (30 days, newest first): a
+        # tile and the API read seconds apart would then differ by more than any tolerance
+        wait_for(
+            lambda: re.search(r"history: \d+ readings of \d+ days stored", proc.output()),
+            timeout_s=240,
+            what="the demo's history stored",
+        )
         yield Demo(f"http://127.0.0.1:{port}", key)
     finally:
         proc.kill()

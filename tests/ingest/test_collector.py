@@ -45,6 +45,16 @@ class SwitchableStore(EmbeddedStore):
 
 
 @pytest.fixture
+def mosquitto(tmp_path) -> Iterator[MosquittoService]:
+    """A broker of this test alone: the tests count every message acknowledged, and the session's
+    broker may hold retained messages (device status, last wills) left by earlier tests."""
+    broker = MosquittoService(tmp_path / "broker")
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
 def rig(mosquitto: MosquittoService, tmp_path) -> Iterator[tuple[Collector, SwitchableStore]]:
     store = SwitchableStore(tmp_path / "store.sqlite3")
     settings = Settings(
