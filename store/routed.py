@@ -13,7 +13,8 @@ reports keep talking to one :class:`~store.base.Store`; this class routes:
 A park the routing table does not know (a park added since, an unknown topic's empty park) lives
 in the default store; a key ``<work>:<park>`` (the lease of one park's work) lives with its park.
 Errors name the store: :class:`NamedStoreUnavailableError` (503, retry later) and, for a write
-that reached some stores but not all, :class:`PartialWriteError`, which carries exactly the points that were not written, so the collector spools those and nothing else.
+that reached some stores but not all, :class:`PartialWriteError`, which carries exactly the points
+that were not written, so the collector spools those and nothing else.
 
 Thread-safe: the routing table never changes after construction, and each store adapter is
 thread-safe itself (the city evaluation fans out over parks on one :class:`RoutedStore`).
