@@ -317,8 +317,8 @@ def test_check_config_names_each_park_s_store(tmp_path: Path, monkeypatch, capsy
     monkeypatch.setenv("SMARTPARK_STORES", "north=influxdb://10.0.0.5:8086/sp")
     assert main(["check-config", str(folder)]) == 0
     out = capsys.readouterr().out
-    assert "park 'a' OK — 0 tenants, 0 buildings, 1 devices, in the store 'north'" in out
-    assert "park 'c' OK — 0 tenants, 0 buildings, 1 devices\n" in out
+    assert "park 'a' OK — 0 tenants, 0 buildings, 1 device, in the store 'north'" in out
+    assert "park 'c' OK — 0 tenants, 0 buildings, 1 device\n" in out
 
 
 @pytest.mark.parametrize(
