@@ -210,15 +210,18 @@ def test_a_stopped_store_stops_only_its_park_s_ledger_and_alarms(
 
         with TestClient(app) as api:
             up = api.get("/api/v1/parks/north-park/latest")
+            ledger_up = api.get("/api/v1/parks/north-park/ledger", params={"device": "grid-main"})
             down = api.get("/api/v1/parks/south-park/latest")
             series_down = api.get(
                 "/api/v1/parks/south-park/series",
                 params={"device": "grid-main", "field": "power_kw", "start": t0_ms},
             )
+            ledger_down = api.get("/api/v1/parks/south-park/ledger", params={"device": "grid-main"})
         assert up.status_code == 200, up.text
         newest = max(r["time_ms"] for r in up.json()["readings"])
         assert newest == t0_ms + (2 * N - 1) * 1000  # phase 2's last reading
-        for answer in (down, series_down):
+        assert ledger_up.status_code == 200, ledger_up.text
+        for answer in (down, series_down, ledger_down):
             assert answer.status_code == 503, answer.text
             assert answer.json()["message"].startswith("the store 'south' is unavailable: ")
         assert collector.spool.readings == south_count  # still only south's
