@@ -39,11 +39,15 @@ atomically; without one the follower starts from the beginning (idempotent, just
 
 Several followers (collectors sharing a subscription, or ``smartpark follow`` processes) split
 the parks with a lease per park (:class:`services.lease.Lease` ``follow:<park>``, given
-``holder`` and ``lease_ttl_s``): a pass follows only the parks whose lease it holds, so no park
-is followed twice, and a park whose follower died is taken by another within ``lease_ttl_s``.
+``holder`` and ``lease_ttl_s``; with several stores it lives in the park's own store): a pass
+follows only the parks whose lease it holds, so no park is followed twice, and a park whose
+follower died is taken by another within ``lease_ttl_s``.
 With leases the cursor of each park is also kept in the store (:data:`FOLLOW_CURSOR`), so the
 follower that takes a park over goes on where the last one stopped. Without leases, two followers
 on one store do the same work twice, harmlessly.
+
+Several stores: a park whose named store is down is skipped (one log line naming the store) and
+retried with back-off while the other parks are followed; see :meth:`LedgerFollower.step`.
 """
 
 from __future__ import annotations
