@@ -19,8 +19,8 @@ machine:
    city report as PDF (≤ 60 s);
 4. times the city evaluation in process on the day roll-ups (``TotalLedger``: one server-side
    sum per register and park), the path the routes take once they answer from roll-ups;
-5. leaves a marked place for a city's disk per month (the retention work measures the bytes per
-   reading; see :data:`BYTES_PER_READING`).
+5. prints a city's disk per month for its raw readings, from the bytes per reading measured on
+   InfluxDB by ``python -m bench.storage`` (:data:`BYTES_PER_READING`).
 
 Each HTTP row says whether the answer carried figures: the routes of today compute from raw
 registers, which this bench does not write, so their figures are null until the roll-up path
@@ -53,6 +53,7 @@ import yaml
 from bench._procs import free_port
 from bench._report import TARGET_BATCH
 from bench.analytics import local_ns, registers, synthetic_ledger
+from bench.storage import disk_per_month
 from config.registry import ParkRegistry, Registry, Role, load_registry
 from services.city import OUTPUT_KEY, evaluate_city
 from services.declared import write_declared
@@ -83,21 +84,20 @@ TARGET_BACKFILL_S = 30 * 60.0  # a year of the city through MQTT
 READINGS_PER_DAY = 96  # a reading per meter every 15 minutes in a backfill
 
 # -- disk per month (issue 14, item 6: retention) -------------------------------------------------
-# DISK PER MONTH: the retention work measures the bytes a reading takes on disk in InfluxDB for
-# the demo park's mix (raw readings, 15-minute ledger, roll-ups). Set BYTES_PER_READING from that
-# measurement (or import it from its bench) and the table prints the city's disk per month.
-BYTES_PER_READING: float | None = None
-"""Bytes on disk per stored raw reading [B], measured by the retention bench; None = not yet."""
+BYTES_PER_READING = 29.7
+"""Bytes on disk per stored raw reading [B]: InfluxDB 1.6, TSM + index after full compaction,
+the demo park's mix (53 devices, 4.2 field values per reading, one reading per 15 s), measured by
+``python -m bench.storage`` (24 h of data, 305,280 readings: 9,072,817 B) on this machine,
+2026-12-06 (docs/benchmarks.md, "Storage")."""
 LIVE_INTERVAL_S = 15.0  # a city's live reading interval per meter [s] (issue 14: one per 15 s)
 
 
-def disk_per_month_gib(meters: int) -> float | None:
-    """Raw readings of ``meters`` meters at one per :data:`LIVE_INTERVAL_S` for 30 days, on disk
-    [GiB], from :data:`BYTES_PER_READING`; None until it is measured."""
-    if BYTES_PER_READING is None:
-        return None
-    readings = meters * 30 * 86_400 / LIVE_INTERVAL_S
-    return readings * BYTES_PER_READING / 2**30
+def disk_per_month_gib(meters: int) -> float:
+    """Raw readings of ``meters`` meters at one per :data:`LIVE_INTERVAL_S` for an average month
+    (365.25 / 12 days), on disk [GiB], at :data:`BYTES_PER_READING`."""
+    return (
+        disk_per_month(meters, every_s=LIVE_INTERVAL_S, bytes_per_reading=BYTES_PER_READING) / 2**30
+    )
 
 
 # -------------------------------------------------------------------------------------------------
@@ -476,15 +476,12 @@ def main(argv: list[str] | None = None) -> int:
         say(f"serve on {api}")
         http_rows(cfg, api, city.parks["city-001"], city)
         meters = sum(len(p.devices) for p in full.parks.values())
-        gib = disk_per_month_gib(meters)
         row(
             cfg,
             f"disk per month, raw readings of {meters:,} devices at one per {LIVE_INTERVAL_S:g} s",
-            gib,
+            disk_per_month_gib(meters),
             "GiB",
-            note="from BYTES_PER_READING of the retention bench"
-            if gib is not None
-            else "not measured yet: issue 14 item 6 sets BYTES_PER_READING",
+            note=f"at BYTES_PER_READING = {BYTES_PER_READING:g} B on InfluxDB (bench.storage)",
         )
     finally:
         if proc is not None:

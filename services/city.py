@@ -35,6 +35,7 @@ from services.declared import read_declared
 from services.energy import Scope
 from services.indicators import IndicatorReport, local_period, park_indicators
 from store.base import Store
+from store.routed import NamedStoreUnavailableError, RoutedStore
 
 __all__ = [
     "CITY_WORKERS",
@@ -176,9 +177,11 @@ def park_figures(
     """The figures of ``park`` for the local ``period`` (its own time zone) under its
     accounting profile of the period's year (``method`` overriding the electricity method).
     A store that is unavailable or refuses a query gives a :class:`ParkFigures` with ``error``
-    (naming the park's store when the registry names one) instead of raising."""
+    instead of raising: ``park <id>: the store '<name>' is unavailable: <why>`` when there are
+    several stores (:class:`~store.RoutedStore`; the name a person finds in
+    ``SMARTPARK_STORES``, ``default`` included), ``park <id>: its store is unavailable: <why>``
+    with the one store of ``SMARTPARK_STORE_URL`` (there is no other to tell it from)."""
     year = int(period[:4])
-    store_name = getattr(park.park, "store", None)  # a park's named store, where settings have one
     try:
         base, source = profile_source(store, park, year)
         profile = with_method(base, method)
@@ -189,17 +192,29 @@ def park_figures(
             else {}
         )
     except (UnavailableError, StoreError) as exc:
-        where = f"store {store_name!r}" if store_name else "its store"
         kind: ErrorKind = "unavailable" if isinstance(exc, UnavailableError) else "store"
         what = "is unavailable" if kind == "unavailable" else "refused the query"
-        log.warning("city: park %s: %s %s: %s", park.id, where, what, exc)
+        name = _store_name(store, park.id, exc)
+        where = "its store" if name is None else f"the store {name!r}"
+        # a routed store's error already names the store: say it once, with the adapter's words
+        why = exc.__cause__ if name is not None and isinstance(exc.__cause__, StoreError) else exc
+        log.warning("city: park %s: %s %s: %s", park.id, where, what, why)
         return ParkFigures(
-            park.id, period, error=f"park {park.id}: {where} {what}: {exc}", error_kind=kind
+            park.id, period, error=f"park {park.id}: {where} {what}: {why}", error_kind=kind
         )
     fig = _figures(park, period, report, declared)
     return replace(
         fig, profile=profile, profile_source=source, profile_overridden=profile is not base
     )
+
+
+def _store_name(store: Store, park_id: str, exc: Exception) -> str | None:
+    """The name of the store of ``park_id`` that failed with ``exc``, when there are several."""
+    if isinstance(exc, NamedStoreUnavailableError):
+        return exc.store
+    if isinstance(store, RoutedStore):
+        return store.store_of(park_id)
+    return None
 
 
 def _figures(

@@ -39,11 +39,15 @@ atomically; without one the follower starts from the beginning (idempotent, just
 
 Several followers (collectors sharing a subscription, or ``smartpark follow`` processes) split
 the parks with a lease per park (:class:`services.lease.Lease` ``follow:<park>``, given
-``holder`` and ``lease_ttl_s``): a pass follows only the parks whose lease it holds, so no park
-is followed twice, and a park whose follower died is taken by another within ``lease_ttl_s``.
+``holder`` and ``lease_ttl_s``; with several stores it lives in the park's own store): a pass
+follows only the parks whose lease it holds, so no park is followed twice, and a park whose
+follower died is taken by another within ``lease_ttl_s``.
 With leases the cursor of each park is also kept in the store (:data:`FOLLOW_CURSOR`), so the
 follower that takes a park over goes on where the last one stopped. Without leases, two followers
 on one store do the same work twice, harmlessly.
+
+Several stores: a park whose named store is down is skipped (one log line naming the store) and
+retried with back-off while the other parks are followed; see :meth:`LedgerFollower.step`.
 """
 
 from __future__ import annotations
@@ -66,7 +70,7 @@ from config.registry import Device, ParkRegistry, Registry
 from config.units import stored_field_name
 from services.lease import Lease
 from services.ledger import LEDGER, LOOKBACK_S, QUALITY_SUFFIX, device_ledger, ledger_points
-from services.periodic import Periodic
+from services.periodic import ParkOutages, Periodic
 from services.rollup import local_days, write_day_rollups
 from store.base import (
     TELEMETRY,
@@ -80,6 +84,7 @@ from store.base import (
     SeriesRow,
     Store,
 )
+from store.routed import NamedStoreUnavailableError, PartialWriteError
 from store.touched import ALL_DEVICES, touched_marks  # re-exported: the marks this module reads
 
 __all__ = [
@@ -123,14 +128,16 @@ def merge_ranges(ranges: Iterable[tuple[int, int]], *, gap: int = 0) -> list[tup
 
 @dataclass(frozen=True, slots=True)
 class FollowStep:
-    """What one pass did: marks read, devices recomputed, intervals written, and the register-days
-    of the daily roll-up written again."""
+    """What one pass did: marks read, devices recomputed, intervals written, the register-days of
+    the daily roll-up written again, and the parks whose store is down."""
 
     marks: int
     devices: int
     intervals: int
     caught_up: bool
     rollup_days: int = 0
+    unavailable: tuple[str, ...] = ()
+    """The parks skipped because their store is down (retried later)."""
 
 
 class LedgerFollower(Periodic):
@@ -139,7 +146,8 @@ class LedgerFollower(Periodic):
     ``interval_s`` [s] is the ledger's interval; ``settle_s`` [s] how far back each pass re-reads
     marks (at least the store's write timeout); ``context_s`` [s] readings beyond the neighbours
     that the recomputation sees; ``cursor_path`` where the cursor survives restarts (None: in
-    memory only).
+    memory only); ``store_retry_s`` [s] the first wait before a park whose store is down is
+    tried again (doubling up to a minute).
     """
 
     name = "ledger-follower"
@@ -156,8 +164,10 @@ class LedgerFollower(Periodic):
         clock_ns: Callable[[], int] = time.time_ns,
         holder: str | None = None,
         lease_ttl_s: float = 60.0,
+        store_retry_s: float = 5.0,
     ) -> None:
         super().__init__(log)
+        self.outages = ParkOutages(log, self.name, first_s=store_retry_s)
         self.store = store
         self.registry = registry
         self.interval_s = interval_s
@@ -179,21 +189,46 @@ class LedgerFollower(Periodic):
     # -- one pass --------------------------------------------------------------------------------
 
     def step(self) -> FollowStep:
-        """One pass over every park's new marks."""
+        """One pass over every park's new marks.
+
+        A park whose named store is down (:class:`~store.NamedStoreUnavailableError`) is skipped
+        until its retry time (:class:`~services.periodic.ParkOutages`) while the other parks are
+        followed; its cursor stays where its last pass ended, so the marks written meanwhile
+        (the collector writes a replayed batch's marks with the replay) are followed once it
+        answers. An outage of the only store still ends the pass (one log line, a retry)."""
         marks = devices = intervals = days = 0
         caught_up = True
+        done_parks: list[str] = []
         for park in self.registry.parks.values():
-            if not self._may_follow(park.id):
+            if not self.outages.due(park.id):
                 continue
-            m, d, i, r, done = self._step_park(park)
+            try:
+                if not self._may_follow(park.id):
+                    self.outages.answered(park.id)
+                    continue
+                m, d, i, r, done = self._step_park(park)
+            except NamedStoreUnavailableError as exc:
+                self._park_down(park.id, exc)
+                continue
+            self.outages.answered(park.id)
+            done_parks.append(park.id)
             marks, devices, intervals, days = marks + m, devices + d, intervals + i, days + r
             caught_up = caught_up and done
         self._save_cursor()
         if self.holder is not None:
-            self._store_cursors()
+            self._store_cursors(done_parks)
         self.intervals_written += intervals
         self.rollup_days_written += days
-        return FollowStep(marks, devices, intervals, caught_up, days)
+        return FollowStep(marks, devices, intervals, caught_up, days, self.outages.parks)
+
+    def _park_down(self, park_id: str, exc: NamedStoreUnavailableError) -> None:
+        """``park_id``'s store failed mid-pass: skip the park until its retry. What the pass
+        wrote is idempotent and its cursor did not move, so the retry recomputes it whole; the
+        park's lease is given up in our books (it runs out in the store by itself), so a retry
+        reads the stored cursor, whoever followed the park meanwhile."""
+        self.outages.failed(park_id, exc)
+        self._view.clear()
+        self.followed.discard(park_id)
 
     def _may_follow(self, park_id: str) -> bool:
         """True when this follower follows ``park_id`` now: always without leases, else while it
@@ -227,7 +262,9 @@ class LedgerFollower(Periodic):
             row.fields.get("cursor_frac_ns", 0.0)
         )
 
-    def _store_cursors(self) -> None:
+    def _store_cursors(self, parks: Sequence[str]) -> None:
+        """Keep the cursors of ``parks`` (followed by this pass) in their stores, one write; a
+        park whose store fails here is skipped like one that failed in its pass."""
         day_ns = 86_400 * 1_000_000_000
         today = self._clock_ns() // day_ns * day_ns
         points = [
@@ -240,11 +277,16 @@ class LedgerFollower(Periodic):
                 },
                 today,
             )
-            for park_id in sorted(self.followed)
-            if park_id in self._cursor
+            for park_id in sorted(parks)
+            if park_id in self._cursor and park_id in self.followed
         ]
-        if points:
+        if not points:
+            return
+        try:
             self.store.write(points)
+        except PartialWriteError as exc:
+            for park_id in sorted({p.tags["park"] for p in exc.unwritten}):
+                self._park_down(park_id, exc)
 
     def stop(self, *, timeout_s: float = 10.0) -> None:
         """Finish the current pass, stop, and give up the leases (others take them at once)."""
@@ -257,7 +299,8 @@ class LedgerFollower(Periodic):
         self.followed.clear()
 
     def catch_up(self, *, timeout_s: float = 60.0) -> FollowStep:
-        """Pass until every mark up to now is handled (or ``timeout_s`` [s] passed)."""
+        """Pass until every mark up to now is handled (or ``timeout_s`` [s] passed); a park whose
+        store is down does not hold this up (it is named in ``unavailable``)."""
         deadline = time.monotonic() + timeout_s
         total = FollowStep(0, 0, 0, False)
         while time.monotonic() < deadline:
@@ -268,6 +311,7 @@ class LedgerFollower(Periodic):
                 total.intervals + s.intervals,
                 s.caught_up,
                 total.rollup_days + s.rollup_days,
+                s.unavailable,
             )
             if s.caught_up:
                 break

@@ -11,9 +11,10 @@ reports keep talking to one :class:`~store.base.Store`; this class routes:
 - the calls that span parks (``quarantined()`` of every park, ``ping()``) ask every store.
 
 A park the routing table does not know (a park added since, an unknown topic's empty park) lives
-in the default store. Errors name the store: :class:`NamedStoreUnavailableError` (503, retry
-later) and, for a write that reached some stores but not all, :class:`PartialWriteError`, which
-carries exactly the points that were not written, so the collector spools those and nothing else.
+in the default store; a key ``<work>:<park>`` (the lease of one park's work) lives with its park.
+Errors name the store: :class:`NamedStoreUnavailableError` (503, retry later) and, for a write
+that reached some stores but not all, :class:`PartialWriteError`, which carries exactly the points
+that were not written, so the collector spools those and nothing else.
 
 Thread-safe: the routing table never changes after construction, and each store adapter is
 thread-safe itself (the city evaluation fans out over parks on one :class:`RoutedStore`).
@@ -126,8 +127,17 @@ class RoutedStore:
         return f"RoutedStore({inner})"
 
     def store_of(self, park: str) -> str:
-        """The name of the store ``park`` lives in (the default for a park not routed)."""
-        return self._parks.get(park, self.default)
+        """The name of the store ``park`` lives in (the default for a park not routed).
+
+        A key ``<work>:<park>`` (a park id has no colon) lives with its park: the lease of one
+        park's work (``follow:<park>``, :mod:`services.follow`) is kept in that park's store, so
+        it is taken and renewed exactly while the park's data can be reached, whichever other
+        store is down."""
+        name = self._parks.get(park)
+        if name is not None:
+            return name
+        work, colon, owner = park.partition(":")
+        return self._parks.get(owner, self.default) if colon and work else self.default
 
     def _on(self, park: str, call: Callable[[Store], T]) -> T:
         """``call`` on the store of ``park``, its errors naming the store."""

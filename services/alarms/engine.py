@@ -12,6 +12,13 @@ period, so each replica's API and live stream show the alarms raised, acknowledg
 the others. A replica that gains the lease starts afresh (detectors warmed up from the stored
 readings, the stored alarms reloaded) and evaluates at once: an alarm the previous leader raised
 is known as active and not raised again.
+
+Several stores: a park whose named store is down (:class:`~store.NamedStoreUnavailableError`) is
+skipped, and retried with one log line naming the park and the store (doubling from
+``store_retry_s`` up to a minute, :class:`~services.periodic.ParkOutages`), while the other parks
+are evaluated every pass; its API routes answer 503 naming the store until its alarms could be
+read. Its detectors keep their state and its cursor stays where its last pass read, so the readings
+stored meanwhile (the collector's spool replayed) are fed and judged when it answers again.
 """
 
 from __future__ import annotations
@@ -58,9 +65,10 @@ from services.alarms.records import (
     with_messages,
 )
 from services.lease import Lease, LeaseKeeper
-from services.periodic import Periodic
+from services.periodic import ParkOutages, Periodic
 from store.base import TELEMETRY, Store
 from store.embedded import EmbeddedStore
+from store.routed import NamedStoreUnavailableError
 
 __all__ = ["ALARM_LEASE", "AlarmConflictError", "AlarmEngine", "alarm_lease"]
 
@@ -114,8 +122,10 @@ class AlarmEngine(Periodic):
         metrics_url: str | None = None,
         warmup_s: float = 1800.0,
         lease: Lease | None = None,
+        store_retry_s: float = 5.0,
     ) -> None:
         super().__init__(log)
+        self.outages = ParkOutages(log, self.name, first_s=store_retry_s)
         self.lease = lease
         self._keeper = LeaseKeeper(lease) if lease is not None else None
         self._leading = False
@@ -139,7 +149,7 @@ class AlarmEngine(Periodic):
         self._metrics_failed = False
         for park in registry.parks.values():
             self._watches[park.id] = self._build_watches(park)
-        self._loaded = False
+        self._loaded: set[str] = set()  # parks whose stored alarms were read
 
     # -- set-up --------------------------------------------------------------------------------
 
@@ -177,58 +187,75 @@ class AlarmEngine(Periodic):
 
     def load(self) -> list[Alarm]:
         """Read the stored alarms (every park) into memory; returns those that are new or
-        changed since the last load (written by another replica, or before a restart)."""
-        end = time.time_ns() + 86_400 * _NS
+        changed since the last load (written by another replica, or before a restart).
+
+        A park whose named store is down is skipped until its retry (:attr:`outages`); an
+        outage of the only store raises :class:`~config.errors.StoreUnavailableError`."""
         changed: list[Alarm] = []
         # held throughout, so no acknowledgement through the API lands between read and apply
         with self._lock:
             for park in self.registry.parks:
-                rows = self.store.scan(park, measurement=ALARM, start_ns=0, end_ns=end)
-                who = self.store.scan(park, measurement=ALARM_BY, start_ns=0, end_ns=end)
-                by = actors_from_rows(who)
-                known = self._alarms.setdefault(park, {})
-                for row in rows:
-                    alarm = alarm_from_row(park, row)
-                    if alarm is None:
-                        continue
-                    alarm = replace(
-                        alarm,
-                        acknowledged_by=by.get((alarm.id, "ack")),
-                        cleared_by=by.get((alarm.id, "clear")),
-                    )
-                    alarm = with_messages(alarm, self.rules.rule(alarm.rule))
-                    mine = known.get(alarm.id)
-                    # unchanged: keep what this process knows (a NaN value reads back as -1)
-                    if mine is None or _stored_form(mine) != alarm:
-                        changed.append(alarm)
-                        known[alarm.id] = alarm
-                    if alarm.active:
-                        self._active[(park, alarm.key)] = alarm.id
-                    elif self._active.get((park, alarm.key)) == alarm.id:
-                        del self._active[(park, alarm.key)]
-            self._loaded = True
+                if not self.outages.due(park):
+                    continue
+                try:
+                    changed.extend(self._load_park(park))
+                except NamedStoreUnavailableError as exc:
+                    self.outages.failed(park, exc)
+        return changed
+
+    def _load_park(self, park: str) -> list[Alarm]:
+        """Read the stored alarms of ``park``; returns those new or changed. Call with the lock
+        held."""
+        end = time.time_ns() + 86_400 * _NS
+        rows = self.store.scan(park, measurement=ALARM, start_ns=0, end_ns=end)
+        who = self.store.scan(park, measurement=ALARM_BY, start_ns=0, end_ns=end)
+        by = actors_from_rows(who)
+        known = self._alarms.setdefault(park, {})
+        changed: list[Alarm] = []
+        for row in rows:
+            alarm = alarm_from_row(park, row)
+            if alarm is None:
+                continue
+            alarm = replace(
+                alarm,
+                acknowledged_by=by.get((alarm.id, "ack")),
+                cleared_by=by.get((alarm.id, "clear")),
+            )
+            alarm = with_messages(alarm, self.rules.rule(alarm.rule))
+            mine = known.get(alarm.id)
+            # unchanged: keep what this process knows (a NaN value reads back as -1)
+            if mine is None or _stored_form(mine) != alarm:
+                changed.append(alarm)
+                known[alarm.id] = alarm
+            if alarm.active:
+                self._active[(park, alarm.key)] = alarm.id
+            elif self._active.get((park, alarm.key)) == alarm.id:
+                del self._active[(park, alarm.key)]
+        self._loaded.add(park)
         return changed
 
     # -- reading -------------------------------------------------------------------------------
 
-    def _ensure_loaded(self) -> None:
-        """Load the stored alarms if the store was down when the engine started, so nobody is
-        told "no alarms" for lack of a store; :class:`StoreUnavailableError` while it still is."""
-        if not self._loaded:
-            self.load()
+    def _ensure_loaded(self, park: str) -> None:
+        """Load the stored alarms of ``park`` if its store was down when they were last read, so
+        nobody is told "no alarms" for lack of a store; :class:`StoreUnavailableError` (naming
+        the store, with several) while it still is."""
+        if park not in self._loaded:
+            with self._lock:
+                self._load_park(park)
 
     def alarms(self, park: str, *, active_only: bool = False) -> list[Alarm]:
         """The park's alarms, newest raise first. Raises :class:`StoreUnavailableError` while
         the stored alarms could not be read yet."""
         with self._lock:
-            self._ensure_loaded()
+            self._ensure_loaded(park)
             found = [a for a in self._alarms.get(park, {}).values() if a.active or not active_only]
         return sorted(found, key=lambda a: (-a.raised_ms, a.id))
 
     def get(self, park: str, alarm_id: str) -> Alarm | None:
         """One alarm, or None."""
         with self._lock:
-            self._ensure_loaded()
+            self._ensure_loaded(park)
             return self._alarms.get(park, {}).get(alarm_id)
 
     # -- actions -------------------------------------------------------------------------------
@@ -237,7 +264,7 @@ class AlarmEngine(Periodic):
         """Acknowledge an active alarm (again: no change). KeyError unknown, AlarmConflictError
         when it is already cleared."""
         with self._lock:
-            self._ensure_loaded()
+            self._ensure_loaded(park)
             alarm = self._alarms.get(park, {}).get(alarm_id)
             if alarm is None:
                 raise KeyError(alarm_id)
@@ -259,7 +286,7 @@ class AlarmEngine(Periodic):
         """Clear an alarm (a cleared one: no change). KeyError when unknown. A condition that
         still holds raises a new alarm after the rule's duration again."""
         with self._lock:
-            self._ensure_loaded()
+            self._ensure_loaded(park)
             alarm = self._alarms.get(park, {}).get(alarm_id)
             if alarm is None:
                 raise KeyError(alarm_id)
@@ -310,16 +337,25 @@ class AlarmEngine(Periodic):
         """One pass over every park: feed new readings, judge, raise and clear. Returns the
         alarms that changed."""
         now_ns = now_ns if now_ns is not None else time.time_ns()
-        self._ensure_loaded()
         changed: list[Alarm] = []
         for park in self.registry.parks.values():
-            changed.extend(self._step_park(park, now_ns))
+            if not self.outages.due(park.id):
+                continue  # its store is down: retried at its time, the other parks go on
+            try:
+                self._ensure_loaded(park.id)
+                self._step_park(park, now_ns, changed)
+            except NamedStoreUnavailableError as exc:
+                self.outages.failed(park.id, exc)
+                continue
+            self.outages.answered(park.id)
         changed.extend(self._step_spool(now_ns))
         for alarm in changed:
             self._notify(alarm)
         return changed
 
-    def _step_park(self, park: ParkRegistry, now_ns: int) -> list[Alarm]:
+    def _step_park(self, park: ParkRegistry, now_ns: int, changed: list[Alarm]) -> None:
+        """Feed, judge, raise and clear ``park``; the alarms that changed go to ``changed`` as
+        they are stored (so a store failing mid-park loses none of those already stored)."""
         watches = self._watches[park.id]
         by_device: dict[str, list[_Watch]] = {}
         for w in watches:
@@ -354,13 +390,11 @@ class AlarmEngine(Periodic):
                 if isinstance(w.detector, OfflineDetector):
                     w.detector.feed(reading.time_ns, reading.fields)
         self._refresh_baselines(park, watches, now_ns)
-        changed: list[Alarm] = []
         for w in watches:
             changed.extend(
                 self._judge(park.id, w.rule, w.device, w.detector.verdict(now_ns), now_ns)
             )
         changed.extend(self._step_quarantine(park, now_ns, stored))
-        return changed
 
     def _judge(
         self, park: str, rule: Rule, device: str | None, verdict: Verdict, now_ns: int
@@ -466,8 +500,12 @@ class AlarmEngine(Periodic):
             old = [b for t, b in self._spool if t <= now_ns - window]
             verdict = spool_growth_verdict(spool, old[-1] if old else None)
             for park in self.registry.parks:
-                if rule.applies_to_park(park):
+                if not rule.applies_to_park(park) or park in self.outages:
+                    continue
+                try:
                     changed.extend(self._judge(park, rule, None, verdict, now_ns))
+                except NamedStoreUnavailableError as exc:
+                    self.outages.failed(park, exc)
         return changed
 
     # -- the thread (services.periodic) ---------------------------------------------------------

@@ -47,6 +47,11 @@ def test_the_quick_city_bench_completes_and_prints_every_row(capsys):
         assert seconds(one(prefix)) > 0
     assert "4 parks ranked" in one("/city/indicators")
     assert int(re.search(r"([\d,]+) bytes", one("city report"))[1].replace(",", "")) > 1000
-    assert "BYTES_PER_READING" in one("disk per month")
+    disk = one("disk per month")
+    assert "BYTES_PER_READING = 29.7 B" in disk
+    meters = int(re.search(r"raw readings of ([\d,]+) devices", disk)[1].replace(",", ""))
+    gib = float(re.search(r"\| ([\d,.]+) GiB \|", disk)[1].replace(",", ""))
+    # meters × readings in an average month (one per 15 s) × 29.7 B, as printed (2 decimals)
+    assert gib == pytest.approx(meters * 365.25 / 12 * 86_400 / 15 * 29.7 / 2**30, abs=0.006)
     # a smoke run judges no target
     assert all(line.split("|")[4].strip() == "–" for line in lines[1:])

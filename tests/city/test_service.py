@@ -13,7 +13,7 @@ from services.city import evaluate_city, previous_period
 from services.declared import write_declared
 from services.energy import Scope
 from services.indicators import PeriodError
-from store import EmbeddedStore
+from store import EmbeddedStore, RoutedStore
 from tests.city.helpers import fake_indicators, parks
 
 BASE = {
@@ -202,3 +202,32 @@ def test_the_real_indicators_run_for_a_park_without_data(tmp_path: Path, store):
     assert only.figures.reasons["comprehensive_energy_tce"] == (
         "no interval with the grid import, export and PV meters all known"
     )
+
+
+class Unanswered:
+    """A named store whose server does not answer (every call)."""
+
+    def __getattr__(self, name: str):
+        def call(*args, **kwargs):
+            raise StoreUnavailableError("influxdb://influx-b:8086 did not answer in 5 s")
+
+        return call
+
+    def close(self) -> None:
+        pass
+
+
+def test_with_several_stores_the_down_park_names_its_store_once(tmp_path: Path, store):
+    ps = parks(tmp_path, {"a": 100.0, "b": 100.0})
+    values = {(p, y): figures(100.0, 0.5, 0.1) for p in "ab" for y in ("2025", "2024")}
+    routed = RoutedStore({"default": store, "south": Unanswered()}, {"b": "south"})
+    try:
+        city = evaluate_city(routed, ps, "2025", indicators=fake_indicators(values))
+    finally:
+        routed.close()  # closes the fixture's store too (closing twice is harmless)
+    by = {r.park.id: r for r in city.parks}
+    assert by["b"].figures.error == (
+        "park b: the store 'south' is unavailable: influxdb://influx-b:8086 did not answer in 5 s"
+    )
+    assert by["a"].figures.error is None
+    assert by["a"].rank == 1

@@ -194,6 +194,15 @@ def test_reads_of_a_stopped_store_name_it_and_the_others_answer(three) -> None:
     assert not routed.ping()
 
 
+def test_the_work_of_a_park_lives_in_the_park_s_store(three) -> None:
+    routed, _ = three
+    assert routed.store_of("follow:a") == "north"  # a park's follow lease, beside its data
+    assert routed.store_of("follow:b") == "south"
+    assert routed.store_of("follow:unknown") == "default"
+    assert routed.store_of("alarms") == "default"  # not one park's: the default store
+    assert routed.store_of(":a") == "default"
+
+
 def test_quarantine_follows_the_park_and_every_park_is_merged_newest_first(three) -> None:
     routed, stores = three
     records = [
