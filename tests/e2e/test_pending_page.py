@@ -23,6 +23,7 @@ import orjson
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from api.main import STATIC_DIR
 from config.auth import hash_token
 from config.messages import message
 from config.registry import REGISTRY_POLL_S, approved_dir, approved_file
@@ -40,7 +41,12 @@ NEW = "rs-new"  # approved through the page
 LATE = "rs-late"  # appears while the page is open; approved through the API meanwhile
 OPERATOR = "pending-operator-key-0123456789abcdef0123456789"
 TENANT = "pending-tenant-key-0123456789abcdef012345678901"
-PENDING_REFRESH_MS = 10_000  # api/static/js/state.js
+# how often the page refreshes its list [ms], as the page itself has it
+PENDING_REFRESH_MS = int(
+    re.search(
+        r"PENDING_REFRESH_MS = (\d+);", (STATIC_DIR / "js" / "state.js").read_text(encoding="utf-8")
+    ).group(1)  # type: ignore[union-attr]
+)
 
 
 def _zh(key: str, *args: object) -> str:
@@ -282,4 +288,25 @@ def test_a_tenant_key_has_no_pending_tab_and_is_refused(running: Running, browse
         ).status_code
         == 403
     )
+    page.close()
+
+
+def test_in_english_a_refused_field_reads_the_servers_sentence(
+    running: Running, browser: Browser
+) -> None:
+    device = "rs-english"
+    publish_all(running.mqtt_port, [_reading(device, 300.0)])
+    wait_for(lambda: device in _pending_ids(running), timeout_s=10, what=f"{device} pending")
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.goto(f"{running.url}/?park={PARK}&lang=en#key={OPERATOR}")
+    expect(page.locator('#tabs [data-tab="pending"]')).to_have_text("Pending devices")
+    page.goto(f"{running.url}/?park={PARK}&lang=en#/pending")
+    form = page.locator(f'form.approve-form[data-device="{device}"]')
+    form.locator('[data-field="multiplier"]').fill("")  # the request's own validation refuses it
+    form.locator('button[type="submit"]').click()
+    error = form.locator('[data-error-for="multiplier"]')
+    expect(error).to_have_text(re.compile(r"^Multiplier \(CT×PT\): \S.*"))
+    assert not re.search(r"[\u4e00-\u9fff]", error.text_content() or "")
+    assert device in _pending_ids(running)
+    assert _api(running, f"/devices/{device}").status_code == 404
     page.close()
