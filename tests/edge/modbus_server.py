@@ -1,5 +1,6 @@
 """A real pymodbus server laid out per the CHINT DTSU666 map (edge/maps/chint-dtsu666.yaml),
-run as its own process by the tests and by bench/edge.py.
+run as its own process by the tests and by bench/edge.py; a unit written ``adl400:N`` is laid out
+per the Acrel ADL400 map instead (edge/maps/acrel-adl400.yaml, :func:`adl400_device`).
 
     python -m tests.edge.modbus_server tcp UNITS...     # prints "PORT <n>" when serving
     python -m tests.edge.modbus_server rtu UNITS...     # prints "PTY <path>" when serving
@@ -85,6 +86,36 @@ def device(unit: int) -> SimDevice:
     )
 
 
+ADL400_ENERGY, ADL400_CURRENT, ADL400_POWER = 0, 100, 362
+
+
+def adl400_expected(unit: int) -> dict[str, float]:
+    """What a correct decoder of an ADL400 unit finds (registry units, ratios 1)."""
+    return {
+        "energy": (123_456 + 100 * unit) * 0.01,  # kWh
+        "current": (1_600 + unit) * 0.01,  # A
+        "power": -(11_040 + unit) * 0.001,  # kW, exporting
+    }
+
+
+def adl400_device(unit: int) -> SimDevice:
+    """An ADL400 as its register table (E1 of the map) lays it out: total active energy int32
+    in 0.01 kWh at 0, phase A current uint16 in 0.01 A at 100, total active power int32 in W at
+    362, high word first; every other register 0."""
+    block = [0] * (ADL400_POWER + 2)
+    energy = struct.pack(">i", 123_456 + 100 * unit)
+    power = struct.pack(">i", -(11_040 + unit))
+    block[ADL400_ENERGY : ADL400_ENERGY + 2] = struct.unpack(">HH", energy)
+    block[ADL400_CURRENT] = struct.unpack(">H", struct.pack(">H", 1_600 + unit))[0]
+    block[ADL400_POWER : ADL400_POWER + 2] = struct.unpack(">HH", power)
+    return SimDevice(id=unit, simdata=[SimData(0, values=block, datatype=DataType.REGISTERS)])
+
+
+def _device_of(spec: str) -> SimDevice:
+    layout, _, unit = spec.rpartition(":")
+    return adl400_device(int(unit)) if layout == "adl400" else device(int(unit))
+
+
 def _raw_pty() -> tuple[int, str]:
     master, slave = os.openpty()
     tty.setraw(slave)
@@ -107,8 +138,8 @@ def _relay(a: int, b: int) -> None:
             os.write(key.data, data)
 
 
-async def main(mode: str, units: list[int]) -> None:
-    devices = [device(u) for u in units]
+async def main(mode: str, units: list[str]) -> None:
+    devices = [_device_of(u) for u in units]
     if mode == "tcp":
         port = int(os.environ.get("MODBUS_PORT", "0")) or _free_port()
         print(f"PORT {port}", flush=True)
@@ -121,6 +152,23 @@ async def main(mode: str, units: list[int]) -> None:
         await StartAsyncSerialServer(devices, port=server_path, baudrate=9600)
 
 
+def wait_listening(port: int, *, timeout_s: float = 10.0) -> None:
+    """Block until the server accepts a connection on ``port``: it prints "PORT n" before its
+    socket listens, so a client connecting at once may find nothing there yet."""
+    import socket
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"nothing listens on {port} after {timeout_s} s") from None
+            time.sleep(0.05)
+
+
 def _free_port() -> int:
     import socket
 
@@ -130,4 +178,4 @@ def _free_port() -> int:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], [int(u) for u in sys.argv[2:]]))
+    asyncio.run(main(sys.argv[1], sys.argv[2:]))

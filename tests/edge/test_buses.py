@@ -15,6 +15,7 @@ from edge.configfile import Dlt645TcpBus, ModbusTcpBus
 from edge.errors import EdgeConfigError, MeterError, MeterUnavailableError
 from edge.meter_maps import builtin_maps, load_map
 from tests.edge.dlt645_responder import answer, energy_kwh
+from tests.edge.modbus_server import wait_listening
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -92,6 +93,7 @@ async def test_a_modbus_exception_reply_is_an_error_not_a_value(tmp_path: Path):
     try:
         assert proc.stdout is not None
         port = int(proc.stdout.readline().split()[1])
+        wait_listening(port)
         bus = ModbusTcpBus.model_validate(
             {
                 "id": "t",

@@ -68,12 +68,12 @@ def test_every_problem_at_its_line(tmp_path: Path):
 
 def test_an_unknown_map_names_the_shipped_ones(tmp_path: Path):
     path = tmp_path / "edge.yaml"
-    path.write_text(GOOD.replace("map: acrel-adw300", "map: acrel-adl400"), encoding="utf-8")
+    path.write_text(GOOD.replace("map: acrel-adw300", "map: acrel-adl999"), encoding="utf-8")
     with pytest.raises(EdgeConfigError) as caught:
         load_edge_config(path)
     (problem,) = caught.value.problems
     assert problem.line == 11
-    assert "'acrel-adl400' is neither a shipped map" in problem.message
+    assert "'acrel-adl999' is neither a shipped map" in problem.message
     assert "chint-dtsu666" in problem.message
 
 

@@ -68,6 +68,31 @@ export async function getJson(path, timeoutMs) {
   const response = await request(path, timeoutMs);
   return response.json();
 }
+// a request that changes something: the JSON answer and the status, whatever the status (a
+// 422's body names the fields at fault); a 401 still goes to handleAuth through HttpError
+export async function sendJson(method, path, body) {
+  const controller = new AbortController();
+  const timeout = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+  try {
+    const response = await fetch(path, {
+      method,
+      signal: controller.signal,
+      cache: "no-store",
+      headers: { ...authHeaders(), "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    let answer = null;
+    try {
+      answer = await response.json();
+    } catch (_err) {
+      // no JSON body
+    }
+    if (response.status === 401) throw new HttpError(401, (answer && answer.message) || "401");
+    return { status: response.status, ok: response.ok, body: answer };
+  } finally {
+    clearTimeout(timeout);
+  }
+}
 export function parkPath(rest) {
   return `${API}/parks/${encodeURIComponent(state.park.id)}${rest || ""}`;
 }

@@ -57,6 +57,11 @@ export function tn(key, values) {
   return text;
 }
 
+// the keys under a prefix, in the catalogue's order ("device_kind." → every device kind)
+export function keysUnder(prefix) {
+  return Object.keys(TEXTS.zh).filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
+}
+
 export function has(key) {
   return entry(key) !== undefined;
 }

@@ -1,5 +1,5 @@
 // The part of the address after "#" picks the view: "/" overview, "/buildings", "/b/<building>",
-// "/b/<building>/f/<floor>", "/d/<device>", "/tenants", "/t/<tenant>", "/city".
+// "/b/<building>/f/<floor>", "/d/<device>", "/tenants", "/t/<tenant>", "/city", "/pending".
 
 import { $ } from "./dom.js";
 import { t } from "./i18n.js";
@@ -9,6 +9,7 @@ import { viewBuilding, viewBuildings, viewFloor } from "./views/buildings.js";
 import { viewCity } from "./views/city.js";
 import { viewDevice } from "./views/device.js";
 import { viewOverview } from "./views/overview.js";
+import { canApprove, viewPending } from "./views/pending.js";
 import { ownTenant, viewTenant, viewTenants } from "./views/tenant.js";
 
 export function route() {
@@ -22,11 +23,14 @@ export function route() {
   cityTab.hidden = !(state.role === "city" || state.parks.length > 1);
   for (const tab of ["overview", "buildings"]) document.querySelector(`#tabs [data-tab="${tab}"]`).hidden = state.role === "tenant";
   document.querySelector('#tabs [data-tab="tenant"]').hidden = false;
+  // approving devices is for operator and city keys (the server refuses the others)
+  document.querySelector('#tabs [data-tab="pending"]').hidden = !canApprove();
   try {
     if (parts[0] === "city") viewCity(gen);
     else if (parts[0] === "t" && parts[1]) viewTenant(parts[1], gen);
     else if (parts[0] === "tenants") viewTenants();
     else if (parts[0] === "d" && parts[1]) viewDevice(parts[1], gen);
+    else if (parts[0] === "pending") viewPending(gen);
     else if (state.role === "tenant") {
       // a tenant key has no park overview: its own page
       if (parts[0] === "b" || parts[0] === "buildings") showRefusal(t("refused_other"));

@@ -6,6 +6,7 @@ export const STREAM_IDLE_MS = 45000; // no byte (not even a ping) for this long:
 export const TODAY_REFRESH_MS = 60000;
 export const TARGETS_REFRESH_MS = 1800000;
 export const REQUEST_TIMEOUT_MS = 15000;
+export const PENDING_REFRESH_MS = 10000; // the pending devices' list, while it is shown
 export const API = "api/v1";
 export const KEY_STORAGE = "smartpark.apiKey";
 export const LANG_STORAGE = "smartpark.lang";

@@ -1,6 +1,6 @@
 // A device (#/d/<device>): every field now, its charts, and the ledger's data quality.
 
-import { getJson, handleAuth, parkPath } from "../api.js";
+import { getJson, handleAuth, parkPath, sendJson } from "../api.js";
 import { dailyPanel, seriesPanel } from "../charts.js";
 import { primaryField } from "../devices.js";
 import { $, el } from "../dom.js";
@@ -9,6 +9,7 @@ import { fieldLabel, issueLabel, kindLabel, t } from "../i18n.js";
 import { reading } from "../live.js";
 import { notFound, panel, setCrumbs, setTab, showRefusal } from "../page.js";
 import { state } from "../state.js";
+import { canApprove } from "./pending.js";
 
 export const QUALITIES = ["measured", "rollover_corrected", "interpolated", "reset_corrected", "meter_replaced", "estimated", "missing"];
 
@@ -66,6 +67,60 @@ function issueItem(issue) {
   return li;
 }
 
+const RETIRED_AT = { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" };
+
+// "Retire device", then a confirmation in place: POST …/devices/<id>/retire (from now). Its
+// readings from then on are set aside; what it stored stays.
+function retireBox(dev, gen) {
+  const box = el("div", "retire");
+  box.id = "retire";
+  const start = el("button", "btn btn-quiet", t("retire"));
+  start.type = "button";
+  const confirm = el("div", "retire-confirm");
+  confirm.hidden = true;
+  const yes = el("button", "btn btn-danger", t("retire_yes"));
+  yes.type = "button";
+  const no = el("button", "btn btn-quiet", t("retire_cancel"));
+  no.type = "button";
+  const message = el("p", "form-msg");
+  message.setAttribute("role", "alert");
+  const buttons = el("div", "f-actions");
+  buttons.append(yes, no);
+  confirm.append(el("p", "retire-question", t("retire_confirm", deviceName(dev))), el("p", "panel-note", t("retire_note")), buttons);
+  box.append(start, confirm, message);
+  start.addEventListener("click", () => {
+    start.hidden = true;
+    confirm.hidden = false;
+    no.focus();
+  });
+  no.addEventListener("click", () => {
+    confirm.hidden = true;
+    start.hidden = false;
+    start.focus();
+  });
+  yes.addEventListener("click", async () => {
+    yes.disabled = true;
+    message.textContent = "";
+    try {
+      const answer = await sendJson("POST", parkPath(`/devices/${encodeURIComponent(dev.id)}/retire`), {});
+      if (!answer.ok) {
+        message.textContent = t("retire_failed", (answer.body && answer.body.message) || answer.status);
+        return;
+      }
+      const changed = answer.body.device;
+      state.devices = state.devices.map((d) => (d.id === changed.id ? changed : d));
+      state.byId.set(changed.id, changed);
+      if (gen === state.viewGen) viewDevice(changed.id, gen);
+    } catch (err) {
+      if (handleAuth(err)) return;
+      message.textContent = t("retire_failed", err.message);
+    } finally {
+      yes.disabled = false;
+    }
+  });
+  return box;
+}
+
 export function viewDevice(id, gen) {
   setTab("buildings");
   const dev = state.byId.get(id);
@@ -97,6 +152,8 @@ export function viewDevice(id, gen) {
   if (dev.capacity_kw) fact(t("rating"), dev.capacity_kw + (dev.capacity_kwh ? ` kW / ${dev.capacity_kwh} kWh` : " kW"));
   const liveBox = el("div", "live-fields");
   head.append(facts, liveBox);
+  if (dev.retired) head.append(el("p", "retired-note", t("retired_at", fmtTime(Date.parse(dev.retired), RETIRED_AT))));
+  if (canApprove() && !dev.retired) head.append(retireBox(dev, gen));
   const charts = el("div", "charts");
   wrap.append(head, charts);
   $("view").replaceChildren(wrap);
