@@ -44,20 +44,13 @@ def influxd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxService]
 
 
 @pytest.fixture(scope="session")
-def mosquitto_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MosquittoService]:
-    """A private mosquitto broker for the whole session."""
+def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MosquittoService]:
+    """A private mosquitto broker for the whole session (a test that counts every message it
+    receives takes a broker of its own: this one keeps retained messages of earlier tests)."""
     service = MosquittoService(tmp_path_factory.mktemp("mosquitto"))
     service.start()
     yield service
     service.stop()
-
-
-@pytest.fixture
-def mosquitto(mosquitto_session: MosquittoService) -> MosquittoService:
-    """The session's broker, started again if an earlier test stopped it or it died, so one
-    test's broker outage cannot fail the tests after it."""
-    mosquitto_session.start()
-    return mosquitto_session
 
 
 @pytest.fixture
