@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import os
+import sys
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,12 +16,48 @@ from hypothesis import settings as hypothesis_settings
 
 from config.settings import Settings, get_settings
 from store import EmbeddedStore, InfluxStore
-from tests.support.servers import InfluxService, MosquittoService
+from tests.support.servers import InfluxService, MosquittoService, kill_leftovers
 
 # deeper fuzzing on demand: pytest --hypothesis-profile=long (docs/fuzzing.md)
 hypothesis_settings.register_profile("long", max_examples=2000, deadline=None)
 
 SETTINGS_PREFIX = "SMARTPARK_"
+LEFTOVER_THREADS_GRACE_S = 10.0  # how long pytest waits at exit for threads tests left running
+_EXIT_STATUS: list[int] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _EXIT_STATUS.append(int(exitstatus))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Exit even when a test left a non-daemon thread running (a client that a failed assertion
+    kept from being stopped retries its broker for ever): Python would wait for it at exit and a
+    CI run would hang until its time limit. The threads are named on stderr; the exit status is
+    pytest's own."""
+
+    def leftovers() -> list[threading.Thread]:
+        return [
+            t
+            for t in threading.enumerate()
+            if t is not threading.main_thread() and not t.daemon and t.is_alive()
+        ]
+
+    deadline = time.monotonic() + LEFTOVER_THREADS_GRACE_S
+    while leftovers() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = leftovers()
+    if not left:
+        return
+    names = ", ".join(sorted(t.name for t in left))
+    sys.stderr.write(
+        f"pytest: {len(left)} thread(s) left running by the tests ({names}); "
+        "exiting without waiting for them\n"
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    kill_leftovers()  # atexit handlers do not run after os._exit
+    os._exit(_EXIT_STATUS[-1] if _EXIT_STATUS else 1)
 
 
 @pytest.fixture(autouse=True)

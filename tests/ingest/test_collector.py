@@ -135,9 +135,11 @@ def test_spool_survives_a_restart(mosquitto, tmp_path):
     )
     first = Collector(settings=settings, registry=load_registry(), store=store)
     first.start()
-    publish_all(mosquitto.port, readings(50, device="tower-a-f03"))
-    wait_until(lambda: first.stats.messages_acked == 50, timeout_s=15, what="spooled acks")
-    first.stop(timeout_s=5)
+    try:
+        publish_all(mosquitto.port, readings(50, device="tower-a-f03"))
+        wait_until(lambda: first.stats.messages_acked == 50, timeout_s=15, what="spooled acks")
+    finally:
+        first.stop(timeout_s=5)
     store.down = False
     second = Collector(settings=settings, registry=load_registry(), store=store)
     assert second.spool.readings == 50

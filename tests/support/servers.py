@@ -405,6 +405,7 @@ class MosquittoService(Service):
 
 
 @atexit.register
-def _kill_leftovers() -> None:
+def kill_leftovers() -> None:
+    """SIGKILL every server a test started and did not stop."""
     for service in list(_LIVE):
         service.kill()
