@@ -62,6 +62,7 @@ from services.indicators import (
     scope_indicators,
 )
 from services.ledger import device_ledger
+from services.rollup import RollupReads
 from services.targets import MIN_COMPLETENESS_PCT, ProfileResult
 from store.base import Store
 
@@ -170,6 +171,8 @@ def build_report(
             interval_s=request.interval_s,
         )
 
+    shared = RollupReads()  # the roll-up path's reads, shared by the year, months and tenants
+
     def indicators(period: str, of: Scope) -> IndicatorReport:
         return scope_indicators(
             store,
@@ -179,6 +182,7 @@ def build_report(
             scope=of,
             interval_s=request.interval_s,
             ledger=cached,
+            shared=shared,
         )
 
     annual = indicators(str(request.year), scope)

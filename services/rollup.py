@@ -603,6 +603,18 @@ DirtyDays = Callable[[Store, int, int, NDArray[np.int64]], NDArray[np.bool_]]
 for a reason outside its own meters (e.g. a partner meter with a gap on that day)."""
 
 
+class RollupReads:
+    """What several :class:`RollupLedger` may share: the 15-minute reads of a device over a range
+    and the day roll-ups of a register over a range of days, keyed by store, device or park,
+    and range. A report asks for the park's year, each month and each tenant's year: each asks
+    for the grid connection's year (or month) at 15 minutes, read once here instead of once per
+    tenant. Only for one request's lifetime: nothing here notices new data."""
+
+    def __init__(self) -> None:
+        self.fine: dict[tuple[int, str, int, int], list[FieldLedger]] = {}
+        self.rollups: dict[tuple[int, str, int, int, str], dict[str, DayRollup]] = {}
+
+
 class RollupLedger:
     """A :data:`services.energy.LedgerFn` on the 15-minute grid that reads whole clean days from
     the day roll-up and everything else from the 15-minute ledger (``base``, default the stored
@@ -633,6 +645,7 @@ class RollupLedger:
     group's figure is exact only on days read at 15 minutes.
 
     ``reads`` counts the device-ranges read from ``base``; ``rollup_reads`` the roll-up queries.
+    ``shared`` lets the ledgers of one request (a report's periods and scopes) share those reads.
     """
 
     def __init__(
@@ -644,6 +657,7 @@ class RollupLedger:
         partners: Mapping[str, DirtyDays] | None = None,
         base: Callable[..., list[FieldLedger]] = stored_or_computed,
         interval_s: int = DEFAULT_INTERVAL_S,
+        shared: RollupReads | None = None,
     ) -> None:
         self.park = park
         self.fine = frozenset(fine)
@@ -653,9 +667,12 @@ class RollupLedger:
         self.interval_s = interval_s
         self.reads = 0
         self.rollup_reads = 0
-        self._fine: dict[tuple[int, str, int, int], list[FieldLedger]] = {}
+        # reads shared with other ledgers of the same request (``shared``, only with the
+        # default ``base``: another base answers other numbers), else this ledger's own
+        reads = shared if shared is not None and base is stored_or_computed else RollupReads()
+        self._fine = reads.fine
+        self._rollups = reads.rollups
         self._group: dict[tuple[int, str, int, int], dict[str, list[FieldLedger]]] = {}
-        self._rollups: dict[tuple[int, str, int, int, str], dict[str, DayRollup]] = {}
 
     def fine_ledger(
         self, store: Store, park_id: str, device: Device, *, start_ns: int, end_ns: int

@@ -44,6 +44,7 @@ from services.indicators.model import (
 )
 from services.indicators.shares import shares
 from services.ledger import device_ledger
+from services.rollup import RollupReads
 from store.base import Store
 
 __all__ = [
@@ -71,6 +72,7 @@ def park_indicators(
     interval_s: int = DEFAULT_INTERVAL_S,
     ledger: LedgerFn | None = None,
     instruments: InstrumentSource = stored_instruments,
+    shared: RollupReads | None = None,
 ) -> IndicatorReport:
     """Every indicator of ``park`` for the local ``period`` (``YYYY``, ``YYYY-MM``,
     ``YYYY-MM-DD``) under the accounting ``profile``, from the roll-up path unless a ``ledger``
@@ -84,6 +86,7 @@ def park_indicators(
         interval_s=interval_s,
         ledger=ledger,
         instruments=instruments,
+        shared=shared,
     )
 
 
@@ -106,6 +109,7 @@ def scope_indicators(
     interval_s: int = DEFAULT_INTERVAL_S,
     ledger: LedgerFn | None = None,
     instruments: InstrumentSource = stored_instruments,
+    shared: RollupReads | None = None,
 ) -> IndicatorReport:
     """The indicators of ``scope`` (park, building, floor or tenant) of ``park`` for the local
     ``period`` under the accounting ``profile`` (default :func:`default_profile`), with the
@@ -126,7 +130,8 @@ def scope_indicators(
     same numbers as the full path on the same stored ledger, at a fraction of the reads, on the
     15-minute grid only. A ``ledger`` (e.g. :func:`services.ledger.device_ledger` from the raw
     registers, or :func:`services.ledger.stored_ledger`) reads every meter of the scope through
-    it: the full path.
+    it: the full path. ``shared`` (roll-up path only): reads to share with the same request's
+    other calls (a report's months and tenants), :class:`services.rollup.RollupReads`.
 
     Raises :class:`PeriodError` for a bad period, :class:`ValueError` for a device scope and
     :class:`~services.energy.UnknownScopeError` for a scope the park does not have.
@@ -144,7 +149,7 @@ def scope_indicators(
             raise ValueError(
                 f"the roll-up path has {DEFAULT_INTERVAL_S} s intervals, pass a ledger"
             )
-        read, ledger = rollup_plan(park, scope, profile)
+        read, ledger = rollup_plan(park, scope, profile, shared)
         raw = device_ledger  # the sliding demand steps through raw registers (hybrid docstring)
     else:
         raw = ledger

@@ -42,7 +42,7 @@ from config.registry import Device, ParkRegistry
 from config.units import stored_field_name
 from services.energy import CONSUMPTION_ROLES, Scope, scope_devices
 from services.indicators.microgrid import irradiance_w_per_m2
-from services.rollup import DirtyDays, RollupLedger
+from services.rollup import DirtyDays, RollupLedger, RollupReads
 from store.base import Store
 
 __all__ = ["SUPPLY_GROUP", "rollup_plan"]
@@ -59,10 +59,14 @@ def _registers(dev: Device) -> bool:
 
 
 def rollup_plan(
-    park: ParkRegistry, scope: Scope, profile: AccountingProfile
+    park: ParkRegistry,
+    scope: Scope,
+    profile: AccountingProfile,
+    shared: RollupReads | None = None,
 ) -> tuple[ParkRegistry, RollupLedger]:
     """The registry of only the meters the indicators of ``scope`` read, and the ledger that
-    reads them (the module docstring says which at 15 minutes and why)."""
+    reads them (the module docstring says which at 15 minutes and why); ``shared``: reads of the
+    same request's other scopes and periods (:class:`services.rollup.RollupReads`)."""
     ev_out = not profile.boundary.ev_charging
     in_scope = {d.id for d in scope_devices(park, scope)}
     fine: set[str] = set()
@@ -90,7 +94,7 @@ def rollup_plan(
     narrow = ParkRegistry.model_construct(
         park=park.park, tenants=park.tenants, buildings=park.buildings, devices=tuple(kept)
     )
-    ledger = RollupLedger(narrow, fine=fine, groups=groups)
+    ledger = RollupLedger(narrow, fine=fine, groups=groups, shared=shared)
     grid = [d for d in park.devices if d.role.value == "grid_connection"]
     ledger.partners[SUPPLY_GROUP] = _grid_partner(ledger, park, grid)
     return narrow, ledger

@@ -19,7 +19,7 @@ from services.indicators import IndicatorReport, default_profile, scope_indicato
 from services.indicators.hybrid import rollup_plan
 from services.ledger import device_ledger, rebuild_ledger, stored_ledger
 from services.maintenance import record_entry
-from services.rollup import write_day_rollups
+from services.rollup import RollupReads, write_day_rollups
 from store.base import TELEMETRY, Point, SeriesQuery, Store
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -165,9 +165,11 @@ def assert_same(fast: IndicatorReport, full: IndicatorReport) -> None:
 
 
 def check(store: Store, park: ParkRegistry) -> int:
-    """Every scope and period: the roll-up path against the stored and the raw full paths.
-    Returns how many indicators had a value."""
+    """Every scope and period: the roll-up path (alone, and sharing its reads with the other
+    scopes and periods) against the stored and the raw full paths. Returns how many indicators
+    had a value."""
     valued = 0
+    shared = RollupReads()  # as a report shares them: every scope and period, one request
     for scope in SCOPES:
         for period in PERIODS:
             fast = scope_indicators(store, park, period, scope=scope)
@@ -175,6 +177,7 @@ def check(store: Store, park: ParkRegistry) -> int:
             raw = scope_indicators(store, park, period, scope=scope, ledger=device_ledger)
             assert_same(fast, stored)
             assert_same(fast, raw)
+            assert_same(scope_indicators(store, park, period, scope=scope, shared=shared), raw)
             valued += sum(i.value is not None for i in fast.indicators)
     return valued
 
