@@ -45,8 +45,8 @@ __all__ = [
     "message",
     "plural_form",
     "reason_key",
-    "scope_name",
     "reason_text",
+    "scope_name",
     "template",
     "texts",
     "yaml_from_block",
@@ -301,7 +301,7 @@ def reason_text(reason: str | None, lang: Lang) -> str | None:
         return None
     parts = reason.split("; ")
     shown = [_reason_part(p, lang) or p for p in parts]
-    return ("；" if lang == "zh" else "; ").join(shown)
+    return ("；" if lang == "zh" else "; ").join(shown)  # noqa: RUF001
 
 
 _JS_KEY = re.compile(r"^(\s*)([A-Za-z_][A-Za-z0-9_]*):", re.MULTILINE)

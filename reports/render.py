@@ -358,6 +358,7 @@ def render_html(doc: ReportDoc, lang: Lang = "zh") -> str:
             why=lambda reason: i18n.reason(reason, lang),
             sector=lambda name: i18n.sector(name, lang),
             scope=lambda text: scope_name(text, lang) or text,
+            known=lambda prefix, name: t(prefix + name) if prefix + name in i18n.LABELS else name,
             factor_label=factor_label,
             lacking=lacking,
             method=lambda m: i18n.method(m, lang),

@@ -11,6 +11,7 @@ import numpy as np
 from analytics import carbon
 from analytics.calendar import LocalPeriod
 from config.accounting import AccountingProfile
+from config.messages import message
 from config.registry import ParkRegistry
 from services.energy import Balance, LedgerFn, Scope, Series, combine, energy_balance
 from services.indicators.model import Flow, Inputs, finite, flow_of, min_of
@@ -79,7 +80,7 @@ def _floor_area(park: ParkRegistry, scope: Scope) -> tuple[float | None, str | N
         return None, f"{scope} has no floor in the registry"
     unknown = [f"{b}/{f.number}" for b, f in floors if f.area_m2 is None]
     if unknown:
-        return None, f"no area_m2 in the registry for floor(s) {', '.join(unknown)}"
+        return None, message("reason.no_floor_area", "en", floors=", ".join(unknown))
     return sum(f.area_m2 or 0.0 for _, f in floors), None
 
 
