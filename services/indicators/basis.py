@@ -52,16 +52,13 @@ def _production(bal: Balance) -> tuple[Flow | None, str | None]:
     tenants, whose products differ)."""
     figs = [f for f in bal.figures if f.name.startswith("production_")]
     if not figs:
-        return None, f"no production counter in {bal.scope}"
+        return None, message("reason.no_production_counter", "en", scope=bal.scope)
     if len(figs) > 1:
-        return None, (
-            f"{bal.scope} holds the production counters of {len(figs)} tenants, whose products "
-            "differ: ask per tenant"
-        )
+        return None, message("reason.mixed_products", "en", scope=bal.scope, n=len(figs))
     (fig,) = figs
     total = finite(fig.total())
     if total is None:
-        return None, "no production data in this period"
+        return None, message("reason.no_production_data", "en")
     return Flow(total, fig.completeness_pct(), True, fig.series), None
 
 
@@ -77,7 +74,7 @@ def _floor_area(park: ParkRegistry, scope: Scope) -> tuple[float | None, str | N
         or (scope.kind == "tenant" and f.tenant == scope.id)
     ]
     if not floors:
-        return None, f"{scope} has no floor in the registry"
+        return None, message("reason.no_floor", "en", scope=scope)
     unknown = [f"{b}/{f.number}" for b, f in floors if f.area_m2 is None]
     if unknown:
         return None, message("reason.no_floor_area", "en", floors=", ".join(unknown))
@@ -151,7 +148,7 @@ def park_basis(bal: Balance, park: ParkRegistry, profile: AccountingProfile) -> 
             if ev.kwh is not None and load.kwh is not None and load.kwh > 0
             else None
         )
-        why = "no EV charging or load data to take EV charging out of the boundary"
+        why = message("reason.no_ev_split", "en")
         grid, pv_self = _scaled(grid, keep, why), _scaled(pv_self, keep, why)
     production, production_why = _production(bal)
     area, area_why = _floor_area(park, bal.scope)
@@ -214,7 +211,7 @@ def scope_basis(
         if elec.kwh is None:
             return Flow(None, completeness, True, elec.series, elec.why)
         if fraction is None:
-            why = "no park supply data (grid import, PV, battery) to split grid from on-site power"
+            why = message("reason.no_supply_split", "en")
             return Flow(None, completeness, True, elec.series, why)
         series = Series(elec.series.energy * fraction, elec.series.quality)
         return Flow(elec.kwh * fraction, completeness, True, series)
