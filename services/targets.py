@@ -327,10 +327,10 @@ def _threshold(
     if ti.sectors:
         if sector is None:
             names = ", ".join(s.sector for s in ti.sectors)
-            return (), None, "no_threshold", f"no sector chosen (sectors: {names})"
+            return (), None, "no_threshold", message("reason.no_sector", "en", sectors=names)
         scale = ti.sector(sector)
         if scale is None:
-            return (), None, "no_threshold", f"no baseline and leading value for sector {sector}"
+            return (), None, "no_threshold", message("reason.no_sector_values", "en", sector=sector)
         shown = (
             ThresholdUsed.of("baseline", scale.baseline),
             ThresholdUsed.of("leading", scale.leading),

@@ -89,7 +89,7 @@ def purchased(imp: Flow, exp: Flow, n: int, profile: AccountingProfile) -> tuple
     both = combine([(1.0, imp.series), (0.0, exp.series)], n)  # missing where either is
     net = carbon.purchased_electricity_kwh(imp.series.energy, exp.series.energy, basis="net")
     series = Series(np.where(np.isnan(both.energy), np.nan, net), both.quality)
-    return flow_of(series, "no interval with the grid import and export both known"), (
+    return flow_of(series, message("reason.no_net_interval", "en")), (
         "max(grid import − export, 0) per interval"
     )
 
@@ -137,7 +137,7 @@ def park_basis(bal: Balance, park: ParkRegistry, profile: AccountingProfile) -> 
         terms.append((-1.0, ev.series))
     elec = flow_of(
         combine(terms, inp.n),
-        "no interval with the grid import, export and PV meters all known",
+        message("reason.no_park_elec_interval", "en"),
     )
     grid, grid_words = purchased(imp, exp, inp.n, profile)
     pv_self = inp.flow("pv_self_consumption_kwh")
@@ -185,7 +185,7 @@ def scope_basis(
     if metered.metered and ev is not None:
         metered = flow_of(
             combine([(1.0, metered.series), (-1.0, ev.series)], inp.n),
-            f"no interval with the consumption and EV charging meters of {bal.scope} known",
+            message("reason.no_scope_elec_interval", "en", scope=bal.scope),
         )
     elec = (
         metered

@@ -387,10 +387,24 @@ def _park_microgrid(
     bat_completeness = min_of(charge.completeness, discharge.completeness)
     if not storage:
         out.append(
-            Indicator("battery_equivalent_full_cycles", None, "cycles", None, (), "no battery")
+            Indicator(
+                "battery_equivalent_full_cycles",
+                None,
+                "cycles",
+                None,
+                (),
+                message("reason.no_battery", "en"),
+            )
         )
         out.append(
-            Indicator("battery_round_trip_efficiency", None, "fraction", None, (), "no battery")
+            Indicator(
+                "battery_round_trip_efficiency",
+                None,
+                "fraction",
+                None,
+                (),
+                message("reason.no_battery", "en"),
+            )
         )
     else:
         efc = microgrid.equivalent_full_cycles(discharge.kwh or 0.0, usable)
