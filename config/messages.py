@@ -3,7 +3,9 @@
 The catalogue is data, in ``config/messages/*.yaml``: one file per area (``reports.yaml``, the
 reports' labels; ``dashboard.yaml``, the page's, keys ``ui.*``; ``vocabulary.yaml``, what the
 registry, the store and the alarm engine name — device kinds, fields, units, grid regions,
-alarm kinds and messages; ``cli.yaml``, the command line). The files together are one table: a
+alarm kinds and messages; ``reasons.yaml``, why a figure is withheld or a target cannot be
+judged, keys ``reason.*``, which :func:`reason_text` finds again from the English the services
+wrote; ``cli.yaml``, the command line). The files together are one table: a
 key appears once, in one file, and every entry has both languages (:func:`catalogue` refuses
 anything else, each problem at its file:line). A new area is a new file; nothing else changes.
 
