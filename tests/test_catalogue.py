@@ -299,5 +299,5 @@ def test_several_reasons_and_unknown_ones() -> None:
     assert reason_text(None, "zh") is None
     # a placeholder must hold what its name says: an unknown flow is no match
     assert reason_key("no teleporter data in this period") is None
-    assert scope_name("floor:tower-a/3", "zh") == "tower-a/3 楼层"
+    assert scope_name("floor:tower-a/3", "zh") == "楼层「tower-a/3」"
     assert scope_name("nonsense", "zh") is None

@@ -307,7 +307,7 @@ async def test_scoped_indicators_endpoint(toy, tmp_path):
         )
         # the same reason in Chinese, from the catalogue, the tenant named in words
         assert ind["self_sufficiency_rate"]["reason_zh"] == (
-            "园区级指标：园区的光伏、储能和电网接入不分摊到企业 a"  # noqa: RUF001
+            "园区级指标：园区的光伏、储能和电网接入不分摊到企业「a」"  # noqa: RUF001
         )
         assert ind["tou_energy_cost_cny"]["reason_zh"] is None
         for scope, status, words in (
