@@ -455,7 +455,7 @@ def test_check_config_checks_the_mappings_and_alarm_rules_too(tmp_path, capsys, 
     bad.write_text("mappings:\n  - id: x\n    topic: a/+/b\n    park: nowhere\n", encoding="utf-8")
     assert main(["check-config", "--mappings", str(bad)]) == 2
     err = capsys.readouterr().err.splitlines()
-    assert err[0] == "error: the configuration has 3 problem(s):"
+    assert err[0] == "error: the configuration has 3 problems:"
     assert err[1] == f"  {bad}:2: mappings.0.device: Field required"
 
     rules = tmp_path / "rules.yaml"
