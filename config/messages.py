@@ -3,7 +3,9 @@
 The catalogue is data, in ``config/messages/*.yaml``: one file per area (``reports.yaml``, the
 reports' labels; ``dashboard.yaml``, the page's, keys ``ui.*``; ``vocabulary.yaml``, what the
 registry, the store and the alarm engine name — device kinds, fields, units, grid regions,
-alarm kinds and messages; ``cli.yaml``, the command line). The files together are one table: a
+alarm kinds and messages; ``reasons.yaml``, why a figure is withheld or a target cannot be
+judged, keys ``reason.*``, which :func:`reason_text` finds again from the English the services
+wrote; ``cli.yaml``, the command line). The files together are one table: a
 key appears once, in one file, and every entry has both languages (:func:`catalogue` refuses
 anything else, each problem at its file:line). A new area is a new file; nothing else changes.
 
@@ -44,6 +46,9 @@ __all__ = [
     "has",
     "message",
     "plural_form",
+    "reason_key",
+    "reason_text",
+    "scope_name",
     "template",
     "texts",
     "yaml_from_block",
@@ -191,6 +196,114 @@ def texts(lang: Lang, prefixes: tuple[str, ...] = ()) -> dict[str, Text]:
     return {
         k: e.text(lang) for k, e in catalogue().items() if not prefixes or k.startswith(prefixes)
     }
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_NESTED = ("reason", "rule", "method")
+"""Placeholders of a ``reason.*`` text that hold another ``reason.*`` text."""
+_ITEM_PREFIXES = ("", "target.", "declared.", "factor.", "field.")
+"""Where the label of an ``{item}`` is looked for: an indicator's key is its own label key."""
+_METHOD_SUFFIXES = ("_calorific_value", "_coal_equivalent")
+
+
+@cache
+def _reason_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """Every ``reason.*`` entry with a pattern of its English text, the most literal first (so
+    ``no {flow} data in this period`` is tried before ``no {flow} data in {months}``)."""
+    found: list[tuple[int, str, re.Pattern[str]]] = []
+    for key, entry in catalogue().items():
+        if not key.startswith("reason.") or not isinstance(entry.en, str):
+            continue
+        parts = _PLACEHOLDER.split(entry.en)
+        regex = "".join(
+            re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts)
+        )
+        literal = sum(len(p) for p in parts[::2])
+        found.append((literal, key, re.compile(regex + r"\Z", re.DOTALL)))
+    found.sort(key=lambda f: -f[0])
+    return tuple((key, pattern) for _, key, pattern in found)
+
+
+@cache
+def _by_english(prefix: str) -> Mapping[str, str]:
+    """The keys starting with ``prefix`` by their English text."""
+    return {
+        e.en: k
+        for k, e in catalogue().items()
+        if k.startswith(prefix) and isinstance(e.en, str) and not _PLACEHOLDER.search(e.en)
+    }
+
+
+def _label(name: str, lang: Lang) -> str | None:
+    """An indicator, target, declared input or factor by its key, as its label; a key with a
+    method suffix (``tco2_per_tce_coal_equivalent``) as its indicator's label and the method."""
+    for prefix in _ITEM_PREFIXES:
+        if prefix + name in catalogue():
+            return template(prefix + name, lang)
+    for suffix in _METHOD_SUFFIXES:
+        if name.endswith(suffix):
+            base = _label(name.removesuffix(suffix), lang)
+            method = template(f"reason.method{suffix.replace('_', '.', 1)}", lang)
+            return None if base is None else f"{base} ({method})"
+    return None
+
+
+def scope_name(text: str, lang: Lang) -> str | None:
+    """A scope as ``services.energy.Scope`` prints it (``park``, ``tenant:t01`` …) in words;
+    None for a text that is not a scope."""
+    if text == "park":
+        return template("scope.park", lang)
+    kind, _, ident = text.partition(":")
+    key = f"scope.{kind}"
+    return message(key, lang, id=ident) if ident and key in catalogue() else None
+
+
+def _param(name: str, value: str, lang: Lang) -> str | None:
+    """The value of placeholder ``name`` in ``lang``; None when it is not what the name says."""
+    if name in _NESTED:
+        return _reason_part(value, lang)
+    if name == "flow":
+        key = _by_english("flow.").get(value)
+        return template(key, lang) if key is not None else None
+    if name == "scope":
+        return scope_name(value, lang)
+    if name in ("item", "items"):
+        labels = [_label(v, lang) for v in value.split(", ")]
+        if any(label is None for label in labels):
+            return None
+        return ("、" if lang == "zh" else ", ").join(str(label) for label in labels)
+    return value
+
+
+def reason_key(text: str) -> tuple[str, dict[str, str]] | None:
+    """The ``reason.*`` key and the placeholder values (as written) of one English reason, the
+    way the services write it; None when no entry words it."""
+    for key, pattern in _reason_patterns():
+        m = pattern.match(text)
+        if m is not None and all(_param(n, v, "en") is not None for n, v in m.groupdict().items()):
+            return key, m.groupdict()
+    return None
+
+
+def _reason_part(text: str, lang: Lang) -> str | None:
+    found = reason_key(text)
+    if found is None:
+        return None
+    key, values = found
+    shown = {n: _param(n, v, lang) or v for n, v in values.items()}
+    return template(key, lang).format(**shown)
+
+
+def reason_text(reason: str | None, lang: Lang) -> str | None:
+    """A reason the services gave (English, several joined by ``"; "``) in ``lang``, from the
+    catalogue's ``reason.*`` entries, with indicators, flows and scopes by their labels instead
+    of their keys. A reason no entry words is returned as it is (the zh render test fails on
+    it, so a new reason in the services needs its entry in ``config/messages/reasons.yaml``)."""
+    if reason is None:
+        return None
+    parts = reason.split("; ")
+    shown = [_reason_part(p, lang) or p for p in parts]
+    return ("；" if lang == "zh" else "; ").join(shown)  # noqa: RUF001
 
 
 _JS_KEY = re.compile(r"^(\s*)([A-Za-z_][A-Za-z0-9_]*):", re.MULTILINE)

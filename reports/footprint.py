@@ -203,6 +203,7 @@ def render_sheet(sheet: FootprintSheet, fmt: SheetFormat, lang: Lang = "zh") -> 
         s=sheet,
         lang=lang,
         t=lambda key: i18n.t(key, lang),
+        method=lambda name: i18n.method(name, lang),
         num=numfmt.number,
         DASH=numfmt.DASH,
     )

@@ -15,9 +15,9 @@ titles, standards, sources, the profile's name and rationale) are shown as they 
 from __future__ import annotations
 
 from config.accounting import METHOD_LABELS
-from config.messages import Lang, catalogue, message
+from config.messages import Lang, catalogue, message, reason_text
 
-__all__ = ["LABELS", "MONTHS_EN", "Lang", "method", "plural", "t", "unit"]
+__all__ = ["LABELS", "MONTHS_EN", "Lang", "method", "plural", "reason", "sector", "t", "unit"]
 
 
 def _pairs() -> dict[str, tuple[str, str]]:
@@ -59,7 +59,24 @@ def method(name: str, lang: Lang = "zh") -> str:
 
 
 def unit(name: str | None, lang: Lang = "zh") -> str:
-    """A unit as shown: ``fraction`` as %, m3 as m³ …; any other unit as it is."""
+    """A unit as shown: ``fraction`` as %, m3 as m³, a volume ``at 20 °C`` in brackets in
+    Chinese …; any other unit as it is."""
     if not name:
         return ""
+    base, at, condition = name.partition(" at ")
+    if at:  # a gas volume at its reference condition: "kgce/m3 at 20 °C"
+        return unit(base, lang) + message("unit.at", lang, condition=condition)
     return t(f"unit.{name}", lang) if f"unit.{name}" in LABELS else name
+
+
+def sector(name: str | None, lang: Lang = "zh") -> str | None:
+    """A tenant's sector as the registry writes it, in ``lang`` when the catalogue knows it."""
+    if name is None:
+        return None
+    return t(f"sector.{name}", lang) if f"sector.{name}" in LABELS else name
+
+
+def reason(text: str | None, lang: Lang = "zh") -> str:
+    """Why a value is missing, as the services said it (English), in ``lang``, with indicators,
+    flows and scopes by their labels (``config.messages.reason_text``)."""
+    return reason_text(text, lang) or ""

@@ -25,6 +25,7 @@ from typing import Any, Literal
 import jinja2
 
 from config.errors import UnavailableError
+from config.messages import scope_name
 from reports import charts, i18n
 from reports import fmt as numfmt
 from reports.city_model import CityReportDoc
@@ -354,6 +355,10 @@ def render_html(doc: ReportDoc, lang: Lang = "zh") -> str:
             target_label=target_label,
             item_label=item_label,
             note_text=note_text,
+            why=lambda reason: i18n.reason(reason, lang),
+            sector=lambda name: i18n.sector(name, lang),
+            scope=lambda text: scope_name(text, lang) or text,
+            known=lambda prefix, name: t(prefix + name) if prefix + name in i18n.LABELS else name,
             factor_label=factor_label,
             lacking=lacking,
             method=lambda m: i18n.method(m, lang),

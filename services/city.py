@@ -29,6 +29,7 @@ from typing import Literal
 from config.accounting import AccountingProfile, ElectricityMethod
 from config.city import CITY_FIGURES, CityEvaluation, CityIndicator, city_evaluation
 from config.errors import StoreError, UnavailableError
+from config.messages import message
 from config.registry import ParkRegistry
 from services.accounting import ProfileSource, profile_source, with_method
 from services.declared import read_declared
@@ -156,8 +157,8 @@ def _value(report: IndicatorReport, name: str) -> float | None:
 def _reason(report: IndicatorReport, name: str) -> str:
     for i in report.indicators:
         if i.name == name:
-            return i.reason or f"{name} is not available"
-    return f"{name} is not computed for this park"
+            return i.reason or message("reason.not_available", "en", item=name)
+    return message("reason.not_computed", "en", item=name)
 
 
 def _ratio(num: float | None, den: float | None) -> float | None:
@@ -243,11 +244,11 @@ def _figures(
     figures["output_per_mu_10k_cny"] = _ratio(output, land)
     figures["output_per_tce_10k_cny"] = _ratio(output, tce)
     no_output = (
-        f"value added ({OUTPUT_KEY}) is declared per year; ask for a year"
+        message("reason.output_yearly", "en", item=OUTPUT_KEY)
         if report.period.kind != "year"
-        else f"the park declared no {OUTPUT_KEY} for {period[:4]}"
+        else message("reason.no_output", "en", item=OUTPUT_KEY, year=period[:4])
     )
-    no_land = "the registry gives no land area (park.land_mu)"
+    no_land = message("reason.no_land", "en")
     for name, value in figures.items():
         if value is not None:
             continue
@@ -301,7 +302,9 @@ def score_parks(
             value = f.figures.get(ind.reads)
             bench = benchmarks[ind.key]
             if value is None:
-                reason = f.reasons.get(ind.reads, f"{ind.reads} is not available")
+                reason = f.reasons.get(
+                    ind.reads, message("reason.not_available", "en", item=ind.reads)
+                )
                 row.append(IndicatorScore(ind.key, None, bench, 0.0, reason))
             else:
                 pts = _points(ind, value, bench, table.scoring.cap)

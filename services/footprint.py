@@ -44,6 +44,7 @@ from config.factors import (
     coal_equivalents,
     load_factor_table,
 )
+from config.messages import template
 from config.registry import Device, DeviceKind, ParkRegistry, Tenant
 from services.accounting import profile_for
 from services.energy import Figure, LedgerFn, Scope, energy_balance
@@ -64,12 +65,10 @@ __all__ = [
 ]
 
 BOUNDARY: tuple[str, str] = (
-    "门到门(gate-to-gate):租户计量边界内外购电力、天然气及外购热力;不含原材料、运输、使用和"
-    "废弃阶段。",
-    "Gate to gate: the electricity, natural gas and purchased heat metered at the tenant's site; "
-    "raw materials, transport, use and end of life are outside the boundary.",
+    template("footprint_boundary.gate_to_gate", "zh"),
+    template("footprint_boundary.gate_to_gate", "en"),
 )
-"""(zh, en) the system boundary every footprint states."""
+"""(zh, en) the system boundary every footprint states (the message catalogue's)."""
 
 _NATIONAL = "CN"
 _METHOD_KEYS = {

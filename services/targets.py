@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 
 from analytics.energy import CONVERSION_METHODS, ConversionMethod
 from analytics.projection import project_ratio, project_total
+from config.messages import message
 from config.targets import (
     DECLARED_PREFIX,
     Band,
@@ -263,7 +264,12 @@ def _term(
     if term.startswith(DECLARED_PREFIX):
         name = term.removeprefix(DECLARED_PREFIX)
         v = declared.get(name)
-        return v, None, True, None if v is not None else f"{name} not declared"
+        return (
+            v,
+            None,
+            True,
+            None if v is not None else message("reason.not_declared", "en", items=name),
+        )
     ind = _find(report, term)
     if ind is None:
         return None, None, False, f"the report has no indicator {term!r}"
@@ -273,7 +279,8 @@ def _term(
 def _read(ti: TargetIndicator, report: IndicatorReport, declared: Mapping[str, float]) -> _Read:
     if ti.declared:
         v = declared.get(ti.key)
-        return _Read(v, None, "declared", None if v is not None else f"{ti.key} not declared")
+        why = None if v is not None else message("reason.not_declared", "en", items=ti.key)
+        return _Read(v, None, "declared", why)
     if ti.ratio is None:
         assert ti.reads is not None  # the model requires one of reads and ratio
         ind = _find(report, ti.reads)
@@ -320,22 +327,22 @@ def _threshold(
     if ti.sectors:
         if sector is None:
             names = ", ".join(s.sector for s in ti.sectors)
-            return (), None, "no_threshold", f"no sector chosen (sectors: {names})"
+            return (), None, "no_threshold", message("reason.no_sector", "en", sectors=names)
         scale = ti.sector(sector)
         if scale is None:
-            return (), None, "no_threshold", f"no baseline and leading value for sector {sector}"
+            return (), None, "no_threshold", message("reason.no_sector_values", "en", sector=sector)
         shown = (
             ThresholdUsed.of("baseline", scale.baseline),
             ThresholdUsed.of("leading", scale.leading),
         )
         return shown, scale.baseline.value, None, None
     if not ti.thresholds:
-        return (), None, "no_threshold", "park-configurable, no default: set the park's value"
+        return (), None, "no_threshold", message("reason.no_default_threshold", "en")
     band: Band | None
     if not any(b.banded for b in ti.thresholds):
         band = ti.thresholds[0]
     elif annual_tce is None:
-        why = "the park's annual energy [tce/yr] is unknown: it chooses the threshold's band"
+        why = message("reason.band_unknown", "en")
         return (), None, "not_enough_data", why
     else:
         band = next((b for b in ti.thresholds if b.covers(annual_tce)), None)
@@ -343,7 +350,7 @@ def _threshold(
             bands = ", ".join(
                 f"[{b.min_annual_tce:g}, {b.max_annual_tce or math.inf:g})" for b in ti.thresholds
             )
-            why = f"no threshold for a park of {annual_tce:,.0f} tce/yr (bands: {bands})"
+            why = message("reason.no_band", "en", tce=f"{annual_tce:,.0f}", bands=bands)
             return (), None, "no_threshold", why
     return (ThresholdUsed.of("threshold", band),), band.value, None, None
 
@@ -423,9 +430,11 @@ def evaluate(
             if why is not None and forced == "not_enough_data":
                 reason = why
             else:
-                reason = (
-                    f"data {read.completeness or 0.0:.1f} % complete, below the "
-                    f"{MIN_COMPLETENESS_PCT:g} % needed"
+                reason = message(
+                    "reason.incomplete",
+                    "en",
+                    pct=f"{read.completeness or 0.0:.1f}",
+                    min=f"{MIN_COMPLETENESS_PCT:g}",
                 )
         elif status == "no_threshold":
             reason = why
@@ -537,7 +546,8 @@ def _by_method(
         value = ind.value if ind is not None else None
         completeness = ind.completeness_pct if ind is not None else None
         status = _status(value, completeness, "measured", threshold, forced, ti.direction)
-        reason = (ind.reason if ind is not None else f"the report has no {ti.reads}_{method}") or (
+        lacks = message("reason.report_lacks", "en", item=f"{ti.reads}_{method}")
+        reason = (ind.reason if ind is not None else lacks) or (
             why if status in ("not_enough_data", "no_threshold") else None
         )
         out.append(MethodResult(method, value, annual, threshold, status, method == chosen, reason))
@@ -634,15 +644,15 @@ class _Projector:
         comp = self.completeness(names)
         status = _status(value, comp, self.basis, self.threshold, self.forced, self.ti.direction)
         gap = value - self.threshold if value is not None and self.threshold is not None else None
-        why = None if value is not None else "nothing observed yet to project from"
+        why = None if value is not None else message("reason.nothing_observed", "en")
         return YearEnd(ytd, value, sigma, share, status, gap, comp, method, why)
 
     def run(self, declared: Mapping[str, float]) -> YearEnd:
         ti = self.ti
         if ti.declared:
-            return self.none("declared", "a declared value: declared for the year, not projected")
+            return self.none("declared", message("reason.declared_not_projected", "en"))
         if not self.months:
-            return self.none("none", "no monthly report of this year")
+            return self.none("none", message("reason.no_monthly_report", "en"))
         if ti.ratio is not None:
             return self.profile_ratio(ti.ratio, declared)
         name = ti.reads or ""
@@ -653,7 +663,7 @@ class _Projector:
                 (p.ytd, p.value, p.sigma, p.elapsed_share), f"additive; shape: {how}", [name]
             )
         if name not in _WEIGHT:
-            return self.none("none", f"no monthly decomposition of {name} to project it")
+            return self.none("none", message("reason.no_monthly_split", "en", item=name))
         weight, what = _WEIGHT[name]
 
         def num(r: IndicatorReport) -> float | None:
@@ -674,17 +684,19 @@ class _Projector:
             meas = [t for t in terms if not t.startswith(DECLARED_PREFIX)]
             decl = [t.removeprefix(DECLARED_PREFIX) for t in terms if t.startswith(DECLARED_PREFIX)]
             if meas and decl:
-                why = "a ratio side mixing measured and declared terms is not projected"
+                why = message("reason.mixed_ratio_side", "en")
                 return self.none("none", why)
             if any(t not in _ADDITIVE for t in meas):
-                return self.none("none", "a ratio of non-additive indicators is not projected")
+                return self.none("none", message("reason.non_additive_ratio", "en"))
             missing = [t for t in decl if t not in declared]
             if missing:
-                return self.none("none", f"{', '.join(missing)} not declared")
+                return self.none(
+                    "none", message("reason.not_declared", "en", items=", ".join(missing))
+                )
             sides.append((meas, sum(declared[t] for t in decl) if decl else None))
         (n_terms, n_fixed), (d_terms, d_fixed) = sides
         if not n_terms and not d_terms:
-            return self.none("declared", "every term is declared: nothing to project")
+            return self.none("declared", message("reason.all_declared", "en"))
         k, names = ratio.scale, [*n_terms, *d_terms]
         if n_terms and d_terms:
             n, n_ref, how = self.series(_sum(n_terms))
@@ -700,7 +712,7 @@ class _Projector:
         method = f"the measured side projected (shape: {how}); the declared side is the year's"
         if n_terms:  # measured / declared
             if fixed == 0:
-                return self.none(method, "the declared denominator is 0")
+                return self.none(method, message("reason.declared_denominator_zero", "en"))
             value, sigma = k * p.value / fixed, abs(k) * p.sigma / abs(fixed)
         else:  # declared / measured
             value = k * fixed / p.value if p.value > 0 else math.nan

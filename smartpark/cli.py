@@ -485,8 +485,8 @@ def _follow(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stopped.set())
     follower.start(every_s=settings.ledger_poll_s)
     log.info(
-        "following the ledger of %d park(s) in %r as %s, a pass every %.0f s; SIGINT/SIGTERM stops",
-        len(registry.parks),
+        "following the ledger of %s in %r as %s, a pass every %.0f s; SIGINT/SIGTERM stops",
+        _count("parks", len(registry.parks)),
         follower.store,
         holder,
         settings.ledger_poll_s,

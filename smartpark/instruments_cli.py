@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from config.errors import ConfigError
+from config.messages import message
 
 if TYPE_CHECKING:
     from config.registry import ParkRegistry, Registry
@@ -50,6 +51,11 @@ REQUIRED = ("id", "kind", "generation_from", "generation_to")
 _INTS = ("certificates", "vintage")
 _FLOATS = ("kwh_per_month",)
 _MAX_BYTES = 10 * 2**20  # a park holds hundreds of instruments, not a hundred thousand
+
+
+def _n(what: str, n: int) -> str:
+    """``1 instrument`` / ``2 instruments``: a count from the catalogue (``cli.n_<what>``)."""
+    return message(f"cli.n_{what}", "en", n=n, count=n)
 
 
 def _say(text: str) -> None:
@@ -215,18 +221,18 @@ def _import(
             for p in problems[line]:
                 _err(f"{path}:{line}: {p}")
         count = sum(len(p) for p in problems.values())
-        _err(f"{count} problem(s) on {len(problems)} line(s) of {path}: nothing imported")
+        _err(f"{_n('problems', count)} on {_n('lines', len(problems))} of {path}: nothing imported")
         return 1
     records = [ln.record for ln in parsed if ln.record is not None]
     if not records:
         _err(f"{path}: no instruments in the file; nothing imported")
         return 1
     if dry_run:
-        _say(f"{path}: {len(records)} instrument(s) checked, none stored (--dry-run)")
+        _say(f"{path}: {_n('instruments', len(records))} checked, none stored (--dry-run)")
         return 0
     stored = put_instruments(store, park, records, entered_by="cli")
     kwh = sum(r.energy_kwh for r in stored)
-    _say(f"imported {len(stored)} instrument(s) into park {park.id!r} ({kwh:,.0f} kWh)")
+    _say(f"imported {_n('instruments', len(stored))} into park {park.id!r} ({kwh:,.0f} kWh)")
     return 0
 
 
@@ -251,5 +257,5 @@ def _list(store: Store, park: ParkRegistry, *, year: int | None, tenant: str | N
             f"\tgenerated {r.generation_from}..{r.generation_to}"
             f"\tretired against {r.retired_from}..{r.retired_to}\t{ref}".rstrip()
         )
-    _err(f"{len(found)} instrument(s), {sum(r.energy_kwh for r in found):,.0f} kWh")
+    _err(f"{_n('instruments', len(found))}, {sum(r.energy_kwh for r in found):,.0f} kWh")
     return 0

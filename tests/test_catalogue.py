@@ -22,6 +22,9 @@ from config.messages import (
     catalogue,
     load_catalogue,
     message,
+    reason_key,
+    reason_text,
+    scope_name,
     template,
     texts,
     yaml_from_block,
@@ -249,3 +252,52 @@ def test_a_block_of_old_entries_moves_into_the_catalogue_unchanged(tmp_path: Pat
         "city.note": ("按园区比较", "compared by park"),
         "ui.plaus_withheld": ("暂不显示 {0}", "withheld: {0}"),
     }
+
+
+# a value of each kind of placeholder a reason.* text has (see config/messages/reasons.yaml)
+REASON_VALUES = {
+    "flow": "grid import",
+    "scope": "tenant:t01",
+    "item": "comprehensive_energy_tce",
+    "items": "water_reuse, industrial_value_added_10k_cny",
+    "reason": "comprehensive energy is 0",
+    "rule": "province → grid region → national",
+    "method": "calorific value (GB/T 2589-2020)",
+}
+
+
+def _reason_entries() -> list[tuple[str, str]]:
+    return [
+        (k, str(e.en))
+        for k, e in catalogue().items()
+        if k.startswith("reason.") and not k.startswith(("reason.rule.", "reason.method."))
+    ]
+
+
+def test_every_reason_is_found_again_from_its_english_and_reads_chinese() -> None:
+    entries = _reason_entries()
+    assert len(entries) > 40
+    for key, en in entries:
+        names = {f for _, f, _, _ in string.Formatter().parse(en) if f}
+        values = {n: REASON_VALUES.get(n, "2025-02") for n in names}
+        said = en.format(**values)
+        assert reason_key(said) == (key, values), said
+        zh = reason_text(said, "zh")
+        assert zh is not None
+        # the identifiers and English words of the placeholders are labels now
+        assert not SNAKE.search(zh), zh
+        assert not re.search(r"[A-Za-z]{3,}", re.sub(r"GB/T|\btce\b", "", zh)), zh
+
+
+def test_several_reasons_and_unknown_ones() -> None:
+    both = "no production counter in park; water_reuse not declared"
+    assert reason_text(both, "zh") == "园区无产量计数器；未申报工业用水重复利用率"  # noqa: RUF001
+    assert reason_text(both, "en") == (
+        "no production counter in park; Industrial water reuse not declared"
+    )
+    assert reason_text("something new happened", "zh") == "something new happened"
+    assert reason_text(None, "zh") is None
+    # a placeholder must hold what its name says: an unknown flow is no match
+    assert reason_key("no teleporter data in this period") is None
+    assert scope_name("floor:tower-a/3", "zh") == "楼层「tower-a/3」"
+    assert scope_name("nonsense", "zh") is None

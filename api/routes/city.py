@@ -31,6 +31,7 @@ from api.schemas.city import (
 )
 from config.auth import Principal, PrincipalRole
 from config.city import CityEvaluation, city_industries
+from config.messages import reason_text
 from config.registry import Registry
 from config.version import __version__
 from reports.city import build_city_report, render_city
@@ -114,6 +115,7 @@ def _park(result: ParkResult, period: str) -> CityRankedParkOut:
                 unit=i.unit,
                 completeness_pct=i.completeness_pct,
                 reason=i.reason,
+                reason_zh=reason_text(i.reason, "zh"),
             )
             for i in indicators
         ],
@@ -123,6 +125,7 @@ def _park(result: ParkResult, period: str) -> CityRankedParkOut:
         land_mu=park.park.land_mu,
         figures={k: _num(v) for k, v in fig.figures.items()},
         figure_reasons=dict(fig.reasons),
+        figure_reasons_zh={k: reason_text(v, "zh") or v for k, v in fig.reasons.items()},
         score=result.score,
         rank=result.rank,
         scores=[
@@ -132,6 +135,7 @@ def _park(result: ParkResult, period: str) -> CityRankedParkOut:
                 benchmark=_num(s.benchmark),
                 points=s.points,
                 reason=s.reason,
+                reason_zh=reason_text(s.reason, "zh"),
             )
             for s in result.scores
         ],

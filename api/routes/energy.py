@@ -27,6 +27,7 @@ from api.schemas import (
     ms_from_ns,
 )
 from config.errors import InvalidRequestError
+from config.messages import reason_text
 from services.energy import energy_balance, parse_scope
 from services.indicators import local_period, scope_indicators
 
@@ -231,6 +232,7 @@ def indicators(
                 unit=i.unit,
                 completeness_pct=i.completeness_pct,
                 reason=i.reason,
+                reason_zh=reason_text(i.reason, "zh"),
                 note=i.note,
                 factors=[FactorOut.model_validate(f) for f in i.factors],
                 detail={

@@ -22,6 +22,7 @@ from api.schemas import (
     ms_from_ns,
 )
 from config.errors import InvalidRequestError
+from config.messages import reason_text
 from config.targets import targets
 from services.energy import parse_scope
 from services.evaluation import PARK_PROFILES, TENANT_PROFILES, evaluate_targets, profiles_for
@@ -57,6 +58,7 @@ def _year_end(ye: YearEnd | None) -> YearEndOut | None:
         completeness_pct=_num(ye.completeness_pct),
         method=ye.method,
         reason=ye.reason,
+        reason_zh=reason_text(ye.reason, "zh"),
     )
 
 
@@ -69,6 +71,7 @@ def _method(m: MethodResult) -> MethodResultOut:
         status=m.status,
         chosen=m.chosen,
         reason=m.reason,
+        reason_zh=reason_text(m.reason, "zh"),
     )
 
 
@@ -89,6 +92,7 @@ def _row(r: TargetResult) -> TargetRowOut:
         basis=r.basis,
         score=_num(r.score),
         reason=r.reason,
+        reason_zh=reason_text(r.reason, "zh"),
         example_threshold=any(t.example for t in r.thresholds),
         thresholds=[ThresholdOut.model_validate(t) for t in r.thresholds],
         year_end=_year_end(r.year_end),

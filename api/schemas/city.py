@@ -40,6 +40,7 @@ class CityScoreOut(_Out):
     benchmark: float | None = Field(description="Mean of the parks that have the figure.")
     points: float = Field(description="weight × min(value / benchmark, cap), or inverted for le.")
     reason: str | None = Field(description="Why the value is null (it then scores 0).")
+    reason_zh: str | None = Field(description="The reason in Chinese (the message catalogue's).")
 
 
 class CityTrendOut(_Out):
@@ -105,6 +106,7 @@ class CityRankedParkOut(CityParkOut):
         "in docs/city.md)."
     )
     figure_reasons: dict[str, str] = Field(description="Why each null figure is null.")
+    figure_reasons_zh: dict[str, str] = Field(description="The same in Chinese.")
     score: float | None = Field(description="Points out of the evaluation's total.")
     rank: int | None = Field(description="1 = best; ties share a rank; null for a park in error.")
     scores: list[CityScoreOut]
@@ -170,10 +172,12 @@ class CityRankedOut(CityIndicatorsOut):
                     "figures": {"comprehensive_energy_tce": 41250.0,
                                 "output_per_mu_10k_cny": 188.0},
                     "figure_reasons": {},
+                    "figure_reasons_zh": {},
                     "score": 104.2,
                     "rank": 1,
                     "scores": [{"key": "output_per_mu", "value": 188.0, "benchmark": 152.4,
-                                "points": 37.0, "reason": None}],
+                                "points": 37.0, "reason": None,
+                                "reason_zh": None}],
                     "trend": {"period": "2024", "score": 98.1, "rank": 2, "score_change": 6.1,
                               "rank_change": 1, "energy_change_pct": -3.2,
                               "tco2_per_tce_change": -0.05},

@@ -40,6 +40,7 @@ class IndicatorOut(_Out):
     unit: str
     completeness_pct: float | None
     reason: str | None
+    reason_zh: str | None = Field(description="The reason in Chinese (the message catalogue's).")
     note: str | None
     factors: list[FactorOut]
     detail: dict[str, float | None]
@@ -65,6 +66,7 @@ class IndicatorsOut(_Out):
                     "unit": "tCO2/tce",
                     "completeness_pct": 100.0,
                     "reason": None,
+                    "reason_zh": None,
                     "note": None,
                     "factors": [],
                     "detail": {},
@@ -98,6 +100,7 @@ class CityValueOut(_Out):
     unit: str
     completeness_pct: float | None
     reason: str | None = Field(description="Why the value is null.")
+    reason_zh: str | None = Field(description="The reason in Chinese (the message catalogue's).")
 
 
 class CityParkOut(_Out):
@@ -149,6 +152,7 @@ class CityIndicatorsOut(_Out):
                             "unit": "tce",
                             "completeness_pct": 99.1,
                             "reason": None,
+                            "reason_zh": None,
                         },
                         {
                             "name": "tco2_per_tce",
@@ -156,6 +160,7 @@ class CityIndicatorsOut(_Out):
                             "unit": "tCO2/tce",
                             "completeness_pct": 99.1,
                             "reason": None,
+                            "reason_zh": None,
                         },
                     ],
                 }

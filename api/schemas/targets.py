@@ -45,6 +45,7 @@ class YearEndOut(_Out):
     completeness_pct: float | None
     method: str
     reason: str | None
+    reason_zh: str | None = Field(description="The reason in Chinese (the message catalogue's).")
 
 
 class MethodResultOut(_Out):
@@ -64,6 +65,7 @@ class MethodResultOut(_Out):
     status: Literal["met", "not_met", "not_enough_data", "no_threshold"]
     chosen: bool = Field(description="True for the accounting profile's method: the verdict.")
     reason: str | None
+    reason_zh: str | None = Field(description="The reason in Chinese (the message catalogue's).")
 
 
 class TargetRowOut(_Out):
@@ -84,6 +86,7 @@ class TargetRowOut(_Out):
     basis: Literal["measured", "declared", "mixed"]
     score: float | None = Field(description="0–100 between baseline and leading value (scored).")
     reason: str | None
+    reason_zh: str | None = Field(description="The reason in Chinese (the message catalogue's).")
     example_threshold: bool = Field(description="True when a threshold shown is an example.")
     thresholds: list[ThresholdOut]
     year_end: YearEndOut | None = Field(
@@ -157,6 +160,7 @@ class TargetsOut(_Out):
                             "basis": "measured",
                             "score": None,
                             "reason": None,
+                            "reason_zh": None,
                             "example_threshold": False,
                             "thresholds": [
                                 {
@@ -178,6 +182,7 @@ class TargetsOut(_Out):
                                 "completeness_pct": 98.5,
                                 "method": "ratio: numerator and denominator projected apart",
                                 "reason": None,
+                                "reason_zh": None,
                             },
                             "by_method": [
                                 {
@@ -188,6 +193,7 @@ class TargetsOut(_Out):
                                     "status": "not_met",
                                     "chosen": True,
                                     "reason": None,
+                                    "reason_zh": None,
                                 },
                                 {
                                     "method": "coal_equivalent",
@@ -197,6 +203,7 @@ class TargetsOut(_Out):
                                     "status": "met",
                                     "chosen": False,
                                     "reason": None,
+                                    "reason_zh": None,
                                 },
                             ],
                         }

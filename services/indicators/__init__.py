@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from analytics.intervals import DEFAULT_INTERVAL_S
 from config.accounting import AccountingProfile
+from config.messages import message
 from config.registry import ParkRegistry
 from services.energy import Balance, LedgerFn, Scope, energy_balance
 from services.indicators.basis import park_basis, scope_basis, supply_balance
@@ -238,8 +239,5 @@ _NEEDS_INTERVALS = frozenset(
 
 
 def _needs_intervals(ind: Indicator, interval_s: int) -> Indicator:
-    reason = (
-        f"needs interval data; the roll-up keeps days (slots of {interval_s} s here, at most "
-        f"{_MAX_INTERVAL_S} s needed)"
-    )
+    reason = message("reason.needs_intervals", "en", slot_s=interval_s, max_s=_MAX_INTERVAL_S)
     return Indicator(ind.name, None, ind.unit, None, ind.factors, reason, ind.note)

@@ -11,6 +11,7 @@ import numpy as np
 from analytics import carbon
 from analytics.calendar import LocalPeriod
 from config.accounting import AccountingProfile
+from config.messages import message
 from config.registry import ParkRegistry
 from services.energy import Balance, LedgerFn, Scope, Series, combine, energy_balance
 from services.indicators.model import Flow, Inputs, finite, flow_of, min_of
@@ -51,16 +52,13 @@ def _production(bal: Balance) -> tuple[Flow | None, str | None]:
     tenants, whose products differ)."""
     figs = [f for f in bal.figures if f.name.startswith("production_")]
     if not figs:
-        return None, f"no production counter in {bal.scope}"
+        return None, message("reason.no_production_counter", "en", scope=bal.scope)
     if len(figs) > 1:
-        return None, (
-            f"{bal.scope} holds the production counters of {len(figs)} tenants, whose products "
-            "differ: ask per tenant"
-        )
+        return None, message("reason.mixed_products", "en", scope=bal.scope, n=len(figs))
     (fig,) = figs
     total = finite(fig.total())
     if total is None:
-        return None, "no production data in this period"
+        return None, message("reason.no_production_data", "en")
     return Flow(total, fig.completeness_pct(), True, fig.series), None
 
 
@@ -76,10 +74,10 @@ def _floor_area(park: ParkRegistry, scope: Scope) -> tuple[float | None, str | N
         or (scope.kind == "tenant" and f.tenant == scope.id)
     ]
     if not floors:
-        return None, f"{scope} has no floor in the registry"
+        return None, message("reason.no_floor", "en", scope=scope)
     unknown = [f"{b}/{f.number}" for b, f in floors if f.area_m2 is None]
     if unknown:
-        return None, f"no area_m2 in the registry for floor(s) {', '.join(unknown)}"
+        return None, message("reason.no_floor_area", "en", floors=", ".join(unknown))
     return sum(f.area_m2 or 0.0 for _, f in floors), None
 
 
@@ -91,7 +89,7 @@ def purchased(imp: Flow, exp: Flow, n: int, profile: AccountingProfile) -> tuple
     both = combine([(1.0, imp.series), (0.0, exp.series)], n)  # missing where either is
     net = carbon.purchased_electricity_kwh(imp.series.energy, exp.series.energy, basis="net")
     series = Series(np.where(np.isnan(both.energy), np.nan, net), both.quality)
-    return flow_of(series, "no interval with the grid import and export both known"), (
+    return flow_of(series, message("reason.no_net_interval", "en")), (
         "max(grid import − export, 0) per interval"
     )
 
@@ -139,7 +137,7 @@ def park_basis(bal: Balance, park: ParkRegistry, profile: AccountingProfile) -> 
         terms.append((-1.0, ev.series))
     elec = flow_of(
         combine(terms, inp.n),
-        "no interval with the grid import, export and PV meters all known",
+        message("reason.no_park_elec_interval", "en"),
     )
     grid, grid_words = purchased(imp, exp, inp.n, profile)
     pv_self = inp.flow("pv_self_consumption_kwh")
@@ -150,7 +148,7 @@ def park_basis(bal: Balance, park: ParkRegistry, profile: AccountingProfile) -> 
             if ev.kwh is not None and load.kwh is not None and load.kwh > 0
             else None
         )
-        why = "no EV charging or load data to take EV charging out of the boundary"
+        why = message("reason.no_ev_split", "en")
         grid, pv_self = _scaled(grid, keep, why), _scaled(pv_self, keep, why)
     production, production_why = _production(bal)
     area, area_why = _floor_area(park, bal.scope)
@@ -187,7 +185,7 @@ def scope_basis(
     if metered.metered and ev is not None:
         metered = flow_of(
             combine([(1.0, metered.series), (-1.0, ev.series)], inp.n),
-            f"no interval with the consumption and EV charging meters of {bal.scope} known",
+            message("reason.no_scope_elec_interval", "en", scope=bal.scope),
         )
     elec = (
         metered
@@ -213,7 +211,7 @@ def scope_basis(
         if elec.kwh is None:
             return Flow(None, completeness, True, elec.series, elec.why)
         if fraction is None:
-            why = "no park supply data (grid import, PV, battery) to split grid from on-site power"
+            why = message("reason.no_supply_split", "en")
             return Flow(None, completeness, True, elec.series, why)
         series = Series(elec.series.energy * fraction, elec.series.quality)
         return Flow(elec.kwh * fraction, completeness, True, series)

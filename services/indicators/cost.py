@@ -14,6 +14,7 @@ from analytics import tariff
 from analytics.calendar import LocalPeriod
 from config.accounting import AccountingProfile
 from config.factors import TOU_PERIOD_ORDER, FactorNotFoundError, tou_tariffs
+from config.messages import message
 from config.registry import ParkRegistry
 from services.indicators.basis import Basis
 from services.indicators.model import FactorUsed, Indicator, finite, min_of, shape_completeness
@@ -117,9 +118,8 @@ def _tou(
         except FactorNotFoundError:
             continue
     if schedule is None:
-        return Indicator(
-            "tou_energy_cost_cny", None, "CNY", None, (), f"no TOU schedule for {on} in {regions}"
-        )
+        why = message("reason.no_tou_schedule", "en", on=on, regions=", ".join(regions))
+        return Indicator("tou_energy_cost_cny", None, "CNY", None, (), why)
     used = FactorUsed(
         schedule.name, 1.0, "ratio to the flat price", schedule.source, schedule.year,
         schedule.region, schedule.evidence,
@@ -127,7 +127,7 @@ def _tou(
     flat = _price(park, profile, when, regions[0])
     factors = (used,) if flat is None else (flat, used)
     if billed.kwh is None:
-        why = billed.why or f"no {what} data"
+        why = billed.why or message("reason.no_data", "en", flow=what)
         return Indicator("tou_energy_cost_cny", None, "CNY", shape_pct, factors, why)
     ratios = np.asarray(schedule.ratio_by_month_period(), dtype=np.float64)
     price = flat.value if flat is not None else 1.0
@@ -191,7 +191,7 @@ def _demand(
     billed = basis.billed
     shape_pct = shape_completeness(billed.series)  # these need the 15-min shape
     if t is None or t.demand_charge_cny_per_kw_month is None:
-        why = "no demand charge configured (no park tariff in the registry, or a single-part one)"
+        why = message("reason.no_demand_charge", "en")
         return Indicator(name, None, unit, None, (), why), False
     price = t.demand_charge_cny_per_kw_month
     factor = FactorUsed(
@@ -203,13 +203,10 @@ def _demand(
     if t.demand_basis == "capacity":
         note = "contracted capacity × price per month (capacity basis)"
         if basis.scope.kind != "park":
-            why = (
-                "capacity basis: the charge is on the park's contracted capacity, not on "
-                f"{basis.scope}'s own demand, and is not allocated"
-            )
+            why = message("reason.capacity_basis", "en", scope=basis.scope)
             return Indicator(name, None, unit, None, (factor,), why, note), False
         if when.kind == "day":
-            why = "a demand charge is billed per month: ask for a month or a year"
+            why = message("reason.demand_charge_monthly", "en")
             return Indicator(name, None, unit, None, (factor,), why, note), False
         kw = t.contracted_kw or 0.0
         return Indicator(
@@ -224,7 +221,7 @@ def _demand(
     if park_scope and t.contracted_kw is not None:
         note += ", not below 40 % of the contracted capacity (发改办价格[2016]1583号)"
     if billed.kwh is None:
-        why = billed.why or f"no {what} data"
+        why = billed.why or message("reason.no_data", "en", flow=what)
         return Indicator(name, None, unit, shape_pct, (factor,), why, note), True
     blocks = tariff.demand_charge(
         start_ns, billed.series.energy, interval_s=ivl, price_cny_per_kw_month=price, tz=tz
@@ -242,11 +239,11 @@ def _demand(
             detail[f"billed_demand_kw:{label}"] = finite(measured)
         charged[label] = measured * price
     if when.kind == "day":
-        why = "a demand charge is billed per month: ask for a month or a year"
+        why = message("reason.demand_charge_monthly", "en")
         return Indicator(name, None, unit, shape_pct, (factor,), why, note, detail), False
     unknown = [m for m, c in charged.items() if np.isnan(c)]
     if unknown:
-        why = f"no {what} data in {', '.join(unknown)}"
+        why = message("reason.no_data_in_months", "en", flow=what, months=", ".join(unknown))
         return Indicator(name, None, unit, shape_pct, (factor,), why, note, detail), True
     for label, c in charged.items():
         detail[f"charge_cny:{label}"] = c

@@ -12,6 +12,7 @@ from analytics import carbon, energy, gas, zero_carbon
 from analytics.energy import ConversionMethod
 from config.accounting import METHOD_LABELS, AccountingProfile
 from config.factors import Factor, coal_equivalents, emission_factors
+from config.messages import message
 from services.indicators.basis import Basis
 from services.indicators.green import Green
 from services.indicators.model import (
@@ -128,7 +129,7 @@ def comprehensive_energy(
     why = missing(*tce_inputs)
     if why is None:
         if k_e is None or (heat_counts and k_heat is None):
-            why = f"no standard-coal coefficient for {on} in {regions}"
+            why = message("reason.no_coal_coefficient", "en", on=on, regions=", ".join(regions))
         else:
             g = profile.gas
             tce_by["electricity"] = float(energy.tce_from_quantity(elec.kwh or 0.0, k_e.value))
@@ -244,14 +245,10 @@ def carbon_indicators(  # noqa: PLR0915  one flat sequence of formulas reads bes
 
     if profile.grid_factor == "fixed":
         ef_grid = lookup(ef, profile.fixed_grid_factor_key or "", regions, on)
-        rule = f"the fixed factor {profile.fixed_grid_factor_key}"
+        rule = message("reason.rule.fixed", "en", factor=profile.fixed_grid_factor_key)
     else:
         ef_grid = lookup(ef, "grid_average", grid_regions(profile, regions), on)
-        rule = {
-            "province": "province → grid region → national",
-            "region": "grid region → national",
-            "national": "national",
-        }[profile.grid_factor]
+        rule = message(f"reason.rule.{profile.grid_factor}", "en")
     ef_resid = lookup(ef, "grid_excl_market_nonfossil", regions, on)
     ef_heat = lookup(ef, "purchased_heat", regions, on)
     heat_tco2 = 0.0
@@ -259,7 +256,7 @@ def carbon_indicators(  # noqa: PLR0915  one flat sequence of formulas reads bes
     why_heat = missing(("heat", heat)) if heat_counts else None
     if heat_counts and why_heat is None:
         if ef_heat is None:
-            why_heat = f"no purchased-heat factor for {on}"
+            why_heat = message("reason.no_heat_factor", "en", on=on)
         else:
             heat_tco2 = float(carbon.heat_tco2(heat.kwh or 0.0, ef_heat.value))
             heat_factors = (FactorUsed.of(ef_heat),)
@@ -272,7 +269,7 @@ def carbon_indicators(  # noqa: PLR0915  one flat sequence of formulas reads bes
     why2 = missing(("grid import", grid)) or why_heat
     if why2 is None:
         if ef_grid is None:
-            why2 = f"no grid emission factor for {on} ({rule})"
+            why2 = message("reason.no_grid_factor", "en", on=on, rule=rule)
         else:
             s2_loc = float(carbon.scope2_location_tco2(bought, ef_grid.value)) + heat_tco2
     loc_factors = ((FactorUsed.of(ef_grid),) if ef_grid else ()) + heat_factors
@@ -293,7 +290,7 @@ def carbon_indicators(  # noqa: PLR0915  one flat sequence of formulas reads bes
     why_m = missing(("grid import", grid)) or why_heat
     if why_m is None:
         if ef_resid is None:
-            why_m = f"no residual-mix (excl. market-traded non-fossil) factor for {on}"
+            why_m = message("reason.no_residual_factor", "en", on=on)
         else:
             market = carbon.scope2_market_based_green(
                 bought, green.kwh, residual_ef_kgco2_per_kwh=ef_resid.value
@@ -359,7 +356,7 @@ def carbon_indicators(  # noqa: PLR0915  one flat sequence of formulas reads bes
         reason = en.why or why1 or why_s2
         if reason is None and en.tce is not None and scope1 is not None and s2 is not None:
             value = finite(carbon.tco2_per_tce(scope1 + s2, en.tce))
-            reason = None if value is not None else "comprehensive energy is 0"
+            reason = None if value is not None else message("reason.energy_zero", "en")
         out.append(
             Indicator(
                 name,
@@ -439,7 +436,11 @@ def _core_indicators(
         k_cv, k_ce = ks["calorific_value"], ks["coal_equivalent"]
         if k_ce is None or k_cv is None:
             missing_k: ConversionMethod = "coal_equivalent" if k_ce is None else "calorific_value"
-            reasons[missing_k] = f"no {METHOD_LABELS[missing_k][1]} coefficient in the table"
+            reasons[missing_k] = message(
+                "reason.no_method_coefficient",
+                "en",
+                method=message(f"reason.method.{missing_k}", "en"),
+            )
         verdicts = zero_carbon.core_indicator_by_method(
             tco2=core.tco2,
             electricity_kwh=elec_kwh,
@@ -450,7 +451,7 @@ def _core_indicators(
         for m, v in verdicts.items():
             if reasons[m] is None:
                 values[m] = finite(v.tco2_per_tce)
-                reasons[m] = None if values[m] is not None else "comprehensive energy is 0"
+                reasons[m] = None if values[m] is not None else message("reason.energy_zero", "en")
                 detail[f"tce_{m}"] = v.energy_tce
                 detail[f"tco2_per_tce_{m}"] = values[m]
     chosen = profile.electricity_method
@@ -523,7 +524,7 @@ def intensities(basis: Basis, en: Energy, co2: Carbon) -> list[Indicator]:
     unit_reason = basis.production_why or carbon_why
     if unit_reason is None and total_loc is not None and units is not None:
         per_unit = finite(carbon.tco2_per_unit(total_loc, units))
-        unit_reason = None if per_unit is not None else "no unit produced in this period"
+        unit_reason = None if per_unit is not None else message("reason.no_units_produced", "en")
     out.append(
         Indicator(
             "tco2_per_unit",
@@ -545,7 +546,7 @@ def intensities(basis: Basis, en: Energy, co2: Carbon) -> list[Indicator]:
     kgce_reason = basis.production_why or en.why
     if kgce_reason is None and en.tce is not None and units is not None:
         kgce = finite(KG_PER_T * en.tce / units) if units > 0 else None
-        kgce_reason = None if kgce is not None else "no unit produced in this period"
+        kgce_reason = None if kgce is not None else message("reason.no_units_produced", "en")
     out.append(
         Indicator(
             "kgce_per_unit",

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from analytics import microgrid, tariff
 from analytics.calendar import LocalPeriod, local_period_edges
 from analytics.intervals import Quality
+from config.messages import message
 from config.registry import Device, ParkRegistry
 from config.units import Quantity, stored_field_name
 from services.energy import Balance, LedgerFn
@@ -247,7 +248,9 @@ def microgrid_indicators(
             "kW",
             peak_completeness,
             (),
-            None if peak is not None else (billed.why or f"no {what} data in this period"),
+            None
+            if peak is not None
+            else (billed.why or message("reason.no_data_in_period", "en", flow=what)),
             peak_note,
             {f"max_demand_kw:{m}": finite(v) for m, v in by_month.items()},
         )
@@ -259,14 +262,11 @@ def microgrid_indicators(
         "fraction",
         shape_completeness(billed.series),
         (),
-        None if lf is not None else f"no {what} data (or none above 0) in this period",
+        None if lf is not None else message("reason.no_data_or_zero", "en", flow=what),
         f"mean / peak interval {what}",
     )
     if bal is None:
-        reason = (
-            f"a park-level indicator: the park's PV, battery and grid connection are not split "
-            f"to {basis.scope}"
-        )
+        reason = message("reason.park_level", "en", scope=basis.scope)
         park_only = [Indicator(n, None, u, None, (), reason) for n, u in _PARK_ONLY]
         return [*park_only[:3], *demand, load_factor, *park_only[3:]]
     demand.append(_billed_demand(park, by_month, peak_completeness))
@@ -284,7 +284,7 @@ def _billed_demand(
     name, unit = "billed_demand_kw", "kW"
     t = park.park.tariff
     if t is None or t.contracted_kw is None:
-        why = "no contracted capacity (tariff contracted_kw) in the registry"
+        why = message("reason.no_contracted_capacity", "en")
         return Indicator(name, None, unit, None, (), why)
     billed = {m: tariff.billed_demand_kw(kw, t.contracted_kw) for m, kw in by_month.items()}
     known = [v for v in billed.values() if math.isfinite(v)]
@@ -331,9 +331,9 @@ def _park_microgrid(
         value = finite(compute) if num is not None else None
         reason = None
         if num is None:
-            reason = "no data for its inputs in this period"
+            reason = message("reason.no_input_data", "en")
         elif value is None:
-            reason = f"{den_name} is 0"
+            reason = message("reason.denominator_zero", "en", flow=den_name)
         return Indicator(name, value, "fraction", completeness, (), reason, note)
 
     pv_ok = pv.kwh is not None and exp.kwh is not None
@@ -387,10 +387,24 @@ def _park_microgrid(
     bat_completeness = min_of(charge.completeness, discharge.completeness)
     if not storage:
         out.append(
-            Indicator("battery_equivalent_full_cycles", None, "cycles", None, (), "no battery")
+            Indicator(
+                "battery_equivalent_full_cycles",
+                None,
+                "cycles",
+                None,
+                (),
+                message("reason.no_battery", "en"),
+            )
         )
         out.append(
-            Indicator("battery_round_trip_efficiency", None, "fraction", None, (), "no battery")
+            Indicator(
+                "battery_round_trip_efficiency",
+                None,
+                "fraction",
+                None,
+                (),
+                message("reason.no_battery", "en"),
+            )
         )
     else:
         efc = microgrid.equivalent_full_cycles(discharge.kwh or 0.0, usable)
@@ -477,7 +491,7 @@ def _pv(
     ]
     pr_name = "pv_performance_ratio"
     if irradiance is None:
-        why = "no irradiance sensor in the registry (a pyranometer reporting irradiance)"
+        why = message("reason.no_irradiance_sensor", "en")
         out.append(Indicator(pr_name, None, "fraction", None, (), why))
         return out
     g, sensor = irradiance

@@ -17,6 +17,7 @@ from analytics.intervals import known_pct, measured_pct
 from config.accounting import AccountingProfile
 from config.errors import InvalidRequestError
 from config.factors import Factor, FactorNotFoundError, FactorTable
+from config.messages import message
 from config.registry import ParkRegistry
 from services.energy import Balance, Figure, Series
 
@@ -231,7 +232,7 @@ def min_of(*values: float) -> float:
 def missing(*flows: tuple[str, Flow]) -> str | None:
     """Why the named flows have no total, joined; None when every one has."""
     absent = [
-        f.why or f"no data from the {name} meters in this period"
+        f.why or message("reason.no_meter_data", "en", flow=name)
         for name, f in flows
         if f.kwh is None
     ]

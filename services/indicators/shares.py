@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from analytics import carbon, energy
 from config.accounting import AccountingProfile
+from config.messages import message
 from services.indicators.basis import Basis
 from services.indicators.energy_carbon import Carbon, Energy
 from services.indicators.model import Indicator, finite, missing
@@ -47,7 +48,7 @@ def shares(basis: Basis, en: Energy, co2: Carbon, *, profile: AccountingProfile)
             )
         )
     share_factors = en.factors
-    zero = "no energy consumed"
+    zero = message("reason.no_energy_consumed", "en")
     pv_words = (
         ("on-site PV used" if basis.scope.kind == "park" else "its share of on-site PV")
         if pv_kept

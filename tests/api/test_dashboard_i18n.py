@@ -4,7 +4,9 @@ meter" in the Chinese page), and English counts things right ("1 device", never 
 "3 × Building").
 
 The pages are those of ``test_dashboard_pages`` (two parks; city, operator and tenant keys), read
-as a person reads them: ``innerText`` of the page once its panels have loaded.
+as a person reads them: ``innerText`` of the page once its panels have loaded, and the tooltips
+(``title``) where the page says why a value is missing. In Chinese, no English reason of the
+catalogue (``reason.*``, the services' wording) may stand in either.
 """
 
 from __future__ import annotations
@@ -68,6 +70,19 @@ def _english_words() -> list[str]:
 ENGLISH_WORDS = _english_words()
 
 
+def _english_reasons() -> list[str]:
+    """The literal pieces (between placeholders, 12 characters or more) of every English reason
+    of the catalogue: the services' wording, which the Chinese page must not show."""
+    pieces: set[str] = set()
+    for key, entry in catalogue().items():
+        if key.startswith("reason.") and isinstance(entry.en, str):
+            pieces |= {p.strip() for p in re.split(r"\{\w+\}", entry.en) if len(p.strip()) >= 12}
+    return sorted(pieces)
+
+
+ENGLISH_REASONS = _english_reasons()
+
+
 def _data_names() -> list[str]:
     """The registry's own strings (names of parks, buildings, tenants and devices, sectors): data,
     shown as the registry has them, whatever the language."""
@@ -84,10 +99,12 @@ DATA_NAMES = _data_names()
 
 
 def settled_text(page: Page) -> str:
-    """The page's visible text once no panel says "loading" any more."""
+    """The page's visible text once no panel says "loading" any more, then its tooltips."""
     expect(page.locator("#view")).not_to_be_empty(timeout=15_000)
     expect(page.get_by_text(LOADING)).to_have_count(0, timeout=20_000)
-    return str(page.evaluate("document.body.innerText"))
+    text = str(page.evaluate("document.body.innerText"))
+    titles = page.evaluate("[...document.querySelectorAll('[title]')].map((e) => e.title)")
+    return "\n".join([text, *(str(t) for t in titles if t)])
 
 
 def problems(text: str, lang: str) -> list[str]:
@@ -99,6 +116,7 @@ def problems(text: str, lang: str) -> list[str]:
     if lang == "zh":
         lower = text.lower()
         found += [f"English {w!r}" for w in ENGLISH_WORDS if w in lower]
+        found += [f"English reason {r!r}" for r in ENGLISH_REASONS if r in text]
     else:
         found += [f"plural {m!r}" for m in re.findall(r"\w+\(s\)|\d+ × \w+", text)]
     return found
@@ -113,6 +131,9 @@ def test_the_check_finds_what_it_looks_for() -> None:
     assert problems("区域 central_china", "zh") == [
         "identifier 'central_china'",
     ]
+    split = "a park-level indicator: the park's PV, battery and grid connection are not split to"
+    assert f"English reason {split!r}" in problems(f"光伏自用率 {split} tenant:t01", "zh")
+    assert problems("光伏自用率 园区级指标 园区的光伏、储能和电网接入不分摊到企业 t01", "zh") == []
     assert problems("1 device(s) · 3 × Building", "en") == [
         "plural 'device(s)'",
         "plural '3 × Building'",
@@ -127,6 +148,7 @@ def read_pages(pages: Pages, browser: Browser) -> dict[tuple[str, str], str]:
         for key, routes in (
             ("operator", ROUTES + [f"#/d/{d}" for d in DEVICES]),
             ("city", ["#/city", f"#/?park={OTHER_PARK}"]),
+            ("chipcore", ["#/t/chipcore"]),
         ):
             w = open_page(browser, 1366, 768, english=lang == "en")
             page = w.page
@@ -148,7 +170,7 @@ def test_no_page_shows_an_identifier_or_an_untranslated_term(
     read_pages: dict[tuple[str, str], str], lang: str
 ) -> None:
     shown = {route: text for (lg, route), text in read_pages.items() if lg == lang}
-    assert len(shown) == len(ROUTES) + len(DEVICES) + 2
+    assert len(shown) == len(ROUTES) + len(DEVICES) + 3
     # the pages did render, in their language
     for route, text in shown.items():
         assert len(text) > 40, route

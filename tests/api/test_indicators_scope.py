@@ -301,7 +301,15 @@ async def test_scoped_indicators_endpoint(toy, tmp_path):
         assert ind["demand_charge_cny"]["value"] == pytest.approx(3200.0)
         assert ind["kgco2_per_m2"]["value"] == pytest.approx(0.014058156)
         assert ind["self_sufficiency_rate"]["value"] is None
-        assert ind["self_sufficiency_rate"]["reason"]
+        assert ind["self_sufficiency_rate"]["reason"] == (
+            "a park-level indicator: the park's PV, battery and grid connection are not split "
+            "to tenant:a"
+        )
+        # the same reason in Chinese, from the catalogue, the tenant named in words
+        assert ind["self_sufficiency_rate"]["reason_zh"] == (
+            "园区级指标：园区的光伏、储能和电网接入不分摊到企业「a」"  # noqa: RUF001
+        )
+        assert ind["tou_energy_cost_cny"]["reason_zh"] is None
         for scope, status, words in (
             ("tenant:nope", 404, "unknown tenant 'nope'"),
             ("building:nope", 404, "unknown building 'nope'"),

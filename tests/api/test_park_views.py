@@ -229,7 +229,7 @@ def test_city_view_compares_every_visible_park_on_the_same_indicators(
     for park in body["parks"]:
         assert [i["name"] for i in park["indicators"]] == body["names"]
         for i in park["indicators"]:
-            assert set(i) == {"name", "value", "unit", "completeness_pct", "reason"}
+            assert set(i) == {"name", "value", "unit", "completeness_pct", "reason", "reason_zh"}
     assert "tco2_per_tce" in body["names"]
     assert [
         p["id"] for p in get(client, "op_a", "/api/v1/city/indicators?period=2025")["parks"]

@@ -47,7 +47,7 @@ def test_the_example_file_imports_and_lists(
     assert main(["instruments", "import", str(EXAMPLE)]) == 0  # the demo registry: one park
     out = capsys.readouterr().out
     # 500 + 1,200 GEC × 1,000 kWh + 80,000 kWh × 12 months + 15,000 kWh × 6 months
-    assert out == "imported 4 instrument(s) into park 'wuhan-demo' (2,750,000 kWh)\n"
+    assert out == "imported 4 instruments into park 'wuhan-demo' (2,750,000 kWh)\n"
     store = EmbeddedStore(data_dir / "store.sqlite3")
     try:
         records = {r.id: r for r in list_instruments(store, PARK)}
@@ -76,7 +76,7 @@ def test_the_example_file_imports_and_lists(
     (line,) = listed.out.splitlines()
     assert line.startswith("ppa-2025-lumina\t绿电交易 green-power trading contract\tlumina\t")
     assert "80,000 kWh/month\t960,000 kWh" in line
-    assert listed.err == "1 instrument(s), 960,000 kWh\n"
+    assert listed.err == "1 instrument, 960,000 kWh\n"
 
 
 def test_a_bad_file_reports_every_line_and_imports_nothing(
@@ -115,7 +115,7 @@ def test_a_bad_file_reports_every_line_and_imports_nothing(
         "2023-12; it cannot cover 2025-01",
         f"{where}:9: kind: 'wind' is not gec, contract or direct",
         f"{where}:9: id: is empty",
-        f"9 problem(s) on 6 line(s) of {where}: nothing imported",
+        f"9 problems on 6 lines of {where}: nothing imported",
     ]
     assert stored(data_dir) == before
 
@@ -141,7 +141,7 @@ def test_header_encoding_and_park_errors_are_clear(
     bom = tmp_path / "bom.csv"
     bom.write_bytes("\ufeff".encode() + HEADER.encode() + b"d,direct,,,2025-01,2025-02,,,,,500,\n")
     assert main(["instruments", "import", str(bom), "--dry-run"]) == 0
-    assert "1 instrument(s) checked, none stored (--dry-run)" in capsys.readouterr().out
+    assert "1 instrument checked, none stored (--dry-run)" in capsys.readouterr().out
     assert stored(data_dir) == []
     empty = tmp_path / "empty.csv"
     empty.write_text(HEADER, encoding="utf-8")
@@ -173,4 +173,4 @@ def test_import_and_list_on_a_real_influxd(
         influxd.drop_database(database)
     ids = [line.split("\t")[0] for line in listed.out.splitlines()]
     assert ids == ["direct-2025-roof", "gec-2025-chipcore", "gec-2025-park", "ppa-2025-lumina"]
-    assert listed.err == "4 instrument(s), 2,750,000 kWh\n"
+    assert listed.err == "4 instruments, 2,750,000 kWh\n"

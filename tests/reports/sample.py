@@ -228,7 +228,7 @@ def park_doc() -> ReportDoc:
             None,
             "kgCO2/m²",
             None,
-            reason="floors without area_m2: tower-a-f03, tower-b-f11",
+            reason="floors without area_m2 in the registry: tower-a/3, plant-1/2",
         ),
         _ind("electricity_cost_cny", 1263826510.4, "CNY", 96.4),
     )
@@ -293,7 +293,7 @@ def park_doc() -> ReportDoc:
                 None,
                 0.5,
                 "not_enough_data",
-                reason="not declared",
+                reason="waste_heat_use not declared",
                 threshold_evidence="S",
             ),
             _target(
@@ -421,7 +421,7 @@ def park_doc() -> ReportDoc:
         ScopeRow(
             key="opto-lab",
             name="光谷光电实验室",
-            sector="optics",
+            sector="optoelectronics",
             electricity_kwh=98765432.1,
             tce=12143.9,
             tco2=21874.03,
@@ -432,7 +432,7 @@ def park_doc() -> ReportDoc:
         ScopeRow(
             key="biopharm",
             name="楚天生物医药",
-            sector="pharma",
+            sector="biomedicine",
             electricity_kwh=None,
             tce=None,
             tco2=None,

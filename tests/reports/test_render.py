@@ -95,7 +95,7 @@ def test_csv_is_long_form_utf8_with_bom(kind: str) -> None:
                 "value",
                 "",
                 "kgCO2/m²",
-                "floors without area_m2: tower-a-f03, tower-b-f11",
+                "floors without area_m2 in the registry: tower-a/3, plant-1/2",
             ]
         ]
 

@@ -351,7 +351,7 @@ def test_indicators_on_day_slots_leave_out_what_needs_15_minute_data(
                 assert got[name].value == by_name[name].value == 800.0 * 40.0
                 continue
             assert got[name].value is None, name
-            assert got[name].reason.startswith("needs interval data; the roll-up keeps days")
+            assert got[name].reason.startswith("needs interval data: the roll-up keeps days")
         # the energy and carbon figures are still there, and equal the 15-minute ones
         for name in ("comprehensive_energy_tce", "scope2_location_tco2", "kgco2_per_m2"):
             assert got[name].value == pytest.approx(by_name[name].value, rel=1e-12), name

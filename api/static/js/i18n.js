@@ -90,6 +90,13 @@ export function unitLabel(unit) {
   return has(`unit.${unit}`) ? t(`unit.${unit}`) : unit;
 }
 
+// why a value is null, in the page's language (the API sends `reason` and `reason_zh`)
+export function reasonText(item) {
+  if (!item) return "";
+  if (state.lang !== "en" && item.reason_zh) return item.reason_zh;
+  return item.reason || "";
+}
+
 // an alarm's message in the page's language (the API sends both)
 export function alarmMessage(alarm) {
   if (state.lang !== "en" && alarm.message_zh) return alarm.message_zh;

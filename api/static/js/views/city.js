@@ -5,7 +5,7 @@
 import { getJson, handleAuth, request } from "../api.js";
 import { $, el, svg } from "../dom.js";
 import { fmtAuto, fmtNum, fmtPct, localDate, serverNow } from "../format.js";
-import { has, regionLabel, t } from "../i18n.js";
+import { has, reasonText, regionLabel, t } from "../i18n.js";
 import { fmtIndicator, indicator } from "../indicators.js";
 import { panel, setCrumbs, setTab, showRefusal } from "../page.js";
 import { API, state } from "../state.js";
@@ -166,7 +166,7 @@ export function viewCity(gen, periodKind) {
             bar.append(fill);
             td.append(bar);
           }
-          td.title = i && i.value === null ? i.reason || "" : "";
+          td.title = i && i.value === null ? reasonText(i) : "";
         }
       }
       for (const pk of city.parks) {
@@ -176,7 +176,8 @@ export function viewCity(gen, periodKind) {
         for (const [f, unit] of CITY_FIGURES) {
           const v = pk.figures ? pk.figures[f] : null;
           row[f].textContent = fmtFigure(v, unit);
-          row[f].title = v === null || v === undefined ? (pk.figure_reasons || {})[f] || "" : "";
+          const reasons = (state.lang !== "en" && pk.figure_reasons_zh) || pk.figure_reasons || {};
+          row[f].title = v === null || v === undefined ? reasons[f] || "" : "";
         }
         row._score.textContent = pk.score === null ? "—" : fmtNum(pk.score, 1);
         const tr = pk.trend;

@@ -5,7 +5,7 @@ import { HttpError, getJson, handleAuth, parkPath } from "../api.js";
 import { deviceRow, deviceScale, updateDeviceRow } from "../devices.js";
 import { $, el, svg } from "../dom.js";
 import { fmtKw, fmtNum, fmtTime, localDate, roleLabel, serverNow } from "../format.js";
-import { alarmKindLabel, alarmMessage, has, t } from "../i18n.js";
+import { alarmKindLabel, alarmMessage, has, reasonText, t } from "../i18n.js";
 import { fmtIndicator, fmtThreshold, indicator, profileText } from "../indicators.js";
 import { applyAlarm, currentFlows, reading, sumRole } from "../live.js";
 import { panel, setCrumbs, setTab } from "../page.js";
@@ -158,7 +158,7 @@ export function kpiTiles(host, indicators, targets) {
     tile.dataset.kpi = name;
     tile.append(el("h3", "kpi-label", has(`ind_${name}`) ? t(`ind_${name}`) : name));
     tile.append(el("div", "kpi-value num", fmtIndicator(ind)));
-    if (ind && ind.value === null && ind.reason) tile.title = ind.reason;
+    if (ind && ind.value === null && ind.reason) tile.title = reasonText(ind);
     const row = targets && targets.byReads ? targets.byReads.get(name) : null;
     const tgt = el("div", "kpi-target");
     if (targets && targets.error) {
@@ -194,7 +194,7 @@ export function otherMethod(row, year) {
   if (!m) return null;
   const line = el("div", "kpi-method", t("by_method", t(`method_${m.method}`), year, fmtNum(m.value, 2), t(m.status)));
   line.dataset.method = m.method;
-  line.title = m.reason ? `${t("by_method_title")} ${m.reason}` : t("by_method_title");
+  line.title = m.reason ? `${t("by_method_title")} ${reasonText(m)}` : t("by_method_title");
   return line;
 }
 
@@ -232,7 +232,8 @@ export function todayPanel(host, flows) {
     const kg = Math.max(0, flows.grid) * factor.value; // kgCO2/h
     intensity = `${fmtNum(kg / flows.load, 3)} kgCO2/kWh`;
     note = `${t("carbon_rate", fmtNum(kg / 1000, 3))} · ${t("factor", factor.value, factor.unit)}`;
-    source = `${factor.name}: ${factor.value} ${factor.unit} · ${factor.source} (${factor.year}, ${factor.region})`;
+    const name = has(`factor.${factor.name}`) ? t(`factor.${factor.name}`) : factor.name;
+    source = `${name}: ${factor.value} ${factor.unit} · ${factor.source} (${factor.year}, ${factor.region})`;
   }
   add(t("carbon_now"), intensity, note, "intensity", source);
   host.append(list);

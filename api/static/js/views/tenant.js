@@ -6,7 +6,7 @@ import { dailyPanel, seriesPanel } from "../charts.js";
 import { deviceRow, deviceScale, updateDeviceRow } from "../devices.js";
 import { $, el, svg } from "../dom.js";
 import { buildingName, fmtAuto, fmtKw, fmtNum, localDate, serverNow } from "../format.js";
-import { has, t } from "../i18n.js";
+import { has, reasonText, t } from "../i18n.js";
 import { fmtIndicator, indicator, profileText } from "../indicators.js";
 import { reading } from "../live.js";
 import { notFound, panel, setCrumbs, setTab, showRefusal } from "../page.js";
@@ -165,7 +165,7 @@ export function viewTenant(id, gen) {
         const tile = el("article", "kpi");
         tile.dataset.kpi = name;
         tile.append(el("h3", "kpi-label", has(`ind_${name}`) ? t(`ind_${name}`) : name), el("div", "kpi-value num", fmtIndicator(i)));
-        tile.append(el("div", "kpi-comp", i.value === null ? i.reason || "" : t("completeness", fmtNum(i.completeness_pct || 0, 0))));
+        tile.append(el("div", "kpi-comp", i.value === null ? reasonText(i) : t("completeness", fmtNum(i.completeness_pct || 0, 0))));
         if (i.value === null) tile.classList.add("kpi-none");
         const basis = basisNote(i, month);
         if (basis) tile.append(el("div", "kpi-basis", basis));
