@@ -49,6 +49,7 @@ __all__ = [
     "reason_key",
     "reason_text",
     "scope_name",
+    "source_text",
     "template",
     "texts",
     "yaml_from_block",
@@ -304,6 +305,16 @@ def reason_text(reason: str | None, lang: Lang) -> str | None:
     parts = reason.split("; ")
     shown = [_reason_part(p, lang) or p for p in parts]
     return ("；" if lang == "zh" else "; ").join(shown)  # noqa: RUF001
+
+
+def source_text(source: str | None, lang: Lang) -> str | None:
+    """The source of a threshold or factor as the data files write it (English, for the ones
+    shipped) in ``lang``: the ``source.*`` entry whose English it is, else the text as written
+    (a park's own sources are its own words)."""
+    if source is None:
+        return None
+    key = _by_english("source.").get(source)
+    return template(key, lang) if key is not None else source
 
 
 _JS_KEY = re.compile(r"^(\s*)([A-Za-z_][A-Za-z0-9_]*):", re.MULTILINE)

@@ -25,7 +25,7 @@ from typing import Any, Literal
 import jinja2
 
 from config.errors import UnavailableError
-from config.messages import scope_name
+from config.messages import scope_name, source_text
 from reports import charts, i18n
 from reports import fmt as numfmt
 from reports.city_model import CityReportDoc
@@ -356,6 +356,7 @@ def render_html(doc: ReportDoc, lang: Lang = "zh") -> str:
             item_label=item_label,
             note_text=note_text,
             why=lambda reason: i18n.reason(reason, lang),
+            source=lambda text: source_text(text, lang) or "",
             sector=lambda name: i18n.sector(name, lang),
             scope=lambda text: scope_name(text, lang) or text,
             known=lambda prefix, name: t(prefix + name) if prefix + name in i18n.LABELS else name,
