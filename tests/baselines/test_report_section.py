@@ -130,9 +130,7 @@ def test_the_section_is_in_every_format_with_the_same_numbers(store: EmbeddedSto
     for column in ("model", "scope", "limit_set", "limit_clause", "limit_source"):
         assert cells[column]["value"] == saved[column]
     assert cells["baseline_start"]["value"] == saved["baseline_start"] == "2025-01-01"
-    assert [float(c) for c in cells["change_points_c"]["value"].split()] == saved[
-        "change_points_c"
-    ]
+    assert [float(c) for c in cells["change_points_c"]["value"].split()] == saved["change_points_c"]
     assert cells["claimed"]["value"] == ("true" if saved["claimed"] else "false")
     assert cells["reasons"]["value"].split() == saved["reasons"]
     # what the row says, checked against the service's figures
