@@ -53,6 +53,7 @@ not larger than their uncertainty allows. See docs/baselines.md.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -80,6 +81,7 @@ __all__ = [
     "fractional_savings_uncertainty",
     "judge",
     "nmbe",
+    "physical_slopes",
     "predict",
     "r_squared",
     "savings",
@@ -97,6 +99,22 @@ KINDS: tuple[ModelKind, ...] = (
     "degree_day",
 )
 _CHANGE_POINTS: dict[ModelKind, int] = {"3p_heating": 1, "3p_cooling": 1, "4p": 1, "5p": 2}
+
+
+def physical_slopes(kind: ModelKind, coefs: tuple[float, ...] | NDArray[np.float64]) -> bool:
+    """Whether the temperature coefficients ``coefs`` [unit of y per K, or per degree day] of a
+    ``kind`` model have the signs weather-driven energy can have (ASHRAE RP-1050's inverse
+    models): heating rises as it gets colder and cooling as it gets warmer, so ``3p_heating``,
+    ``3p_cooling``, both slopes of ``5p`` and every degree-day coefficient are ≥ 0; a ``4p``
+    model may slope either way on each side but never peaks at its change point (both
+    coefficients < 0). ``mean`` and ``2p`` have no sign to keep."""
+    c = [float(v) for v in coefs]
+    if kind in ("3p_heating", "3p_cooling", "5p", "degree_day"):
+        return all(v >= 0.0 for v in c)
+    if kind == "4p":
+        return not (c[0] < 0.0 and c[1] < 0.0)
+    return True
+
 
 FSU_CORRECTION = 1.26
 """[-] Empirical factor of the fractional savings uncertainty, ASHRAE Guideline 14-2014 Annex B
@@ -397,6 +415,46 @@ def _inputs(
     return ya, t, dd, cat, prod
 
 
+def _search(
+    kind: ModelKind,
+    n_cp: int,
+    t: NDArray[np.float64],
+    *,
+    sse: Callable[[tuple[float, ...]], tuple[float, NDArray[np.float64]]],
+    grid_step_c: float,
+    edge_fraction: float,
+) -> tuple[float, ...]:
+    """The change points [degC] of the least residual sum of squares among those whose slopes
+    have a physical sign (:func:`physical_slopes`): a wrong-signed fit is refused, never
+    reported. Raises :class:`BaselineError` when no candidate has physical slopes."""
+    if n_cp == 0:
+        pairs: list[tuple[float, ...]] = [()]
+    else:
+        grid = _candidates(t, grid_step_c, edge_fraction)
+        pairs = (
+            [(float(c),) for c in grid]
+            if n_cp == 1
+            else [(float(a), float(b)) for a in grid for b in grid if a <= b]
+        )
+    best: tuple[float, tuple[float, ...]] | None = None
+    wrong: NDArray[np.float64] | None = None
+    for cps in pairs:
+        s, coefs = sse(cps)
+        if not physical_slopes(kind, coefs):
+            wrong = coefs if wrong is None else wrong
+            continue
+        if best is None or s < best[0] - 1e-12 * max(1.0, best[0]):
+            best = (s, cps)
+    if best is None:
+        example = ", ".join(f"{c:.4g}" for c in (wrong if wrong is not None else ()))
+        raise BaselineError(
+            f"no {kind} fit has physically signed temperature slopes (heating must rise as it "
+            f"gets colder, cooling as it gets warmer; e.g. {example}): the data show no such "
+            "dependence — use another model"
+        )
+    return best[1]
+
+
 def fit_baseline(
     y: ArrayLike,
     temperature_c: ArrayLike,
@@ -447,31 +505,20 @@ def fit_baseline(
     q, r = np.linalg.qr(fixed)
     full_rank = bool(np.all(np.abs(np.diag(r)) > 1e-10 * max(1.0, float(np.abs(r).max()))))
 
-    def sse(cps: tuple[float, ...]) -> float:
+    def sse(cps: tuple[float, ...]) -> tuple[float, NDArray[np.float64]]:
+        """Residual sum of squares and the temperature coefficients at change points ``cps``
+        (by FWL the same coefficients as the full fit's)."""
         if not full_rank:
             x = _design(kind, t, cps=cps, dd=dd, category=cat, levels=levels, production=prod)
-            return _lstsq(x, ya)[1]
+            beta, s = _lstsq(x, ya)
+            return s, beta[1 : 1 + x.shape[1] - fixed.shape[1]]
         f = _temperature_features(kind, t, cps, dd)
         f_r = f - q @ (q.T @ f)
-        return _lstsq(f_r, y_r)[1]
+        beta, s = _lstsq(f_r, y_r)
+        return s, beta
 
     y_r = ya - q @ (q.T @ ya)
-    best: tuple[float, tuple[float, ...]] | None = None
-    if n_cp == 0:
-        best = (0.0, ())
-    else:
-        grid = _candidates(t, grid_step_c, edge_fraction)
-        pairs: list[tuple[float, ...]] = (
-            [(float(c),) for c in grid]
-            if n_cp == 1
-            else [(float(a), float(b)) for a in grid for b in grid if a <= b]
-        )
-        for cps in pairs:
-            s = sse(cps)
-            if best is None or s < best[0] - 1e-12 * max(1.0, best[0]):
-                best = (s, cps)
-    assert best is not None
-    cps = best[1]
+    cps = _search(kind, n_cp, t, sse=sse, grid_step_c=grid_step_c, edge_fraction=edge_fraction)
     x = _design(kind, t, cps=cps, dd=dd, category=cat, levels=levels, production=prod)
     beta = _lstsq(x, ya)[0]
     y_hat = x @ beta

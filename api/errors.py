@@ -7,7 +7,8 @@ finds the error's class, or its nearest base, in :data:`ERRORS`. :class:`SmartPa
 is deliberately absent, so an error class that sits under no kind is not silently a 500 with a
 generic code (``tests/api/test_errors.py`` checks every class has an entry).
 
-Every body is :class:`~api.schemas.ErrorOut`: ``{"code", "message", "errors"?}``.
+Every body is :class:`~api.schemas.ErrorOut`: ``{"code", "message", "message_zh"?, "errors"?}``
+(``message_zh`` where the error's text comes from the message catalogue).
 """
 
 from __future__ import annotations
@@ -125,10 +126,15 @@ def mapping_of(error: type[SmartParkError]) -> ErrorMapping | None:
 
 
 def error_response(
-    status: int, code: str, message: str, errors: list[dict[str, object]] | None = None
+    status: int,
+    code: str,
+    message: str,
+    errors: list[dict[str, object]] | None = None,
+    *,
+    message_zh: str | None = None,
 ) -> JSONResponse:
     """A JSON error answer shaped as :class:`~api.schemas.ErrorOut`."""
-    body = ErrorOut(code=code, message=message, errors=errors)
+    body = ErrorOut(code=code, message=message, message_zh=message_zh, errors=errors)
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status)
 
 
@@ -147,8 +153,14 @@ def _domain_response(exc: SmartParkError) -> JSONResponse:
     mapping = mapping_of(type(exc)) or ErrorMapping(500, "internal_error")
     if mapping.status >= 500 and mapping.status not in (502, 503):
         log.error("%s answered %d: %s", type(exc).__name__, mapping.status, exc)
+    # an error whose text comes from the message catalogue carries its Chinese too
+    zh = getattr(exc, "message_zh", None) if mapping.message is str else None
     response = error_response(
-        mapping.status, mapping.code, mapping.message(exc), _field_errors(exc)
+        mapping.status,
+        mapping.code,
+        mapping.message(exc),
+        _field_errors(exc),
+        message_zh=zh if isinstance(zh, str) and zh else None,
     )
     if mapping.retry_after_s is not None:
         response.headers["Retry-After"] = str(mapping.retry_after_s(exc))

@@ -35,7 +35,7 @@ import numpy as np
 import orjson
 from numpy.typing import NDArray
 
-from analytics.baseline import KINDS, ModelKind, fit_baseline, fit_best
+from analytics.baseline import KINDS, BaselineError, ModelKind, fit_baseline, fit_best
 from services.baselines import day_type_codes
 
 __all__ = ["main", "meter_year", "year_inputs"]
@@ -89,11 +89,17 @@ def meter_year(
 def _fit(
     kind: ModelKind | str, y: NDArray[np.float64], temp: NDArray[np.float64], cat: NDArray[np.int64]
 ) -> float:
+    """Seconds to fit ``kind``. A form the data cannot give physically signed slopes (a 5P's
+    cooling on two winter months) is refused only after its whole grid search, so its time
+    counts the same."""
     began = time.perf_counter()
-    if kind == "auto":
-        fit_best(y, temp, category=cat)
-    else:
-        fit_baseline(y, temp, kind=kind, category=cat)  # type: ignore[arg-type]
+    try:
+        if kind == "auto":
+            fit_best(y, temp, category=cat)
+        else:
+            fit_baseline(y, temp, kind=kind, category=cat)  # type: ignore[arg-type]
+    except BaselineError:
+        pass
     return time.perf_counter() - began
 
 

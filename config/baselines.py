@@ -44,6 +44,7 @@ class LimitSet(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
     use: Literal["baseline", "calibration"]
     title: str
+    clause: str = Field(min_length=1)  # what part of the document, as a report cites it
     source: str
     year: int = Field(ge=1990, le=2100)
     evidence: Evidence

@@ -25,12 +25,13 @@ from typing import Any, Literal
 import jinja2
 
 from config.errors import UnavailableError
-from config.messages import scope_name, source_text
+from config.messages import message, scope_name, source_text
 from reports import charts, i18n
 from reports import fmt as numfmt
 from reports.city_model import CityReportDoc
 from reports.i18n import Lang
 from reports.model import IndicatorRow, Note, ReportDoc, TargetBlock, TargetRow
+from reports.savings import SAVINGS_NUMBERS
 
 __all__ = [
     "CSV_COLUMNS",
@@ -203,6 +204,11 @@ def csv_rows(doc: ReportDoc) -> Iterator[tuple[str, str, str, str, str, str]]:
         yield row("instruments", str(k), "kwh", used.kwh, "kWh")
         yield row("instruments", str(k), "month", used.month)
         yield row("instruments", str(k), "tenant", used.tenant)
+    yield from _savings_rows(doc, row)
+    yield from _note_rows(doc, row)
+
+
+def _note_rows(doc: ReportDoc, row: Callable[..., Any]) -> Iterator[Any]:
     for k, note in enumerate(doc.notes, 1):
         yield row("notes", str(k), "kind", note.kind)
         yield row("notes", str(k), "code", note.code)
@@ -232,6 +238,35 @@ def _target_rows(table: str, target: TargetRow, row: Callable[..., Any]) -> Iter
     yield row(table, target.key, "projected", target.projected, unit)
     yield row(table, target.key, "projected_sigma", target.projected_sigma, unit)
     yield row(table, target.key, "projected_status", target.projected_status)
+
+
+_SAVINGS_UNITS = {
+    **dict.fromkeys(("cv_rmse_pct", "nmbe_pct", "max_cv_rmse_pct", "max_abs_nmbe_pct"), "%"),
+    **dict.fromkeys(("r2", "min_r2", "fraction", "fsu", "max_fsu", "confidence"), "-"),
+    "fsu_confidence": "-",
+}  # the counts of periods and parameters have no unit
+_SAVINGS_ENERGY = ("adjusted_baseline", "actual", "savings", "uncertainty")
+
+
+def _savings_rows(doc: ReportDoc, row: Callable[..., Any]) -> Iterator[Any]:
+    """The savings section, one CSV row per field of each baseline (table ``savings``, row the
+    baseline's id): what it models, the periods, the fit statistics with the limits they were
+    judged by and the Guideline 14 clause cited, the savings and the verdict."""
+    for r in doc.savings:
+        for column in ("scope", "figure", "model"):
+            yield row("savings", r.id, column, getattr(r, column))
+        yield row("savings", r.id, "change_points_c", " ".join(map(repr, r.change_points_c)))
+        for column in ("baseline_start", "baseline_end", "reporting_start", "reporting_end"):
+            yield row("savings", r.id, column, getattr(r, column).isoformat())
+        for column in ("limit_set", "limit_title", "limit_clause", "limit_source", "limit_year"):
+            yield row("savings", r.id, column, getattr(r, column))
+        yield row("savings", r.id, "limit_evidence", r.limit_evidence)
+        for column in SAVINGS_NUMBERS:
+            unit = r.unit if column in _SAVINGS_ENERGY else _SAVINGS_UNITS.get(column)
+            yield row("savings", r.id, column, getattr(r, column), unit)
+        yield row("savings", r.id, "passed", r.passed)
+        yield row("savings", r.id, "claimed", r.claimed)
+        yield row("savings", r.id, "reasons", " ".join(r.reasons))
 
 
 def render_csv(doc: ReportDoc) -> bytes:
@@ -350,6 +385,7 @@ def render_html(doc: ReportDoc, lang: Lang = "zh") -> str:
             doc=doc,
             lang=lang,
             t=t,
+            tf=lambda key, *args, **kwargs: message(key, lang, *args, **kwargs),
             unit=unit,
             label=label,
             target_label=target_label,

@@ -31,7 +31,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal, get_args
+from typing import Literal, TypeVar, get_args
 from urllib.parse import parse_qsl, quote, urlencode
 from zoneinfo import ZoneInfo
 
@@ -53,6 +53,7 @@ from analytics.baseline import (
 )
 from config.baselines import BaselineLimitTable, LimitSet, baseline_limits
 from config.errors import InvalidRequestError, NotFoundError
+from config.messages import message
 from config.registry import DeviceKind, ParkRegistry
 from config.units import Quantity, stored_field_name
 from services.energy import Balance, Scope, energy_balance, parse_scope, scope_devices
@@ -61,6 +62,7 @@ from store.base import TELEMETRY, Point, Store
 __all__ = [
     "BASELINE",
     "DAY_TYPES",
+    "REASON_CODES",
     "REASON_TEXT",
     "BaselineDataError",
     "BaselineDefinition",
@@ -86,19 +88,13 @@ KindChoice = Literal["auto", "mean", "2p", "3p_heating", "3p_cooling", "4p", "5p
 DAY_TYPES = ("working_day", "rest_day", "adjusted_working_day")
 """Day-type codes 0, 1, 2 passed to the model as its category."""
 
+REASON_CODES = ("too_few_points", "cv_rmse", "nmbe", "r2", "fsu", "not_finite", "no_reporting_data")
 REASON_TEXT: dict[str, tuple[str, str]] = {
-    "too_few_points": ("基准期有效数据点过少", "too few baseline periods with enough data"),
-    "cv_rmse": ("模型 CV(RMSE) 超过限值", "the model's CV(RMSE) is above the limit"),
-    "nmbe": ("模型 NMBE 超出限值", "the model's NMBE is outside the limit"),
-    "r2": ("模型 R² 低于限值", "the model's R² is below the limit"),
-    "fsu": (
-        "节能量的不确定度相对节能量过大, 不能声称节能",
-        "the savings are too uncertain for their size: no savings can be claimed",
-    ),
-    "not_finite": ("统计量无法计算", "a statistic could not be computed"),
-    "no_reporting_data": ("报告期没有足够数据", "the reporting period has no usable data yet"),
+    code: (message(f"baseline.reason.{code}", "zh"), message(f"baseline.reason.{code}", "en"))
+    for code in REASON_CODES
 }
-"""Reason code → (Chinese, English) text shown with a refusal."""
+"""Reason code → (Chinese, English) text shown with a refusal, from the message catalogue
+(``config/messages/baselines.yaml``, keys ``baseline.reason.<code>``)."""
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
 _NS = 1_000_000_000
@@ -108,16 +104,39 @@ _ALL_NS = (0, 2**62)
 _MONTH_DAYS = 365.25 / 12
 
 
+Text = tuple[str, tuple[object, ...]]
+"""A catalogue key and the values of its placeholders."""
+
+
 class BaselineRequestError(InvalidRequestError):
-    """A baseline definition that cannot be used: bad id, scope, figure, periods or limit set."""
+    """A baseline definition that cannot be used: bad id, scope, figure, periods or limit set.
+    ``str()`` is the English text, ``message_zh`` the Chinese (both from the catalogue)."""
+
+    message_zh: str = ""
 
 
 class BaselineDataError(InvalidRequestError):
-    """The stored data cannot fit the model (too few periods with energy and temperature)."""
+    """The stored data cannot fit the model (too few periods with energy and temperature, or
+    no physically signed fit). ``str()`` English, ``message_zh`` Chinese."""
+
+    message_zh: str = ""
 
 
 class BaselineNotFoundError(NotFoundError):
-    """No baseline with that id in the park."""
+    """No baseline with that id in the park. ``str()`` English, ``message_zh`` Chinese."""
+
+    message_zh: str = ""
+
+
+_E = TypeVar("_E", BaselineRequestError, BaselineDataError, BaselineNotFoundError)
+
+
+def _error(cls: type[_E], *texts: Text) -> _E:
+    """An error of ``cls`` saying ``texts`` (catalogue ``baseline.error.*`` keys) in English
+    and, as ``message_zh``, in Chinese."""
+    exc = cls("; ".join(message(key, "en", *values) for key, values in texts))
+    exc.message_zh = "\uff1b".join(message(key, "zh", *values) for key, values in texts)
+    return exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,10 +229,7 @@ def _outdoor_sensor(park: ParkRegistry) -> str:
             and "temperature" in (dev.fields)
         ):
             return dev.id
-    raise BaselineDataError(
-        f"park {park.id!r} has no outdoor environment sensor (an env_sensor placed in no "
-        "building) to read the outdoor temperature from"
-    )
+    raise _error(BaselineDataError, ("baseline.error.no_outdoor_sensor", (park.id,)))
 
 
 def _temperature(store: Store, park: ParkRegistry, edges: NDArray[np.int64]) -> NDArray[np.float64]:
@@ -290,7 +306,7 @@ def scope_periods(
     fig = balance.figure(figure)
     if fig is None:
         known = ", ".join(f.name for f in balance.figures) or "none"
-        raise BaselineRequestError(f"scope {scope} has no figure {figure!r} (it has: {known})")
+        raise _error(BaselineRequestError, ("baseline.error.no_figure", (scope, figure, known)))
     cover = table.data_sufficiency.min_period_coverage
     energy = _per_period(fig.series.energy, balance.start_ns, edges, cover)
     temp = _temperature(store, park, edges)
@@ -307,7 +323,7 @@ def scope_periods(
     if production:
         figs = [f for f in balance.figures if f.name.startswith("production_")]
         if not figs:
-            raise BaselineRequestError(f"scope {scope} has no production counter")
+            raise _error(BaselineRequestError, ("baseline.error.no_production", (scope,)))
         prod = np.column_stack(
             [_per_period(f.series.energy, balance.start_ns, edges, cover) for f in figs]
         )
@@ -326,7 +342,7 @@ def scope_periods(
 
 def _acceptance(s: LimitSet) -> AcceptanceLimits:
     if s.max_fsu is None or s.fsu_confidence is None:  # the table model requires them
-        raise BaselineRequestError(f"{s.id!r} is not a baseline limit set")
+        raise _error(BaselineRequestError, ("baseline.error.not_baseline_set", (s.id,)))
     return AcceptanceLimits(
         max_cv_rmse_pct=s.max_cv_rmse_pct,
         max_abs_nmbe_pct=s.max_abs_nmbe_pct,
@@ -371,7 +387,7 @@ def evaluate_baseline(
             (defn.reporting_end - defn.reporting_start).days / _MONTH_DAYS, defn.limits
         )
     except Exception as exc:
-        raise BaselineRequestError(str(exc)) from None
+        raise _error(BaselineRequestError, ("baseline.error.limits", (exc,))) from None
     acc = _acceptance(chosen)
     common = {
         "scope": defn.scope,
@@ -388,9 +404,12 @@ def evaluate_baseline(
         **common,  # type: ignore[arg-type]
     )
     if base.energy.size == 0:
-        raise BaselineDataError(
-            f"no {defn.granularity} of {defn.baseline_start}…{defn.baseline_end} has both "
-            f"enough energy data for {defn.figure} and an outdoor temperature"
+        raise _error(
+            BaselineDataError,
+            (
+                "baseline.error.no_data",
+                (defn.granularity, defn.baseline_start, defn.baseline_end, defn.figure),
+            ),
         )
     base_cat = _categories(base.category, defn)
     try:
@@ -410,7 +429,7 @@ def evaluate_baseline(
                 production=base.production,
             )
     except BaselineError as exc:
-        raise BaselineDataError(f"the baseline period cannot fit the model: {exc}") from None
+        raise _error(BaselineDataError, ("baseline.error.cannot_fit", (exc,))) from None
     reasons = judge(model, acc)
     rep = scope_periods(
         store,
@@ -454,35 +473,35 @@ def evaluate_baseline(
 
 
 def _check(park: ParkRegistry, defn: BaselineDefinition) -> None:
-    problems = []
+    problems: list[Text] = []
     if not _ID.match(defn.id):
-        problems.append(f"id {defn.id!r}: use 1–48 of a-z, 0-9, '_' and '-'")
+        problems.append(("baseline.error.id", (defn.id,)))
     if defn.kind not in get_args(KindChoice):
-        problems.append(f"kind {defn.kind!r}: use one of {', '.join(get_args(KindChoice))}")
+        problems.append(("baseline.error.kind", (defn.kind, ", ".join(get_args(KindChoice)))))
     if defn.granularity not in ("day", "hour"):
-        problems.append(f"granularity {defn.granularity!r}: use day or hour")
+        problems.append(("baseline.error.granularity", (defn.granularity,)))
     if defn.baseline_end <= defn.baseline_start:
-        problems.append("the baseline period must end after it starts")
+        problems.append(("baseline.error.baseline_order", ()))
     if defn.reporting_end <= defn.reporting_start:
-        problems.append("the reporting period must end after it starts")
+        problems.append(("baseline.error.reporting_order", ()))
     if defn.reporting_start < defn.baseline_end:
-        problems.append("the reporting period must start when the baseline period has ended")
+        problems.append(("baseline.error.overlap", ()))
     limit = _MAX_DAYS.get(defn.granularity, 0)
     for name, a, b in (
         ("baseline", defn.baseline_start, defn.baseline_end),
         ("reporting", defn.reporting_start, defn.reporting_end),
     ):
         if (b - a).days > limit:
-            problems.append(f"the {name} period is over {limit} days for {defn.granularity}s")
+            problems.append((f"baseline.error.too_long.{name}", (limit, defn.granularity)))
     if problems:
-        raise BaselineRequestError("; ".join(problems))
+        raise _error(BaselineRequestError, *problems)
     scope_devices(park, defn.scope)  # UnknownScopeError for a scope the park does not have
     try:
         table = baseline_limits()
         if defn.limits is not None:
             table.for_baseline(0.0, defn.limits)
     except Exception as exc:
-        raise BaselineRequestError(str(exc)) from None
+        raise _error(BaselineRequestError, ("baseline.error.limits", (exc,))) from None
 
 
 def _to_point(park: str, defn: BaselineDefinition) -> Point:
@@ -581,4 +600,4 @@ def read_baseline(store: Store, park: ParkRegistry, baseline_id: str) -> Baselin
     for defn in list_baselines(store, park):
         if defn.id == baseline_id:
             return evaluate_baseline(store, park, defn)
-    raise BaselineNotFoundError(f"park {park.id!r} has no baseline {baseline_id!r}")
+    raise _error(BaselineNotFoundError, ("baseline.error.not_found", (park.id, baseline_id)))

@@ -240,8 +240,9 @@ class ParkModel:
     holds it; registers not named start from seeded values. Either way the random stream is the
     same, so only the register readings differ from a run without it.
 
-    ``retrofits`` scale tenants' loads from a date on (:mod:`simulators.retrofit`); the random
-    stream is the same with or without them, and each tick's ``saved`` holds what they saved.
+    ``retrofits`` scale tenants' loads, or only their HVAC part, from a date on
+    (:mod:`simulators.retrofit`); the random stream is the same with or without them, and each
+    tick's ``saved`` holds what they saved.
     """
 
     def __init__(
@@ -461,11 +462,8 @@ class ParkModel:
 
         net = np.zeros(n)  # [kW] contribution to the parent's import
         power = np.zeros(n)  # [kW] (or m3/h as flow) reported instantaneous value
+        saved = self._place_loads(occupancy, hvac, local.date(), dt_h, net)
         ld = self.loads
-        p_load = (
-            self.base_kw[ld] * np.maximum(occupancy[ld] + hvac[ld], 0.05) * (1 + self.noise[ld])
-        )
-        saved = self._place_loads(p_load, local.date(), dt_h, net)
 
         irradiance = self._sun(mid_s, t_out, power, net)
         if self.ev.size:
@@ -506,17 +504,34 @@ class ParkModel:
             time_ns, interval_s, dtype, t_out, values, delta, loss * dt_h, self.groups, saved
         )
 
-    def _place_loads(self, p_load: Array, day: date, dt_h: float, net: Array) -> Array | None:
-        """Put the loads' power [kW] into ``net``, retrofits of ``day`` applied; the energy they
-        saved per device over the interval [kWh], or None when no retrofit applies yet."""
+    def _place_loads(
+        self, occupancy: Array, hvac: Array, day: date, dt_h: float, net: Array
+    ) -> Array | None:
+        """Put the loads' power [kW] — occupancy shape plus HVAC [share of peak], times noise —
+        into ``net``, retrofits of ``day`` applied (an HVAC one scales the HVAC term, a load one
+        the whole); the energy they saved per device over the interval [kWh], or None when no
+        retrofit applies yet."""
         ld = self.loads
-        net[ld] = np.maximum(p_load, 0.0)
-        scale = load_scale(self.n, day, self.retrofits) if self.retrofits else None
-        if scale is None:
+
+        def power(hvac_ld: Array) -> Array:
+            shape = np.maximum(occupancy[ld] + hvac_ld, 0.05)
+            return self.base_kw[ld] * shape * (1 + self.noise[ld])
+
+        p_load = power(hvac[ld])
+        net[ld] = plain = np.maximum(p_load, 0.0)
+        if not self.retrofits:
             return None
-        net[ld] = np.maximum(p_load * scale[ld], 0.0)
+        scale = load_scale(self.n, day, self.retrofits, "load")
+        hvac_scale = load_scale(self.n, day, self.retrofits, "hvac")
+        if scale is None and hvac_scale is None:
+            return None
+        if hvac_scale is not None:
+            p_load = power(hvac[ld] * hvac_scale[ld])
+        if scale is not None:
+            p_load = p_load * scale[ld]
+        net[ld] = np.maximum(p_load, 0.0)
         saved = np.zeros(self.n)
-        saved[ld] = (np.maximum(p_load, 0.0) - net[ld]) * dt_h
+        saved[ld] = (plain - net[ld]) * dt_h
         return saved
 
     def _electrical(self, power: Array) -> dict[str, Array]:

@@ -535,9 +535,10 @@ def _add_simulate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser
         "--retrofit",
         action="append",
         default=[],
-        metavar="TENANT:YYYY-MM-DD:FACTOR",
-        help="scale a tenant's load by FACTOR from that local date (repeatable); the truth file "
-        "gets the kWh saved per day and meter",
+        metavar="TENANT:YYYY-MM-DD:[hvac=]FACTOR",
+        help="scale a tenant's load by FACTOR from that local date, or with hvac= only its "
+        "temperature-dependent (HVAC) part (repeatable); the truth file gets the kWh saved per "
+        "day and meter",
     )
     sim.add_argument(
         "--fresh-registers",
@@ -628,7 +629,8 @@ def _simulate(args: argparse.Namespace) -> int:
             retrofits = [parse_retrofit(text) for text in args.retrofit]
             model = ParkModel(park, seed=args.seed, registers=registers, retrofits=retrofits)
         except RetrofitError as exc:
-            raise ConfigError(str(exc)) from None
+            text = message(exc.key, CLI_LANG, *exc.params) if exc.key else str(exc)
+            raise ConfigError(text) from None
 
     async def run() -> None:
         stop = asyncio.Event()

@@ -120,6 +120,7 @@ def _result(park: str, r: BaselineResult) -> BaselineResultOut:
         limits=BaselineLimitsOut(
             id=ls.id,
             title=ls.title,
+            clause=ls.clause,
             source=ls.source,
             year=ls.year,
             evidence=ls.evidence,

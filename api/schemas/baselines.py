@@ -159,6 +159,7 @@ class BaselineLimitsOut(BaseModel):
 
     id: str
     title: str
+    clause: str = Field(description="The part of ASHRAE Guideline 14 the limits come from.")
     source: str
     year: int
     evidence: Literal["P", "S", "U"]
@@ -235,6 +236,8 @@ class BaselineResultOut(BaseModel):
                     "limits": {
                         "id": "ashrae14_baseline_lt12m",
                         "title": "ASHRAE Guideline 14-2014, whole-building baseline model",
+                        "clause": "ASHRAE Guideline 14-2014, whole-building approach, "
+                        "compliance requirements of the baseline model",
                         "source": "ASHRAE Guideline 14-2014",
                         "year": 2014,
                         "evidence": "U",

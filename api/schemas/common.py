@@ -16,6 +16,11 @@ class ErrorOut(_Out):
 
     code: str = Field(examples=["not_found"])
     message: str = Field(examples=["unknown park 'nowhere'"])
+    message_zh: str | None = Field(
+        default=None,
+        description="The same sentence in Chinese, where the error's text is in the message "
+        "catalogue (e.g. a refused baseline).",
+    )
     errors: list[dict[str, object]] | None = Field(
         default=None, description="Per-parameter problems (validation errors only)."
     )

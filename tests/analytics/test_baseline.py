@@ -28,6 +28,7 @@ from analytics.baseline import (
     fractional_savings_uncertainty,
     judge,
     nmbe,
+    physical_slopes,
     predict,
     r_squared,
     savings,
@@ -249,3 +250,52 @@ def test_collinear_fixed_columns_take_the_plain_least_squares_path() -> None:
     collinear = fit_baseline(y, t, kind="3p_cooling", production=np.full(t.size, 3.0))
     assert plain.change_points_c == collinear.change_points_c == pytest.approx((19.0,), abs=0.51)
     assert collinear.stats.cv_rmse_pct == pytest.approx(plain.stats.cv_rmse_pct, rel=0.01)
+
+
+def test_a_wrongly_signed_slope_is_refused_not_reported() -> None:
+    """Energy that falls as it gets warmer above 20 degC is no cooling load: left free, the 3P
+    cooling fit would report a negative cooling slope (≈ −6 kWh/K); it is refused instead, and
+    the automatic choice takes a form that can describe the data."""
+    t = _temps(400)
+    y = 500 - 6 * np.maximum(t - 20, 0) + RNG.normal(0, 1, t.size)
+    with pytest.raises(BaselineError, match="physically signed"):
+        fit_baseline(y, t, kind="3p_cooling")
+    with pytest.raises(BaselineError, match="physically signed"):
+        fit_baseline(y, t, kind="5p")
+    best = fit_best(y, t)
+    assert best.kind not in ("3p_cooling", "5p")
+    assert physical_slopes(best.kind, best.temperature_coefs)
+    # a load that peaks at the change point (Λ) is no 4P weather response either
+    peak = 500 - 4 * np.maximum(15 - t, 0) - 4 * np.maximum(t - 15, 0) + RNG.normal(0, 1, t.size)
+    with pytest.raises(BaselineError, match="physically signed"):
+        fit_baseline(peak, t, kind="4p")
+    hdd = degree_days(t, base_c=18.0)
+    with pytest.raises(BaselineError, match="physically signed"):
+        fit_baseline(500 - 3 * hdd, t, kind="degree_day", degree_days_kd=hdd)
+
+
+def test_the_change_point_search_keeps_only_physical_slopes() -> None:
+    """Heating below 3 degC and cooling above 15 degC, fitted as 3P heating: over the whole grid
+    the best fit would set its change point at 30.5 degC and fit the cooling with a negative
+    heating slope; the search keeps the best of the change points whose slope is ≥ 0 instead
+    (the heating one) — checked against a brute-force search of the same grid."""
+    rng = np.random.default_rng(1)
+    t = rng.uniform(-5.0, 35.0, 600)
+    y = 800 + 15 * np.maximum(3 - t, 0) + 8 * np.maximum(t - 15, 0) + rng.normal(0, 1, t.size)
+    model = fit_baseline(y, t, kind="3p_heating")
+    grid = np.arange(np.ceil(2 * np.quantile(t, 0.1)) / 2, np.quantile(t, 0.9), 0.5)
+    fits = []
+    for cp in grid:
+        x = np.column_stack([np.ones(t.size), np.maximum(cp - t, 0)])
+        beta, sse, *_ = np.linalg.lstsq(x, y, rcond=None)
+        fits.append((float(sse[0]), float(cp), float(beta[1])))
+    free = min(fits)
+    assert free[2] < 0  # unconstrained, the heating slope would be negative
+    kept = min(f for f in fits if f[2] >= 0)
+    assert model.change_points_c == pytest.approx((kept[1],))
+    assert model.temperature_coefs[0] == pytest.approx(kept[2], rel=1e-9)
+    assert model.temperature_coefs[0] > 10  # the heating, not a sliver of the cooling
+    assert physical_slopes("3p_heating", (0.0,))
+    assert not physical_slopes("3p_heating", (-1e-9,))
+    assert physical_slopes("4p", (3.0, -1.0))  # a heating 4P: flatter above the change point
+    assert physical_slopes("2p", (-7.0,))  # a straight line has no sign to keep

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from config.messages import message
 from config.registry import load_registry
 from config.settings import Settings
 from services.baselines import BaselineDefinition, evaluate_baseline
@@ -121,7 +122,36 @@ def test_bad_definitions_are_refused(
     assert "bad" not in {b["id"] for b in api.get(URL).json()["baselines"]}
 
 
+@pytest.mark.parametrize(
+    ("change", "key", "zh"),
+    [
+        ({"reporting_start": "2025-01-10"}, "baseline.error.overlap", "报告期须在基准期结束之后"),
+        (
+            {"baseline_start": "2024-05-01", "baseline_end": "2024-05-20"},
+            "baseline.error.no_data",
+            "同时具备",
+        ),
+        ({"limits": "ashrae14_calibration_monthly"}, "baseline.error.limits", "验收限值"),
+        # January heats: no cooling slope of the right sign
+        ({"kind": "3p_cooling"}, "baseline.error.cannot_fit", "无法拟合该模型"),
+    ],
+)
+def test_a_refusal_reads_in_both_languages_from_the_catalogue(
+    api: TestClient, change: dict[str, str], key: str, zh: str
+) -> None:
+    response = api.post(URL, json=BODY | change | {"id": "bad"})
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert zh in body["message_zh"]
+    # the English sentence is the same entry's, its placeholders filled alike
+    english = message(key, "en")
+    head = english.split("{", 1)[0]
+    assert body["message"].startswith(head), (body["message"], english)
+
+
 def test_unknown_baseline_is_404(api: TestClient) -> None:
     response = api.get(f"{URL}/missing")
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+    zh = message("baseline.error.not_found", "zh", PARK.id, "missing")
+    assert response.json()["message_zh"] == zh

@@ -4,6 +4,9 @@ of another year or tenant has none."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import math
 import shutil
 from collections.abc import Iterator
@@ -19,7 +22,8 @@ from config.registry import load_registry
 from config.settings import Settings
 from reports.baselines import savings_rows
 from reports.build import ReportRequest, build_report
-from reports.render import render_html
+from reports.render import render, render_html
+from reports.savings import SAVINGS_NUMBERS
 from services.baselines import create_baseline
 from services.energy import Scope
 from store import EmbeddedStore
@@ -99,6 +103,59 @@ def test_green_factory_report_has_the_section(store: EmbeddedStore) -> None:
     assert "节能量" in zh
     assert "Energy savings" in en
     assert 'data-row="savings:chipcore-jan"' in en
+
+
+def test_the_section_is_in_every_format_with_the_same_numbers(store: EmbeddedStore) -> None:
+    """JSON, CSV, HTML (and so PDF, made from the HTML): the same baseline with its model,
+    periods, fit statistics, the limits and the Guideline 14 clause they come from, the FSU and
+    the verdict with its reasons; every number of the CSV equals the JSON's."""
+    doc = build_report(
+        store,
+        PARK,
+        ReportRequest(year=2025, tenant="chipcore", now=datetime(2025, 2, 1, tzinfo=UTC)),
+    )
+    (saved,) = json.loads(render(doc, "json"))["savings"]
+    text = render(doc, "csv").decode("utf-8-sig")
+    rows = [r for r in csv.DictReader(io.StringIO(text)) if r["table"] == "savings"]
+    cells = {r["column"]: r for r in rows if r["row"] == "chipcore-jan"}
+    assert {r["row"] for r in rows} == {"chipcore-jan"}
+    for column in SAVINGS_NUMBERS:
+        value, cell = saved[column], cells[column]["value"]
+        if value is None:
+            assert cell == "", column
+        else:
+            assert float(cell) == value, column  # repr in the CSV: exact
+    assert cells["savings"]["unit"] == cells["uncertainty"]["unit"] == "kWh"
+    assert cells["cv_rmse_pct"]["unit"] == "%"
+    for column in ("model", "scope", "limit_set", "limit_clause", "limit_source"):
+        assert cells[column]["value"] == saved[column]
+    assert cells["baseline_start"]["value"] == saved["baseline_start"] == "2025-01-01"
+    assert [float(c) for c in cells["change_points_c"]["value"].split()] == saved["change_points_c"]
+    assert cells["claimed"]["value"] == ("true" if saved["claimed"] else "false")
+    assert cells["reasons"]["value"].split() == saved["reasons"]
+    # what the row says, checked against the service's figures
+    assert saved["model"] == "3p_heating"
+    assert saved["baseline_periods"] == 14
+    # intercept, slope, change point, one day-type shift (1–14 January has no adjusted working
+    # day: working days and rest days only)
+    assert saved["parameters"] == 1 + 1 + 1 + 1
+    assert saved["reporting_periods"] == 7
+    assert "Guideline 14-2014" in saved["limit_clause"]
+    assert saved["limit_evidence"] == "U"
+    assert (saved["max_cv_rmse_pct"], saved["max_fsu"], saved["fsu_confidence"]) == (
+        20.0,
+        0.5,
+        0.68,
+    )
+    assert saved["fsu"] == pytest.approx(saved["uncertainty"] / abs(saved["savings"]))
+    # an unchanged park: the savings are small against their uncertainty and not claimed
+    assert not saved["claimed"]
+    assert "fsu" in saved["reasons"]
+    for lang, words in (("zh", "相对不确定度"), ("en", "FSU")):
+        html = render_html(doc, lang)  # type: ignore[arg-type]
+        assert words in html
+        assert 'data-limits="ashrae14_baseline_lt12m"' in html
+        assert "Guideline 14-2014" in html
 
 
 def test_series_route_matches_the_totals(store: EmbeddedStore, tmp_path: Path) -> None:

@@ -175,6 +175,8 @@ def test_definitions_are_stored_and_read_back(store: EmbeddedStore) -> None:
         ({"figure": "steam_t"}, BaselineRequestError, "no figure"),
         ({"scope": Scope("tenant", "ghost")}, UnknownScopeError, "ghost"),
         ({"baseline_period": (date(2024, 6, 1), date(2024, 6, 20))}, BaselineDataError, "no day"),
+        # January heats: a cooling model could only fit a load that falls as it gets warmer
+        ({"kind": "3p_cooling"}, BaselineDataError, "physically signed"),
         (
             {"granularity": "hour", "baseline_period": (date(2024, 1, 1), date(2025, 1, 22))},
             BaselineRequestError,
