@@ -147,6 +147,7 @@ def render_city_html(doc: CityReportDoc, lang: Lang = "zh") -> str:
             t=t,
             unit=lambda name: i18n.unit(name, lang),
             name=lambda zh, en: zh if lang == "zh" else en,
+            why=lambda reason: i18n.reason(reason, lang),
             figures=TABLE_FIGURES,
             chart=chart,
             font_stack=charts.FONT_STACK,

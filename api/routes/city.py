@@ -151,6 +151,7 @@ def _park(result: ParkResult, period: str) -> CityRankedParkOut:
             tco2_per_tce_change=_num(tr.tco2_per_tce_change),
         ),
         error=fig.error,
+        error_zh=reason_text(fig.error, "zh"),
     )
 
 

@@ -112,6 +112,7 @@ class CityRankedParkOut(CityParkOut):
     scores: list[CityScoreOut]
     trend: CityTrendOut | None
     error: str | None = Field(description="Why the park could not be computed (its store named).")
+    error_zh: str | None = Field(default=None, description="The same in Chinese.")
 
 
 class CityRankedOut(CityIndicatorsOut):
@@ -182,6 +183,7 @@ class CityRankedOut(CityIndicatorsOut):
                               "rank_change": 1, "energy_change_pct": -3.2,
                               "tco2_per_tce_change": -0.05},
                     "error": None,
+                    "error_zh": None,
                 }
             ],
         }

@@ -136,6 +136,8 @@ def test_a_park_whose_store_is_down_is_named_and_the_other_answers(city, tmp_pat
     assert b["error"] == (
         "park b: its store is unavailable: influxdb://influx-b:8086 did not answer in 5 s"
     )
+    # in Chinese from the catalogue; the adapter's own words stay as they are
+    assert b["error_zh"] == "园区 b：其存储不可用：influxdb://influx-b:8086 did not answer in 5 s"  # noqa: RUF001
 
 
 def test_the_city_report_in_every_format(city, tmp_path: Path):

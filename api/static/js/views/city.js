@@ -187,7 +187,7 @@ export function viewCity(gen, periodKind) {
         row._comp.textContent = comps.length ? `${fmtNum(Math.min(...comps), 0)}–${fmtNum(Math.max(...comps), 0)} %` : "—";
         if (pk.error) {
           for (const c of [...CITY_COLUMNS, ...CITY_FIGURES.map(([f]) => f), "_score", "_trend"]) row[c].textContent = "";
-          row._comp.textContent = t("city_error", pk.error);
+          row._comp.textContent = t("city_error", (state.lang !== "en" && pk.error_zh) || pk.error);
           row._comp.classList.add("city-error");
         }
       }
