@@ -30,6 +30,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from pathlib import Path
 
@@ -39,6 +40,8 @@ from config.registry import load_registry
 from reports.build import ReportRequest, build_report
 from reports.model import ReportDoc
 from reports.render import TEMPLATES, cjk_fonts, render
+from services.baselines import create_baseline
+from services.energy import Scope
 from store import EmbeddedStore
 from tests.reports.sample import factory_doc, park_doc
 
@@ -264,15 +267,27 @@ def test_a_sample_report_fits_a4(kind: str, lang: str, tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def built(january_data_dir: Path) -> Iterator[dict[str, ReportDoc]]:
-    store = EmbeddedStore(january_data_dir / "store.sqlite3")
+def built(
+    january_data_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, ReportDoc]]:
+    folder = tmp_path_factory.mktemp("layout")
+    shutil.copy(january_data_dir / "store.sqlite3", folder / "store.sqlite3")
+    store = EmbeddedStore(folder / "store.sqlite3")
+    tenant = PARK.tenants[0].id
+    # a savings baseline, so the factory report carries the savings table (its widest)
+    create_baseline(
+        store,
+        PARK,
+        scope=Scope("tenant", tenant),
+        baseline_period=(date(2025, 1, 1), date(2025, 1, 15)),
+        reporting_period=(date(2025, 1, 15), date(2025, 1, 22)),
+        kind="3p_heating",
+        baseline_id="layout",
+    )
     try:
-        yield {
-            "park": build_report(store, PARK, ReportRequest(year=2025)),
-            "factory": build_report(
-                store, PARK, ReportRequest(year=2025, tenant=PARK.tenants[0].id)
-            ),
-        }
+        factory = build_report(store, PARK, ReportRequest(year=2025, tenant=tenant))
+        assert factory.savings, "the factory report has no savings table to lay out"
+        yield {"park": build_report(store, PARK, ReportRequest(year=2025)), "factory": factory}
     finally:
         store.close()
 
