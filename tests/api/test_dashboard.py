@@ -9,6 +9,7 @@ asks for it. Screenshots go to ``test-artifacts/`` for people to look at.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -98,6 +99,19 @@ def require_chromium() -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's headless Chromium through Playwright, closed on the way out (a missing browser
+    skips, or fails in CI: :func:`require_chromium`)."""
+    require_chromium()
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()
 
 
 def power_kw(device: str, role: Role, t: float, capacity_kw: float | None) -> float:
@@ -248,13 +262,8 @@ def live_app(tmp_path: Path) -> Iterator[LiveApp]:
 
 @pytest.fixture
 def browser() -> Iterator[Browser]:
-    require_chromium()
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield instance
-        finally:
-            instance.close()
+    with chromium() as instance:
+        yield instance
 
 
 def only_local(urls: list[str]) -> list[str]:

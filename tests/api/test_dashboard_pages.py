@@ -27,7 +27,6 @@ from playwright.sync_api import (
     Response,
     Route,
     expect,
-    sync_playwright,
 )
 from playwright.sync_api import Error as PlaywrightError
 
@@ -39,14 +38,12 @@ from store.base import TELEMETRY, Point
 from store.embedded import EmbeddedStore
 from tests.api.test_dashboard import (
     ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     PARK,
+    chromium,
     fill_store,
     in_english,
     keep_writing,
     only_local,
-    require_chromium,
     serving,
 )
 
@@ -153,13 +150,8 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pages]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    require_chromium()
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield instance
-        finally:
-            instance.close()
+    with chromium() as instance:
+        yield instance
 
 
 @dataclass

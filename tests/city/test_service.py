@@ -76,7 +76,7 @@ def test_scores_ranks_and_mu_figures_worked_by_hand(tmp_path: Path, store):
     assert a["electricity_kwh"] == pytest.approx(1.0e6)
     assert c["energy_per_mu_tce"] is None
     assert by["c"].figures.reasons["energy_per_mu_tce"] == (
-        "the registry gives no land area (park.land_mu)"
+        "the registry gives no land area (land in mu)"
     )
     assert (
         "declared no industrial_value_added_10k_cny for 2025"
@@ -113,7 +113,7 @@ def test_scores_ranks_and_mu_figures_worked_by_hand(tmp_path: Path, store):
     miss = next(s for s in by["c"].scores if s.key == "output_per_mu")
     assert miss.points == 0.0
     assert miss.value is None
-    assert miss.reason == "the registry gives no land area (park.land_mu)"
+    assert miss.reason == "the registry gives no land area (land in mu)"
 
 
 def test_trend_compares_with_the_previous_period(tmp_path: Path, store):

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from api.main import STATIC_DIR
 from config.auth import hash_token
@@ -29,7 +29,7 @@ from config.messages import message
 from config.registry import REGISTRY_POLL_S, approved_dir, approved_file
 from store import InfluxStore
 from store.base import SeriesQuery
-from tests.api.test_dashboard import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.api.test_dashboard import ARTIFACTS, chromium, require_chromium
 from tests.e2e.helpers import SmartparkProcess, forget_session, publish_all, wait_for
 from tests.provisioning.park import PARK, write_registry
 from tests.support.servers import InfluxService, MosquittoService, free_port
@@ -133,13 +133,8 @@ def running(
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    require_chromium()
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield instance
-        finally:
-            instance.close()
+    with chromium() as instance:
+        yield instance
 
 
 def _reading(device: str, power_w: float) -> tuple[str, bytes]:
