@@ -229,6 +229,10 @@ class Collector:
         self._held: set[str] | None = None
         self._metrics_server: Any = None
         self._connect_failed = False
+        # set once the broker has acknowledged our subscriptions (SUBACK): a message published
+        # before that, on a new session, would not be routed to us
+        self._subscribed = threading.Event()
+        self._session_present = False
 
         self.subscriptions = [
             f"$share/{share_group}/{topic}" if share_group else topic
@@ -261,6 +265,7 @@ class Collector:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_connect_fail = self._on_connect_fail
         self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
         self._update_spool_metrics()
         self.metrics.store_up.set(1)
 
@@ -315,7 +320,8 @@ class Collector:
     # -- lifecycle ------------------------------------------------------------------------------
 
     def start(self, *, connect_timeout_s: float = 10.0) -> None:
-        """Start receiving; waits up to ``connect_timeout_s`` for the broker, then keeps trying."""
+        """Start receiving; waits up to ``connect_timeout_s`` [s] for the broker to acknowledge
+        the subscriptions, then keeps trying in the background."""
         if self.settings.metrics_port:
             self._metrics_server = serve_metrics(
                 self.metrics.registry, self.settings.metrics_host, self.settings.metrics_port
@@ -333,10 +339,8 @@ class Collector:
         self._client.loop_start()
         self._decoder.start()
         self._writer.start()
-        deadline = time.monotonic() + connect_timeout_s
-        while not self.stats.connected and time.monotonic() < deadline:
-            time.sleep(0.02)
-        if not self.stats.connected:
+        self._subscribed.wait(connect_timeout_s)
+        if not self._subscribed.is_set():
             log.warning(
                 "broker %s:%d not reachable yet; retrying in the background",
                 self._url.host,
@@ -371,6 +375,7 @@ class Collector:
             return
         self._generation += 1
         self._connect_failed = False
+        self._subscribed.clear()
         client.subscribe([(topic, 1) for topic in self.subscriptions])
         self.stats.connected = True
         self.metrics.broker_connected.set(1)
@@ -379,13 +384,28 @@ class Collector:
                 "the broker no longer had our session: messages it queued for us while we "
                 "were away are gone (broker restarted without persistence?)"
             )
+        self._session_present = flags.session_present
+
+    def _on_subscribe(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        mid: int,
+        reasons: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
+        refused = [r for r in reasons if r.is_failure]
+        if refused:
+            log.error("broker refused a subscription: %s", ", ".join(map(str, refused)))
+        # logged once the broker has acknowledged: from here on a published reading reaches us
         log.info(
             "connected to %s:%d, subscribed to %s (session present: %s)",
             self._url.host,
             self._url.port,
             ", ".join(self.subscriptions),
-            flags.session_present,
+            self._session_present,
         )
+        self._subscribed.set()
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: object) -> None:
         if not self._connect_failed:  # one line per outage, not one per retry
