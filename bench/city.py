@@ -8,8 +8,8 @@ machine:
    2,000 meters) and times loading its registry (target: 100 parks ≤ 10 s);
 2. backfills a scaled-down copy straight into InfluxDB (never through MQTT, as
    bench/analytics.py does): park 1 at ``--big-meters`` with ``--big-years`` years, the others
-   at ``--scale`` × their meters with a year; for every register the day roll-ups, for the grid
-   connection also the 15-minute ledger (the series peak demand and TOU cost need), and each
+   at ``--scale`` × their meters with a year; for every register the day roll-ups, for the
+   meters a park's indicators read (:data:`FINE_ROLES`) also the 15-minute ledger, and each
    park's declared value added for the year. It prints the arithmetic of the full-size backfill
    through MQTT (readings, collectors needed for 30 minutes at a measured rate);
 3. starts ``smartpark serve`` as a subprocess on a free port (registry and store from the
@@ -22,12 +22,10 @@ machine:
 5. prints a city's disk per month for its raw readings, from the bytes per reading measured on
    InfluxDB by ``python -m bench.storage`` (:data:`BYTES_PER_READING`).
 
-Each HTTP row says whether the answer carried figures: the routes of today compute from raw
-registers, which this bench does not write, so their figures are null until the roll-up path
-lands (issue 14, item 1) — the times are then those of asking, not of answering; run the bench
-again then. ``--stores`` is the number of influxd the parks are spread over; until a park can
-name its store (item 3) only 1 is supported. ``--quick`` is a smoke run (a few small parks,
-under a minute); the full run takes tens of minutes.
+Each HTTP row says whether the answer carried figures (the park's comprehensive energy in
+tce). ``--stores K`` spreads the parks over K influxd in turn (``store:`` in each park's
+registry file, ``SMARTPARK_STORES`` for ``serve``; park 1 in the default store). ``--quick`` is
+a smoke run (a few small parks, under a minute); the full run takes tens of minutes.
 """
 
 from __future__ import annotations
@@ -55,6 +53,7 @@ from bench._report import TARGET_BATCH
 from bench.analytics import local_ns, registers, synthetic_ledger
 from bench.storage import disk_per_month
 from config.registry import ParkRegistry, Registry, Role, load_registry
+from config.settings import DEFAULT_STORE
 from services.city import OUTPUT_KEY, evaluate_city
 from services.declared import write_declared
 from services.energy import Scope
@@ -63,6 +62,7 @@ from services.ledger import FieldLedger, ledger_points
 from services.rollup import TotalLedger, day_points
 from simulators.city import generate_city, write_city
 from simulators.generate import generate_park
+from store import RoutedStore, park_routes
 from store.base import Point, Store
 from store.influx import InfluxStore
 from tests.support.servers import InfluxService
@@ -162,16 +162,25 @@ def registry_load(cfg: Config, folder: Path) -> Registry:
     return registry
 
 
-def scaled_city(cfg: Config, full: Registry, folder: Path) -> Registry:
+def store_names(stores: int) -> list[str]:
+    """The names of ``stores`` stores: ``default`` (``SMARTPARK_STORE_URL``), then ``s1`` …"""
+    return [DEFAULT_STORE, *(f"s{k}" for k in range(1, stores))]
+
+
+def scaled_city(cfg: Config, full: Registry, folder: Path, stores: list[str]) -> Registry:
     """The city the bench backfills: park 1 at ``big_meters``, the others scaled; land scaled
-    with the meters so the 亩均 figures stay of the same order."""
+    with the meters so the 亩均 figures stay of the same order. The parks, in id order, live in
+    ``stores`` in turn (``store:`` in the registry; park 1 in the first)."""
     folder.mkdir(parents=True, exist_ok=True)
-    for n, doc in enumerate(generate_city(cfg.parks, seed=cfg.seed)):
+    docs = sorted(generate_city(cfg.parks, seed=cfg.seed), key=lambda d: str(d["park"]["id"]))
+    for n, doc in enumerate(docs):
         full_meters = len(doc["devices"])
         meters = cfg.big_meters if n == 0 else max(10, round(full_meters * cfg.scale))
         scaled = generate_park(meters, park_id=doc["park"]["id"])
         park = dict(doc["park"])
         park["land_mu"] = round(max(park["land_mu"] * meters / full_meters, 1.0), 1)
+        if stores[n % len(stores)] != DEFAULT_STORE:
+            park["store"] = stores[n % len(stores)]
         scaled["park"] = park
         path = folder / f"{park['id']}.yaml"
         path.write_text(yaml.safe_dump(scaled, sort_keys=False, allow_unicode=True), "utf-8")
@@ -183,12 +192,22 @@ def scaled_city(cfg: Config, full: Registry, folder: Path) -> Registry:
 # -- 2. the backfill -------------------------------------------------------------------------------
 
 
+FINE_ROLES = frozenset(
+    {Role.GRID_CONNECTION, Role.PV, Role.STORAGE, Role.GAS, Role.HEAT, Role.PRODUCTION}
+)
+"""Roles whose 15-minute ledger the bench writes besides the day roll-ups: the meters a park's
+indicators read (services/indicators/hybrid.py: the grid connection at 15 minutes; PV, storage,
+gas, heat and production from the roll-up on clean days, at 15 minutes on the others). Feeders,
+loads and EV chargers (inside the default profile's boundary) only get roll-ups: the park's
+indicators never read them, and they are most of a park's meters."""
+
+
 def backfill_park(store: Store, park: ParkRegistry, years: int, rng: np.random.Generator) -> int:
     """Day roll-ups of every register over ``years`` years to the end of :data:`YEAR`, the
-    15-minute ledger of the grid connection, the value added declared for each year. Returns
-    the points written."""
+    15-minute ledger of the meters of :data:`FINE_ROLES`, the value added declared for each
+    year. Returns the points written."""
     start, end = local_ns(YEAR - years + 1), local_ns(YEAR + 1)
-    grid = {d.id for d in park.devices if d.role is Role.GRID_CONNECTION}
+    grid = {d.id for d in park.devices if d.role in FINE_ROLES}
     pending: list[Point] = []
     written = 0
     for dev_id, f, unit in registers(park):
@@ -223,8 +242,8 @@ def backfill(cfg: Config, store: Store, city: Registry, full: Registry) -> None:
     meters = sum(len(p.devices) for p in city.parks.values())
     row(
         cfg,
-        f"backfill, scaled: {len(city.parks)} parks, {meters:,} devices, day roll-ups + grid "
-        "15-min ledger, straight to the store",
+        f"backfill, scaled: {len(city.parks)} parks, {meters:,} devices, day roll-ups + 15-min "
+        "ledger of the meters park indicators read, straight to the store",
         secs,
         "s",
         note=f"{points:,} points, {points / secs:,.0f} points/s",
@@ -250,13 +269,17 @@ def backfill(cfg: Config, store: Store, city: Registry, full: Registry) -> None:
 
 
 def start_serve(
-    folder: Path, store_url: str, data: Path, log: Path
+    folder: Path, urls: dict[str, str], data: Path, log: Path
 ) -> tuple[subprocess.Popen[bytes], str]:
+    """``smartpark serve`` on the city of ``folder``, its stores ``urls`` (name → URL; the
+    first is the default store, the others ``SMARTPARK_STORES``)."""
     port = free_port()
+    default, *others = urls
     env = {
         **os.environ,
         "SMARTPARK_REGISTRY": str(folder),
-        "SMARTPARK_STORE_URL": store_url,
+        "SMARTPARK_STORE_URL": urls[default],
+        "SMARTPARK_STORES": ",".join(f"{name}={urls[name]}" for name in others),
         "SMARTPARK_DATA_DIR": str(data),
         "SMARTPARK_AUTH": "off",
         "SMARTPARK_ALARMS": "false",
@@ -302,13 +325,14 @@ def timed_get(client: httpx.Client, path: str) -> tuple[float, httpx.Response]:
 
 
 def answered(body: dict[str, Any]) -> str:
+    """What the park's answer carried: its comprehensive energy, or why it has none."""
     tce = next(
-        (i["value"] for i in body.get("indicators", []) if i["name"] == "comprehensive_energy_tce"),
-        None,
+        (i for i in body.get("indicators", []) if i["name"] == "comprehensive_energy_tce"), None
     )
-    if tce is None:
-        return "figures null: the route read raw registers, which this bench does not write"
-    return f"comprehensive energy {tce:,.0f} tce"
+    if tce is None or tce["value"] is None:
+        why = "no such indicator" if tce is None else tce.get("reason")
+        return f"figures null ({why})"
+    return f"comprehensive energy {tce['value']:,.0f} tce, {tce['completeness_pct']:.1f} % complete"
 
 
 def http_rows(cfg: Config, url: str, big: ParkRegistry, city: Registry) -> None:
@@ -361,10 +385,10 @@ def http_rows(cfg: Config, url: str, big: ParkRegistry, city: Registry) -> None:
         secs, pdf = timed_get(client, f"/api/v1/city/reports/{YEAR}?format=pdf&lang=zh")
         row(cfg, "city report, PDF (zh)", secs, "s", target=TARGET_CITY_REPORT_S,
             note=f"{len(pdf.content):,} bytes")  # fmt: skip
-    if raw:  # the routes asked raw registers this bench does not write: not the target's path
+    if raw:  # an answer without figures is not the target's case: no "met" either way
         for r in cfg.rows[first_row:]:
             r["met"] = None
-            r["note"] += "" if "figures null" in r["note"] else "; the route's path of today"
+            r["note"] += "" if "figures null" in r["note"] else "; the park answered no figures"
 
 
 # -- 4. in process, on the roll-ups ----------------------------------------------------------------
@@ -438,11 +462,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, help="write the rows here")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = p.parse_args(argv)
-    if args.stores != 1:
-        # STORES: a park names its store once several stores land (issue 14, item 3); then start
-        # args.stores influxd, give the generated parks `store:` names in turn and the routed
-        # settings to serve
-        p.error("--stores: only 1 until a park can name its store (issue 14, item 3)")
+    if not 1 <= args.stores <= 8:
+        p.error("--stores: 1 to 8 influxd")
     quick = args.quick
     cfg = Config(
         quick=quick,
@@ -457,22 +478,29 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     load0 = os.getloadavg()[0]
     root = Path(tempfile.mkdtemp(prefix="smartpark-bench-city-"))
-    (root / "influxd").mkdir()
-    influxd = InfluxService(root / "influxd")
+    names = store_names(cfg.stores)
+    servers: dict[str, InfluxService] = {}
+    for name in names:
+        (root / f"influxd-{name}").mkdir()
+        servers[name] = InfluxService(root / f"influxd-{name}")
     proc = None
     try:
         full = registry_load(cfg, root / "city-full")
-        city = scaled_city(cfg, full, root / "city")
-        influxd.start()
-        say(f"influxd pid {influxd.pid} on {influxd.url}")
-        url = influxd.store_url("city")
-        store = InfluxStore(url, timeout_s=600.0)
+        city = scaled_city(cfg, full, root / "city", names)
+        for name, server in servers.items():
+            server.start()
+            say(f"influxd {name!r} pid {server.pid} on {server.url}")
+        urls = {name: server.store_url("city") for name, server in servers.items()}
+        routes = park_routes(city, names)
+        store = RoutedStore(
+            {name: InfluxStore(url, timeout_s=600.0) for name, url in urls.items()}, routes
+        )
         try:
             backfill(cfg, store, city, full)
             rollup_city(cfg, store, city)
         finally:
             store.close()
-        proc, api = start_serve(root / "city", url, root / "data", root / "serve.log")
+        proc, api = start_serve(root / "city", urls, root / "data", root / "serve.log")
         say(f"serve on {api}")
         http_rows(cfg, api, city.parks["city-001"], city)
         meters = sum(len(p.devices) for p in full.parks.values())
@@ -486,7 +514,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if proc is not None:
             stop(proc)
-        influxd.stop()
+        for server in servers.values():
+            server.stop()
         if args.keep:
             say(f"kept {root}")
         else:

@@ -24,6 +24,7 @@ from services.rollup import (
     device_totals,
     local_days,
     read_day_rollups,
+    slice_stored,
     write_day_rollups,
 )
 from simulators.generate import generate_park
@@ -412,3 +413,47 @@ def test_an_old_range_with_no_day_worse_than_interpolated_is_known_whole(embedde
         embedded_store, park.id, ["energy_kwh"], start_ns=start, end_ns=start + DAY
     )
     assert (total.known_total, total.measured) == (96, 0)
+
+
+def test_a_range_cut_from_a_stored_read_is_what_stored_ledger_reads(embedded_store, park):
+    """slice_stored on a week read once: every day and odd range inside it equals
+    stored_ledger's own read of that range; a range outside, or where a register has no known
+    interval (stored_ledger would leave it out or keep it), is refused, not guessed."""
+    start, days = local(2025, 6, 1), 7
+    leds = load_ledgers(embedded_store, park, start, days, holes=10)
+    dev_id = next(iter(leds))[0]
+    dev = next(d for d in park.devices if d.id == dev_id)
+    week = stored_ledger(embedded_store, park.id, dev, start_ns=start, end_ns=start + days * DAY)
+    assert week
+    cases = [(start + k * DAY, start + (k + 1) * DAY) for k in range(days)]
+    cases += [(start + 5 * STEP, start + 2 * DAY + 3 * STEP), (start + STEP + 7, start + DAY - 1)]
+    for lo, hi in cases:
+        cut = slice_stored(week, lo, hi)
+        want = stored_ledger(embedded_store, park.id, dev, start_ns=lo, end_ns=hi)
+        assert cut is not None
+        assert [f.field for f in cut] == [f.field for f in want]
+        for c, w in zip(cut, want, strict=True):
+            assert c.unit == w.unit
+            np.testing.assert_array_equal(c.ledger.start_ns, w.ledger.start_ns)
+            np.testing.assert_array_equal(c.ledger.energy, w.ledger.energy)
+            np.testing.assert_array_equal(c.ledger.quality, w.ledger.quality)
+    assert slice_stored(week, start - DAY, start + DAY) is None  # begins before the read
+    assert slice_stored(week, start, start + (days + 1) * DAY) is None  # ends after it
+    gap = [
+        FieldLedger(
+            f.field,
+            f.unit,
+            IntervalLedger(
+                f.ledger.start_ns,
+                np.where(np.arange(f.ledger.start_ns.size) < 96, np.nan, f.ledger.energy),
+                np.where(
+                    np.arange(f.ledger.start_ns.size) < 96, Quality.MISSING, f.ledger.quality
+                ).astype(np.int8),
+                f.ledger.interval_s,
+                (),
+            ),
+        )
+        for f in week
+    ]
+    assert slice_stored(gap, start, start + DAY) is None  # nothing known on the first day
+    assert slice_stored(gap, start + DAY, start + 2 * DAY) is not None
