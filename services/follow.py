@@ -774,11 +774,23 @@ class PrefetchedStore:
         )
 
     def columns(
-        self, park: str, *, measurement: str, fields: Sequence[str], start_ns: int, end_ns: int
+        self,
+        park: str,
+        *,
+        measurement: str,
+        fields: Sequence[str],
+        start_ns: int,
+        end_ns: int,
+        devices: Sequence[str] | None = None,
     ) -> dict[str, Columns]:
         """From the store."""
         return self.store.columns(
-            park, measurement=measurement, fields=fields, start_ns=start_ns, end_ns=end_ns
+            park,
+            measurement=measurement,
+            fields=fields,
+            start_ns=start_ns,
+            end_ns=end_ns,
+            devices=devices,
         )
 
     def aggregate(

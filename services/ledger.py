@@ -43,6 +43,7 @@ __all__ = [
     "ledger_points",
     "rebuild_ledger",
     "stored_ledger",
+    "stored_ledgers",
     "stored_or_computed",
 ]
 
@@ -233,6 +234,72 @@ def stored_ledger(
                 IntervalLedger(grid, energy, quality, interval_s, ()),
             )
         )
+    return out
+
+
+def stored_ledgers(
+    store: Store,
+    park_id: str,
+    devices: Sequence[Device],
+    *,
+    start_ns: int,
+    end_ns: int,
+    interval_s: int = DEFAULT_INTERVAL_S,
+) -> dict[str, list[FieldLedger]]:
+    """:func:`stored_ledger` of each of ``devices`` over ``[start_ns, end_ns)`` [ns], read with
+    one :meth:`~store.base.Store.columns` query for all of them (energy and quality of every
+    register at once) instead of two :meth:`~store.base.Store.series` queries per register:
+    the same answer, by device id (an empty list for a device with nothing stored)."""
+    step_ns = interval_s * 1_000_000_000
+    first_ns = start_ns - start_ns % step_ns
+    last_ns = -(-end_ns // step_ns) * step_ns
+    size = (last_ns - first_ns) // step_ns
+    registers = {
+        dev.id: [
+            (stored_field_name(name, spec.quantity), CANONICAL_UNIT[spec.quantity])
+            for name, spec in dev.fields.items()
+            if spec.cumulative
+        ]
+        for dev in devices
+    }
+    fields = [x for regs in registers.values() for f, _ in regs for x in (f, f + QUALITY_SUFFIX)]
+    out: dict[str, list[FieldLedger]] = {dev.id: [] for dev in devices}
+    if not fields or size <= 0:
+        return out
+    got = store.columns(
+        park_id,
+        measurement=LEDGER,
+        fields=fields,
+        start_ns=first_ns,
+        end_ns=last_ns,
+        devices=list(registers),
+    )
+    grid = np.arange(first_ns, last_ns, step_ns, dtype=np.int64)
+    for dev_id, regs in registers.items():
+        col = got.get(dev_id)
+        if col is None:
+            continue
+        offset = np.asarray(col.time_ns, dtype=np.int64) - first_ns
+        on_grid = (offset % step_ns == 0) & (offset >= 0) & (offset < size * step_ns)
+        index = offset[on_grid] // step_ns
+        for field, unit in regs:
+            q_all = np.asarray(col.values[field + QUALITY_SUFFIX], dtype=np.float64)
+            if np.isnan(q_all).all():
+                continue  # nothing stored for this register in the range
+            q = q_all[on_grid]
+            has_q = ~np.isnan(q)
+            quality = np.full(size, int(Quality.MISSING), dtype=np.int8)
+            quality[index[has_q]] = q[has_q].astype(np.int8)
+            e = np.asarray(col.values[field], dtype=np.float64)[on_grid]
+            has_e = ~np.isnan(e)
+            energy = np.full(size, np.nan)
+            energy[index[has_e]] = e[has_e]
+            energy[quality == Quality.MISSING] = np.nan
+            out[dev_id].append(
+                FieldLedger(
+                    field, unit, IntervalLedger(grid.copy(), energy, quality, interval_s, ())
+                )
+            )
     return out
 
 

@@ -87,7 +87,13 @@ from analytics.calendar import local_period_edges
 from analytics.intervals import DEFAULT_INTERVAL_S, KNOWN_TOTAL, IntervalLedger, Quality
 from config.registry import Device, ParkRegistry
 from config.units import CANONICAL_UNIT, stored_field_name
-from services.ledger import FieldLedger, device_ledger, stored_ledger, stored_or_computed
+from services.ledger import (
+    FieldLedger,
+    device_ledger,
+    stored_ledger,
+    stored_ledgers,
+    stored_or_computed,
+)
 from store.base import LEDGER_DAY, Columns, Point, Reduction, Store
 
 __all__ = [
@@ -733,30 +739,65 @@ class RollupLedger:
     def _read(
         self, store: Store, park_id: str, device: Device, start_ns: int, end_ns: int
     ) -> list[FieldLedger]:
+        return self._read_many(store, park_id, [device], start_ns, end_ns)[device.id]
+
+    def _read_many(
+        self, store: Store, park_id: str, devices: Sequence[Device], start_ns: int, end_ns: int
+    ) -> dict[str, list[FieldLedger]]:
+        """``base`` of each of ``devices`` over the range, by device id. With the default base,
+        a range inside one read before is cut from it (a report's months inside its year), the
+        others are read together (:func:`services.ledger.stored_ledgers`, one query), and a
+        device with nothing stored there is computed from its raw registers, as
+        :func:`services.ledger.stored_or_computed` does."""
+        out: dict[str, list[FieldLedger]] = {}
         if self.base is not stored_or_computed:
-            self.reads += 1
-            return self.base(
-                store, park_id, device, start_ns=start_ns, end_ns=end_ns, interval_s=self.interval_s
-            )
-        # stored_or_computed, with what the request has read already: a range inside one read
-        # before is cut from it (a report's months inside its year)
-        held = self._reads.stored.setdefault((id(store), device.id), [])
-        for lo, hi, ledgers in held:
-            if lo <= start_ns and end_ns <= hi:
-                cut = slice_stored(ledgers, start_ns, end_ns)
-                if cut is not None:
-                    self._reads.cut += 1
-                    return cut
-        self.reads += 1
-        found = stored_ledger(
-            store, park_id, device, start_ns=start_ns, end_ns=end_ns, interval_s=self.interval_s
+            for dev in devices:
+                self.reads += 1
+                out[dev.id] = self.base(
+                    store,
+                    park_id,
+                    dev,
+                    start_ns=start_ns,
+                    end_ns=end_ns,
+                    interval_s=self.interval_s,
+                )
+            return out
+        todo = []
+        for dev in devices:
+            cut = None
+            for lo, hi, ledgers in self._reads.stored.get((id(store), dev.id), ()):
+                if lo <= start_ns and end_ns <= hi:
+                    cut = slice_stored(ledgers, start_ns, end_ns)
+                    if cut is not None:
+                        break
+            if cut is not None:
+                self._reads.cut += 1
+                out[dev.id] = cut
+            else:
+                todo.append(dev)
+        if not todo:
+            return out
+        self.reads += len(todo)
+        found = stored_ledgers(
+            store, park_id, todo, start_ns=start_ns, end_ns=end_ns, interval_s=self.interval_s
         )
-        if found:
-            held.append((start_ns, end_ns, found))
-            return found
-        return device_ledger(
-            store, park_id, device, start_ns=start_ns, end_ns=end_ns, interval_s=self.interval_s
-        )
+        for dev in todo:
+            got = found[dev.id]
+            if got:
+                self._reads.stored.setdefault((id(store), dev.id), []).append(
+                    (start_ns, end_ns, got)
+                )
+            else:
+                got = device_ledger(
+                    store,
+                    park_id,
+                    dev,
+                    start_ns=start_ns,
+                    end_ns=end_ns,
+                    interval_s=self.interval_s,
+                )
+            out[dev.id] = got
+        return out
 
     def __call__(
         self,
@@ -830,8 +871,7 @@ class RollupLedger:
         partner = self.partners.get(key)
         if partner is not None:
             dirty |= partner(store, start_ns, end_ns, g.edges)
-        for dev in members:
-            g.read(dev, dirty)
+        g.read_many(members, dirty)
         out: dict[str, list[FieldLedger]] = {}
         for (dev_id, field), cols in days.items():
             led = g.assemble(dev_id, field, cols)
@@ -888,24 +928,37 @@ class _GroupRead:
     def read(self, dev: Device, want: NDArray[np.bool_]) -> None:
         """``base`` of ``dev`` on the days of ``want`` not read yet (and the days between runs of
         them :data:`MERGE_DAYS` or fewer apart), placed on the grid."""
-        have = self.read_days.setdefault(dev.id, np.zeros(self.n_days, dtype=bool))
-        todo = want & ~have
-        size = self.grid.size
-        for a, b in _runs(todo):
-            got = self.owner._read(
-                self.store, self.park_id, dev, int(self.lo[a]), int(self.hi[b - 1])
-            )
-            for res in got:
-                e, q = self.real.setdefault(
-                    (dev.id, res.field),
-                    (np.full(size, np.nan), np.full(size, Quality.MISSING, np.int8)),
+        self.read_many([dev], want)
+
+    def read_many(self, devices: Sequence[Device], want: NDArray[np.bool_]) -> None:
+        """:meth:`read` of each of ``devices``; the devices with the same days to read are read
+        together, one query per run of days."""
+        alike: dict[bytes, list[Device]] = {}
+        for dev in devices:
+            have = self.read_days.setdefault(dev.id, np.zeros(self.n_days, dtype=bool))
+            alike.setdefault((want & ~have).tobytes(), []).append(dev)
+        for devs in alike.values():
+            todo = want & ~self.read_days[devs[0].id]
+            for a, b in _runs(todo):
+                got = self.owner._read_many(
+                    self.store, self.park_id, devs, int(self.lo[a]), int(self.hi[b - 1])
                 )
-                self.units.setdefault(res.field, res.unit)
-                off = res.ledger.start_ns - self.start_ns
-                idx = off // self.step
-                ok = (idx >= 0) & (idx < size) & (off % self.step == 0)
-                e[idx[ok]], q[idx[ok]] = res.ledger.energy[ok], res.ledger.quality[ok]
-            have[a:b] = True
+                for dev in devs:
+                    self._place(dev.id, got[dev.id])
+                    self.read_days[dev.id][a:b] = True
+
+    def _place(self, dev_id: str, got: list[FieldLedger]) -> None:
+        size = self.grid.size
+        for res in got:
+            e, q = self.real.setdefault(
+                (dev_id, res.field),
+                (np.full(size, np.nan), np.full(size, Quality.MISSING, np.int8)),
+            )
+            self.units.setdefault(res.field, res.unit)
+            off = res.ledger.start_ns - self.start_ns
+            idx = off // self.step
+            ok = (idx >= 0) & (idx < size) & (off % self.step == 0)
+            e[idx[ok]], q[idx[ok]] = res.ledger.energy[ok], res.ledger.quality[ok]
 
     def clean_from_intervals(
         self, energy: NDArray[np.float64], quality: NDArray[np.int8]

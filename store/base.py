@@ -198,12 +198,13 @@ class Store(Protocol):
         fields: Sequence[str],
         start_ns: int,
         end_ns: int,
+        devices: Sequence[str] | None = None,
     ) -> dict[str, Columns]:
-        """Per device of ``park``, its points of ``measurement`` over ``[start_ns, end_ns)`` that
-        have any of ``fields``, oldest first, as columns: only those fields, NaN where a point
-        lacks one. Every such point of the range is read (no limit: keep the range bounded).
-        On InfluxDB one query grouped by device; the shape numeric code wants, without an object
-        per point."""
+        """Per device of ``park`` (only those of ``devices`` when given), its points of
+        ``measurement`` over ``[start_ns, end_ns)`` that have any of ``fields``, oldest first,
+        as columns: only those fields, NaN where a point lacks one. Every such point of the
+        range is read (no limit: keep the range bounded). On InfluxDB one query grouped by
+        device; the shape numeric code wants, without an object per point."""
 
     def aggregate(
         self,

@@ -68,6 +68,9 @@ CREATE INDEX IF NOT EXISTS quarantine_by_time ON quarantine (received_ns);
 """
 
 # SQLite aggregate for each contract aggregate; first/last are handled with window-free subqueries
+_MAX_IN = 500
+"""Devices per ``IN (…)`` list of one query [devices] (SQLite's bound-parameter limit is 32,766
+since 3.32, 999 before)."""
 _SQL_AGG = {"mean": "AVG", "min": "MIN", "max": "MAX", "sum": "SUM", "count": "COUNT"}
 
 
@@ -213,19 +216,51 @@ class EmbeddedStore:
         fields: Sequence[str],
         start_ns: int,
         end_ns: int,
+        devices: Sequence[str] | None = None,
     ) -> dict[str, Columns]:
-        """Per device, the points having any of ``fields`` as columns: one SQL query that pivots
-        the field rows of each point (``GROUP BY device, tags, time_ns``)."""
+        """Per device (of ``devices`` when given), the points having any of ``fields`` as
+        columns: one SQL query that pivots the field rows of each point (``GROUP BY device,
+        tags, time_ns``); with more ``devices`` than :data:`_MAX_IN` one query per that many."""
         wanted = list(dict.fromkeys(fields))
         if not wanted:
             return {}
+        if devices is not None:
+            names = list(dict.fromkeys(devices))
+            out: dict[str, Columns] = {}
+            for k in range(0, len(names), _MAX_IN):
+                out.update(
+                    self._columns(
+                        park,
+                        measurement,
+                        wanted,
+                        start_ns=start_ns,
+                        end_ns=end_ns,
+                        devices=names[k : k + _MAX_IN],
+                    )
+                )
+            return out
+        return self._columns(
+            park, measurement, wanted, start_ns=start_ns, end_ns=end_ns, devices=None
+        )
+
+    def _columns(
+        self,
+        park: str,
+        measurement: str,
+        wanted: list[str],
+        *,
+        start_ns: int,
+        end_ns: int,
+        devices: list[str] | None,
+    ) -> dict[str, Columns]:
         pivot = ", ".join("MAX(CASE WHEN field = ? THEN value END)" for _ in wanted)
+        only = "" if devices is None else f"AND device IN ({', '.join('?' * len(devices))}) "
         rows = self._query(
             f"SELECT device, time_ns, {pivot} FROM points "
             "WHERE measurement = ? AND park = ? AND time_ns >= ? AND time_ns < ? "
-            f"AND field IN ({', '.join('?' * len(wanted))}) "
+            f"AND field IN ({', '.join('?' * len(wanted))}) {only}"
             "GROUP BY device, tags, time_ns ORDER BY device, time_ns, tags",
-            [*wanted, measurement, park, start_ns, end_ns, *wanted],
+            [*wanted, measurement, park, start_ns, end_ns, *wanted, *(devices or [])],
         )
         out: dict[str, Columns] = {}
         nan = math.nan

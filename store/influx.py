@@ -311,18 +311,31 @@ class InfluxStore:
         fields: Sequence[str],
         start_ns: int,
         end_ns: int,
+        devices: Sequence[str] | None = None,
     ) -> dict[str, Columns]:
-        """Per device, the points having any of ``fields`` as columns: one InfluxQL query
-        ``SELECT "f"::field, … GROUP BY "device"``, split in time into two parallel queries for
-        ranges of :data:`_SPLIT_NS` or more (influxd runs one query on one core)."""
+        """Per device (of ``devices`` when given), the points having any of ``fields`` as
+        columns: one InfluxQL query ``SELECT "f"::field, … GROUP BY "device"``, split in time
+        into two parallel queries for ranges of :data:`_SPLIT_NS` or more (influxd runs one
+        query on one core)."""
         # a name line protocol cannot carry was never stored here: it matches nothing
         wanted = [f for f in dict.fromkeys(fields) if _storable(f) and f != "time"]
         lo, hi = max(start_ns, _MIN_TIME_NS), min(end_ns, _MAX_TIME_NS + 1)
         if not wanted or hi <= lo or not _storable(park) or not _storable(measurement):
             return {}
+        only = ""
+        if devices is not None:
+            names = [d for d in dict.fromkeys(devices) if _storable(d)]
+            if not names:
+                return {}
+            only = (
+                " AND ("
+                + " OR ".join(f"{quote_ident('device')} = {quote_string(d)}" for d in names)
+                + ")"
+            )
         head = (
             f"SELECT {', '.join(f'{quote_ident(f)}::field' for f in wanted)} "
             f"FROM {self._from(measurement)} WHERE {quote_ident('park')} = {quote_string(park)}"
+            f"{only}"
         )
         group = f"GROUP BY {quote_ident('device')}"
 

@@ -243,12 +243,18 @@ class RoutedStore:
         fields: Sequence[str],
         start_ns: int,
         end_ns: int,
+        devices: Sequence[str] | None = None,
     ) -> dict[str, Columns]:
         """:meth:`Store.columns` on the store of ``park``; times [ns]."""
         return self._on(
             park,
             lambda s: s.columns(
-                park, measurement=measurement, fields=fields, start_ns=start_ns, end_ns=end_ns
+                park,
+                measurement=measurement,
+                fields=fields,
+                start_ns=start_ns,
+                end_ns=end_ns,
+                devices=devices,
             ),
         )
 

@@ -14,7 +14,7 @@ from analytics.intervals import IntervalLedger, Quality
 from config.registry import ParkRegistry, load_registry
 from services.energy import Scope, energy_balance
 from services.indicators import park_indicators
-from services.ledger import FieldLedger, ledger_points, stored_ledger
+from services.ledger import FieldLedger, ledger_points, stored_ledger, stored_ledgers
 from services.rollup import (
     DAY_S,
     LEDGER_DAY,
@@ -457,3 +457,34 @@ def test_a_range_cut_from_a_stored_read_is_what_stored_ledger_reads(embedded_sto
     ]
     assert slice_stored(gap, start, start + DAY) is None  # nothing known on the first day
     assert slice_stored(gap, start + DAY, start + 2 * DAY) is not None
+
+
+def check_ledgers_read_together(store, park):
+    """stored_ledgers (one columns query for several devices) answers what stored_ledger reads
+    device by device: the same registers, intervals, energies and qualities; a device with
+    nothing stored gets an empty list."""
+    start, days = local(2025, 6, 1), 3
+    leds = load_ledgers(store, park, start, days, holes=10)
+    devices = [d for d in park.devices if (d.id, "energy_kwh") in leds]
+    devices.append(devices[0].model_copy(update={"id": "ghost"}))  # nothing stored
+    assert len(devices) >= 3
+    for lo, hi in ((start, start + days * DAY), (start + 7 * STEP + 3, start + DAY + 5 * STEP)):
+        together = stored_ledgers(store, park.id, devices, start_ns=lo, end_ns=hi)
+        assert set(together) == {d.id for d in devices}
+        assert together[devices[-1].id] == []
+        for dev in devices:
+            alone = stored_ledger(store, park.id, dev, start_ns=lo, end_ns=hi)
+            got = together[dev.id]
+            assert [(f.field, f.unit) for f in got] == [(f.field, f.unit) for f in alone]
+            for g, w in zip(got, alone, strict=True):
+                np.testing.assert_array_equal(g.ledger.start_ns, w.ledger.start_ns)
+                np.testing.assert_array_equal(g.ledger.energy, w.ledger.energy)
+                np.testing.assert_array_equal(g.ledger.quality, w.ledger.quality)
+
+
+def test_ledgers_read_together_on_the_embedded_store(embedded_store, park):
+    check_ledgers_read_together(embedded_store, park)
+
+
+def test_ledgers_read_together_on_influxdb(influx_store, park):
+    check_ledgers_read_together(influx_store, park)

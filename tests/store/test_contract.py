@@ -250,6 +250,16 @@ def test_columns_give_each_devices_points_having_the_fields_oldest_first(store):
     assert store.columns(PARK, measurement="marks", fields=[], **window) == {}
     assert store.columns(PARK, measurement="marks", fields=["zz"], **window) == {}
     assert store.columns("nowhere", measurement="marks", fields=["a"], **window) == {}
+    # only the devices asked for: one, several (one unknown), none
+    only = {"measurement": "marks", "fields": ["a", "c"], **window}
+    assert nan_free(store.columns(PARK, devices=["m2"], **only)) == {
+        "m2": ([T0 + 2 * S], {"a": [4.0], "c": [None]})
+    }
+    assert nan_free(store.columns(PARK, devices=["m1", "m9"], **only)) == {
+        "m1": ([T0, T0 + S], {"a": [1.0, None], "c": [100.0, 300.0]})
+    }
+    assert store.columns(PARK, devices=[], **only) == {}
+    assert store.columns(PARK, devices=["m3"], **only) == {}  # m3 is in another park
 
 
 def test_columns_over_a_long_range_come_back_whole_and_in_order(store):
@@ -634,6 +644,7 @@ def test_hostile_names_in_columns_and_aggregate_match_nothing_else(store, hostil
     assert store.columns(hostile, measurement="days", fields=["e"], **window) == {}
     assert store.columns(PARK, measurement=hostile, fields=["e"], **window) == {}
     assert store.columns(PARK, measurement="days", fields=[hostile], **window) == {}
+    assert store.columns(PARK, measurement="days", fields=["e"], devices=[hostile], **window) == {}
     assert store.aggregate(hostile, measurement="days", fields=spec, **window) == {}
     assert store.aggregate(PARK, measurement=hostile, fields=spec, **window) == {}
     assert store.aggregate(PARK, measurement="days", fields={"s": ("sum", hostile)}, **window) == {}
