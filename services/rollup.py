@@ -750,17 +750,11 @@ class RollupLedger:
         device with nothing stored there is computed from its raw registers, as
         :func:`services.ledger.stored_or_computed` does."""
         out: dict[str, list[FieldLedger]] = {}
+        span = {"start_ns": start_ns, "end_ns": end_ns, "interval_s": self.interval_s}
         if self.base is not stored_or_computed:
             for dev in devices:
                 self.reads += 1
-                out[dev.id] = self.base(
-                    store,
-                    park_id,
-                    dev,
-                    start_ns=start_ns,
-                    end_ns=end_ns,
-                    interval_s=self.interval_s,
-                )
+                out[dev.id] = self.base(store, park_id, dev, **span)
             return out
         todo = []
         for dev in devices:
@@ -778,9 +772,7 @@ class RollupLedger:
         if not todo:
             return out
         self.reads += len(todo)
-        found = stored_ledgers(
-            store, park_id, todo, start_ns=start_ns, end_ns=end_ns, interval_s=self.interval_s
-        )
+        found = stored_ledgers(store, park_id, todo, **span)
         for dev in todo:
             got = found[dev.id]
             if got:
@@ -788,14 +780,7 @@ class RollupLedger:
                     (start_ns, end_ns, got)
                 )
             else:
-                got = device_ledger(
-                    store,
-                    park_id,
-                    dev,
-                    start_ns=start_ns,
-                    end_ns=end_ns,
-                    interval_s=self.interval_s,
-                )
+                got = device_ledger(store, park_id, dev, **span)
             out[dev.id] = got
         return out
 
