@@ -262,6 +262,17 @@ def test_columns_give_each_devices_points_having_the_fields_oldest_first(store):
     assert store.columns(PARK, devices=["m3"], **only) == {}  # m3 is in another park
 
 
+def test_columns_of_many_named_devices_come_back_whole(store):
+    # more devices than one query names (InfluxStore 200, EmbeddedStore 500): split and joined
+    store.write([pt(f"d{k:04d}", T0 + k, measurement="marks", a=float(k)) for k in range(1_100)])
+    names = [f"d{k:04d}" for k in range(0, 1_100, 2)] + ["nowhere"]
+    got = store.columns(
+        PARK, measurement="marks", fields=["a"], start_ns=T0, end_ns=T0 + S, devices=names
+    )
+    assert sorted(got) == names[:-1]
+    assert all(got[d].values["a"] == [float(int(d[1:]))] for d in got)
+
+
 def test_columns_over_a_long_range_come_back_whole_and_in_order(store):
     # 200 days of 3 devices: long enough for InfluxStore to split the read in time and join it
     day = 86_400 * S
