@@ -35,12 +35,22 @@ from edge.configfile import Broker, EdgeSetup, load_edge_config
 from edge.errors import EdgeError, MeterError, MeterUnavailableError
 from edge.outbox import Message, Outbox
 
-__all__ = ["STATUS_TEXT", "EdgeAgent", "reading_message", "run_edge", "status_message"]
+__all__ = [
+    "STATUS_TEXT",
+    "STOP_DRAIN_S",
+    "EdgeAgent",
+    "reading_message",
+    "run_edge",
+    "status_message",
+]
 
 log = logging.getLogger("smartpark.edge")
 
 _BACKOFF_S = (0.5, 30.0)  # first and longest pause between broker connection attempts
 _PUBLISH_TIMEOUT_S = 30.0  # a PUBACK slower than this counts as a lost connection
+STOP_DRAIN_S = 5.0
+"""On SIGTERM/SIGINT, how long [s] the agent keeps sending what is buffered (while connected)
+before it exits; what is left stays on disk for the next start."""
 
 
 def _topic(template: str, park: str, device: str) -> str:
@@ -101,7 +111,9 @@ class EdgeAgent:
         self.connected = False
 
     def stop(self) -> None:
-        """Ask every task to finish (the buffer keeps what was not delivered)."""
+        """Ask every task to finish: polling stops at once, what is buffered is still sent
+        while the broker answers, for at most :data:`STOP_DRAIN_S` (the buffer keeps the rest
+        for the next start)."""
         self._stop.set()
 
     async def run(self) -> None:
@@ -109,17 +121,31 @@ class EdgeAgent:
         pollers = [open_poller(bus) for bus in self.config.buses]
         try:
             async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(self._forward(), name="forward")]
-                for bus, poller in zip(self.config.buses, pollers, strict=True):
-                    tasks.append(group.create_task(self._poll_bus(bus, poller), name=bus.id))
+                forward = group.create_task(self._forward(), name="forward")
+                polls = [
+                    group.create_task(self._poll_bus(bus, poller), name=bus.id)
+                    for bus, poller in zip(self.config.buses, pollers, strict=True)
+                ]
                 await self._stop.wait()
-                for task in tasks:
+                for task in polls:  # no new readings after the stop
                     task.cancel()
+                await self._drain_before_stop()
+                forward.cancel()
         finally:
             for poller in pollers:
                 with contextlib.suppress(Exception):
                     await poller.close()
             self.outbox.close()
+
+    async def _drain_before_stop(self) -> None:
+        """Wait while the broker is connected and the buffer not empty, at most
+        :data:`STOP_DRAIN_S` [s]: a clean stop delivers the last cycles instead of leaving them
+        to the next start."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STOP_DRAIN_S
+        while self.connected and len(self.outbox) and loop.time() < deadline:
+            self._wake.set()
+            await asyncio.sleep(0.02)
 
     async def poll_once(
         self, bus: AnyBus, poller: Poller, online: dict[str, bool]
