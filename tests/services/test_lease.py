@@ -365,15 +365,17 @@ def now_ns() -> int:
     return time.time_ns()
 
 
-def test_the_alarm_lease_settles_briefly_on_one_sqlite_file_and_longer_on_influxdb(
+def test_the_alarm_lease_settles_alike_on_one_sqlite_file_and_on_influxdb(
     embedded_store: EmbeddedStore,
 ) -> None:
+    # a SQLite write beside a busy collector takes tens of ms: the claim's budget (settle −
+    # skew) is 0.25 s on both stores, not the 25 ms that made the demo's lease flap
     lease = alarm_lease(embedded_store, ttl_s=4.0, holder="r1")
     assert (lease.name, lease.holder_id, lease.settle_s, lease.max_skew_s) == (
         "alarms",
         "r1",
-        0.05,
-        0.025,
+        0.5,
+        0.25,
     )
     remote = alarm_lease(InfluxStore("influxdb://127.0.0.1:1/x"), ttl_s=4.0)
     assert (remote.settle_s, remote.max_skew_s) == (0.5, 0.25)  # min(1, ttl/8), settle/2
