@@ -107,6 +107,10 @@ class EdgeAgent:
         self.outbox = Outbox(self.config.buffer, journal=self.config.journal)
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
+        # set when forwarding ends (after the stop's drain): loops check it as well as being
+        # cancelled, since Python 3.11's asyncio.wait_for can swallow a cancellation that
+        # arrives as its inner call completes (a poll task so cancelled went on polling)
+        self._done = asyncio.Event()
         self._clock_ms = clock_ms or (lambda: time.time_ns() // 1_000_000)
         self.connected = False
 
@@ -130,6 +134,7 @@ class EdgeAgent:
                 for task in polls:  # no new readings after the stop
                     task.cancel()
                 await self._drain_before_stop()
+                self._done.set()
                 forward.cancel()
         finally:
             for poller in pollers:
@@ -189,8 +194,10 @@ class EdgeAgent:
         if isinstance(poller, Dlt645Poller) and getattr(bus, "discover", False):
             await self._discover(bus, poller)
         due = loop.time()
-        while True:
+        while not self._stop.is_set():
             messages = await self.poll_once(bus, poller, online)
+            if self._stop.is_set():
+                break  # read after the stop: not buffered, as a cancelled cycle would not be
             self.outbox.append(messages)
             self._wake.set()
             due += bus.interval_s
@@ -217,7 +224,7 @@ class EdgeAgent:
         broker = self.config.broker
         url = parse_mqtt_url(broker.url)
         pause = _BACKOFF_S[0]
-        while True:
+        while not self._done.is_set():
             try:
                 async with aiomqtt.Client(
                     url.host,
@@ -251,7 +258,7 @@ class EdgeAgent:
                 pause = min(pause * 2, _BACKOFF_S[1])
 
     async def _drain(self, client: aiomqtt.Client, window: int) -> None:
-        while True:
+        while not self._done.is_set():
             self._wake.clear()
             batch = self.outbox.head(window)
             if not batch:

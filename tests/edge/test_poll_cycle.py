@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
+import edge.agent as agent_module
 from edge.agent import EdgeAgent
 from edge.buses import Meter, ratio_factor
 from edge.configfile import ModbusMeter, load_edge_config
@@ -89,3 +91,43 @@ def test_transformer_ratios():
     assert ratio_factor("ct", meter) == 40.0
     assert ratio_factor("pt", meter) == 100.0
     assert ratio_factor("ct_pt", meter) == 4000.0
+
+
+class SwallowsCancel:
+    """A bus whose read loses a cancellation, as Python 3.11's asyncio.wait_for can when the
+    cancellation arrives as its inner call completes: the read returns an error instead."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    async def read(self, meter: Meter, meter_map: MeterMap) -> dict[str, float]:
+        self.reads += 1
+        try:
+            await asyncio.sleep(0.01)
+        except asyncio.CancelledError:
+            raise MeterUnavailableError(f"{meter.device}: cancelled") from None
+        return {"energy": 1.0}
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_a_stop_ends_the_agent_even_when_a_bus_read_loses_its_cancellation(
+    tmp_path: Path, monkeypatch
+):
+    path = tmp_path / "edge.yaml"
+    fast = CONFIG.replace("    host: 127.0.0.1\n", "    host: 127.0.0.1\n    interval_s: 0.05\n")
+    path.write_text(fast.format(buffer=tmp_path / "buf.sqlite3"), encoding="utf-8")
+    setup = load_edge_config(path)
+    assert setup.config.buses[0].interval_s == 0.05
+    bus = SwallowsCancel()
+    monkeypatch.setattr(agent_module, "open_poller", lambda _bus: bus)
+    agent = EdgeAgent(setup)
+    run = asyncio.create_task(agent.run())
+    while bus.reads < 10:  # polling (no broker: the readings wait in the buffer)
+        await asyncio.sleep(0.01)
+    agent.stop()
+    await asyncio.wait_for(run, 5.0)  # before: the cancelled poll loop polled on, run() hung
+    reads = bus.reads
+    await asyncio.sleep(0.1)
+    assert bus.reads == reads  # nothing polls after the stop
