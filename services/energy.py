@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -46,6 +46,7 @@ __all__ = [
     "Scope",
     "ScopeError",
     "Series",
+    "SummingLedger",
     "UnknownScopeError",
     "energy_balance",
     "parse_scope",
@@ -71,6 +72,40 @@ _ROLE_FIGURES: dict[tuple[str, str], str] = {
 
 LedgerFn = Callable[..., list[FieldLedger]]
 """``(store, park_id, device, *, start_ns, end_ns, interval_s) -> list[FieldLedger]``."""
+
+
+@runtime_checkable
+class SummingLedger(Protocol):
+    """A :data:`LedgerFn` that can also give a figure's sum over several meters directly: what
+    :func:`combine` of each meter's ledger gives (NaN and ``MISSING`` wherever a meter is
+    unknown, else the sum, quality the worst), without a series per meter
+    (:meth:`services.rollup.RollupLedger.sum_series`)."""
+
+    def __call__(
+        self,
+        store: Store,
+        park_id: str,
+        device: Device,
+        *,
+        start_ns: int,
+        end_ns: int,
+        interval_s: int,
+    ) -> list[FieldLedger]: ...
+
+    def sum_series(
+        self,
+        store: Store,
+        park_id: str,
+        devices: Sequence[Device],
+        field: str,
+        *,
+        start_ns: int,
+        end_ns: int,
+        interval_s: int,
+    ) -> FieldLedger | None:
+        """Σ of register ``field`` over ``devices`` on the grid of ``[start_ns, end_ns)`` [ns,
+        intervals of ``interval_s`` s], or None when it cannot (then each meter is read)."""
+
 
 ScopeKind = Literal["park", "building", "floor", "tenant", "device"]
 
@@ -271,7 +306,9 @@ class Balance:
 
 
 class _Registers:
-    """Interval series of every register of some devices, on one grid."""
+    """Interval series of every register of some devices, on one grid, each device read through
+    the ledger when a figure first needs it; a figure's sum over several meters is asked of the
+    ledger first (:class:`SummingLedger`), when it can give it."""
 
     def __init__(
         self,
@@ -284,19 +321,28 @@ class _Registers:
         interval_s: int,
         ledger: LedgerFn,
     ) -> None:
-        step = interval_s * 1_000_000_000
-        self.grid = np.arange(start_ns, end_ns, step, dtype=np.int64)
+        self.step = interval_s * 1_000_000_000
+        self.grid = np.arange(start_ns, end_ns, self.step, dtype=np.int64)
         self.n = self.grid.size
         self.units: dict[str, str] = {}
         self._series: dict[tuple[str, str], Series] = {}
-        for dev in devices:
-            for result in ledger(
-                store, park.id, dev, start_ns=start_ns, end_ns=end_ns, interval_s=interval_s
-            ):
-                self.units[result.field] = result.unit
-                self._series[(dev.id, result.field)] = self._on_grid(result, step)
+        self._devices = {d.id: d for d in devices}
+        self._read: set[str] = set()
+        self._store, self._park, self._ledger = store, park, ledger
+        self._span = {"start_ns": start_ns, "end_ns": end_ns, "interval_s": interval_s}
 
-    def _on_grid(self, result: FieldLedger, step: int) -> Series:
+    def _load(self, device_id: str) -> None:
+        if device_id in self._read:
+            return
+        self._read.add(device_id)
+        dev = self._devices.get(device_id)
+        if dev is None:
+            return
+        for result in self._ledger(self._store, self._park.id, dev, **self._span):
+            self.units[result.field] = result.unit
+            self._series[(dev.id, result.field)] = self._on_grid(result)
+
+    def _on_grid(self, result: FieldLedger) -> Series:
         """The ledger placed on the grid (device_ledger already returns this grid; a stored
         ledger may hold fewer intervals)."""
         out = Series.missing(self.n)
@@ -304,21 +350,34 @@ class _Registers:
         if self.n == 0:
             return out
         offset = led.start_ns - self.grid[0]
-        idx = offset // step
-        ok = (idx >= 0) & (idx < self.n) & (offset % step == 0)
+        idx = offset // self.step
+        ok = (idx >= 0) & (idx < self.n) & (offset % self.step == 0)
         out.energy[idx[ok]] = led.energy[ok]
         out.quality[idx[ok]] = led.quality[ok]
         return out
 
     def has(self, device_id: str, field: str) -> bool:
+        self._load(device_id)
         return (device_id, field) in self._series
 
     def get(self, device_id: str, field: str) -> Series:
         """The register's series; all missing when it reported nothing (a silent meter)."""
+        self._load(device_id)
         return self._series.get((device_id, field)) or Series.missing(self.n)
 
-    def fields_of(self, device_id: str) -> list[str]:
-        return [f for (d, f) in self._series if d == device_id]
+    def summed(self, meters: Sequence[Device], field: str) -> Series | None:
+        """Σ of one register over ``meters`` as :func:`combine` gives it, from the ledger's
+        :meth:`SummingLedger.sum_series`; None when the ledger has none or cannot give it."""
+        fn = getattr(self._ledger, "sum_series", None)
+        if fn is None or not meters:
+            return None
+        got: FieldLedger | None = fn(self._store, self._park.id, meters, field, **self._span)
+        if got is None:
+            return None
+        self.units[got.field] = got.unit
+        out = self._on_grid(got)
+        out.quality[np.isnan(out.energy)] = int(Quality.MISSING)
+        return out
 
 
 def _registers_of(dev: Device) -> list[str]:
@@ -360,7 +419,14 @@ def _sum_figure(
                 absent=True,
             )
         meters = reporting
-    series = combine([(1.0, regs.get(d.id, field)) for d in meters], regs.n)
+        series = combine([(1.0, regs.get(d.id, field)) for d in meters], regs.n)
+    else:
+        summed = regs.summed(meters, field)
+        series = (
+            combine([(1.0, regs.get(d.id, field)) for d in meters], regs.n)
+            if summed is None
+            else summed
+        )
     return Figure(name, _unit_of(field, regs), tuple(d.id for d in meters), series, note)
 
 

@@ -23,6 +23,12 @@ minutes, see :class:`~services.rollup.RollupLedger`):
   at 15 minutes;
 * **gas, heat, production** and every other role the indicators read: sums only.
 
+A figure of these groups is asked of the ledger whole (:meth:`RollupLedger.sum_series`), not
+meter by meter: one meter of gas, heat or production is laid out day by day from its own roll-up
+(these figures are only ever summed over periods: ``totals_only``); a figure of several meters
+comes from its cache in the roll-up while its meters' days stand, else from its meters (and is
+kept). The day at 15 minutes is then judged per figure, not per role.
+
 Feeders and loads of the park are not read at all for the park's indicators: no indicator of
 the park is made of them (they make the unmetered figures of ``/energy``).
 
@@ -94,7 +100,9 @@ def rollup_plan(
     narrow = ParkRegistry.model_construct(
         park=park.park, tenants=park.tenants, buildings=park.buildings, devices=tuple(kept)
     )
-    ledger = RollupLedger(narrow, fine=fine, groups=groups, shared=shared)
+    ledger = RollupLedger(
+        narrow, fine=fine, groups=groups, shared=shared, totals_only=_GROUPED_ROLES
+    )
     grid = [d for d in park.devices if d.role.value == "grid_connection"]
     ledger.partners[SUPPLY_GROUP] = _grid_partner(ledger, park, grid)
     return narrow, ledger

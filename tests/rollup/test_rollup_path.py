@@ -47,6 +47,7 @@ devices:
   - {id: la, kind: electricity_meter, role: load, parent: main, building: b1, floor: 1, tenant: a}
   - {id: lb, kind: electricity_meter, role: load, parent: main, building: b1, floor: 2, tenant: b}
   - {id: pv, kind: pv_inverter, role: pv, parent: grid, capacity_kw: 300, dc_kwp: 330}
+  - {id: pv2, kind: pv_inverter, role: pv, parent: grid, capacity_kw: 100, dc_kwp: 110}
   - {id: bess, kind: battery, role: storage, parent: grid, capacity_kw: 500, capacity_kwh: 1000}
   - {id: gas1, kind: gas_meter, role: gas, building: b1}
   - {id: gas2, kind: gas_meter, role: gas, building: b1, floor: 1, tenant: a}
@@ -118,20 +119,24 @@ def load(store: Store, park: ParkRegistry, *, rolled: list[str] | None = None) -
         ("la", "energy_kwh"): readings("la", "energy_kwh", rng),
         ("lb", "energy_kwh"): readings("lb", "energy_kwh", rng),
         ("pv", "energy_kwh"): readings("pv", "energy_kwh", rng, daytime=True),
+        ("pv2", "energy_kwh"): readings("pv2", "energy_kwh", rng, daytime=True),
         ("bess", "charge_energy_kwh"): readings("bess", "charge_energy_kwh", rng),
         ("bess", "discharge_energy_kwh"): readings("bess", "discharge_energy_kwh", rng),
         ("gas1", "volume_m3"): readings("gas1", "volume_m3", rng),
         ("gas2", "volume_m3"): readings("gas2", "volume_m3", rng),
         ("heat", "energy_kwh"): readings("heat", "energy_kwh", rng),
-        ("prod", "produced_count"): readings("prod", "produced_count", rng),
+        ("prod", "produced_units"): readings("prod", "produced_units", rng),
     }
     faults = {
         ("grid", "energy_kwh"): (at(5, 3), at(5, 4)),  # an hour interpolated
         ("gas1", "volume_m3"): (at(3, 10), at(3, 13)),  # three hours interpolated
         ("pv", "energy_kwh"): (at(4, 9), at(4, 10)),
+        ("pv2", "energy_kwh"): (at(6, 11), at(6, 12)),
         ("la", "energy_kwh"): (at(1) - 86_400 * 10**9, at(3, 12)),  # starts on 3 March
         ("gas2", "volume_m3"): (at(6, 13), at(9)),  # stops on 6 March
         ("lb", "energy_kwh"): (LATE, LATE + 1),
+        ("heat", "energy_kwh"): (at(5, 9), at(5, 11)),  # two hours interpolated
+        ("prod", "produced_units"): (at(7, 6), at(9)),  # stops on 7 March
     }
     for (device, field), (t_all, v_all) in regs.items():
         t, v = without(t_all, v_all, *faults.get((device, field), (0, 0)))
@@ -232,7 +237,16 @@ def test_clean_days_come_from_the_rollup_and_the_rest_at_15_minutes(
 ) -> None:
     load(embedded_store, park)
     narrow, ledger = rollup_plan(park, Scope("park"), default_profile(park))
-    assert {d.id for d in narrow.devices} == {"grid", "pv", "bess", "gas1", "gas2", "heat", "prod"}
+    assert {d.id for d in narrow.devices} == {
+        "grid",
+        "pv",
+        "pv2",
+        "bess",
+        "gas1",
+        "gas2",
+        "heat",
+        "prod",
+    }
     (gas1,) = ledger(embedded_store, "p", device(park, "gas1"), start_ns=at(1), end_ns=at(9))
     day = gas1.ledger.energy.reshape(-1, 96)
     # 1 and 2 March are clean for both gas meters: the day's energy in its first interval

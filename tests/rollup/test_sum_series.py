@@ -1,0 +1,239 @@
+"""A figure's sum over several meters given by the roll-up ledger itself
+(:meth:`services.rollup.RollupLedger.sum_series`): per interval what each meter's ledger combined
+gives, and, for one meter of a totals-only group, per day every count the 15-minute ledger has."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analytics.intervals import KNOWN_TOTAL, Quality
+from config.registry import ParkRegistry, load_registry
+from services.energy import Balance, Scope, energy_balance
+from services.indicators import default_profile
+from services.indicators.hybrid import rollup_plan
+from services.ledger import LEDGER, FieldLedger, rebuild_ledger, stored_ledger
+from services.rollup import RollupLedger, write_day_rollups
+from store.base import TELEMETRY, Point, SeriesQuery, Store
+from tests.rollup.test_rollup_path import (
+    REGISTRY,
+    SCOPES,
+    at,
+    late_reading_and_replacement,
+    load,
+)
+
+DAYS = 7  # 1 to 8 March
+EXACT = [int(q) for q in KNOWN_TOTAL]
+
+
+@pytest.fixture
+def park(tmp_path: Path) -> ParkRegistry:
+    path = tmp_path / "p.yaml"
+    path.write_text(REGISTRY, encoding="utf-8")
+    return load_registry(path).parks["p"]
+
+
+@pytest.fixture(params=["embedded", "influx"])
+def store(request: pytest.FixtureRequest) -> Store:
+    found: Store = request.getfixturevalue(f"{request.param}_store")
+    return found
+
+
+def per_meter(ledger: RollupLedger) -> Callable[..., list[FieldLedger]]:
+    """The same ledger without ``sum_series``: every figure combined from each meter's series."""
+
+    def read(*args: object, **kwargs: object) -> list[FieldLedger]:
+        return ledger(*args, **kwargs)
+
+    return read
+
+
+def balances(store: Store, reg: ParkRegistry, scope: Scope) -> tuple[Balance, Balance, int]:
+    narrow, ledger = rollup_plan(reg, scope, default_profile(reg))
+    span = {"start_ns": at(1), "end_ns": at(8)}
+    summed = energy_balance(store, narrow, scope, ledger=ledger, **span)
+    _, again = rollup_plan(reg, scope, default_profile(reg))
+    combined = energy_balance(store, narrow, scope, ledger=per_meter(again), **span)
+    return summed, combined, ledger.summed
+
+
+def by_day(values: np.ndarray) -> np.ndarray:
+    return values.reshape(DAYS, -1)
+
+
+TOTALS_ONLY = ("gas", "heat", "production")  # services.indicators.hybrid._GROUPED_ROLES
+
+
+def same_days(got: Balance, full: Balance, name: str, *, measured: bool = True) -> int:
+    """Assert that figure ``name`` has, per day, the sum and every count of ``full``'s (the
+    measured count only with ``measured``: a figure of several meters has it exact on the days
+    read at 15 minutes only, services.rollup.RollupLedger); returns the intervals laid out (0
+    after a day's first)."""
+    a, b = got.figure(name), full.figure(name)
+    assert a is not None
+    assert b is not None
+    e, q = a.series.energy, a.series.quality
+    fe, fq = b.series.energy, b.series.quality
+    np.testing.assert_allclose(
+        np.nansum(by_day(e), axis=1), np.nansum(by_day(fe), axis=1), rtol=1e-12, err_msg=name
+    )
+    masks = [lambda x, y: np.isfinite(x), lambda x, y: np.isin(y, EXACT)]
+    if measured:
+        masks.append(lambda x, y: y == Quality.MEASURED)
+    for mask in masks:
+        assert np.array_equal(by_day(mask(e, q)).sum(axis=1), by_day(mask(fe, fq)).sum(axis=1)), (
+            name
+        )
+    assert np.array_equal(by_day(q).max(axis=1), by_day(fq).max(axis=1)), name
+    return int(np.count_nonzero(by_day(e)[:, 1:] == 0.0))
+
+
+def test_sums_equal_the_meters_combined(store: Store, park: ParkRegistry) -> None:
+    load(store, park)
+    laid_out = 0
+    for scope in SCOPES:
+        summed, combined, count = balances(store, park, scope)
+        assert count > 0, scope  # the sums were given by the ledger, not combined per meter
+        full = energy_balance(
+            store, park, scope, start_ns=at(1), end_ns=at(8), ledger=stored_ledger
+        )
+        for fig in combined.figures:
+            got = summed.figure(fig.name)
+            assert got is not None
+            if fig.name.split("_")[0] in TOTALS_ONLY:  # per day, every count and the sum
+                # of the 15-minute ledger for one meter; of the meters combined for several
+                # (whose measured share is exact on the days read at 15 minutes only)
+                one = len(fig.devices) == 1
+                laid_out += same_days(summed, full if one else combined, fig.name, measured=one)
+                continue
+            e, q = got.series.energy, got.series.quality  # the same series, interval by interval
+            want_e, want_q = fig.series.energy, fig.series.quality
+            assert np.array_equal(np.isnan(e), np.isnan(want_e)), (scope, fig.name)
+            np.testing.assert_allclose(e, want_e, rtol=1e-12, err_msg=f"{scope} {fig.name}")
+            assert np.array_equal(q, want_q), (scope, fig.name)
+    assert laid_out > 0  # some days were laid out from the roll-up
+
+
+def test_a_figure_keeps_its_days_until_a_meter_day_changes(
+    store: Store, park: ParkRegistry
+) -> None:
+    load(store, park)
+    scope = Scope("park")
+    span = {"start_ns": at(1), "end_ns": at(8)}
+
+    def figures() -> tuple[Balance, RollupLedger]:
+        narrow, ledger = rollup_plan(park, scope, default_profile(park))
+        return energy_balance(store, narrow, scope, ledger=ledger, **span), ledger
+
+    def per_meter_figures() -> Balance:
+        narrow, ledger = rollup_plan(park, scope, default_profile(park))
+        return energy_balance(store, narrow, scope, ledger=per_meter(ledger), **span)
+
+    _, ledger = figures()
+    assert ledger.kept_days == 2 * DAYS  # gas (2 meters) and PV (2 meters): kept
+    again, ledger = figures()
+    assert ledger.cached_days == 2 * DAYS  # and read back
+    assert ledger.kept_days == 0
+    combined = per_meter_figures()
+    same_days(again, combined, "gas_m3", measured=False)
+    full = energy_balance(store, park, scope, ledger=stored_ledger, **span)
+    export_days = [1, 4]  # 2 and 5 March: the grid exports at noon
+    for name in ("pv_generation_kwh", "pv_self_consumption_kwh", "load_kwh"):
+        same_days(again, combined, name, measured=False)
+        # PV's interval shape where a figure needs it: the days with export, kept at 15 minutes
+        a, b = again.figure(name), full.figure(name)
+        assert a is not None
+        assert b is not None
+        got, want = by_day(a.series.energy)[export_days], by_day(b.series.energy)[export_days]
+        np.testing.assert_allclose(got, want, rtol=1e-12, err_msg=name)
+        assert np.array_equal(
+            by_day(a.series.quality)[export_days], by_day(b.series.quality)[export_days]
+        )
+    # gas1 is replaced on 4 March: its days from 4 March change, so do the gas figure's
+    late_reading_and_replacement(store, park)
+    after, ledger = figures()
+    assert 0 < ledger.kept_days < 2 * DAYS
+    same_days(after, per_meter_figures(), "gas_m3", measured=False)
+
+
+def test_an_interval_rewritten_missing_is_missing_although_its_old_energy_stays(
+    store: Store, park: ParkRegistry
+) -> None:
+    # the ledger rewrites an interval it no longer knows with its quality alone: on InfluxDB the
+    # old energy field of that point stays. The sums must count the interval unknown, as the
+    # meter's own stored ledger does.
+    load(store, park)
+    t = at(3, 10)
+    store.write([Point(LEDGER, {"park": "p", "device": "gas2"}, {"volume_m3_quality": 6.0}, t)])
+    write_day_rollups(
+        store, park, start_ns=at(3), end_ns=at(4), devices=["gas2"], ledger=stored_ledger
+    )
+    summed, combined, _ = balances(store, park, Scope("park"))
+    gas, want = summed.figure("gas_m3"), combined.figure("gas_m3")
+    assert gas is not None
+    assert want is not None
+    k = (t - at(1)) // (900 * 10**9)
+    assert np.isnan(want.series.energy[k])
+    assert np.isnan(gas.series.energy[k])
+    assert gas.series.quality[k] == Quality.MISSING
+    np.testing.assert_allclose(gas.series.energy, want.series.energy, rtol=1e-12)
+
+
+def test_a_day_kept_whole_is_read_again_when_the_grid_starts_exporting_on_it(
+    store: Store, park: ParkRegistry
+) -> None:
+    # 1 March had no export and no gap: PV's day was kept as a sum. Export readings for its
+    # noon arrive late; PV self-consumption now needs PV per interval on that day: read at
+    # 15 minutes
+    load(store, park)
+    scope = Scope("park")
+    span = {"start_ns": at(1), "end_ns": at(8)}
+    narrow, ledger = rollup_plan(park, scope, default_profile(park))
+    energy_balance(store, narrow, scope, ledger=ledger, **span)
+    assert ledger.kept_days > 0
+    day = by_day(
+        energy_balance(store, narrow, scope, ledger=ledger, **span)
+        .figure("pv_generation_kwh")
+        .series.energy
+    )[0]
+    assert np.count_nonzero(day) == 1  # kept as the day's sum in its first interval
+    t = np.arange(at(1, 11), at(1, 14), 900 * 10**9, dtype=np.int64)
+    before = store.series(SeriesQuery("p", "grid", "export_energy_kwh", at(1, 10), at(1, 11) + 1))
+    start = before[-1].value
+    store.write(
+        [
+            Point(TELEMETRY, {"park": "p", "device": "grid"}, {"export_energy_kwh": v}, int(ts))
+            for ts, v in zip(
+                t.tolist(), (start + np.arange(1, t.size + 1) * 2.5).tolist(), strict=True
+            )
+        ]
+    )
+    after_noon = store.series(SeriesQuery("p", "grid", "export_energy_kwh", at(1, 14), at(8)))
+    store.write(
+        [
+            Point(
+                TELEMETRY,
+                {"park": "p", "device": "grid"},
+                {"export_energy_kwh": r.value + 2.5 * t.size},
+                r.time_ns,
+            )
+            for r in after_noon
+        ]
+    )
+    rebuild_ledger(store, park, start_ns=at(1), end_ns=at(2), devices=["grid"])
+    write_day_rollups(store, park, start_ns=at(1), end_ns=at(2), devices=["grid"])
+    narrow, ledger = rollup_plan(park, scope, default_profile(park))
+    got = energy_balance(store, narrow, scope, ledger=ledger, **span)
+    full = energy_balance(store, park, scope, ledger=stored_ledger, **span)
+    for name in ("pv_generation_kwh", "pv_self_consumption_kwh"):
+        a, b = got.figure(name), full.figure(name)
+        assert a is not None
+        assert b is not None
+        np.testing.assert_allclose(
+            by_day(a.series.energy)[0], by_day(b.series.energy)[0], rtol=1e-12
+        )
+    assert np.nanmax(by_day(full.figure("grid_export_kwh").series.energy)[0]) > 0  # it exports
