@@ -125,6 +125,7 @@ __all__ = [
     "RollupLedger",
     "RollupResult",
     "TotalLedger",
+    "day_digests",
     "day_points",
     "device_totals",
     "known_total_mask",
@@ -144,7 +145,7 @@ CHUNK_DAYS = 60
 
 DIGEST_SUFFIX = "_digest"
 """Field suffix of a register's day digest in :data:`LEDGER_DAY`: a 48-bit hash of the day's
-15-minute energies and qualities as rolled up (:func:`day_digest`); a figure's cached day
+15-minute energies and qualities as rolled up (:func:`day_digests`); a figure's cached day
 carries the hash of its meters' digests (:func:`figure_id`)."""
 
 FINE_SUFFIX = "_fine"
@@ -231,7 +232,7 @@ def day_points(park_id: str, device_id: str, result: FieldLedger, tz: str) -> li
     tags = {"park": park_id, "device": device_id}
     points = []
     columns = [a.tolist() for a in arrays]
-    bounds = np.searchsorted(led.start_ns, edges)
+    digests = day_digests(led.energy, led.quality, np.searchsorted(led.start_ns, edges)).tolist()
     for i, day_ns in enumerate(edges[:-1].tolist()):
         if math.isnan(columns[3][i]):
             continue  # not a whole day of the ledger
@@ -240,20 +241,49 @@ def day_points(park_id: str, device_id: str, result: FieldLedger, tz: str) -> li
         }
         if fields[names[5]] == Quality.MEASURED:
             del fields[names[5]]  # implied by the energy: most days carry one value less to read
-        a, b = int(bounds[i]), int(bounds[i + 1])
-        fields[result.field + DIGEST_SUFFIX] = day_digest(led.energy[a:b], led.quality[a:b])
+        fields[result.field + DIGEST_SUFFIX] = digests[i]
         points.append(Point(LEDGER_DAY, tags, fields, day_ns))
     return points
 
 
-def day_digest(energy: NDArray[np.float64], quality: NDArray[np.int8]) -> float:
-    """A 48-bit hash of one day's interval energies [any unit] and quality codes, as a float
-    (exact below 2⁵³): two days with the same intervals have the same digest; any change of
-    an energy or a quality changes it (but for a chance of 2⁻⁴⁸)."""
-    e = np.where(np.isnan(energy), np.nan, energy + 0.0)  # one NaN, and no -0.0
-    h = hashlib.blake2b(e.astype("<f8").tobytes(), digest_size=6)
-    h.update(np.asarray(quality, dtype=np.int8).tobytes())
-    return float(int.from_bytes(h.digest(), "big"))
+_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)  # splitmix64's
+
+
+def _mix(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """splitmix64's finaliser, element-wise (wrapping uint64 arithmetic): every input bit
+    reaches every output bit."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * _M1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _M2
+    out: NDArray[np.uint64] = x ^ (x >> np.uint64(31))
+    return out
+
+
+def day_digests(
+    energy: NDArray[np.float64], quality: NDArray[np.int8], bounds: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """Per day ``[bounds[i], bounds[i + 1])`` of the intervals, a 48-bit hash of their
+    energies [any unit], quality codes and places in the day, as floats (exact below 2⁵³): two
+    days with the same intervals have the same digest; a change of an energy, a quality or an
+    order changes it but for a chance of about 2⁻⁴⁸. All days at once: each interval's bits are
+    mixed (splitmix64) with its quality and its place, and a day's are summed."""
+    n = bounds.size - 1
+    if n <= 0:
+        return np.zeros(0)
+    edge = np.clip(bounds, 0, energy.size)
+    count = np.diff(edge)
+    lo, hi = int(edge[0]), int(edge[-1])
+    e = np.where(np.isnan(energy[lo:hi]), np.nan, energy[lo:hi] + 0.0)  # one NaN, no -0.0
+    bits = e.astype("<f8").view(np.uint64)
+    place = (np.arange(lo, hi) - np.repeat(edge[:-1], count)).astype(np.uint64)
+    code = np.asarray(quality[lo:hi], dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        x = _mix(bits ^ _mix(code + (place << np.uint64(8)) + np.uint64(1)))
+        sums = np.add.reduceat(np.append(x, np.uint64(0)), edge[:-1] - lo)
+        sums[count == 0] = 0
+        out: NDArray[np.float64] = (_mix(sums) >> np.uint64(16)).astype(np.float64)
+    return out
 
 
 def figure_id(field: str, devices: Sequence[str]) -> str:

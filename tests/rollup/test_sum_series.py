@@ -16,7 +16,7 @@ from services.energy import Balance, Scope, energy_balance
 from services.indicators import default_profile
 from services.indicators.hybrid import rollup_plan
 from services.ledger import LEDGER, FieldLedger, rebuild_ledger, stored_ledger
-from services.rollup import RollupLedger, write_day_rollups
+from services.rollup import RollupLedger, day_digests, write_day_rollups
 from store.base import TELEMETRY, Point, SeriesQuery, Store
 from tests.rollup.test_rollup_path import (
     REGISTRY,
@@ -237,3 +237,37 @@ def test_a_day_kept_whole_is_read_again_when_the_grid_starts_exporting_on_it(
             by_day(a.series.energy)[0], by_day(b.series.energy)[0], rtol=1e-12
         )
     assert np.nanmax(by_day(full.figure("grid_export_kwh").series.energy)[0]) > 0  # it exports
+
+
+def test_a_day_digest_is_its_intervals_and_nothing_else() -> None:
+    rng = np.random.default_rng(3)
+    energy = rng.integers(0, 400, 96 * 3) * 0.25
+    energy[96 + 40] = 0.0  # where the sign of zero is changed below
+    quality = np.zeros(96 * 3, dtype=np.int8)
+    bounds = np.array([0, 96, 192, 288])
+    digests = day_digests(energy, quality, bounds)
+    assert len(set(digests.tolist())) == 3
+    assert all(d == int(d) and 0 <= d < 2**48 for d in digests.tolist())
+    # the same day alone, or inside a longer ledger, has the same digest
+    assert day_digests(energy[96:192], quality[96:192], np.array([0, 96]))[0] == digests[1]
+    assert day_digests(energy, quality, np.array([96, 192]))[0] == digests[1]
+    changed = []
+    for k, change in enumerate(("energy", "quality", "order", "missing", "sign of zero")):
+        e, q = energy.copy(), quality.copy()
+        at = 96 + 10 * k
+        if change == "energy":
+            e[at] += 1e-9
+        elif change == "quality":
+            q[at] = Quality.INTERPOLATED
+        elif change == "order":
+            e[[at, at + 1]] = [e[at] + 0.25, e[at + 1] - 0.25]  # the same day total
+        elif change == "missing":
+            e[at] = np.nan
+        else:
+            e[at] = -0.0
+        got = day_digests(e, q, bounds)
+        assert got[0] == digests[0]
+        assert got[2] == digests[2]
+        changed.append(bool(got[1] != digests[1]))
+    # every real change of the day changes its digest; -0.0 is 0.0
+    assert changed == [True, True, True, True, False]
