@@ -360,6 +360,7 @@ class DayRollup:
     known_total: NDArray[np.float64]  # derived for roll-ups written without it (module docstring)
     # per day: ``known_total`` is exact (stored, or derived on a day no worse than INTERPOLATED)
     known_total_exact: NDArray[np.bool_] | None = None
+    digest: NDArray[np.float64] | None = None  # the day's ``_digest`` when it was read
 
 
 def _rollup_of(
@@ -368,13 +369,17 @@ def _rollup_of(
     """``columns``: the device's roll-up points, with the fields ``field + s`` of ``suffixes``."""
     n = day_ns.size
     cols = np.full((n, len(SUFFIXES)), np.nan)
+    digest = np.full(n, np.nan) if DIGEST_SUFFIX in suffixes else None
     if columns.time_ns:
         times = np.array(columns.time_ns, dtype=np.int64)
         idx = np.searchsorted(day_ns, times)
         ok = (idx < n) & (day_ns[np.minimum(idx, n - 1)] == times)
         for suffix in suffixes:
             got = np.array(columns.values[field + suffix], dtype=np.float64)
-            cols[idx[ok], SUFFIXES.index(suffix)] = got[ok]
+            if suffix == DIGEST_SUFFIX:
+                digest[idx[ok]] = got[ok]  # type: ignore[index]  # not None: in suffixes
+            else:
+                cols[idx[ok], SUFFIXES.index(suffix)] = got[ok]
     implied = np.where(np.isnan(cols[:, 0]), float(Quality.MISSING), float(Quality.MEASURED))
     quality = np.where(np.isnan(cols[:, 5]), implied, cols[:, 5]).astype(np.int8)
     known_total = np.where(
@@ -393,6 +398,7 @@ def _rollup_of(
         quality,
         known_total,
         ~np.isnan(cols[:, 6]) | (quality <= Quality.INTERPOLATED),
+        digest,
     )
 
 
@@ -928,9 +934,12 @@ class RollupLedger:
           partner does not flag it; a clean day is the sum of the meters' days in its first
           interval, the others are read at 15 minutes, all meters in one read per run of days)
           and then kept: its day point, and the 15-minute ledger of the days read at 15
-          minutes (``_fine`` = 1). A group that needs the interval shape (PV and storage) takes
-          a kept day as a sum only when it is clean and its partner does not flag it, else its
-          kept 15 minutes, else the meters. A late reading, a rebuild or a declared
+          minutes (``_fine`` = 1) — only a day every meter's part of which (the roll-up read,
+          or the digest of the intervals read) is that meter's day now, so a read the request
+          made before the follower rewrote a day is never kept under the new digest. A group
+          that needs the interval shape (PV and storage) takes a kept day as a sum only when it
+          is clean and its partner does not flag it, else its kept 15 minutes, else the
+          meters. A late reading, a rebuild or a declared
           replacement changes a meter's digest and so the day is made again; a store that
           refuses the write leaves the cache as it was.
         * **One meter of a group in ``totals_only``** (gas, heat, production: figures only
@@ -973,7 +982,7 @@ class RollupLedger:
             if key in self.totals_only:
                 led = self._day_exact(g, devices[0], field, cols[0])
             else:
-                e, q, _ = self._per_interval(g, key, devices, field, cols)
+                e, q, _, _ = self._per_interval(g, key, devices, field, cols)
                 led = IntervalLedger(g.grid, e, q, self.interval_s, ())
         self.summed += 1
         got = FieldLedger(field, unit, led)
@@ -1037,7 +1046,7 @@ class RollupLedger:
         fid = figure_id(field, ids)
         whole_ns = g.edges[:-1][g.whole]
         span = {"start_ns": int(whole_ns[0]), "end_ns": int(whole_ns[-1]) + 1}
-        want = _figure_digests(
+        want, now = _figure_digests(
             g, field, ids, g.store.columns(
                 g.park_id, measurement=LEDGER_DAY, fields=[field + DIGEST_SUFFIX], devices=ids,
                 **span,
@@ -1085,10 +1094,13 @@ class RollupLedger:
         cols = [g.rollup_columns(dev.id, field, unit) for dev in devices]
         if any(np.all(np.isnan(c["n"])) for c in cols):
             return None
-        pe, pq, fine = self._per_interval(g, key, devices, field, cols, only=stale)
+        pe, pq, fine, used = self._per_interval(g, key, devices, field, cols, only=stale)
         at = stale[g.day_of]
         e[at], q[at] = pe[at], pq[at]
-        keep = stale & g.whole & np.isfinite(want)
+        # keep a day only when every meter's day it was made of is the meter's day now: a
+        # roll-up or a 15-minute read of this request made before the digests were read (and
+        # since rewritten by the follower) would otherwise be kept under the newer digest
+        keep = stale & g.whole & np.isfinite(want) & (used == now).all(axis=0)
         if keep.any():
             self._keep(
                 g, fid, field, unit, (pe, pq), days=keep, digest=want, fine=fine & (not totals)
@@ -1147,10 +1159,12 @@ class RollupLedger:
         cols: Sequence[dict[str, NDArray[np.float64]]],
         *,
         only: NDArray[np.bool_] | None = None,
-    ) -> tuple[NDArray[np.float64], NDArray[np.int8], NDArray[np.bool_]]:
+    ) -> tuple[NDArray[np.float64], NDArray[np.int8], NDArray[np.bool_], NDArray[np.float64]]:
         """The meters' sum per interval (energy, quality) on the days of ``only`` (default all;
         the others are left missing): clean days from the roll-up, the others read at 15
-        minutes, all meters in one read per run of days; and the days read at 15 minutes."""
+        minutes, all meters in one read per run of days; the days read at 15 minutes; and per
+        meter and day the digest of what the sum was made of (the roll-up's, or that of the
+        intervals read: :func:`day_digests`)."""
         clean = np.ones(g.n_days, dtype=bool)
         all_known = np.ones(g.n_days, dtype=bool)
         all_measured = np.ones(g.n_days, dtype=bool)
@@ -1176,21 +1190,24 @@ class RollupLedger:
         e[g.first[lump]] = total[lump]
         q[fill] = np.where(all_measured[g.day_of[fill]], Quality.MEASURED, Quality.INTERPOLATED)
         fine = np.zeros(g.n_days, dtype=bool)
+        used = np.array([c["d"] for c in cols]).reshape(len(cols), g.n_days)
         for a, b in _runs(dirty):
             lo, hi = int(g.lo[a]), int(g.hi[b - 1])
             i0, i1 = (lo - g.start_ns) // g.step, (hi - g.start_ns) // g.step
             fine[a:b] = True
             got = self._read_many(g.store, g.park_id, devices, lo, hi)
             run_e, run_q = np.zeros(i1 - i0), np.zeros(i1 - i0, dtype=np.int8)
-            for dev in devices:
-                de, dq = _on(
-                    g, lo, i1 - i0, next((r for r in got[dev.id] if r.field == field), None)
-                )
+            bounds = g.first[a:b] - i0
+            bounds = np.append(bounds, i1 - i0)
+            for row, dev in enumerate(devices):
+                mine = next((r for r in got[dev.id] if r.field == field), None)
+                de, dq = _on(g, lo, i1 - i0, mine)
+                used[row, a:b] = day_digests(de, dq, bounds)
                 run_e = run_e + de
                 run_q = np.maximum(run_q, dq)
             e[i0:i1] = run_e
             q[i0:i1] = np.where(np.isfinite(run_e), run_q, Quality.MISSING)
-        return e, q, fine
+        return e, q, fine, used
 
     def _day_rollups(
         self, store: Store, park_id: str, field: str, day_ns: NDArray[np.int64]
@@ -1206,7 +1223,7 @@ class RollupLedger:
                 park_id,
                 field,
                 day_ns=day_ns,
-                suffixes=("", "_known", "_known_total", "_measured", "_intervals"),
+                suffixes=("", "_known", "_known_total", "_measured", "_intervals", DIGEST_SUFFIX),
                 devices=ids,  # the meters of this ledger's registry, not every meter of the park
             )
             self.rollup_reads += 1
@@ -1268,9 +1285,10 @@ def _on(
 
 def _figure_digests(
     g: _GroupRead, field: str, ids: Sequence[str], found: Mapping[str, Columns]
-) -> NDArray[np.float64]:
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Per day of ``g``, the hash of the meters' day digests (``found``: their
-    ``<field>_digest`` columns) in the order of ``ids``; NaN where one has none."""
+    ``<field>_digest`` columns) in the order of ``ids`` (NaN where one has none), and those
+    digests (a row per meter)."""
     digests = np.full((len(ids), g.n_days), np.nan)
     starts = g.edges[:-1]
     for row, dev_id in enumerate(ids):
@@ -1286,7 +1304,7 @@ def _figure_digests(
         h = hashlib.blake2b(field.encode(), digest_size=6)
         h.update(digests[:, d].astype("<f8").tobytes())
         out[d] = float(int.from_bytes(h.digest(), "big"))
-    return out
+    return out, digests
 
 
 def _virtual(member: Device, fid: str, field: str) -> Device:
@@ -1365,7 +1383,7 @@ class _GroupRead:
         self.units[field] = unit
         whole_ns = self.edges[:-1][self.whole]
         r = self.owner._day_rollups(self.store, self.park_id, field, whole_ns).get(device)
-        cols = {s: np.full(self.n_days, np.nan) for s in ("e", "k", "kt", "m", "n", "x", "w")}
+        cols = {s: np.full(self.n_days, np.nan) for s in ("e", "k", "kt", "m", "n", "x", "w", "d")}
         if r is not None:
             where = np.flatnonzero(self.whole)
             cols["e"][where], cols["k"][where] = r.energy, r.known
@@ -1373,6 +1391,8 @@ class _GroupRead:
             cols["n"][where], cols["w"][where] = r.intervals, r.quality
             if r.known_total_exact is not None:
                 cols["x"][where] = r.known_total_exact
+            if r.digest is not None:
+                cols["d"][where] = r.digest
         return cols
 
     def figure_columns(self, field: str, held: Columns | None) -> dict[str, NDArray[np.float64]]:

@@ -112,7 +112,10 @@ def approve(
 @router.post(
     "/{park}/devices/{device}/retire",
     summary="Take a device out of service",
-    responses={404: {"model": ErrorOut, "description": "Unknown park or device"}},
+    responses={
+        400: {"model": ErrorOut, "description": "The body is not valid JSON"},
+        404: {"model": ErrorOut, "description": "Unknown park or device"},
+    },
 )
 def retire(
     *,

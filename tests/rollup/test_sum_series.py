@@ -16,7 +16,7 @@ from services.energy import Balance, Scope, energy_balance
 from services.indicators import default_profile
 from services.indicators.hybrid import rollup_plan
 from services.ledger import LEDGER, FieldLedger, rebuild_ledger, stored_ledger
-from services.rollup import RollupLedger, day_digests, write_day_rollups
+from services.rollup import RollupLedger, RollupReads, day_digests, write_day_rollups
 from store.base import TELEMETRY, Point, SeriesQuery, Store
 from tests.rollup.test_rollup_path import (
     REGISTRY,
@@ -271,3 +271,43 @@ def test_a_day_digest_is_its_intervals_and_nothing_else() -> None:
         changed.append(bool(got[1] != digests[1]))
     # every real change of the day changes its digest; -0.0 is 0.0
     assert changed == [True, True, True, True, False]
+
+
+def test_a_day_made_of_reads_older_than_the_digests_is_not_kept(
+    store: Store, park: ParkRegistry
+) -> None:
+    # one request (a report) reads gas1's 3 March at 15 minutes (an estimated interval makes
+    # it unclean) for the week to 5 March; the follower then rewrites that day; later in the
+    # same request the figure for 3 to 6 March is made with the 15 minutes the request holds
+    # (older than the digest it reads now): that day must not be kept under the new digest,
+    # or the next request would take the old day for the new one
+    load(store, park)
+    scope = Scope("park")
+
+    def rewrite(value: float) -> None:
+        t = np.arange(at(3, 6), at(3, 8), 900 * 10**9, dtype=np.int64)
+        fields = {"volume_m3": value, "volume_m3_quality": float(Quality.ESTIMATED)}
+        store.write([Point(LEDGER, {"park": "p", "device": "gas1"}, fields, x) for x in t.tolist()])
+        write_day_rollups(
+            store, park, start_ns=at(3), end_ns=at(4), devices=["gas1"], ledger=stored_ledger
+        )
+
+    def gas(reads: RollupReads | None, lo: int, hi: int, *, meters: bool = False) -> Balance:
+        narrow, ledger = rollup_plan(park, scope, default_profile(park), reads)
+        fn = per_meter(ledger) if meters else ledger
+        return energy_balance(store, narrow, scope, ledger=fn, start_ns=at(lo), end_ns=at(hi))
+
+    rewrite(5.0)
+    shared = RollupReads()
+    gas(shared, 1, 5)
+    rewrite(99.0)  # the follower, between two parts of the request
+    gas(shared, 3, 6)  # the same request: 3 March cut from what it read before
+    fresh, want = gas(None, 3, 6), gas(None, 3, 6, meters=True)
+    a, b = fresh.figure("gas_m3"), want.figure("gas_m3")
+    assert a is not None
+    assert b is not None
+    np.testing.assert_allclose(
+        np.nansum(a.series.energy.reshape(3, -1), axis=1),
+        np.nansum(b.series.energy.reshape(3, -1), axis=1),
+        rtol=1e-12,
+    )
