@@ -356,8 +356,8 @@ def http_rows(cfg: Config, url: str, big: ParkRegistry, city: Registry) -> None:
             p95,
             "s",
             target=TARGET_INDICATORS_P95_S,
-            note=f"p50 {float(np.median(warm)):.2f} s, first {times[0]:.2f} s, {len(warm)} "
-            f"repeats; {answered(last.json())}",
+            note=f"p50 {float(np.median(warm)):.2f} s, first {times[0]:.2f} s (makes and keeps "
+            f"the park's figures), {len(warm)} repeats; {answered(last.json())}",
         )
         raw = answered(last.json()).startswith("figures null")
         first_row = len(cfg.rows) - 1
@@ -368,7 +368,8 @@ def http_rows(cfg: Config, url: str, big: ParkRegistry, city: Registry) -> None:
             note=f"first {secs:.2f} s, worst of {len(again)} more")  # fmt: skip
         secs, pdf = timed_get(client, f"/api/v1/parks/{big.id}/reports/{YEAR}?format=pdf&lang=zh")
         row(cfg, "park year report, PDF (zh): same park", secs, "s", target=TARGET_PARK_PDF_S,
-            note=f"{len(pdf.content):,} bytes")  # fmt: skip
+            note=f"{len(pdf.content):,} bytes; asked after /indicators kept the park's figures, "
+                 "its months and tenants made on the way")  # fmt: skip
         devices = sum(len(p.devices) for p in city.parks.values())
         path = f"/api/v1/city/indicators?period={YEAR}"
         times = [timed_get(client, path)[0] for _ in range(max(cfg.repeats // 2, 1) + 1)]
