@@ -91,6 +91,7 @@ import hashlib
 import itertools
 import logging
 import math
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -115,6 +116,7 @@ from store.base import LEDGER_DAY, Columns, Point, Reduction, Store
 __all__ = [
     "CHUNK_DAYS",
     "DAY_S",
+    "KEEP_AFTER_S",
     "LEDGER_DAY",
     "MERGE_DAYS",
     "SUFFIXES",
@@ -150,6 +152,13 @@ carries the hash of its meters' digests (:func:`figure_id`)."""
 
 FINE_SUFFIX = "_fine"
 """Field suffix of a cached figure day: 1 when its 15-minute ledger is kept too."""
+
+KEEP_AFTER_S = 0.25
+"""A figure's days are kept (:meth:`RollupLedger.sum_series`) only when making them from their
+meters took at least this long [s]: a figure that is cheap to make (a few meters, a short
+period, the embedded store) gains little from being read back, and its writes would take turns
+with the collector's on a store they share (the demo's SQLite file: the page's live readings came
+170 ms later while the demo stored its history, docs/benchmarks.md)."""
 
 _NS = 1_000_000_000
 _log = logging.getLogger(__name__)
@@ -1094,14 +1103,16 @@ class RollupLedger:
         cols = [g.rollup_columns(dev.id, field, unit) for dev in devices]
         if any(np.all(np.isnan(c["n"])) for c in cols):
             return None
+        began = time.perf_counter()
         pe, pq, fine, used = self._per_interval(g, key, devices, field, cols, only=stale)
+        slow = time.perf_counter() - began >= KEEP_AFTER_S
         at = stale[g.day_of]
         e[at], q[at] = pe[at], pq[at]
         # keep a day only when every meter's day it was made of is the meter's day now: a
         # roll-up or a 15-minute read of this request made before the digests were read (and
         # since rewritten by the follower) would otherwise be kept under the newer digest
         keep = stale & g.whole & np.isfinite(want) & (used == now).all(axis=0)
-        if keep.any():
+        if slow and keep.any():
             self._keep(
                 g, fid, field, unit, (pe, pq), days=keep, digest=want, fine=fine & (not totals)
             )

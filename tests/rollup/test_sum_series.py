@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import services.rollup
 from analytics.intervals import KNOWN_TOTAL, Quality
 from config.registry import ParkRegistry, load_registry
 from services.energy import Balance, Scope, energy_balance
@@ -311,3 +312,23 @@ def test_a_day_made_of_reads_older_than_the_digests_is_not_kept(
         np.nansum(b.series.energy.reshape(3, -1), axis=1),
         rtol=1e-12,
     )
+
+
+def test_a_figure_quick_to_make_is_not_kept(
+    store: Store, park: ParkRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the default: a figure made from its meters faster than KEEP_AFTER_S is not written back
+    monkeypatch.setattr(services.rollup, "KEEP_AFTER_S", 3600.0)
+    load(store, park)
+    scope = Scope("park")
+    narrow, ledger = rollup_plan(park, scope, default_profile(park))
+    got = energy_balance(store, narrow, scope, ledger=ledger, start_ns=at(1), end_ns=at(8))
+    assert ledger.summed > 0
+    assert ledger.kept_days == 0
+    narrow, again = rollup_plan(park, scope, default_profile(park))
+    energy_balance(store, narrow, scope, ledger=again, start_ns=at(1), end_ns=at(8))
+    assert again.cached_days == 0
+    want = energy_balance(
+        store, narrow, scope, ledger=per_meter(again), start_ns=at(1), end_ns=at(8)
+    )
+    same_days(got, want, "gas_m3", measured=False)
