@@ -76,9 +76,10 @@ LedgerFn = Callable[..., list[FieldLedger]]
 
 @runtime_checkable
 class SummingLedger(Protocol):
-    """A :data:`LedgerFn` that can also give a figure's sum over several meters directly: what
-    :func:`combine` of each meter's ledger gives (NaN and ``MISSING`` wherever a meter is
-    unknown, else the sum, quality the worst), without a series per meter
+    """A :data:`LedgerFn` that can also give a figure's sum over several meters directly, with
+    the totals, known and measured counts and period roll-ups that :func:`combine` of each
+    meter's ledger gives (NaN and ``MISSING`` wherever a meter is unknown, else the sum, quality
+    the worst) — the interval shape only where the ledger says so — without a series per meter
     (:meth:`services.rollup.RollupLedger.sum_series`)."""
 
     def __call__(
@@ -368,10 +369,9 @@ class _Registers:
     def summed(self, meters: Sequence[Device], field: str) -> Series | None:
         """Σ of one register over ``meters`` as :func:`combine` gives it, from the ledger's
         :meth:`SummingLedger.sum_series`; None when the ledger has none or cannot give it."""
-        fn = getattr(self._ledger, "sum_series", None)
-        if fn is None or not meters:
+        if not isinstance(self._ledger, SummingLedger) or not meters:
             return None
-        got: FieldLedger | None = fn(self._store, self._park.id, meters, field, **self._span)
+        got = self._ledger.sum_series(self._store, self._park.id, meters, field, **self._span)
         if got is None:
             return None
         self.units[got.field] = got.unit
