@@ -153,12 +153,13 @@ carries the hash of its meters' digests (:func:`figure_id`)."""
 FINE_SUFFIX = "_fine"
 """Field suffix of a cached figure day: 1 when its 15-minute ledger is kept too."""
 
-KEEP_AFTER_S = 0.25
+KEEP_AFTER_S = 0.05
 """A figure's days are kept (:meth:`RollupLedger.sum_series`) only when making them from their
 meters took at least this long [s]: a figure that is cheap to make (a few meters, a short
 period, the embedded store) gains little from being read back, and its writes would take turns
 with the collector's on a store they share (the demo's SQLite file: the page's live readings came
-170 ms later while the demo stored its history, docs/benchmarks.md)."""
+170 ms later while the demo stored its history). At 0.25 s the full city kept too few figures
+(its `/city/indicators` 43.5 → 65.1 s); docs/benchmarks.md has both."""
 
 _NS = 1_000_000_000
 _log = logging.getLogger(__name__)
