@@ -949,7 +949,9 @@ class RollupLedger:
           made before the follower rewrote a day is never kept under the new digest. A group
           that needs the interval shape (PV and storage) takes a kept day as a sum only when it
           is clean and its partner does not flag it, else its kept 15 minutes, else the
-          meters. A late reading, a rebuild or a declared
+          meters. A day made from the meters is given in the form it is read in once kept
+          (:class:`_DayForm`), kept or not: a figure reads the same to the last bit before
+          and after it is kept. A late reading, a rebuild or a declared
           replacement changes a meter's digest and so the day is made again; a store that
           refuses the write leaves the cache as it was.
         * **One meter of a group in ``totals_only``** (gas, heat, production: figures only
@@ -1070,26 +1072,18 @@ class RollupLedger:
         totals = key in self.totals_only
         valid = g.whole & (fc["n"] == g.expected) & (fc["digest"] == want)
         partner = self.partners.get(key)
-        shaped = np.zeros(g.n_days, dtype=bool)  # days the figure is needed at 15 minutes
-        if not totals:
-            shaped = ~((fc["k"] == 0) | ((fc["k"] == fc["n"]) & (fc["kt"] == fc["n"])))
-            if partner is not None:
-                shaped |= partner(g.store, g.start_ns, int(g.hi[-1]), g.edges)
-            valid &= ~shaped | (fc["fine"] == 1.0)
+        flagged = np.zeros(g.n_days, dtype=bool)
+        if not totals and partner is not None:
+            flagged = partner(g.store, g.start_ns, int(g.hi[-1]), g.edges)
+        form = _DayForm(g, totals=totals, flagged=flagged)
+        valid &= ~form.shaped(fc) | (fc["fine"] == 1.0)
         size = g.grid.size
         e = np.full(size, np.nan)
         q = np.full(size, Quality.MISSING, dtype=np.int8)
-        if totals:
-            _lay_out(g, valid, fc, e, q)
-        else:
-            lump = valid & ~shaped & (fc["k"] == fc["n"])
-            fill = lump[g.day_of]
-            e[fill] = 0.0
-            e[g.first[lump]] = fc["e"][lump]
-            measured = (fc["m"] == fc["n"])[g.day_of[fill]]
-            q[fill] = np.where(measured, Quality.MEASURED, Quality.INTERPOLATED)
+        form.place(valid, fc, e, q)
+        if not totals:
             virtual = _virtual(devices[0], fid, field)
-            for a, b in _runs(valid & shaped, 0):
+            for a, b in _runs(valid & form.shaped(fc), 0):
                 lo, hi = int(g.lo[a]), int(g.hi[b - 1])
                 got = stored_ledgers(
                     g.store, g.park_id, [virtual], start_ns=lo, end_ns=hi,
@@ -1109,6 +1103,14 @@ class RollupLedger:
         slow = time.perf_counter() - began >= KEEP_AFTER_S
         at = stale[g.day_of]
         e[at], q[at] = pe[at], pq[at]
+        # the days made, in the form a kept day is read in whether or not they are kept: a
+        # figure must read the same to the last bit before and after it is kept (a period
+        # summed interval by interval and day by day differs in the last bits), e.g. a clean
+        # day read at 15 minutes because it lies between two that are not (MERGE_DAYS)
+        arrays = _day_arrays(IntervalLedger(g.grid, pe, pq, self.interval_s, ()), g.edges)
+        if arrays is not None:
+            made = dict(zip(("e", "k", "m", "n", "max", "w", "kt"), arrays, strict=True))
+            form.place(stale & np.isfinite(made["n"]), made, e, q)
         # keep a day only when every meter's day it was made of is the meter's day now: a
         # roll-up or a 15-minute read of this request made before the digests were read (and
         # since rewritten by the follower) would otherwise be kept under the newer digest
@@ -1328,6 +1330,46 @@ def _virtual(member: Device, fid: str, field: str) -> Device:
         if spec.cumulative and stored_field_name(name, spec.quantity) == field
     }
     return member.model_copy(update={"id": fid, "fields": fields})
+
+
+class _DayForm:
+    """The form a figure's day takes when it is not needed at 15 minutes, the same whether it
+    is read from the figure's cache or made from its meters."""
+
+    def __init__(self, g: _GroupRead, *, totals: bool, flagged: NDArray[np.bool_]) -> None:
+        self.g, self.totals, self.flagged = g, totals, flagged
+
+    def shaped(self, c: Mapping[str, NDArray[np.float64]]) -> NDArray[np.bool_]:
+        """The days the figure of day columns ``c`` is needed at 15 minutes: not wholly known
+        with exact totals nor wholly missing, or flagged by the group's partner (never for a
+        totals-only figure)."""
+        if self.totals:
+            return np.zeros(self.g.n_days, dtype=bool)
+        clean = (c["k"] == 0) | ((c["k"] == c["n"]) & (c["kt"] == c["n"]))
+        out: NDArray[np.bool_] = ~clean | self.flagged
+        return out
+
+    def place(
+        self,
+        days: NDArray[np.bool_],
+        c: Mapping[str, NDArray[np.float64]],
+        e: NDArray[np.float64],
+        q: NDArray[np.int8],
+    ) -> None:
+        """``days`` of day columns ``c`` in ``e`` and ``q``: laid out (totals only,
+        :func:`_lay_out`), or, on a wholly known day not needed at 15 minutes, the day's sum
+        in its first interval (``MEASURED`` when every interval was, else
+        ``INTERPOLATED``); other days are left as they are."""
+        g = self.g
+        if self.totals:
+            _lay_out(g, days, c, e, q)
+            return
+        lump = days & ~self.shaped(c) & (c["k"] == c["n"])
+        fill = lump[g.day_of]
+        e[fill] = 0.0
+        e[g.first[lump]] = c["e"][lump]
+        measured = (c["m"] == c["n"])[g.day_of[fill]]
+        q[fill] = np.where(measured, Quality.MEASURED, Quality.INTERPOLATED)
 
 
 def _lay_out(
