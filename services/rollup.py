@@ -35,6 +35,12 @@ indicators write it when they first make a figure's days and read it back while 
 digests stand (:meth:`RollupLedger.sum_series`): a 2,000-meter park's year went from 17–19 s to
 1.2 s in process on InfluxDB (docs/benchmarks.md).
 
+**Day marks.** Every :func:`write_day_rollups` ends with one point per local day it rolled up
+under the device tag ``~days`` (:data:`MARK_DEVICE`), field ``mark`` a fresh random 48-bit
+token, written after the roll-ups: :func:`day_marks` fingerprints them over a period, so
+whoever keeps something made from a park's roll-ups (the city's reports,
+:class:`services.city.ReportCache`) knows whether any of them was written since.
+
 ``_known_total`` is not ``_known``: ``_known`` (written since the roll-up exists) counts every
 interval with a number, including a reset's lower bound. Roll-ups written before
 ``_known_total`` existed lack it; reading them, it is derived conservatively per day: equal to
@@ -91,6 +97,7 @@ import hashlib
 import itertools
 import logging
 import math
+import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -118,6 +125,8 @@ __all__ = [
     "DAY_S",
     "KEEP_AFTER_S",
     "LEDGER_DAY",
+    "MARK_DEVICE",
+    "MARK_FIELD",
     "MERGE_DAYS",
     "SUFFIXES",
     "DayLedger",
@@ -128,6 +137,7 @@ __all__ = [
     "RollupResult",
     "TotalLedger",
     "day_digests",
+    "day_marks",
     "day_points",
     "device_totals",
     "known_total_mask",
@@ -160,6 +170,13 @@ period, the embedded store) gains little from being read back, and its writes wo
 with the collector's on a store they share (the demo's SQLite file: the page's live readings came
 170 ms later while the demo stored its history). At 0.25 s the full city kept too few figures
 (its `/city/indicators` 43.5 → 65.1 s); docs/benchmarks.md has both."""
+
+MARK_DEVICE = "~days"
+"""Device tag of a park's day marks in :data:`LEDGER_DAY` (``~`` is not a registry device
+id's first character, config/registry.py's pattern)."""
+
+MARK_FIELD = "mark"
+"""Field of a day mark: a random token [0, 2**48), new at every roll-up write of the day."""
 
 _NS = 1_000_000_000
 _log = logging.getLogger(__name__)
@@ -351,7 +368,38 @@ def write_day_rollups(
         if progress is not None:
             progress(done, len(chosen))
     store.write(pending)
+    if chosen:
+        store.write(_marks(park.id, edges[:-1]))  # after the roll-ups: see day_marks
     return RollupResult(len(chosen), registers, days, first, last)
+
+
+def _marks(park_id: str, day_ns: NDArray[np.int64]) -> list[Point]:
+    tags = {"park": park_id, "device": MARK_DEVICE}
+    return [
+        Point(LEDGER_DAY, tags, {MARK_FIELD: float(secrets.randbits(48))}, t)
+        for t in day_ns.tolist()
+    ]
+
+
+def day_marks(store: Store, park_id: str, *, start_ns: int, end_ns: int) -> str:
+    """A fingerprint of the day marks of ``park_id`` over ``[start_ns, end_ns)`` [ns]: it
+    changes whenever :func:`write_day_rollups` writes a roll-up of a day in the range (the
+    follower's every pass over it, a rebuild, a declared replacement). Marks are written after
+    their roll-ups, so something made from the roll-ups after reading a fingerprint is at least
+    as new as the fingerprint says; read it before, keep it with what was made."""
+    got = store.columns(
+        park_id,
+        measurement=LEDGER_DAY,
+        fields=[MARK_FIELD],
+        devices=[MARK_DEVICE],
+        start_ns=start_ns,
+        end_ns=end_ns,
+    ).get(MARK_DEVICE)
+    h = hashlib.blake2b(digest_size=12)
+    if got is not None:
+        h.update(np.asarray(got.time_ns, dtype="<i8").tobytes())
+        h.update(np.asarray(got.values[MARK_FIELD], dtype="<f8").tobytes())
+    return h.hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

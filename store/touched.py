@@ -19,9 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from store.base import TOUCHED, Point
+import numpy as np
 
-__all__ = ["ALL_DEVICES", "LIVE_S", "touched_marks"]
+from store.base import TOUCHED, Point, Store
+
+__all__ = ["ALL_DEVICES", "LIVE_S", "SETTLE_S", "arrived_since", "touched_marks"]
 
 ALL_DEVICES = "*"
 """Device tag of a park-wide mark (no device id can be ``*``: config/registry.py's pattern)."""
@@ -30,7 +32,12 @@ LIVE_S = 1_800.0
 """Readings at most this old [s] when written count as live: the collector's marks for them are
 park-wide (two ledger intervals of 15 minutes; a late reading is older)."""
 
+SETTLE_S = 30.0
+"""How far before a moment [s] a mark may be stamped and yet be written after it: a write's
+stamp precedes its completion by up to the store's timeout (the follower re-reads as far)."""
+
 _NS_PER_MS = 1_000_000
+_AHEAD_NS = 86_400 * 10**9  # marks stamped by a clock this far ahead [ns] still count
 
 
 def touched_marks(
@@ -79,3 +86,25 @@ def touched_marks(
         )
         for (park, device), (lo, hi) in spans.items()
     ]
+
+
+def arrived_since(
+    store: Store, park: str, *, since_ns: int, now_ns: int, start_ns: int, end_ns: int
+) -> bool:
+    """Whether readings of ``park`` with device times in ``[start_ns, end_ns)`` [ns] were
+    stored at or after ``since_ns`` (the wall clock [ns], less :data:`SETTLE_S`): a touched mark
+    stamped since then whose span overlaps the range. One :meth:`~store.base.Store.columns` of
+    the marks stamped since, up to a day past ``now_ns`` (a writer's clock ahead of ours)."""
+    got = store.columns(
+        park,
+        measurement=TOUCHED,
+        fields=["first_ms", "last_ms"],
+        start_ns=since_ns - int(SETTLE_S * 1e9),
+        end_ns=now_ns + _AHEAD_NS,
+    )
+    for cols in got.values():
+        first = np.asarray(cols.values["first_ms"], dtype=np.float64) * _NS_PER_MS
+        last = np.asarray(cols.values["last_ms"], dtype=np.float64) * _NS_PER_MS
+        if np.any((first < end_ns) & (last >= start_ns)):
+            return True
+    return False

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from api.deps import PrincipalDep, RegistryDep, StoreDep, require_roles
 from api.routes.accounting import MethodQuery, refuse_retired_parameters
@@ -36,7 +36,7 @@ from config.registry import Registry
 from config.version import __version__
 from reports.city import build_city_report, render_city
 from services.accounting import electricity_method
-from services.city import CityResult, ParkResult, evaluate_city
+from services.city import CityResult, ParkResult, ReportCache, evaluate_city
 from services.indicators import local_period
 from store.base import Store
 
@@ -155,6 +155,15 @@ def _park(result: ParkResult, period: str) -> CityRankedParkOut:
     )
 
 
+def get_city_cache(request: Request) -> ReportCache:
+    """The app's :class:`~services.city.ReportCache` (one per process)."""
+    cache: ReportCache = request.app.state.city_cache
+    return cache
+
+
+CityCacheDep = Annotated[ReportCache, Depends(get_city_cache)]
+
+
 def _evaluate(
     registry: Registry,
     store: Store,
@@ -163,11 +172,12 @@ def _evaluate(
     period: str,
     method: str | None,
     trend: bool,
+    cache: ReportCache,
 ) -> CityResult:
     local_period(period, "UTC")  # a bad period: 422 before any park is computed
     chosen = None if method is None else electricity_method(method)
     parks = [registry.parks[p] for p in sorted(registry.parks) if principal.sees_park(p)]
-    return evaluate_city(store, parks, period, method=chosen, trend=trend)
+    return evaluate_city(store, parks, period, method=chosen, trend=trend, cache=cache)
 
 
 @router.get(
@@ -186,6 +196,7 @@ def city_indicators(
     registry: RegistryDep,
     store: StoreDep,
     principal: PrincipalDep,
+    cache: CityCacheDep,
     *,
     period: PeriodQuery,
     method: MethodQuery = None,
@@ -203,7 +214,9 @@ def city_indicators(
     `rank` and, with `trend=true`, its `trend` against the previous period. The parks are
     computed concurrently; a park whose store does not answer has `error` (naming the store),
     no score and no rank, and the others still answer."""
-    city = _evaluate(registry, store, principal, period=period, method=method, trend=trend)
+    city = _evaluate(
+        registry, store, principal, period=period, method=method, trend=trend, cache=cache
+    )
     parks = sorted((_park(r, city.period) for r in city.parks), key=lambda p: p.id)
     methods = {p.profile.electricity_method for p in parks if p.profile is not None}
     return CityRankedOut(
@@ -254,6 +267,7 @@ def city_report(
     registry: RegistryDep,
     store: StoreDep,
     principal: PrincipalDep,
+    cache: CityCacheDep,
     period: Annotated[
         str, Path(description="Local year, month or day, as `period=` of /city/indicators.")
     ],
@@ -268,7 +282,9 @@ def city_report(
 ) -> Response:
     """The city evaluation of the period as a document: the ranking with each park's score,
     figures and trend, the weights and benchmarks, and the parks that could not be computed."""
-    city = _evaluate(registry, store, principal, period=period, method=method, trend=True)
+    city = _evaluate(
+        registry, store, principal, period=period, method=method, trend=True, cache=cache
+    )
     doc = build_city_report(city, software=f"smartpark {__version__}")
     body = render_city(doc, format, lang)  # no CJK font for a PDF: 503, by api/errors.py
     disposition = "inline" if format in ("html", "json") else "attachment"

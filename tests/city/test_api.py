@@ -108,6 +108,25 @@ def test_the_city_view_ranks_parks_with_mu_figures_and_weights(city, tmp_path: P
         assert park["error"] is None
 
 
+def test_the_city_view_and_report_answer_from_kept_park_reports(city, tmp_path: Path):
+    # services.city.ReportCache: each park's report stands until its data of the period change
+    store, registry = city
+    with client(store, registry, tmp_path) as c:
+        cache = c.app.state.city_cache  # type: ignore[attr-defined]
+        first = c.get("/api/v1/city/indicators", params={"period": "2025"})
+        assert first.status_code == 200
+        assert (cache.made, cache.hits) == (4, 0)  # 2 parks × 2025 and 2024 (the trend)
+        again = c.get("/api/v1/city/indicators", params={"period": "2025"})
+        assert again.json() == first.json()
+        assert (cache.made, cache.hits) == (4, 4)
+        doc = c.get("/api/v1/city/reports/2025", params={"format": "json"})
+        assert doc.status_code == 200
+        assert (cache.made, cache.hits) == (4, 8)  # the report is built from the same reports
+        # another period is another report
+        assert c.get("/api/v1/city/indicators", params={"period": "2025-06"}).status_code == 200
+        assert cache.made == 8
+
+
 def test_trend_off_and_bad_input(city, tmp_path: Path):
     store, registry = city
     with client(store, registry, tmp_path) as c:

@@ -9,7 +9,7 @@ from analytics.intervals import Quality
 from config.registry import load_registry
 from services.follow import LedgerFollower, merge_ranges, touched_marks
 from services.ledger import LEDGER, device_ledger, stored_ledger
-from services.rollup import read_day_rollups
+from services.rollup import MARK_DEVICE, read_day_rollups
 from store import LEDGER_DAY, TELEMETRY, EmbeddedStore, Point, SeriesQuery
 from store.base import TOUCHED
 
@@ -188,12 +188,18 @@ def day_rollup(store: EmbeddedStore, day: int):
 
 
 def rollup_writes(store: EmbeddedStore, monkeypatch) -> list[int]:
-    """Record the times of the roll-up points written from now on."""
+    """Record the times of the roll-up points written from now on (each day's mark, written
+    after its roll-ups, checked here and left out)."""
     written: list[int] = []
     write = store.write
 
     def recording(points):
-        written.extend(p.time_ns for p in points if p.measurement == LEDGER_DAY)
+        days = [p for p in points if p.measurement == LEDGER_DAY]
+        marks = {p.time_ns for p in days if p.tags["device"] == MARK_DEVICE}
+        rolled = [p.time_ns for p in days if p.tags["device"] != MARK_DEVICE]
+        assert not (marks and rolled)  # a day's mark comes after its roll-ups, in its own write
+        assert marks <= set(written)
+        written.extend(rolled)
         write(points)
 
     monkeypatch.setattr(store, "write", recording)
