@@ -19,7 +19,7 @@ def test_the_quick_city_bench_completes_and_prints_every_row(capsys):
     lines = [line for line in out.splitlines() if line.startswith("| ")]
     assert lines[0] == "| Case | Measured | Target | Met | Note |"
     rows = {line.split("|")[1].strip(): line for line in lines[1:]}
-    assert len(rows) == 10, out
+    assert len(rows) == 11, out
 
     def one(prefix: str) -> str:
         [found] = [line for key, line in rows.items() if key.startswith(prefix)]
@@ -42,10 +42,11 @@ def test_the_quick_city_bench_completes_and_prints_every_row(capsys):
         "/targets?period=2025: same park",
         "park year report, PDF (zh): same park",
         "/city/indicators?period=2025: 4 parks",
+        "/city/indicators?period=2025 after a day of city-002 rolled up again",
         "city report, PDF (zh)",
     ):
         assert seconds(one(prefix)) > 0
-    assert "4 parks ranked" in one("/city/indicators")
+    assert "4 parks ranked" in one("/city/indicators?period=2025: 4 parks")
     assert int(re.search(r"([\d,]+) bytes", one("city report"))[1].replace(",", "")) > 1000
     disk = one("disk per month")
     assert "BYTES_PER_READING = 29.7 B" in disk
