@@ -146,6 +146,8 @@ def row(
 
 def registry_load(cfg: Config, folder: Path) -> Registry:
     say(f"generating a city of {cfg.parks} parks …")
+    if folder.exists():  # --reuse: the city is generated again, the same (seeded)
+        shutil.rmtree(folder)
     t0 = time.perf_counter()
     write_city(folder, cfg.parks, seed=cfg.seed)
     made = time.perf_counter() - t0
