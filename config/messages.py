@@ -5,9 +5,11 @@ reports' labels; ``dashboard.yaml``, the page's, keys ``ui.*``; ``vocabulary.yam
 registry, the store and the alarm engine name — device kinds, fields, units, grid regions,
 alarm kinds and messages; ``reasons.yaml``, why a figure is withheld or a target cannot be
 judged, keys ``reason.*``, which :func:`reason_text` finds again from the English the services
-wrote; ``cli.yaml``, the command line). The files together are one table: a
-key appears once, in one file, and every entry has both languages (:func:`catalogue` refuses
-anything else, each problem at its file:line). A new area is a new file; nothing else changes.
+wrote; ``notes.yaml``, how an indicator or a balance figure was made, keys ``note.*``, which
+:func:`note_text` finds again the same way; ``cli.yaml``, the command line). The files
+together are one table: a key appears once, in one file, and every entry has both languages
+(:func:`catalogue` refuses anything else, each problem at its file:line). A new area is a new
+file; nothing else changes.
 
 An entry is ``key: [Chinese, English]``, one per line. A text with a count has plural forms::
 
@@ -26,7 +28,7 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Literal, TypeAlias
 
@@ -45,6 +47,9 @@ __all__ = [
     "catalogue",
     "has",
     "message",
+    "note_key",
+    "note_parts",
+    "note_text",
     "plural_form",
     "reason_key",
     "reason_text",
@@ -200,20 +205,34 @@ def texts(lang: Lang, prefixes: tuple[str, ...] = ()) -> dict[str, Text]:
 
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
-_NESTED = ("reason", "rule", "method")
-"""Placeholders of a ``reason.*`` text that hold another ``reason.*`` text."""
+_NESTED = {
+    "reason": "reason.",
+    "rule": "reason.",
+    "method": "reason.",
+    "elec": "note.elec.",
+    "pv": "note.pv.",
+    "p0": "note.p0.",
+    "demand": "note.demand.",
+}
+"""Placeholders that hold another catalogued text, and the keys the entries wording it start
+with: a ``reason.*`` text holds a reason, a rule or a method (``reason.*``); a ``note.*`` text
+also those, and parts of notes (``note.elec.*`` …)."""
+_ZH_TEXT = re.compile(r"[\u3001-\u303f\u4e00-\u9fff\[\]0-9]+")
+"""What a ``{…_zh}`` placeholder holds: Chinese as written (a document number such as
+``发改办价格[2016]1583号``, a Chinese name), no Latin letter, space or punctuation of its own."""
 _ITEM_PREFIXES = ("", "target.", "declared.", "factor.", "field.")
 """Where the label of an ``{item}`` is looked for: an indicator's key is its own label key."""
 _METHOD_SUFFIXES = ("_calorific_value", "_coal_equivalent")
 
 
 @cache
-def _reason_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
-    """Every ``reason.*`` entry with a pattern of its English text, the most literal first (so
-    ``no {flow} data in this period`` is tried before ``no {flow} data in {months}``)."""
+def _patterns(prefix: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """Every entry whose key starts with ``prefix`` (``reason.``, ``note.``, ``note.elec.`` …)
+    with a pattern of its English text, the most literal first (so ``no {flow} data in this
+    period`` is tried before ``no {flow} data in {months}``)."""
     found: list[tuple[int, str, re.Pattern[str]]] = []
     for key, entry in catalogue().items():
-        if not key.startswith("reason.") or not isinstance(entry.en, str):
+        if not key.startswith(prefix) or not isinstance(entry.en, str):
             continue
         parts = _PLACEHOLDER.split(entry.en)
         regex = "".join(
@@ -259,10 +278,21 @@ def scope_name(text: str, lang: Lang) -> str | None:
     return message(key, lang, id=ident) if ident and key in catalogue() else None
 
 
+def _method_label(text: str, lang: Lang) -> str | None:
+    """An electricity method as the services write it in both languages (``calorific value
+    (GB/T 2589-2020) (当量值 (GB/T 2589-2020))``): in Chinese its Chinese name, in English as
+    written; None when it is no ``reason.method.*`` entry's two names."""
+    for key, entry in catalogue().items():
+        if key.startswith("reason.method.") and text == f"{entry.en} ({entry.zh})":
+            return str(entry.zh) if lang == "zh" else text
+    return None
+
+
 def _param(name: str, value: str, lang: Lang) -> str | None:
     """The value of placeholder ``name`` in ``lang``; None when it is not what the name says."""
-    if name in _NESTED:
-        return _reason_part(value, lang)
+    nested = _NESTED.get(name)
+    if nested is not None:
+        return _part(value, lang, nested)
     if name == "flow":
         key = _by_english("flow.").get(value)
         return template(key, lang) if key is not None else None
@@ -273,26 +303,45 @@ def _param(name: str, value: str, lang: Lang) -> str | None:
         if any(label is None for label in labels):
             return None
         return ("、" if lang == "zh" else ", ").join(str(label) for label in labels)
-    return value
+    if name == "method_label":
+        return _method_label(value, lang)
+    if name.endswith("_zh"):
+        return value if _ZH_TEXT.fullmatch(value) else None
+    # a value as written never spans two parts of a text joined by "; "
+    return value if "; " not in value else None
 
 
-def reason_key(text: str) -> tuple[str, dict[str, str]] | None:
-    """The ``reason.*`` key and the placeholder values (as written) of one English reason, the
-    way the services write it; None when no entry words it."""
-    for key, pattern in _reason_patterns():
+def _key(text: str, prefix: str) -> tuple[str, dict[str, str]] | None:
+    """The key (starting with ``prefix``) and the placeholder values (as written) of the entry
+    whose English ``text`` is; None when no entry words it."""
+    for key, pattern in _patterns(prefix):
         m = pattern.match(text)
         if m is not None and all(_param(n, v, "en") is not None for n, v in m.groupdict().items()):
             return key, m.groupdict()
     return None
 
 
-def _reason_part(text: str, lang: Lang) -> str | None:
-    found = reason_key(text)
-    if found is None:
-        return None
-    key, values = found
+def _part(text: str, lang: Lang, prefix: str) -> str | None:
+    """``text`` (one entry's English, starting with ``prefix``) in ``lang``; None when no entry
+    words it."""
+    found = _key(text, prefix)
+    return None if found is None else _worded(*found, lang)
+
+
+def _worded(key: str, values: Mapping[str, str], lang: Lang) -> str:
+    """The text of ``key`` in ``lang`` with the placeholder ``values`` (as written) in it."""
     shown = {n: _param(n, v, lang) or v for n, v in values.items()}
     return template(key, lang).format(**shown)
+
+
+def _joined(parts: list[str], lang: Lang) -> str:
+    return ("；" if lang == "zh" else "; ").join(parts)  # noqa: RUF001
+
+
+def reason_key(text: str) -> tuple[str, dict[str, str]] | None:
+    """The ``reason.*`` key and the placeholder values (as written) of one English reason, the
+    way the services write it; None when no entry words it."""
+    return _key(text, "reason.")
 
 
 def reason_text(reason: str | None, lang: Lang) -> str | None:
@@ -303,8 +352,52 @@ def reason_text(reason: str | None, lang: Lang) -> str | None:
     if reason is None:
         return None
     parts = reason.split("; ")
-    shown = [_reason_part(p, lang) or p for p in parts]
-    return ("；" if lang == "zh" else "; ").join(shown)  # noqa: RUF001
+    return _joined([_part(p, lang, "reason.") or p for p in parts], lang)
+
+
+def note_key(text: str) -> tuple[str, dict[str, str]] | None:
+    """The ``note.*`` key and the placeholder values (as written) of one part of a note, the way
+    the services write it; None when no entry words it."""
+    return _key(text, "note.")
+
+
+def note_parts(note: str) -> list[tuple[str, tuple[str, dict[str, str]] | None]]:
+    """The parts of a note the services wrote (English, entries joined by ``"; "``), each with
+    its ``note.*`` key and placeholder values (None: no entry words it). An entry may hold
+    ``"; "`` itself, so each part is the longest run of ``"; "``-separated pieces one entry
+    words; a piece no entry words is a part of its own."""
+    pieces = note.split("; ")
+    out: list[tuple[str, tuple[str, dict[str, str]] | None]] = []
+    i = 0
+    while i < len(pieces):
+        for j in range(len(pieces), i, -1):
+            text = "; ".join(pieces[i:j])
+            found = note_key(text)
+            if found is not None:
+                out.append((text, found))
+                i = j
+                break
+        else:
+            out.append((pieces[i], None))
+            i += 1
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _note_text(note: str, lang: Lang) -> str:
+    parts = note_parts(note)
+    return _joined(
+        [text if found is None else _worded(*found, lang) for text, found in parts], lang
+    )
+
+
+def note_text(note: str | None, lang: Lang) -> str | None:
+    """A note the services wrote on an indicator or a figure (how it was made: English, several
+    parts joined by ``"; "``) in ``lang``, from the catalogue's ``note.*`` entries
+    (``config/messages/notes.yaml``), flows, scopes, rules and methods in words. A part no entry
+    words is returned as it is (``tests/config/test_notes.py`` fails on every note the services
+    write that has one)."""
+    return None if note is None else _note_text(note, lang)
 
 
 def source_text(source: str | None, lang: Lang) -> str | None:

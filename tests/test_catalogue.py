@@ -301,3 +301,25 @@ def test_several_reasons_and_unknown_ones() -> None:
     assert reason_key("no teleporter data in this period") is None
     assert scope_name("floor:tower-a/3", "zh") == "楼层「tower-a/3」"
     assert scope_name("nonsense", "zh") is None
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "no PV",
+        "no maximum demand known in this period",
+        "no discharge data in this period",
+        "no charge in this period",
+        "no electricity consumption meter in tenant:t01",
+        "no flat energy price: set the park's tariff in the registry or pass "
+        "flat_price_cny_per_kwh (cost = flat price × ratio_weighted_kwh)",
+    ],
+)
+def test_the_microgrid_and_cost_reasons_are_worded_in_chinese(said: str) -> None:
+    # services/indicators/microgrid.py, cost.py and basis.py write these as they are: the API's
+    # reason_zh must not send them in English
+    assert reason_key(said) is not None, said
+    zh = reason_text(said, "zh")
+    assert zh is not None
+    assert HAN.search(zh), zh
+    assert not re.search(r"[A-Za-z]{3,}", zh), zh

@@ -27,7 +27,7 @@ from api.schemas import (
     ms_from_ns,
 )
 from config.errors import InvalidRequestError
-from config.messages import reason_text
+from config.messages import note_text, reason_text
 from services.energy import energy_balance, parse_scope
 from services.indicators import local_period, scope_indicators
 
@@ -136,6 +136,7 @@ def energy(
                 unit=fig.unit,
                 devices=list(fig.devices),
                 note=fig.note,
+                note_zh=note_text(fig.note, "zh"),
                 total=finite_or_none(fig.total()),
                 completeness_pct=fig.completeness_pct(),
                 periods=periods,
@@ -234,6 +235,7 @@ def indicators(
                 reason=i.reason,
                 reason_zh=reason_text(i.reason, "zh"),
                 note=i.note,
+                note_zh=note_text(i.note, "zh"),
                 factors=[FactorOut.model_validate(f) for f in i.factors],
                 detail={
                     k: None if v is None else finite_or_none(float(v)) for k, v in i.detail.items()

@@ -36,7 +36,10 @@ class EnergyFigureOut(_Out):
     name: str = Field(examples=["grid_import_kwh"])
     unit: str = Field(examples=["kWh"])
     devices: list[str] = Field(description="The meters this figure is computed from.")
-    note: str | None
+    note: str | None = Field(description="How the figure is made, when it is derived.")
+    note_zh: str | None = Field(
+        description="The note in Chinese (the message catalogue's `note.*` entries)."
+    )
     total: float | None = Field(description="Over the whole range; null when nothing is known.")
     completeness_pct: float
     periods: list[EnergyPeriodOut]
@@ -60,6 +63,7 @@ class EnergyOut(_Out):
                     "unit": "kWh",
                     "devices": ["grid-main"],
                     "note": None,
+                    "note_zh": None,
                     "total": 9876.5,
                     "completeness_pct": 100.0,
                     "periods": [
@@ -71,7 +75,25 @@ class EnergyOut(_Out):
                             "coverage_pct": 100.0,
                         }
                     ],
-                }
+                },
+                {
+                    "name": "load_kwh",
+                    "unit": "kWh",
+                    "devices": ["grid-main", "pv-roof"],
+                    "note": "import − export + PV + discharge − charge",
+                    "note_zh": "电网购入 − 上网 + 光伏发电 + 储能放电 − 储能充电",
+                    "total": 11234.0,
+                    "completeness_pct": 100.0,
+                    "periods": [
+                        {
+                            "label": "2025-06-01",
+                            **_RANGE,
+                            "value": 11234.0,
+                            "completeness_pct": 100.0,
+                            "coverage_pct": 100.0,
+                        }
+                    ],
+                },
             ],
         }
     )

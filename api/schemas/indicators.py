@@ -41,7 +41,10 @@ class IndicatorOut(_Out):
     completeness_pct: float | None
     reason: str | None
     reason_zh: str | None = Field(description="The reason in Chinese (the message catalogue's).")
-    note: str | None
+    note: str | None = Field(description="How the value is made: the formula, its basis.")
+    note_zh: str | None = Field(
+        description="The note in Chinese (the message catalogue's `note.*` entries)."
+    )
     factors: list[FactorOut]
     detail: dict[str, float | None]
 
@@ -61,16 +64,29 @@ class IndicatorsOut(_Out):
             "regions": ["CN-HB", "CN-CENTRAL", "CN"],
             "indicators": [
                 {
-                    "name": "tco2_per_tce",
-                    "value": 1.71,
-                    "unit": "tCO2/tce",
+                    "name": "pv_self_consumption_rate",
+                    "value": 0.93,
+                    "unit": "fraction",
                     "completeness_pct": 100.0,
                     "reason": None,
                     "reason_zh": None,
-                    "note": None,
+                    "note": "(PV − export) / PV",
+                    "note_zh": "（光伏发电量 − 上网电量）/ 光伏发电量",  # noqa: RUF001
                     "factors": [],
                     "detail": {},
-                }
+                },
+                {
+                    "name": "billed_demand_kw",
+                    "value": None,
+                    "unit": "kW",
+                    "completeness_pct": None,
+                    "reason": "no contracted capacity (tariff contracted_kw) in the registry",
+                    "reason_zh": "登记册未填电价的合同容量",
+                    "note": None,
+                    "note_zh": None,
+                    "factors": [],
+                    "detail": {},
+                },
             ],
         }
     )

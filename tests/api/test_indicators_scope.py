@@ -28,6 +28,7 @@ accounting guidelines 2015). Before issue 13 the table's 1.2143 kgce/m3 and 2.16
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,6 +50,7 @@ T0 = 1_773_417_600 * 10**9  # 2026-03-14T00:00:00+08:00
 Q = 15 * 60 * 10**9
 N = 96
 URL = "/api/v1/parks/toy"
+HAN = re.compile(r"[\u4e00-\u9fff]")
 
 TOY = """\
 park:
@@ -310,6 +312,35 @@ async def test_scoped_indicators_endpoint(toy, tmp_path):
             "园区级指标：园区的光伏、储能和电网接入不分摊到企业「a」"  # noqa: RUF001
         )
         assert ind["tou_energy_cost_cny"]["reason_zh"] is None
+        # how each figure is made, in Chinese too (the note.* entries of the catalogue)
+        assert ind["tou_energy_cost_cny"]["note_zh"] == (
+            "各时段计量用电量 × 平段电价 × 所在月份与小时的峰谷分时电价系数；仅含电量电费"  # noqa: RUF001
+        )
+        assert ind["scope1_tco2"]["note_zh"].startswith("天然气用量 × 低位发热量")
+        assert ind["self_sufficiency_rate"]["note"] is None  # park-level: no formula here
+        assert ind["self_sufficiency_rate"]["note_zh"] is None
+        noted = [i for i in body["indicators"] if i["note"] is not None]
+        assert len(noted) > 10
+        for i in noted:
+            assert HAN.search(i["note_zh"]), i
+            assert i["note_zh"] != i["note"], i
+        resp = await client.get(f"{URL}/indicators", params={"period": MONTH})
+        park_ind = {i["name"]: i for i in resp.json()["indicators"]}
+        assert park_ind["pv_self_consumption_rate"]["note"] == "(PV − export) / PV"
+        assert park_ind["pv_self_consumption_rate"]["note_zh"] == (
+            "（光伏发电量 − 上网电量）/ 光伏发电量"  # noqa: RUF001
+        )
+        assert park_ind["comprehensive_energy_tce"]["note_zh"].startswith(
+            "用电量 = 电网购入 − 上网 + 光伏发电，按当量值 (GB/T 2589-2020) 折标准煤；"  # noqa: RUF001
+        )
+        # a balance figure's note as well (/energy)
+        resp = await client.get(
+            f"{URL}/energy",
+            params={"start": "2026-03-14T00:00:00+08:00", "end": "2026-03-15T00:00:00+08:00"},
+        )
+        figures = {f["name"]: f for f in resp.json()["figures"]}
+        assert figures["load_kwh"]["note_zh"] == "电网购入 − 上网 + 光伏发电 + 储能放电 − 储能充电"
+        assert figures["grid_import_kwh"]["note"] is figures["grid_import_kwh"]["note_zh"] is None
         for scope, status, words in (
             ("tenant:nope", 404, "unknown tenant 'nope'"),
             ("building:nope", 404, "unknown building 'nope'"),
