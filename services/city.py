@@ -194,7 +194,7 @@ class _Held:
     store: Store
     marks: str
     made_s: float  # the cache's clock [s]
-    made_ns: int  # the wall clock [ns], for the touched marks
+    checked_ns: int  # the wall clock [ns] of the last look at the touched marks (made, or asked)
     report: IndicatorReport
 
 
@@ -256,14 +256,15 @@ class ReportCache:
             and not arrived_since(
                 store,
                 park.id,
-                since_ns=held.made_ns,
-                now_ns=now_ns,
+                since_ns=held.checked_ns,  # only the marks since the last look: a live city
+                now_ns=now_ns,  # writes one a second, asked about a closed year
                 start_ns=when.start_ns,
                 end_ns=when.end_ns,
             )
         ):
             with self._lock:
-                if key in self._held:
+                if self._held.get(key) is held:
+                    self._held[key] = replace(held, checked_ns=now_ns)
                     self._held.move_to_end(key)
                 self.hits += 1
             return held.report

@@ -16,10 +16,11 @@ from config.registry import ParkRegistry, load_registry
 from services.city import ReportCache, evaluate_city
 from services.indicators import IndicatorReport, default_profile, park_indicators
 from services.indicators.green import InstrumentSource
-from services.instruments import InstrumentRecord, put_instrument
+from services.instruments import put_instrument
 from services.rollup import day_marks, write_day_rollups
 from store.base import TELEMETRY, Point, Store
 from store.touched import touched_marks
+from tests.instruments.test_service import gec
 from tests.rollup.test_rollup_path import REGISTRY, at, load
 
 MARCH = "2025-03"
@@ -66,20 +67,6 @@ def asker(store: Store, cache: ReportCache, period: str = MARCH) -> Callable[...
         return cache.report(store, park, period, chosen, make)
 
     return ask
-
-
-def gec() -> InstrumentRecord:
-    return InstrumentRecord(
-        id="gec-a",
-        kind="gec",
-        certificates=5,
-        generation_from="2025-01",
-        generation_to="2025-02",
-        retired_from="2025-03",
-        retired_to="2025-03",
-        serial_first="GEC2025-000001",
-        serial_last="GEC2025-000005",
-    )
 
 
 def core(report: IndicatorReport) -> float | None:
@@ -154,7 +141,7 @@ def test_instruments_a_profile_or_a_new_registry_make_it_again(
     cache = ReportCache()
     ask = asker(store, cache)
     first = ask(park)
-    put_instrument(store, park, gec())
+    put_instrument(store, park, gec(certificates=5, serial_last="GEC2025-000005"))
     certified = ask(park)
     assert certified is not first
     c0, c1 = core(first), core(certified)
