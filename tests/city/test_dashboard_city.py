@@ -34,6 +34,8 @@ def test_city_page_ranks_parks_from_one_city_request(pages: Pages, browser: Brow
     assert sorted(bars.evaluate_all("rs => rs.map(r => r.dataset.park)")) == sorted(
         [OTHER_PARK, PARK]
     )
+    # the line saying every park is being computed is gone once the answer is drawn
+    expect(page.locator("#city-waiting")).to_have_count(0)
     ranks = page.locator("#city-table .city-rank").all_text_contents()
     assert sorted(r.strip() for r in ranks) == ["1.", "2."]
     for pid in (PARK, OTHER_PARK):

@@ -17,6 +17,9 @@ export const CITY_FIGURES = [
   ["output_per_mu_10k_cny", "10k CNY/mu"],
 ];
 export const RANKING_PARKS = 20; // as many as the city's 产业名园 selection picks
+// the city view and report of a period not asked before compute every park: bench.city measured
+// 104–130 s for 100 parks (docs/benchmarks.md "Kept park reports"); then 2 s
+const CITY_TIMEOUT_MS = 300000;
 
 function fmtFigure(value, unit) {
   if (value === null || value === undefined) return "—";
@@ -53,7 +56,7 @@ function rankChart(host, parks) {
 async function downloadCityReport(period, fmt, msg) {
   msg.textContent = t("downloading");
   try {
-    const response = await request(`${API}/city/reports/${period}?format=${fmt}&lang=${state.lang}`, 300000);
+    const response = await request(`${API}/city/reports/${period}?format=${fmt}&lang=${state.lang}`, CITY_TIMEOUT_MS);
     const blob = await response.blob();
     const m = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
     const a = el("a");
@@ -143,11 +146,16 @@ export function viewCity(gen, periodKind) {
   table.append(thead, tbody);
   const tw = el("div", "table-wrap");
   tw.append(table);
-  p.append(ctl, rep, chartHost, tw);
+  // the first evaluation of a period computes every park (minutes for a hundred); after that the
+  // server answers from each park's kept report until its data change (docs/city.md)
+  const waiting = el("p", "muted", t("city_computing"));
+  waiting.id = "city-waiting";
+  p.append(ctl, rep, waiting, chartHost, tw);
   $("view").replaceChildren(p);
   state.view = null;
-  getJson(`${API}/city/indicators?period=${period}`, 120000)
+  getJson(`${API}/city/indicators?period=${period}`, CITY_TIMEOUT_MS)
     .then((city) => {
+      waiting.remove();
       if (gen !== state.viewGen) return;
       rankChart(chart, city.parks);
       for (const c of CITY_COLUMNS) {
@@ -195,9 +203,12 @@ export function viewCity(gen, periodKind) {
     .catch((err) => {
       if (gen !== state.viewGen) return;
       if (handleAuth(err)) return;
+      // a request given up on: the server goes on and keeps each park it finishes
+      const why = err.name === "AbortError" ? t("city_timeout") : err.message;
+      waiting.textContent = why;
       for (const row of cells.values()) {
         for (const c of [...CITY_COLUMNS, ...CITY_FIGURES.map(([f]) => f), "_score", "_trend"]) row[c].textContent = "";
-        row._comp.textContent = err.message;
+        row._comp.textContent = why;
       }
     });
 }
