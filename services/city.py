@@ -44,7 +44,7 @@ from config.registry import ParkRegistry
 from services.accounting import ProfileSource, profile_source, with_method
 from services.declared import read_declared
 from services.energy import Scope
-from services.indicators import IndicatorReport, local_period, park_indicators
+from services.indicators import IndicatorReport, LocalPeriod, local_period, park_indicators
 from services.indicators.green import InstrumentSource, stored_instruments
 from services.instruments import instruments_for_year
 from services.rollup import day_marks
@@ -220,6 +220,7 @@ class ReportCache:
     ) -> None:
         self.max_entries, self.max_age_s, self._clock = max_entries, max_age_s, clock
         self._held: OrderedDict[tuple[object, ...], _Held] = OrderedDict()
+        self._making: dict[tuple[object, ...], threading.Lock] = {}
         self._lock = threading.Lock()
         self.hits = self.made = 0
 
@@ -235,8 +236,7 @@ class ReportCache:
         ``make(instruments)`` (``instruments`` answers the green instruments of the year as read
         here) and kept."""
         when = local_period(period, park.park.timezone)
-        year = when.first_day.year
-        held_instruments = instruments_for_year(store, park, year)
+        held_instruments = instruments_for_year(store, park, when.first_day.year)
         marks = day_marks(store, park.id, start_ns=when.start_ns, end_ns=when.end_ns)
         key = (
             park.id,
@@ -244,6 +244,27 @@ class ReportCache:
             profile.model_dump_json(),
             hashlib.blake2b(repr(held_instruments).encode(), digest_size=16).hexdigest(),
         )
+        with self._lock:  # one maker per report: a second ask (a retry) waits for the first
+            making = self._making.setdefault(key, threading.Lock())
+        with making:
+            return self._report(
+                store, park, when=when, key=key, marks=marks, read=held_instruments, make=make
+            )
+
+    def _report(
+        self,
+        store: Store,
+        park: ParkRegistry,
+        *,
+        when: LocalPeriod,
+        key: tuple[object, ...],
+        marks: str,
+        read: Sequence[Instrument],
+        make: Callable[[InstrumentSource], IndicatorReport],
+    ) -> IndicatorReport:
+        """:meth:`report` once its key is known and no other thread makes it (``read``: the
+        instruments of the year as read)."""
+        year = when.first_day.year
         now, now_ns = self._clock(), time.time_ns()
         with self._lock:
             held = self._held.get(key)
@@ -271,7 +292,7 @@ class ReportCache:
 
         def instruments(s: Store, p: ParkRegistry, y: int) -> Sequence[Instrument]:
             if s is store and p is park and y == year:
-                return held_instruments
+                return read
             return stored_instruments(s, p, y)
 
         report = make(instruments)
@@ -279,7 +300,8 @@ class ReportCache:
             self._held[key] = _Held(park, store, marks, now, now_ns, report)
             self._held.move_to_end(key)
             while len(self._held) > self.max_entries:
-                self._held.popitem(last=False)
+                dropped, _ = self._held.popitem(last=False)
+                self._making.pop(dropped, None)
             self.made += 1
         return report
 

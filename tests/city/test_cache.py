@@ -5,8 +5,10 @@ green instruments, the accounting profile or the registry change, and when it is
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +135,27 @@ def test_a_roll_up_written_while_the_report_is_made_shows_at_the_next_ask(
     made_during = ask(park, during=follower)
     assert ask(park) is not made_during  # the marks it was made under were read before
     assert cache.made == 2
+
+
+def test_a_second_ask_while_the_report_is_made_waits_for_it(
+    store: Store, park: ParkRegistry
+) -> None:
+    # a retry of the city page (its first ask gave up) must not compute every park again
+    cache = ReportCache()
+    ask = asker(store, cache)
+    started = threading.Event()
+
+    def slow() -> None:
+        started.set()
+        time.sleep(0.5)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first = pool.submit(ask, park, during=slow)
+        assert started.wait(30)
+        second = pool.submit(ask, park)
+        reports = [first.result(timeout=60), second.result(timeout=60)]
+    assert reports[0] is reports[1]
+    assert (cache.made, cache.hits) == (1, 1)
 
 
 def test_instruments_a_profile_or_a_new_registry_make_it_again(
