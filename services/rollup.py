@@ -93,6 +93,7 @@ Everything here goes through the :class:`~store.base.Store` contract only.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import logging
@@ -183,10 +184,14 @@ _log = logging.getLogger(__name__)
 _WRITE_CHUNK = 20_000  # points per store.write call when rolling up many devices
 
 
+@functools.lru_cache(maxsize=1024)
 def local_days(start_ns: int, end_ns: int, tz: str) -> NDArray[np.int64]:
     """Edges [ns, UTC] of the local days of ``tz`` that overlap ``[start_ns, end_ns)``: ``n + 1``
-    edges for ``n`` days, the first at or before ``start_ns``, the last at or after ``end_ns``."""
+    edges for ``n`` days, the first at or before ``start_ns``, the last at or after ``end_ns``.
+    Read-only and kept: a park's year report asks for the same ranges thousands of times (each
+    tenant's figures), and each answer walks the year's days in Python (~1.3 ms)."""
     edges, _ = local_period_edges(start_ns, end_ns, tz, "day")
+    edges.setflags(write=False)
     return edges
 
 
