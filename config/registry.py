@@ -926,8 +926,8 @@ def _no_cyclic_gc() -> Iterator[None]:
     """Python's cyclic garbage collector paused (then restored): parsing and validating a park
     file makes ~20 objects per device and no cycles to collect, yet each collection of the
     oldest generation walks every object alive, so a large registry took twice as long (100
-    parks, 55,023 devices: 11.7 → 5.7 s, docs/benchmarks.md "City"). Paused for the whole
-    process, for the seconds of one park file."""
+    parks, 55,023 devices: 11.7 → 5.7 s, docs/benchmarks.md "Kept park reports"). Paused for
+    the whole process, for the seconds of one park file."""
     paused = gc.isenabled()
     gc.disable()
     try:

@@ -85,7 +85,11 @@ from store.base import (
     Store,
 )
 from store.routed import NamedStoreUnavailableError, PartialWriteError
-from store.touched import ALL_DEVICES, touched_marks  # re-exported: the marks this module reads
+from store.touched import (  # re-exported: the marks this module reads
+    ALL_DEVICES,
+    SETTLE_S,
+    touched_marks,
+)
 
 __all__ = [
     "FOLLOW_CURSOR",
@@ -158,7 +162,7 @@ class LedgerFollower(Periodic):
         registry: Registry,
         *,
         interval_s: int = DEFAULT_INTERVAL_S,
-        settle_s: float = 30.0,
+        settle_s: float = SETTLE_S,
         context_s: int = 3_600,
         cursor_path: Path | None = None,
         clock_ns: Callable[[], int] = time.time_ns,

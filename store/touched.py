@@ -34,7 +34,9 @@ park-wide (two ledger intervals of 15 minutes; a late reading is older)."""
 
 SETTLE_S = 30.0
 """How far before a moment [s] a mark may be stamped and yet be written after it: a write's
-stamp precedes its completion by up to the store's timeout (the follower re-reads as far)."""
+stamp precedes its completion by up to the store's timeout. The follower re-reads as far by
+default (``services.follow.LedgerFollower``'s ``settle_s``), the city's kept reports look as far
+back (:func:`arrived_since`)."""
 
 _NS_PER_MS = 1_000_000
 _AHEAD_NS = 86_400 * 10**9  # marks stamped by a clock this far ahead [ns] still count
