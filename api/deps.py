@@ -21,18 +21,21 @@ from config.auth import AUTH_OFF, ApiKeys, Principal, PrincipalRole
 from config.errors import NotFoundError
 from config.registry import Device, ParkRegistry, Registry, RegistryWatch
 from config.settings import Settings
+from services.report_cache import ReportCache
 from store.base import Store
 
 __all__ = [
     "ParkDep",
     "PrincipalDep",
     "RegistryDep",
+    "ReportCacheDep",
     "SettingsDep",
     "StoreDep",
     "forbidden",
     "get_park",
     "get_principal",
     "get_registry",
+    "get_report_cache",
     "get_settings_dep",
     "get_store",
     "require_roles",
@@ -65,7 +68,15 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
+def get_report_cache(request: Request) -> ReportCache:
+    """The app's :class:`~services.report_cache.ReportCache` (one per process): indicator
+    reports kept while their data stand."""
+    cache: ReportCache = request.app.state.report_cache
+    return cache
+
+
 StoreDep = Annotated[Store, Depends(get_store)]
+ReportCacheDep = Annotated[ReportCache, Depends(get_report_cache)]
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 

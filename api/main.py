@@ -58,8 +58,8 @@ from config.registry import Registry, RegistryWatch, approved_dir
 from config.settings import Settings, get_settings
 from services.alarms import AlarmEngine, load_rules, metrics_url_of
 from services.alarms.engine import alarm_lease
-from services.city import ReportCache
 from services.provisioning import RegistryPoller
+from services.report_cache import ReportCache
 from services.stream import StreamHub
 from store import open_stores
 from store.base import Store
@@ -209,7 +209,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.auth = auth
-    app.state.city_cache = ReportCache()  # parks' reports of the city view while they stand
+    app.state.report_cache = ReportCache()  # indicator reports while their data stand
     install_security(app, settings)  # headers, CORS (only if configured), auth-failure limit
     if store is not None:
         app.state.store = store

@@ -7,10 +7,9 @@ value added the park declared for the year [10k CNY] (:mod:`services.declared`) 
 tce, and the completeness of its energy data [%]; each figure None with a reason when it cannot
 be had (no land area, nothing declared, a month asked for an annual declaration …).
 
-A :class:`ReportCache` keeps each park's indicator report of a period in the process while the
-park's data of that period stand (no roll-up of its days written since, the same accounting
-profile, instruments and registry, at most :data:`CACHE_MAX_AGE_S` old): an evaluation of a
-closed year asked again answers from it; a period still receiving data is computed again.
+A :class:`~services.report_cache.ReportCache` keeps each park's indicator report of a period
+in the process while the park's data of that period stand: an evaluation of a closed year asked
+again answers from it; a period still receiving data is computed again.
 
 The parks are computed concurrently on a bounded thread pool (:func:`evaluate_city`): parks may
 live on different stores, and a park whose store is unavailable comes back with an error naming
@@ -23,19 +22,14 @@ ties sharing a rank (1, 2, 2, 4).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Literal
 
-from analytics.instruments import Instrument
 from config.accounting import AccountingProfile, ElectricityMethod
 from config.city import CITY_FIGURES, CityEvaluation, CityIndicator, city_evaluation
 from config.errors import StoreError, UnavailableError
@@ -44,23 +38,18 @@ from config.registry import ParkRegistry
 from services.accounting import ProfileSource, profile_source, with_method
 from services.declared import read_declared
 from services.energy import Scope
-from services.indicators import IndicatorReport, LocalPeriod, local_period, park_indicators
-from services.indicators.green import InstrumentSource, stored_instruments
-from services.instruments import instruments_for_year
-from services.rollup import day_marks
+from services.indicators import IndicatorReport, local_period, park_indicators
+from services.report_cache import ReportCache
 from store.base import Store
 from store.routed import NamedStoreUnavailableError, RoutedStore
-from store.touched import arrived_since
 
 __all__ = [
-    "CACHE_MAX_AGE_S",
     "CITY_WORKERS",
     "OUTPUT_KEY",
     "CityResult",
     "IndicatorScore",
     "ParkFigures",
     "ParkResult",
-    "ReportCache",
     "Trend",
     "evaluate_city",
     "park_figures",
@@ -73,11 +62,6 @@ log = logging.getLogger("smartpark.city")
 CITY_WORKERS = 8
 """Parks computed at once [threads]: each mostly waits on its store's HTTP answers, so a few
 threads per core keep two stores busy without flooding either."""
-
-CACHE_MAX_AGE_S = 3_600.0
-"""Oldest park report a :class:`ReportCache` gives [s]: the bound on what its day marks do not
-see (a late reading of a sensor without a ledger, e.g. the pyranometer of the PV performance
-ratio, which no roll-up follows)."""
 
 OUTPUT_KEY = "industrial_value_added_10k_cny"
 """The declared value (:mod:`services.declared`) the output figures divide [10k CNY/yr]."""
@@ -186,124 +170,6 @@ def _ratio(num: float | None, den: float | None) -> float | None:
     if num is None or den is None or den <= 0:
         return None
     return num / den
-
-
-@dataclass(frozen=True, slots=True)
-class _Held:
-    park: ParkRegistry
-    store: Store
-    marks: str
-    made_s: float  # the cache's clock [s]
-    checked_ns: int  # the wall clock [ns] of the last look at the touched marks (made, or asked)
-    report: IndicatorReport
-
-
-class ReportCache:
-    """Parks' indicator reports kept in this process, each while the park's data of its period
-    stand: the key is the park, the period, the accounting profile and the green instruments of
-    the year (read each time, one query each); a report is given back only for the same registry
-    entry and store, the same day marks over the period (:func:`services.rollup.day_marks`: no
-    roll-up of any of its days written since — the follower's passes, a rebuild, a declared
-    replacement all write one), no readings of the period stored since it was made
-    (:func:`store.touched.arrived_since`: what a park without a ledger follower computes from)
-    and at most ``max_age_s`` [s] old. Both are read before the report is made, so a roll-up
-    or a reading written while it is made shows at the next ask. At most
-    ``max_entries`` reports, the least recently used dropped first. Thread-safe; ``hits`` and
-    ``made`` count the answers."""
-
-    def __init__(
-        self,
-        *,
-        max_entries: int = 4_096,
-        max_age_s: float = CACHE_MAX_AGE_S,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.max_entries, self.max_age_s, self._clock = max_entries, max_age_s, clock
-        self._held: OrderedDict[tuple[object, ...], _Held] = OrderedDict()
-        self._making: dict[tuple[object, ...], threading.Lock] = {}
-        self._lock = threading.Lock()
-        self.hits = self.made = 0
-
-    def report(
-        self,
-        store: Store,
-        park: ParkRegistry,
-        period: str,
-        profile: AccountingProfile,
-        make: Callable[[InstrumentSource], IndicatorReport],
-    ) -> IndicatorReport:
-        """The report of ``park`` for the local ``period`` under ``profile``: kept, or made by
-        ``make(instruments)`` (``instruments`` answers the green instruments of the year as read
-        here) and kept."""
-        when = local_period(period, park.park.timezone)
-        held_instruments = instruments_for_year(store, park, when.first_day.year)
-        marks = day_marks(store, park.id, start_ns=when.start_ns, end_ns=when.end_ns)
-        key = (
-            park.id,
-            when.label,
-            profile.model_dump_json(),
-            hashlib.blake2b(repr(held_instruments).encode(), digest_size=16).hexdigest(),
-        )
-        with self._lock:  # one maker per report: a second ask (a retry) waits for the first
-            making = self._making.setdefault(key, threading.Lock())
-        with making:
-            return self._report(
-                store, park, when=when, key=key, marks=marks, read=held_instruments, make=make
-            )
-
-    def _report(
-        self,
-        store: Store,
-        park: ParkRegistry,
-        *,
-        when: LocalPeriod,
-        key: tuple[object, ...],
-        marks: str,
-        read: Sequence[Instrument],
-        make: Callable[[InstrumentSource], IndicatorReport],
-    ) -> IndicatorReport:
-        """:meth:`report` once its key is known and no other thread makes it (``read``: the
-        instruments of the year as read)."""
-        year = when.first_day.year
-        now, now_ns = self._clock(), time.time_ns()
-        with self._lock:
-            held = self._held.get(key)
-        if (
-            held is not None
-            and held.park is park
-            and held.store is store
-            and held.marks == marks
-            and now - held.made_s <= self.max_age_s
-            and not arrived_since(
-                store,
-                park.id,
-                since_ns=held.checked_ns,  # only the marks since the last look: a live city
-                now_ns=now_ns,  # writes one a second, asked about a closed year
-                start_ns=when.start_ns,
-                end_ns=when.end_ns,
-            )
-        ):
-            with self._lock:
-                if self._held.get(key) is held:
-                    self._held[key] = replace(held, checked_ns=now_ns)
-                    self._held.move_to_end(key)
-                self.hits += 1
-            return held.report
-
-        def instruments(s: Store, p: ParkRegistry, y: int) -> Sequence[Instrument]:
-            if s is store and p is park and y == year:
-                return read
-            return stored_instruments(s, p, y)
-
-        report = make(instruments)
-        with self._lock:
-            self._held[key] = _Held(park, store, marks, now, now_ns, report)
-            self._held.move_to_end(key)
-            while len(self._held) > self.max_entries:
-                dropped, _ = self._held.popitem(last=False)
-                self._making.pop(dropped, None)
-            self.made += 1
-        return report
 
 
 def park_figures(

@@ -1136,14 +1136,20 @@ class RollupLedger:
         form.place(valid, fc, e, q)
         if not totals:
             virtual = _virtual(devices[0], fid, field)
-            for a, b in _runs(valid & form.shaped(fc), 0):
+            fine_days = valid & form.shaped(fc)
+            # one read per run of such days, runs MERGE_DAYS or fewer apart joined (a query
+            # costs more than a few days of rows: a figure whose days alternate would
+            # otherwise take a query per day); only the days kept at 15 minutes are placed
+            for a, b in _runs(fine_days):
                 lo, hi = int(g.lo[a]), int(g.hi[b - 1])
                 got = stored_ledgers(
                     g.store, g.park_id, [virtual], start_ns=lo, end_ns=hi,
                     interval_s=self.interval_s,
                 )[fid]  # fmt: skip
                 i0, i1 = (lo - g.start_ns) // g.step, (hi - g.start_ns) // g.step
-                e[i0:i1], q[i0:i1] = _on(g, lo, i1 - i0, got[0] if got else None)
+                re, rq = _on(g, lo, i1 - i0, got[0] if got else None)
+                at = fine_days[g.day_of[i0:i1]]
+                e[i0:i1][at], q[i0:i1][at] = re[at], rq[at]
         self.cached_days += int(np.count_nonzero(valid))
         stale = ~valid
         if not stale.any():

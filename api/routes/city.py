@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
-from api.deps import PrincipalDep, RegistryDep, StoreDep, require_roles
+from api.deps import PrincipalDep, RegistryDep, ReportCacheDep, StoreDep, require_roles
 from api.routes.accounting import MethodQuery, refuse_retired_parameters
 from api.schemas import (
     CityValueOut,
@@ -36,8 +36,9 @@ from config.registry import Registry
 from config.version import __version__
 from reports.city import build_city_report, render_city
 from services.accounting import electricity_method
-from services.city import CityResult, ParkResult, ReportCache, evaluate_city
+from services.city import CityResult, ParkResult, evaluate_city
 from services.indicators import local_period
+from services.report_cache import ReportCache
 from store.base import Store
 
 __all__ = ["router"]
@@ -155,15 +156,6 @@ def _park(result: ParkResult, period: str) -> CityRankedParkOut:
     )
 
 
-def get_city_cache(request: Request) -> ReportCache:
-    """The app's :class:`~services.city.ReportCache` (one per process)."""
-    cache: ReportCache = request.app.state.city_cache
-    return cache
-
-
-CityCacheDep = Annotated[ReportCache, Depends(get_city_cache)]
-
-
 def _evaluate(
     registry: Registry,
     store: Store,
@@ -196,7 +188,7 @@ def city_indicators(
     registry: RegistryDep,
     store: StoreDep,
     principal: PrincipalDep,
-    cache: CityCacheDep,
+    cache: ReportCacheDep,
     *,
     period: PeriodQuery,
     method: MethodQuery = None,
@@ -267,7 +259,7 @@ def city_report(
     registry: RegistryDep,
     store: StoreDep,
     principal: PrincipalDep,
-    cache: CityCacheDep,
+    cache: ReportCacheDep,
     period: Annotated[
         str, Path(description="Local year, month or day, as `period=` of /city/indicators.")
     ],

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query
 
 from analytics.calendar import local_period_edges
 from analytics.intervals import DEFAULT_INTERVAL_S
-from api.deps import ParkDep, StoreDep, scope_query
+from api.deps import ParkDep, ReportCacheDep, StoreDep, scope_query
 from api.params import InstantNs
 from api.routes.accounting import MethodQuery, refuse_retired_parameters, used_profile
 from api.schemas import (
@@ -175,6 +175,7 @@ def energy(
 def indicators(
     park: ParkDep,
     store: StoreDep,
+    cache: ReportCacheDep,
     *,
     period: Annotated[
         str,
@@ -197,7 +198,10 @@ def indicators(
     efficiency, PV yield, TOU energy cost and demand charge — of the park or of a building, floor
     or tenant, each with its unit, completeness and the factors and prices it used; null with a
     reason when it cannot be computed or does not apply to the scope. Computed with the accounting
-    profile of the period's year (`GET /accounting/{year}`), which the answer names."""
+    profile of the period's year (`GET /accounting/{year}`), which the answer names. A period
+    asked again while its data stand (no roll-up of its days written, no reading of it stored,
+    the same profile and green instruments, at most an hour) is answered from the report kept
+    in this process."""
     chosen = parse_scope(scope)
     if chosen.kind == "device":
         raise InvalidRequestError(
@@ -206,11 +210,14 @@ def indicators(
         )
     year = int(local_period(period, park.park.timezone).label[:4])
     profile, named = used_profile(store, park, year, method)
-    report = scope_indicators(
+    report = cache.report(
         store,
         park,
         period,
-        profile=profile,
+        profile,
+        lambda instruments: scope_indicators(
+            store, park, period, profile=profile, scope=chosen, instruments=instruments
+        ),
         scope=chosen,
     )
     when = report.period

@@ -14,13 +14,17 @@ Read at 15 minutes (the stored ledger), over the whole period:
 From the day roll-up, a group per role (whole clean days; any other day of the group at 15
 minutes, see :class:`~services.rollup.RollupLedger`):
 
-* **PV and storage** (one group): they enter the load (a sum: exact by day), PV
-  self-consumption, max(PV − export, 0) per interval, and the performance ratio (PV over the
-  intervals the irradiance is known). A day is taken from the roll-up only when every grid
-  register is known at every interval of it (none reset-corrected), the export is 0 at every
-  interval (then PV self-consumption is the day's PV: interval energies are never negative) and
-  the irradiance sensor (if any) covers every interval of it or none; otherwise that day is read
-  at 15 minutes;
+* **PV** (a group): it enters the load (a sum: exact by day), PV self-consumption,
+  max(PV − export, 0) per interval, and the performance ratio (PV over the intervals the
+  irradiance is known). A day is taken from the roll-up only when every grid register is known
+  at every interval of it (none reset-corrected), the export is 0 at every interval (then PV
+  self-consumption is the day's PV: interval energies are never negative) and the irradiance
+  sensor (if any) covers every interval of it or none; otherwise that day is read at 15
+  minutes;
+* **storage** (a group of its own): charge and discharge enter only the load (a sum) and the
+  battery's period totals, so a day is taken from the roll-up whenever every grid register is
+  known at every interval of it (none reset-corrected), exports or not: a park that exports on
+  most days reads its PV at 15 minutes on those days, not its batteries;
 * **gas, heat, production** and every other role the indicators read: sums only.
 
 A figure of these groups is asked of the ledger whole (:meth:`RollupLedger.sum_series`), not
@@ -51,10 +55,12 @@ from services.indicators.microgrid import irradiance_w_per_m2
 from services.rollup import DirtyDays, RollupLedger, RollupReads
 from store.base import Store
 
-__all__ = ["SUPPLY_GROUP", "rollup_plan"]
+__all__ = ["PV_GROUP", "STORAGE_GROUP", "rollup_plan"]
 
-SUPPLY_GROUP = "supply"
-"""Group key of the PV and storage meters."""
+PV_GROUP = "pv"
+"""Group key of the PV meters."""
+STORAGE_GROUP = "storage"
+"""Group key of the storage meters."""
 
 _GROUPED_ROLES = frozenset({"gas", "heat", "production"})
 _NS = 1_000_000_000
@@ -100,8 +106,10 @@ def rollup_plan(
         role = dev.role.value
         if role == "grid_connection":
             fine.add(dev.id)
-        elif role in ("pv", "storage"):
-            groups[dev.id] = SUPPLY_GROUP
+        elif role == "pv":
+            groups[dev.id] = PV_GROUP
+        elif role == "storage":
+            groups[dev.id] = STORAGE_GROUP
         elif dev.id not in in_scope:
             continue
         elif (role in CONSUMPTION_ROLES and scope.kind != "park") or (
@@ -120,14 +128,18 @@ def rollup_plan(
         narrow, fine=fine, groups=groups, shared=shared, totals_only=_GROUPED_ROLES
     )
     grid = [d for d in park.devices if d.role.value == "grid_connection"]
-    ledger.partners[SUPPLY_GROUP] = _grid_partner(ledger, park, grid)
+    ledger.partners[PV_GROUP] = _grid_partner(ledger, park, grid, pv=True)
+    ledger.partners[STORAGE_GROUP] = _grid_partner(ledger, park, grid, pv=False)
     return narrow, ledger
 
 
-def _grid_partner(ledger: RollupLedger, park: ParkRegistry, grid: list[Device]) -> DirtyDays:
-    """Days PV and storage must be read at 15 minutes: a grid register unknown or reset-corrected
-    at some interval, an export above 0 at some interval, or an interval the irradiance
-    sensor does not cover on a day it covers some of."""
+def _grid_partner(
+    ledger: RollupLedger, park: ParkRegistry, grid: list[Device], *, pv: bool
+) -> DirtyDays:
+    """Days storage (``pv`` False) must be read at 15 minutes: a grid register unknown or
+    reset-corrected at some interval; and PV (``pv`` True) also: an export above 0 at some
+    interval, or an interval the irradiance sensor does not cover on a day it covers some
+    of."""
 
     def dirty(
         store: Store, start_ns: int, end_ns: int, edges: NDArray[np.int64]
@@ -157,10 +169,12 @@ def _grid_partner(ledger: RollupLedger, park: ParkRegistry, grid: list[Device]) 
                 # known total) combined with a replaced PV interval is a known total: both
                 # need PV's own intervals. Any other quality dominates PV's clean day.
                 bad |= np.isnan(e) | (q == Quality.RESET_CORRECTED)
-                if stored_field_name(name, spec.quantity) == "export_energy_kwh":
+                if pv and stored_field_name(name, spec.quantity) == "export_energy_kwh":
                     bad |= e != 0.0
         day_of = np.searchsorted(edges, starts, side="right") - 1
         out = np.bincount(day_of[bad], minlength=n_days)[:n_days] > 0
+        if not pv:
+            return out
         sun = irradiance_w_per_m2(store, park, starts, DEFAULT_INTERVAL_S)
         if sun is not None:
             # the performance ratio takes the intervals with irradiance: a day with none or all

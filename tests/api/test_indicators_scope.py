@@ -42,6 +42,7 @@ from config.registry import ParkRegistry, Registry, load_registry
 from config.settings import Settings
 from services.energy import Scope, UnknownScopeError
 from services.indicators import Indicator, park_indicators, scope_indicators
+from services.rollup import write_day_rollups
 from store import TELEMETRY, EmbeddedStore, Point
 
 DAY = "2026-03-14"
@@ -286,6 +287,40 @@ def test_unknown_and_device_scopes_are_refused(toy):
 
 
 # -- the endpoint ------------------------------------------------------------------------------
+
+
+async def test_indicators_asked_again_answer_from_the_kept_report_while_the_data_stand(
+    toy, tmp_path
+):
+    # services.report_cache.ReportCache, as the city view uses it: per scope, until a roll-up
+    # of a day of the period is written (the follower's pass after new readings)
+    store, park = toy
+    registry = Registry(parks={"toy": park}, sources={"toy": tmp_path / "toy.yaml"})
+    app = create_app(settings=Settings(data_dir=tmp_path), store=store, registry=registry)
+    cache = app.state.report_cache
+    transport = httpx.ASGITransport(app=app)
+
+    def tce(body: dict[str, object]) -> float:
+        found = {i["name"]: i["value"] for i in body["indicators"]}  # type: ignore[attr-defined]
+        return float(found["comprehensive_energy_tce"])
+
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        first = await client.get(f"{URL}/indicators", params={"period": DAY})
+        assert first.status_code == 200, first.text
+        assert (cache.made, cache.hits) == (1, 0)
+        again = await client.get(f"{URL}/indicators", params={"period": DAY})
+        assert again.json() == first.json()
+        assert (cache.made, cache.hits) == (1, 1)
+        tenant = await client.get(f"{URL}/indicators", params={"period": DAY, "scope": "tenant:a"})
+        assert tenant.json()["scope"] == "tenant:a"  # another scope, another report
+        assert (cache.made, cache.hits) == (2, 1)
+        # 100 kWh more bought at 20:00, then the day rolled up again
+        write(store, "grid", "energy_kwh", {8: 10, 36: 5, 64: 5, 72: 30, 80: 100})
+        write_day_rollups(store, park, start_ns=T0, end_ns=T0 + N * Q)
+        after = await client.get(f"{URL}/indicators", params={"period": DAY})
+        assert (cache.made, cache.hits) == (3, 1)
+        # 100 kWh × 0.1229 kgce/kWh (the default profile's 当量值) more
+        assert tce(after.json()) - tce(first.json()) == pytest.approx(100 * 0.1229 / 1000)
 
 
 async def test_scoped_indicators_endpoint(toy, tmp_path):

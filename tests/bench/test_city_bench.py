@@ -19,7 +19,7 @@ def test_the_quick_city_bench_completes_and_prints_every_row(capsys):
     lines = [line for line in out.splitlines() if line.startswith("| ")]
     assert lines[0] == "| Case | Measured | Target | Met | Note |"
     rows = {line.split("|")[1].strip(): line for line in lines[1:]}
-    assert len(rows) == 11, out
+    assert len(rows) == 12, out
 
     def one(prefix: str) -> str:
         [found] = [line for key, line in rows.items() if key.startswith(prefix)]
@@ -39,6 +39,7 @@ def test_the_quick_city_bench_completes_and_prints_every_row(capsys):
     assert "4 parks with energy figures" in one("city evaluation in process on the day roll-ups")
     for prefix in (
         "/indicators?period=2025: park of 40 meters, 2 years stored, p95",
+        "/indicators?period=2025: same park, computed again, p95",
         "/targets?period=2025: same park",
         "park year report, PDF (zh): same park",
         "/city/indicators?period=2025: 4 parks",

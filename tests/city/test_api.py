@@ -112,7 +112,7 @@ def test_the_city_view_and_report_answer_from_kept_park_reports(city, tmp_path: 
     # services.city.ReportCache: each park's report stands until its data of the period change
     store, registry = city
     with client(store, registry, tmp_path) as c:
-        cache = c.app.state.city_cache  # type: ignore[attr-defined]
+        cache = c.app.state.report_cache  # type: ignore[attr-defined]
         first = c.get("/api/v1/city/indicators", params={"period": "2025"})
         assert first.status_code == 200
         assert (cache.made, cache.hits) == (4, 0)  # 2 parks × 2025 and 2024 (the trend)

@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 
 from config.registry import ParkRegistry, load_registry
-from services.city import ReportCache, evaluate_city
+from services.city import evaluate_city
 from services.indicators import IndicatorReport, default_profile, park_indicators
 from services.indicators.green import InstrumentSource
 from services.instruments import put_instrument
+from services.report_cache import ReportCache
 from services.rollup import day_marks, write_day_rollups
 from store.base import TELEMETRY, Point, Store
 from store.touched import touched_marks

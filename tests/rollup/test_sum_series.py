@@ -166,15 +166,28 @@ def test_a_figure_keeps_its_days_until_a_meter_day_changes(
     export_days = [1, 4]  # 2 and 5 March: the grid exports at noon
     for name in ("pv_generation_kwh", "pv_self_consumption_kwh", "load_kwh"):
         same_days(again, combined, name, measured=False)
-        # PV's interval shape where a figure needs it: the days with export, kept at 15 minutes
         a, b = again.figure(name), full.figure(name)
         assert a is not None
         assert b is not None
         got, want = by_day(a.series.energy)[export_days], by_day(b.series.energy)[export_days]
+        np.testing.assert_allclose(got.sum(axis=1), want.sum(axis=1), rtol=1e-12, err_msg=name)
+        if name == "load_kwh":
+            continue  # only ever summed: its shape on those days is the battery's lump
+        # PV's interval shape where a figure needs it: the days with export, kept at 15 minutes
         np.testing.assert_allclose(got, want, rtol=1e-12, err_msg=name)
         assert np.array_equal(
             by_day(a.series.quality)[export_days], by_day(b.series.quality)[export_days]
         )
+    # the battery enters only the load's sums: on a day with export it comes from its roll-up
+    # (the day's energy in its first interval), not from 15 minutes as PV must
+    for name in ("battery_charge_kwh", "battery_discharge_kwh"):
+        a, b = again.figure(name), full.figure(name)
+        assert a is not None
+        assert b is not None
+        got, want = by_day(a.series.energy)[export_days], by_day(b.series.energy)[export_days]
+        np.testing.assert_allclose(got.sum(axis=1), want.sum(axis=1), rtol=1e-12, err_msg=name)
+        assert np.all(got[:, 1:] == 0.0), name
+        assert np.count_nonzero(want[:, 1:]) > 0, name
     # gas1 is replaced on 4 March: its days from 4 March change, so do the gas figure's
     late_reading_and_replacement(store, park)
     after, ledger = figures()
