@@ -57,7 +57,7 @@ from config.errors import StoreUnavailableError
 from config.registry import Registry, RegistryWatch, approved_dir
 from config.settings import Settings, get_settings
 from services.alarms import AlarmEngine, load_rules, metrics_url_of
-from services.alarms.engine import alarm_lease
+from services.alarms.engine import alarm_leases
 from services.provisioning import RegistryPoller
 from services.report_cache import ReportCache
 from services.stream import StreamHub
@@ -290,7 +290,7 @@ def _start_alarms(app: FastAPI, settings: Settings) -> AlarmEngine | None:
         app.state.registry,
         load_rules(settings.alarm_rules),
         metrics_url=metrics_url_of(settings.metrics_host, settings.metrics_port),
-        lease=alarm_lease(
+        lease=alarm_leases(
             app.state.store,
             ttl_s=settings.alarm_lease_ttl_s,
             settle_s=settings.alarm_lease_settle_s,

@@ -11,7 +11,10 @@ raised once), and every engine, holding it or not, reads the stored alarms once 
 period, so each replica's API and live stream show the alarms raised, acknowledged or cleared by
 the others. A replica that gains the lease starts afresh (detectors warmed up from the stored
 readings, the stored alarms reloaded) and evaluates at once: an alarm the previous leader raised
-is known as active and not raised again.
+is known as active and not raised again. With several named stores there is one lease per store,
+kept in that store (:func:`alarm_leases`): a replica evaluates the parks of each store whose
+lease it holds, so a store that is down stops the alarms of its own parks only (nobody can renew
+or take its lease), and the parks of the other stores keep theirs.
 
 Several stores: a park whose named store is down (:class:`~store.NamedStoreUnavailableError`) is
 skipped, and retried with one log line naming the park and the store (doubling from
@@ -31,7 +34,7 @@ import threading
 import time
 import zoneinfo
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
@@ -67,9 +70,9 @@ from services.alarms.records import (
 from services.lease import Lease, LeaseKeeper
 from services.periodic import ParkOutages, Periodic
 from store.base import TELEMETRY, Store
-from store.routed import NamedStoreUnavailableError
+from store.routed import NamedStoreUnavailableError, RoutedStore
 
-__all__ = ["ALARM_LEASE", "AlarmConflictError", "AlarmEngine", "alarm_lease"]
+__all__ = ["ALARM_LEASE", "AlarmConflictError", "AlarmEngine", "alarm_lease", "alarm_leases"]
 
 log = logging.getLogger("smartpark.alarms")
 
@@ -116,14 +119,17 @@ class AlarmEngine(Periodic):
         *,
         metrics_url: str | None = None,
         warmup_s: float = 1800.0,
-        lease: Lease | None = None,
+        lease: Lease | Mapping[str, Lease] | None = None,
         store_retry_s: float = 5.0,
     ) -> None:
         super().__init__(log)
         self.outages = ParkOutages(log, self.name, first_s=store_retry_s)
-        self.lease = lease
-        self._keeper = LeaseKeeper(lease) if lease is not None else None
-        self._leading = False
+        # by store name (:func:`alarm_leases`), or one lease for every park under the key ""
+        self.leases: dict[str, Lease] = (
+            {} if lease is None else {"": lease} if isinstance(lease, Lease) else dict(lease)
+        )
+        self._keepers = {name: LeaseKeeper(held) for name, held in self.leases.items()}
+        self._leading: dict[str, bool] = dict.fromkeys(self.leases, False)
         self._every_s = 5.0
         self._next_pass = 0.0
         self.store = store
@@ -161,6 +167,23 @@ class AlarmEngine(Periodic):
                 if detector is not None:
                     out.append(_Watch(park, rule, dev.id, detector))
         return out
+
+    def lease_of(self, park: str) -> Lease | None:
+        """The lease under which ``park`` is evaluated: its store's (a routed store's
+        :meth:`~store.RoutedStore.store_of`), the one lease of every park, or None (no lease:
+        this engine evaluates alone)."""
+        if not self.leases:
+            return None
+        every = self.leases.get("")
+        if every is not None:
+            return every
+        name = self.store.store_of(park) if isinstance(self.store, RoutedStore) else ""
+        return self.leases.get(name)
+
+    def _evaluates(self, park: str) -> bool:
+        """Whether this engine evaluates ``park`` now (no lease, or its lease held)."""
+        lease = self.lease_of(park)
+        return lease is None or lease.held
 
     def use_registry(self, registry: Registry) -> None:
         """Evaluate ``registry`` from the next pass on: devices approved at run time get their
@@ -334,6 +357,8 @@ class AlarmEngine(Periodic):
         now_ns = now_ns if now_ns is not None else time.time_ns()
         changed: list[Alarm] = []
         for park in self.registry.parks.values():
+            if not self._evaluates(park.id):
+                continue  # another replica holds the lease of its store
             if not self.outages.due(park.id):
                 continue  # its store is down: retried at its time, the other parks go on
             try:
@@ -394,7 +419,7 @@ class AlarmEngine(Periodic):
     def _judge(
         self, park: str, rule: Rule, device: str | None, verdict: Verdict, now_ns: int
     ) -> list[Alarm]:
-        if self.lease is not None and not self.lease.held:
+        if not self._evaluates(park):
             return []  # checked right before each write: the lease may have lapsed mid-pass
         key = f"{rule.id}~{device or NO_DEVICE}"
         with self._lock:
@@ -506,56 +531,83 @@ class AlarmEngine(Periodic):
     # -- the thread (services.periodic) ---------------------------------------------------------
 
     def start(self, *, every_s: float = 5.0) -> None:
-        """Evaluate every ``every_s`` [s] in a background thread. With a lease the thread also
-        wakes every ``ttl_s / 8`` to notice at once that this replica gained the lease."""
+        """Evaluate every ``every_s`` [s] in a background thread. With leases the thread also
+        wakes every ``ttl_s / 8`` to notice at once that this replica gained one."""
         self._every_s = every_s
-        if self._keeper is None:
+        if not self._keepers:
             super().start(every_s=every_s)
             return
-        self._keeper.run_pass()  # a lone replica holds the lease before its first pass
-        self._keeper.start()
-        super().start(every_s=min(every_s, self._keeper.lease.ttl_s / 8))
+        for keeper in self._keepers.values():
+            keeper.run_pass()  # a lone replica holds the lease before its first pass
+            keeper.start()
+        shortest = min(held.ttl_s for held in self.leases.values())
+        super().start(every_s=min(every_s, shortest / 8))
 
     def stop(self, *, timeout_s: float = 10.0) -> None:
         """Finish the current pass and stop; release the lease, so another replica takes over
         at once."""
         super().stop(timeout_s=timeout_s)
-        if self._keeper is not None:
-            self._keeper.stop(timeout_s=timeout_s)
+        for keeper in self._keepers.values():
+            keeper.stop(timeout_s=timeout_s)
 
     def run_pass(self) -> bool:
         """One :meth:`step` when due (never more waiting: the engine looks at the newest data);
-        with a lease, a step only while this replica holds it, else a reload of the stored
-        alarms the leader writes."""
-        if self.lease is None:
+        with leases, a step of the parks whose lease this replica holds, and a reload of the
+        stored alarms the other leaders write."""
+        if not self.leases:
             self.step()
             return False
         now = time.monotonic()
-        leading = self.lease.held
-        gained = leading and not self._leading
-        self._leading = leading
+        gained = []
+        for name, lease in self.leases.items():
+            held = lease.held
+            if held and not self._leading[name]:
+                gained.append(name)
+            self._leading[name] = held
         if not gained and now < self._next_pass:
             return False
         self._next_pass = now + self._every_s
         if gained:
-            log.info("alarms: this replica evaluates (lease %r)", self.lease.name)
-            self._take_over()
+            for name in gained:
+                where = f" of store {name!r}" if name else ""
+                log.info("alarms: this replica evaluates (lease %r%s)", ALARM_LEASE, where)
+            self._take_over(gained)
         for alarm in self.load():
             self._notify(alarm)
-        if leading:
+        if any(self._leading.values()):
             self.step()
         return False
 
-    def _take_over(self) -> None:
-        """Start afresh as a new process would: new detectors warmed up from the store."""
+    def _take_over(self, stores: Sequence[str]) -> None:
+        """Start afresh as a new process would for the parks of ``stores`` (their leases just
+        gained): new detectors warmed up from the store."""
+        gained = [self.leases[name] for name in stores]
         with self._lock:
             for park in self.registry.parks.values():
+                lease = self.lease_of(park.id)
+                if not any(lease is g for g in gained):
+                    continue
                 self._watches[park.id] = self._build_watches(park)
-            self._cursor.clear()
-            self._seen.clear()
-            self._rates = {p: _ParkRate() for p in self.registry.parks}
-            self._baseline_day.clear()
+                self._cursor.pop(park.id, None)
+                self._seen.pop(park.id, None)
+                self._rates[park.id] = _ParkRate()
+                for key in [k for k in self._baseline_day if k[0] == park.id]:
+                    del self._baseline_day[key]
             self._spool.clear()
+
+
+def alarm_leases(
+    store: Store, *, ttl_s: float, settle_s: float | None = None, holder: str = ""
+) -> Lease | dict[str, Lease]:
+    """The alarm lease(s) of this process (:func:`alarm_lease`): for a store of several named
+    stores (:class:`~store.RoutedStore`) one per store, by name, each kept in its own store (so
+    the parks of a store that is up keep their alarms while another is down); else one."""
+    if isinstance(store, RoutedStore) and len(store.stores) > 1:
+        return {
+            name: alarm_lease(inner, ttl_s=ttl_s, settle_s=settle_s, holder=holder)
+            for name, inner in store.stores.items()
+        }
+    return alarm_lease(store, ttl_s=ttl_s, settle_s=settle_s, holder=holder)
 
 
 def alarm_lease(

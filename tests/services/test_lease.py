@@ -7,7 +7,8 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -17,12 +18,14 @@ from config.errors import StoreUnavailableError
 from config.registry import demo_registry_path, load_registry
 from config.settings import Settings
 from services.alarms import ALARM, AlarmEngine
-from services.alarms.engine import ALARM_LEASE, alarm_lease
+from services.alarms.engine import ALARM_LEASE, alarm_lease, alarm_leases
 from services.lease import LEASE, Lease, LeaseKeeper
 from services.periodic import Periodic
 from store.base import TELEMETRY, Point, Store
 from store.embedded import EmbeddedStore
 from store.influx import InfluxStore
+from store.routed import RoutedStore
+from tests.store.test_routed import Switchable
 
 T0 = 1_764_000_000.0  # 2025-11-24T16:00:00Z [s]
 DAY_MS = 86_400_000
@@ -345,11 +348,10 @@ def test_two_alarm_engines_raise_each_alarm_once_across_a_takeover(
         wait_for(1)
         time.sleep(0.3)  # a few more passes of both
         assert stored() == ["hot~tower-a-f03"]
-        leader, other = (a, b) if a.lease is not None and a.lease.held else (b, a)
+        leader, other = (a, b) if a.leases[""].held else (b, a)
         # the leader dies without a word: its threads stop, its claim is left to expire
         Periodic.stop(leader)
-        assert leader._keeper is not None
-        Periodic.stop(leader._keeper)
+        Periodic.stop(leader._keepers[""])
         hot("plant-1-main")
         took = wait_for(2)
         assert took < 0.8 + 0.1 + 0.05 + 0.5  # ttl + keeper tick + settle + a pass's margin
@@ -387,3 +389,92 @@ def test_settings_refuse_a_lease_ttl_below_four_settle_times() -> None:
     with pytest.raises(ValidationError, match=r"TTL_S \(1.0 s\) must be at least 4 x"):
         Settings(_env_file=None, alarm_lease_ttl_s=1.0, alarm_lease_settle_s=0.5)
     assert Settings(_env_file=None).alarm_lease_ttl_s == 4.0
+
+
+TWO_METERS = """park:
+  id: {pid}
+  name: Park {pid}
+  latitude: 30.5
+  longitude: 114.3
+  grid_region: central_china
+  province: hubei
+devices:
+  - {{id: grid, kind: electricity_meter, role: grid_connection}}
+  - {{id: chiller, kind: electricity_meter, role: load, parent: grid}}
+"""
+
+
+def test_each_store_keeps_its_own_alarm_lease_and_one_down_stops_only_its_parks(
+    tmp_path: Path,
+) -> None:
+    """Park a in the default store, park b in ``south``: the default store going down (where
+    a single alarm lease used to live) leaves b's alarms evaluated; b's store coming back after
+    its own outage gives b its alarms again."""
+    folder = tmp_path / "reg"
+    folder.mkdir()
+    for pid in ("a", "b"):
+        (folder / f"{pid}.yaml").write_text(TWO_METERS.format(pid=pid), encoding="utf-8")
+    registry = load_registry(folder)
+    stores = {n: Switchable(tmp_path / f"{n}.sqlite3") for n in ("default", "south")}
+    routed = RoutedStore(stores, {"b": "south"})
+    rules = RuleSet.model_validate(
+        {
+            "rules": [
+                {
+                    "id": "hot",
+                    "kind": "threshold",
+                    "devices": {"roles": ["grid_connection", "load"]},
+                    "above": 100,
+                    "for_s": 0,
+                }
+            ]
+        }
+    )
+    leases = alarm_leases(routed, ttl_s=0.8, settle_s=0.05, holder="r1")
+    assert isinstance(leases, dict)
+    assert set(leases) == {"default", "south"}
+    engine = AlarmEngine(routed, registry, rules, lease=leases)
+
+    def hot(park: str, device: str) -> None:
+        point = Point(TELEMETRY, {"park": park, "device": device}, {"power_kw": 150.0}, now_ns())
+        routed.write([point])
+
+    def raised(park: str) -> list[str]:
+        rows = stores["south" if park == "b" else "default"].scan(
+            park, measurement=ALARM, start_ns=0, end_ns=now_ns() + S
+        )
+        return sorted(r.device for r in rows)
+
+    def wait(check: Callable[[], bool], limit_s: float = 5.0) -> bool:
+        deadline = time.monotonic() + limit_s
+        while not check() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return check()
+
+    engine.start(every_s=0.1)
+    try:
+        assert wait(lambda: all(x.held for x in leases.values()))
+        # each claim lives in its own store, beside the parks it guards
+        assert stores["default"].count(ALARM_LEASE, measurement=LEASE) == 1
+        assert stores["south"].count(ALARM_LEASE, measurement=LEASE) == 1
+        hot("a", "grid")
+        hot("b", "grid")
+        assert wait(lambda: raised("a") == ["hot~grid"] and raised("b") == ["hot~grid"])
+        stores["default"].down = True  # park a's store, and the one a single lease lived in
+        assert wait(lambda: not leases["default"].held, 0.8 + 0.5)
+        hot("b", "chiller")
+        assert wait(lambda: raised("b") == ["hot~chiller", "hot~grid"])
+        assert leases["south"].held
+        stores["default"].down = False
+        stores["south"].down = True
+        assert wait(lambda: leases["default"].held and not leases["south"].held)
+        hot("a", "chiller")  # a is evaluated again (from its store's stored alarms: once)
+        assert wait(lambda: raised("a") == ["hot~chiller", "hot~grid"])
+        stores["south"].down = False
+        assert wait(lambda: leases["south"].held)
+        time.sleep(0.3)  # a few passes: nothing raised twice
+        assert raised("a") == ["hot~chiller", "hot~grid"]
+        assert raised("b") == ["hot~chiller", "hot~grid"]
+    finally:
+        engine.stop()
+        routed.close()
