@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -44,6 +45,7 @@ from store.base import Store
 from store.routed import NamedStoreUnavailableError, RoutedStore
 
 __all__ = [
+    "CITY_STALE_S",
     "CITY_WORKERS",
     "OUTPUT_KEY",
     "CityResult",
@@ -62,6 +64,13 @@ log = logging.getLogger("smartpark.city")
 CITY_WORKERS = 8
 """Parks computed at once [threads]: each mostly waits on its store's HTTP answers, so a few
 threads per core keep two stores busy without flooding either."""
+
+CITY_STALE_S = 900.0
+"""How old a park's kept figures the city view gives while the park's data of the period move
+[s] (:meth:`~services.report_cache.ReportCache.kept`): a live city's ranking is a comparison of
+parks, not a meter reading, and computing its ~100 parks again at every ask of a period still
+receiving data takes tens of seconds; each park's time is given with its figures, and fresh
+ones are made in the background once a third of this has passed."""
 
 OUTPUT_KEY = "industrial_value_added_10k_cny"
 """The declared value (:mod:`services.declared`) the output figures divide [10k CNY/yr]."""
@@ -87,6 +96,8 @@ class ParkFigures:
     report: IndicatorReport | None = None
     error: str | None = None
     error_kind: ErrorKind | None = None
+    as_of_ms: int | None = None
+    stale: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +191,7 @@ def park_figures(
     method: ElectricityMethod | None = None,
     indicators: Callable[..., IndicatorReport] = park_indicators,
     cache: ReportCache | None = None,
+    stale_s: float = 0.0,
 ) -> ParkFigures:
     """The figures of ``park`` for the local ``period`` (its own time zone) under its
     accounting profile of the period's year (``method`` overriding the electricity method).
@@ -189,21 +201,25 @@ def park_figures(
     ``SMARTPARK_STORES``, ``default`` included), ``park <id>: its store is unavailable: <why>``
     with the one store of ``SMARTPARK_STORE_URL`` (there is no other to tell it from).
     With a ``cache``, the park's report comes from it when it still stands
-    (:class:`ReportCache`)."""
+    (:class:`ReportCache`), or, with ``stale_s`` [s] > 0, when it is at most that old although
+    the park's data moved since (``stale`` set; ``as_of_ms`` says when its data were read)."""
     year = int(period[:4])
+    stale, as_of_ms = False, time.time_ns() // 1_000_000
     try:
         base, source = profile_source(store, park, year)
         profile = with_method(base, method)
         if cache is None:
             report = indicators(store, park, period, profile=profile)
         else:
-            report = cache.report(
+            got = cache.kept(
                 store,
                 park,
                 period,
                 profile,
                 lambda held: indicators(store, park, period, profile=profile, instruments=held),
+                stale_s=stale_s,
             )
+            report, stale, as_of_ms = got.report, got.stale, got.as_of_ms
         declared = (
             read_declared(store, park, scope=Scope("park"), year=year)
             if report.period.kind == "year"
@@ -222,7 +238,12 @@ def park_figures(
         )
     fig = _figures(park, period, report, declared)
     return replace(
-        fig, profile=profile, profile_source=source, profile_overridden=profile is not base
+        fig,
+        profile=profile,
+        profile_source=source,
+        profile_overridden=profile is not base,
+        as_of_ms=as_of_ms,
+        stale=stale,
     )
 
 
@@ -358,12 +379,14 @@ def evaluate_city(
     table: CityEvaluation | None = None,
     indicators: Callable[..., IndicatorReport] = park_indicators,
     cache: ReportCache | None = None,
+    stale_s: float = 0.0,
 ) -> CityResult:
     """Evaluate ``parks`` for the local ``period`` (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``,
     each park in its own zone) and, with ``trend``, the period before, computing up to
     ``workers`` [threads] parks at once on ``store`` (a store that routes by park serves parks
     on several servers), each park's report from ``cache`` where it stands
-    (:class:`ReportCache`). Raises :class:`~services.indicators.PeriodError` for a bad period,
+    (:class:`ReportCache`; with ``stale_s`` [s] > 0 also where it is at most that old, see
+    :func:`park_figures`). Raises :class:`~services.indicators.PeriodError` for a bad period,
     before any park is computed."""
     asked = local_period(period, "UTC")  # the label and kind; each park in its own zone
     table = table or city_evaluation()
@@ -374,7 +397,13 @@ def evaluate_city(
         done = list(
             pool.map(
                 lambda job: park_figures(
-                    store, job[0], job[1], method=method, indicators=indicators, cache=cache
+                    store,
+                    job[0],
+                    job[1],
+                    method=method,
+                    indicators=indicators,
+                    cache=cache,
+                    stale_s=stale_s,
                 ),
                 jobs,
             )

@@ -36,7 +36,7 @@ from config.registry import Registry
 from config.version import __version__
 from reports.city import build_city_report, render_city
 from services.accounting import electricity_method
-from services.city import CityResult, ParkResult, evaluate_city
+from services.city import CITY_STALE_S, CityResult, ParkResult, evaluate_city
 from services.indicators import local_period
 from services.report_cache import ReportCache
 from store.base import Store
@@ -153,6 +153,9 @@ def _park(result: ParkResult, period: str) -> CityRankedParkOut:
         ),
         error=fig.error,
         error_zh=reason_text(fig.error, "zh"),
+        as_of=None if fig.as_of_ms is None else iso_from_ns(fig.as_of_ms * 1_000_000),
+        as_of_ms=fig.as_of_ms,
+        stale=fig.stale,
     )
 
 
@@ -165,11 +168,14 @@ def _evaluate(
     method: str | None,
     trend: bool,
     cache: ReportCache,
+    stale_s: float = 0.0,
 ) -> CityResult:
     local_period(period, "UTC")  # a bad period: 422 before any park is computed
     chosen = None if method is None else electricity_method(method)
     parks = [registry.parks[p] for p in sorted(registry.parks) if principal.sees_park(p)]
-    return evaluate_city(store, parks, period, method=chosen, trend=trend, cache=cache)
+    return evaluate_city(
+        store, parks, period, method=chosen, trend=trend, cache=cache, stale_s=stale_s
+    )
 
 
 @router.get(
@@ -193,6 +199,13 @@ def city_indicators(
     period: PeriodQuery,
     method: MethodQuery = None,
     trend: TrendQuery = True,
+    fresh: Annotated[
+        bool,
+        Query(
+            description="true: compute every park whose data moved since its figures were "
+            "kept, instead of giving those figures while they are at most 15 minutes old."
+        ),
+    ] = False,
 ) -> CityRankedOut:
     """Every park the key may see (a city key: all of them, an operator key: its own), ordered by
     id, each with the same indicators in the same order (name, value, unit, completeness and,
@@ -205,9 +218,23 @@ def city_indicators(
     evaluation's indicators (weights in `evaluation`, benchmarks in `benchmarks`), its `score`,
     `rank` and, with `trend=true`, its `trend` against the previous period. The parks are
     computed concurrently; a park whose store does not answer has `error` (naming the store),
-    no score and no rank, and the others still answer."""
+    no score and no rank, and the others still answer.
+
+    Each park's figures are kept in the server while its data of the period stand, so a period
+    asked again answers at once. For a park whose data moved since (a period still receiving
+    data), its kept figures are given while they are at most `stale_s` (15 minutes) old, with
+    `stale: true` and their time in `as_of`, and fresh ones are computed in the background for
+    the next ask; `fresh=true` computes them now."""
+    stale_s = 0.0 if fresh else CITY_STALE_S
     city = _evaluate(
-        registry, store, principal, period=period, method=method, trend=trend, cache=cache
+        registry,
+        store,
+        principal,
+        period=period,
+        method=method,
+        trend=trend,
+        cache=cache,
+        stale_s=stale_s,
     )
     parks = sorted((_park(r, city.period) for r in city.parks), key=lambda p: p.id)
     methods = {p.profile.electricity_method for p in parks if p.profile is not None}
@@ -220,6 +247,7 @@ def city_indicators(
         previous=city.previous,
         evaluation=_evaluation_out(city.evaluation),
         benchmarks={k: _num(v) for k, v in city.benchmarks.items()},
+        stale_s=stale_s,
     )
 
 

@@ -113,6 +113,16 @@ class CityRankedParkOut(CityParkOut):
     trend: CityTrendOut | None
     error: str | None = Field(description="Why the park could not be computed (its store named).")
     error_zh: str | None = Field(default=None, description="The same in Chinese.")
+    as_of: str | None = Field(
+        default=None, description="When the park's figures were computed (ISO 8601, UTC)."
+    )
+    as_of_ms: int | None = Field(default=None, description="The same [ms since the epoch].")
+    stale: bool = Field(
+        default=False,
+        description="True when the park's data of the period moved since `as_of`: the kept "
+        "figures are given (at most `stale_s` old) while fresh ones are computed for the next "
+        "ask.",
+    )
 
 
 class CityRankedOut(CityIndicatorsOut):
@@ -184,8 +194,12 @@ class CityRankedOut(CityIndicatorsOut):
                               "tco2_per_tce_change": -0.05},
                     "error": None,
                     "error_zh": None,
+                    "as_of": "2026-01-05T02:14:09.512Z",
+                    "as_of_ms": 1767579249512,
+                    "stale": False,
                 }
             ],
+            "stale_s": 900.0,
         }
     )  # fmt: skip
 
@@ -193,5 +207,10 @@ class CityRankedOut(CityIndicatorsOut):
     evaluation: CityEvaluationOut
     benchmarks: dict[str, float | None] = Field(
         description="The city mean of each indicator of the evaluation, by key."
+    )
+    stale_s: float = Field(
+        default=0.0,
+        description="How old [s] a park's figures may be when its data moved since (its `stale` "
+        "and `as_of` say which and when); 0 with `fresh=true`.",
     )
     parks: list[CityRankedParkOut]  # type: ignore[assignment]

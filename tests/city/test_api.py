@@ -18,6 +18,7 @@ from config.registry import load_registry
 from config.settings import Settings
 from services.declared import write_declared
 from services.energy import Scope
+from services.rollup import write_day_rollups
 from store import TELEMETRY, EmbeddedStore, Point
 from tests.city.helpers import PARK
 from tests.city.test_service import HalfDown
@@ -125,6 +126,40 @@ def test_the_city_view_and_report_answer_from_kept_park_reports(city, tmp_path: 
         # another period is another report
         assert c.get("/api/v1/city/indicators", params={"period": "2025-06"}).status_code == 200
         assert cache.made == 8
+
+
+def test_a_park_whose_data_moved_is_given_from_its_kept_figures_with_their_time(
+    city, tmp_path: Path
+):
+    # CITY_STALE_S: the city view of a live period does not compute every park at every ask
+    store, registry = city
+    with client(store, registry, tmp_path) as c:
+        cache = c.app.state.report_cache  # type: ignore[attr-defined]
+        first = c.get("/api/v1/city/indicators", params={"period": "2025", "trend": "false"})
+        body = first.json()
+        assert body["stale_s"] == 900.0
+        a = next(p for p in body["parks"] if p["id"] == "a")
+        assert a["stale"] is False
+        assert isinstance(a["as_of_ms"], int)
+        assert a["as_of"].endswith("Z")
+        # park a's day of June rolled up again (the follower, after a late reading)
+        day = int(datetime(2025, 6, 1, tzinfo=TZ).timestamp()) * 10**9
+        write_day_rollups(store, registry.parks["a"], start_ns=day, end_ns=day + 1)
+        again = c.get("/api/v1/city/indicators", params={"period": "2025", "trend": "false"})
+        moved = {p["id"]: p for p in again.json()["parks"]}
+        assert moved["a"]["stale"] is True
+        assert moved["a"]["as_of_ms"] == a["as_of_ms"]
+        assert moved["a"]["figures"] == a["figures"]
+        assert moved["b"]["stale"] is False
+        assert cache.made == 2  # nothing computed again yet (a is younger than 5 minutes)
+        fresh = c.get(
+            "/api/v1/city/indicators", params={"period": "2025", "trend": "false", "fresh": "true"}
+        )
+        now = {p["id"]: p for p in fresh.json()["parks"]}
+        assert fresh.json()["stale_s"] == 0.0
+        assert now["a"]["stale"] is False
+        assert now["a"]["as_of_ms"] > a["as_of_ms"]
+        assert cache.made == 3
 
 
 def test_trend_off_and_bad_input(city, tmp_path: Path):

@@ -14,12 +14,13 @@ from typing import Any
 
 import pytest
 
+from config.errors import StoreUnavailableError
 from config.registry import ParkRegistry, load_registry
 from services.city import evaluate_city
 from services.indicators import IndicatorReport, default_profile, park_indicators
 from services.indicators.green import InstrumentSource
 from services.instruments import put_instrument
-from services.report_cache import ReportCache
+from services.report_cache import Kept, ReportCache
 from services.rollup import day_marks, write_day_rollups
 from store.base import TELEMETRY, Point, Store
 from store.touched import touched_marks
@@ -179,6 +180,90 @@ def test_instruments_a_profile_or_a_new_registry_make_it_again(
     reloaded = registry(tmp_path, "again.yaml")  # the registry read again (devices approved …)
     assert ask(reloaded) is not certified
     assert cache.made == 4
+
+
+def test_a_live_period_gives_the_kept_report_a_while_and_makes_a_fresh_one_behind(
+    store: Store, park: ParkRegistry
+) -> None:
+    # the city view of a period still receiving data (ReportCache.kept with stale_s)
+    clock = Clock()
+    cache = ReportCache(clock=clock)
+    chosen = default_profile(park)
+    makes: list[float] = []
+
+    def make(instruments: InstrumentSource) -> IndicatorReport:
+        makes.append(clock.now)
+        return park_indicators(store, park, MARCH, profile=chosen, instruments=instruments)
+
+    def kept(stale_s: float = 600.0) -> Kept:
+        return cache.kept(store, park, MARCH, chosen, make, stale_s=stale_s)
+
+    before_ms = time.time_ns() // 1_000_000
+    first = kept()
+    assert not first.stale
+    assert before_ms <= first.as_of_ms <= time.time_ns() // 1_000_000
+    assert kept().report is first.report  # standing: a hit, as report() gives it
+    assert (cache.made, cache.hits, cache.stale_hits) == (1, 1, 0)
+    write_day_rollups(store, park, start_ns=at(4), end_ns=at(5), devices=["gas1"])
+    # the data moved: the kept one, marked stale with its time, and not made again yet (it is
+    # younger than a third of stale_s)
+    clock.now += 100.0
+    got = kept()
+    assert got.stale
+    assert got.report is first.report
+    assert got.as_of_ms == first.as_of_ms
+    assert (cache.made, cache.stale_hits) == (1, 1)
+    # a third of stale_s old: still the kept one, and a fresh one made in the background
+    clock.now += 150.0
+    assert kept().report is first.report
+    deadline = time.monotonic() + 30
+    while cache.made < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert cache.made == 2
+    fresh = kept()
+    assert not fresh.stale
+    assert fresh.report is not first.report
+    assert fresh.as_of_ms >= first.as_of_ms
+    assert makes == [1000.0, 1250.0]
+    # too old to give: made in the asker's own call
+    write_day_rollups(store, park, start_ns=at(4), end_ns=at(5), devices=["gas1"])
+    clock.now += 601.0
+    now = kept()
+    assert not now.stale
+    assert cache.made == 3
+    # without stale_s (the report, /indicators) a moved park is always made again
+    write_day_rollups(store, park, start_ns=at(4), end_ns=at(5), devices=["gas1"])
+    assert not kept(0.0).stale
+    assert cache.made == 4
+
+
+def test_a_refresh_that_fails_leaves_the_kept_report(
+    store: Store, park: ParkRegistry, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock()
+    cache = ReportCache(clock=clock)
+    chosen = default_profile(park)
+    fail = threading.Event()
+
+    def make(instruments: InstrumentSource) -> IndicatorReport:
+        if fail.is_set():
+            raise StoreUnavailableError("switched off by the test")
+        return park_indicators(store, park, MARCH, profile=chosen, instruments=instruments)
+
+    first = cache.kept(store, park, MARCH, chosen, make, stale_s=600.0)
+    write_day_rollups(store, park, start_ns=at(4), end_ns=at(5), devices=["gas1"])
+    fail.set()
+    clock.now += 300.0
+    with caplog.at_level("WARNING", logger="smartpark.report_cache"):
+        assert cache.kept(store, park, MARCH, chosen, make, stale_s=600.0).stale
+        deadline = time.monotonic() + 30
+        while "not made again" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.02)
+    assert "report of p 2025-03 not made again: switched off by the test" in caplog.text
+    again = cache.kept(store, park, MARCH, chosen, make, stale_s=600.0)
+    assert again.stale
+    assert again.report is first.report
+    assert cache.made == 1
 
 
 def test_the_city_answers_the_same_from_kept_reports(store: Store, park: ParkRegistry) -> None:

@@ -5,6 +5,7 @@ two-park set-up and browser of tests/api/test_dashboard_pages.py."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from playwright.sync_api import Browser, expect
@@ -36,6 +37,8 @@ def test_city_page_ranks_parks_from_one_city_request(pages: Pages, browser: Brow
     )
     # the line saying every park is being computed is gone once the answer is drawn
     expect(page.locator("#city-waiting")).to_have_count(0)
+    # and when the figures were computed (a live period may give a park's kept ones)
+    expect(page.locator("#city-as-of")).to_contain_text(re.compile(r"Figures computed at .+"))
     ranks = page.locator("#city-table .city-rank").all_text_contents()
     assert sorted(r.strip() for r in ranks) == ["1.", "2."]
     for pid in (PARK, OTHER_PARK):

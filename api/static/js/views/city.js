@@ -150,13 +150,16 @@ export function viewCity(gen, periodKind) {
   // server answers from each park's kept report until its data change (docs/city.md)
   const waiting = el("p", "muted", t("city_computing"));
   waiting.id = "city-waiting";
-  p.append(ctl, rep, waiting, chartHost, tw);
+  const asOf = el("p", "muted");
+  asOf.id = "city-as-of";
+  p.append(ctl, rep, waiting, asOf, chartHost, tw);
   $("view").replaceChildren(p);
   state.view = null;
   getJson(`${API}/city/indicators?period=${period}`, CITY_TIMEOUT_MS)
     .then((city) => {
       waiting.remove();
       if (gen !== state.viewGen) return;
+      asOf.textContent = asOfLine(city);
       rankChart(chart, city.parks);
       for (const c of CITY_COLUMNS) {
         const max = Math.max(0, ...city.parks.map((pk) => Math.abs((indicator(pk, c) || {}).value || 0)));
@@ -191,6 +194,7 @@ export function viewCity(gen, periodKind) {
         const tr = pk.trend;
         row._trend.textContent = !tr || tr.rank_change === null ? "—" : tr.rank_change > 0 ? `▲${tr.rank_change}` : tr.rank_change < 0 ? `▼${-tr.rank_change}` : "=";
         if (tr && tr.rank !== null) row._trend.title = t("city_was", tr.period, tr.rank);
+        row._score.title = pk.as_of_ms ? t(pk.stale ? "city_park_stale" : "city_park_as_of", when(pk.as_of_ms, pk.timezone)) : "";
         const comps = pk.indicators.map((i) => i.completeness_pct).filter((v) => v !== null);
         row._comp.textContent = comps.length ? `${fmtNum(Math.min(...comps), 0)}–${fmtNum(Math.max(...comps), 0)} %` : "—";
         if (pk.error) {
@@ -211,4 +215,22 @@ export function viewCity(gen, periodKind) {
         row._comp.textContent = why;
       }
     });
+}
+
+function when(ms, zone) {
+  return new Intl.DateTimeFormat(state.lang === "en" ? "en-GB" : "zh-CN", {
+    timeZone: zone || "UTC", hourCycle: "h23", month: "2-digit", day: "2-digit", hour: "2-digit",
+    minute: "2-digit", timeZoneName: "short",
+  }).format(new Date(ms));
+}
+
+// when the figures were computed; a live period gives a park's kept figures (at most
+// city.stale_s old) while fresh ones are computed for the next look (docs/city.md)
+function asOfLine(city) {
+  const parks = city.parks.filter((pk) => pk.as_of_ms);
+  if (!parks.length) return "";
+  const oldest = parks.reduce((a, b) => (b.as_of_ms < a.as_of_ms ? b : a));
+  const stale = parks.filter((pk) => pk.stale).length;
+  const at = when(oldest.as_of_ms, oldest.timezone);
+  return stale ? t("city_stale", stale, at, Math.round(city.stale_s / 60)) : t("city_as_of", at);
 }
