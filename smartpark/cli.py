@@ -13,7 +13,7 @@ import threading
 from collections.abc import Sized
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from config.errors import (
     BrokerError,
@@ -383,8 +383,21 @@ class _JsonFormatter(logging.Formatter):
         return orjson.dumps(entry).decode()
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler writing to whatever ``sys.stderr`` is at each record, as logging's own
+    last-resort handler does: a command run inside another program (a test's captured stream,
+    closed when the test ends) leaves no handler on a closed stream for threads that log later."""
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+
 def _configure_logging(level: str, fmt: str) -> None:
-    handler = logging.StreamHandler()
+    handler = _StderrHandler()
     if fmt == "json":
         handler.setFormatter(_JsonFormatter())
     else:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import sys
 
 import orjson
 
@@ -462,3 +464,19 @@ def test_check_config_checks_the_mappings_and_alarm_rules_too(tmp_path, capsys, 
     rules.write_text("rules:\n  - id: r\n    kind: threshold\n", encoding="utf-8")
     assert main(["check-config", "--alarm-rules", str(rules)]) == 2
     assert "above" in capsys.readouterr().err
+
+
+def test_logging_follows_stderr_after_a_command_ran_in_process(monkeypatch, capsys):
+    # a command run inside another program (here: a test) must not leave a handler on the
+    # stream it started with: a thread logging after that stream closed would print a
+    # "ValueError: I/O operation on closed file" traceback instead of its line
+    first = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    assert main(["check-config"]) == 0
+    first.close()
+    second = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", second)
+    logging.getLogger("smartpark.test").warning("after the first stream closed")
+    lines = second.getvalue().splitlines()
+    assert lines[-1].endswith("WARNING smartpark.test: after the first stream closed"), lines
+    assert "closed file" not in second.getvalue()
