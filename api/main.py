@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import ExitStack, asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI
 from fastapi.responses import FileResponse, Response
@@ -58,6 +62,7 @@ from config.registry import Registry, RegistryWatch, approved_dir
 from config.settings import Settings, get_settings
 from services.alarms import AlarmEngine, load_rules, metrics_url_of
 from services.alarms.engine import alarm_leases
+from services.city import evaluate_city
 from services.provisioning import RegistryPoller
 from services.report_cache import ReportCache
 from services.stream import StreamHub
@@ -170,6 +175,8 @@ def create_app(
             engine = _start_alarms(app, settings)
             if engine is not None:
                 owned.callback(engine.stop)
+            if settings.city_warm:
+                owned.callback(_warm_city(app).set)
             hub = StreamHub(
                 app.state.store,
                 app.state.registry.parks,
@@ -276,6 +283,54 @@ def _follow_registry(
             engine.use_registry(registry)
 
     watch.listeners.append(use)
+
+
+CITY_WARM_DELAY_S = 5.0
+"""Wait after start before the city is evaluated in the background [s]: the server takes its
+first requests (a health check, the page) without sharing the cores at once."""
+
+
+def _warm_city(app: FastAPI) -> threading.Event:
+    """Evaluate every park into the app's report cache in a background thread when the registry
+    has 2 or more parks: today (the city page's first view), this month, this year and last
+    year, each with the period before (the trend), in that order; the event returned cancels
+    it (set at shutdown: the thread stops between two periods, or before it starts)."""
+    stop = threading.Event()
+    registry: Registry = app.state.registry
+    if len(registry.parks) < 2:
+        return stop
+    parks = [registry.parks[p] for p in sorted(registry.parks)]
+    today = datetime.now(ZoneInfo(parks[0].park.timezone)).date()
+    periods = [
+        today.isoformat(),
+        today.isoformat()[:7],
+        str(today.year),
+        str(today.year - 1),
+    ]
+
+    def run() -> None:
+        if stop.wait(CITY_WARM_DELAY_S):
+            return
+        began = time.perf_counter()
+        for period in periods:
+            if stop.is_set():
+                return
+            try:
+                evaluate_city(app.state.store, parks, period, cache=app.state.report_cache)
+            except Exception as exc:  # the city view computes what is missing when asked
+                if not stop.is_set():
+                    log.warning("city: the warm-up evaluation of %s failed: %s", period, exc)
+                return
+        log.info(
+            "city: %d parks evaluated for %s (and each period before) in %.1f s, kept for "
+            "the city view",
+            len(parks),
+            ", ".join(periods),
+            time.perf_counter() - began,
+        )
+
+    threading.Thread(target=run, name="city-warm", daemon=True).start()
+    return stop
 
 
 def _start_alarms(app: FastAPI, settings: Settings) -> AlarmEngine | None:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -275,11 +276,19 @@ def backfill(cfg: Config, store: Store, city: Registry, full: Registry) -> None:
 
 
 def start_serve(
-    folder: Path, urls: dict[str, str], data: Path, log: Path, *, keep_after: float | None = None
+    folder: Path,
+    urls: dict[str, str],
+    data: Path,
+    log: Path,
+    *,
+    keep_after: float | None = None,
+    warm: bool = False,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """``smartpark serve`` on the city of ``folder``, its stores ``urls`` (name → URL; the
     first is the default store, the others ``SMARTPARK_STORES``); ``keep_after`` [s] sets
-    :data:`services.rollup.KEEP_AFTER_S` in that process (the bench's knob, not a setting)."""
+    :data:`services.rollup.KEEP_AFTER_S` in that process (the bench's knob, not a setting);
+    ``warm``: ``SMARTPARK_CITY_WARM`` (off for the timed rows: the warm-up would share the
+    cores with them)."""
     port = free_port()
     command = [PYTHON, "-m", "smartpark", "serve", "--port", str(port)]
     if keep_after is not None:
@@ -294,6 +303,7 @@ def start_serve(
         "SMARTPARK_AUTH": "off",
         "SMARTPARK_ALARMS": "false",
         "SMARTPARK_METRICS_PORT": "0",
+        "SMARTPARK_CITY_WARM": "true" if warm else "false",
     }
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -467,6 +477,34 @@ def http_rows(
             r["note"] += "" if "figures null" in r["note"] else "; the park answered no figures"
 
 
+def warm_rows(cfg: Config, url: str, log: Path, city: Registry) -> None:
+    """The city view after a restart of ``serve`` with ``SMARTPARK_CITY_WARM``: how long the
+    warm-up took (its log line), then the first ``/city/indicators`` of the year."""
+    started = time.monotonic()
+    deadline = started + 1_800
+    line = ""
+    while time.monotonic() < deadline:
+        found = [x for x in log.read_text(encoding="utf-8").splitlines() if "kept for the" in x]
+        if found:
+            line = found[-1]
+            break
+        time.sleep(0.5)
+    took = re.search(r"in ([\d.]+) s, kept", line)
+    with httpx.Client(base_url=url, timeout=900.0) as client:
+        secs, body = timed_get(client, f"/api/v1/city/indicators?period={YEAR}")
+    stale = sum(1 for p in body.json()["parks"] if p["stale"])
+    row(
+        cfg,
+        f"/city/indicators?period={YEAR}: first ask after a restart, the city warmed up at start",
+        secs,
+        "s",
+        target=TARGET_CITY_S,
+        note=f"SMARTPARK_CITY_WARM: {len(city.parks)} parks evaluated in the background in "
+        f"{took[1] if took else '?'} s (today, this month, this year, {YEAR}, each with its "
+        f"trend), the parks' figures kept in the store from before; {stale} parks stale",
+    )
+
+
 # -- 4. in process, on the roll-ups ----------------------------------------------------------------
 
 
@@ -606,6 +644,12 @@ def main(argv: list[str] | None = None) -> int:
         http_rows(
             cfg, api, city.parks["city-001"], city, lambda k: roll_up_again(urls, routes, city, k)
         )
+        stop(proc)
+        proc = None
+        proc, api = start_serve(
+            root / "city", urls, root / "data", root / "serve-warm.log", warm=True
+        )
+        warm_rows(cfg, api, root / "serve-warm.log", city)
         meters = sum(len(p.devices) for p in full.parks.values())
         row(
             cfg,

@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     alarm_lease_ttl_s: float = Field(default=4.0, ge=0.4)  # a claim's life without renewal [s]
     alarm_lease_settle_s: float | None = Field(default=None, gt=0)  # None: min(1, ttl/8) [s]
     replica_id: str = ""  # this replica's holder id in leases; empty: <host>:<pid>
+    # serve evaluates the city (today, this month, this year, last year, each with its trend)
+    # in the background at start when the registry has 2 or more parks, so the first city view
+    # answers from the kept park reports instead of computing every park (docs/city.md)
+    city_warm: bool = True
     # how long each class of data is kept [days], 0: forever; docs/limits.md argues for them.
     # Set on an InfluxDB store by `smartpark store retention --apply` (never implicitly)
     retention_raw_days: int = Field(default=400, ge=0)  # readings: recompute + a year's audit

@@ -63,10 +63,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.fixture(autouse=True)
 def clean_settings_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every test starts from the defaults: the developer's ``SMARTPARK_*`` variables and their
-    ``./.env`` are not read (a test that wants one sets it with ``monkeypatch.setenv``)."""
+    ``./.env`` are not read (a test that wants one sets it with ``monkeypatch.setenv``), and
+    the city warm-up of ``serve`` is off."""
     for name in list(os.environ):
         if name.upper().startswith(SETTINGS_PREFIX):
             monkeypatch.delenv(name)
+    # a serve of several parks evaluates the city at start: a test that wants it says so
+    # (tests/city/test_api.py); the servers the e2e tests start inherit this
+    monkeypatch.setenv("SMARTPARK_CITY_WARM", "false")
     monkeypatch.setitem(Settings.model_config, "env_file", None)
     get_settings.cache_clear()
     yield

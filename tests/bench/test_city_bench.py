@@ -19,7 +19,7 @@ def test_the_quick_city_bench_completes_and_prints_every_row(capsys):
     lines = [line for line in out.splitlines() if line.startswith("| ")]
     assert lines[0] == "| Case | Measured | Target | Met | Note |"
     rows = {line.split("|")[1].strip(): line for line in lines[1:]}
-    assert len(rows) == 12, out
+    assert len(rows) == 13, out
 
     def one(prefix: str) -> str:
         [found] = [line for key, line in rows.items() if key.startswith(prefix)]
@@ -44,10 +44,14 @@ def test_the_quick_city_bench_completes_and_prints_every_row(capsys):
         "park year report, PDF (zh): same park",
         "/city/indicators?period=2025: 4 parks",
         "/city/indicators?period=2025 after a day of city-002 rolled up again",
+        "/city/indicators?period=2025: first ask after a restart, the city warmed up at start",
         "city report, PDF (zh)",
     ):
         assert seconds(one(prefix)) > 0
     assert "4 parks ranked" in one("/city/indicators?period=2025: 4 parks")
+    warmed = one("/city/indicators?period=2025: first ask after a restart")
+    assert re.search(r"4 parks evaluated in the background in [\d.]+ s", warmed), warmed
+    assert "0 parks stale" in warmed
     assert int(re.search(r"([\d,]+) bytes", one("city report"))[1].replace(",", "")) > 1000
     disk = one("disk per month")
     assert "BYTES_PER_READING = 29.7 B" in disk

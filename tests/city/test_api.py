@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.testclient import TestClient
 
+import api.main
 from api.main import create_app
 from config.registry import load_registry
 from config.settings import Settings
@@ -160,6 +162,34 @@ def test_a_park_whose_data_moved_is_given_from_its_kept_figures_with_their_time(
         assert now["a"]["stale"] is False
         assert now["a"]["as_of_ms"] > a["as_of_ms"]
         assert cache.made == 3
+
+
+def test_serve_evaluates_the_city_at_start_for_the_first_view(
+    city, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # SMARTPARK_CITY_WARM (on outside the tests): today, this month, this year, last year,
+    # each with the period before
+    store, registry = city
+    monkeypatch.setattr(api.main, "CITY_WARM_DELAY_S", 0.0)
+    app = create_app(
+        settings=Settings(_env_file=None, data_dir=tmp_path, city_warm=True),
+        store=store,
+        registry=registry,
+    )
+    today = datetime.now(TZ).date()
+    with TestClient(app) as c:
+        cache = c.app.state.report_cache  # type: ignore[attr-defined]
+        deadline = time.monotonic() + 60
+        # 2 parks × (today, yesterday, this month, last month, this year, last year, the one
+        # before), nobody having asked
+        while cache.made + cache.hits < 16 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (cache.made, cache.hits) == (14, 2)  # last year: kept as this year's trend
+        for period in (today.isoformat(), str(today.year - 1)):
+            body = c.get("/api/v1/city/indicators", params={"period": period})
+            assert body.status_code == 200
+            assert body.json()["parks"][0]["stale"] is False
+        assert (cache.made, cache.hits) == (14, 10)
 
 
 def test_trend_off_and_bad_input(city, tmp_path: Path):
