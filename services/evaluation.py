@@ -20,8 +20,10 @@ from config.registry import Device, ParkRegistry, Tenant
 from config.targets import TargetNotFoundError, targets
 from services.declared import read_declared
 from services.energy import LedgerFn, Scope
-from services.indicators import IndicatorReport, local_period, scope_indicators
+from services.indicators import IndicatorReport, default_profile, local_period, scope_indicators
+from services.indicators.green import InstrumentSource, stored_instruments
 from services.ledger import FieldLedger, device_ledger
+from services.report_cache import ReportCache
 from services.targets import ProfileResult, evaluate
 from store.base import Store
 
@@ -178,6 +180,7 @@ def evaluate_targets(
     now: datetime | None = None,
     interval_s: int = DEFAULT_INTERVAL_S,
     ledger: LedgerFn | None = None,
+    cache: ReportCache | None = None,
 ) -> TargetEvaluation:
     """The target profiles of ``scope`` (the park or a tenant; default :func:`profiles_for`)
     evaluated for the local ``period`` (``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD``), as the reports
@@ -189,7 +192,9 @@ def evaluate_targets(
     park or a tenant, and :class:`~services.energy.UnknownScopeError` for an unknown tenant.
     ``ledger`` None: the roll-up path of :func:`~services.indicators.scope_indicators` (on
     15-minute intervals; another ``interval_s`` computes from the raw registers); a
-    ``ledger``: every meter through it, computed once for the period."""
+    ``ledger``: every meter through it, computed once for the period. ``cache`` (roll-up path
+    only): the period's and months' indicator reports from it while their data stand
+    (:class:`~services.report_cache.ReportCache`)."""
     default = profiles_for(scope)  # refuses building, floor and device scopes
     ids = tuple(profile_ids) if profile_ids is not None else default
     tz = park.park.timezone
@@ -206,10 +211,24 @@ def evaluate_targets(
             interval_s=interval_s,
         )
 
+    chosen = profile or default_profile(park)
+
     def indicators(label: str) -> IndicatorReport:
-        return scope_indicators(
-            store, park, label, profile=profile, scope=scope, interval_s=interval_s, ledger=cached
-        )
+        def make(instruments: InstrumentSource) -> IndicatorReport:
+            return scope_indicators(
+                store,
+                park,
+                label,
+                profile=chosen,
+                scope=scope,
+                interval_s=interval_s,
+                ledger=cached,
+                instruments=instruments,
+            )
+
+        if cache is None or cached is not None:
+            return make(stored_instruments)
+        return cache.report(store, park, label, chosen, make, scope=scope)
 
     report = indicators(when.label)
     tenant = tenant_of(park, scope.id or "") if scope.kind == "tenant" else None

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import ParkDep, StoreDep, scope_query
+from api.deps import ParkDep, ReportCacheDep, StoreDep, scope_query
 from api.routes.accounting import MethodQuery, refuse_retired_parameters, used_profile
 from api.schemas import (
     MethodResultOut,
@@ -129,6 +129,7 @@ def _profile(result: ProfileResult) -> TargetProfileOut:
 def park_targets(
     park: ParkDep,
     store: StoreDep,
+    cache: ReportCacheDep,
     *,
     period: Annotated[
         str,
@@ -168,7 +169,9 @@ def park_targets(
     When the period is the current year, each row also gets `year_end`: the year-to-date value
     and a projection to the end of the year ± one standard deviation. A period shorter than a
     year is `indicative`: the targets judge whole years. The indicators use the accounting
-    profile of the period's year, named in `accounting`."""
+    profile of the period's year, named in `accounting`; they are the report
+    `GET /indicators` gives for the same scope and period, kept in this process while its data
+    stand."""
     # only domain errors are answered here (api/errors.py): any other error is a bug, and a 500
     chosen = parse_scope(scope)
     if chosen.kind not in ("park", "tenant"):
@@ -193,6 +196,7 @@ def park_targets(
         profile_ids=ids,
         profile=accounting,
         sector=sector,
+        cache=cache,
     )
     when = ev.report.period
     return TargetsOut(

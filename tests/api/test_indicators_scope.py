@@ -314,11 +314,15 @@ async def test_indicators_asked_again_answer_from_the_kept_report_while_the_data
         tenant = await client.get(f"{URL}/indicators", params={"period": DAY, "scope": "tenant:a"})
         assert tenant.json()["scope"] == "tenant:a"  # another scope, another report
         assert (cache.made, cache.hits) == (2, 1)
+        # /targets of the same scope and period judges the same kept report
+        targets = await client.get(f"{URL}/targets", params={"period": DAY})
+        assert targets.status_code == 200, targets.text
+        assert (cache.made, cache.hits) == (2, 2)
         # 100 kWh more bought at 20:00, then the day rolled up again
         write(store, "grid", "energy_kwh", {8: 10, 36: 5, 64: 5, 72: 30, 80: 100})
         write_day_rollups(store, park, start_ns=T0, end_ns=T0 + N * Q)
         after = await client.get(f"{URL}/indicators", params={"period": DAY})
-        assert (cache.made, cache.hits) == (3, 1)
+        assert (cache.made, cache.hits) == (3, 2)
         # 100 kWh × 0.1229 kgce/kWh (the default profile's 当量值) more
         assert tce(after.json()) - tce(first.json()) == pytest.approx(100 * 0.1229 / 1000)
 
