@@ -12,7 +12,12 @@ from tests.support.waiting import async_wait_until, wait_until
 
 
 def test_no_smartpark_variable_reaches_a_test() -> None:
-    assert [name for name in os.environ if name.upper().startswith("SMARTPARK_")] == []
+    # but the one the fixture sets: serve's city warm-up stays off unless a test asks for it
+    assert [name for name in os.environ if name.upper().startswith("SMARTPARK_")] == [
+        "SMARTPARK_CITY_WARM"
+    ]
+    assert os.environ["SMARTPARK_CITY_WARM"] == "false"
+    assert not Settings().city_warm
     assert Settings().max_body_bytes == 1_048_576
 
 
