@@ -9,7 +9,9 @@ be had (no land area, nothing declared, a month asked for an annual declaration 
 
 A :class:`~services.report_cache.ReportCache` keeps each park's indicator report of a period
 in the process while the park's data of that period stand: an evaluation of a closed year asked
-again answers from it; a period still receiving data is computed again.
+again answers from it. A park whose data moved is computed again, or, with ``stale_s``, given
+from its kept report while that is at most ``stale_s`` old and made again in the background
+(:data:`CITY_STALE_S` for the city view).
 
 The parks are computed concurrently on a bounded thread pool (:func:`evaluate_city`): parks may
 live on different stores, and a park whose store is unavailable comes back with an error naming

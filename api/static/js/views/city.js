@@ -4,7 +4,7 @@
 
 import { getJson, handleAuth, request } from "../api.js";
 import { $, el, svg } from "../dom.js";
-import { fmtAuto, fmtNum, fmtPct, localDate, serverNow } from "../format.js";
+import { fmtAuto, fmtNum, fmtPct, fmtTime, localDate, serverNow } from "../format.js";
 import { has, reasonText, regionLabel, t } from "../i18n.js";
 import { fmtIndicator, indicator } from "../indicators.js";
 import { panel, setCrumbs, setTab, showRefusal } from "../page.js";
@@ -17,8 +17,9 @@ export const CITY_FIGURES = [
   ["output_per_mu_10k_cny", "10k CNY/mu"],
 ];
 export const RANKING_PARKS = 20; // as many as the city's 产业名园 selection picks
-// the city view and report of a period not asked before compute every park: bench.city measured
-// 104–130 s for 100 parks (docs/benchmarks.md "Kept park reports"); then 2 s
+// the city view and report of a period not asked before (and not warmed up at the server's
+// start) compute every park: bench.city measured 104–137 s for 100 parks (docs/benchmarks.md);
+// then 2–3.5 s
 const CITY_TIMEOUT_MS = 300000;
 
 function fmtFigure(value, unit) {
@@ -218,10 +219,8 @@ export function viewCity(gen, periodKind) {
 }
 
 function when(ms, zone) {
-  return new Intl.DateTimeFormat(state.lang === "en" ? "en-GB" : "zh-CN", {
-    timeZone: zone || "UTC", hourCycle: "h23", month: "2-digit", day: "2-digit", hour: "2-digit",
-    minute: "2-digit", timeZoneName: "short",
-  }).format(new Date(ms));
+  // in the park's own zone, named: the city page has no one park whose zone it shows
+  return fmtTime(ms, { timeZone: zone || "UTC", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
 }
 
 // when the figures were computed; a live period gives a park's kept figures (at most
