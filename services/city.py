@@ -218,7 +218,9 @@ def park_figures(
                 park,
                 period,
                 profile,
-                lambda held: indicators(store, park, period, profile=profile, instruments=held),
+                lambda held: indicators(
+                    store, park, period, profile=profile, instruments=held, shared=cache.reads()
+                ),
                 stale_s=stale_s,
             )
             report, stale, as_of_ms = got.report, got.stale, got.as_of_ms

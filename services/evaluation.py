@@ -224,6 +224,7 @@ def evaluate_targets(
                 interval_s=interval_s,
                 ledger=cached,
                 instruments=instruments,
+                shared=None if cache is None or cached is not None else cache.reads(),
             )
 
         if cache is None or cached is not None:

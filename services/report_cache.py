@@ -29,7 +29,7 @@ from services.energy import Scope
 from services.indicators import IndicatorReport, LocalPeriod, local_period
 from services.indicators.green import InstrumentSource, stored_instruments
 from services.instruments import instruments_for_year
-from services.rollup import day_marks
+from services.rollup import IntervalKeep, RollupReads, day_marks
 from store.base import Store
 from store.touched import arrived_since
 
@@ -103,6 +103,16 @@ class ReportCache:
         self._workers = threading.BoundedSemaphore(REFRESH_WORKERS)
         self._lock = threading.Lock()
         self.hits = self.stale_hits = self.made = 0
+        # the 15-minute reads of the reports made here, per day while its day mark stands: a
+        # report made again after today's roll-up reads today, not the period
+        self.intervals = IntervalKeep()
+
+    def reads(self) -> RollupReads:
+        """A request's reads of the roll-up path (:class:`~services.rollup.RollupReads`) that
+        keep their 15-minute intervals in this cache's :class:`~services.rollup.IntervalKeep`
+        for the next report of the same park and period: give it to the ``make`` of
+        :meth:`report` (``shared=``)."""
+        return RollupReads(keep=self.intervals)
 
     def report(
         self,

@@ -216,7 +216,13 @@ def indicators(
         period,
         profile,
         lambda instruments: scope_indicators(
-            store, park, period, profile=profile, scope=chosen, instruments=instruments
+            store,
+            park,
+            period,
+            profile=profile,
+            scope=chosen,
+            instruments=instruments,
+            shared=cache.reads(),
         ),
         scope=chosen,
     )

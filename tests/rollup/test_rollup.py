@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -19,6 +20,7 @@ from services.rollup import (
     DAY_S,
     LEDGER_DAY,
     DayLedger,
+    IntervalKeep,
     TotalLedger,
     day_points,
     device_totals,
@@ -28,6 +30,7 @@ from services.rollup import (
     write_day_rollups,
 )
 from simulators.generate import generate_park
+from store.base import Store
 from store.influx import LONG_TERM_RP
 
 TZ = "Asia/Shanghai"
@@ -488,3 +491,23 @@ def test_ledgers_read_together_on_the_embedded_store(embedded_store, park):
 
 def test_ledgers_read_together_on_influxdb(influx_store, park):
     check_ledgers_read_together(influx_store, park)
+
+
+def test_an_interval_keep_holds_its_bytes_at_most_and_only_for_its_store() -> None:
+    keep = IntervalKeep(max_bytes=100)
+    a, b = cast(Store, object()), cast(Store, object())
+    tokens = np.array([[1.0, 2.0]])
+    keep.put(a, ("k", 1), tokens, "one", 60)
+    got = keep.get(a, ("k", 1))
+    assert got is not None
+    assert got[1] == "one"
+    assert np.array_equal(got[0], tokens)
+    assert keep.get(b, ("k", 1)) is None  # another store's read is not this one's
+    keep.put(a, ("k", 2), tokens, "two", 60)  # 120 B > 100 B: the least recently used goes
+    assert keep.get(a, ("k", 1)) is None
+    assert keep.get(a, ("k", 2)) is not None
+    keep.put(a, ("k", 3), np.full((1, 2), np.nan), "none", 10)  # nothing vouches: not kept
+    assert keep.get(a, ("k", 3)) is None
+    keep.put(a, ("k", 4), tokens, "big", 101)  # more than the whole keep: not kept
+    assert keep.get(a, ("k", 4)) is None
+    assert keep.get(a, ("k", 2)) is not None

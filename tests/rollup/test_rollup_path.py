@@ -19,7 +19,7 @@ from services.indicators import IndicatorReport, default_profile, scope_indicato
 from services.indicators.hybrid import rollup_plan
 from services.ledger import device_ledger, rebuild_ledger, stored_ledger
 from services.maintenance import record_entry
-from services.rollup import RollupReads, write_day_rollups
+from services.rollup import IntervalKeep, RollupReads, write_day_rollups
 from store.base import TELEMETRY, Point, SeriesQuery, Store
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -169,10 +169,11 @@ def assert_same(fast: IndicatorReport, full: IndicatorReport) -> None:
         assert g.reason == w.reason, where
 
 
-def check(store: Store, park: ParkRegistry) -> int:
-    """Every scope and period: the roll-up path (alone, and sharing its reads with the other
-    scopes and periods) against the stored and the raw full paths. Returns how many indicators
-    had a value."""
+def check(store: Store, park: ParkRegistry, keep: IntervalKeep | None = None) -> int:
+    """Every scope and period: the roll-up path (alone, sharing its reads with the other
+    scopes and periods, and with ``keep`` keeping its 15-minute reads across requests: asked
+    twice, the second from what the first kept) against the stored and the raw full paths.
+    Returns how many indicators had a value."""
     valued = 0
     shared = RollupReads()  # as a report shares them: every scope and period, one request
     for scope in SCOPES:
@@ -183,6 +184,9 @@ def check(store: Store, park: ParkRegistry) -> int:
             assert_same(fast, stored)
             assert_same(fast, raw)
             assert_same(scope_indicators(store, park, period, scope=scope, shared=shared), raw)
+            for _ in range(2 if keep is not None else 0):  # as serve asks, one request each
+                kept = RollupReads(keep=keep)
+                assert_same(scope_indicators(store, park, period, scope=scope, shared=kept), raw)
             valued += sum(i.value is not None for i in fast.indicators)
     assert shared.cut > 0  # the days' reads were cut from the month's, and gave the same numbers
     return valued
@@ -220,10 +224,17 @@ def test_rollup_path_equals_the_full_path(
 ) -> None:
     store: Store = request.getfixturevalue(f"{store_kind}_store")
     load(store, park)
-    valued = check(store, park)
+    keep = IntervalKeep()  # serve's: 15-minute reads kept across requests while days stand
+    valued = check(store, park, keep)
     assert valued > 100  # the comparison is about real numbers, not None against None
+    # every range was read whole once, then answered from the keep
+    assert keep.days_kept >= keep.days_read > 0
+    read_before = keep.days_read
     late_reading_and_replacement(store, park)
-    check(store, park)
+    check(store, park, keep)
+    # after the late reading and the replacement only the days whose digests changed were
+    # read again (and gave the raw path's numbers above)
+    assert 0 < keep.days_read - read_before < read_before
 
 
 def device(park: ParkRegistry, device_id: str) -> Device:

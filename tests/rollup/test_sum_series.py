@@ -17,7 +17,13 @@ from services.energy import Balance, Scope, energy_balance
 from services.indicators import default_profile, scope_indicators
 from services.indicators.hybrid import rollup_plan
 from services.ledger import LEDGER, FieldLedger, rebuild_ledger, stored_ledger
-from services.rollup import RollupLedger, RollupReads, day_digests, write_day_rollups
+from services.rollup import (
+    IntervalKeep,
+    RollupLedger,
+    RollupReads,
+    day_digests,
+    write_day_rollups,
+)
 from store.base import TELEMETRY, Point, SeriesQuery, Store
 from tests.rollup.test_rollup_path import (
     PERIODS,
@@ -347,6 +353,47 @@ def test_a_day_made_of_reads_older_than_the_digests_is_not_kept(
         np.nansum(b.series.energy.reshape(3, -1), axis=1),
         rtol=1e-12,
     )
+
+
+def test_kept_intervals_are_read_again_only_where_a_day_digest_changed(
+    store: Store, park: ParkRegistry
+) -> None:
+    # serve's IntervalKeep across requests: the grid meter's and the PV figure's 15 minutes of
+    # 2 March (an export day: PV at 15 minutes) change; the next requests give the new
+    # intervals, read again for that day only, as the stored full path does
+    load(store, park)
+    scope = Scope("park")
+    keep = IntervalKeep()
+
+    def request() -> Balance:
+        narrow, ledger = rollup_plan(park, scope, default_profile(park), RollupReads(keep=keep))
+        return energy_balance(store, narrow, scope, ledger=ledger, start_ns=at(1), end_ns=at(8))
+
+    def rewrite(device: str, field: str, value: float) -> None:
+        t = np.arange(at(2, 12), at(2, 13), 900 * 10**9, dtype=np.int64)
+        fields = {field: value, field + "_quality": float(Quality.MEASURED)}
+        store.write([Point(LEDGER, {"park": "p", "device": device}, fields, x) for x in t.tolist()])
+        write_day_rollups(
+            store, park, start_ns=at(2), end_ns=at(3), devices=[device], ledger=stored_ledger
+        )
+
+    request()  # makes the PV figure and keeps it in the store; the keep holds what it read
+    request()  # the figure's kept 15 minutes and the grid meter's, from the keep
+    assert keep.days_kept > 0
+    read = keep.days_read
+    rewrite("pv", "energy_kwh", 7.25)
+    rewrite("grid", "energy_kwh", 3.5)
+    request()  # 2 March of the PV figure made again from its meters, and kept again
+    got = request()  # ... and now read at 15 minutes again: its digest is not the one kept
+    full = energy_balance(store, park, scope, ledger=stored_ledger, start_ns=at(1), end_ns=at(8))
+    for name in ("pv_generation_kwh", "grid_import_kwh"):
+        a, b = got.figure(name), full.figure(name)
+        assert a is not None, name
+        assert b is not None, name
+        day = slice(96, 192)  # 2 March
+        np.testing.assert_allclose(a.series.energy[day], b.series.energy[day], rtol=1e-12)
+        assert np.array_equal(a.series.quality[day], b.series.quality[day]), name
+    assert 0 < keep.days_read - read <= 4  # that day again (a figure made and read, the meter)
 
 
 def test_a_figure_quick_to_make_is_not_kept(
