@@ -1429,6 +1429,25 @@ class RollupLedger:
             _log.warning("figure %s of park %s not kept: %s", fid, g.park_id, exc)
             return
         self.kept_days += int(np.count_nonzero(days))
+        keep = self._reads.keep
+        if keep is None or not (fine & days).any():
+            return
+        # the request's IntervalKeep takes the 15 minutes just kept, as a read of them would
+        # give them back (energy NaN where MISSING), under the digest they were kept with: the
+        # next report of the period does not read back what this one wrote
+        key = ("figure", g.park_id, fid, g.start_ns, g.grid.size, self.interval_s)
+        held = keep.get(g.store, key)
+        tokens = np.full(g.n_days, np.nan) if held is None else held[0].copy()
+        if held is None:
+            ke, kq = np.full(g.grid.size, np.nan), np.full(g.grid.size, Quality.MISSING, np.int8)
+        else:
+            he, hq = cast(tuple[NDArray[np.float64], NDArray[np.int8]], held[1])
+            ke, kq = he.copy(), hq.copy()
+        on = (fine & days)[g.day_of]
+        ke[on] = np.where(series[1][on] == Quality.MISSING, np.nan, series[0][on])
+        kq[on] = series[1][on]
+        tokens[fine & days] = digest[fine & days]
+        keep.put(g.store, key, tokens, (ke, kq), 9 * g.grid.size)
 
     def _per_interval(
         self,
