@@ -52,6 +52,7 @@ retried with back-off while the other parks are followed; see :meth:`LedgerFollo
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import logging
@@ -435,6 +436,7 @@ class LedgerFollower(Periodic):
                 slice_ns=_SLICE_S * 1_000_000_000,
                 until_ns=now_ns + 1,
             )
+            self._reach_back(park.id, window, c_lo, devices_of, devs)
             if ALL_DEVICES not in devs:
                 continue
             inside = merge_ranges(((lo, hi) for lo, hi in wide if c_lo <= lo <= c_hi), gap=step_ns)
@@ -451,6 +453,51 @@ class LedgerFollower(Periodic):
                     j = int(np.searchsorted(held, hi, side="right"))
                     if j > i:
                         ranges[device_id].append((int(held[i]), int(held[j - 1])))
+
+    def _reach_back(
+        self,
+        park_id: str,
+        window: _Window,
+        c_lo: int,
+        devices_of: dict[str, Device],
+        devs: set[str],
+    ) -> None:
+        """Read back, in one query, the readings of the ``window``'s devices with fewer than two
+        of a register held before ``c_lo`` [ns] (a new meter, one that reports hourly, one back
+        from an outage) over the neighbour look-back before the window: their nearest readings
+        before a touched one (:meth:`_neighbours`) are then answered from memory, not asked of
+        the store one device at a time (a thousand new meters made a thousand queries)."""
+        ids = devices_of if ALL_DEVICES in devs else [d for d in devs if d in devices_of]
+        needy = []
+        for device_id in ids:
+            per = window.data.get(device_id, {})
+            for field in _registers(devices_of[device_id]):
+                t = per.get(field, (_EMPTY_T, _EMPTY_V))[0]
+                if int(np.searchsorted(t, c_lo, side="left")) < 2:
+                    needy.append(device_id)
+                    break
+        if not needy:
+            return
+        back_lo = c_lo - LOOKBACK_S * 1_000_000_000
+        if back_lo >= window.start_ns:
+            return
+        fields = sorted({f for d in needy for f in _registers(devices_of[d])})
+        got = _arrays(
+            self.store.columns(
+                park_id,
+                measurement=window.measurement,
+                fields=fields,
+                start_ns=back_lo,
+                end_ns=window.start_ns,
+                devices=needy,
+            )
+        )
+        for device_id in needy:
+            per = window.data.setdefault(device_id, {})
+            for field, (t, v) in got.get(device_id, {}).items():
+                held_t, held_v = per.get(field, (_EMPTY_T, _EMPTY_V))
+                per[field] = (np.concatenate((t, held_t)), np.concatenate((v, held_v)))
+            window.starts[device_id] = back_lo
 
     def _roll_up(self, park: ParkRegistry, written: dict[str, list[tuple[int, int]]]) -> int:
         """Roll up again the local days of ``park`` that hold the intervals ``written`` (per
@@ -627,6 +674,8 @@ class _Window:
     start_ns: int
     end_ns: int
     data: dict[str, dict[str, tuple[NDArray[np.int64], NDArray[np.float64]]]]
+    # devices whose readings are held from earlier than start_ns [ns] (read back for them)
+    starts: dict[str, int] = dataclasses.field(default_factory=dict)
 
     def answer(self, q: SeriesQuery) -> list[SeriesRow] | None:
         """The rows ``q`` would get from the store, or None when this window cannot tell."""
@@ -638,8 +687,9 @@ class _Window:
         ):
             return None
         t, v = self.data.get(q.device, {}).get(q.field, (_EMPTY_T, _EMPTY_V))
-        starts_inside, ends_inside = q.start_ns >= self.start_ns, q.end_ns <= self.end_ns
-        i = int(np.searchsorted(t, max(q.start_ns, self.start_ns), side="left"))
+        start_ns = self.starts.get(q.device, self.start_ns)
+        starts_inside, ends_inside = q.start_ns >= start_ns, q.end_ns <= self.end_ns
+        i = int(np.searchsorted(t, max(q.start_ns, start_ns), side="left"))
         j = int(np.searchsorted(t, min(q.end_ns, self.end_ns), side="left"))
         if q.descending:  # the newest first: exact if the window holds the end and enough rows
             if not ends_inside or (not starts_inside and j - i < q.limit):

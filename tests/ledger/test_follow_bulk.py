@@ -113,7 +113,9 @@ def test_a_live_park_with_late_data_and_corrections_equals_a_rebuild(store):
     real_columns = store.columns
 
     def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
-        columns_reads.append(kwargs["measurement"])
+        # a read back for some meters names them; a slice of the park's readings names none
+        back = kwargs.get("devices") is not None
+        columns_reads.append(kwargs["measurement"] + (" back" if back else ""))
         return real_columns(*args, **kwargs)
 
     store.columns = counting  # type: ignore[method-assign]
@@ -153,4 +155,40 @@ def test_a_live_park_with_late_data_and_corrections_equals_a_rebuild(store):
     passes = 99 // 5 + 1
     slices = (3_600 + 900 + 5 * 60) // 900 + 3  # context, an interval, the pass; edges; after now
     assert 0 < columns_reads.count(TELEMETRY) <= passes * slices < passes * len(FLOORS)
+    # and the meters with fewer than two readings held before a pass's first (the first pass:
+    # all of them) were read back together, at most once a pass, not one query each
+    assert 0 < columns_reads.count(TELEMETRY + " back") <= passes
     assert store.count(PARK.id, measurement=LEDGER) > 0
+
+
+def test_meters_new_or_reporting_hourly_are_read_back_together_not_one_query_each(store):
+    # half the meters are new, half have reported hourly for a day: the nearest readings before
+    # a live one lie outside the pass's window for all of them
+    clock = Clock(T0 + 26 * HOUR)
+    hourly, new = FLOORS[: len(FLOORS) // 2], FLOORS[len(FLOORS) // 2 :]
+    collect(store, clock, [reading(d, T0 + h * HOUR, 10.0 + h) for d in hourly for h in range(25)])
+    clock.t += 120 * S
+    follower = LedgerFollower(store, REGISTRY, clock_ns=clock)
+    follower.catch_up()  # the history: not what is counted here
+    one_by_one = []
+    real_series = store.series
+
+    def counting(query: SeriesQuery):  # type: ignore[no-untyped-def]
+        one_by_one.append(query.device)
+        return real_series(query)
+
+    store.series = counting  # type: ignore[method-assign]
+    t = T0 + 26 * HOUR - 30 * S
+    collect(store, clock, [reading(d, t, 50.0) for d in FLOORS])
+    clock.t += 120 * S
+    follower.step()
+    assert one_by_one == []  # every neighbour and context from the bulk reads
+    for d in FLOORS:
+        device = PARK.device(d)
+        assert device is not None
+        span = {"start_ns": T0, "end_ns": T0 + 27 * HOUR}
+        (expected,) = device_ledger(store, PARK.id, device, **span)
+        (got,) = stored_ledger(store, PARK.id, device, **span)
+        assert np.array_equal(got.ledger.quality, expected.ledger.quality), d
+        assert np.allclose(got.ledger.energy, expected.ledger.energy, equal_nan=True), d
+    assert new
