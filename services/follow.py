@@ -70,7 +70,14 @@ from analytics.intervals import DEFAULT_INTERVAL_S
 from config.registry import Device, ParkRegistry, Registry
 from config.units import stored_field_name
 from services.lease import Lease
-from services.ledger import LEDGER, LOOKBACK_S, QUALITY_SUFFIX, device_ledger, ledger_points
+from services.ledger import (
+    LEDGER,
+    LOOKBACK_S,
+    QUALITY_SUFFIX,
+    device_ledger,
+    ledger_points,
+    series_arrays,
+)
 from services.periodic import ParkOutages, Periodic
 from services.rollup import local_days, write_day_rollups
 from store.base import (
@@ -679,6 +686,13 @@ class _Window:
 
     def answer(self, q: SeriesQuery) -> list[SeriesRow] | None:
         """The rows ``q`` would get from the store, or None when this window cannot tell."""
+        got = self.answer_arrays(q)
+        if got is None:
+            return None
+        return [SeriesRow(a, b) for a, b in zip(got[0].tolist(), got[1].tolist(), strict=True)]
+
+    def answer_arrays(self, q: SeriesQuery) -> tuple[NDArray[np.int64], NDArray[np.float64]] | None:
+        """:meth:`answer` as times [ns] and values (arrays of their own), or None."""
         if (
             q.every_s is not None
             or q.park != self.park
@@ -689,18 +703,17 @@ class _Window:
         t, v = self.data.get(q.device, {}).get(q.field, (_EMPTY_T, _EMPTY_V))
         start_ns = self.starts.get(q.device, self.start_ns)
         starts_inside, ends_inside = q.start_ns >= start_ns, q.end_ns <= self.end_ns
-        i = int(np.searchsorted(t, max(q.start_ns, start_ns), side="left"))
-        j = int(np.searchsorted(t, min(q.end_ns, self.end_ns), side="left"))
+        i = int(t.searchsorted(max(q.start_ns, start_ns), side="left"))
+        j = int(t.searchsorted(min(q.end_ns, self.end_ns), side="left"))
         if q.descending:  # the newest first: exact if the window holds the end and enough rows
             if not ends_inside or (not starts_inside and j - i < q.limit):
                 return None
             i = max(i, j - q.limit)
-            times, values = t[i:j][::-1].tolist(), v[i:j][::-1].tolist()
-            return [SeriesRow(a, b) for a, b in zip(times, values, strict=True)]
+            return t[i:j][::-1].copy(), v[i:j][::-1].copy()
         if not starts_inside or (not ends_inside and j - i < q.limit):
             return None
         j = min(j, i + q.limit)
-        return [SeriesRow(a, b) for a, b in zip(t[i:j].tolist(), v[i:j].tolist(), strict=True)]
+        return t[i:j].copy(), v[i:j].copy()
 
 
 def _arrays(
@@ -810,6 +823,16 @@ class PrefetchedStore:
                 self.answered += 1
                 return rows
         return self.store.series(query)
+
+    def series_arrays(self, query: SeriesQuery) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """:meth:`series` as arrays (:class:`services.ledger.ArraySeries`): from memory without
+        a row object per reading when a window holds the answer whole."""
+        for window in self._windows:
+            got = window.answer_arrays(query)
+            if got is not None:
+                self.answered += 1
+                return got
+        return series_arrays(self.store, query)
 
     def write(self, points: Sequence[Point]) -> None:
         """To the store."""

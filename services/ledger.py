@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -37,11 +38,13 @@ __all__ = [
     "LOOKBACK_S",
     "MAX_READINGS",
     "QUALITY_SUFFIX",
+    "ArraySeries",
     "FieldLedger",
     "RebuildResult",
     "device_ledger",
     "ledger_points",
     "rebuild_ledger",
+    "series_arrays",
     "stored_ledger",
     "stored_ledgers",
     "stored_or_computed",
@@ -63,6 +66,33 @@ class FieldLedger:
     field: str  # stored name, e.g. energy_kwh
     unit: str  # canonical unit of the energy, e.g. kWh
     ledger: IntervalLedger
+
+
+@runtime_checkable
+class ArraySeries(Protocol):
+    """A store that answers a :class:`~store.base.SeriesQuery` as arrays without a row object
+    per reading (the ledger follower's prefetched readings:
+    :class:`services.follow.PrefetchedStore`)."""
+
+    def series_arrays(self, query: SeriesQuery) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """Times [ns] and values of ``store.series(query)``, arrays of their own."""
+        ...
+
+
+def series_arrays(
+    store: Store, query: SeriesQuery
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Times [ns] and values [the field's stored unit] of ``store.series(query)``: from the
+    store's own arrays where it holds them (:class:`ArraySeries`: a follower's pass recomputes
+    each touched meter with an hour of readings either side, a row object per reading was most
+    of its work), else from its rows."""
+    if isinstance(store, ArraySeries):
+        return store.series_arrays(query)
+    rows = store.series(query)
+    return (
+        np.fromiter((r.time_ns for r in rows), dtype=np.int64, count=len(rows)),
+        np.fromiter((r.value for r in rows), dtype=np.float64, count=len(rows)),
+    )
 
 
 def device_ledger(
@@ -93,7 +123,8 @@ def device_ledger(
         if not spec.cumulative:
             continue
         field = stored_field_name(name, spec.quantity)
-        rows = store.series(
+        t, v = series_arrays(
+            store,
             SeriesQuery(
                 park_id,
                 device.id,
@@ -101,11 +132,11 @@ def device_ledger(
                 start_ns - lookback_ns,
                 end_ns + lookback_ns,
                 limit=MAX_READINGS + 1,
-            )
+            ),
         )
-        if not rows:
+        if not t.size:
             continue  # a register this meter does not report (e.g. export on an import meter)
-        if len(rows) > MAX_READINGS:
+        if t.size > MAX_READINGS:
             raise StoreQueryError(
                 f"more than {MAX_READINGS} readings of {device.id}.{field} around this range; "
                 "ask for a shorter range"
@@ -115,8 +146,7 @@ def device_ledger(
         max_rate = None
         if spec.quantity is Quantity.ENERGY and device.capacity_kw is not None:
             max_rate = _CAPACITY_MARGIN * device.capacity_kw  # kWh per hour
-        t = np.array([r.time_ns for r in rows], dtype=np.int64)
-        values, replacements = events.apply(t, np.array([r.value for r in rows], dtype=np.float64))
+        values, replacements = events.apply(t, v)
         ledger = intervals_from_register(
             t,
             values,

@@ -12,7 +12,7 @@ from services.follow import PREFETCH_MIN_DEVICES, LedgerFollower, PrefetchedStor
 from services.ledger import LEDGER, device_ledger, stored_ledger
 from services.rollup import read_day_rollups
 from store import TELEMETRY, EmbeddedStore, Point, SeriesQuery
-from store.base import TOUCHED
+from store.base import TOUCHED, SeriesRow
 from store.touched import ALL_DEVICES, LIVE_S, touched_marks
 
 REGISTRY = load_registry()
@@ -99,7 +99,10 @@ def test_prefetched_answers_are_the_stores_answers(store):
             limit=rng.choice([1, 2, 3, 100_000]),
             descending=rng.random() < 0.5,
         )
-        assert view.series(q) == store.series(q), q
+        want = store.series(q)
+        assert view.series(q) == want, q
+        t, v = view.series_arrays(q)  # the same, as arrays (services.ledger.series_arrays)
+        assert [SeriesRow(a, b) for a, b in zip(t.tolist(), v.tolist(), strict=True)] == want, q
     assert 50 < view.answered < 400  # many answered from memory, the rest by the store
 
 
