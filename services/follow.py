@@ -470,17 +470,21 @@ class LedgerFollower(Periodic):
         devs: set[str],
     ) -> None:
         """Read back, in one query, the readings of the ``window``'s devices with fewer than two
-        of a register held before ``c_lo`` [ns] (a new meter, one that reports hourly, one back
-        from an outage) over the neighbour look-back before the window: their nearest readings
-        before a touched one (:meth:`_neighbours`) are then answered from memory, not asked of
-        the store one device at a time (a thousand new meters made a thousand queries)."""
+        of a register held before ``c_lo`` [ns] and some after it (a new meter, one that
+        reports hourly, one back from an outage) over the neighbour look-back before the
+        window: their nearest readings before a touched one (:meth:`_neighbours`) are then
+        answered from memory, not asked of the store one device at a time (a thousand new
+        meters made a thousand queries)."""
         ids = devices_of if ALL_DEVICES in devs else [d for d in devs if d in devices_of]
         needy = []
         for device_id in ids:
             per = window.data.get(device_id, {})
             for field in _registers(devices_of[device_id]):
                 t = per.get(field, (_EMPTY_T, _EMPTY_V))[0]
-                if int(np.searchsorted(t, c_lo, side="left")) < 2:
+                held_before = int(t.searchsorted(c_lo, side="left"))
+                # a register with no reading from c_lo on is not recomputed (_recompute): it
+                # needs no neighbours (an export register the meter does not report)
+                if held_before < min(2, t.size):
                     needy.append(device_id)
                     break
         if not needy:
