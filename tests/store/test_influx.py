@@ -156,3 +156,32 @@ def test_store_retention_command_shows_then_applies_the_settings(
     finally:
         get_settings.cache_clear()
         influxd.drop_database(database)
+
+
+def test_a_long_read_of_few_day_points_is_one_query_and_a_large_one_two(influx_store, monkeypatch):
+    # a year of one park's day marks (366 rows) is one round trip; a year of many meters' day
+    # points (or of raw readings) runs as two parallel queries, one per core of influxd
+    day = 86_400 * 10**9
+    t0 = 1_735_660_800 * 10**9  # 2025-01-01T00:00+08:00
+    influx_store.write(
+        [
+            Point(LEDGER_DAY, {"park": "p", "device": f"d{k}"}, {"mark": float(d)}, t0 + d * day)
+            for k in range(8)
+            for d in range(365)
+        ]
+    )
+    statements: list[str] = []
+    real = influx_store._select
+
+    def counting(statement: str, *args: object, **kwargs: object) -> object:
+        statements.append(statement)
+        return real(statement, *args, **kwargs)
+
+    monkeypatch.setattr(influx_store, "_select", counting)
+    year = {"measurement": LEDGER_DAY, "fields": ["mark"], "start_ns": t0, "end_ns": t0 + 365 * day}
+    one = influx_store.columns("p", devices=["d0"], **year)
+    assert len(statements) == 1
+    assert one["d0"].values["mark"] == [float(d) for d in range(365)]
+    many = influx_store.columns("p", devices=[f"d{k}" for k in range(8)], **year)  # 2,920 rows
+    assert len(statements) == 3
+    assert all(many[f"d{k}"].values["mark"] == one["d0"].values["mark"] for k in range(8))
