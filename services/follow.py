@@ -101,6 +101,7 @@ from store.touched import (  # re-exported: the marks this module reads
 
 __all__ = [
     "FOLLOW_CURSOR",
+    "KEEP_BYTES",
     "PREFETCH_MIN_DEVICES",
     "FollowStep",
     "LedgerFollower",
@@ -121,6 +122,11 @@ FOLLOW_CURSOR = "follow_cursor"
 """Measurement of the followers' shared cursors: tags park, device ``*``; fields ``cursor_s``
 and ``cursor_frac_ns`` (the cursor [ns] = s × 10⁹ + frac, exact in floats); stamped with the UTC
 day of the write, so a day holds one point per park."""
+
+KEEP_BYTES = 256 * 1024 * 1024
+"""Bytes [B] of readings a follower keeps between passes, for all its parks: a park's newest
+window (its last hour or so: ~5 MB for 1,000 meters reading every 15 s), so the next pass reads
+only what is new (see :meth:`LedgerFollower._prefetch_readings`)."""
 
 PREFETCH_MIN_DEVICES = 8
 """Devices touched close together from which a pass reads the park's readings in one query
@@ -159,7 +165,8 @@ class LedgerFollower(Periodic):
     marks (at least the store's write timeout); ``context_s`` [s] readings beyond the neighbours
     that the recomputation sees; ``cursor_path`` where the cursor survives restarts (None: in
     memory only); ``store_retry_s`` [s] the first wait before a park whose store is down is
-    tried again (doubling up to a minute).
+    tried again (doubling up to a minute); ``keep_bytes`` [B] the readings kept between passes
+    (:data:`KEEP_BYTES`; 0 keeps none).
     """
 
     name = "ledger-follower"
@@ -177,6 +184,7 @@ class LedgerFollower(Periodic):
         holder: str | None = None,
         lease_ttl_s: float = 60.0,
         store_retry_s: float = 5.0,
+        keep_bytes: int = KEEP_BYTES,
     ) -> None:
         super().__init__(log)
         self.outages = ParkOutages(log, self.name, first_s=store_retry_s)
@@ -195,6 +203,9 @@ class LedgerFollower(Periodic):
         self._leases: dict[str, Lease] = {}
         self.followed: set[str] = set()  # parks whose lease this follower held at its last pass
         self._ledgered_cache: dict[str, tuple[tuple[str, int], dict[str, Device]]] = {}
+        self.keep_bytes = keep_bytes
+        self._kept: dict[str, _Window] = {}  # per park: its readings as of its last pass
+        self._kept_bytes: dict[str, int] = {}  # their bytes, the park kept longest ago first
         self.intervals_written = 0
         self.rollup_days_written = 0
 
@@ -240,6 +251,7 @@ class LedgerFollower(Periodic):
         reads the stored cursor, whoever followed the park meanwhile."""
         self.outages.failed(park_id, exc)
         self._view.clear()
+        self._forget(park_id)
         self.followed.discard(park_id)
 
     def _may_follow(self, park_id: str) -> bool:
@@ -255,8 +267,10 @@ class LedgerFollower(Periodic):
             if park_id in self.followed:
                 log.info("ledger: park %s is followed by %s now", park_id, lease.holder())
             self.followed.discard(park_id)
+            self._forget(park_id)
             return False
         if park_id not in self.followed:
+            self._forget(park_id)  # another follower's marks passed us by meanwhile
             stored = self._stored_cursor(park_id)
             if stored is not None:
                 self._cursor[park_id] = stored
@@ -353,7 +367,7 @@ class LedgerFollower(Periodic):
             ranges[r.device].append((int(first) * _NS_PER_MS, int(last_ms) * _NS_PER_MS))
         self._view.clear()
         devices_of = self._ledgered(park)
-        self._prefetch_readings(park, ranges, devices_of, now)
+        read = self._prefetch_readings(park, ranges, devices_of, now)
         intervals = devices = 0
         written: dict[str, list[tuple[int, int]]] = {}
         pending: list[Point] = []
@@ -378,6 +392,8 @@ class LedgerFollower(Periodic):
             self.store.write(pending)
         days = self._roll_up(park, written)
         self._view.clear()
+        if read is not None:
+            self._keep(park.id, read)
         new_cursor = rows[-1].time_ns if not caught_up and rows else max(cursor, now)
         seen.update(_identity(r) for r in fresh)
         horizon = new_cursor - self.settle_ns
@@ -400,16 +416,25 @@ class LedgerFollower(Periodic):
         ranges: dict[str, list[tuple[int, int]]],
         devices_of: dict[str, Device],
         now_ns: int,
-    ) -> None:
+    ) -> _Window | None:
         """Read the park's register readings around the marks in one query per cluster of
         marks, where they cover many devices; turn each park-wide mark into marks of the devices
-        with readings in its span (in ``ranges``, in place)."""
+        with readings in its span (in ``ranges``, in place). Returns the last window read (the
+        newest), to keep for the next pass.
+
+        A window kept from the park's last pass (:meth:`_keep`) is true up to the first device
+        time a mark of this pass names (every reading written since is marked), so only the
+        readings from there on are read again: a live park's pass reads the seconds since the
+        last pass, not the hour of context before them."""
         step_ns = self.interval_s * 1_000_000_000
         wide = ranges.pop(ALL_DEVICES, [])
         spans = [(lo, hi, ALL_DEVICES) for lo, hi in wide]
         spans += [(lo, hi, d) for d, dev_spans in ranges.items() for lo, hi in dev_spans]
         if not spans:
-            return
+            return None
+        kept = self._kept.get(park.id)
+        self._forget(park.id)
+        last: _Window | None = None
         fields = sorted({f for d in devices_of.values() for f in _registers(d)})
         context_ns = self.context_s * 1_000_000_000
         # clusters: spans less than an interval apart
@@ -434,6 +459,9 @@ class LedgerFollower(Periodic):
                 end = max(end, now_ns + (LOOKBACK_S + self.context_s) * 1_000_000_000 + 1)
             # in slices of time, each turned into arrays at once: a pass never holds the whole
             # answer as Python objects (the memory a pass needs stays small and the same)
+            # the kept window is stale from the first device time any mark of the pass names
+            # that lies in this window (a late mark's span inside it counts too)
+            stale = min((lo for lo, hi, _ in spans if hi >= start), default=c_lo)
             window = self._view.read(
                 park.id,
                 measurement=TELEMETRY,
@@ -442,7 +470,10 @@ class LedgerFollower(Periodic):
                 end_ns=end,
                 slice_ns=_SLICE_S * 1_000_000_000,
                 until_ns=now_ns + 1,
+                kept=kept,
+                stale_ns=stale,
             )
+            last = window
             self._reach_back(park.id, window, c_lo, devices_of, devs)
             if ALL_DEVICES not in devs:
                 continue
@@ -460,6 +491,24 @@ class LedgerFollower(Periodic):
                     j = int(np.searchsorted(held, hi, side="right"))
                     if j > i:
                         ranges[device_id].append((int(held[i]), int(held[j - 1])))
+        return last
+
+    def _keep(self, park_id: str, window: _Window) -> None:
+        """Keep ``window`` (a park's readings as of this pass) for the park's next pass, within
+        ``keep_bytes`` for all parks (the parks kept longest ago dropped first)."""
+        size = sum(t.nbytes + v.nbytes for per in window.data.values() for t, v in per.values())
+        if size > self.keep_bytes:
+            return
+        self._kept[park_id] = window
+        self._kept_bytes[park_id] = size
+        while sum(self._kept_bytes.values()) > self.keep_bytes:
+            oldest = next(iter(self._kept_bytes))
+            self._forget(oldest)
+
+    def _forget(self, park_id: str) -> None:
+        """Drop the window kept for ``park_id`` (its marks may be followed elsewhere)."""
+        self._kept.pop(park_id, None)
+        self._kept_bytes.pop(park_id, None)
 
     def _reach_back(
         self,
@@ -568,7 +617,8 @@ class LedgerFollower(Periodic):
         context_lo, context_hi = first_ns, last_ns
         for field in _registers(device):
             inside = SeriesQuery(park_id, device.id, field, first_ns, last_ns + 1, limit=1)
-            if self._view.known(inside) == []:
+            known = self._view.known(inside)
+            if known is not None and known[0].size == 0:
                 continue  # no reading of this register was touched: its intervals stand
             before = self._neighbours(park_id, device.id, field, first_ns, before=True)
             after = self._neighbours(park_id, device.id, field, last_ns, before=False)
@@ -611,7 +661,8 @@ class LedgerFollower(Periodic):
             if before
             else SeriesQuery(park_id, device_id, field, t_ns + 1, t_ns + window, limit=2)
         )
-        return [row.time_ns for row in self._view.series(query)]
+        times: list[int] = self._view.series_arrays(query)[0].tolist()
+        return times
 
     # -- the thread (services.periodic) ---------------------------------------------------------
 
@@ -746,6 +797,7 @@ class PrefetchedStore:
         self.store = store
         self._windows: list[_Window] = []
         self.answered = 0  # series queries answered from memory (for tests and the bench)
+        self.kept_reads = 0  # reads that took part of a kept window (for tests)
 
     def add(
         self,
@@ -773,15 +825,43 @@ class PrefetchedStore:
         end_ns: int,
         slice_ns: int,
         until_ns: int,
+        kept: _Window | None = None,
+        stale_ns: int | None = None,
     ) -> _Window:
         """Read ``fields`` of ``measurement`` in ``park`` over ``[start_ns, end_ns)`` [ns] from
         the store and hold it: one :meth:`~store.base.Store.columns` query per ``slice_ns`` of
         time up to ``until_ns`` (then one for the rest, e.g. the empty future), each turned into
-        arrays before the next is read. Returns what is held."""
-        cuts = [*range(start_ns, min(end_ns, until_ns), slice_ns), min(end_ns, until_ns)]
+        arrays before the next is read. Returns what is held.
+
+        With ``kept`` (a window read earlier, still true before ``stale_ns`` [ns]: nothing was
+        written there since) that holds ``[start_ns, stale_ns)``, only ``[stale_ns, end_ns)``
+        is read; the rest is taken from ``kept``."""
+        old: dict[str, dict[str, tuple[NDArray[np.int64], NDArray[np.float64]]]] = {}
+        if (
+            kept is not None
+            and stale_ns is not None
+            and (kept.park, kept.measurement, kept.fields) == (park, measurement, frozenset(fields))
+            and kept.start_ns <= start_ns <= stale_ns <= min(kept.end_ns, end_ns)
+        ):
+            for device, per in kept.data.items():
+                still: dict[str, tuple[NDArray[np.int64], NDArray[np.float64]]] = {}
+                for name, (t, v) in per.items():
+                    i, j = t.searchsorted(start_ns), t.searchsorted(stale_ns)
+                    if j > i:
+                        still[name] = (t[i:j], v[i:j])
+                if still:
+                    old[device] = still
+            self.kept_reads += 1
+            read_from = stale_ns
+        else:
+            read_from = start_ns
+        cuts = [*range(read_from, min(end_ns, until_ns), slice_ns), min(end_ns, until_ns)]
         if cuts[-1] < end_ns:
             cuts.append(end_ns)
-        parts: dict[str, dict[str, tuple[list[NDArray[np.int64]], list[NDArray[np.float64]]]]] = {}
+        parts: dict[str, dict[str, tuple[list[NDArray[np.int64]], list[NDArray[np.float64]]]]] = {
+            device: {name: ([t], [v]) for name, (t, v) in per.items()}
+            for device, per in old.items()
+        }
         for lo, hi in itertools.pairwise(cuts):
             if hi <= lo:
                 continue
@@ -811,12 +891,13 @@ class PrefetchedStore:
 
     # -- the Store protocol ----------------------------------------------------------------------
 
-    def known(self, query: SeriesQuery) -> list[SeriesRow] | None:
-        """The answer to ``query`` when a window holds it whole, else None (no store access)."""
+    def known(self, query: SeriesQuery) -> tuple[NDArray[np.int64], NDArray[np.float64]] | None:
+        """The answer to ``query`` as times [ns] and values when a window holds it whole, else
+        None (no store access)."""
         for window in self._windows:
-            rows = window.answer(query)
-            if rows is not None:
-                return rows
+            got = window.answer_arrays(query)
+            if got is not None:
+                return got
         return None
 
     def series(self, query: SeriesQuery) -> list[SeriesRow]:

@@ -86,8 +86,10 @@ def series_arrays(
     store's own arrays where it holds them (:class:`ArraySeries`: a follower's pass recomputes
     each touched meter with an hour of readings either side, a row object per reading was most
     of its work), else from its rows."""
-    if isinstance(store, ArraySeries):
-        return store.series_arrays(query)
+    own = getattr(store, "series_arrays", None)  # an ArraySeries (isinstance costs ~10 µs)
+    if own is not None:
+        got: tuple[NDArray[np.int64], NDArray[np.float64]] = own(query)
+        return got
     rows = store.series(query)
     return (
         np.fromiter((r.time_ns for r in rows), dtype=np.int64, count=len(rows)),

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from config.registry import load_registry
-from services.follow import PREFETCH_MIN_DEVICES, LedgerFollower, PrefetchedStore
+from services.follow import KEEP_BYTES, PREFETCH_MIN_DEVICES, LedgerFollower, PrefetchedStore
 from services.ledger import LEDGER, device_ledger, stored_ledger
 from services.rollup import read_day_rollups
 from store import TELEMETRY, EmbeddedStore, Point, SeriesQuery
@@ -106,11 +106,23 @@ def test_prefetched_answers_are_the_stores_answers(store):
     assert 50 < view.answered < 400  # many answered from memory, the rest by the store
 
 
-def test_a_live_park_with_late_data_and_corrections_equals_a_rebuild(store):
+@pytest.mark.parametrize("keep_bytes", [KEEP_BYTES, 0], ids=["kept", "not-kept"])
+def test_a_live_park_with_late_data_and_corrections_equals_a_rebuild(store, keep_bytes):
     assert len(FLOORS) >= PREFETCH_MIN_DEVICES
     rng = random.Random(3)
     clock = Clock(T0 + 20 * S)
-    follower = LedgerFollower(store, REGISTRY, clock_ns=clock)
+    follower = LedgerFollower(store, REGISTRY, clock_ns=clock, keep_bytes=keep_bytes)
+    kept_reads = 0
+    real_read = follower._view.read
+
+    def read(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal kept_reads
+        before = follower._view.kept_reads
+        window = real_read(*args, **kwargs)
+        kept_reads += follower._view.kept_reads - before
+        return window
+
+    follower._view.read = read  # type: ignore[method-assign]
     register = dict.fromkeys(FLOORS, 100.0)
     columns_reads = []
     real_columns = store.columns
@@ -158,6 +170,16 @@ def test_a_live_park_with_late_data_and_corrections_equals_a_rebuild(store):
     passes = 99 // 5 + 1
     slices = (3_600 + 900 + 5 * 60) // 900 + 3  # context, an interval, the pass; edges; after now
     assert 0 < columns_reads.count(TELEMETRY) <= passes * slices < passes * len(FLOORS)
+    if keep_bytes:
+        # each pass after the first took the hour before from the window the pass before kept
+        # and read only from what its marks name: the minutes since (a slice or two, and the
+        # empty future). Not the pass with the late reading and the correction: their meters'
+        # marks span from the first hour to now, before the kept window, so it read them whole
+        assert kept_reads == passes - 2
+        assert columns_reads.count(TELEMETRY) <= slices + (passes - 1) * 3
+    else:
+        assert kept_reads == 0
+        assert columns_reads.count(TELEMETRY) > slices + (passes - 1) * 3
     # and the meters with fewer than two readings held before a pass's first (the first pass:
     # all of them) were read back together, not one query each; after it, every meter has its
     # readings of the minutes before in the pass's window and none is read back (a register it
@@ -197,3 +219,48 @@ def test_meters_new_or_reporting_hourly_are_read_back_together_not_one_query_eac
         assert np.array_equal(got.ledger.quality, expected.ledger.quality), d
         assert np.allclose(got.ledger.energy, expected.ledger.energy, equal_nan=True), d
     assert new
+
+
+def test_a_late_reading_inside_the_kept_window_is_read_again_not_taken_from_it(store):
+    # a pass keeps the park's last hour; a correction and a reading into a gap 40 minutes back
+    # arrive in their own batch beside the live one: the next pass must see them, though the
+    # live readings alone would let it take that hour from what it kept
+    clock = Clock(T0 + 20 * S)
+    follower = LedgerFollower(store, REGISTRY, clock_ns=clock)
+    register = dict.fromkeys(FLOORS, 100.0)
+    t = T0
+    for minute in range(1, 91):
+        t = T0 + minute * MIN
+        for d in FLOORS:
+            register[d] += 1.0
+        # tower-a-f02 is silent from minute 45 to 55: a gap a late reading fills
+        batch = [
+            reading(d, t, register[d])
+            for d in FLOORS
+            if d != "tower-a-f02" or not (45 <= minute <= 55)
+        ]
+        clock.t = t + 10 * S
+        collect(store, clock, batch)
+        if minute % 5 == 0:
+            follower.step()
+    assert follower._kept  # the last pass kept its window
+    old = store.series(
+        SeriesQuery(PARK.id, "tower-a-f01", "energy_kwh", t - 40 * MIN, t - 39 * MIN)
+    )
+    assert len(old) == 1
+    clock.t = t + 50 * S
+    collect(store, clock, [reading("tower-a-f01", old[0].time_ns, old[0].value + 3.0)])
+    collect(store, clock, [reading("tower-a-f02", T0 + 50 * MIN, register["tower-a-f02"] - 38.0)])
+    collect(store, clock, [reading(d, t + 55 * S, register[d] + 0.5) for d in FLOORS])
+    clock.t += 60 * S
+    kept_reads = follower._view.kept_reads
+    follower.step()
+    assert follower._view.kept_reads == kept_reads + 1  # it did take the rest from the kept hour
+    for d in FLOORS:
+        device = PARK.device(d)
+        assert device is not None
+        span = {"start_ns": T0, "end_ns": t + 5 * MIN}
+        (expected,) = device_ledger(store, PARK.id, device, **span)
+        (got,) = stored_ledger(store, PARK.id, device, **span)
+        assert np.array_equal(got.ledger.quality, expected.ledger.quality), d
+        assert np.allclose(got.ledger.energy, expected.ledger.energy, equal_nan=True), d
