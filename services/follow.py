@@ -32,6 +32,13 @@ is the same). The roll-up reads the stored ledger of its days the same way. A pa
 handful of queries per park, not a handful per device; pacing passes (``SMARTPARK_LEDGER_POLL_S``)
 batches the work of many readings per device into one recomputation.
 
+Kept between passes: each park's newest window of readings (its last hour or so, within
+:data:`KEEP_BYTES` for all parks). Every reading written since was written with a mark, so the
+window is still true before the first device time the next pass's marks name; that pass reads
+only from there on (for a live park, the seconds since the last pass, not the hour of context
+before them). A park followed elsewhere meanwhile (its lease lost, or its store down) drops its
+window.
+
 Cursor: marks are read by their stamp, from the cursor minus ``settle_s`` (a write's stamp
 precedes its completion by up to the store's timeout) to now; marks already handled in that
 overlap are remembered and skipped. The cursor per park is kept in a small JSON file, written
