@@ -154,3 +154,63 @@ def test_spool_survives_a_restart(mosquitto, tmp_path):
         second.stop(timeout_s=5)
         store.close()
         forget_session(mosquitto.port, settings.client_id)
+
+
+def test_a_batch_s_acknowledgements_reach_the_broker_in_one_write(mosquitto, tmp_path, monkeypatch):
+    # the broker sends a client at most 20 unacknowledged messages (mosquitto's default
+    # max_inflight_messages): 2,000 arrive only if the acknowledgements do, and a second life of
+    # the same session gets nothing again
+    import ingest.collector as module
+
+    sizes: list[int] = []
+    real = module.ack_all
+
+    def spy(client, mids):  # type: ignore[no-untyped-def]
+        sizes.append(len(mids))
+        real(client, mids)
+
+    monkeypatch.setattr(module, "ack_all", spy)
+    store = EmbeddedStore(tmp_path / "store.sqlite3")
+    settings = Settings(
+        mqtt_url=mosquitto.url,
+        data_dir=tmp_path,
+        client_id=f"acks-{tmp_path.name}",
+        batch_interval_s=0.2,
+        metrics_port=0,
+    )
+    first = Collector(settings=settings, registry=load_registry(), store=store)
+    first.start()
+    try:
+        publish_all(mosquitto.port, readings(2000, device="tower-a-f04"))
+        wait_until(lambda: first.stats.messages_acked == 2000, timeout_s=30, what="2,000 acks")
+        assert store.count("wuhan-demo", device="tower-a-f04") == 2000
+    finally:
+        first.stop(timeout_s=5)
+    assert sum(sizes) == 2000
+    assert max(sizes) > 1  # acknowledged a batch at a time
+    second = Collector(settings=settings, registry=load_registry(), store=store)
+    second.start()
+    try:
+        time.sleep(1.0)
+        assert second.stats.messages_received == 0  # the broker had every acknowledgement
+    finally:
+        second.stop(timeout_s=5)
+        store.close()
+        forget_session(mosquitto.port, settings.client_id)
+
+
+def test_acknowledgements_fall_back_to_one_by_one_without_paho_s_packet_queue():
+    from ingest.collector import ack_all
+
+    class Client:  # a paho without the private queue ack_all writes to
+        def __init__(self) -> None:
+            self.acked: list[tuple[int, int]] = []
+
+        def ack(self, mid: int, qos: int) -> None:
+            self.acked.append((mid, qos))
+
+    client = Client()
+    ack_all(client, [3, 4, 5])  # type: ignore[arg-type]
+    assert client.acked == [(3, 1), (4, 1), (5, 1)]
+    ack_all(client, [])  # type: ignore[arg-type]
+    assert len(client.acked) == 3
