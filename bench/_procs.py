@@ -8,6 +8,7 @@ to save between runs) and the subscribe log, which says when a collector is read
 from __future__ import annotations
 
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -62,6 +63,17 @@ class BenchMosquitto(MosquittoService):
             return self.broker_log.read_text(errors="replace")
         except OSError:
             return ""
+
+
+def exit_on_sigterm() -> None:
+    """Make SIGTERM (``timeout``, a CI runner cancelling, ``kill PID``) end a bench as Ctrl-C
+    does: through the ``finally`` blocks that stop, by PID, every server and process it
+    started. Python's default for SIGTERM ends at once and leaves them running."""
+
+    def leave(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, leave)
 
 
 def wait_subscribed(broker: BenchMosquitto, needles: list[str], *, timeout_s: float) -> bool:

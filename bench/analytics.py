@@ -54,7 +54,7 @@ import orjson
 import yaml
 
 from analytics.intervals import DEFAULT_INTERVAL_S, IntervalLedger, Quality, intervals_from_register
-from bench._procs import cpu_seconds
+from bench._procs import cpu_seconds, exit_on_sigterm
 from config.registry import ParkRegistry, load_registry
 from config.units import CANONICAL_UNIT, stored_field_name
 from services.energy import Scope, energy_balance
@@ -562,6 +562,7 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    exit_on_sigterm()
     p = argparse.ArgumentParser(
         prog="python -m bench.analytics", description=__doc__.split("\n", 1)[0]
     )

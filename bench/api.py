@@ -39,7 +39,7 @@ from typing import Any
 
 import httpx
 
-from bench._procs import free_port
+from bench._procs import exit_on_sigterm, free_port
 
 PARK = "wuhan-demo"
 ROOT = Path(__file__).resolve().parents[1]
@@ -524,6 +524,7 @@ def _table(rows: list[list[str]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    exit_on_sigterm()
     parser = argparse.ArgumentParser(prog="python -m bench.api", description=__doc__.split("\n")[0])
     parser.add_argument(
         "--quick", action="store_true", help="smoke form: short runs (2 s each), no warm-up"

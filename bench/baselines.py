@@ -36,6 +36,7 @@ import orjson
 from numpy.typing import NDArray
 
 from analytics.baseline import KINDS, BaselineError, ModelKind, fit_baseline, fit_best
+from bench._procs import exit_on_sigterm
 from services.baselines import day_type_codes
 
 __all__ = ["main", "meter_year", "year_inputs"]
@@ -175,6 +176,7 @@ def table(figures: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its table; 0 on success."""
+    exit_on_sigterm()
     p = argparse.ArgumentParser(
         prog="python -m bench.baselines", description=__doc__.split("\n")[0]
     )

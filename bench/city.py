@@ -50,7 +50,7 @@ import numpy as np
 import orjson
 import yaml
 
-from bench._procs import free_port
+from bench._procs import exit_on_sigterm, free_port
 from bench._report import TARGET_BATCH
 from bench.analytics import local_ns, registers, synthetic_ledger
 from bench.storage import disk_per_month
@@ -559,6 +559,7 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    exit_on_sigterm()
     p = argparse.ArgumentParser(prog="python -m bench.city", description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="a smoke run: a few small parks, < 60 s")
     p.add_argument("--parks", type=int, help="parks in the city (100)")

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import yaml
 
+from bench._procs import exit_on_sigterm
 from edge.agent import EdgeAgent
 from edge.buses import AnyBus, open_poller
 from edge.configfile import load_edge_config
@@ -112,6 +113,7 @@ async def _measure(agent: EdgeAgent, bus: AnyBus, seconds: float) -> tuple[int, 
 
 
 def main() -> None:
+    exit_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="per bus (default 5)")
     parser.add_argument("--units", type=int, default=8, help="meters per bus (default 8)")

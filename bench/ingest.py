@@ -62,6 +62,7 @@ from bench._procs import (
     CpuMeter,
     InfluxService,
     cpu_seconds,
+    exit_on_sigterm,
     free_port,
     peak_rss_kib,
     wait_subscribed,
@@ -1067,6 +1068,7 @@ def _one_line(res: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    exit_on_sigterm()
     p = argparse.ArgumentParser(
         prog="python -m bench.ingest", description=__doc__.split("\n", 1)[0]
     )

@@ -23,6 +23,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench._procs import exit_on_sigterm
+
 ROOT = Path(__file__).resolve().parents[1]
 RUN_TIMEOUT_S = 600  # one pytest run, a hung mutant included [s]
 
@@ -275,6 +277,7 @@ def apply(tree: Path, mutation: Mutation) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    exit_on_sigterm()
     parser = argparse.ArgumentParser(prog="python -m bench.mutations", description=__doc__)
     parser.add_argument("--only", nargs="*", help="run the mutations whose name contains these")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")

@@ -39,7 +39,7 @@ from typing import Any
 import httpx
 
 from bench import api as api_bench
-from bench._procs import InfluxService, cpu_seconds, free_port
+from bench._procs import InfluxService, cpu_seconds, exit_on_sigterm, free_port
 from bench.storage import readings
 from config.registry import demo_registry_path, load_registry
 from services.alarms import ALARM
@@ -232,6 +232,7 @@ def _row(name: str, r: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    exit_on_sigterm()
     p = argparse.ArgumentParser(prog="python -m bench.replicas", description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="50 clients, 2 s, one failover trial")
     p.add_argument("--clients", type=int, help="concurrent clients (200)")

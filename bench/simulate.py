@@ -27,6 +27,7 @@ from pathlib import Path
 import orjson
 import yaml
 
+from bench._procs import exit_on_sigterm
 from config.registry import ParkRegistry, load_registry
 from simulators.generate import generate_park
 from simulators.park import ParkModel
@@ -98,6 +99,7 @@ def real_time(park: ParkRegistry, seconds: float, url: str) -> dict[str, float]:
 
 
 def main() -> None:
+    exit_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a month, 30 s of real time")
     parser.add_argument("--realtime-s", type=float, default=None)

@@ -44,6 +44,7 @@ import httpx
 import orjson
 import yaml
 
+from bench._procs import exit_on_sigterm
 from config.registry import Device, ParkRegistry, load_registry
 from simulators.faults import FaultProfile
 from simulators.truth import delivered_times as truth_delivered_times
@@ -265,6 +266,7 @@ def summarize(run: Run, warmup_s: float, settled_s: float = 300.0) -> dict[str, 
 
 
 def main(argv: list[str] | None = None) -> int:
+    exit_on_sigterm()
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--duration", type=float, default=3600.0, help="publishing time [s]")
     p.add_argument("--speed", type=float, default=10.0, help="simulated s per real s")

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from bench._procs import InfluxService
+from bench._procs import InfluxService, exit_on_sigterm
 from config.registry import demo_registry_path, load_registry
 from config.settings import DEFAULT_TOPIC_TEMPLATE
 from ingest.decode import Decoder
@@ -220,6 +220,7 @@ def table(fig: StorageFigures, *, hours: float, meters: int, every_s: float) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
+    exit_on_sigterm()
     p = argparse.ArgumentParser(prog="python -m bench.storage", description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="2 hours of data (about 20 s)")
     p.add_argument("--hours", type=float, help="hours of the demo park to write (24)")
