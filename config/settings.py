@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     ledger_follow: bool = True  # `smartpark collect` keeps the stored ledger current
     ledger_interval_s: int = 900  # interval of the stored ledger [s]
     ledger_poll_s: float = 30.0  # how often the ledger follower passes [s] (services/follow.py)
+    # readings the follower keeps between passes, all parks [MiB]; 0: none (each pass reads its
+    # hour of context again: about twice the CPU, docs/benchmarks.md "The follower keeps")
+    ledger_keep_mib: int = Field(default=256, ge=0)
     api_keys: Path | None = None  # the API key file (see config/auth.py); unset: no keys
     auth: Literal["on", "off"] = "on"  # off: every API request acts as `city` (no keys needed)
     stream_poll_s: float = Field(default=0.5, gt=0)  # live stream: how often `latest` is read [s]

@@ -130,7 +130,7 @@ def ack_all(client: mqtt.Client, mids: list[int]) -> None:
     Here a batch's PUBACKs are one queued packet, one wake-up and one socket write; a PUBACK
     with remaining length 2 is the same in MQTT 3.1.1 and 5 (reason code 0 omitted). paho has no
     public call for it, so this uses its packet queue, and falls back to :meth:`ack` one by one
-    where that is not there (tests/e2e/test_collector_ack.py pins the behaviour on a broker)."""
+    where that is not there (tests/ingest/test_collector.py pins the behaviour on a broker)."""
     if not mids:
         return
     queue_packet = getattr(client, "_packet_queue", None)

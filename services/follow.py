@@ -216,6 +216,11 @@ class LedgerFollower(Periodic):
         self.intervals_written = 0
         self.rollup_days_written = 0
 
+    @property
+    def kept_reads(self) -> int:
+        """Reads of readings that took part of a park's window kept from its last pass."""
+        return self._view.kept_reads
+
     # -- one pass --------------------------------------------------------------------------------
 
     def step(self) -> FollowStep:
@@ -804,7 +809,7 @@ class PrefetchedStore:
         self.store = store
         self._windows: list[_Window] = []
         self.answered = 0  # series queries answered from memory (for tests and the bench)
-        self.kept_reads = 0  # reads that took part of a kept window (for tests)
+        self.kept_reads = 0  # reads that took part of a kept window
 
     def add(
         self,

@@ -480,6 +480,7 @@ def _ledger_follower(
         holder=holder or settings.client_id,
         # a pass renews its leases: several passes fit in one ttl
         lease_ttl_s=max(60.0, 4 * settings.ledger_poll_s),
+        keep_bytes=settings.ledger_keep_mib * 1024 * 1024,
     )
 
 

@@ -455,6 +455,7 @@ def _follower(data_dir: Path, registry: Registry, settings: Settings) -> LedgerF
         registry,
         interval_s=settings.ledger_interval_s,
         cursor_path=settings.ledger_cursor_path,
+        keep_bytes=settings.ledger_keep_mib * 1024 * 1024,
     )
 
 

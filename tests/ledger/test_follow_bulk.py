@@ -264,3 +264,23 @@ def test_a_late_reading_inside_the_kept_window_is_read_again_not_taken_from_it(s
         (got,) = stored_ledger(store, PARK.id, device, **span)
         assert np.array_equal(got.ledger.quality, expected.ledger.quality), d
         assert np.allclose(got.ledger.energy, expected.ledger.energy, equal_nan=True), d
+
+
+def test_the_follower_of_collect_keeps_what_its_setting_says(tmp_path, monkeypatch):
+    from config.registry import demo_registry_path
+    from config.settings import Settings
+    from smartpark.cli import _ledger_follower
+
+    registry = load_registry(demo_registry_path())
+    assert Settings().ledger_keep_mib * 1024 * 1024 == KEEP_BYTES  # one default, said twice
+    monkeypatch.setenv("SMARTPARK_LEDGER_KEEP_MIB", "0")
+    settings = Settings(data_dir=tmp_path, metrics_port=0, store_url="")
+    follower = _ledger_follower(settings, registry)
+    assert follower is not None
+    try:
+        assert follower.keep_bytes == 0
+        monkeypatch.setenv("SMARTPARK_LEDGER_KEEP_MIB", "-1")
+        with pytest.raises(ValueError, match="ledger_keep_mib"):
+            Settings(data_dir=tmp_path)
+    finally:
+        follower.store.close()
