@@ -132,8 +132,9 @@ day of the write, so a day holds one point per park."""
 
 KEEP_BYTES = 256 * 1024 * 1024
 """Bytes [B] of readings a follower keeps between passes, for all its parks: a park's newest
-window (its last hour or so: ~5 MB for 1,000 meters reading every 15 s), so the next pass reads
-only what is new (see :meth:`LedgerFollower._prefetch_readings`)."""
+window (its last hour or so, 16 B a reading: ~4 MB for 1,000 meters with one cumulative
+register read every 15 s), so the next pass reads only what is new (see
+:meth:`LedgerFollower._prefetch_readings`)."""
 
 PREFETCH_MIN_DEVICES = 8
 """Devices touched close together from which a pass reads the park's readings in one query
