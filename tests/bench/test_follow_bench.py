@@ -21,7 +21,8 @@ def test_the_table_gives_medians_per_meter_costs_and_the_kept_over_not_kept_rati
     out = follow.table(passes)
     assert "| on | 3 | 0.60 (0.50–0.70) | 0.80 (0.60–0.90) | 0.600 (0.500–0.700) |" in out
     assert "| off | 2 | 1.10 (1.00–1.20) | 2.30 (2.20–2.40) | 1.100 (1.000–1.200) |" in out
-    assert "| 2 of 3 |" in out and "| 0 of 2 |" in out
+    assert "| 2 of 3 |" in out
+    assert "| 0 of 2 |" in out
     assert "kept / not kept (medians): **0.55**" in out  # 0.60 / 1.10
 
 
@@ -35,7 +36,8 @@ def test_a_small_follow_bench_runs_both_followers_and_only_the_keeping_one_takes
     assert f"{12:,} meters every 15 s, 0.25 h stored" in out
     on = re.search(r"^\| on \| 2 \| .* \| (\d+) of 2 \|$", out, re.M)
     off = re.search(r"^\| off \| 2 \| .* \| (\d+) of 2 \|$", out, re.M)
-    assert on is not None and off is not None, out
+    assert on is not None, out
+    assert off is not None, out
     assert on[1] == "2"  # every measured pass of the keeping follower took its kept window
     assert off[1] == "0"
     # every pass touched the 12 meters (two new readings each) and wrote their intervals
