@@ -14,7 +14,15 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from api.deps import ParkDep, PrincipalDep, RegistryDep, StoreDep, forbidden, require_roles
+from api.deps import (
+    ParkDep,
+    PrincipalDep,
+    RegistryDep,
+    ReportCacheDep,
+    StoreDep,
+    forbidden,
+    require_roles,
+)
 from api.routes.accounting import MethodQuery, used_profile
 from config.auth import PrincipalRole
 from config.errors import ConflictError, InvalidRequestError, NotFoundError
@@ -22,6 +30,7 @@ from config.registry import ParkRegistry
 from config.version import __version__
 from reports.build import ReportRequest, build_report
 from reports.render import render
+from services.report_cache import ReportCache
 from store.base import Store
 
 __all__ = ["FIRST_YEAR", "router"]
@@ -89,6 +98,7 @@ def _document(
     fmt: Format,
     lang: Lang,
     method: str | None,
+    cache: ReportCache,
 ) -> Response:
     profile, _ = used_profile(store, park, _year(year), method)
     doc = build_report(
@@ -100,6 +110,7 @@ def _document(
             profile=profile,
         ),
         software=f"smartpark {__version__}",
+        shared=cache.reads(),  # the 15-minute reads stay kept for the next report or indicators
     )
     name = f"{park.id}{'-' + tenant if tenant else ''}-{year}-{lang}.{fmt}"
     disposition = "inline" if fmt in ("html", "json") else "attachment"
@@ -121,6 +132,7 @@ def _document(
 def park_report(
     park: ParkDep,
     store: StoreDep,
+    cache: ReportCacheDep,
     year: YearPath,
     *,
     format: FormatQuery = "json",
@@ -131,7 +143,9 @@ def park_report(
     per-tenant table, per-carrier breakdown, monthly trends, microgrid results, every factor
     with its source, completeness and notes — with the accounting profile of the year
     (`GET /accounting/{year}`)."""
-    return _document(store, park, year=year, tenant=None, fmt=format, lang=lang, method=method)
+    return _document(
+        store, park, year=year, tenant=None, fmt=format, lang=lang, method=method, cache=cache
+    )
 
 
 TenantPath = Annotated[str, Path(description="Tenant id, as in the park's registry.")]
@@ -147,6 +161,7 @@ def tenant_report(
     park: ParkDep,
     tenant: TenantPath,
     store: StoreDep,
+    cache: ReportCacheDep,
     principal: PrincipalDep,
     *,
     year: YearPath,
@@ -161,7 +176,9 @@ def tenant_report(
         raise forbidden(f"a tenant key may only fetch its own reports ({principal.tenant!r})")
     if not any(t.id == tenant for t in park.tenants):
         raise NotFoundError(f"park {park.id!r} has no tenant {tenant!r}")
-    return _document(store, park, year=year, tenant=tenant, fmt=format, lang=lang, method=method)
+    return _document(
+        store, park, year=year, tenant=tenant, fmt=format, lang=lang, method=method, cache=cache
+    )
 
 
 @router.get(
