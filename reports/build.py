@@ -140,15 +140,11 @@ def build_report(
     ledger: LedgerFn | None = None,
     progress: Progress | None = None,
     software: str = "smartpark",
-    shared: RollupReads | None = None,
 ) -> ReportDoc:
     """The report the request asks for. ``progress(done, total)`` is called after each step
     (the year, each month, each tenant). Declared values are those stored for the scope and year
-    (:mod:`services.declared`), overridden by the request's. ``shared``: the roll-up path's
-    reads for this report (``serve`` gives its :meth:`~services.report_cache.ReportCache.reads`,
-    whose 15-minute intervals stay kept for the next report or indicators of the park; default:
-    a fresh :class:`~services.rollup.RollupReads`). Raises ``LookupError`` for an unknown
-    tenant."""
+    (:mod:`services.declared`), overridden by the request's. Raises ``LookupError`` for an
+    unknown tenant."""
     tz = park.park.timezone
     year = local_period(str(request.year), tz)
     now = request.now or datetime.now(UTC)
@@ -175,8 +171,7 @@ def build_report(
             interval_s=request.interval_s,
         )
 
-    # the roll-up path's reads, shared by the year, months and tenants
-    reads = shared if shared is not None else RollupReads()
+    shared = RollupReads()  # the roll-up path's reads, shared by the year, months and tenants
 
     def indicators(period: str, of: Scope) -> IndicatorReport:
         return scope_indicators(
@@ -187,7 +182,7 @@ def build_report(
             scope=of,
             interval_s=request.interval_s,
             ledger=cached,
-            shared=reads,
+            shared=shared,
         )
 
     annual = indicators(str(request.year), scope)

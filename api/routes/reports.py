@@ -14,15 +14,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from api.deps import (
-    ParkDep,
-    PrincipalDep,
-    RegistryDep,
-    ReportCacheDep,
-    StoreDep,
-    forbidden,
-    require_roles,
-)
+from api.deps import ParkDep, PrincipalDep, RegistryDep, StoreDep, forbidden, require_roles
 from api.routes.accounting import MethodQuery, used_profile
 from config.auth import PrincipalRole
 from config.errors import ConflictError, InvalidRequestError, NotFoundError
@@ -30,7 +22,6 @@ from config.registry import ParkRegistry
 from config.version import __version__
 from reports.build import ReportRequest, build_report
 from reports.render import render
-from services.report_cache import ReportCache
 from store.base import Store
 
 __all__ = ["FIRST_YEAR", "router"]
@@ -98,7 +89,6 @@ def _document(
     fmt: Format,
     lang: Lang,
     method: str | None,
-    cache: ReportCache,
 ) -> Response:
     profile, _ = used_profile(store, park, _year(year), method)
     doc = build_report(
@@ -110,7 +100,6 @@ def _document(
             profile=profile,
         ),
         software=f"smartpark {__version__}",
-        shared=cache.reads(),  # the 15-minute reads stay kept for the next report or indicators
     )
     name = f"{park.id}{'-' + tenant if tenant else ''}-{year}-{lang}.{fmt}"
     disposition = "inline" if fmt in ("html", "json") else "attachment"
@@ -132,7 +121,6 @@ def _document(
 def park_report(
     park: ParkDep,
     store: StoreDep,
-    cache: ReportCacheDep,
     year: YearPath,
     *,
     format: FormatQuery = "json",
@@ -143,9 +131,7 @@ def park_report(
     per-tenant table, per-carrier breakdown, monthly trends, microgrid results, every factor
     with its source, completeness and notes — with the accounting profile of the year
     (`GET /accounting/{year}`)."""
-    return _document(
-        store, park, year=year, tenant=None, fmt=format, lang=lang, method=method, cache=cache
-    )
+    return _document(store, park, year=year, tenant=None, fmt=format, lang=lang, method=method)
 
 
 TenantPath = Annotated[str, Path(description="Tenant id, as in the park's registry.")]
@@ -161,7 +147,6 @@ def tenant_report(
     park: ParkDep,
     tenant: TenantPath,
     store: StoreDep,
-    cache: ReportCacheDep,
     principal: PrincipalDep,
     *,
     year: YearPath,
@@ -176,9 +161,7 @@ def tenant_report(
         raise forbidden(f"a tenant key may only fetch its own reports ({principal.tenant!r})")
     if not any(t.id == tenant for t in park.tenants):
         raise NotFoundError(f"park {park.id!r} has no tenant {tenant!r}")
-    return _document(
-        store, park, year=year, tenant=tenant, fmt=format, lang=lang, method=method, cache=cache
-    )
+    return _document(store, park, year=year, tenant=tenant, fmt=format, lang=lang, method=method)
 
 
 @router.get(

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Response
 
-from api.deps import ParkDep, PrincipalDep, ReportCacheDep, StoreDep, forbidden, require_roles
+from api.deps import ParkDep, PrincipalDep, StoreDep, forbidden, require_roles
 from api.routes.accounting import MethodQuery, used_profile
 from api.routes.reports import YearPath, _year
 from config.auth import PrincipalRole
@@ -23,7 +23,6 @@ from config.registry import ParkRegistry
 from config.version import __version__
 from reports.build import ReportRequest, build_report
 from reports.xlsx import MEDIA_TYPE, TableKind, green_factory_rows, table_205_1, table_xlsx
-from services.report_cache import ReportCache
 from store.base import Store
 
 __all__ = ["router"]
@@ -62,7 +61,6 @@ def _table(
     kind: TableKind,
     fmt: str,
     method: str | None,
-    cache: ReportCache,
 ) -> Response:
     profile, _ = used_profile(store, park, _year(year), method)
     doc = build_report(
@@ -70,7 +68,6 @@ def _table(
         park,
         ReportRequest(year=year, tenant=tenant, profile=profile),
         software=f"smartpark {__version__}",
-        shared=cache.reads(),  # the 15-minute reads stay kept for the next report or indicators
     )
     if fmt == "json":
         table = table_205_1(doc) if kind == "205-1" else green_factory_rows(doc)
@@ -93,16 +90,13 @@ def _table(
 def park_table(
     park: ParkDep,
     store: StoreDep,
-    cache: ReportCacheDep,
     year: YearPath,
     *,
     format: TableFormat = "xlsx",
     method: MethodQuery = None,
 ) -> Response:
     """The park's 205-1 form for a calendar year, both GB/T 2589-2020 coefficients."""
-    return _table(
-        store, park, year=year, tenant=None, kind="205-1", fmt=format, method=method, cache=cache
-    )
+    return _table(store, park, year=year, tenant=None, kind="205-1", fmt=format, method=method)
 
 
 @router.get(
@@ -117,7 +111,6 @@ def tenant_table(
     table: Annotated[Literal["205-1", "green-factory"], Path(description="Which table.")],
     *,
     store: StoreDep,
-    cache: ReportCacheDep,
     principal: PrincipalDep,
     year: YearPath,
     format: TableFormat = "xlsx",
@@ -128,6 +121,4 @@ def tenant_table(
         raise forbidden(f"a tenant key may only fetch its own tables ({principal.tenant!r})")
     if not any(t.id == tenant for t in park.tenants):
         raise NotFoundError(f"park {park.id!r} has no tenant {tenant!r}")
-    return _table(
-        store, park, year=year, tenant=tenant, kind=table, fmt=format, method=method, cache=cache
-    )
+    return _table(store, park, year=year, tenant=tenant, kind=table, fmt=format, method=method)

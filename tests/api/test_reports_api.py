@@ -161,19 +161,3 @@ def test_a_report_of_the_current_year_projects_to_year_end(store):
     assert clean.ytd == pytest.approx(doc.monthly[0].values["clean_energy_share"], rel=1e-9)
     assert clean.projected is not None
     assert clean.projected_sigma is None  # one month observed: its spread is unknown, not zero
-
-
-def test_a_report_s_reads_go_through_the_serve_s_kept_days(store, january_data_dir):
-    # the route's reads keep their 15-minute days in the app's report cache, as /indicators'
-    # do (tests/rollup/test_rollup_path.py shows what a report built again then reads)
-    app = create_app(settings=Settings(data_dir=january_data_dir), store=store, registry=REGISTRY)
-    keep = app.state.report_cache.intervals
-    with TestClient(app) as client:
-        assert keep.days_read == 0
-        response = client.get("/api/v1/parks/wuhan-demo/reports/2025", params={"format": "json"})
-        assert response.status_code == 200, response.text
-        assert keep.days_read > 0
-        before = keep.days_read
-        response = client.get("/api/v1/parks/wuhan-demo/tables/205-1/2025")
-        assert response.status_code == 200, response.text
-        assert keep.days_read > before  # the 205-1 form builds its report the same way

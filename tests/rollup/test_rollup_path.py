@@ -277,37 +277,3 @@ def test_a_meter_without_rollups_is_read_at_15_minutes(
 ) -> None:
     load(embedded_store, park, rolled=["grid", "main", "la", "lb", "pv", "bess", "gas1", "heat"])
     check(embedded_store, park)
-
-
-def test_a_report_built_again_with_serve_s_keep_reads_again_only_days_without_a_digest(
-    park: ParkRegistry, embedded_store: Store
-) -> None:
-    from reports.build import ReportRequest, build_report
-
-    load(embedded_store, park)
-    # the ledger and roll-ups of every day with readings (from 28 February), as the follower
-    # keeps them: the year's paths then agree
-    lo, hi = at(1) - 2 * 86_400 * 10**9, at(1) + 31 * 86_400 * 10**9
-    rebuild_ledger(embedded_store, park, start_ns=lo, end_ns=hi)
-    write_day_rollups(embedded_store, park, start_ns=lo, end_ns=hi)
-    request = ReportRequest(year=2025, now=datetime(2025, 12, 31, 12, tzinfo=ZONE))
-    alone = build_report(embedded_store, park, request)  # its reads for this report only
-    keep = IntervalKeep()  # serve's, behind ReportCache.reads()
-    first = build_report(embedded_store, park, request, shared=RollupReads(keep=keep))
-    kept, read = keep.days_kept, keep.days_read
-    second = build_report(embedded_store, park, request, shared=RollupReads(keep=keep))
-    # the same documents, to the last digit (as JSON: NaN is not equal to itself)
-    assert first.model_dump_json() == alone.model_dump_json()
-    assert second.model_dump_json() == alone.model_dump_json()
-    assert read > 0
-    # the rolled-up days came from the keep; the months without data have no roll-up and are
-    # read again (nothing there to read)
-    assert keep.days_kept - kept > 0
-    assert keep.days_read - read < read
-    # and the figures are the raw path's
-    raw = scope_indicators(embedded_store, park, "2025", scope=Scope("park"), ledger=device_ledger)
-    want = {i.name: i.value for i in raw.indicators}["comprehensive_energy_tce"]
-    got = {row.key: row.value for row in second.indicators}["comprehensive_energy_tce"]
-    assert want is not None
-    assert want > 0
-    assert got == pytest.approx(want, rel=1e-9)
