@@ -117,9 +117,9 @@ def test_a_live_park_with_late_data_and_corrections_equals_a_rebuild(store, keep
 
     def read(*args, **kwargs):  # type: ignore[no-untyped-def]
         nonlocal kept_reads
-        before = follower._view.kept_reads
+        before = follower.kept_reads
         window = real_read(*args, **kwargs)
-        kept_reads += follower._view.kept_reads - before
+        kept_reads += follower.kept_reads - before
         return window
 
     follower._view.read = read  # type: ignore[method-assign]
@@ -253,9 +253,9 @@ def test_a_late_reading_inside_the_kept_window_is_read_again_not_taken_from_it(s
     collect(store, clock, [reading("tower-a-f02", T0 + 50 * MIN, register["tower-a-f02"] - 38.0)])
     collect(store, clock, [reading(d, t + 55 * S, register[d] + 0.5) for d in FLOORS])
     clock.t += 60 * S
-    kept_reads = follower._view.kept_reads
+    kept_reads = follower.kept_reads
     follower.step()
-    assert follower._view.kept_reads == kept_reads + 1  # it did take the rest from the kept hour
+    assert follower.kept_reads == kept_reads + 1  # it did take the rest from the kept hour
     for d in FLOORS:
         device = PARK.device(d)
         assert device is not None
