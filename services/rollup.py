@@ -115,6 +115,7 @@ from config.errors import StoreError
 from config.registry import Device, ParkRegistry
 from config.units import CANONICAL_UNIT, stored_field_name
 from services.ledger import (
+    LOOKBACK_S,
     FieldLedger,
     device_ledger,
     ledger_points,
@@ -122,7 +123,7 @@ from services.ledger import (
     stored_ledgers,
     stored_or_computed,
 )
-from store.base import LEDGER_DAY, Columns, Point, Reduction, Store
+from store.base import LEDGER_DAY, TELEMETRY, Columns, Point, Reduction, Store
 
 __all__ = [
     "CHUNK_DAYS",
@@ -796,6 +797,16 @@ def _digests_by_day(
     :func:`_cumulative_fields` order) on the local days of ``edges`` [ns], read in one query:
     NaN where a day has no roll-up, and 0 for a register with none in the range (a register
     the meter never reported: the same until one is written)."""
+    out = _day_digests(store, park_id, devices, edges)
+    for tokens in out.values():
+        tokens[np.isnan(tokens).all(axis=1)] = 0.0
+    return out
+
+
+def _day_digests(
+    store: Store, park_id: str, devices: Sequence[Device], edges: NDArray[np.int64]
+) -> dict[str, NDArray[np.float64]]:
+    """:func:`_digests_by_day` as stored: NaN wherever a register's day has no roll-up."""
     fields = sorted({f + DIGEST_SUFFIX for d in devices for f, _ in _cumulative_fields(d)})
     got = store.columns(
         park_id,
@@ -818,7 +829,6 @@ def _digests_by_day(
             for row, (field, _) in enumerate(regs):
                 values = np.asarray(cols.values[field + DIGEST_SUFFIX], dtype=np.float64)
                 tokens[row, idx[ok]] = values[ok]
-        tokens[np.isnan(tokens).all(axis=1)] = 0.0
         out[dev.id] = tokens
     return out
 
@@ -1001,6 +1011,7 @@ class RollupLedger:
         self.interval_s = interval_s
         self.reads = 0
         self.rollup_reads = 0
+        self.filled_days = 0  # register-days never stored, computed from the raw registers
         # reads shared with other ledgers of the same request (``shared``, only with the
         # default ``base``: another base answers other numbers), else this ledger's own
         reads = shared if shared is not None and base is stored_or_computed else RollupReads()
@@ -1057,6 +1068,8 @@ class RollupLedger:
             return out
         self.reads += len(todo)
         found = self._stored(store, park_id, todo, start_ns, end_ns)
+        stored_some = [dev for dev in todo if found[dev.id]]
+        self._fill_unstored(store, park_id, stored_some, found, start_ns=start_ns, end_ns=end_ns)
         for dev in todo:
             got = found[dev.id]
             if got:
@@ -1066,6 +1079,114 @@ class RollupLedger:
             else:
                 got = device_ledger(store, park_id, dev, **span)
             out[dev.id] = got
+        return out
+
+    def _fill_unstored(
+        self,
+        store: Store,
+        park_id: str,
+        devices: Sequence[Device],
+        found: dict[str, list[FieldLedger]],
+        *,
+        start_ns: int,
+        end_ns: int,
+    ) -> None:
+        """Compute from the raw registers, in place in ``found``, each whole local day of the
+        range in which a stored register of ``devices`` has nothing stored: every interval
+        MISSING and no roll-up of the day (every writer of the ledger writes the roll-up of the
+        days it touched, so such a day was never written: no follower then, no rebuild since).
+        That day asked alone has nothing stored in its range and is computed from the raw
+        registers, so every range gives it the same energy. Days with no reading within
+        :data:`services.ledger.LOOKBACK_S` [s] are left missing (one count query per run of
+        such days, runs :data:`MERGE_DAYS` or fewer apart joined). Partial days at the range's
+        edges (today) and registers with nothing stored in the whole range stay as stored."""
+        step = self.interval_s * _NS
+        if not devices or start_ns % step or end_ns % step or end_ns <= start_ns:
+            return
+        edges = local_days(start_ns, end_ns, self.park.park.timezone)
+        if np.any((edges - start_ns) % step):  # a zone whose midnights are off the grid
+            return
+        whole = (edges[:-1] >= start_ns) & (edges[1:] <= end_ns)
+        if not whole.any():
+            return
+        at = np.clip((edges - start_ns) // step, 0, (end_ns - start_ns) // step)
+        shortest = int(np.diff(at)[whole].min())  # fewer missing intervals: no day all missing
+        blank: dict[str, dict[str, NDArray[np.bool_]]] = {}
+        for dev in devices:
+            for fl in found[dev.id]:
+                known = fl.ledger.quality != Quality.MISSING
+                if known.size - np.count_nonzero(known) < shortest:
+                    continue
+                seen = np.concatenate(([0], np.cumsum(known)))
+                days = whole & (seen[at[1:]] == seen[at[:-1]])
+                if days.any():
+                    blank.setdefault(dev.id, {})[fl.field] = days
+        if not blank:
+            return
+        chosen = [dev for dev in devices if dev.id in blank]
+        digests = _day_digests(store, park_id, chosen, edges)
+        union = np.zeros(whole.size, dtype=bool)
+        for dev in chosen:
+            rows = {f: i for i, (f, _) in enumerate(_cumulative_fields(dev))}
+            regs = blank[dev.id]
+            for field in regs:
+                regs[field] = regs[field] & np.isnan(digests[dev.id][rows[field]])
+                union |= regs[field]
+        names = sorted({f for regs in blank.values() for f in regs})
+        reduce: dict[str, tuple[Reduction, str]] = {
+            f"n{i}": ("count", f) for i, f in enumerate(names)
+        }
+        back = LOOKBACK_S * _NS
+        for a, b in _runs(union):
+            lo, hi = int(edges[a]), int(edges[b])
+            counts = store.aggregate(
+                park_id,
+                measurement=TELEMETRY,
+                fields=reduce,
+                start_ns=lo - back,
+                end_ns=hi + back,
+            )
+            for dev in chosen:
+                has = counts.get(dev.id, {})
+                want = {
+                    f: days[a:b]
+                    for f, days in blank[dev.id].items()
+                    if days[a:b].any() and f"n{names.index(f)}" in has
+                }
+                if want:
+                    raw = device_ledger(
+                        store, park_id, dev, start_ns=lo, end_ns=hi, interval_s=self.interval_s
+                    )
+                    found[dev.id] = self._splice_days(found[dev.id], raw, want, at[a : b + 1])
+
+    def _splice_days(
+        self,
+        stored: list[FieldLedger],
+        raw: list[FieldLedger],
+        want: Mapping[str, NDArray[np.bool_]],
+        at: NDArray[np.int64],
+    ) -> list[FieldLedger]:
+        """``stored`` with the ``want`` days of each register (``at``: the days' first interval
+        indices in ``stored``, one more than the days; the raw ledger starts at ``at[0]``)
+        taken from ``raw``."""
+        by_field = {fl.field: fl.ledger for fl in raw}
+        out = []
+        for fl in stored:
+            days, led = want.get(fl.field), by_field.get(fl.field)
+            if days is None or led is None:
+                out.append(fl)
+                continue
+            s = fl.ledger
+            energy, quality = s.energy.copy(), s.quality.copy()
+            for d in np.flatnonzero(days).tolist():
+                i0, i1 = int(at[d]), int(at[d + 1])
+                r0, r1 = i0 - int(at[0]), i1 - int(at[0])
+                energy[i0:i1], quality[i0:i1] = led.energy[r0:r1], led.quality[r0:r1]
+                self.filled_days += 1
+            merged = IntervalLedger(
+                s.start_ns, energy, quality, s.interval_s, s.issues + led.issues
+            )
+            out.append(FieldLedger(fl.field, fl.unit, merged))
         return out
 
     def _stored(

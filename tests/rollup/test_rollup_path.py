@@ -277,3 +277,32 @@ def test_a_meter_without_rollups_is_read_at_15_minutes(
 ) -> None:
     load(embedded_store, park, rolled=["grid", "main", "la", "lb", "pv", "bess", "gas1", "heat"])
     check(embedded_store, park)
+
+
+@pytest.mark.parametrize("store_kind", ["embedded", "influx"])
+def test_a_day_never_stored_counts_alike_in_every_range(
+    store_kind: str, park: ParkRegistry, request: pytest.FixtureRequest
+) -> None:
+    """The readings start on 28 February, the stored ledger (and its roll-up) on 1 March, as
+    when no follower ran that day and nobody rebuilt it. Asked alone, 28 February has nothing
+    stored and is computed from the raw registers; the year, asked first and asked again from
+    the figures the first ask kept (tests/rollup/conftest.py keeps them all), must count the
+    day the same way: the raw full path's numbers. Per range, the year's first ask had counted
+    the day as missing (6.886 tce against 8.145 on the raw path, found 2026-12-07)."""
+    store: Store = request.getfixturevalue(f"{store_kind}_store")
+    load(store, park)
+    feb28 = scope_indicators(store, park, "2025-02-28", scope=Scope("park"))
+    energy = {i.name: i for i in feb28.indicators}["comprehensive_energy_tce"]
+    assert energy.value is not None
+    assert energy.value > 0
+    raw = scope_indicators(store, park, "2025", scope=Scope("park"), ledger=device_ledger)
+    stored = scope_indicators(store, park, "2025", scope=Scope("park"), ledger=stored_ledger)
+    first = scope_indicators(store, park, "2025", scope=Scope("park"))
+    again = scope_indicators(store, park, "2025", scope=Scope("park"))
+    raw_tce = {i.name: i for i in raw.indicators}["comprehensive_energy_tce"].value
+    stored_tce = {i.name: i for i in stored.indicators}["comprehensive_energy_tce"].value
+    assert raw_tce is not None
+    assert stored_tce is not None
+    assert raw_tce > stored_tce + 0.5 * energy.value  # the stored ledger alone lacks the day
+    assert_same(first, raw)
+    assert_same(again, raw)
