@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     spool_max_bytes: int = 1 << 30
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9180  # Prometheus /metrics of `smartpark collect`; 0 turns it off
+    # Prometheus /metrics of `smartpark follow` (on metrics_host); 0: none (each follower on a
+    # host needs its own port; `smartpark collect` exports its follower's on metrics_port)
+    follow_metrics_port: int = Field(default=0, ge=0, le=65535)
     keepalive_s: int = 60
     inbox_max_messages: int = 20_000  # received, not yet decoded; beyond it the broker holds them
     ledger_follow: bool = True  # `smartpark collect` keeps the stored ledger current

@@ -76,20 +76,22 @@ class MetricsPortError(ConfigError):
     """The collector's metrics port cannot be opened (in use, or not allowed)."""
 
 
-def serve_metrics(registry: CollectorRegistry, host: str, port: int) -> WSGIServer:
+def serve_metrics(
+    registry: CollectorRegistry, host: str, port: int, *, setting: str = "SMARTPARK_METRICS_PORT"
+) -> WSGIServer:
     """Serve ``registry`` as ``http://host:port/metrics`` in a background thread.
 
-    Raises :class:`MetricsPortError`, naming ``SMARTPARK_METRICS_PORT`` and what to do, when the
-    port cannot be opened: several collectors on one host (``smartpark collect --share``) each
-    need a port of their own, or ``0`` to export none.
+    Raises :class:`MetricsPortError`, naming ``setting`` (the variable that chose the port) and
+    what to do, when the port cannot be opened: several collectors on one host (``smartpark
+    collect --share``) or followers each need a port of their own, or ``0`` to export none.
     """
     try:
         server, _ = start_http_server(port, addr=host, registry=registry)
     except OSError as exc:
         why = "is already in use" if exc.errno == errno.EADDRINUSE else f"cannot be opened ({exc})"
         raise MetricsPortError(
-            f"the metrics port {host}:{port} (SMARTPARK_METRICS_PORT) {why}: set "
-            "SMARTPARK_METRICS_PORT to a free port, or to 0 to turn the collector's /metrics off "
-            "(each collector on one host needs its own port)"
+            f"the metrics port {host}:{port} ({setting}) {why}: set "
+            f"{setting} to a free port, or to 0 to turn this /metrics off "
+            "(each process on one host needs its own port)"
         ) from None
     return server

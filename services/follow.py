@@ -66,12 +66,14 @@ import logging
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 
 from analytics.intervals import DEFAULT_INTERVAL_S
 from config.registry import Device, ParkRegistry, Registry
@@ -111,6 +113,7 @@ __all__ = [
     "KEEP_BYTES",
     "PREFETCH_MIN_DEVICES",
     "FollowStep",
+    "FollowerMetrics",
     "LedgerFollower",
     "PrefetchedStore",
     "merge_ranges",
@@ -216,6 +219,27 @@ class LedgerFollower(Periodic):
         self._kept_bytes: dict[str, int] = {}  # their bytes, the park kept longest ago first
         self.intervals_written = 0
         self.rollup_days_written = 0
+        self.marks_read = 0
+        self.passes = 0
+        self.pass_s = 0.0  # the last pass's wall time [s]
+        self.pass_cpu_s = 0.0  # the CPU time of this process during it [s]
+
+    def cursor_age_s(self) -> dict[str, float]:
+        """Per park followed at the last pass, how far its cursor is behind now [s]: the marks
+        written since are not in the ledger yet (about one poll interval plus a pass when
+        keeping up; it grows while the follower stalls or the park's store is down)."""
+        now = self._clock_ns()
+        cursors = dict(self._cursor)  # the pass thread may add parks meanwhile
+        return {
+            park: max(0.0, (now - at) / 1e9)
+            for park, at in sorted(cursors.items())
+            if park in self.registry.parks and (self.holder is None or park in self.followed)
+        }
+
+    @property
+    def kept_bytes(self) -> int:
+        """Bytes of readings kept between passes, all parks [B] (at most :attr:`keep_bytes`)."""
+        return sum(dict(self._kept_bytes).values())
 
     @property
     def kept_reads(self) -> int:
@@ -232,6 +256,7 @@ class LedgerFollower(Periodic):
         followed; its cursor stays where its last pass ended, so the marks written meanwhile
         (the collector writes a replayed batch's marks with the replay) are followed once it
         answers. An outage of the only store still ends the pass (one log line, a retry)."""
+        wall, cpu = time.perf_counter(), time.process_time()
         marks = devices = intervals = days = 0
         caught_up = True
         done_parks: list[str] = []
@@ -255,6 +280,10 @@ class LedgerFollower(Periodic):
             self._store_cursors(done_parks)
         self.intervals_written += intervals
         self.rollup_days_written += days
+        self.marks_read += marks
+        self.passes += 1
+        self.pass_s = time.perf_counter() - wall
+        self.pass_cpu_s = time.process_time() - cpu
         return FollowStep(marks, devices, intervals, caught_up, days, self.outages.parks)
 
     def _park_down(self, park_id: str, exc: NamedStoreUnavailableError) -> None:
@@ -1001,3 +1030,65 @@ class PrefetchedStore:
     def close(self) -> None:
         """Forget what was read (the wrapped store stays open: its owner closes it)."""
         self.clear()
+
+
+class FollowerMetrics:
+    """A follower's figures as Prometheus metrics (names ``smartpark_follower_*``), read from it
+    at each scrape, so a pass pays nothing for them: ``registry.register(FollowerMetrics(f))``.
+    ``smartpark collect`` adds them to its ``/metrics``; ``smartpark follow`` serves them on
+    ``SMARTPARK_FOLLOW_METRICS_PORT``."""
+
+    def __init__(self, follower: LedgerFollower) -> None:
+        self.follower = follower
+
+    def collect(self) -> Iterator[Metric]:
+        """The metrics as they stand (called by the registry at each scrape)."""
+        f = self.follower
+        yield CounterMetricFamily(
+            "smartpark_follower_passes", "Passes of the ledger follower.", value=f.passes
+        )
+        yield CounterMetricFamily(
+            "smartpark_follower_marks_read", "Touched marks read.", value=f.marks_read
+        )
+        yield CounterMetricFamily(
+            "smartpark_follower_intervals_written",
+            "Ledger intervals written.",
+            value=f.intervals_written,
+        )
+        yield CounterMetricFamily(
+            "smartpark_follower_rollup_days_written",
+            "Register-days of the day roll-up written.",
+            value=f.rollup_days_written,
+        )
+        yield CounterMetricFamily(
+            "smartpark_follower_kept_reads",
+            "Reads answered in part from the readings kept since the last pass.",
+            value=f.kept_reads,
+        )
+        yield GaugeMetricFamily(
+            "smartpark_follower_pass_seconds", "Wall time of the last pass [s].", value=f.pass_s
+        )
+        yield GaugeMetricFamily(
+            "smartpark_follower_pass_cpu_seconds",
+            "CPU time of the process during the last pass [s].",
+            value=f.pass_cpu_s,
+        )
+        yield GaugeMetricFamily(
+            "smartpark_follower_kept_bytes",
+            "Readings kept between passes, all parks [B].",
+            value=f.kept_bytes,
+        )
+        yield GaugeMetricFamily(
+            "smartpark_follower_parks_unavailable",
+            "Parks skipped because their store is down.",
+            value=len(f.outages.parks),
+        )
+        age = GaugeMetricFamily(
+            "smartpark_follower_cursor_age_seconds",
+            "How far the park's ledger cursor is behind now [s] (marks since are not in the "
+            "ledger yet).",
+            labels=["park"],
+        )
+        for park, seconds in f.cursor_age_s().items():
+            age.add_metric([park], seconds)
+        yield age

@@ -437,6 +437,10 @@ def _collect(args: argparse.Namespace) -> int:
     store = open_stores(settings, registry)
     collector = Collector(settings=settings, registry=registry, store=store, share_group=args.share)
     follower = _ledger_follower(settings, registry)
+    if follower is not None:
+        from services.follow import FollowerMetrics
+
+        collector.metrics.registry.register(FollowerMetrics(follower))
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
@@ -494,6 +498,26 @@ def _follow(args: argparse.Namespace) -> int:
     holder = args.holder or f"{socket.gethostname()}:{os.getpid()}"
     follower = _ledger_follower(settings, registry, holder=holder)
     assert follower is not None
+    metrics = None
+    if settings.follow_metrics_port:
+        from prometheus_client import CollectorRegistry
+
+        from ingest.metrics import serve_metrics
+        from services.follow import FollowerMetrics
+
+        exported = CollectorRegistry()
+        exported.register(FollowerMetrics(follower))
+        metrics = serve_metrics(
+            exported,
+            settings.metrics_host,
+            settings.follow_metrics_port,
+            setting="SMARTPARK_FOLLOW_METRICS_PORT",
+        )
+        log.info(
+            "follower metrics on http://%s:%d/metrics",
+            settings.metrics_host,
+            settings.follow_metrics_port,
+        )
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
@@ -508,6 +532,9 @@ def _follow(args: argparse.Namespace) -> int:
     stopped.wait()
     follower.stop()
     follower.store.close()
+    if metrics is not None:
+        metrics.shutdown()
+        metrics.server_close()
     log.info(
         "stopped: %d intervals and %d roll-up days written",
         follower.intervals_written,

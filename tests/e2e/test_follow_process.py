@@ -6,9 +6,11 @@ from __future__ import annotations
 import time
 import uuid
 
+import httpx
 import numpy as np
 import orjson
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from config.registry import load_registry
 from services.ledger import device_ledger, stored_ledger
@@ -17,7 +19,7 @@ from store import InfluxStore
 from store.base import TOUCHED
 from store.touched import ALL_DEVICES
 from tests.e2e.helpers import SmartparkProcess, forget_session, publish_all, wait_for
-from tests.support.servers import InfluxService, MosquittoService
+from tests.support.servers import InfluxService, MosquittoService, free_port
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.influxdb, pytest.mark.slow]
 
@@ -40,8 +42,11 @@ def test_a_follow_process_keeps_a_live_parks_ledger_and_rollups_current(
         "SMARTPARK_LEDGER_FOLLOW": "false",
     }
     collector = SmartparkProcess(["collect"], env=env, log_path=tmp_path / "collect.log")
+    metrics_port = free_port()
     follower = SmartparkProcess(
-        ["follow", "--holder", "f1"], env=env, log_path=tmp_path / "follow.log"
+        ["follow", "--holder", "f1"],
+        env={**env, "SMARTPARK_FOLLOW_METRICS_PORT": str(metrics_port)},
+        log_path=tmp_path / "follow.log",
     )
     store = InfluxStore(influxd.store_url(database))
     try:
@@ -100,6 +105,18 @@ def test_a_follow_process_keeps_a_live_parks_ledger_and_rollups_current(
         marks = store.scan(PARK, measurement=TOUCHED, start_ns=0, end_ns=time.time_ns() + 1)
         assert marks
         assert {m.device for m in marks} == {ALL_DEVICES}
+        # the follower's own /metrics: what it wrote, and how far behind its park's cursor is
+        text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+        got = {
+            (s.name, s.labels.get("park", "")): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        }
+        assert got[("smartpark_follower_passes_total", "")] >= 1
+        assert got[("smartpark_follower_intervals_written_total", "")] >= 20 * len(FLOORS) / 15
+        assert got[("smartpark_follower_marks_read_total", "")] >= 1
+        assert 0 <= got[("smartpark_follower_cursor_age_seconds", PARK)] < 30
+        assert got[("smartpark_follower_parks_unavailable", "")] == 0
         assert follower.interrupt(timeout_s=15) == 0
         assert "Traceback" not in follower.output()
         assert "roll-up days written" in follower.output()

@@ -490,6 +490,8 @@ def test_collector_killed_while_influxdb_is_down_keeps_its_spool(rig: Rig) -> No
         timeout_s=30,
         what=f"{SPOOL_GAUGE} to be 0\n{rig.logs()}",
     )
+    # the collector's ledger follower reports on the same endpoint
+    assert "smartpark_follower_passes_total" in scrape_metrics(metrics_port)
     assert collector.interrupt(timeout_s=15) == 0, collector.tail()
 
 

@@ -259,3 +259,40 @@ def test_a_late_reading_into_yesterday_updates_yesterdays_roll_up(store, monkeyp
     assert new.max.tolist() == [float(np.nanmax(energy))] == [50.0]
     assert new.energy.tolist() == [float(np.nansum(energy))]
     assert day_rollup(store, T0).energy.tolist() == today.energy.tolist()
+
+
+def test_the_followers_metrics_say_what_it_wrote_and_how_far_its_cursor_is_behind(store):
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from services.follow import FollowerMetrics
+
+    clock = Clock(T0 + 3 * HOUR)
+    collect(store, clock, [(T0 + i * MIN, 2.0 * i) for i in range(0, 61)])  # 00:00 .. 01:00
+    follower = LedgerFollower(store, REGISTRY, clock_ns=clock)
+    registry = CollectorRegistry()
+    registry.register(FollowerMetrics(follower))
+
+    def scrape() -> dict[tuple[str, str], float]:
+        text = generate_latest(registry).decode()
+        return {
+            (s.name, s.labels.get("park", "")): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        }
+
+    before = scrape()
+    assert before[("smartpark_follower_passes_total", "")] == 0
+    assert not any(name == "smartpark_follower_cursor_age_seconds" for name, _ in before)
+    follower.run_pass()
+    got = scrape()
+    assert got[("smartpark_follower_passes_total", "")] == 1
+    assert got[("smartpark_follower_marks_read_total", "")] == 1
+    assert got[("smartpark_follower_intervals_written_total", "")] == follower.intervals_written
+    assert follower.intervals_written >= 4  # 00:00 .. 01:00 at 15 minutes
+    assert got[("smartpark_follower_rollup_days_written_total", "")] >= 1
+    assert got[("smartpark_follower_pass_seconds", "")] > 0
+    assert got[("smartpark_follower_cursor_age_seconds", "wuhan-demo")] == 0  # passed just now
+    assert got[("smartpark_follower_parks_unavailable", "")] == 0
+    clock.t += 300 * 10**9  # five minutes without a pass: the ledger may be five minutes behind
+    assert scrape()[("smartpark_follower_cursor_age_seconds", "wuhan-demo")] == 300

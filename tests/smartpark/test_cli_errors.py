@@ -152,6 +152,24 @@ def test_collect_with_its_metrics_port_taken_names_the_setting(
     assert "already in use" in lines[0]
 
 
+def test_follow_with_its_metrics_port_taken_names_the_setting(
+    tmp_path: Path, taken_port: int
+) -> None:
+    env = {
+        "SMARTPARK_METRICS_HOST": "127.0.0.1",
+        "SMARTPARK_FOLLOW_METRICS_PORT": str(taken_port),
+        "SMARTPARK_DATA_DIR": str(tmp_path / "data"),
+    }
+    done = _run(["follow", "--holder", "f1"], env, tmp_path)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"error: the metrics port 127.0.0.1:{taken_port} ")
+    assert "SMARTPARK_FOLLOW_METRICS_PORT" in lines[0]
+    assert "already in use" in lines[0]
+
+
 def test_serve_on_a_taken_port_names_the_option(tmp_path: Path, taken_port: int) -> None:
     keys, _ = _city_key(tmp_path)
     env = {"SMARTPARK_API_KEYS": str(keys), "SMARTPARK_DATA_DIR": str(tmp_path / "data")}
