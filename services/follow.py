@@ -1044,45 +1044,27 @@ class FollowerMetrics:
     def collect(self) -> Iterator[Metric]:
         """The metrics as they stand (called by the registry at each scrape)."""
         f = self.follower
-        yield CounterMetricFamily(
-            "smartpark_follower_passes", "Passes of the ledger follower.", value=f.passes
-        )
-        yield CounterMetricFamily(
-            "smartpark_follower_marks_read", "Touched marks read.", value=f.marks_read
-        )
-        yield CounterMetricFamily(
-            "smartpark_follower_intervals_written",
-            "Ledger intervals written.",
-            value=f.intervals_written,
-        )
-        yield CounterMetricFamily(
-            "smartpark_follower_rollup_days_written",
-            "Register-days of the day roll-up written.",
-            value=f.rollup_days_written,
-        )
-        yield CounterMetricFamily(
-            "smartpark_follower_kept_reads",
-            "Reads answered in part from the readings kept since the last pass.",
-            value=f.kept_reads,
-        )
-        yield GaugeMetricFamily(
-            "smartpark_follower_pass_seconds", "Wall time of the last pass [s].", value=f.pass_s
-        )
-        yield GaugeMetricFamily(
-            "smartpark_follower_pass_cpu_seconds",
-            "CPU time of the process during the last pass [s].",
-            value=f.pass_cpu_s,
-        )
-        yield GaugeMetricFamily(
-            "smartpark_follower_kept_bytes",
-            "Readings kept between passes, all parks [B].",
-            value=f.kept_bytes,
-        )
-        yield GaugeMetricFamily(
-            "smartpark_follower_parks_unavailable",
-            "Parks skipped because their store is down.",
-            value=len(f.outages.parks),
-        )
+        counters = (
+            ("passes", "Passes of the ledger follower.", f.passes),
+            ("marks_read", "Touched marks read.", f.marks_read),
+            ("intervals_written", "Ledger intervals written.", f.intervals_written),
+            ("rollup_days_written", "Register-days of the day roll-up written.",
+             f.rollup_days_written),
+            ("kept_reads", "Reads answered in part from the readings kept since the last pass.",
+             f.kept_reads),
+        )  # fmt: skip
+        for name, text, count in counters:
+            yield CounterMetricFamily(f"smartpark_follower_{name}", text, value=count)
+        gauges = (
+            ("pass_seconds", "Wall time of the last pass [s].", f.pass_s),
+            ("pass_cpu_seconds", "CPU time of the process during the last pass [s].",
+             f.pass_cpu_s),
+            ("kept_bytes", "Readings kept between passes, all parks [B].", f.kept_bytes),
+            ("parks_unavailable", "Parks skipped because their store is down.",
+             len(f.outages.parks)),
+        )  # fmt: skip
+        for name, text, value in gauges:
+            yield GaugeMetricFamily(f"smartpark_follower_{name}", text, value=value)
         age = GaugeMetricFamily(
             "smartpark_follower_cursor_age_seconds",
             "How far the park's ledger cursor is behind now [s] (marks since are not in the "
