@@ -498,11 +498,14 @@ class Collector:
             try:
                 message = self._inbox.get_nowait()
             except queue.Empty:
+                # one sleep, then take what came meanwhile: waiting on the inbox would wake this
+                # thread for every message, each time taking the GIL from paho's network thread
                 gap = min(_LINGER_GAP_S, deadline - time.monotonic())
                 if gap <= 0:
                     break
+                time.sleep(gap)
                 try:
-                    message = self._inbox.get(timeout=gap)
+                    message = self._inbox.get_nowait()
                 except queue.Empty:
                     break
             batch.add(message, self._decode(message))
