@@ -133,40 +133,29 @@ def test_serve_starts_with_the_store_down_and_recovers_without_a_restart(tmp_pat
     assert all(f"InfluxDB at {influx.url}" in line for line in retries)
 
 
-def test_collect_with_its_metrics_port_taken_names_the_setting(
-    tmp_path: Path, taken_port: int
+@pytest.mark.parametrize(
+    ("args", "setting"),
+    [
+        (["collect"], "SMARTPARK_METRICS_PORT"),
+        (["follow", "--holder", "f1"], "SMARTPARK_FOLLOW_METRICS_PORT"),
+    ],
+)
+def test_a_taken_metrics_port_names_its_setting(
+    tmp_path: Path, taken_port: int, args: list[str], setting: str
 ) -> None:
     env = {
         "SMARTPARK_METRICS_HOST": "127.0.0.1",
-        "SMARTPARK_METRICS_PORT": str(taken_port),
+        setting: str(taken_port),
         "SMARTPARK_DATA_DIR": str(tmp_path / "data"),
         "SMARTPARK_MQTT_URL": f"mqtt://127.0.0.1:{free_port()}",  # never reached
     }
-    done = _run(["collect"], env, tmp_path)
+    done = _run(args, env, tmp_path)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     lines = done.stderr.splitlines()
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith(f"error: the metrics port 127.0.0.1:{taken_port} ")
-    assert "SMARTPARK_METRICS_PORT" in lines[0]
-    assert "already in use" in lines[0]
-
-
-def test_follow_with_its_metrics_port_taken_names_the_setting(
-    tmp_path: Path, taken_port: int
-) -> None:
-    env = {
-        "SMARTPARK_METRICS_HOST": "127.0.0.1",
-        "SMARTPARK_FOLLOW_METRICS_PORT": str(taken_port),
-        "SMARTPARK_DATA_DIR": str(tmp_path / "data"),
-    }
-    done = _run(["follow", "--holder", "f1"], env, tmp_path)
-    assert done.returncode == 2
-    assert "Traceback" not in done.stderr
-    lines = done.stderr.splitlines()
-    assert len(lines) == 1, done.stderr
-    assert lines[0].startswith(f"error: the metrics port 127.0.0.1:{taken_port} ")
-    assert "SMARTPARK_FOLLOW_METRICS_PORT" in lines[0]
+    assert setting in lines[0]
     assert "already in use" in lines[0]
 
 
