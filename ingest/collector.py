@@ -72,6 +72,7 @@ _BACKOFF_MIN_S = 0.5
 _BACKOFF_MAX_S = 30.0  # broker reconnects
 _STORE_RETRY_MAX_S = 5.0  # a store retry costs one failed request: keep recovery prompt
 _LINGER_GAP_S = 0.005  # a batch closes when no message arrived for this long
+_LINGER_SLICE_S = 0.001  # how often a lingering batch looks for more [s]
 RETIRED_REASON = "retired"
 """Quarantine reason of a reading of a retired device (services/provisioning.py retires)."""
 _DRAIN_BUDGET_S = 1.0  # spool replay per loop turn, so new messages keep being spooled and acked
@@ -498,18 +499,28 @@ class Collector:
             try:
                 message = self._inbox.get_nowait()
             except queue.Empty:
-                # one sleep, then take what came meanwhile: waiting on the inbox would wake this
-                # thread for every message, each time taking the GIL from paho's network thread
-                gap = min(_LINGER_GAP_S, deadline - time.monotonic())
-                if gap <= 0:
+                # short sleeps, then take what came meanwhile: waiting on the inbox would wake
+                # this thread for every message, each time taking the GIL from paho's network
+                # thread; the batch still closes _LINGER_GAP_S after the last message
+                more = self._linger(min(time.monotonic() + _LINGER_GAP_S, deadline))
+                if more is None:
                     break
-                time.sleep(gap)
-                try:
-                    message = self._inbox.get_nowait()
-                except queue.Empty:
-                    break
+                message = more
             batch.add(message, self._decode(message))
         return batch
+
+    def _linger(self, until: float) -> _Message | None:
+        """The next message of the inbox, looked for every :data:`_LINGER_SLICE_S` [s] until
+        ``until`` (``time.monotonic()``), else None."""
+        while True:
+            left = until - time.monotonic()
+            if left <= 0:
+                return None
+            time.sleep(min(_LINGER_SLICE_S, left))
+            try:
+                return self._inbox.get_nowait()
+            except queue.Empty:
+                continue
 
     def _decode(self, message: _Message) -> Decoded:
         decoded = self.router.decode(message.topic, message.payload, message.received_ns)
