@@ -124,7 +124,9 @@ log = logging.getLogger("smartpark.ledger")
 
 _NS_PER_MS = 1_000_000
 _CHUNK_S = 7 * 86_400  # one recomputation covers at most this much device time
-_SCAN_LIMIT = 50_000  # marks read per park and step
+_MARKS_BEHIND_NS = 600 * 10**9  # a cursor further behind now [ns] reads its marks in bounds
+_MARKS_LIMIT = 50_000  # marks read per park and step when behind (24 bytes each as columns)
+_MARKS_HALVINGS = 48  # at most so many count queries narrow a step's marks under the limit
 _WRITE_CHUNK = 20_000  # ledger points per store write
 _SLICE_S = 900  # readings read in bulk per query [s of device time]
 
@@ -207,7 +209,9 @@ class LedgerFollower(Periodic):
         self.cursor_path = cursor_path
         self._clock_ns = clock_ns
         self._cursor: dict[str, int] = self._load_cursor()
-        self._seen: dict[str, set[tuple[str, int, float, float]]] = defaultdict(set)
+        # per park and device: the marks read within the settle window, rows (stamp [ns],
+        # first [ms], last [ms]), so a re-read does not recompute them again
+        self._seen: dict[str, dict[str, NDArray[np.int64]]] = defaultdict(dict)
         self._view = PrefetchedStore(store)
         self.holder = holder
         self.lease_ttl_s = lease_ttl_s
@@ -388,25 +392,8 @@ class LedgerFollower(Periodic):
     def _step_park(self, park: ParkRegistry) -> tuple[int, int, int, int, bool]:
         now = self._clock_ns()
         cursor = self._cursor.get(park.id, 0)
-        rows = self.store.scan(
-            park.id,
-            measurement=TOUCHED,
-            start_ns=max(0, cursor - self.settle_ns),
-            end_ns=now + 1,
-            limit=_SCAN_LIMIT,
-        )
-        caught_up = len(rows) < _SCAN_LIMIT
-        if not caught_up:  # the marks of the last stamp may be cut: leave them for next time
-            last = rows[-1].time_ns
-            rows = [r for r in rows if r.time_ns < last] or rows
-        seen = self._seen[park.id]
-        fresh = [r for r in rows if _identity(r) not in seen]
-        ranges: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for r in fresh:
-            first, last_ms = r.fields.get("first_ms"), r.fields.get("last_ms")
-            if first is None or last_ms is None:
-                continue
-            ranges[r.device].append((int(first) * _NS_PER_MS, int(last_ms) * _NS_PER_MS))
+        marks_lo, marks_hi, caught_up = self._marks_window(park.id, cursor, now)
+        fresh, ranges = self._fresh_marks(park.id, marks_lo, marks_hi)
         self._view.clear()
         devices_of = self._ledgered(park)
         read = self._prefetch_readings(park, ranges, devices_of, now)
@@ -436,12 +423,88 @@ class LedgerFollower(Periodic):
         self._view.clear()
         if read is not None:
             self._keep(park.id, read)
-        new_cursor = rows[-1].time_ns if not caught_up and rows else max(cursor, now)
-        seen.update(_identity(r) for r in fresh)
+        new_cursor = max(cursor, now) if caught_up else marks_hi
         horizon = new_cursor - self.settle_ns
-        self._seen[park.id] = {k for k in seen if k[1] >= horizon}
+        seen = self._seen[park.id]
+        for dev_id, rows in fresh.items():
+            before = seen.get(dev_id)
+            seen[dev_id] = rows if before is None else np.concatenate([before, rows])
+        self._seen[park.id] = {
+            dev_id: kept
+            for dev_id, rows in seen.items()
+            if (kept := rows[rows[:, 0] >= horizon]).size
+        }
         self._cursor[park.id] = new_cursor
-        return len(fresh), devices, intervals, days, caught_up
+        return sum(len(rows) for rows in fresh.values()), devices, intervals, days, caught_up
+
+    def _marks_window(self, park_id: str, cursor: int, now: int) -> tuple[int, int, bool]:
+        """The stamps [ns] of the marks this pass reads, ``[lo, hi)``, and whether that reaches
+        now: from the settle window before ``cursor`` to now. When the cursor is more than
+        :data:`_MARKS_BEHIND_NS` behind (an outage, a first start), ``hi`` is narrowed (halving,
+        a count query each) until at most :data:`_MARKS_LIMIT` marks lie between the first mark
+        since the cursor and ``hi``, so a follower far behind catches up in passes of bounded
+        memory; the window always ends past that first mark, so each pass moves on."""
+        lo, hi = max(0, cursor - self.settle_ns), now + 1
+        if hi - cursor <= _MARKS_BEHIND_NS:
+            return lo, hi, True
+        first = self.store.scan(
+            park_id, measurement=TOUCHED, start_ns=max(0, cursor), end_ns=hi, limit=1
+        )
+        if not first:
+            return lo, hi, True
+        base = first[0].time_ns
+        for _ in range(_MARKS_HALVINGS):
+            counted = self.store.aggregate(
+                park_id,
+                measurement=TOUCHED,
+                fields={"n": ("count", "first_ms")},
+                start_ns=base,
+                end_ns=hi,
+            )
+            if sum(c.get("n", 0.0) for c in counted.values()) <= _MARKS_LIMIT or hi - base < 2:
+                break
+            hi = base + (hi - base) // 2
+        return lo, hi, hi > now
+
+    def _fresh_marks(
+        self, park_id: str, lo: int, hi: int
+    ) -> tuple[dict[str, NDArray[np.int64]], dict[str, list[tuple[int, int]]]]:
+        """The marks stamped in ``[lo, hi)`` [ns] not read before, per device as rows (stamp
+        [ns], first [ms], last [ms]; -1 where a mark lacks one), read as columns (24 bytes a
+        mark, not a row object each), and the device-time ranges [ns] they cover."""
+        got = self.store.columns(
+            park_id,
+            measurement=TOUCHED,
+            fields=["first_ms", "last_ms"],
+            start_ns=lo,
+            end_ns=hi,
+        )
+        seen = self._seen[park_id]
+        fresh: dict[str, NDArray[np.int64]] = {}
+        ranges: dict[str, list[tuple[int, int]]] = defaultdict(list)  # prefetch adds devices
+        for device, col in got.items():
+            first = np.asarray(col.values["first_ms"], dtype=np.float64)
+            last = np.asarray(col.values["last_ms"], dtype=np.float64)
+            rows = np.empty((first.size, 3), dtype=np.int64)
+            rows[:, 0] = np.asarray(col.time_ns, dtype=np.int64)
+            rows[:, 1] = np.where(np.isnan(first), -1, first)
+            rows[:, 2] = np.where(np.isnan(last), -1, last)
+            before = seen.get(device)
+            if before is not None and before.size:
+                rows = rows[~np.isin(_row_keys(rows), _row_keys(before))]
+            if not rows.size:
+                continue
+            fresh[device] = rows
+            spans = rows[(rows[:, 1] >= 0) & (rows[:, 2] >= 0)]
+            if spans.size:
+                ranges[device] = list(
+                    zip(
+                        (spans[:, 1] * _NS_PER_MS).tolist(),
+                        (spans[:, 2] * _NS_PER_MS).tolist(),
+                        strict=True,
+                    )
+                )
+        return fresh, ranges
 
     def _ledgered(self, park: ParkRegistry) -> dict[str, Device]:
         """The devices of ``park`` with registers, by id (kept while the registry is the same)."""
@@ -754,13 +817,10 @@ def _registers(device: Device) -> list[str]:
     ]
 
 
-def _identity(row: LatestReading) -> tuple[str, int, float, float]:
-    return (
-        row.device,
-        row.time_ns,
-        row.fields.get("first_ms", -1.0),
-        row.fields.get("last_ms", -1.0),
-    )
+def _row_keys(rows: NDArray[np.int64]) -> NDArray[np.void]:
+    """Each row of ``rows`` (C-contiguous int64) as one comparable value, for :func:`np.isin`."""
+    rows = np.ascontiguousarray(rows)
+    return rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
 
 
 _EMPTY_T: NDArray[np.int64] = np.zeros(0, dtype=np.int64)

@@ -100,6 +100,33 @@ def test_follower_stores_what_a_rebuild_would_compute(store):
     assert int(Quality.RESET_CORRECTED) in quality
 
 
+def test_a_follower_far_behind_reads_its_marks_in_bounded_steps(store, monkeypatch):
+    monkeypatch.setattr("services.follow._MARKS_LIMIT", 3)
+    clock = Clock(T0 + 3 * HOUR)
+    # ten batches a second apart, each its own mark: two hours of a reading every 12 minutes
+    for batch in range(10):
+        collect(
+            store, clock, [(T0 + (batch * 12 + k) * MIN, 2.0 * (batch * 12 + k)) for k in (0, 6)]
+        )
+    clock.t += 2 * HOUR  # the follower starts two hours later, with no cursor: far behind
+    follower = LedgerFollower(store, REGISTRY, clock_ns=clock)
+
+    steps = []
+    while not steps or not steps[-1].caught_up:
+        steps.append(follower.step())
+        assert len(steps) <= 10
+
+    assert all(s.marks <= 3 for s in steps)  # a step reads at most _MARKS_LIMIT marks
+    assert sum(s.marks for s in steps) == 10  # each mark once, none again
+    assert len(steps) >= 4
+    end = T0 + 2 * HOUR
+    (expected,) = device_ledger(store, "wuhan-demo", DEVICE, start_ns=T0, end_ns=end)
+    energy, quality = stored(store, T0, end)
+    assert np.allclose(energy, expected.ledger.energy, equal_nan=True)
+    assert quality == expected.ledger.quality.tolist()
+    assert follower.step().marks == 0  # caught up: nothing read twice
+
+
 def test_a_live_reading_rewrites_only_the_intervals_it_touches(store):
     clock = Clock(T0 + 3 * HOUR)
     collect(store, clock, [(T0 + i * MIN, 2.0 * i) for i in range(0, 61)])  # 00:00 .. 01:00
