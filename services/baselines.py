@@ -243,7 +243,7 @@ def _temperature(store: Store, park: ParkRegistry, edges: NDArray[np.int64]) -> 
         end_ns=int(edges[-1]),
     ).get(sensor)
     n = edges.size - 1
-    if cols is None or not cols.time_ns:
+    if cols is None or not cols.time_ns.size:
         return np.full(n, np.nan)
     times = np.asarray(cols.time_ns, dtype=np.int64)
     values = np.asarray(cols.values[field], dtype=np.float64)

@@ -439,7 +439,7 @@ def _rollup_of(
     n = day_ns.size
     cols = np.full((n, len(SUFFIXES)), np.nan)
     digest = np.full(n, np.nan) if DIGEST_SUFFIX in suffixes else None
-    if columns.time_ns:
+    if columns.time_ns.size:
         times = np.array(columns.time_ns, dtype=np.int64)
         idx = np.searchsorted(day_ns, times)
         ok = (idx < n) & (day_ns[np.minimum(idx, n - 1)] == times)
@@ -822,7 +822,7 @@ def _day_digests(
         regs = _cumulative_fields(dev)
         tokens = np.full((len(regs), starts.size), np.nan)
         cols = got.get(dev.id)
-        if cols is not None and cols.time_ns:
+        if cols is not None and cols.time_ns.size:
             t = np.asarray(cols.time_ns, dtype=np.int64)
             idx = np.searchsorted(starts, t)
             ok = (idx < starts.size) & (starts[np.minimum(idx, starts.size - 1)] == t)
@@ -1772,7 +1772,7 @@ def _figure_digests(
     starts = g.edges[:-1]
     for row, dev_id in enumerate(ids):
         col = found.get(dev_id)
-        if col is None or not col.time_ns:
+        if col is None or not col.time_ns.size:
             continue
         t = np.asarray(col.time_ns, dtype=np.int64)
         idx = np.searchsorted(starts, t)
@@ -1921,7 +1921,7 @@ class _GroupRead:
             s: np.full(self.n_days, np.nan)
             for s in ("e", "k", "kt", "m", "n", "w", "digest", "fine")
         }
-        if held is None or not held.time_ns:
+        if held is None or not held.time_ns.size:
             return cols
         t = np.asarray(held.time_ns, dtype=np.int64)
         starts = self.edges[:-1]

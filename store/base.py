@@ -16,6 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
+import numpy as np
+from numpy.typing import NDArray
+
 __all__ = [
     "AGGREGATES",
     "LEDGER_DAY",
@@ -142,10 +145,11 @@ class SeriesQuery:
 @dataclass(frozen=True, slots=True)
 class Columns:
     """Points of one device as columns: their times [ns], oldest first, and per field the value
-    at each of those times (NaN where the point has no such field)."""
+    at each of those times (NaN where the point has no such field), as numpy arrays (8 bytes a
+    value, not a Python object each: a store converts an answer chunk by chunk)."""
 
-    time_ns: list[int]
-    values: Mapping[str, list[float]]
+    time_ns: NDArray[np.int64]
+    values: Mapping[str, NDArray[np.float64]]
 
 
 @dataclass(frozen=True, slots=True)

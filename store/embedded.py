@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 
 from config.errors import StoreQueryError, StoreUnavailableError
@@ -263,15 +264,12 @@ class EmbeddedStore:
             [*wanted, measurement, park, start_ns, end_ns, *wanted, *(devices or [])],
         )
         out: dict[str, Columns] = {}
-        nan = math.nan
         for device, group in itertools.groupby(rows, key=lambda r: str(r[0])):
             got = list(group)
+            table = np.array([r[2:] for r in got], dtype=np.float64).reshape(len(got), len(wanted))
             out[device] = Columns(
-                [int(r[1]) for r in got],
-                {
-                    f: [nan if r[j] is None else float(r[j]) for r in got]
-                    for j, f in enumerate(wanted, 2)
-                },
+                np.array([r[1] for r in got], dtype=np.int64),
+                {f: np.ascontiguousarray(table[:, j]) for j, f in enumerate(wanted)},
             )
         return out
 

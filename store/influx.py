@@ -15,7 +15,6 @@ spool owns retries.
 from __future__ import annotations
 
 import contextlib
-import math
 import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +23,9 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
+import numpy as np
 import orjson
+from numpy.typing import NDArray
 
 from config.errors import ConfigError, StoreQueryError, StoreUnavailableError
 from store.base import (
@@ -360,11 +361,19 @@ class InfluxStore:
         )
         group = f"GROUP BY {quote_ident('device')}"
 
-        def part(a: int, b: int) -> dict[str, list[list[Any]]]:
-            got: dict[str, list[list[Any]]] = {}
-            for series in self._select(f"{head} AND time >= {a} AND time < {b} {group}"):
+        def part(a: int, b: int) -> dict[str, list[tuple[NDArray[np.int64], NDArray[np.float64]]]]:
+            """Per device, the answer's chunks as arrays: each converted as it arrives, so a
+            long answer never lives as Python objects beyond one chunk of rows."""
+            got: dict[str, list[tuple[NDArray[np.int64], NDArray[np.float64]]]] = {}
+            for series in self._chunks(f"{head} AND time >= {a} AND time < {b} {group}"):
+                rows = series.get("values") or []
+                if not rows:
+                    continue
                 device = str((series.get("tags") or {}).get("device") or "")
-                got.setdefault(device, []).extend(series.get("values") or [])
+                times = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+                # None (no such field at that time) becomes NaN; the time column is dropped
+                table = np.array(rows, dtype=np.float64).reshape(len(rows), len(wanted) + 1)
+                got.setdefault(device, []).append((times, table[:, 1:]))
             return got
 
         few = (
@@ -378,18 +387,17 @@ class InfluxStore:
             mid = lo + (hi - lo) // 2
             with ThreadPoolExecutor(2) as pool:
                 parts = list(pool.map(part, (lo, mid), (mid, hi)))
-        rows_of: dict[str, list[list[Any]]] = {}
+        chunks_of: dict[str, list[tuple[NDArray[np.int64], NDArray[np.float64]]]] = {}
         for got in parts:  # in time order: every row of a part precedes those of the next
-            for device, rows in got.items():
-                rows_of.setdefault(device, []).extend(rows)
+            for device, chunks in got.items():
+                chunks_of.setdefault(device, []).extend(chunks)
         out: dict[str, Columns] = {}
-        nan = math.nan
-        for device, rows in rows_of.items():
-            values = {
-                f: [nan if r[j] is None else float(r[j]) for r in rows]
-                for j, f in enumerate(wanted, 1)
-            }
-            out[device] = Columns([int(r[0]) for r in rows], values)
+        for device, chunks in chunks_of.items():
+            table = np.concatenate([c[1] for c in chunks]) if len(chunks) > 1 else chunks[0][1]
+            out[device] = Columns(
+                np.concatenate([c[0] for c in chunks]),
+                {f: np.ascontiguousarray(table[:, j]) for j, f in enumerate(wanted)},
+            )
         return out
 
     def aggregate(
@@ -630,6 +638,26 @@ class InfluxStore:
         answer at its ``max-row-limit``; chunked, each chunk of a longer series is flagged
         ``partial`` until its last one.
         """
+        merged: list[dict[str, Any]] = []
+        open_series = False  # the last merged series awaits more chunks
+        for series in self._chunks(statement):
+            last = merged[-1] if merged else None
+            values = list(series.get("values") or [])
+            if (
+                open_series
+                and last is not None
+                and last.get("name") == series.get("name")
+                and last.get("tags") == series.get("tags")
+            ):
+                last["values"].extend(values)
+            else:
+                merged.append({**series, "values": values})
+            open_series = bool(series.get("partial"))
+        yield from merged
+
+    def _chunks(self, statement: str) -> Iterator[Mapping[str, Any]]:
+        """The series of one read-only statement chunk by chunk, as influxd sent them (a series
+        longer than a chunk comes as several, in order); parsed one chunk at a time."""
         self._ensure_database()
         response = self._request(
             "GET",
@@ -642,8 +670,6 @@ class InfluxStore:
                 "chunk_size": str(_CHUNK_ROWS),
             },
         )
-        merged: list[dict[str, Any]] = []
-        open_series = False  # the last merged series awaits more chunks
         for line in response.content.splitlines():
             if not line.strip():
                 continue
@@ -651,20 +677,7 @@ class InfluxStore:
             for result in body.get("results") or []:
                 if "error" in result:
                     raise StoreQueryError(f"InfluxDB refused {statement!r}: {result['error']}")
-                for series in result.get("series") or []:
-                    last = merged[-1] if merged else None
-                    values = list(series.get("values") or [])
-                    if (
-                        open_series
-                        and last is not None
-                        and last.get("name") == series.get("name")
-                        and last.get("tags") == series.get("tags")
-                    ):
-                        last["values"].extend(values)
-                    else:
-                        merged.append({**series, "values": values})
-                    open_series = bool(series.get("partial"))
-        yield from merged
+                yield from result.get("series") or []
 
     def _request(
         self,

@@ -396,9 +396,11 @@ class AlarmEngine(Periodic):
         seen_before = self._seen.get(park.id, start)
         last_seen = start
         for device, c in cols.items():
-            stored += sum(1 for t in c.time_ns if t > seen_before)
-            for i, t in enumerate(c.time_ns):
-                row = {k: v[i] for k, v in c.values.items() if math.isfinite(v[i])}
+            times: list[int] = c.time_ns.tolist()  # detectors take Python numbers
+            values = {k: v.tolist() for k, v in c.values.items()}
+            stored += sum(1 for t in times if t > seen_before)
+            for i, t in enumerate(times):
+                row = {k: v[i] for k, v in values.items() if math.isfinite(v[i])}
                 for w in by_device.get(device, ()):
                     w.detector.feed(t, row)
                 last_seen = max(last_seen, t)

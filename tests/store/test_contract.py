@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from config.errors import StoreQueryError, StoreUnavailableError
@@ -214,11 +215,13 @@ def test_scan_gives_every_point_of_a_measurement_in_time_order_across_devices(st
 
 
 def nan_free(columns):
-    """Columns as plain data, NaN written as None (NaN != NaN)."""
+    """Columns as plain data, NaN written as None (NaN != NaN); every column a numpy array."""
+    assert all(c.time_ns.dtype == np.int64 for c in columns.values())
+    assert all(v.dtype == np.float64 for c in columns.values() for v in c.values.values())
     return {
         device: (
-            c.time_ns,
-            {f: [None if math.isnan(v) else v for v in vs] for f, vs in c.values.items()},
+            c.time_ns.tolist(),
+            {f: [None if math.isnan(v) else v for v in vs.tolist()] for f, vs in c.values.items()},
         )
         for device, c in columns.items()
     }
@@ -245,7 +248,7 @@ def test_columns_give_each_devices_points_having_the_fields_oldest_first(store):
         "m1": ([T0, T0 + S], {"a": [1.0, None], "c": [100.0, 300.0]}),
         "m2": ([T0 + 2 * S], {"a": [4.0], "c": [None]}),
     }
-    assert all(isinstance(t, int) for c in got.values() for t in c.time_ns)
+    assert all(c.time_ns.dtype == np.int64 for c in got.values())
     window = {"start_ns": T0, "end_ns": T0 + 9 * S}
     assert store.columns(PARK, measurement="marks", fields=[], **window) == {}
     assert store.columns(PARK, measurement="marks", fields=["zz"], **window) == {}
@@ -270,7 +273,7 @@ def test_columns_of_many_named_devices_come_back_whole(store):
         PARK, measurement="marks", fields=["a"], start_ns=T0, end_ns=T0 + S, devices=names
     )
     assert sorted(got) == names[:-1]
-    assert all(got[d].values["a"] == [float(int(d[1:]))] for d in got)
+    assert all(got[d].values["a"].tolist() == [float(int(d[1:]))] for d in got)
 
 
 def test_columns_over_a_long_range_come_back_whole_and_in_order(store):
@@ -291,7 +294,7 @@ def test_columns_over_a_long_range_come_back_whole_and_in_order(store):
         times, es = expected.setdefault(p.tags["device"], ([], []))
         times.append(p.time_ns)
         es.append(p.fields["e"])
-    assert {d: (c.time_ns, list(c.values["e"])) for d, c in got.items()} == expected
+    assert {d: (c.time_ns.tolist(), c.values["e"].tolist()) for d, c in got.items()} == expected
 
 
 # --- aggregate ----------------------------------------------------------------------------------
