@@ -297,6 +297,32 @@ def test_columns_over_a_long_range_come_back_whole_and_in_order(store):
     assert {d: (c.time_ns.tolist(), c.values["e"].tolist()) for d, c in got.items()} == expected
 
 
+def test_columns_of_an_answer_longer_than_a_chunk_keep_every_time_to_the_nanosecond(store):
+    # 25,000 points of one device: InfluxDB answers in chunks of 10,000 rows, each converted to
+    # arrays on its own; times an odd number of ns apart (beyond a float's 53 bits), a field
+    # missing at every seventh point
+    n = 25_000
+    times = [T0 + k * 1_000_000_007 for k in range(n)]
+    store.write(
+        [
+            pt("m1", t, measurement="many", a=float(k), **({} if k % 7 else {"b": -float(k)}))
+            for k, t in enumerate(times)
+        ]
+    )
+
+    got = store.columns(
+        PARK, measurement="many", fields=["a", "b"], start_ns=T0, end_ns=times[-1] + 1
+    )
+
+    assert list(got) == ["m1"]
+    c = got["m1"]
+    assert c.time_ns.tolist() == times
+    assert c.values["a"].tolist() == [float(k) for k in range(n)]
+    b = c.values["b"]
+    assert np.isnan(b[1:7]).all() and not np.isnan(b[::7]).any()
+    assert b[::7].tolist() == [-float(k) for k in range(0, n, 7)]
+
+
 # --- aggregate ----------------------------------------------------------------------------------
 
 
