@@ -157,6 +157,17 @@ def merge_ranges(ranges: Iterable[tuple[int, int]], *, gap: int = 0) -> list[tup
     return [(lo, hi) for lo, hi in out]
 
 
+def _merged(lo: NDArray[np.int64], hi: NDArray[np.int64]) -> list[tuple[int, int]]:
+    """:func:`merge_ranges` (``gap=0``) of the closed ranges ``[lo[i], hi[i]]``, on arrays: the
+    marks of a pass after an outage (tens of thousands) become a few ranges, not a tuple each."""
+    order = np.argsort(lo, kind="stable")
+    lo, hi = lo[order], hi[order]
+    reach = np.maximum.accumulate(hi)
+    first = np.flatnonzero(np.concatenate(([True], lo[1:] > reach[:-1])))
+    last = np.append(first[1:], lo.size) - 1
+    return list(zip(lo[first].tolist(), reach[last].tolist(), strict=True))
+
+
 @dataclass(frozen=True, slots=True)
 class FollowStep:
     """What one pass did: marks read, devices recomputed, intervals written, the register-days of
@@ -497,13 +508,7 @@ class LedgerFollower(Periodic):
             fresh[device] = rows
             spans = rows[(rows[:, 1] >= 0) & (rows[:, 2] >= 0)]
             if spans.size:
-                ranges[device] = list(
-                    zip(
-                        (spans[:, 1] * _NS_PER_MS).tolist(),
-                        (spans[:, 2] * _NS_PER_MS).tolist(),
-                        strict=True,
-                    )
-                )
+                ranges[device] = _merged(spans[:, 1] * _NS_PER_MS, spans[:, 2] * _NS_PER_MS)
         return fresh, ranges
 
     def _ledgered(self, park: ParkRegistry) -> dict[str, Device]:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from analytics.intervals import Quality
 from config.registry import load_registry
-from services.follow import LedgerFollower, merge_ranges, touched_marks
+from services.follow import LedgerFollower, _merged, merge_ranges, touched_marks
 from services.ledger import LEDGER, device_ledger, stored_ledger
 from services.rollup import MARK_DEVICE, read_day_rollups
 from store import LEDGER_DAY, TELEMETRY, EmbeddedStore, Point, SeriesQuery
@@ -80,6 +82,19 @@ def test_merge_ranges_joins_overlapping_and_close_ranges():
     assert merge_ranges([(10, 20), (0, 5), (18, 30), (40, 41)]) == [(0, 5), (10, 30), (40, 41)]
     assert merge_ranges([(0, 5), (8, 9)], gap=3) == [(0, 9)]
     assert merge_ranges([]) == []
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 10**6), st.integers(0, 10**4)).map(lambda t: (t[0], t[0] + t[1])),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_merging_spans_on_arrays_agrees_with_merge_ranges(spans):
+    lo = np.array([a for a, _ in spans], dtype=np.int64)
+    hi = np.array([b for _, b in spans], dtype=np.int64)
+    assert _merged(lo, hi) == merge_ranges(spans)
 
 
 def test_follower_stores_what_a_rebuild_would_compute(store):
