@@ -15,6 +15,7 @@ spool owns retries.
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -361,19 +362,28 @@ class InfluxStore:
         )
         group = f"GROUP BY {quote_ident('device')}"
 
-        def part(a: int, b: int) -> dict[str, list[tuple[NDArray[np.int64], NDArray[np.float64]]]]:
-            """Per device, the answer's chunks as arrays: each converted as it arrives, so a
-            long answer never lives as Python objects beyond one chunk of rows."""
-            got: dict[str, list[tuple[NDArray[np.int64], NDArray[np.float64]]]] = {}
+        def part(a: int, b: int) -> dict[str, list[list[NDArray[Any]]]]:
+            """Per device, the answer's chunks as arrays (times, then each field): each
+            converted as it arrives, so a long answer never lives as Python objects beyond one
+            chunk of rows."""
+            got: dict[str, list[list[NDArray[Any]]]] = {}
+            nan = math.nan
             for series in self._chunks(f"{head} AND time >= {a} AND time < {b} {group}"):
                 rows = series.get("values") or []
                 if not rows:
                     continue
                 device = str((series.get("tags") or {}).get("device") or "")
-                times = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-                # None (no such field at that time) becomes NaN; the time column is dropped
-                table = np.array(rows, dtype=np.float64).reshape(len(rows), len(wanted) + 1)
-                got.setdefault(device, []).append((times, table[:, 1:]))
+                n = len(rows)
+                arrays: list[NDArray[Any]] = [
+                    np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
+                ]
+                arrays += [  # None (no such field at that time) becomes NaN
+                    np.fromiter(
+                        (nan if r[j] is None else r[j] for r in rows), dtype=np.float64, count=n
+                    )
+                    for j in range(1, len(wanted) + 1)
+                ]
+                got.setdefault(device, []).append(arrays)
             return got
 
         few = (
@@ -387,17 +397,18 @@ class InfluxStore:
             mid = lo + (hi - lo) // 2
             with ThreadPoolExecutor(2) as pool:
                 parts = list(pool.map(part, (lo, mid), (mid, hi)))
-        chunks_of: dict[str, list[tuple[NDArray[np.int64], NDArray[np.float64]]]] = {}
+        chunks_of: dict[str, list[list[NDArray[Any]]]] = {}
         for got in parts:  # in time order: every row of a part precedes those of the next
             for device, chunks in got.items():
                 chunks_of.setdefault(device, []).extend(chunks)
         out: dict[str, Columns] = {}
         for device, chunks in chunks_of.items():
-            table = np.concatenate([c[1] for c in chunks]) if len(chunks) > 1 else chunks[0][1]
-            out[device] = Columns(
-                np.concatenate([c[0] for c in chunks]),
-                {f: np.ascontiguousarray(table[:, j]) for j, f in enumerate(wanted)},
+            arrays = (
+                chunks[0]
+                if len(chunks) == 1
+                else [np.concatenate(c) for c in zip(*chunks, strict=True)]
             )
+            out[device] = Columns(arrays[0], dict(zip(wanted, arrays[1:], strict=True)))
         return out
 
     def aggregate(
