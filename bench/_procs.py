@@ -18,6 +18,7 @@ __all__ = [
     "BenchMosquitto",
     "CpuMeter",
     "InfluxService",
+    "child_pids",
     "cpu_seconds",
     "free_port",
     "peak_rss_kib",
@@ -100,6 +101,17 @@ def cpu_seconds(pid: int | None) -> float | None:
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / _TICKS_PER_S
+
+
+def child_pids(pid: int | None) -> list[int]:
+    """The live children of a process (e.g. a collector's ledger follower), oldest first."""
+    if pid is None:
+        return []
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
 
 
 def peak_rss_kib(pid: int | None) -> int | None:

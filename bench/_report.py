@@ -86,7 +86,8 @@ def build_table(results: list[dict[str, Any]], runs: int) -> tuple[str, list[dic
 
     for case, label in (
         ("single_1p", "smartpark collect, 1 process, single-reading messages"),
-        ("single_1p_nofollow", "the same, ledger follower off (SMARTPARK_LEDGER_FOLLOW=false)"),
+        ("single_1p_nofollow", "the same, ledger follower off (SMARTPARK_LEDGER_FOLLOW=off)"),
+        ("single_1p_thread", "the same, follower a thread (SMARTPARK_LEDGER_FOLLOW=thread)"),
         ("single_1p_pair", "the same, follower off, a `smartpark follow` process beside it"),
         ("single_2p", "smartpark collect, 2 processes (--share), single-reading messages"),
         ("batch100_1p", "smartpark collect, 1 process, 100-reading batches"),

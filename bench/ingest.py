@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -61,6 +61,7 @@ from bench._procs import (
     BenchMosquitto,
     CpuMeter,
     InfluxService,
+    child_pids,
     cpu_seconds,
     exit_on_sigterm,
     free_port,
@@ -387,15 +388,23 @@ class Bench:
 
     # the collector
     def collector_case(
-        self, run: int, *, readings: int, procs: int, follow: bool = True, pair: bool = False
+        self,
+        run: int,
+        *,
+        readings: int,
+        procs: int,
+        follow: Literal["process", "thread", "off"] = "process",
+        pair: bool = False,
     ) -> dict[str, Any]:
-        """One collector case; ``follow`` False turns the collector's ledger follower off
-        (``SMARTPARK_LEDGER_FOLLOW=false``; it still writes touched marks); ``pair`` adds a
+        """One collector case; ``follow`` is ``SMARTPARK_LEDGER_FOLLOW``: ``process`` (the
+        default: each collector's follower is its child, whose CPU counts with it), ``thread``
+        (inside the collector) or ``off`` (it still writes touched marks); ``pair`` adds a
         ``smartpark follow`` process beside the collector(s), whose CPU counts too."""
         cfg = self.cfg
         assert self.influx is not None
         kind = "single" if readings == 1 else f"batch{readings}"
-        case = f"{kind}_{procs}p" + ("_pair" if pair else "" if follow else "_nofollow")
+        suffix = {"process": "", "thread": "_thread", "off": "_nofollow"}[follow]
+        case = f"{kind}_{procs}p" + ("_pair" if pair else suffix)
         work = self._dir(f"collector-{case}")
         n_readings = cfg.n_single if readings == 1 else cfg.n_batch_readings
         n_msgs = max(1, n_readings // readings)
@@ -425,8 +434,7 @@ class Bench:
                         "SMARTPARK_METRICS_PORT": str(free_port()),
                         **cfg.collector_env,
                     }
-                    if not follow:
-                        env["SMARTPARK_LEDGER_FOLLOW"] = "false"
+                    env["SMARTPARK_LEDGER_FOLLOW"] = follow
                     collectors.append(
                         Collector(
                             name=f"collector-{i + 1}",
@@ -456,7 +464,7 @@ class Bench:
                 )
                 out["burst"] = burst.summary()
                 out["burst_latency_ms"] = burst.latency_ms
-                if (follow or pair) and burst.complete:
+                if (follow != "off" or pair) and burst.complete:
                     out["rollup_lag"] = self._rollup_lag(broker, db)
                 if burst.complete and burst.rate_readings_s:
                     offered = cfg.paced_fraction * burst.rate_readings_s / readings
@@ -471,6 +479,10 @@ class Bench:
                     out["paced"] = None
                 out["peak_rss_kib"] = {c.name: peak_rss_kib(c.pid) for c in collectors}
                 out["cpu_s_total"] = {c.name: cpu_seconds(c.pid) for c in collectors}
+                for c in collectors:  # their follower children
+                    for child in child_pids(c.pid):
+                        out["peak_rss_kib"][f"{c.name}-follower"] = peak_rss_kib(child)
+                        out["cpu_s_total"][f"{c.name}-follower"] = cpu_seconds(child)
                 out["alive_at_end"] = {c.name: c.pid is not None for c in collectors}
                 out["broker_findings"] = broker_findings(broker, ids)
                 out["quarantined"] = self.influx.count(
@@ -586,6 +598,9 @@ class Bench:
         cfg = self.cfg
         assert self.influx is not None
         pids: dict[str, int | None] = {c.name: c.pid for c in collectors}
+        for c in collectors:  # their follower children (SMARTPARK_LEDGER_FOLLOW=process)
+            for i, child in enumerate(child_pids(c.pid)):
+                pids[f"{c.name}-follower{i or ''}"] = child
         if also is not None:  # a `smartpark follow` beside the collectors
             pids[also.name] = also.pid
         pids |= {"mosquitto": broker.pid, "influxd": self.influxd.pid}
@@ -790,10 +805,11 @@ points:
             ("paho", self.paho_ceiling),
             ("influx", self.influx_ceiling),
             ("single1", lambda r: self.collector_case(r, readings=1, procs=1)),
-            ("single1nf", lambda r: self.collector_case(r, readings=1, procs=1, follow=False)),
+            ("single1nf", lambda r: self.collector_case(r, readings=1, procs=1, follow="off")),
+            ("single1th", lambda r: self.collector_case(r, readings=1, procs=1, follow="thread")),
             (
                 "single1pair",
-                lambda r: self.collector_case(r, readings=1, procs=1, follow=False, pair=True),
+                lambda r: self.collector_case(r, readings=1, procs=1, follow="off", pair=True),
             ),
             ("single2", lambda r: self.collector_case(r, readings=1, procs=2)),
             ("batch1", lambda r: self.collector_case(r, readings=cfg.batch_readings, procs=1)),
@@ -972,8 +988,10 @@ def formats_table(results: list[dict[str, Any]]) -> str:
 
 def follow_cost(results: list[dict[str, Any]]) -> str:
     """The ledger follower's cost, per run: single-reading readings/s of one collector with the
-    follower on and off, their ratio, each as a share of the bare paho rate of the same run, and
-    the roll-up lag (target: on/off ≥ 0.9, on ≥ 60 % of paho, lag ≤ 60 s)."""
+    follower on (the default: a child process) and off, their ratio, each as a share of the bare
+    paho rate of the same run, and the roll-up lag (target: on/off ≥ 0.9, on ≥ 60 % of paho,
+    lag ≤ 60 s); the same for the follower as a thread and for a `smartpark follow` pair when
+    they ran."""
     lines = []
     for run in sorted({r.get("run", 0) for r in results}):
 
@@ -985,36 +1003,34 @@ def follow_cost(results: list[dict[str, Any]]) -> str:
                 return res.get("msgs_s")
             return (res.get("burst") or {}).get("rate_readings_s")
 
+        def lag(case: str, run: int = run) -> Any:
+            return next(
+                (r.get("rollup_lag") for r in results if r["case"] == case and r["run"] == run),
+                None,
+            )
+
         on, off, paho = rate("single_1p"), rate("single_1p_nofollow"), rate("paho_qos1")
         if on is None or off is None:
             continue
-        lag = next(
-            (r.get("rollup_lag") for r in results if r["case"] == "single_1p" and r["run"] == run),
-            None,
-        )
         text = (
-            f"run {run}: follower on {on:,.0f} readings/s, off {off:,.0f}/s: on/off {on / off:.2f}"
-        )
-        pair = rate("single_1p_pair")
-        pair_lag = next(
-            (
-                r.get("rollup_lag")
-                for r in results
-                if r["case"] == "single_1p_pair" and r["run"] == run
-            ),
-            None,
+            f"run {run}: follower on (child process) {on:,.0f} readings/s, off {off:,.0f}/s: "
+            f"on/off {on / off:.2f}"
         )
         if paho:
             text += f"; on {on / paho:.0%}, off {off / paho:.0%} of bare paho ({paho:,.0f} msg/s)"
-        if lag:
-            text += f"; roll-up lag {lag.get('lag_s')} s after the probe was stored"
-        if pair:
-            text += (
-                f"\n       collector + `smartpark follow` process {pair:,.0f} readings/s: "
-                f"pair/off {pair / off:.2f}"
-                + (f", {pair / paho:.0%} of bare paho" if paho else "")
-                + (f"; roll-up lag {pair_lag.get('lag_s')} s" if pair_lag else "")
-            )
+        if lag("single_1p"):
+            text += f"; roll-up lag {lag('single_1p').get('lag_s')} s after the probe was stored"
+        for case, label in (
+            ("single_1p_thread", "follower as a thread"),
+            ("single_1p_pair", "collector + `smartpark follow` process"),
+        ):
+            other = rate(case)
+            if other:
+                text += (
+                    f"\n       {label} {other:,.0f} readings/s: /off {other / off:.2f}"
+                    + (f", {other / paho:.0%} of bare paho" if paho else "")
+                    + (f"; roll-up lag {lag(case).get('lag_s')} s" if lag(case) else "")
+                )
         lines.append(text)
     return "\nLedger follower cost (targets: on/off ≥ 0.90, on ≥ 60 % of paho, lag ≤ 60 s):\n" + (
         "\n".join(lines) if lines else "(needs single1 and single1nf)"
@@ -1104,15 +1120,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--only",
         default="",
-        help="comma list of: paho, influx, single1, single1nf (single1 with the ledger follower "
-        "off), single1pair (single1nf and a `smartpark follow` process), single2, batch1, "
-        "batch2, m2i, formats",
+        help="comma list of: paho, influx, single1 (the default: the ledger follower a child "
+        "process of the collector), single1nf (follower off), single1th (follower a thread in "
+        "the collector), single1pair (single1nf and a `smartpark follow` process), single2, "
+        "batch1, batch2, m2i, formats",
     )
     p.add_argument(
         "--follow-cost",
         action="store_true",
-        help="the follower's cost: paho, single1, single1nf and single1pair (same as --only "
-        "paho,single1,single1nf,single1pair), with the ratios and the roll-up lags printed",
+        help="the follower's cost: paho, single1, single1nf and single1th (same as --only "
+        "paho,single1,single1nf,single1th), with the ratios and the roll-up lags printed",
     )
     p.add_argument(
         "--m2i-venv", type=Path, default=Path.home() / ".cache" / "smartpark-bench" / "m2i-venv"
@@ -1152,7 +1169,7 @@ def main(argv: list[str] | None = None) -> int:
         idle_s=args.idle_s,
         poll_s=args.poll_s,
         only=(
-            {"paho", "single1", "single1nf", "single1pair"}
+            {"paho", "single1", "single1nf", "single1th"}
             if args.follow_cost
             else {s.strip() for s in args.only.split(",") if s.strip()}
         ),

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from config.errors import ConfigError
@@ -75,7 +75,11 @@ class Settings(BaseSettings):
     follow_metrics_port: int = Field(default=0, ge=0, le=65535)
     keepalive_s: int = 60
     inbox_max_messages: int = 20_000  # received, not yet decoded; beyond it the broker holds them
-    ledger_follow: bool = True  # `smartpark collect` keeps the stored ledger current
+    # how `smartpark collect` keeps the stored ledger and roll-ups current: "process" in a
+    # `smartpark follow` child of its own (its own interpreter: the collector's threads keep the
+    # GIL, docs/benchmarks.md "The follower as a child process"), "thread" inside the collector,
+    # "off" (run `smartpark follow` apart); true and false read as "process" and "off"
+    ledger_follow: Literal["process", "thread", "off"] = "process"
     ledger_interval_s: int = 900  # interval of the stored ledger [s]
     ledger_poll_s: float = 30.0  # how often the ledger follower passes [s] (services/follow.py)
     # readings the follower keeps between passes, all parks [MiB]; 0: none (each pass reads its
@@ -118,6 +122,21 @@ class Settings(BaseSettings):
     cors_origins: str = ""  # comma-separated origins allowed by CORS; empty: no CORS at all
     auth_failures_per_min: int = Field(default=20, ge=0)  # per client IP, then 429; 0: no limit
     max_body_bytes: int = Field(default=1_048_576, ge=1)  # larger request bodies: 413 [bytes]
+
+    @field_validator("ledger_follow", mode="before")
+    @classmethod
+    def _follow_from_bool(cls, value: object) -> object:
+        """``true``/``false`` (the setting was a bool before 2026-12) as ``process``/``off``."""
+        if isinstance(value, bool):
+            return "process" if value else "off"
+        if isinstance(value, str):
+            word = value.strip().lower()
+            if word in {"true", "1", "yes", "on"}:
+                return "process"
+            if word in {"false", "0", "no"}:
+                return "off"
+            return word
+        return value
 
     @model_validator(mode="after")
     def _lease_settle_fits_its_ttl(self) -> Settings:

@@ -88,11 +88,14 @@ def _build_parser() -> argparse.ArgumentParser:
     collect = sub.add_parser("collect", help="MQTT → store collector (settings from SMARTPARK_*)")
     collect.add_argument("--share", metavar="GROUP", help="subscribe via $share/GROUP/...")
 
-    sub.add_parser(
+    follow = sub.add_parser(
         "follow",
         help="keep the stored ledger and roll-ups current, apart from the collectors "
-        "(run them with SMARTPARK_LEDGER_FOLLOW=false); several split the parks by lease",
-    ).add_argument("--holder", help="this follower's lease id (default: host:pid)")
+        "(run them with SMARTPARK_LEDGER_FOLLOW=off); several split the parks by lease",
+    )
+    follow.add_argument("--holder", help="this follower's lease id (default: host:pid)")
+    # the collector's child (smartpark/follow_child.py): stop when that process is gone
+    follow.add_argument("--parent", type=int, help=argparse.SUPPRESS)
 
     _add_simulate_parser(sub)
 
@@ -436,24 +439,38 @@ def _collect(args: argparse.Namespace) -> int:
     registry = load_registry(settings.registry)
     store = open_stores(settings, registry)
     collector = Collector(settings=settings, registry=registry, store=store, share_group=args.share)
-    follower = _ledger_follower(settings, registry)
+    follower = _ledger_follower(settings, registry)  # SMARTPARK_LEDGER_FOLLOW=thread
+    child = None
     if follower is not None:
         from services.follow import FollowerMetrics
 
         collector.metrics.registry.register(FollowerMetrics(follower))
+    elif settings.ledger_follow == "process":
+        from smartpark.follow_child import ChildMetrics, FollowerChild
+
+        child = FollowerChild(holder=settings.client_id, metrics=settings.metrics_port != 0)
+        collector.metrics.registry.register(ChildMetrics(child))
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
     collector.start()
     if follower is not None:
         follower.start(every_s=settings.ledger_poll_s)
+    if child is not None:
+        child.start()
     log.info("collecting into %r; SIGINT/SIGTERM flushes and stops", store)
-    stopped.wait()
+    while not stopped.wait(1.0):
+        if child is not None:
+            child.check()  # started again when it died
     log.info("stopping: writing what was received")
+    if child is not None:
+        child.terminate()  # finishes its pass while the collector flushes
     collector.stop()
     if follower is not None:
         follower.stop()
         follower.store.close()
+    if child is not None:
+        child.stop()
     store.close()
     s = collector.stats
     log.info(
@@ -468,13 +485,14 @@ def _collect(args: argparse.Namespace) -> int:
 def _ledger_follower(
     settings: Settings, registry: Registry, *, holder: str | None = None
 ) -> LedgerFollower | None:
-    """The ledger follower of ``smartpark collect`` (or ``smartpark follow``), on its own store
-    connection, or None when ``SMARTPARK_LEDGER_FOLLOW`` is false. Followers split the parks by
-    lease, as ``holder`` (default: the collector's client id)."""
+    """The ledger follower of ``smartpark follow`` (``holder`` given) or the thread of
+    ``smartpark collect`` (``SMARTPARK_LEDGER_FOLLOW=thread``, else None), on its own store
+    connection. Followers split the parks by lease, as ``holder`` (default: the collector's
+    client id)."""
     from services.follow import LedgerFollower
     from store import open_stores
 
-    if not settings.ledger_follow and holder is None:
+    if settings.ledger_follow != "thread" and holder is None:
         return None
     return LedgerFollower(
         open_stores(settings, registry),
@@ -529,7 +547,10 @@ def _follow(args: argparse.Namespace) -> int:
         holder,
         settings.ledger_poll_s,
     )
-    stopped.wait()
+    while not stopped.wait(1.0):
+        if args.parent is not None and os.getppid() != args.parent:
+            log.warning("the collector (process %d) is gone; stopping", args.parent)
+            break
     follower.stop()
     follower.store.close()
     if metrics is not None:

@@ -3,8 +3,12 @@ the day roll-ups of a live park current on a real InfluxDB, reading the park in 
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -18,7 +22,14 @@ from services.rollup import local_days, read_day_rollups
 from store import InfluxStore
 from store.base import TOUCHED
 from store.touched import ALL_DEVICES
-from tests.e2e.helpers import SmartparkProcess, forget_session, publish_all, wait_for
+from tests.e2e.helpers import (
+    SmartparkProcess,
+    forget_session,
+    publish_all,
+    scrape_metrics,
+    start_collector,
+    wait_for,
+)
 from tests.support.servers import InfluxService, MosquittoService, free_port
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.influxdb, pytest.mark.slow]
@@ -124,5 +135,87 @@ def test_a_follow_process_keeps_a_live_parks_ledger_and_rollups_current(
         store.close()
         collector.kill()
         follower.kill()
+        forget_session(mosquitto.port, env["SMARTPARK_CLIENT_ID"])
+        influxd.drop_database(database)
+
+
+_STARTED = re.compile(r"ledger follower started as process (\d+)")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"  # not a zombie
+
+
+def test_collect_runs_its_follower_as_a_child_that_it_restarts_and_that_dies_with_it(
+    mosquitto: MosquittoService, influxd: InfluxService, tmp_path
+):
+    """``SMARTPARK_LEDGER_FOLLOW`` unset (``process``): the collector starts ``smartpark
+    follow`` as its child, re-exports its metrics, starts it again when it is killed, and leaves
+    no follower behind when the collector itself is killed or stopped."""
+    database = f"e2e_{uuid.uuid4().hex[:10]}"
+    metrics_port = free_port()
+    env = {
+        "SMARTPARK_MQTT_URL": mosquitto.url,
+        "SMARTPARK_STORE_URL": influxd.store_url(database),
+        "SMARTPARK_CLIENT_ID": f"collector-{database}",
+        "SMARTPARK_DATA_DIR": str(tmp_path / "data"),
+        "SMARTPARK_LEDGER_POLL_S": "0.5",
+        "SMARTPARK_METRICS_PORT": str(metrics_port),
+    }
+    children: list[int] = []
+
+    def started() -> list[int]:
+        return [int(m) for m in _STARTED.findall(collector.output())]
+
+    collector = start_collector(env, tmp_path / "collect-1.log")
+    try:
+        wait_for(lambda: len(started()) == 1, timeout_s=15, what="the follower child to start")
+        (first,) = started()
+        children.append(first)
+        wait_for(
+            lambda: f"following park {PARK} (as collector-{database})" in collector.output(),
+            timeout_s=20,
+            what=f"the child to take the park's lease\n{collector.tail()}",
+        )
+        # its metrics on the collector's endpoint
+        wait_for(
+            lambda: scrape_metrics(metrics_port).get("smartpark_follower_passes_total", 0) >= 1,
+            timeout_s=20,
+            what="the child's passes on the collector's /metrics",
+        )
+        # killed: started again, as another process, and it follows the park again
+        os.kill(first, signal.SIGKILL)
+        wait_for(lambda: len(started()) == 2, timeout_s=15, what="the child to be started again")
+        second = started()[1]
+        children.append(second)
+        assert second != first
+        assert "exited with code -9; starting it again" in collector.output()
+        wait_for(
+            lambda: collector.output().count(f"following park {PARK}") >= 2,
+            timeout_s=20,
+            what=f"the new child to take the park again\n{collector.tail()}",
+        )
+        assert collector.alive(), collector.tail()
+        # the collector killed: its child goes within a few seconds
+        collector.kill()
+        wait_for(lambda: not _pid_alive(second), timeout_s=10, what="the orphaned child to exit")
+        assert "is gone; stopping" in collector.output()
+        # stopped with SIGINT: the child stops with it, cleanly
+        collector = start_collector(env, tmp_path / "collect-2.log")
+        wait_for(lambda: len(started()) == 1, timeout_s=15, what="the third child to start")
+        (third,) = started()
+        children.append(third)
+        assert collector.interrupt(timeout_s=30) == 0, collector.tail()
+        assert not _pid_alive(third)
+        assert "Traceback" not in collector.output()
+    finally:
+        collector.kill()
+        for pid in children:
+            if _pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)
         forget_session(mosquitto.port, env["SMARTPARK_CLIENT_ID"])
         influxd.drop_database(database)

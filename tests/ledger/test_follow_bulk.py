@@ -274,7 +274,7 @@ def test_the_follower_of_collect_keeps_what_its_setting_says(tmp_path, monkeypat
     registry = load_registry(demo_registry_path())
     assert Settings().ledger_keep_mib * 1024 * 1024 == KEEP_BYTES  # one default, said twice
     monkeypatch.setenv("SMARTPARK_LEDGER_KEEP_MIB", "0")
-    settings = Settings(data_dir=tmp_path, metrics_port=0, store_url="")
+    settings = Settings(data_dir=tmp_path, metrics_port=0, store_url="", ledger_follow="thread")
     follower = _ledger_follower(settings, registry)
     assert follower is not None
     try:
