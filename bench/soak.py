@@ -13,7 +13,8 @@ machine (not a CI test):
 - at seeded random intervals: SIGKILL of the collector (restarted after a seeded pause) and a
   restart of ``influxd`` (SIGTERM, a seeded pause, start again on the same data);
 - every ``--sample-s`` seconds: the collector's RSS (``VmRSS``), open file descriptors
-  (``/proc/<pid>/fd``) and threads (``/proc/<pid>/status``).
+  (``/proc/<pid>/fd``) and threads (``/proc/<pid>/status``), and the same of its ledger
+  follower child (``SMARTPARK_LEDGER_FOLLOW=process``, the default), reported apart.
 
 At the end, once the simulator has finished, the collector is left to drain (bounded), then the
 stored ``telemetry`` timestamps of every device are compared with the readings the truth says were
@@ -44,7 +45,7 @@ import httpx
 import orjson
 import yaml
 
-from bench._procs import exit_on_sigterm
+from bench._procs import child_pids, exit_on_sigterm
 from config.registry import Device, ParkRegistry, load_registry
 from simulators.faults import FaultProfile
 from simulators.truth import delivered_times as truth_delivered_times
@@ -92,6 +93,7 @@ class Sample:
 @dataclass
 class Run:
     samples: list[Sample] = field(default_factory=list)
+    follower_samples: list[Sample] = field(default_factory=list)  # the collector's child
     kills: list[float] = field(default_factory=list)
     influx_restarts: list[float] = field(default_factory=list)
 
@@ -213,10 +215,10 @@ def slope_kib_per_h(points: list[tuple[float, float]]) -> float:
     return sum((t - mt) * (v - mv) for t, v in points) / var * 3600
 
 
-def summarize(run: Run, warmup_s: float, settled_s: float = 300.0) -> dict[str, Any]:
-    """RSS, fd and thread figures: over all samples, and per collector process after warm-up;
-    per process also the slope from ``settled_s`` [s] of its life on (after its first climb)."""
-    steady = [s for s in run.samples if s.age_s >= warmup_s]
+def summarize(samples: list[Sample], warmup_s: float, settled_s: float = 300.0) -> dict[str, Any]:
+    """RSS, fd and thread figures: over all samples, and per process after warm-up; per process
+    also the slope from ``settled_s`` [s] of its life on (after its first climb)."""
+    steady = [s for s in samples if s.age_s >= warmup_s]
     by_pid: dict[int, list[Sample]] = defaultdict(list)
     for s in steady:
         by_pid[s.pid].append(s)
@@ -246,7 +248,7 @@ def summarize(run: Run, warmup_s: float, settled_s: float = 300.0) -> dict[str, 
         return {"min": min(values), "max": max(values)} if values else {}
 
     return {
-        "samples": len(run.samples),
+        "samples": len(samples),
         "steady_samples": len(steady),
         "rss_mib": {k: round(v / 1024, 1) for k, v in span([s.rss_kib for s in steady]).items()},
         "rss_slope_all_mib_per_h": round(
@@ -257,7 +259,7 @@ def summarize(run: Run, warmup_s: float, settled_s: float = 300.0) -> dict[str, 
         "longest_life": longest,
         "lives": lives,
         "curve": [
-            [round(s.t_s), s.pid, round(s.rss_kib / 1024, 1), s.fds, s.threads] for s in run.samples
+            [round(s.t_s), s.pid, round(s.rss_kib / 1024, 1), s.fds, s.threads] for s in samples
         ],
     }
 
@@ -320,6 +322,21 @@ def main(argv: list[str] | None = None) -> int:
     simulator: SmartparkProcess | None = None
     began = time.monotonic()
     born = began
+    child_born: dict[int, float] = {}  # follower child pid: first seen [monotonic s]
+
+    def sample(now: float) -> None:
+        """The collector's figures and its follower child's."""
+        if collector is None or not collector.alive():
+            return
+        got = proc_sample(collector.pid)
+        if got is not None:
+            run.samples.append(Sample(now - began, collector.pid, now - born, *got))
+        for child in child_pids(collector.pid):
+            got = proc_sample(child)
+            if got is not None:
+                first = child_born.setdefault(child, now)
+                run.follower_samples.append(Sample(now - began, child, now - first, *got))
+
     exit_code = 1
     try:
         broker.start()
@@ -381,10 +398,7 @@ def main(argv: list[str] | None = None) -> int:
             if now > hard_stop:
                 raise RuntimeError("the simulator did not finish in time:\n" + simulator.tail())
             if now >= next_sample:
-                if collector.alive():
-                    got = proc_sample(collector.pid)
-                    if got is not None:
-                        run.samples.append(Sample(now - began, collector.pid, now - born, *got))
+                sample(now)
                 next_sample += args.sample_s
             if now >= next_kill:
                 collector.kill()  # SIGKILL by PID
@@ -415,10 +429,7 @@ def main(argv: list[str] | None = None) -> int:
         drain_until = time.monotonic() + args.drain_s
         while True:
             now = time.monotonic()
-            if collector.alive():
-                got = proc_sample(collector.pid)
-                if got is not None:
-                    run.samples.append(Sample(now - began, collector.pid, now - born, *got))
+            sample(now)
             result = compare(influx.url, database, park, expected)
             if result.exact or now > drain_until:
                 break
@@ -445,7 +456,8 @@ def main(argv: list[str] | None = None) -> int:
             "repeated": sum(result.repeated.values()),
             "lost_by_device": result.lost,
             "extra_by_device": result.extra,
-            "collector": summarize(run, args.warmup_s, args.settled_s),
+            "collector": summarize(run.samples, args.warmup_s, args.settled_s),
+            "follower": summarize(run.follower_samples, args.warmup_s, args.settled_s),
             "kills_at_s": [round(t) for t in run.kills],
             "influx_restarts_at_s": [round(t) for t in run.influx_restarts],
         }
@@ -487,6 +499,18 @@ soak {f["duration_s"]:.0f} s at {f["speed"]:g}x ({f["devices"]} devices, {f["tic
   open fds {c["fds"]}, threads {c["threads"]}""",
         flush=True,
     )
+    fo = f.get("follower") or {}
+    if fo.get("steady_samples"):
+        fl = fo["longest_life"] or {}
+        print(
+            f"""  follower child RSS {fo["rss_mib"].get("min")}-{fo["rss_mib"].get("max")} MiB, """
+            f"""slope over the run {fo["rss_slope_all_mib_per_h"]} MiB/h; longest life """
+            f"""{fl.get("age_s")} s: {fl.get("rss_mib_first")} -> {fl.get("rss_mib_last")} MiB """
+            f"""({fl.get("rss_slope_mib_per_h")} MiB/h; after {fl.get("settled_after_s")} s """
+            f"""{fl.get("rss_slope_settled_mib_per_h")} MiB/h); open fds {fo["fds"]}, """
+            f"""threads {fo["threads"]}""",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
