@@ -393,17 +393,18 @@ class Bench:
         *,
         readings: int,
         procs: int,
-        follow: Literal["process", "thread", "off"] = "process",
+        follow: Literal["process", "thread", "off"] | None = None,
         pair: bool = False,
     ) -> dict[str, Any]:
-        """One collector case; ``follow`` is ``SMARTPARK_LEDGER_FOLLOW``: ``process`` (the
-        default: each collector's follower is its child, whose CPU counts with it), ``thread``
-        (inside the collector) or ``off`` (it still writes touched marks); ``pair`` adds a
+        """One collector case; ``follow`` sets ``SMARTPARK_LEDGER_FOLLOW``: ``process`` (each
+        collector's follower is its child, whose CPU counts with it), ``thread`` (inside the
+        collector) or ``off`` (it still writes touched marks); None leaves it to
+        ``--collector-env`` or the collector's default (``process``); ``pair`` adds a
         ``smartpark follow`` process beside the collector(s), whose CPU counts too."""
         cfg = self.cfg
         assert self.influx is not None
         kind = "single" if readings == 1 else f"batch{readings}"
-        suffix = {"process": "", "thread": "_thread", "off": "_nofollow"}[follow]
+        suffix = {None: "", "process": "", "thread": "_thread", "off": "_nofollow"}[follow]
         case = f"{kind}_{procs}p" + ("_pair" if pair else suffix)
         work = self._dir(f"collector-{case}")
         n_readings = cfg.n_single if readings == 1 else cfg.n_batch_readings
@@ -434,7 +435,8 @@ class Bench:
                         "SMARTPARK_METRICS_PORT": str(free_port()),
                         **cfg.collector_env,
                     }
-                    env["SMARTPARK_LEDGER_FOLLOW"] = follow
+                    if follow is not None:
+                        env["SMARTPARK_LEDGER_FOLLOW"] = follow
                     collectors.append(
                         Collector(
                             name=f"collector-{i + 1}",
