@@ -31,7 +31,7 @@ import time
 from collections.abc import Iterator, Mapping
 
 import httpx
-from prometheus_client.metrics_core import Metric
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 __all__ = ["ChildMetrics", "FollowerChild"]
@@ -142,7 +142,9 @@ class FollowerChild:
 
 
 class ChildMetrics:
-    """A Prometheus collector re-exporting the child's ``/metrics`` (nothing while it is down)."""
+    """A Prometheus collector of the child: ``smartpark_collector_follower_up`` (1 while it
+    runs), ``smartpark_collector_follower_restarts_total``, and its own ``/metrics`` re-exported
+    (the ``smartpark_follower_*`` families; none while it is down)."""
 
     def __init__(self, child: FollowerChild, *, timeout_s: float = 2.0) -> None:
         self.child = child
@@ -153,7 +155,17 @@ class ChildMetrics:
         return []
 
     def collect(self) -> Iterator[Metric]:
-        """The child's metric families, as it serves them now."""
+        """The supervisor's two families, then the child's, as it serves them now."""
+        yield GaugeMetricFamily(
+            "smartpark_collector_follower_up",
+            "1 while the collector's ledger follower process runs.",
+            value=1.0 if self.child.alive() else 0.0,
+        )
+        yield CounterMetricFamily(
+            "smartpark_collector_follower_restarts",
+            "Times the collector started its ledger follower process again after it died.",
+            value=float(self.child.restarts),
+        )
         port = self.child.metrics_port
         if port is None or not self.child.alive():
             return

@@ -13,6 +13,7 @@ import yaml
 from config.registry import load_registry
 from ingest.metrics import CollectorMetrics
 from services.follow import FollowerMetrics, LedgerFollower
+from smartpark.follow_child import ChildMetrics, FollowerChild
 from store import EmbeddedStore
 
 RULES = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "smartpark-rules.yml"
@@ -22,7 +23,8 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
-    """Every metric and sample name a collector that follows the ledger exports."""
+    """Every metric and sample name a collector that follows the ledger exports (with the
+    follower in it, and the supervisor's figures of a follower child)."""
     collector = CollectorMetrics()
     collector.readings_quarantined.labels(reason="malformed_json").inc()  # a labelled sample
     store = EmbeddedStore(tmp_path_factory.mktemp("rules") / "store.sqlite3")
@@ -30,6 +32,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
         follower = LedgerFollower(store, load_registry())
         follower.step()  # a pass: the park's cursor, so its age is a sample too
         collector.registry.register(FollowerMetrics(follower))
+        collector.registry.register(ChildMetrics(FollowerChild(holder="rules")))  # not started
         families = list(collector.registry.collect())
     finally:
         store.close()

@@ -200,6 +200,9 @@ def test_collect_runs_its_follower_as_a_child_that_it_restarts_and_that_dies_wit
             what=f"the new child to take the park again\n{collector.tail()}",
         )
         assert collector.alive(), collector.tail()
+        supervised = scrape_metrics(metrics_port)
+        assert supervised["smartpark_collector_follower_up"] == 1
+        assert supervised["smartpark_collector_follower_restarts_total"] == 1
         # the collector killed: its child goes within a few seconds
         collector.kill()
         wait_for(lambda: not _pid_alive(second), timeout_s=10, what="the orphaned child to exit")
