@@ -3,8 +3,9 @@
 ``python -m bench.soak_chart RUN.json [RUN.json ...] --out soak-rss.svg [--label A --label B]``
 reads the ``--json`` figures of :mod:`bench.soak` runs and draws, one panel per run, the RSS [MiB]
 of every collector process against the run's time [min]: one line per process life (a SIGKILL
-starts a new one), a red tick where the collector was killed, a blue tick where influxd was
-restarted. The SVG is self-contained (no script, no font or style from outside), for docs/soak.md.
+starts a new one), the collector's ledger follower child dashed in orange where the run had one,
+a red tick where the collector was killed, a blue tick where influxd was restarted. The SVG is
+self-contained (no script, no font or style from outside), for docs/soak.md.
 """
 
 from __future__ import annotations
@@ -26,16 +27,21 @@ _LEFT, _RIGHT, _TOP, _BOTTOM = 56, 16, 30, 34
 _LINE = "#1f6f8b"
 _KILL = "#c0392b"
 _RESTART = "#2e86de"
+_FOLLOWER = "#d35400"
 
 
 def _panel(figures: dict[str, Any], label: str, y0: float) -> list[str]:
     """One run's panel, its top edge at ``y0`` [px]."""
     curve = figures["collector"]["curve"]  # [t_s, pid, rss_mib, fds, threads]
+    child = (figures.get("follower") or {}).get("curve") or []  # the same, of its child
     lives: dict[int, list[tuple[float, float]]] = defaultdict(list)
     for t_s, pid, rss_mib, *_ in curve:
         lives[pid].append((t_s / 60, rss_mib))
-    t_max = max((t for t, *_ in curve), default=60) / 60 or 1.0
-    top = nice_ticks(max((r for _, _, r, *_ in curve), default=1.0))
+    child_lives: dict[int, list[tuple[float, float]]] = defaultdict(list)
+    for t_s, pid, rss_mib, *_ in child:
+        child_lives[pid].append((t_s / 60, rss_mib))
+    t_max = max((t for t, *_ in curve + child), default=60) / 60 or 1.0
+    top = nice_ticks(max((r for _, _, r, *_ in curve + child), default=1.0))
     y_top = top[-1] or 1.0
     x_ticks = [v for v in nice_ticks(t_max, 7) if v <= t_max]
     x_span = t_max
@@ -71,6 +77,12 @@ def _panel(figures: dict[str, Any], label: str, y0: float) -> list[str]:
     for points in lives.values():
         path = " ".join(f"{x(t):.1f},{y(r):.1f}" for t, r in points)
         out.append(f'<polyline points="{path}" fill="none" stroke="{_LINE}" stroke-width="1.6"/>')
+    for points in child_lives.values():
+        path = " ".join(f"{x(t):.1f},{y(r):.1f}" for t, r in points)
+        out.append(
+            f'<polyline points="{path}" fill="none" stroke="{_FOLLOWER}" stroke-width="1.6" '
+            'stroke-dasharray="5 3"/>'
+        )
     out.append(
         f'<text x="{_W - _RIGHT}" y="{y0 + _PANEL_H - 2}" font-size="11" text-anchor="end">'
         "time since the start of the run [min]</text>"
@@ -89,6 +101,7 @@ def rss_svg(runs: list[tuple[str, dict[str, Any]]]) -> str:
         f'<rect width="{_W}" height="{height}" fill="white"/>',
         f'<text x="{_LEFT}" y="18" font-size="12">'
         f'<tspan fill="{_LINE}">— collector RSS (one line per process)</tspan>'
+        f'<tspan fill="{_FOLLOWER}" dx="14">- - its follower child</tspan>'
         f'<tspan fill="{_KILL}" dx="14">| collector SIGKILL</tspan>'
         f'<tspan fill="{_RESTART}" dx="14">| influxd restart</tspan></text>',
     ]

@@ -41,3 +41,22 @@ def test_one_panel_per_run() -> None:
     root = ET.fromstring(svg)
     assert len(root.findall(f"{_NS}polyline")) == 4
     assert float(root.get("height", "0")) > 2 * 200
+
+
+def test_the_follower_child_is_drawn_dashed_beside_its_collector() -> None:
+    figures = _figures()
+    figures["follower"] = {"curve": [[t, 303, 90.0, 5, 4] for t in range(10, 600, 5)]}
+    root = ET.fromstring(rss_svg([("run A", figures)]))
+    lines = root.findall(f"{_NS}polyline")
+    dashed = [line for line in lines if line.get("stroke-dasharray")]
+    assert len(lines) == 3
+    assert len(dashed) == 1
+    assert len(dashed[0].get("points", "").split()) == 118
+    # the scale holds the child's 90 MiB: its line is the highest (smallest y) of the panel
+    child_y = float(dashed[0].get("points", "").split()[0].split(",")[1])
+    assert all(
+        child_y < float(p.split(",")[1])
+        for line in lines
+        if not line.get("stroke-dasharray")
+        for p in line.get("points", "").split()
+    )
