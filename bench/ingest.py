@@ -823,7 +823,8 @@ points:
         self.influx = Influx(self.influxd.url)
         try:
             for run in range(1, cfg.runs + 1):
-                for key, fn in cases:
+                compared = [k for k in _FOLLOW_VARIANTS if not cfg.only or k in cfg.only]
+                for key, fn in _rotated(cases, compared, run - 1):
                     if cfg.only and key not in cfg.only:
                         continue
                     t0 = time.monotonic()
@@ -840,6 +841,28 @@ points:
             self.influx.close()
             self.influxd.stop()
         return results
+
+
+_FOLLOW_VARIANTS = ("single1", "single1nf", "single1th", "single1pair")
+"""The one-collector single-reading cases whose rates are compared with each other."""
+
+
+def _rotated(
+    cases: list[tuple[str, Callable[[int], dict[str, Any]]]], keys: Sequence[str], by: int
+) -> list[tuple[str, Callable[[int], dict[str, Any]]]]:
+    """``cases`` with those named in ``keys`` rotated by ``by`` places among their own slots:
+    run N starts the compared cases at another one, so a machine's load drifting during a run
+    does not always fall on the same case (the others keep their places)."""
+    slots = [i for i, (key, _) in enumerate(cases) if key in keys]
+    if not slots:
+        return list(cases)
+    moving = [cases[i] for i in slots]
+    k = by % len(moving)
+    moving = moving[k:] + moving[:k]
+    out = list(cases)
+    for i, case in zip(slots, moving, strict=True):
+        out[i] = case
+    return out
 
 
 # -- the formats: the collector's decode stage per payload format ------------------------------
