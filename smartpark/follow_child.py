@@ -93,7 +93,9 @@ class FollowerChild:
             self.metrics_port = None
             env["SMARTPARK_FOLLOW_METRICS_PORT"] = "0"
         args = ["follow", "--holder", self.holder, "--parent", str(os.getpid())]
-        self._proc = subprocess.Popen([sys.executable, "-m", "smartpark", *args], env=env)
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "smartpark", *args], env=env, stdin=subprocess.DEVNULL
+        )
         self._started = time.monotonic()
         self._restart_at = None
         log.info("ledger follower started as process %d (holder %s)", self._proc.pid, self.holder)
