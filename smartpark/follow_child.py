@@ -73,11 +73,6 @@ class FollowerChild:
         self._restart_at: float | None = None  # monotonic [s]
         self._stopping = False
 
-    @property
-    def pid(self) -> int | None:
-        """The live child's pid, or None."""
-        return self._proc.pid if self._proc is not None and self.alive() else None
-
     def alive(self) -> bool:
         """True while the child runs."""
         return self._proc is not None and self._proc.poll() is None
