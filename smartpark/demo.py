@@ -53,6 +53,7 @@ from services.rollup import write_day_rollups
 from simulators.park import ParkModel
 from simulators.publisher import simulate
 from simulators.truth import TruthWriter
+from smartpark.follow_child import free_port
 from smartpark.progress import ProgressBar
 from smartpark.registers import registers_at
 from store import EmbeddedStore, Store
@@ -73,13 +74,6 @@ BACKFILL_INTERVAL_S = 900
 _BATCH_TICKS = 96  # readings per device and upload: a day of 15-minute readings
 
 log = logging.getLogger("smartpark.demo")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _check_port(host: str, port: int) -> None:

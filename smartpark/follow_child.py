@@ -34,7 +34,7 @@ import httpx
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.parser import text_string_to_metric_families
 
-__all__ = ["ChildMetrics", "FollowerChild"]
+__all__ = ["ChildMetrics", "FollowerChild", "free_port"]
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +43,11 @@ _LONGEST_PAUSE_S = 60.0  # the pause doubles up to this [s]
 _STEADY_S = 60.0  # a life this long resets the pause [s]
 
 
-def _free_port() -> int:
-    """A TCP port of 127.0.0.1 free at this moment."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now (also the demo's broker port)."""
+    with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+        return int(s.getsockname()[1])
 
 
 class FollowerChild:
@@ -81,7 +80,7 @@ class FollowerChild:
         """Start the child (it logs to this process's stdout and stderr)."""
         env = dict(self.env)
         if self.metrics:
-            self.metrics_port = _free_port()
+            self.metrics_port = free_port()
             env["SMARTPARK_METRICS_HOST"] = "127.0.0.1"
             env["SMARTPARK_FOLLOW_METRICS_PORT"] = str(self.metrics_port)
         else:
